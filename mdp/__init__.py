@@ -1,0 +1,49 @@
+"""rlab's single-agent core: tabular MDP model, generators, exact solvers with certified bounds.
+
+``import mdp`` is light: numpy, scipy and numba only. torch, cvxpy and matplotlib are imported
+inside the functions that need them.
+
+Glossary: ``P`` is ``(S, A, S)`` (or CSR ``(S * A, S)``), ``R`` is ``(S, A)``, ``gamma`` the
+discount, ``v`` ``(S,)``, ``q`` ``(S, A)``, ``pi`` a policy (``(S,)`` ints or ``(S, A)`` rows),
+``mu`` a state distribution.
+"""
+from mdp import generators
+from mdp.model import TabularMDP
+from mdp.solvers import (
+    Certificate,
+    ConvergenceWarning,
+    FiniteHorizonResult,
+    PolicyEvaluationResult,
+    SolverResult,
+    certify,
+    finite_horizon,
+    linear_programming,
+    modified_policy_iteration,
+    policy_evaluation,
+    policy_iteration,
+    solve,
+    value_iteration,
+)
+from mdp.operators import bellman_operator, q_values
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "TabularMDP",
+    "generators",
+    "Certificate",
+    "ConvergenceWarning",
+    "FiniteHorizonResult",
+    "PolicyEvaluationResult",
+    "SolverResult",
+    "bellman_operator",
+    "certify",
+    "finite_horizon",
+    "linear_programming",
+    "modified_policy_iteration",
+    "policy_evaluation",
+    "policy_iteration",
+    "q_values",
+    "solve",
+    "value_iteration",
+]

@@ -1,0 +1,127 @@
+"""Argument checks shared by every public entry point.
+
+Every function raises ``TypeError`` (wrong kind of object) or ``ValueError`` (right kind, rule
+broken) with a message that names the argument and the rule, so that no numba traceback or silent
+NaN ever reaches a user.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+__all__ = [
+    "as_float_array",
+    "check_gamma",
+    "check_positive_int",
+    "check_tol",
+    "check_rng",
+    "check_policy",
+]
+
+
+def as_float_array(x, name: str, *, ndim: int | None = None, dtype=np.float64) -> np.ndarray:
+    """Coerce ``x`` to a C-contiguous float array, rejecting non-numeric and non-finite input."""
+    if isinstance(x, (str, bytes)) or x is None:
+        raise TypeError(f"{name} must be an array of numbers, got {type(x).__name__}")
+    try:
+        arr = np.asarray(x)
+    except Exception as exc:  # pragma: no cover - numpy raises many kinds here
+        raise TypeError(f"{name} must be an array of numbers: {exc}") from None
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise TypeError(f"{name} must be an array of real numbers, got dtype {arr.dtype}")
+    if np.iscomplexobj(arr):
+        raise TypeError(f"{name} must be real, got complex dtype {arr.dtype}")
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-dimensional, got shape {arr.shape}")
+    arr = np.ascontiguousarray(arr, dtype=dtype)
+    if arr.size and not np.all(np.isfinite(arr)):
+        bad = np.argwhere(~np.isfinite(arr))[0]
+        raise ValueError(
+            f"{name} must be finite; {name}[{', '.join(map(str, bad))}] = {arr[tuple(bad)]}"
+        )
+    return arr
+
+
+def check_gamma(gamma, name: str = "gamma", *, allow_one: bool = False) -> float:
+    """Return ``gamma`` as a float in ``[0, 1)`` (``[0, 1]`` when ``allow_one``)."""
+    if isinstance(gamma, bool) or not isinstance(gamma, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(gamma).__name__}")
+    g = float(gamma)
+    if not np.isfinite(g):
+        raise ValueError(f"{name} must be finite, got {g}")
+    if allow_one:
+        if not 0.0 <= g <= 1.0:
+            raise ValueError(f"{name} must lie in [0, 1], got {g}")
+    elif not 0.0 <= g < 1.0:
+        raise ValueError(
+            f"{name} must lie in [0, 1) for a discounted problem, got {g}"
+            + ("; use mdp.finite_horizon for undiscounted problems" if g == 1.0 else "")
+        )
+    return g
+
+
+def check_positive_int(x, name: str, *, minimum: int = 1) -> int:
+    """Return ``x`` as an int ``>= minimum``."""
+    if isinstance(x, bool) or not isinstance(x, (numbers.Integral, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {type(x).__name__}")
+    if int(x) < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {int(x)}")
+    return int(x)
+
+
+def check_tol(tol, name: str = "tol", *, allow_zero: bool = False) -> float:
+    """Return ``tol`` as a positive finite float (``>= 0`` when ``allow_zero``)."""
+    if isinstance(tol, bool) or not isinstance(tol, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(tol).__name__}")
+    t = float(tol)
+    if not np.isfinite(t) or t < 0 or (t == 0 and not allow_zero):
+        rule = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be finite and {rule}, got {t}")
+    return t
+
+
+def check_rng(rng, name: str = "rng") -> np.random.Generator:
+    """Require a ``numpy.random.Generator`` (the only source of randomness in the lab)."""
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(
+            f"{name} must be a numpy.random.Generator (e.g. numpy.random.default_rng(seed)), "
+            f"got {type(rng).__name__}"
+        )
+    return rng
+
+
+def check_policy(pi, n_states: int, n_actions: int, name: str = "pi") -> np.ndarray:
+    """Validate a policy: deterministic ``(S,)`` integer actions or stochastic ``(S, A)`` rows.
+
+    Returns an int64 ``(S,)`` array or a float64 ``(S, A)`` array.
+    """
+    if isinstance(pi, (str, bytes)) or pi is None:
+        raise TypeError(f"{name} must be an array, got {type(pi).__name__}")
+    arr = np.asarray(pi)
+    if arr.ndim == 1:
+        if arr.shape[0] != n_states:
+            raise ValueError(f"{name} must have shape ({n_states},) or ({n_states}, {n_actions}), got {arr.shape}")
+        if not np.issubdtype(arr.dtype, np.integer):
+            if np.issubdtype(arr.dtype, np.floating) and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
+                arr = arr.astype(np.int64)
+            else:
+                raise TypeError(f"{name} given as (S,) must hold integer actions, got dtype {arr.dtype}")
+        arr = np.ascontiguousarray(arr, dtype=np.int64)
+        if arr.size and (arr.min() < 0 or arr.max() >= n_actions):
+            s = int(np.argmax((arr < 0) | (arr >= n_actions)))
+            raise ValueError(f"{name}[{s}] = {arr[s]} is not an action in [0, {n_actions})")
+        return arr
+    if arr.ndim == 2:
+        if arr.shape != (n_states, n_actions):
+            raise ValueError(f"{name} must have shape ({n_states},) or ({n_states}, {n_actions}), got {arr.shape}")
+        arr = as_float_array(arr, name)
+        if np.any(arr < 0):
+            s, a = np.argwhere(arr < 0)[0]
+            raise ValueError(f"{name} must be non-negative; {name}[{s}, {a}] = {arr[s, a]}")
+        dev = np.abs(arr.sum(axis=1) - 1.0)
+        if np.any(dev > 1e-8):
+            s = int(np.argmax(dev))
+            raise ValueError(f"{name} rows must sum to 1; row {s} sums to {arr[s].sum():.12g} (off by {dev[s]:.3g})")
+        return arr
+    raise ValueError(f"{name} must have shape ({n_states},) or ({n_states}, {n_actions}), got {arr.shape}")

@@ -1,0 +1,26 @@
+"""Exact solvers for discounted and finite-horizon MDPs, each with a certified error bound."""
+from mdp.solvers._core import SolverResult
+from mdp.solvers.certify import Certificate, certify
+from mdp.solvers.finite_horizon import FiniteHorizonResult, finite_horizon
+from mdp.solvers.linear_programming import linear_programming
+from mdp.solvers.modified_policy_iteration import modified_policy_iteration
+from mdp.solvers.policy_evaluation import PolicyEvaluationResult, policy_evaluation
+from mdp.solvers.policy_iteration import policy_iteration
+from mdp.solvers.solve import solve
+from mdp.solvers.value_iteration import ConvergenceWarning, value_iteration
+
+__all__ = [
+    "SolverResult",
+    "Certificate",
+    "certify",
+    "FiniteHorizonResult",
+    "finite_horizon",
+    "linear_programming",
+    "modified_policy_iteration",
+    "PolicyEvaluationResult",
+    "policy_evaluation",
+    "policy_iteration",
+    "solve",
+    "ConvergenceWarning",
+    "value_iteration",
+]

@@ -1,0 +1,34 @@
+"""Claims as code: each theorem a named check returning observed value, bound and tightness.
+
+>>> from theory_checks import get_claim
+>>> r = get_claim("F1").check()          # doctest: +SKIP
+>>> r.holds                               # doctest: +SKIP
+True
+"""
+from theory_checks.core import (
+    CheckResult,
+    Claim,
+    ClaimSummary,
+    estimate,
+    get_claim,
+    identity,
+    inequality,
+    list_claims,
+    register,
+    run_claims,
+)
+from theory_checks.testing import assert_claim
+
+__all__ = [
+    "CheckResult",
+    "Claim",
+    "ClaimSummary",
+    "assert_claim",
+    "estimate",
+    "get_claim",
+    "identity",
+    "inequality",
+    "list_claims",
+    "register",
+    "run_claims",
+]

@@ -1,0 +1,200 @@
+"""Claims as data: a theorem, its source, and a check that measures it on an instance.
+
+A :class:`Claim` bundles an id (``"F3"``), a name, a LaTeX statement, its source (paper and
+theorem/equation number), whether the constant checked is the source's own or derived here, a
+tolerance, an instance sampler and an evaluator. ``claim.check(instance_or_rng)`` returns a
+:class:`CheckResult` ``(claim, observed, bound, holds, tightness)``.
+
+Conventions for ``observed``/``bound``/``tightness``:
+
+* inequality ``observed <= bound``: ``tightness = observed / bound`` (1 means the bound is attained;
+  small means loose); holds iff ``observed <= bound * (1 + rtol) + atol``;
+* identity ``lhs = rhs``: ``observed = |lhs - rhs|_inf``, ``bound = tolerance``, ``tightness`` is
+  their ratio (so <= 1 holds);
+* estimate within an interval (e.g. a fitted slope): ``observed`` the estimate, ``bound`` the
+  target, ``tightness = |observed - bound| / tolerance``.
+
+So for every kind a claim holds iff its tightness is at most 1 (up to the stated tolerance), and
+"worst tightness" over instances is the maximum.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+__all__ = [
+    "CheckResult",
+    "Claim",
+    "ClaimSummary",
+    "register",
+    "get_claim",
+    "list_claims",
+    "run_claims",
+    "inequality",
+    "identity",
+    "estimate",
+]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """Outcome of checking one claim on one instance."""
+
+    claim: str
+    observed: float
+    bound: float
+    holds: bool
+    tightness: float
+    details: dict = field(default_factory=dict, compare=False)
+
+    def __str__(self) -> str:
+        status = "holds" if self.holds else "FAILS"
+        return (f"{self.claim}: observed {self.observed:.6g} vs bound {self.bound:.6g} "
+                f"(tightness {self.tightness:.3g}) -> {status}")
+
+
+def inequality(claim: str, observed: float, bound: float, *, rtol: float = 1e-9, atol: float = 1e-12,
+               **details) -> CheckResult:
+    """Result for ``observed <= bound``."""
+    observed, bound = float(observed), float(bound)
+    holds = observed <= bound * (1 + rtol) + atol if bound >= 0 else observed <= bound + atol
+    if bound > 0:
+        tight = observed / bound
+    else:
+        tight = 0.0 if observed <= atol else math.inf
+    return CheckResult(claim, observed, bound, bool(holds), float(tight), dict(details))
+
+
+def identity(claim: str, error: float, tolerance: float, **details) -> CheckResult:
+    """Result for an identity whose sup-norm discrepancy is ``error``."""
+    error = float(error)
+    return CheckResult(claim, error, float(tolerance), bool(error <= tolerance), error / tolerance, dict(details))
+
+
+def estimate(claim: str, observed: float, target: float, tolerance: float, **details) -> CheckResult:
+    """Result for an estimate that must lie within ``tolerance`` of ``target``."""
+    dev = abs(float(observed) - float(target))
+    return CheckResult(claim, float(observed), float(target), bool(dev <= tolerance), dev / tolerance, dict(details))
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A theorem as executable data.
+
+    Attributes
+    ----------
+    id : str
+        Short identifier, e.g. ``"F3"``.
+    name : str
+        Slug, e.g. ``"vi-stopping-rule"``.
+    statement : str
+        The claim in LaTeX.
+    source : str
+        Paper/book and theorem, equation or page.
+    constant : {"source", "derived", "none"}
+        Whether the constant checked is the source's own, derived here (say how in ``notes``), or
+        the claim has none (identities).
+    tolerance : float
+        Numerical tolerance used by the evaluator.
+    sample : callable ``(rng) -> instance``
+        Draws a random instance.
+    evaluate : callable ``(instance, rng) -> CheckResult``
+        Measures the claim on an instance (``rng`` for any auxiliary randomness).
+    notes : str
+        How the constant was derived, caveats.
+    default_instances : int
+        How many instances ``rlab check`` draws by default (statistical claims use 1).
+    """
+
+    id: str
+    name: str
+    statement: str
+    source: str
+    constant: str
+    tolerance: float
+    sample: Callable[[np.random.Generator], Any]
+    evaluate: Callable[[Any, np.random.Generator], CheckResult]
+    notes: str = ""
+    default_instances: int = 20
+
+    def check(self, instance: Any = None, *, rng: np.random.Generator | None = None) -> CheckResult:
+        """Check the claim on ``instance``, or on a random one when given a Generator or nothing.
+
+        ``claim.check(rng)`` draws an instance from ``rng``; ``claim.check(m, rng=rng)`` checks a
+        given instance (``rng`` feeds auxiliary draws, default ``numpy.random.default_rng(0)``).
+        """
+        if isinstance(instance, np.random.Generator):
+            if rng is not None:
+                raise TypeError("pass the Generator either as the instance or as rng=, not both")
+            rng, instance = instance, None
+        if rng is None:
+            rng = np.random.default_rng(0)
+        elif not isinstance(rng, np.random.Generator):
+            raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+        if instance is None:
+            instance = self.sample(rng)
+        return self.evaluate(instance, rng)
+
+
+@dataclass(frozen=True)
+class ClaimSummary:
+    """Aggregate of several checks of one claim (one row of ``rlab check``)."""
+
+    claim: Claim
+    instances: int
+    worst_tightness: float
+    holds: bool
+    results: tuple
+
+    @property
+    def status(self) -> str:
+        return "holds" if self.holds else "FAILS"
+
+
+_REGISTRY: dict[str, Claim] = {}
+
+
+def register(claim: Claim) -> Claim:
+    """Add ``claim`` to the registry (ids must be unique)."""
+    if claim.id in _REGISTRY and _REGISTRY[claim.id] is not claim:
+        raise ValueError(f"a claim with id {claim.id!r} is already registered")
+    _REGISTRY[claim.id] = claim
+    return claim
+
+
+def _load_builtin_claims() -> None:
+    import theory_checks.foundations  # noqa: F401  (registers F1-F13)
+
+
+def list_claims() -> list[Claim]:
+    """All registered claims, in registration order."""
+    _load_builtin_claims()
+    return list(_REGISTRY.values())
+
+
+def get_claim(claim_id: str) -> Claim:
+    """Look up a claim by id (``"F3"``) or name (``"vi-stopping-rule"``)."""
+    _load_builtin_claims()
+    if claim_id in _REGISTRY:
+        return _REGISTRY[claim_id]
+    for c in _REGISTRY.values():
+        if c.name == claim_id:
+            return c
+    known = ", ".join(_REGISTRY)
+    raise KeyError(f"unknown claim {claim_id!r}; known claims: {known}")
+
+
+def run_claims(ids=None, *, n_instances: int | None = None, rng: np.random.Generator | None = None) -> list[ClaimSummary]:
+    """Check each claim on ``n_instances`` random instances (default: the claim's own count)."""
+    claims = list_claims() if not ids else [get_claim(i) for i in ids]
+    rng = np.random.default_rng(0) if rng is None else rng
+    out = []
+    for c in claims:
+        n = c.default_instances if n_instances is None else n_instances
+        results = tuple(c.check(rng=np.random.default_rng(rng.integers(2**63))) for _ in range(max(1, n)))
+        worst = max(r.tightness for r in results)
+        out.append(ClaimSummary(c, len(results), worst, all(r.holds for r in results), results))
+    return out
