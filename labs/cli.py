@@ -1,0 +1,319 @@
+"""The ``rlab`` command line: list, run labs, check claims, and the one-command demo.
+
+    rlab list                                   # labs and claims
+    rlab run quickstart --seeds 5 --set n_iter=300 --set gammas=0.9,0.99
+    rlab run solver_scaling --executor dask --address tcp://scheduler:8786
+    rlab check                                  # every claim; non-zero exit if one fails
+    rlab check F2 F3 --instances 50 --seed 1 --out results/claims_report
+    rlab demo --out results                     # quickstart (3 seeds) + all claims -> report
+
+Seeds are integers on the command line; each becomes ``numpy.random.default_rng(seed)``. Each
+claim ``C`` checked with ``--seed S`` draws from ``default_rng(SeedSequence([S, crc32(C)]))``, so
+a claim's row does not depend on which other claims are checked with it.
+"""
+from __future__ import annotations
+
+import math
+import time
+import zlib
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+__all__ = ["app", "main", "check_claims", "write_claims_report"]
+
+app = typer.Typer(
+    name="rlab",
+    help="rlab: exact MDP solvers with certified bounds, theorems as executable checks, reproducible labs.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+
+
+def _progress() -> Progress:
+    return Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=console, transient=False)
+
+
+# ------------------------------------------------------------------------------------ list
+
+@app.command("list")
+def list_command() -> None:
+    """List the labs and the claims."""
+    import dataclasses
+
+    import labs
+
+    t = Table(title="Labs (rlab run LAB)", title_justify="left")
+    t.add_column("lab", style="bold cyan")
+    t.add_column("description")
+    t.add_column("config (--set key=value)", style="dim")
+    for lab in labs.list_labs():
+        cfg = lab.config_cls()
+        fields = ", ".join(f"{f.name}={_fmt_value(getattr(cfg, f.name))}" for f in dataclasses.fields(cfg))
+        t.add_row(lab.name, lab.description, fields)
+    console.print(t)
+
+    try:
+        from theory_checks import list_claims
+
+        claims = list_claims()
+    except Exception as exc:  # noqa: BLE001 - a broken claims module should not hide the labs
+        console.print(f"[red]could not load the claims: {type(exc).__name__}: {exc}[/red]")
+        raise typer.Exit(1)
+    c = Table(title="Claims (rlab check [CLAIM ...])", title_justify="left")
+    c.add_column("claim", style="bold cyan")
+    c.add_column("name")
+    c.add_column("source")
+    c.add_column("constant")
+    c.add_column("instances", justify="right")
+    for claim in claims:
+        c.add_row(claim.id, claim.name, claim.source, claim.constant, str(claim.default_instances))
+    console.print(c)
+
+
+def _fmt_value(v) -> str:
+    if isinstance(v, tuple):
+        return ",".join(str(x) for x in v)
+    return str(v)
+
+
+# ------------------------------------------------------------------------------------- run
+
+def _run_lab(lab: str, *, seeds: int, out: Path, executor: str, address: Optional[str], assignments,
+             workers: Optional[int] = None, force: bool = False):
+    import labs
+
+    try:
+        overrides = labs.parse_assignments(assignments)
+        lab_obj = labs.get_lab(lab)
+        config = labs.make_config(lab_obj, **overrides)
+    except (KeyError, ValueError, TypeError) as exc:
+        console.print(f"[red]error:[/red] {exc.args[0] if exc.args else exc}")
+        raise typer.Exit(2)
+    console.print(f"[bold]{lab_obj.name}[/bold]: {seeds} seed(s), executor [cyan]{executor}[/cyan]"
+                  + (f" at {address}" if address else "") + f", config {config}")
+    t0 = time.perf_counter()
+    with _progress() as bar:
+        task = bar.add_task(f"{lab_obj.name}", total=seeds)
+
+        def progress(done, total):
+            bar.update(task, completed=done, total=total)
+
+        try:
+            result = labs.run_lab(lab_obj, seeds=seeds, out=out, executor=executor, address=address,
+                                  config=config, progress=progress, max_workers=workers, force=force)
+        except labs.LabRunError as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(1)
+        except (ImportError, ValueError) as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2)
+    note = f"{len(result.computed)} computed, {len(result.cached)} from cache"
+    console.print(f"[green]done[/green] in {time.perf_counter() - t0:.1f} s ({note}); {len(result.table)} rows. "
+                  f"Results in [bold]{result.out_dir}[/bold]:", soft_wrap=True)
+    for kind, path in result.files.items():
+        console.print(f"  {kind:<10} {path}", soft_wrap=True, highlight=False)
+    return result
+
+
+@app.command("run")
+def run_command(
+    lab: Annotated[str, typer.Argument(help="Lab name (see `rlab list`).")],
+    seeds: Annotated[int, typer.Option("--seeds", "-n", min=1, help="Number of seeds: 0..N-1.")] = 3,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (results go to OUT/LAB/).")] = Path("results"),
+    executor: Annotated[str, typer.Option("--executor", "-e", help="local | serial | dask | slurm")] = "local",
+    address: Annotated[Optional[str], typer.Option(help="Dask scheduler address (with --executor dask).")] = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", "-s",
+                                                      help="Config override key=value (repeatable).")] = None,
+    workers: Annotated[Optional[int], typer.Option(help="Worker processes (default: min(2, seeds)).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Recompute every seed, ignoring the cache.")] = False,
+) -> None:
+    """Run a lab over seeds (cached, resumable), writing CSV, PDF/PNG figure and provenance."""
+    _run_lab(lab, seeds=seeds, out=out, executor=executor, address=address, assignments=set_, workers=workers,
+             force=force)
+
+
+# ----------------------------------------------------------------------------------- check
+
+def _claim_rng(seed: int, claim_id: str):
+    import numpy as np
+
+    return np.random.default_rng(np.random.SeedSequence([int(seed), zlib.crc32(claim_id.encode())]))
+
+
+def check_claims(ids=None, *, instances: Optional[int] = None, seed: int = 0, on_result=None) -> list[dict]:
+    """Check claims (all by default); returns one JSON-able record per claim.
+
+    A claim whose check raises is reported with status ``"ERROR"`` (and counts as failing). Checks
+    run with numba and BLAS pinned to one thread: the instances are small, and parallel kernels on
+    a busy machine cost far more than they save.
+    """
+    from labs.executors import limit_threads
+    from theory_checks import get_claim, list_claims, run_claims
+
+    claims = [get_claim(i) for i in ids] if ids else list_claims()
+    records = []
+    for claim in claims:
+        t0 = time.perf_counter()
+        rec = {"id": claim.id, "name": claim.name, "statement": claim.statement, "source": claim.source,
+               "constant": claim.constant, "tolerance": claim.tolerance, "notes": claim.notes}
+        try:
+            with limit_threads(1):
+                (summary,) = run_claims([claim.id], n_instances=instances, rng=_claim_rng(seed, claim.id))
+        except Exception as exc:  # noqa: BLE001 - reported as an error row
+            rec.update(instances=0, worst_tightness=None, holds=False, status="ERROR",
+                       error=f"{type(exc).__name__}: {exc}", results=[])
+        else:
+            worst = float(summary.worst_tightness)
+            rec.update(instances=summary.instances, worst_tightness=worst if math.isfinite(worst) else None,
+                       holds=bool(summary.holds), status=summary.status, error=None,
+                       results=[{"observed": r.observed, "bound": r.bound, "tightness": r.tightness,
+                                 "holds": r.holds} for r in summary.results])
+        rec["seconds"] = round(time.perf_counter() - t0, 3)
+        records.append(rec)
+        if on_result is not None:
+            on_result(rec)
+    return records
+
+
+def _md_escape(text: str) -> str:
+    return str(text).replace("|", r"\|").replace("\n", " ")
+
+
+def _md_math(statement: str) -> str:
+    """A LaTeX statement as inline math for a Markdown table cell (pipes become \\Vert / \\vert)."""
+    s = " ".join(str(statement).split())
+    s = s.replace(r"\|", r"\Vert{}").replace("|", r"\vert{}").strip()
+    return s if "$" in s else f"${s}$"
+
+
+def write_claims_report(records: list[dict], path, *, seed: int, instances: Optional[int]) -> dict[str, Path]:
+    """Write ``path`` with suffixes ``.json`` and ``.md`` (atomically); returns both paths."""
+    from labs.provenance import atomic_write_json, atomic_write_text, git_commit, package_versions
+
+    path = Path(path)
+    if path.suffix in (".json", ".md"):
+        path = path.with_suffix("")
+    n_fail = sum(not r["holds"] for r in records)
+    report = {
+        "all_hold": n_fail == 0,
+        "n_claims": len(records),
+        "n_failing": n_fail,
+        "seed": seed,
+        "instances": instances,
+        "claims": records,
+        "versions": package_versions(),
+        "git_commit": git_commit(),
+    }
+    json_path = atomic_write_json(path.with_name(path.name + ".json"), report)
+    lines = [
+        "# rlab claims report",
+        "",
+        f"{len(records) - n_fail} of {len(records)} claims hold "
+        f"(seed {seed}, instances {'per claim default' if instances is None else instances}; "
+        f"git commit `{report['git_commit'] or 'unknown'}`).",
+        "",
+        "Tightness is observed/bound for inequalities, error/tolerance for identities and "
+        "|estimate - target|/tolerance for estimates: a claim holds iff its worst tightness is at most 1.",
+        "",
+        "| claim | name | statement | source | constant | instances | worst tightness | status |",
+        "| --- | --- | --- | --- | --- | ---: | ---: | --- |",
+    ]
+    for r in records:
+        wt = "-" if r["worst_tightness"] is None else f"{r['worst_tightness']:.3g}"
+        status = r["status"] if r["status"] != "FAILS" else "**FAILS**"
+        if r.get("error"):
+            status = f"**ERROR**: {_md_escape(r['error'])}"
+        lines.append(f"| {r['id']} | {_md_escape(r['name'])} | {_md_math(r['statement'])} | "
+                     f"{_md_escape(r['source'])} | {r['constant']} | {r['instances']} | {wt} | {status} |")
+    lines.append("")
+    md_path = atomic_write_text(path.with_name(path.name + ".md"), "\n".join(lines))
+    return {"json": json_path, "md": md_path}
+
+
+def _check(ids, *, instances, seed, out) -> bool:
+    from theory_checks import get_claim, list_claims
+
+    try:
+        claims = [get_claim(i) for i in ids] if ids else list_claims()
+    except KeyError as exc:
+        console.print(f"[red]error:[/red] {exc.args[0]}")
+        raise typer.Exit(2)
+    table = Table(title=f"Claims (seed {seed})", title_justify="left")
+    for col, kw in (("claim", {"style": "bold cyan"}), ("name", {}), ("instances", {"justify": "right"}),
+                    ("worst tightness", {"justify": "right"}), ("status", {}), ("seconds", {"justify": "right"})):
+        table.add_column(col, **kw)
+    with _progress() as bar:
+        task = bar.add_task("checking claims", total=len(claims))
+
+        def on_result(rec):
+            bar.update(task, advance=1, description=f"checked {rec['id']}")
+
+        records = check_claims([c.id for c in claims], instances=instances, seed=seed, on_result=on_result)
+    for r in records:
+        wt = "-" if r["worst_tightness"] is None else f"{r['worst_tightness']:.3g}"
+        status = {"holds": "[green]holds[/green]", "FAILS": "[bold red]FAILS[/bold red]"}.get(
+            r["status"], f"[bold red]ERROR[/bold red] {r.get('error', '')}")
+        table.add_row(r["id"], r["name"], str(r["instances"]), wt, status, f"{r['seconds']:.2f}")
+    console.print(table)
+    ok = all(r["holds"] for r in records)
+    n_fail = sum(not r["holds"] for r in records)
+    console.print(f"[green]all {len(records)} claims hold[/green]" if ok else
+                  f"[bold red]{n_fail} of {len(records)} claims fail[/bold red]")
+    if out is not None:
+        paths = write_claims_report(records, out, seed=seed, instances=instances)
+        console.print(f"report: {paths['md']} and {paths['json']}", soft_wrap=True, highlight=False)
+    return ok
+
+
+@app.command("check")
+def check_command(
+    claims: Annotated[Optional[list[str]], typer.Argument(help="Claim ids or names (default: all).")] = None,
+    instances: Annotated[Optional[int], typer.Option(
+        "--instances", "-n", min=1, help="Random instances per claim (default: each claim's own).")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the instance generator.")] = 0,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o",
+                                                help="Write a report: OUT.json and OUT.md.")] = None,
+) -> None:
+    """Check claims on random instances; exits with status 1 if any claim fails."""
+    if not _check(claims, instances=instances, seed=seed, out=out):
+        raise typer.Exit(1)
+
+
+# ------------------------------------------------------------------------------------ demo
+
+@app.command("demo")
+def demo_command(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("results"),
+    seeds: Annotated[int, typer.Option("--seeds", "-n", min=1)] = 3,
+    executor: Annotated[str, typer.Option("--executor", "-e", help="local | serial | dask | slurm")] = "serial",
+    instances: Annotated[Optional[int], typer.Option("--instances", min=1,
+                                                     help="Instances per claim (default: each claim's own).")] = None,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+) -> None:
+    """The quickstart lab (3 seeds) and every claim, with a report in OUT/claims_report.{md,json}."""
+    t0 = time.perf_counter()
+    console.rule("[bold]1. quickstart lab")
+    _run_lab("quickstart", seeds=seeds, out=out, executor=executor, address=None, assignments=None)
+    console.rule("[bold]2. claims")
+    ok = _check(None, instances=instances, seed=seed, out=Path(out) / "claims_report")
+    console.rule()
+    console.print(f"demo finished in {time.perf_counter() - t0:.1f} s; results in [bold]{out}[/bold]", soft_wrap=True)
+    if not ok:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    """Console-script entry point (``rlab``)."""
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,176 @@
+"""Where the seeds of a lab run: in-process, local processes, or a Dask cluster.
+
+``map_seeds(fn, tasks, executor=...)`` calls ``fn(*task)`` for every task and yields
+``(index, result_or_exception)`` as each finishes, so the runner can cache results as they
+arrive (an interrupted sweep keeps everything that finished).
+
+* ``"serial"``: in this process, in order.
+* ``"local"`` (default): :class:`concurrent.futures.ProcessPoolExecutor` (spawned processes),
+  ``max_workers`` default ``min(2, n_tasks)``; workers pin numba/OpenMP/BLAS to one thread to
+  avoid oversubscription.
+* ``"dask"``: ``distributed.Client(address)`` when an address is given, otherwise a
+  ``LocalCluster(processes=True, n_workers=2, threads_per_worker=1)`` started and closed here.
+* ``"slurm"``: a ``dask_jobqueue.SLURMCluster`` (``pip install rlab[cluster]``); ``cluster_kwargs``
+  are passed to it (queue, cores, memory, walltime, ...).
+
+Dask is imported only inside the Dask branches.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import Any, Callable, Iterator, Sequence
+
+__all__ = ["EXECUTORS", "SINGLE_THREAD_ENV", "limit_threads", "map_seeds", "pin_threads"]
+
+EXECUTORS = ("local", "serial", "dask", "slurm")
+
+#: Environment that makes each worker single-threaded.
+SINGLE_THREAD_ENV = {
+    "NUMBA_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+}
+
+
+def pin_threads() -> None:
+    """Worker initialiser: one thread for numba, OpenMP and BLAS (also when already imported)."""
+    os.environ.update(SINGLE_THREAD_ENV)
+    import sys
+
+    numba = sys.modules.get("numba")
+    if numba is not None:
+        try:
+            numba.set_num_threads(1)
+        except Exception:  # pragma: no cover - threading layer unavailable
+            pass
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+    except Exception:  # threadpoolctl is optional
+        pass
+
+
+@contextlib.contextmanager
+def limit_threads(n: int = 1):
+    """Within the block numba (and BLAS, with threadpoolctl) use ``n`` threads; yields numba's count.
+
+    Delegates to :func:`mdp._threads.pinned_threads` (previous settings restored on exit). Used by
+    the serial executor so in-process seeds match the single-threaded workers (small kernels also
+    avoid parallel start-up and oversubscription costs).
+    """
+    from mdp._threads import pinned_threads
+
+    with pinned_threads(max(1, int(n))) as info:
+        yield int(info["numba"])
+
+
+def _call_pinned(fn, *args):
+    pin_threads()
+    return fn(*args)
+
+
+def map_seeds(fn: Callable, tasks: Sequence[tuple], *, executor: str = "local", address: str | None = None,
+              max_workers: int | None = None, cluster_kwargs: dict | None = None) -> Iterator[tuple[int, Any]]:
+    """Yield ``(i, fn(*tasks[i]))`` (or ``(i, exception)``) as each task finishes.
+
+    ``fn`` and the task arguments must be picklable (module-level functions, dataclasses).
+    """
+    if executor not in EXECUTORS:
+        raise ValueError(f"executor must be one of {', '.join(EXECUTORS)}; got {executor!r}")
+    if address is not None and executor not in ("dask",):
+        raise ValueError(f"address= is only meaningful with executor='dask' (got executor={executor!r})")
+    tasks = list(tasks)
+    if not tasks:
+        return
+    if executor == "serial":
+        yield from _serial(fn, tasks)
+    elif executor == "local":
+        yield from _local(fn, tasks, max_workers)
+    else:
+        yield from _dask(fn, tasks, executor=executor, address=address, max_workers=max_workers,
+                         cluster_kwargs=cluster_kwargs or {})
+
+
+def _serial(fn, tasks):
+    for i, args in enumerate(tasks):
+        try:
+            with limit_threads(1):
+                res = fn(*args)
+        except Exception as exc:  # noqa: BLE001 - reported per task by the runner
+            res = exc
+        yield i, res
+
+
+def _local(fn, tasks, max_workers):
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    n = max_workers if max_workers is not None else min(2, len(tasks))
+    n = max(1, min(int(n), len(tasks)))
+    # spawn, not fork: forking a process that already runs OpenMP/numba threads is unsafe
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=pin_threads) as pool:
+        futures = {pool.submit(fn, *args): i for i, args in enumerate(tasks)}
+        try:
+            for fut in as_completed(futures):
+                exc = fut.exception()
+                yield futures[fut], (exc if exc is not None else fut.result())
+        except BaseException:
+            for fut in futures:
+                fut.cancel()
+            raise
+
+
+def _dask(fn, tasks, *, executor, address, max_workers, cluster_kwargs):
+    try:
+        from distributed import Client, as_completed
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError("executor='dask' needs dask.distributed: pip install 'rlab[cluster]'") from exc
+
+    cluster = None
+    if executor == "slurm":
+        try:
+            from dask_jobqueue import SLURMCluster
+        except ImportError as exc:
+            raise ImportError(
+                "executor='slurm' needs dask-jobqueue: pip install 'rlab[cluster]' "
+                "(or give the address of a running Dask scheduler with executor='dask', address=...)"
+            ) from exc
+        kwargs = {"cores": 1, "processes": 1, "memory": "4GB", "job_script_prologue":
+                  [f"export {k}={v}" for k, v in SINGLE_THREAD_ENV.items()]}
+        kwargs.update(cluster_kwargs)
+        cluster = SLURMCluster(**kwargs)
+        cluster.scale(jobs=max_workers if max_workers is not None else min(len(tasks), 8))
+        client = Client(cluster)
+    elif address is not None:
+        client = Client(address)
+    else:
+        from distributed import LocalCluster
+
+        n = max_workers if max_workers is not None else 2
+        kwargs = {"n_workers": max(1, min(int(n), len(tasks))), "threads_per_worker": 1, "processes": True,
+                  "dashboard_address": None, "env": dict(SINGLE_THREAD_ENV)}
+        kwargs.update(cluster_kwargs)
+        cluster = LocalCluster(**kwargs)
+        client = Client(cluster)
+    try:
+        futures = [client.submit(_call_pinned, fn, *args, pure=False, key=f"rlab-task-{i}-{os.getpid()}-{id(tasks)}")
+                   for i, args in enumerate(tasks)]
+        index = {f.key: i for i, f in enumerate(futures)}
+        try:
+            for fut in as_completed(futures):
+                i = index[fut.key]
+                if fut.status == "error":
+                    yield i, fut.exception()
+                else:
+                    yield i, fut.result()
+        except BaseException:
+            client.cancel(futures)
+            raise
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

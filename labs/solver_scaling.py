@@ -1,0 +1,190 @@
+"""Lab ``solver_scaling``: wall time against the number of states for every exact solver.
+
+Two families:
+
+* ``dense``: random MDPs (``P[s, a, :] ~ Dirichlet(1)``, dense ``(S, A, S)``), ``S`` in
+  ``dense_sizes``;
+* ``sparse``: slippery gridworlds (CSR, 3 successors per pair), ``S = side^2`` for ``side`` in
+  ``grid_sides``.
+
+Solvers: value iteration (Jacobi and Gauss-Seidel), Howard policy iteration, modified policy
+iteration, the linear program (HiGHS) and :func:`mdp.solve`. Every solver is first run once on
+the smallest instance of the family (JIT compilation and caches warm), then timed ``repeats``
+times with :func:`time.perf_counter` (fewer once the repeats took ``repeat_budget`` seconds); the
+minimum is reported (``seconds``) with the median (``seconds_median``) and the count
+(``repeats``). numba runs on ``threads`` threads (default 1, so times are per core and not
+disturbed by the other seeds' processes); BLAS is limited likewise when threadpoolctl is installed.
+The thread count actually used is recorded in each row.
+
+A solver whose time at one size exceeds ``max_seconds`` is skipped at larger sizes of that
+family (rows say ``skipped``), so a big sweep (``--set dense_sizes=500,1000,2000``) stays bounded.
+"""
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from labs.base import Lab, register_lab
+from labs.executors import limit_threads
+
+__all__ = ["SolverScalingConfig", "SOLVERS", "run", "plot", "LAB"]
+
+#: Solver names and labels (figure legend) in plotting order.
+SOLVERS = {
+    "vi_jacobi": "VI (Jacobi)",
+    "vi_gauss_seidel": "VI (Gauss-Seidel)",
+    "policy_iteration": "policy iteration",
+    "modified_policy_iteration": "modified PI",
+    "linear_programming": "LP (HiGHS)",
+    "solve": "mdp.solve",
+}
+
+
+@dataclass(frozen=True)
+class SolverScalingConfig:
+    """Sizes, discount, accuracy and timing protocol of the solver-scaling lab."""
+
+    dense_sizes: tuple[int, ...] = (25, 50, 100, 200, 400)
+    grid_sides: tuple[int, ...] = (5, 10, 20, 40, 80)
+    n_actions: int = 4
+    gamma: float = 0.95
+    slip: float = 0.1
+    tol: float = 1e-6
+    solvers: tuple[str, ...] = tuple(SOLVERS)
+    repeats: int = 3
+    repeat_budget: float = 1.0
+    threads: int = 1
+    max_seconds: float = 10.0
+
+    def __post_init__(self):
+        unknown = sorted(set(self.solvers) - set(SOLVERS))
+        if unknown:
+            raise ValueError(f"unknown solver(s) {unknown}; choose from {list(SOLVERS)}")
+        if self.repeats < 1 or self.threads < 1:
+            raise ValueError("repeats and threads must be positive")
+        if not 0 < self.gamma < 1:
+            raise ValueError(f"gamma must lie in (0, 1), got {self.gamma}")
+
+
+def _solver(name: str, tol: float):
+    import mdp
+
+    return {
+        "vi_jacobi": lambda m: mdp.value_iteration(m, tol=tol, method="jacobi"),
+        "vi_gauss_seidel": lambda m: mdp.value_iteration(m, tol=tol, method="gauss-seidel"),
+        "policy_iteration": lambda m: mdp.policy_iteration(m),
+        "modified_policy_iteration": lambda m: mdp.modified_policy_iteration(m, tol=tol),
+        "linear_programming": lambda m: mdp.linear_programming(m, backend="highs"),
+        "solve": lambda m: mdp.solve(m, tol=tol),
+    }[name]
+
+
+def _model(family: str, size: int, config: SolverScalingConfig, rng):
+    import mdp
+
+    if family == "dense":
+        return mdp.generators.random_mdp(size, config.n_actions, rng=rng, gamma=config.gamma)
+    return mdp.generators.gridworld(size, size, slip=config.slip, gamma=config.gamma)
+
+
+def run(config: SolverScalingConfig, rng: np.random.Generator) -> list[dict]:
+    import warnings
+
+    import mdp
+
+    rng = np.random.default_rng(rng)
+    rows = []
+    families = [("dense", config.dense_sizes), ("sparse", config.grid_sides)]
+    with limit_threads(config.threads) as threads, warnings.catch_warnings():
+        warnings.simplefilter("ignore", mdp.ConvergenceWarning)
+        for family, sizes in families:
+            if not sizes:
+                continue
+            sizes = sorted(sizes)
+            warm = _model(family, min(sizes), config, np.random.default_rng(0))
+            for name in config.solvers:
+                _solver(name, config.tol)(warm)  # JIT compile / warm caches
+            too_slow: set[str] = set()
+            for size in sizes:
+                m = _model(family, size, config, rng)
+                for name in config.solvers:
+                    row = {"family": family, "size": int(size), "S": m.n_states, "A": m.n_actions,
+                           "nnz": int(m.nnz), "gamma": config.gamma, "solver": name, "threads": int(threads)}
+                    if name in too_slow:
+                        rows.append({**row, "seconds": float("nan"), "seconds_median": float("nan"),
+                                     "n_iter": -1, "error_bound": float("nan"), "repeats": 0,
+                                     "skipped": True})
+                        continue
+                    fn = _solver(name, config.tol)
+                    times = []
+                    for _ in range(config.repeats):
+                        t0 = time.perf_counter()
+                        res = fn(m)
+                        times.append(time.perf_counter() - t0)
+                        # stop once the budget is spent (after two runs, so that one stall of the
+                        # machine does not decide the minimum), or at once for a genuinely slow run
+                        spent = sum(times) > config.repeat_budget
+                        if spent and (len(times) >= 2 or times[0] > 5 * config.repeat_budget):
+                            break
+                    if min(times) > config.max_seconds:
+                        too_slow.add(name)
+                    rows.append({**row, "seconds": min(times), "seconds_median": statistics.median(times),
+                                 "n_iter": int(res.n_iter), "error_bound": float(res.error_bound),
+                                 "repeats": len(times), "skipped": False})
+    return rows
+
+
+def plot(table, config: SolverScalingConfig):
+    from matplotlib.ticker import NullFormatter
+
+    from labs.plotting import PALETTE, TEXT_WIDTH, new_figure
+
+    markers = ["o", "s", "^", "D", "v", "P"]
+    fig, axes = new_figure(2, width=TEXT_WIDTH, height=2.6)
+    done = table[~table["skipped"].astype(bool)]
+    titles = {"dense": f"dense random MDPs (A = {config.n_actions})",
+              "sparse": "sparse gridworlds (A = 4, 3 successors)"}
+    for ax, family in zip(axes, ("dense", "sparse")):
+        sub = done[done["family"] == family]
+        for k, name in enumerate(SOLVERS):
+            if name not in config.solvers:
+                continue
+            s = sub[sub["solver"] == name]
+            if s.empty:
+                continue
+            g = s.groupby("S")["seconds"]
+            med, lo, hi = g.median(), g.min(), g.max()
+            colour = PALETTE[k % len(PALETTE)]
+            ax.plot(med.index, med.values, marker=markers[k % len(markers)], color=colour, label=SOLVERS[name])
+            if s["seed"].nunique() > 1:
+                ax.fill_between(med.index, lo.values, hi.values, color=colour, alpha=0.15, lw=0)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        sizes = sorted(sub["S"].unique())
+        if sizes:
+            ax.set_xticks(sizes, [str(int(x)) for x in sizes])
+            ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_xlabel(r"number of states $S$")
+        ax.set_title(titles[family])
+    axes[0].set_ylabel("wall time [s]")
+    handles, labels = axes[0].get_legend_handles_labels()
+    if not handles:
+        handles, labels = axes[1].get_legend_handles_labels()
+    threads = sorted(set(int(t) for t in table["threads"]))
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 6) or 1)
+    fig.suptitle(rf"Solver wall time ($\gamma = {config.gamma:g}$, tol = {config.tol:g}, "
+                 f"numba threads = {','.join(map(str, threads))}; median over seeds, band = range)",
+                 fontsize=8)
+    return fig
+
+
+LAB = register_lab(Lab(
+    name="solver_scaling",
+    config_cls=SolverScalingConfig,
+    run=run,
+    plot=plot,
+    description="Wall time vs number of states for every solver, dense random MDPs and sparse gridworlds.",
+))
