@@ -7,7 +7,7 @@ Glossary: ``P`` is ``(S, A, S)`` (or CSR ``(S * A, S)``), ``R`` is ``(S, A)``, `
 discount, ``v`` ``(S,)``, ``q`` ``(S, A)``, ``pi`` a policy (``(S,)`` ints or ``(S, A)`` rows),
 ``mu`` a state distribution.
 """
-from mdp import generators
+from mdp import generators, learners
 from mdp.model import TabularMDP
 from mdp.solvers import (
     Certificate,
@@ -21,6 +21,7 @@ from mdp.solvers import (
     modified_policy_iteration,
     policy_evaluation,
     policy_iteration,
+    simplex_policy_iteration,
     solve,
     value_iteration,
 )
@@ -31,6 +32,7 @@ __version__ = "0.1.0"
 __all__ = [
     "TabularMDP",
     "generators",
+    "learners",
     "Certificate",
     "ConvergenceWarning",
     "FiniteHorizonResult",
@@ -44,6 +46,7 @@ __all__ = [
     "policy_evaluation",
     "policy_iteration",
     "q_values",
+    "simplex_policy_iteration",
     "solve",
     "value_iteration",
 ]

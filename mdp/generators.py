@@ -138,11 +138,26 @@ def gridworld(width: int, height: int, *, slip: float = 0.1, walls=None, goal=No
                 raise ValueError(f"walls as a boolean mask must have shape (height, width) = ({H}, {W}), got {arr.shape}")
             wall = arr.copy()
         else:
-            cells = np.asarray(list(walls), dtype=np.int64).reshape(-1, 2)
+            cells = np.asarray(list(walls))
+            if cells.size == 0:
+                cells = np.zeros((0, 2), dtype=np.int64)
+            # an integer 0/1 mask must not be silently read as a list of (x, y) cells
+            if cells.ndim != 2 or cells.shape[1] != 2 or not np.issubdtype(cells.dtype, np.integer):
+                raise ValueError(
+                    f"walls must be a boolean mask of shape (height, width) = ({H}, {W}) or an iterable of "
+                    f"integer (x, y) cells; got an array of shape {cells.shape} and dtype {cells.dtype}"
+                )
+            cells = cells.astype(np.int64)
             if cells.size and (cells[:, 0].min() < 0 or cells[:, 0].max() >= W or cells[:, 1].min() < 0 or cells[:, 1].max() >= H):
                 raise ValueError(f"walls must be (x, y) cells inside the {W} x {H} grid")
             wall[cells[:, 1], cells[:, 0]] = True
-    gx, gy = (W - 1, H - 1) if goal is None else goal
+    if goal is None:
+        gx, gy = W - 1, H - 1
+    else:
+        g_arr = np.asarray(goal)
+        if g_arr.shape != (2,) or not np.issubdtype(g_arr.dtype, np.integer):
+            raise ValueError(f"goal must be an (x, y) pair of integers, got {goal!r}")
+        gx, gy = int(g_arr[0]), int(g_arr[1])
     if not (0 <= gx < W and 0 <= gy < H):
         raise ValueError(f"goal must be an (x, y) cell inside the {W} x {H} grid, got {goal}")
     if wall[gy, gx]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from mdp._validation import as_float_array, check_gamma, check_policy
+from mdp._validation import as_float_array, check_gamma, check_policy, check_tol
 
 __all__ = ["TabularMDP"]
 
@@ -52,18 +52,21 @@ class TabularMDP:
         does not sum to one (the message names the ``(s, a)`` pair and the deviation).
     """
 
-    __slots__ = ("_P", "_R", "_gamma", "_S", "_A", "_sparse", "_dtype", "_csr_arrays")
+    __slots__ = ("_P", "_R", "_gamma", "_S", "_A", "_sparse", "_dtype", "_csr_arrays", "_atol", "_row_sums")
 
     def __init__(self, P, R, gamma, *, dtype=np.float64, atol: float | None = None):
         dtype = np.dtype(dtype)
         if dtype not in [np.dtype(d) for d in _SUPPORTED_DTYPES]:
             raise TypeError(f"dtype must be float64 or float32, got {dtype}")
-        R_arr = as_float_array(R, "R", ndim=2)
+        # own copies: the model freezes its arrays and must not alias (and freeze) the caller's
+        R_arr = as_float_array(R, "R", ndim=2).copy()
         if R_arr.shape[0] == 0 or R_arr.shape[1] == 0:
             raise ValueError(f"empty model: R has shape {R_arr.shape}; need at least one state and one action")
         S, A = R_arr.shape
-        tol = _row_sum_tolerance(dtype) if atol is None else float(atol)
+        tol = _row_sum_tolerance(dtype) if atol is None else check_tol(atol, "atol", allow_zero=True)
         if sp.issparse(P):
+            if not (np.issubdtype(P.dtype, np.number) or P.dtype == bool) or np.issubdtype(P.dtype, np.complexfloating):
+                raise TypeError(f"P must hold real numbers, got sparse matrix of dtype {P.dtype}")
             if P.shape != (S * A, S):
                 raise ValueError(
                     f"sparse P must have shape (S * A, S) = ({S * A}, {S}) to match R of shape "
@@ -105,7 +108,7 @@ class TabularMDP:
                 s, a, t = np.unravel_index(int(np.argmin(P_arr)), P_arr.shape)
                 raise ValueError(f"P must be non-negative; P[{s}, {a}, {t}] = {P_arr[s, a, t]}")
             self._check_row_sums(P_arr.sum(axis=2), tol)
-            self._P = np.ascontiguousarray(P_arr, dtype=dtype)
+            self._P = np.array(P_arr, dtype=dtype, order="C", copy=True)
             self._sparse = False
             self._csr_arrays = None
         self._R = R_arr
@@ -115,6 +118,24 @@ class TabularMDP:
         self._gamma = check_gamma(gamma, allow_one=True)
         self._S, self._A = S, A
         self._dtype = dtype
+        self._atol = tol  # conversions re-validate with the tolerance the model was accepted under
+        self._row_sums = self._stored_row_sum_range()
+
+    def _stored_row_sum_range(self) -> tuple[float, float]:
+        """``(min, max)`` over ``(s, a)`` of the row sums of ``P`` *as stored*, widened by round-off.
+
+        Accepted rows sum to 1 only within ``atol`` (and float32 storage rounds every entry), so the
+        operator the kernels apply is a ``gamma * max_row_sum`` contraction rather than a ``gamma`` one.
+        The certified bounds use this range; the float64 sums are widened by ``S * eps`` for their
+        own round-off.
+        """
+        if self._sparse:
+            sums = np.add.reduceat(self._P.data.astype(np.float64), self._P.indptr[:-1]) if self._P.nnz else np.zeros(1)
+            # reduceat misreads empty rows; an accepted model has none (each row sums to ~1)
+        else:
+            sums = self._P.sum(axis=2, dtype=np.float64)
+        slack = (self._S + 1) * np.finfo(np.float64).eps
+        return float(sums.min() - slack), float(sums.max() + slack)
 
     @staticmethod
     def _check_row_sums(sums: np.ndarray, tol: float) -> None:
@@ -161,6 +182,16 @@ class TabularMDP:
         return self._dtype
 
     @property
+    def row_sum_range(self) -> tuple[float, float]:
+        """``(min, max)`` row sum of the stored ``P`` (1 up to ``atol`` and storage round-off)."""
+        return self._row_sums
+
+    @property
+    def contraction(self) -> float:
+        """Sup-norm Lipschitz constant of the stored Bellman operators, ``gamma * max row sum``."""
+        return self._gamma * self._row_sums[1]
+
+    @property
     def nnz(self) -> int:
         """Number of stored transition entries."""
         return int(self._P.nnz) if self._sparse else int(self._P.size)
@@ -194,14 +225,15 @@ class TabularMDP:
         """The same model with dense storage."""
         if not self._sparse:
             return self
-        return TabularMDP(self.dense_P(), self._R, self._gamma, dtype=self._dtype)
+        return TabularMDP(self.dense_P(), self._R, self._gamma, dtype=self._dtype, atol=self._atol)
 
     def to_sparse(self) -> "TabularMDP":
         """The same model in the ``(S * A, S)`` CSR form."""
         if self._sparse:
             return self
         return TabularMDP(
-            sp.csr_matrix(self._P.reshape(self._S * self._A, self._S)), self._R, self._gamma, dtype=self._dtype
+            sp.csr_matrix(self._P.reshape(self._S * self._A, self._S)), self._R, self._gamma, dtype=self._dtype,
+            atol=self._atol,
         )
 
     def astype(self, dtype) -> "TabularMDP":
@@ -209,7 +241,7 @@ class TabularMDP:
         if np.dtype(dtype) == self._dtype:
             return self
         P = self._P if not self._sparse else self._P.astype(np.float64)
-        return TabularMDP(P, self._R, self._gamma, dtype=dtype, atol=_row_sum_tolerance(np.float32))
+        return TabularMDP(P, self._R, self._gamma, dtype=dtype, atol=max(self._atol, _row_sum_tolerance(np.float32)))
 
     def with_gamma(self, gamma) -> "TabularMDP":
         """The same ``P`` and ``R`` with another discount (shares storage)."""

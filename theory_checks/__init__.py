@@ -16,6 +16,7 @@ from theory_checks.core import (
     list_claims,
     register,
     run_claims,
+    unregister,
 )
 from theory_checks.testing import assert_claim
 
@@ -31,4 +32,5 @@ __all__ = [
     "list_claims",
     "register",
     "run_claims",
+    "unregister",
 ]

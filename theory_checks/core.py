@@ -30,6 +30,7 @@ __all__ = [
     "Claim",
     "ClaimSummary",
     "register",
+    "unregister",
     "get_claim",
     "list_claims",
     "run_claims",
@@ -158,11 +159,17 @@ _REGISTRY: dict[str, Claim] = {}
 
 
 def register(claim: Claim) -> Claim:
-    """Add ``claim`` to the registry (ids must be unique)."""
+    """Add ``claim`` to the registry (ids must be unique); the built-in claims always come first."""
+    _load_builtin_claims()
     if claim.id in _REGISTRY and _REGISTRY[claim.id] is not claim:
         raise ValueError(f"a claim with id {claim.id!r} is already registered")
     _REGISTRY[claim.id] = claim
     return claim
+
+
+def unregister(claim_id: str) -> None:
+    """Remove a claim from the registry (for test-only claims); unknown ids are ignored."""
+    _REGISTRY.pop(claim_id, None)
 
 
 def _load_builtin_claims() -> None:

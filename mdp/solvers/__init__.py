@@ -6,6 +6,7 @@ from mdp.solvers.linear_programming import linear_programming
 from mdp.solvers.modified_policy_iteration import modified_policy_iteration
 from mdp.solvers.policy_evaluation import PolicyEvaluationResult, policy_evaluation
 from mdp.solvers.policy_iteration import policy_iteration
+from mdp.solvers.simplex_policy_iteration import simplex_policy_iteration
 from mdp.solvers.solve import solve
 from mdp.solvers.value_iteration import ConvergenceWarning, value_iteration
 
@@ -20,6 +21,7 @@ __all__ = [
     "PolicyEvaluationResult",
     "policy_evaluation",
     "policy_iteration",
+    "simplex_policy_iteration",
     "solve",
     "ConvergenceWarning",
     "value_iteration",

@@ -17,6 +17,8 @@ __all__ = [
     "bellman_operator",
     "policy_backup",
     "frozen",
+    "contraction",
+    "macqueen_bounds",
 ]
 
 
@@ -117,3 +119,35 @@ def policy_backup(m: TabularMDP, pi: np.ndarray, v: np.ndarray, out=None) -> np.
     else:
         K.policy_backup_dense(m.P, m.R, m.gamma, pi, v, out)
     return out
+
+
+def contraction(m: TabularMDP) -> float:
+    """``m.contraction`` (``gamma`` times the largest stored row sum), checked to be ``< 1``."""
+    c = m.contraction
+    if not c < 1.0:
+        raise ValueError(
+            f"gamma * max row sum of P = {c!r} >= 1: the rows of P exceed 1 by more than the discount "
+            "leaves room for; renormalise P or lower gamma"
+        )
+    return c
+
+
+def macqueen_bounds(m: TabularMDP, tv: np.ndarray, d: np.ndarray):
+    """Componentwise ``(lower, upper)`` bounds on the fixed point from ``tv = T v`` and ``d = T v - v``.
+
+    Puterman (1994), Thm 6.6.3, generalised to rows summing to ``sigma in [sigma_min, sigma_max]``
+    (float32 storage, ``atol``): with ``k(s) = gamma s / (1 - gamma s)``, the upper bound shifts by
+    ``k(sigma_max) max(d)`` when ``max(d) > 0`` and by ``k(sigma_min) max(d)`` otherwise (mirrored for
+    the lower bound), because ``T(x + c 1) - T x`` lies between ``gamma sigma_min c`` and
+    ``gamma sigma_max c`` for ``c >= 0`` (reversed for ``c < 0``). Exactly stochastic rows give the
+    textbook ``gamma / (1 - gamma)``.
+    """
+    g = m.gamma
+    lo_sum, hi_sum = m.row_sum_range
+    contraction(m)
+    k_hi = g * hi_sum / (1.0 - g * hi_sum)
+    k_lo = g * lo_sum / (1.0 - g * lo_sum)
+    dmin, dmax = float(d.min()), float(d.max())
+    lower = tv + (k_hi if dmin < 0 else k_lo) * dmin
+    upper = tv + (k_hi if dmax > 0 else k_lo) * dmax
+    return lower, upper

@@ -9,6 +9,10 @@ MacQueen/Porteus bounds): with ``D = T v - v``,
 The same argument for ``T_pi`` brackets ``v^pi``, so for any deterministic ``pi`` the loss
 ``v* - v^pi`` is bounded by the gap between the upper bound on ``v*`` and the lower bound on ``v^pi``;
 for ``pi`` greedy with respect to ``v`` that gap is ``gamma / (1 - gamma) * span(D)``.
+
+Rows of ``P`` are stochastic only up to the model's ``atol`` and its storage precision (float32);
+the bounds use the stored row-sum range (``TabularMDP.row_sum_range``) so they stay valid for the
+operator the kernels actually apply (see :func:`mdp.solvers._core.macqueen_bounds`).
 """
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mdp._validation import check_policy
-from mdp.solvers._core import check_v, frozen, policy_backup, q_values, require_mdp
+from mdp.solvers._core import check_v, contraction, frozen, macqueen_bounds, policy_backup, q_values, require_mdp
 
 __all__ = ["Certificate", "certify", "reference_certify"]
 
@@ -89,14 +93,11 @@ def certify(m, v, pi=None) -> Certificate:
     """
     m = require_mdp(m)
     v = check_v(v, m)
-    g = m.gamma
     q = q_values(m, v)
     pi_greedy = np.argmax(q, axis=1).astype(np.int64)
     tv = q[np.arange(m.n_states), pi_greedy]
     d = tv - v
-    k = g / (1.0 - g)
-    lower = tv + k * d.min()
-    upper = tv + k * d.max()
+    lower, upper = macqueen_bounds(m, tv, d)
     if pi is None:
         pi = pi_greedy
         lower_pi = lower
@@ -105,14 +106,14 @@ def certify(m, v, pi=None) -> Certificate:
         if pi.ndim != 1:
             raise ValueError("pi must be a deterministic policy of shape (S,) to be certified")
         tpv = policy_backup(m, pi, v)
-        lower_pi = tpv + k * (tpv - v).min()
+        lower_pi, _ = macqueen_bounds(m, tpv, tpv - v)
     residual = float(np.abs(d).max())
     return Certificate(
         lower=lower,
         upper=upper,
         v=0.5 * (lower + upper),
         error_bound=float(0.5 * (upper - lower).max()),
-        input_error_bound=residual / (1.0 - g),
+        input_error_bound=residual / (1.0 - contraction(m)),
         pi=pi,
         policy_error_bound=float(max(0.0, (upper - lower_pi).max())),
         q=q,
@@ -121,9 +122,15 @@ def certify(m, v, pi=None) -> Certificate:
 
 
 def reference_certify(P: np.ndarray, R: np.ndarray, gamma: float, v: np.ndarray):
-    """Plain-numpy twin: ``(lower, upper)`` bounds on ``v*`` from one sweep (dense ``P``)."""
+    """Plain-numpy twin: ``(lower, upper)`` bounds on ``v*`` from one sweep (dense ``P``).
+
+    Uses the row-sum range of ``P`` exactly as given (1 for exactly stochastic rows).
+    """
     q = R + gamma * np.einsum("sat,t->sa", P, v)
     tv = q.max(axis=1)
     d = tv - v
-    return tv + gamma / (1 - gamma) * d.min(), tv + gamma / (1 - gamma) * d.max()
-
+    sums = P.sum(axis=2)
+    k = {s_: gamma * s_ / (1 - gamma * s_) for s_ in (sums.min(), sums.max())}
+    lower = tv + (k[sums.max()] if d.min() < 0 else k[sums.min()]) * d.min()
+    upper = tv + (k[sums.max()] if d.max() > 0 else k[sums.min()]) * d.max()
+    return lower, upper

@@ -50,6 +50,8 @@ def linear_programming(m, *, backend: str = "highs", polish: bool = True) -> Sol
     m = require_mdp(m)
     if backend not in ("highs", "cvxpy"):
         raise ValueError(f"backend must be 'highs' or 'cvxpy', got {backend!r}")
+    if not isinstance(polish, (bool, np.bool_)):
+        raise TypeError(f"polish must be a bool, got {type(polish).__name__}")
     A_ub, b_ub = lp_matrices(m)
     S = m.n_states
     if backend == "highs":

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mdp._validation import check_policy, check_positive_int, check_tol
-from mdp.solvers._core import check_v, frozen, policy_backup, q_values, require_mdp
+from mdp.solvers._core import check_v, contraction, frozen, policy_backup, q_values, require_mdp
 from mdp.solvers._linear import solve_policy_system
 from mdp.solvers.value_iteration import ConvergenceWarning
 
@@ -71,6 +71,8 @@ def policy_evaluation(m, pi, *, method: str = "exact", tol: float = 1e-10, max_i
     pi = check_policy(pi, m.n_states, m.n_actions)
     if method not in ("exact", "iterative"):
         raise ValueError(f"method must be 'exact' or 'iterative', got {method!r}")
+    tol = check_tol(tol)
+    max_iter = check_positive_int(max_iter, "max_iter")
     g = m.gamma
     S = m.n_states
     stochastic = pi.ndim == 2
@@ -85,13 +87,12 @@ def policy_evaluation(m, pi, *, method: str = "exact", tol: float = 1e-10, max_i
     if method == "exact":
         v = solve_policy_system(m.policy_matrix(pi), g, m.policy_reward(pi))
         n_iter, converged = 1, True
-        error_bound = float(np.abs(backup(v, np.empty(S)) - v).max() / (1 - g))
+        error_bound = float(np.abs(backup(v, np.empty(S)) - v).max() / (1 - contraction(m)))
     else:
-        tol = check_tol(tol)
-        max_iter = check_positive_int(max_iter, "max_iter")
         v = np.zeros(S) if v0 is None else check_v(v0, m, "v0")
         u = np.empty(S)
-        thresh = tol * (1 - g) / g if g > 0 else np.inf
+        c = contraction(m)
+        thresh = tol * (1 - c) / c if c > 0 else np.inf
         converged = False
         diff = np.inf
         for n_iter in range(1, max_iter + 1):
@@ -101,7 +102,7 @@ def policy_evaluation(m, pi, *, method: str = "exact", tol: float = 1e-10, max_i
             if diff <= thresh:
                 converged = True
                 break
-        error_bound = g / (1 - g) * diff
+        error_bound = c / (1 - c) * diff
         if not converged:
             warnings.warn(f"policy_evaluation stopped at max_iter={max_iter} with bound {error_bound:.3g} > tol={tol:g}",
                           ConvergenceWarning, stacklevel=2)

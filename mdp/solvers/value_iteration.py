@@ -17,10 +17,13 @@ from numba import njit
 
 from mdp._validation import check_positive_int, check_tol
 from mdp.solvers import _bellman as K
-from mdp.solvers._core import SolverResult, check_v, require_mdp
+from mdp.solvers._core import SolverResult, check_v, contraction, require_mdp
 from mdp.solvers.certify import certify
 
 __all__ = ["value_iteration", "ConvergenceWarning", "reference_value_iteration"]
+
+
+_CHUNK = 1 << 16  # sweeps per call of the compiled loop
 
 
 class ConvergenceWarning(RuntimeWarning):
@@ -123,17 +126,26 @@ def value_iteration(m, *, tol: float = 1e-8, max_iter: int = 100_000, method: st
         raise ValueError(f"method must be 'jacobi' or 'gauss-seidel', got {method!r}")
     v = np.zeros(m.n_states) if v0 is None else check_v(v0, m, "v0")
     g = m.gamma
+    # the contraction factor of the stored operator: gamma times the largest row sum (1 up to atol)
+    c = contraction(m)
     # gamma = 0: one sweep gives v* exactly.
-    thresh = tol * (1.0 - g) / g if g > 0 else np.inf
-    residuals = np.zeros(max_iter)
+    thresh = tol * (1.0 - c) / c if c > 0 else np.inf
     gs = method == "gauss-seidel"
-    if m.is_sparse:
-        indptr, indices, data = m.csr_arrays()
-        n = _vi_sparse(indptr, indices, data, m.R, g, v, thresh, max_iter, residuals, gs)
-    else:
-        n = _vi_dense(m.P, m.R, g, v, thresh, max_iter, residuals, gs)
-    residuals = residuals[:n]
-    f3 = g / (1.0 - g) * residuals[-1]
+    # run in chunks so that a large max_iter budget does not allocate max_iter residuals up front
+    chunks, n = [], 0
+    while n < max_iter:
+        buf = np.zeros(min(max_iter - n, _CHUNK))
+        if m.is_sparse:
+            indptr, indices, data = m.csr_arrays()
+            done = _vi_sparse(indptr, indices, data, m.R, g, v, thresh, buf.size, buf, gs)
+        else:
+            done = _vi_dense(m.P, m.R, g, v, thresh, buf.size, buf, gs)
+        chunks.append(buf[:done])
+        n += done
+        if buf[done - 1] <= thresh:
+            break
+    residuals = np.concatenate(chunks)
+    f3 = c / (1.0 - c) * residuals[-1]
     cert = certify(m, v)
     error_bound = min(f3, cert.input_error_bound)
     converged = bool(residuals[-1] <= thresh)
