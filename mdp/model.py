@@ -129,11 +129,7 @@ class TabularMDP:
         The certified bounds use this range; the float64 sums are widened by ``S * eps`` for their
         own round-off.
         """
-        if self._sparse:
-            sums = np.add.reduceat(self._P.data.astype(np.float64), self._P.indptr[:-1]) if self._P.nnz else np.zeros(1)
-            # reduceat misreads empty rows; an accepted model has none (each row sums to ~1)
-        else:
-            sums = self._P.sum(axis=2, dtype=np.float64)
+        sums = self.row_sums()
         slack = (self._S + 1) * np.finfo(np.float64).eps
         return float(sums.min() - slack), float(sums.max() + slack)
 
@@ -180,6 +176,13 @@ class TabularMDP:
     def dtype(self) -> np.dtype:
         """Storage dtype of ``P``."""
         return self._dtype
+
+    def row_sums(self) -> np.ndarray:
+        """``sum_s' P[s, a, s']`` of the stored ``P`` accumulated in float64, shape ``(S, A)``."""
+        if self._sparse:
+            # an accepted model has no empty row (each sums to ~1), so reduceat is safe
+            return np.add.reduceat(self._P.data.astype(np.float64), self._P.indptr[:-1]).reshape(self._S, self._A)
+        return self._P.sum(axis=2, dtype=np.float64)
 
     @property
     def row_sum_range(self) -> tuple[float, float]:

@@ -16,7 +16,7 @@ import warnings
 import numpy as np
 
 from mdp._validation import check_positive_int, check_tol
-from mdp.solvers._core import SolverResult, bellman_operator, check_v, policy_backup, require_mdp
+from mdp.solvers._core import SolverResult, bellman_operator, check_v, macqueen_bounds, policy_backup, require_mdp
 from mdp.solvers.certify import certify
 from mdp.solvers.value_iteration import ConvergenceWarning
 
@@ -71,7 +71,6 @@ def modified_policy_iteration(m, *, tol: float = 1e-8, max_iter: int = 10_000, k
     k = check_positive_int(k, "k", minimum=0)
     v = np.zeros(m.n_states) if v0 is None else check_v(v0, m, "v0")
     g = m.gamma
-    c = g / (1.0 - g)
     tv = np.empty(m.n_states)
     pi = np.empty(m.n_states, dtype=np.int64)
     u2 = np.empty(m.n_states)
@@ -80,11 +79,12 @@ def modified_policy_iteration(m, *, tol: float = 1e-8, max_iter: int = 10_000, k
     for _ in range(max_iter):
         bellman_operator(m, v, tv, pi)
         d = tv - v
-        lo, hi = d.min(), d.max()
-        spans.append(hi - lo)
-        if c * (hi - lo) / 2 <= tol:
+        spans.append(d.max() - d.min())
+        lower, upper = macqueen_bounds(m, tv, d)  # Thm 6.6.3 with the stored row-sum range
+        width = float((upper - lower).max())
+        if width / 2 <= tol:
             converged = True
-            v = tv + c * (hi + lo) / 2
+            v = 0.5 * (lower + upper)
             break
         u = tv.copy()
         for _ in range(k):
@@ -95,7 +95,7 @@ def modified_policy_iteration(m, *, tol: float = 1e-8, max_iter: int = 10_000, k
         warnings.warn(f"modified_policy_iteration stopped at max_iter={max_iter} before tol={tol:g}",
                       ConvergenceWarning, stacklevel=2)
     cert = certify(m, v)
-    error_bound = c * spans[-1] / 2 if converged else cert.input_error_bound
+    error_bound = width / 2 if converged else cert.input_error_bound
     return SolverResult(
         v=v,
         pi=cert.pi,

@@ -1,17 +1,55 @@
 """``mdp.solve``: a fast method with a certified ``tol``-accurate answer.
 
-Runs modified policy iteration with MacQueen span bounds (Puterman 1994, Sec. 6.5-6.6): each
-outer step costs one full Bellman sweep plus ``k`` cheap sweeps over the ``S`` rows of the current
-policy, and the stopping rule certifies ``||v - v*||_inf <= tol`` (see
-:mod:`mdp.solvers.modified_policy_iteration`).
+Modified policy iteration with MacQueen span bounds (Puterman & Shin 1978; Puterman 1994,
+Sec. 6.5-6.6) and an adaptive amount of policy evaluation:
+
+* **check** (every outer step; the first, at ``v = 0``, is free since ``q = R`` there): one full
+  Jacobi Bellman sweep from ``v`` gives ``q = R + gamma P v``,
+  the greedy ``pi`` and ``D = T v - v``. Since ``T v + gamma/(1-gamma) min D <= v* <= T v +
+  gamma/(1-gamma) max D`` (Thm 6.6.3) and ``min D <= D <= max D``,
+
+      v + min(D) / (1 - gamma) <= v* <= v + max(D) / (1 - gamma),
+
+  so ``v + (min D + max D) / (2 (1 - gamma))`` is within ``span(D) / (2 (1 - gamma))`` of ``v*``.
+  That is the returned value once the bound is ``<= tol``; its ``q`` is the sweep's ``q`` shifted
+  by ``gamma`` times the same constant (``P`` is stochastic), so no extra sweep is needed, and the
+  greedy policy loses at most ``gamma / (1 - gamma) * span(D)`` (as in :func:`mdp.certify`).
+* **evaluate** (between checks), ``pi`` fixed:
+  dense models: Jacobi sweeps ``u <- T_pi u`` over ``P_pi`` gathered once into a contiguous
+  ``(S, S)`` block (``1/A`` of ``P``, multithreaded) until ``span(T_pi u - u) <= (1 - gamma) tol / 2``
+  (or the observed contraction predicts the next application will be) or a budget of ``4 A`` sweeps;
+  sparse models: Gauss-Seidel sweeps alternating the state order, first with the ``max`` over
+  actions (improving ``pi`` on the way; values cross the state space in one pass, which slowly
+  mixing models such as gridworlds need) until no action changes, then of ``T_pi`` alone until the
+  sweep's change is ``<= (1 - gamma) tol / 2`` (tightened if a check fails).
+
+Rows of ``P`` are stochastic only within the model's ``atol`` (and float32 rounding); every
+``1 / (1 - gamma)`` above is then ``1 / (1 - gamma sigma)`` with ``sigma`` the largest or smallest
+stored row sum, whichever makes the bound valid for the sign of the shift (see
+:func:`mdp.solvers._core.macqueen_bounds`), and ``q`` is shifted by ``gamma * shift * (P 1)``.
+
+Evaluation only moves ``v``; the certificate comes from the check sweep alone, so the answer is
+certified whatever the evaluation did. Both operators used between checks are ``gamma``-contractions
+with the same fixed points, so the iteration converges (Puterman 1994, Thm 6.5.5 and 6.3.4).
 """
 from __future__ import annotations
 
+import warnings
+
+import numpy as np
+
 from mdp._validation import check_positive_int, check_tol
-from mdp.solvers._core import SolverResult, require_mdp
-from mdp.solvers.modified_policy_iteration import modified_policy_iteration
+from mdp.solvers import _bellman as K
+from mdp.solvers._core import SolverResult, contraction, macqueen_bounds, require_mdp
+from mdp.solvers.certify import certify
+from mdp.solvers.value_iteration import ConvergenceWarning
 
 __all__ = ["solve"]
+
+# A kernel call touching fewer entries than this runs single-threaded: such a sweep takes well
+# under a millisecond, and the thread-pool launch - on a small or busy machine, waiting for a
+# descheduled worker thread (oversubscription) - can cost more than the sweep itself.
+_SERIAL_NNZ = 1 << 21
 
 
 def solve(m, tol: float = 1e-8, *, max_iter: int = 10_000) -> SolverResult:
@@ -24,12 +62,16 @@ def solve(m, tol: float = 1e-8, *, max_iter: int = 10_000) -> SolverResult:
     tol : float, default 1e-8
         Certified bound on ``||v - v*||_inf`` of the returned ``v``.
     max_iter : int, default 10000
-        Budget of improvement sweeps.
+        Budget of full Bellman sweeps (checks plus, for sparse models, Gauss-Seidel improvement
+        sweeps).
 
     Returns
     -------
     SolverResult
-        ``result.error_bound <= tol`` whenever ``result.converged``; ``method`` names what ran.
+        ``result.error_bound <= tol`` whenever ``result.converged``; ``method`` names what ran
+        (``"modified_policy_iteration[adaptive,jacobi]"`` for dense models,
+        ``"modified_policy_iteration[adaptive,gauss-seidel]"`` for sparse ones). ``n_iter`` counts
+        full Bellman sweeps, ``residuals`` holds ``span(T v - v)`` at each check.
 
     Examples
     --------
@@ -42,4 +84,144 @@ def solve(m, tol: float = 1e-8, *, max_iter: int = 10_000) -> SolverResult:
     m = require_mdp(m)
     tol = check_tol(tol)
     max_iter = check_positive_int(max_iter, "max_iter")
-    return modified_policy_iteration(m, tol=tol, max_iter=max_iter, k=20)
+    S, A = m.n_states, m.n_actions
+    g = m.gamma
+    serial = m.nnz < _SERIAL_NNZ  # for the full sweeps; the dense evaluation decides on S * S
+    if m.is_sparse:
+        indptr, indices, data = m.csr_arrays()
+        bq = K.bellman_q_sparse_serial if serial else K.bellman_q_sparse
+        check_sweep = lambda v, q, tv, pi: bq(indptr, indices, data, m.R, g, v, q, tv, pi)  # noqa: E731
+        evaluate = _evaluate_gauss_seidel
+        kind = "gauss-seidel"
+    else:
+        bq = K.bellman_q_dense_serial if serial else K.bellman_q_dense
+        check_sweep = lambda v, q, tv, pi: bq(m.P, m.R, g, v, q, tv, pi)  # noqa: E731
+        evaluate = _evaluate_jacobi
+        kind = "jacobi"
+        serial_eval = S * S < _SERIAL_NNZ
+
+    # The check at v = 0 needs no sweep: q = R + gamma P 0 = R exactly.
+    v = np.zeros(S)
+    q = np.array(m.R, dtype=np.float64)
+    pi = np.argmax(q, axis=1).astype(np.int64)
+    tv = q[np.arange(S), pi]
+    # Rows of P sum to 1 only within atol (and float32 rounding): the bracket uses the stored range.
+    c_lo, c_hi = (1.0 - g * r for r in m.row_sum_range)
+    contraction(m)
+    state = {"target": 0.5 * (1.0 - g) * tol, "rev": False, "reached": False}
+    spans = []
+    n_full = 0
+    converged = False
+    while True:
+        if spans:
+            check_sweep(v, q, tv, pi)
+            n_full += 1
+        d = tv - v
+        lo, hi = float(d.min()), float(d.max())
+        spans.append(hi - lo)
+        # v + lower <= v* <= v + upper (Thm 6.6.3 with min D <= D <= max D; see the module docstring)
+        lower = lo / (c_hi if lo < 0 else c_lo)
+        upper = hi / (c_hi if hi > 0 else c_lo)
+        if 0.5 * (upper - lower) <= tol:
+            converged = True
+            break
+        if n_full >= max_iter:
+            break
+        if state["reached"]:
+            state["target"] *= 1e-2  # evaluation met its target yet the check failed: tighten
+        v, n_extra = evaluate(m, serial if m.is_sparse else serial_eval, tv, pi, state, max_iter - n_full)
+        n_full += n_extra
+
+    if not converged:
+        warnings.warn(f"solve stopped at max_iter={max_iter} full sweeps before tol={tol:g}",
+                      ConvergenceWarning, stacklevel=2)
+        cert = certify(m, v)
+        return SolverResult(v=v, pi=cert.pi, q=cert.q, n_iter=n_full, error_bound=cert.input_error_bound,
+                            policy_error_bound=cert.policy_error_bound, converged=False,
+                            method=f"modified_policy_iteration[adaptive,{kind}]", residuals=np.asarray(spans))
+    shift = 0.5 * (upper + lower)
+    v_out = v + shift
+    # R + gamma P (v + shift) = q + gamma shift (P 1): exact with the stored row sums, no extra sweep
+    q_out = q + (g * shift) * m.row_sums()
+    # pi greedy w.r.t. v (and v + shift): v^pi >= T v + k min D, v* <= T v + k max D (Thm 6.6.3)
+    v_lo, v_hi = macqueen_bounds(m, tv, d)
+    return SolverResult(
+        v=v_out,
+        pi=pi.copy(),  # greedy w.r.t. v, hence w.r.t. v + shift for stochastic rows
+        q=q_out,
+        n_iter=n_full,
+        error_bound=float(0.5 * (upper - lower)),
+        policy_error_bound=float((v_hi - v_lo).max()),
+        converged=True,
+        method=f"modified_policy_iteration[adaptive,{kind}]",
+        residuals=np.asarray(spans),
+    )
+
+
+def _evaluate_jacobi(m, serial, tv, pi, state, budget):
+    """Jacobi ``T_pi`` sweeps from ``tv`` until ``span(T_pi u - u) <= target`` or ``4 A`` sweeps.
+
+    ``P_pi`` is gathered into one contiguous ``(S, S)`` block first (``1/A`` of ``P``), so the sweeps
+    stream it instead of hopping between rows of ``P``.
+    """
+    S = m.n_states
+    g = m.gamma
+    gather = K.gather_policy_rows_serial if serial else K.gather_policy_rows
+    mv = K.affine_matvec_serial if serial else K.affine_matvec
+    M = np.empty((S, S), dtype=m.P.dtype)
+    gather(m.P, pi, M)
+    r = m.R[np.arange(S), pi]
+    u = tv.copy()
+    w = np.empty_like(u)
+    state["reached"] = False
+    prev = 0.0
+    for _ in range(4 * m.n_actions):
+        mv(M, r, g, u, w)
+        e = w - u
+        u, w = w, u
+        sp = float(e.max() - e.min())
+        # stop at the target, or once the observed contraction predicts that the next application
+        # of T_pi (which the check sweep performs) lands below it; the check has the last word
+        if sp <= state["target"] or (prev > 0.0 and min(1.0, sp / prev) * sp <= state["target"]):
+            state["reached"] = True
+            break
+        prev = sp
+    return u, 0
+
+
+def _evaluate_gauss_seidel(m, serial, tv, pi, state, budget):
+    """Alternating-order Gauss-Seidel MPI between two checks.
+
+    Rounds of two Bellman sweeps (forward and reversed order; they improve ``pi``) followed by
+    cheap ``T_pi`` sweeps (one CSR row per state) until their change is below
+    ``max(target, eta * change of the last Bellman sweep)``; once a round's Bellman sweeps switch no
+    action the ``T_pi`` sweeps go down to ``target`` and control returns to the check.
+    """
+    indptr, indices, data = m.csr_arrays()
+    g, R = m.gamma, m.R
+    v = tv.copy()
+    n_full = 0
+    state["reached"] = False
+    eta = 1e-2
+    while n_full < budget:
+        changed = 0
+        diff = 0.0
+        for _ in range(2):
+            if n_full >= budget:
+                break
+            dd, cc = K.gs_bellman_sparse(indptr, indices, data, R, g, v, pi, state["rev"], 1e-12)
+            state["rev"] = not state["rev"]
+            n_full += 1
+            changed += cc
+            diff = dd
+        stable = changed == 0
+        goal = state["target"] if stable else max(state["target"], eta * diff)
+        for _ in range(64 * m.n_actions):
+            dd = K.gs_policy_sparse(indptr, indices, data, R, g, pi, v, state["rev"])
+            state["rev"] = not state["rev"]
+            if dd <= goal:
+                break
+        if stable or diff <= state["target"]:
+            state["reached"] = dd <= state["target"]
+            break
+    return v, n_full

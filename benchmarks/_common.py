@@ -1,0 +1,154 @@
+"""Shared helpers: interleaved timing, machine/library info, peer-library adapters."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+
+import numpy as np
+
+
+def interleaved(fns: dict, rounds: int = 15, warmup: int = 2, budget_s: float | None = None) -> dict:
+    """Time each callable ``rounds`` times, interleaved (the order rotates every round).
+
+    Interleaving puts every contender under the same background load, which matters on a shared
+    machine. Returns ``{name: {"min_ms", "median_ms", "n"}}``; ``min`` is the usual estimator of
+    the undisturbed cost, ``median`` shows the noise.
+    """
+    names = list(fns)
+    for _ in range(warmup):
+        for n in names:
+            fns[n]()
+    times = {n: [] for n in names}
+    t_start = time.perf_counter()
+    for r in range(rounds):
+        order = names[r % len(names):] + names[:r % len(names)]
+        for n in order:
+            t = time.perf_counter()
+            fns[n]()
+            times[n].append(time.perf_counter() - t)
+        if budget_s is not None and time.perf_counter() - t_start > budget_s and r >= 2:
+            break
+    return {n: {"min_ms": 1e3 * min(ts), "median_ms": 1e3 * float(np.median(ts)), "n": len(ts)}
+            for n, ts in times.items()}
+
+
+def _version(mod: str):
+    try:
+        from importlib.metadata import version
+
+        return version(mod)
+    except Exception:
+        return None
+
+
+def machine_info() -> dict:
+    cpu = platform.processor() or ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    mem_gb = None
+    try:
+        with open("/proc/meminfo") as f:
+            mem_gb = round(int(f.readline().split()[1]) / 2**20, 1)
+    except OSError:
+        pass
+    from mdp._threads import available_cores
+
+    return {
+        "cpu": cpu,
+        "cores": available_cores(),
+        "mem_gb": mem_gb,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "versions": {k: _version(k) for k in ("numpy", "scipy", "numba", "llvmlite", "threadpoolctl",
+                                               "quantecon", "pymdptoolbox")},
+        "loadavg": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+    }
+
+
+def have(mod: str) -> bool:
+    try:
+        __import__(mod)
+        return True
+    except Exception:
+        return False
+
+
+# ----------------------------------------------------------------------------- peer adapters
+def qe_dense(m):
+    """QuantEcon ``DiscreteDP`` on the dense ``(S, A, S)`` form of ``m``."""
+    from quantecon.markov import DiscreteDP
+
+    return DiscreteDP(np.array(m.R), np.asarray(m.dense_P(), dtype=np.float64), m.gamma)
+
+
+def qe_sparse(m):
+    """QuantEcon ``DiscreteDP`` in its state-action-pair form with a CSR ``Q`` (rows ``s * A + a``)."""
+    from quantecon.markov import DiscreteDP
+
+    S, A = m.n_states, m.n_actions
+    s_idx = np.repeat(np.arange(S), A)
+    a_idx = np.tile(np.arange(A), S)
+    Q = m.P.astype(np.float64).tocsr()
+    return DiscreteDP(np.array(m.R).ravel(), Q, m.gamma, s_idx, a_idx)
+
+
+def mdptoolbox_arrays(m):
+    """``(P, R)`` in pymdptoolbox's layout: ``P`` ``(A, S, S)`` (a list of CSR for sparse ``m``)."""
+    S, A = m.n_states, m.n_actions
+    R = np.array(m.R)
+    if m.is_sparse:
+        csr = m.P.astype(np.float64).tocsr()
+        return [csr[a::A].tocsr() for a in range(A)], R
+    return np.ascontiguousarray(np.asarray(m.P, dtype=np.float64).transpose(1, 0, 2)), R
+
+
+def mdptoolbox_shims():
+    """Call-site shims for pymdptoolbox 4.0b3 (applied in the benchmark process only).
+
+    * numpy-2 aliases (``np.float`` etc.) in case a code path reaches for them;
+    * ``mdptoolbox.util.isNonNegative`` compares a sparse matrix with 0 (dense ``S x S`` result);
+      replaced by the same test on the stored entries;
+    * ``mdptoolbox.util.isStochastic`` computes ``matrix.sum(axis=1) - ones(S)``; for a scipy sparse
+      matrix the sum is an ``(S, 1)`` np.matrix, so this broadcasts to a dense ``S x S`` array
+      (60 GB at S = 90000) and the input check dies before solving. The replacement does the same
+      test (max row-sum deviation <= 10 ulp(1), their tolerance) on a flat vector.
+    """
+    for name, val in (("float", float), ("int", int), ("bool", bool)):
+        if not hasattr(np, name):
+            setattr(np, name, val)
+    import scipy.sparse as sp
+    import mdptoolbox.util as U
+
+    if getattr(U.isStochastic, "_rlab_shim", False):
+        return
+    orig = U.isStochastic
+
+    def isStochastic(matrix):
+        if sp.issparse(matrix):
+            sums = np.asarray(matrix.sum(axis=1)).ravel()
+            return bool(np.abs(sums - 1.0).max() <= 10 * np.spacing(np.float64(1)))
+        return orig(matrix)
+
+    orig_nn = U.isNonNegative
+
+    def isNonNegative(matrix):
+        # ``matrix >= 0`` on a sparse matrix is True at every implicit zero: S x S entries
+        if sp.issparse(matrix):
+            return bool(matrix.data.size == 0 or matrix.data.min() >= 0)
+        return orig_nn(matrix)
+
+    isStochastic._rlab_shim = True
+    U.isStochastic = isStochastic
+    U.isNonNegative = isNonNegative
+
+
+def dump(obj) -> str:
+    return json.dumps(obj, default=lambda o: o.item() if hasattr(o, "item") else str(o))

@@ -1,0 +1,125 @@
+"""Run the benchmark suite and write ``benchmarks/latest.json`` and ``docs/benchmarks.md``.
+
+    python -m benchmarks.run_all [--quick] [--threads 1 2] [--only sweep solve jit] [--cap 120]
+
+Each job is a fresh subprocess with numba and BLAS pinned to the job's thread count. Peer methods
+that exceed ``--cap`` seconds are killed and reported as capped (never silently dropped).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks import _common as C
+from benchmarks.report import write_markdown
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PEER_DENSE = ["quantecon:policy_iteration", "quantecon:modified_policy_iteration",
+              "pymdptoolbox:PolicyIteration", "pymdptoolbox:PolicyIterationModified", "pymdptoolbox:ValueIteration"]
+PEER_SPARSE = PEER_DENSE
+
+
+def instances(quick: bool):
+    dense = [{"kind": "dense", "S": S, "A": 8, "gamma": 0.99, "seed": 0} for S in ((500,) if quick else (500, 2000))]
+    grids = [{"kind": "grid", "W": W, "gamma": 0.99} for W in ((100,) if quick else (300, 1000))]
+    return dense, grids
+
+
+def label(inst):
+    if inst["kind"] == "dense":
+        return f"dense random S={inst['S']} A={inst['A']} gamma={inst['gamma']}"
+    return f"gridworld {inst['W']}x{inst['W']} slip=0.1 gamma={inst['gamma']}"
+
+
+def run_job(spec: dict, threads: int, timeout: float, extra_env: dict | None = None) -> dict:
+    from mdp._threads import thread_env
+
+    env = {**os.environ, **thread_env(threads), "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    if extra_env:
+        env.update(extra_env)
+    spec = {**spec, "threads": threads}
+    t = time.perf_counter()
+    try:
+        p = subprocess.run([sys.executable, "-m", "benchmarks.worker", json.dumps(spec)], cwd=ROOT, env=env,
+                           capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"capped": True, "cap_s": timeout, "wall_s": time.perf_counter() - t}
+    if p.returncode != 0:
+        return {"error": p.stderr[-2000:], "wall_s": time.perf_counter() - t}
+    out = json.loads(p.stdout.strip().splitlines()[-1])
+    out["thread_info"] = out.pop("threads", None)  # what the job's pools reported
+    return out
+
+
+def main(argv=None, default_only=("sweep", "solve", "jit")):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="small sizes only")
+    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--only", nargs="+", default=list(default_only), choices=["sweep", "solve", "jit"])
+    ap.add_argument("--cap", type=float, default=None, help="seconds before a peer method is cut off")
+    ap.add_argument("--json", default=None, help="default benchmarks/latest.json for a full run_all, "
+                    "bench_results/<topics>.json otherwise")
+    ap.add_argument("--md", default=None, help="default docs/benchmarks.md for a full run_all, "
+                    "bench_results/<topics>.md otherwise")
+    a = ap.parse_args(argv)
+    full = set(a.only) == {"sweep", "solve", "jit"} and not a.quick
+    tag = "_".join(a.only) + ("_quick" if a.quick else "")
+    if a.json is None:
+        a.json = str(ROOT / "benchmarks" / "latest.json") if full else str(ROOT / "bench_results" / f"{tag}.json")
+    if a.md is None:
+        a.md = str(ROOT / "docs" / "benchmarks.md") if full else str(ROOT / "bench_results" / f"{tag}.md")
+    Path(a.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(a.md).parent.mkdir(parents=True, exist_ok=True)
+    cap = a.cap if a.cap is not None else (20.0 if a.quick else 60.0)
+    prog = Path(sys.argv[0]).stem if sys.argv and sys.argv[0].endswith(".py") else "run_all"
+    cmd = f"python -m benchmarks.{prog} " + " ".join(argv if argv is not None else sys.argv[1:])
+    dense, grids = instances(a.quick)
+    results = {"command": cmd.strip(), "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "machine": C.machine_info(),
+               "threads": a.threads, "cap_s": cap, "sweep": [], "solve": [], "jit": {}}
+
+    def log(msg):
+        print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+    if "sweep" in a.only:
+        for nt in a.threads:
+            for inst in dense + grids[-1:]:
+                log(f"sweep {label(inst)} threads={nt}")
+                r = run_job({"task": "sweep", "instance": inst, "rounds": 10 if a.quick else 25}, nt, timeout=900)
+                results["sweep"].append({"instance": inst, "label": label(inst), "threads": nt, **r})
+    if "solve" in a.only:
+        refdir = Path(tempfile.mkdtemp(prefix="rlab_bench_ref_"))
+        for inst in dense + grids:
+            peers = PEER_DENSE if inst["kind"] == "dense" else PEER_SPARSE
+            for nt in a.threads:
+                methods = ["mdp.solve"] + peers
+                if inst["kind"] != "dense" and nt != min(a.threads):
+                    # the peers' sparse paths (scipy CSR matvec, SuperLU) are single-threaded whatever
+                    # the pins: run them once, at the smallest thread count, to keep the suite short
+                    methods = ["mdp.solve"]
+                for meth in methods:
+                    log(f"solve {label(inst)} threads={nt} {meth}")
+                    spec = {"task": "solve", "instance": inst, "methods": [meth], "tol": 1e-8,
+                            "reps": 3, "rep_budget_s": 5, "ref_path": str(refdir / f"{label(inst)}.npy")}
+                    r = run_job(spec, nt, timeout=(900 if meth == "mdp.solve" else cap + 20))
+                    results["solve"].append({"instance": inst, "label": label(inst), "threads": nt, "method": meth, **r})
+    if "jit" in a.only:
+        cache = tempfile.mkdtemp(prefix="rlab_numba_cache_")
+        for phase in ("cold", "warm"):
+            log(f"jit {phase}")
+            results["jit"][phase] = run_job({"task": "jit"}, 1, timeout=900, extra_env={"NUMBA_CACHE_DIR": cache})
+    results["finished"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+    results["machine"]["loadavg_end"] = list(os.getloadavg())
+    Path(a.json).write_text(json.dumps(results, indent=1, default=str))
+    write_markdown(results, a.md)
+    log(f"wrote {a.json} and {a.md}")
+
+
+if __name__ == "__main__":
+    main()
