@@ -27,12 +27,8 @@ __all__ = [
     "bellman_q_sparse",
     "bellman_q_dense_serial",
     "bellman_q_sparse_serial",
-    "policy_backup_dense_serial",
-    "policy_backup_sparse_serial",
     "gs_bellman_sparse",
     "gs_policy_sparse",
-    "gs_bellman_dense",
-    "gs_policy_dense",
     "stream_sum_rows",
     "gather_policy_rows",
     "gather_policy_rows_serial",
@@ -264,32 +260,6 @@ def bellman_q_sparse_serial(indptr, indices, data, R, gamma, v, q, v_out, pi_out
 
 
 @njit(cache=True, fastmath=_FM)
-def policy_backup_dense_serial(P, R, gamma, pi, v, v_out):
-    """Single-threaded :func:`policy_backup_dense`."""
-    S = R.shape[0]
-    for s in range(S):
-        a = pi[s]
-        row = P[s, a]
-        acc = 0.0
-        for t in range(S):
-            acc += row[t] * v[t]
-        v_out[s] = R[s, a] + gamma * acc
-
-
-@njit(cache=True, fastmath=_FM)
-def policy_backup_sparse_serial(indptr, indices, data, R, gamma, pi, v, v_out):
-    """Single-threaded :func:`policy_backup_sparse`."""
-    S, A = R.shape
-    for s in range(S):
-        a = pi[s]
-        i = s * A + a
-        acc = 0.0
-        for k in range(indptr[i], indptr[i + 1]):
-            acc += data[k] * v[indices[k]]
-        v_out[s] = R[s, a] + gamma * acc
-
-
-@njit(cache=True, fastmath=_FM)
 def gs_bellman_sparse(indptr, indices, data, R, gamma, v, pi, reverse, rtol):
     """In-place Gauss-Seidel Bellman sweep, states in index order (or reversed).
 
@@ -346,59 +316,6 @@ def gs_policy_sparse(indptr, indices, data, R, gamma, pi, v, reverse):
         acc = 0.0
         for k in range(indptr[i], indptr[i + 1]):
             acc += data[k] * v[indices[k]]
-        x = R[s, a] + gamma * acc
-        d = abs(x - v[s])
-        if d > diff:
-            diff = d
-        v[s] = x
-    return diff
-
-
-@njit(cache=True, fastmath=_FM)
-def gs_bellman_dense(P, R, gamma, v, pi, reverse, rtol):
-    """Dense twin of :func:`gs_bellman_sparse`."""
-    S, A = R.shape
-    diff = 0.0
-    changed = 0
-    for j in range(S):
-        s = S - 1 - j if reverse else j
-        best = 0.0
-        arg = 0
-        cur = 0.0
-        old = pi[s]
-        for a in range(A):
-            acc = 0.0
-            row = P[s, a]
-            for t in range(S):
-                acc += row[t] * v[t]
-            x = R[s, a] + gamma * acc
-            if a == old:
-                cur = x
-            if a == 0 or x > best:
-                best = x
-                arg = a
-        d = abs(best - v[s])
-        if d > diff:
-            diff = d
-        if arg != old and best > cur + rtol * max(1.0, abs(cur)):
-            changed += 1
-            pi[s] = arg
-        v[s] = best
-    return diff, changed
-
-
-@njit(cache=True, fastmath=_FM)
-def gs_policy_dense(P, R, gamma, pi, v, reverse):
-    """Dense twin of :func:`gs_policy_sparse`."""
-    S = R.shape[0]
-    diff = 0.0
-    for j in range(S):
-        s = S - 1 - j if reverse else j
-        a = pi[s]
-        row = P[s, a]
-        acc = 0.0
-        for t in range(S):
-            acc += row[t] * v[t]
         x = R[s, a] + gamma * acc
         d = abs(x - v[s])
         if d > diff:

@@ -70,7 +70,6 @@ def modified_policy_iteration(m, *, tol: float = 1e-8, max_iter: int = 10_000, k
     max_iter = check_positive_int(max_iter, "max_iter")
     k = check_positive_int(k, "k", minimum=0)
     v = np.zeros(m.n_states) if v0 is None else check_v(v0, m, "v0")
-    g = m.gamma
     tv = np.empty(m.n_states)
     pi = np.empty(m.n_states, dtype=np.int64)
     u2 = np.empty(m.n_states)

@@ -84,7 +84,7 @@ def solve(m, tol: float = 1e-8, *, max_iter: int = 10_000) -> SolverResult:
     m = require_mdp(m)
     tol = check_tol(tol)
     max_iter = check_positive_int(max_iter, "max_iter")
-    S, A = m.n_states, m.n_actions
+    S = m.n_states
     g = m.gamma
     serial = m.nnz < _SERIAL_NNZ  # for the full sweeps; the dense evaluation decides on S * S
     if m.is_sparse:

@@ -1,0 +1,97 @@
+"""Differential tests: the kernels behind ``mdp.solve`` against plain-numpy twins written here."""
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mdp.solvers import _bellman as K
+from theory_checks.strategies import mdps, value_vectors
+
+
+def _gs_bellman_numpy(P, R, gamma, v, pi, reverse, rtol):
+    """In-place Gauss-Seidel Bellman sweep with Howard's keep-on-ties switching rule."""
+    v, pi = v.copy(), pi.copy()
+    S = R.shape[0]
+    changed = 0
+    diff = 0.0
+    for s in (range(S - 1, -1, -1) if reverse else range(S)):
+        q = R[s] + gamma * P[s] @ v
+        best, arg = q.max(), int(q.argmax())
+        diff = max(diff, abs(best - v[s]))
+        if arg != pi[s] and best > q[pi[s]] + rtol * max(1.0, abs(q[pi[s]])):
+            pi[s] = arg
+            changed += 1
+        v[s] = best
+    return v, pi, diff, changed
+
+
+def _gs_policy_numpy(P, R, gamma, pi, v, reverse):
+    v = v.copy()
+    S = R.shape[0]
+    diff = 0.0
+    for s in (range(S - 1, -1, -1) if reverse else range(S)):
+        x = R[s, pi[s]] + gamma * P[s, pi[s]] @ v
+        diff = max(diff, abs(x - v[s]))
+        v[s] = x
+    return v, diff
+
+
+@given(m=mdps(max_states=7), data=st.data())
+def test_fused_sweep_kernels_match_numpy(m, data):
+    v = data.draw(value_vectors(m.n_states, min_value=-50, max_value=50))
+    P = np.asarray(m.dense_P(), dtype=np.float64)
+    S, A = m.n_states, m.n_actions
+    q_ref = m.R + m.gamma * np.einsum("sat,t->sa", P, v)
+    atol = 1e-10 * (1 + np.abs(q_ref).max())
+    d, sp_ = m.to_dense(), m.to_sparse()
+    ip, ix, dat = sp_.csr_arrays()
+    for fn, args in ((K.bellman_q_dense, (d.P,)), (K.bellman_q_dense_serial, (d.P,)),
+                     (K.bellman_q_sparse, (ip, ix, dat)), (K.bellman_q_sparse_serial, (ip, ix, dat))):
+        q, tv, pi = np.empty((S, A)), np.empty(S), np.empty(S, dtype=np.int64)
+        fn(*args, m.R, m.gamma, v, q, tv, pi)
+        np.testing.assert_allclose(q, q_ref, atol=atol, rtol=0)
+        np.testing.assert_allclose(tv, q_ref.max(axis=1), atol=atol, rtol=0)
+        np.testing.assert_allclose(q_ref[np.arange(S), pi], tv, atol=atol, rtol=0)
+
+
+@given(m=mdps(max_states=7), data=st.data())
+def test_gauss_seidel_mpi_kernels_match_numpy(m, data):
+    v = data.draw(value_vectors(m.n_states, min_value=-50, max_value=50))
+    pi = np.asarray(data.draw(st.lists(st.integers(0, m.n_actions - 1), min_size=m.n_states,
+                                       max_size=m.n_states)), dtype=np.int64)
+    reverse = data.draw(st.booleans())
+    P = np.asarray(m.dense_P(), dtype=np.float64)
+    ip, ix, dat = m.to_sparse().csr_arrays()
+    atol = 1e-9 * (1 + np.abs(v).max() + np.abs(m.R).max() / (1 - m.gamma))
+
+    v_ref, pi_ref, diff_ref, changed_ref = _gs_bellman_numpy(P, m.R, m.gamma, v, pi, reverse, 1e-12)
+    w, p = v.copy(), pi.copy()
+    diff, changed = K.gs_bellman_sparse(ip, ix, dat, m.R, m.gamma, w, p, reverse, 1e-12)
+    np.testing.assert_allclose(w, v_ref, atol=atol, rtol=0)
+    assert abs(diff - diff_ref) <= atol
+    # switching decisions can only differ on numerical near-ties; the values never do
+    assert abs(changed - changed_ref) <= int(np.sum(p != pi_ref))
+
+    v_ref, diff_ref = _gs_policy_numpy(P, m.R, m.gamma, pi, v, reverse)
+    w = v.copy()
+    diff = K.gs_policy_sparse(ip, ix, dat, m.R, m.gamma, pi, w, reverse)
+    np.testing.assert_allclose(w, v_ref, atol=atol, rtol=0)
+    assert abs(diff - diff_ref) <= atol
+
+
+@given(m=mdps(max_states=7, sparse=False), data=st.data())
+def test_policy_block_gather_and_matvec_match_numpy(m, data):
+    u = data.draw(value_vectors(m.n_states, min_value=-50, max_value=50))
+    pi = np.asarray(data.draw(st.lists(st.integers(0, m.n_actions - 1), min_size=m.n_states,
+                                       max_size=m.n_states)), dtype=np.int64)
+    S = m.n_states
+    ref_block = np.asarray(m.P)[np.arange(S), pi]
+    r = m.R[np.arange(S), pi]
+    for gather, mv in ((K.gather_policy_rows, K.affine_matvec),
+                       (K.gather_policy_rows_serial, K.affine_matvec_serial)):
+        M = np.empty((S, S), dtype=m.P.dtype)
+        gather(m.P, pi, M)
+        np.testing.assert_array_equal(M, ref_block)
+        w = np.empty(S)
+        mv(M, r, m.gamma, u, w)
+        np.testing.assert_allclose(w, r + m.gamma * ref_block.astype(np.float64) @ u,
+                                   atol=1e-10 * (1 + np.abs(u).max()), rtol=0)
