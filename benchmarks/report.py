@@ -29,9 +29,10 @@ no extra sweep for the certificate. The first check at `v = 0` costs nothing (`q
   10^6-state gridworld's policy system took 9 s (MMD_AT_PLUS_A) to 17 s (COLAMD), and Howard PI
   from the default policy needs on the order of the grid's side length of them. Over-relaxation
   (SOR) and Aitken extrapolation of the Gauss-Seidel sweeps were also tried; neither helped.
-* float32 storage: rows sum to 1 only to ~1e-7 in float32, which the span bounds assume, so the
-  answer is re-verified with a real sweep and the assumption-free bound
-  `||T v - v|| / (1 - gamma * max row sum)`.
+* rows that are stochastic only up to the model's `atol` or float32 rounding (~1e-7): every
+  `1/(1-gamma)` above becomes `1/(1-gamma sigma)` with `sigma` the largest or smallest stored row
+  sum, whichever keeps the bound valid for the sign of the shift (`mdp.solvers._core.macqueen_bounds`),
+  and `q` is shifted by `gamma * shift * (P 1)`; float32 models therefore need a few more sweeps.
 
 Kernel calls touching fewer than 2^21 entries (the full sweeps of the S=500 model, the evaluation
 sweeps of any model with S < 1449) run single-threaded: they take well under a millisecond, and on
