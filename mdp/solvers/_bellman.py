@@ -338,28 +338,27 @@ def gather_policy_rows_serial(P, pi, out):
         out[s, :] = P[s, pi[s]]
 
 
+@njit(inline="always", fastmath=_FM)
+def _affine_row(M, r, gamma, u, w, s):
+    acc = 0.0
+    row = M[s]
+    for t in range(row.shape[0]):
+        acc += row[t] * u[t]
+    w[s] = r[s] + gamma * acc
+
+
 @njit(cache=True, parallel=True, fastmath=_FM)
 def affine_matvec(M, r, gamma, u, w):
     """``w = r + gamma * M @ u`` for a dense ``(S, S)`` ``M`` (``T_pi`` once ``P_pi`` is gathered)."""
-    n = M.shape[0]
-    for s in prange(n):
-        acc = 0.0
-        row = M[s]
-        for t in range(row.shape[0]):
-            acc += row[t] * u[t]
-        w[s] = r[s] + gamma * acc
+    for s in prange(M.shape[0]):
+        _affine_row(M, r, gamma, u, w, s)
 
 
 @njit(cache=True, fastmath=_FM)
 def affine_matvec_serial(M, r, gamma, u, w):
     """Single-threaded :func:`affine_matvec`."""
-    n = M.shape[0]
-    for s in range(n):
-        acc = 0.0
-        row = M[s]
-        for t in range(row.shape[0]):
-            acc += row[t] * u[t]
-        w[s] = r[s] + gamma * acc
+    for s in range(M.shape[0]):
+        _affine_row(M, r, gamma, u, w, s)
 
 
 @njit(cache=True, parallel=True, fastmath=_FM)

@@ -18,7 +18,7 @@ from mdp.solvers._linear import solve_policy_system
 from mdp.solvers.certify import certify
 from mdp.solvers.value_iteration import ConvergenceWarning
 
-__all__ = ["policy_iteration", "reference_policy_iteration", "evaluate_deterministic"]
+__all__ = ["policy_iteration", "reference_policy_iteration", "evaluate_deterministic", "run_policy_iteration"]
 
 
 @njit(cache=True)
@@ -97,33 +97,46 @@ def policy_iteration(m, *, max_iter: int = 10_000, pi0=None, rtol: float = 1e-12
     max_iter = check_positive_int(max_iter, "max_iter")
     rtol = check_tol(rtol, "rtol", allow_zero=True)
     S = m.n_states
+
+    def howard(q, v, pi):
+        margin = rtol * np.maximum(1.0, np.abs(q[np.arange(S), pi]))
+        return _improve(q, pi, margin)
+
+    return run_policy_iteration(m, pi0, howard, max_iter, "policy_iteration", "policy_iteration[howard]")
+
+
+def run_policy_iteration(m, pi0, improve, max_iter: int, caller: str, method: str) -> SolverResult:
+    """Shared loop of the policy-iteration family: exact evaluation, ``improve`` in place, certify.
+
+    ``improve(q, v, pi)`` switches actions of ``pi`` in place and returns a progress measure that is
+    0 exactly when ``pi`` is stable (recorded in ``residuals``). ``pi0`` is validated here; ``caller``
+    names the public function in warnings, ``method`` goes into the result.
+    """
+    S = m.n_states
     pi = np.zeros(S, dtype=np.int64) if pi0 is None else check_policy(pi0, S, m.n_actions, "pi0").copy()
     if pi.ndim != 1:
         raise ValueError("pi0 must be a deterministic policy of shape (S,)")
-    switched = []
+    progress = []
     converged = False
     for _ in range(max_iter):
         v = evaluate_deterministic(m, pi)
-        q = q_values(m, v)
-        margin = rtol * np.maximum(1.0, np.abs(q[np.arange(S), pi]))
-        n_changed = _improve(q, pi, margin)
-        switched.append(n_changed)
-        if n_changed == 0:
+        progress.append(improve(q_values(m, v), v, pi))
+        if progress[-1] == 0:
             converged = True
             break
     if not converged:
         v = evaluate_deterministic(m, pi)
-        warnings.warn(f"policy_iteration stopped at max_iter={max_iter} before the policy was stable",
-                      ConvergenceWarning, stacklevel=2)
+        warnings.warn(f"{caller} stopped at max_iter={max_iter} before the policy was stable",
+                      ConvergenceWarning, stacklevel=3)
     cert = certify(m, v, pi)
     return SolverResult(
         v=v,
         pi=pi,
         q=cert.q,
-        n_iter=len(switched),
+        n_iter=len(progress),
         error_bound=cert.input_error_bound,
         policy_error_bound=cert.policy_error_bound,
         converged=converged,
-        method="policy_iteration[howard]",
-        residuals=np.asarray(switched, dtype=np.float64),
+        method=method,
+        residuals=np.asarray(progress, dtype=np.float64),
     )

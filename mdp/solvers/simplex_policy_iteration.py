@@ -10,16 +10,12 @@ the number of switches is at least the number of states whose initial action is 
 """
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 from numba import njit
 
-from mdp._validation import check_policy, check_positive_int, check_tol
-from mdp.solvers._core import SolverResult, q_values, require_mdp
-from mdp.solvers.certify import certify
-from mdp.solvers.policy_iteration import evaluate_deterministic
-from mdp.solvers.value_iteration import ConvergenceWarning
+from mdp._validation import check_positive_int, check_tol
+from mdp.solvers._core import SolverResult, require_mdp
+from mdp.solvers.policy_iteration import run_policy_iteration
 
 __all__ = ["simplex_policy_iteration", "reference_simplex_policy_iteration"]
 
@@ -91,32 +87,5 @@ def simplex_policy_iteration(m, *, max_iter: int = 100_000, pi0=None, rtol: floa
     m = require_mdp(m)
     max_iter = check_positive_int(max_iter, "max_iter")
     rtol = check_tol(rtol, "rtol", allow_zero=True)
-    S = m.n_states
-    pi = np.zeros(S, dtype=np.int64) if pi0 is None else check_policy(pi0, S, m.n_actions, "pi0").copy()
-    if pi.ndim != 1:
-        raise ValueError("pi0 must be a deterministic policy of shape (S,)")
-    advantages = []
-    converged = False
-    for _ in range(max_iter):
-        v = evaluate_deterministic(m, pi)
-        adv = _dantzig_switch(q_values(m, v), v, pi, rtol)
-        advantages.append(adv)
-        if adv == 0.0:
-            converged = True
-            break
-    if not converged:
-        v = evaluate_deterministic(m, pi)
-        warnings.warn(f"simplex_policy_iteration stopped at max_iter={max_iter} before the policy was stable",
-                      ConvergenceWarning, stacklevel=2)
-    cert = certify(m, v, pi)
-    return SolverResult(
-        v=v,
-        pi=pi,
-        q=cert.q,
-        n_iter=len(advantages),
-        error_bound=cert.input_error_bound,
-        policy_error_bound=cert.policy_error_bound,
-        converged=converged,
-        method="policy_iteration[simplex]",
-        residuals=np.asarray(advantages, dtype=np.float64),
-    )
+    return run_policy_iteration(m, pi0, lambda q, v, pi: _dantzig_switch(q, v, pi, rtol), max_iter,
+                                "simplex_policy_iteration", "policy_iteration[simplex]")
