@@ -52,7 +52,7 @@ class TabularMDP:
         does not sum to one (the message names the ``(s, a)`` pair and the deviation).
     """
 
-    __slots__ = ("_P", "_R", "_gamma", "_S", "_A", "_sparse", "_dtype", "_csr_arrays", "_atol", "_row_sums")
+    __slots__ = ("_P", "_R", "_gamma", "_S", "_A", "_sparse", "_dtype", "_csr_arrays", "_atol", "_row_sums", "_row_sum_arr")
 
     def __init__(self, P, R, gamma, *, dtype=np.float64, atol: float | None = None):
         dtype = np.dtype(dtype)
@@ -88,8 +88,8 @@ class TabularMDP:
                     f"P must be non-negative; P[{row // A}, {row % A}, {csr.indices[i]}] = {csr.data[i]}"
                 )
             csr.eliminate_zeros()
-            sums = np.asarray(csr.sum(axis=1)).ravel()
-            self._check_row_sums(sums.reshape(S, A), tol)
+            sums = np.asarray(csr.sum(axis=1)).ravel().reshape(S, A)
+            self._check_row_sums(sums, tol)
             csr = sp.csr_matrix(
                 (csr.data.astype(dtype), csr.indices.astype(np.int64), csr.indptr.astype(np.int64)),
                 shape=(S * A, S),
@@ -107,7 +107,8 @@ class TabularMDP:
             if P_arr.min() < 0:
                 s, a, t = np.unravel_index(int(np.argmin(P_arr)), P_arr.shape)
                 raise ValueError(f"P must be non-negative; P[{s}, {a}, {t}] = {P_arr[s, a, t]}")
-            self._check_row_sums(P_arr.sum(axis=2), tol)
+            sums = P_arr.sum(axis=2)
+            self._check_row_sums(sums, tol)
             self._P = np.array(P_arr, dtype=dtype, order="C", copy=True)
             self._sparse = False
             self._csr_arrays = None
@@ -119,6 +120,9 @@ class TabularMDP:
         self._S, self._A = S, A
         self._dtype = dtype
         self._atol = tol  # conversions re-validate with the tolerance the model was accepted under
+        # row sums of P as stored: the validated float64 sums unless storage rounded the entries
+        self._row_sum_arr = sums if dtype == np.float64 else self._compute_row_sums()
+        self._row_sum_arr.setflags(write=False)
         self._row_sums = self._stored_row_sum_range()
 
     def _stored_row_sum_range(self) -> tuple[float, float]:
@@ -129,7 +133,7 @@ class TabularMDP:
         The certified bounds use this range; the float64 sums are widened by ``S * eps`` for their
         own round-off.
         """
-        sums = self.row_sums()
+        sums = self._row_sum_arr
         slack = (self._S + 1) * np.finfo(np.float64).eps
         return float(sums.min() - slack), float(sums.max() + slack)
 
@@ -178,7 +182,10 @@ class TabularMDP:
         return self._dtype
 
     def row_sums(self) -> np.ndarray:
-        """``sum_s' P[s, a, s']`` of the stored ``P`` accumulated in float64, shape ``(S, A)``."""
+        """``sum_s' P[s, a, s']`` of the stored ``P`` accumulated in float64, shape ``(S, A)`` (read-only)."""
+        return self._row_sum_arr
+
+    def _compute_row_sums(self) -> np.ndarray:
         if self._sparse:
             # an accepted model has no empty row (each sums to ~1), so reduceat is safe
             return np.add.reduceat(self._P.data.astype(np.float64), self._P.indptr[:-1]).reshape(self._S, self._A)
