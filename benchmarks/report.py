@@ -38,6 +38,28 @@ Kernel calls touching fewer than 2^21 entries (the full sweeps of the S=500 mode
 sweeps of any model with S < 1449) run single-threaded: they take well under a millisecond, and on
 this busy 2-core machine a parallel launch can wait a whole scheduler slice for a worker thread
 (see the 2-thread medians in the sweep table). That is why the 2-thread S=500 solve uses 1 thread.
+
+## Interference between contenders at 2 threads
+
+Timing contenders interleaved in one process (so that they see the same load) has a cost at two
+threads: after every BLAS call OpenBLAS keeps its worker thread spinning for `2^28` cycles
+(~0.1 s), holding one of the two cores while numba's parallel kernels need both.
+`python -m benchmarks.bench_blas_spin` measures it on the dense S=2000 model at 2 threads; in one
+run on this machine: with the default spin, `mdp.solve` 56.6 ms vs QuantEcon MPI 79.6 ms (0.71x);
+with `OPENBLAS_THREAD_TIMEOUT=4` (idle BLAS threads sleep at once) 31.7 ms vs 75.6 ms (0.42x).
+The tables above use the default spin: the 2-thread ratios of `mdp.solve` and of the sweeps are
+therefore pessimistic for rlab, and they vary from run to run with the machine's load.
+
+## Goals not met, and why
+
+* The 1-thread float64 sweep is 1.1-1.3x the streaming floor across runs (goal 1.1x); it is still
+  faster than both anchors at one thread. Pairing actions per pass and blocking over `v` were
+  tried and were slower; the remaining gap is not explained yet.
+* The float32 sweep at S=500 (`P` is 16 MB, resident in L3) stays at 0.6-0.9x of the anchors'
+  float64 sweep: with `P` in cache the kernel is not bandwidth-bound, so halving the bytes buys
+  less. At S=2000 (`P` streams from memory) it is 0.48-0.55x at one thread.
+* `mdp.solve` on the dense S=2000 model at one thread measures 0.40-0.54x of QuantEcon's MPI
+  across runs: on the 0.5x line within this machine's noise.
 """
 
 
