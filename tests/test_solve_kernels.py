@@ -95,3 +95,24 @@ def test_policy_block_gather_and_matvec_match_numpy(m, data):
         mv(M, r, m.gamma, u, w)
         np.testing.assert_allclose(w, r + m.gamma * ref_block.astype(np.float64) @ u,
                                    atol=1e-10 * (1 + np.abs(u).max()), rtol=0)
+
+
+def test_dense_evaluation_reuses_the_policy_block_exactly():
+    import importlib
+
+    import mdp
+
+    solve_mod = importlib.import_module("mdp.solvers.solve")
+    rng = np.random.default_rng(3)
+    m = mdp.generators.random_mdp(30, 4, rng=rng, gamma=0.9)
+    tv = rng.random(30)
+    pi1, pi2 = rng.integers(0, 4, 30), rng.integers(0, 4, 30)
+    pi2[:10] = pi1[:10]  # some rows unchanged, some changed
+    state = {"target": 1e-13, "rev": False, "reached": False}
+    for serial in (True, False):
+        solve_mod._evaluate_jacobi(m, serial, tv, pi1, state, 10)
+        u_reused, _ = solve_mod._evaluate_jacobi(m, serial, tv, pi2, state, 10)
+        fresh = {"target": 1e-13, "rev": False, "reached": False}
+        u_fresh, _ = solve_mod._evaluate_jacobi(m, serial, tv, pi2, fresh, 10)
+        np.testing.assert_array_equal(state["block"][0], np.asarray(m.P)[np.arange(30), pi2])
+        np.testing.assert_array_equal(u_reused, u_fresh)

@@ -162,14 +162,22 @@ def _evaluate_jacobi(m, serial, tv, pi, state, budget):
     """Jacobi ``T_pi`` sweeps from ``tv`` until ``span(T_pi u - u) <= target`` or ``4 A`` sweeps.
 
     ``P_pi`` is gathered into one contiguous ``(S, S)`` block first (``1/A`` of ``P``), so the sweeps
-    stream it instead of hopping between rows of ``P``.
+    stream it instead of hopping between rows of ``P``; later calls update only the rows of the
+    states whose action changed.
     """
     S = m.n_states
     g = m.gamma
     gather = K.gather_policy_rows_serial if serial else K.gather_policy_rows
     mv = K.affine_matvec_serial if serial else K.affine_matvec
-    M = np.empty((S, S), dtype=m.P.dtype)
-    gather(m.P, pi, M)
+    # the block of the previous evaluation is reused: only the rows whose action changed are copied
+    M, M_pi = state.get("block", (None, None))
+    if M is None:
+        M = np.empty((S, S), dtype=m.P.dtype)
+        gather(m.P, pi, M)
+    else:
+        moved = np.flatnonzero(pi != M_pi)
+        M[moved] = m.P[moved, pi[moved]]
+    state["block"] = (M, pi.copy())
     r = m.R[np.arange(S), pi]
     u = tv.copy()
     w = np.empty_like(u)
