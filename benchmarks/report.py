@@ -58,8 +58,12 @@ therefore pessimistic for rlab, and they vary from run to run with the machine's
 * The float32 sweep at S=500 (`P` is 16 MB, resident in L3) stays at 0.6-0.9x of the anchors'
   float64 sweep: with `P` in cache the kernel is not bandwidth-bound, so halving the bytes buys
   less. At S=2000 (`P` streams from memory) it is 0.48-0.55x at one thread.
-* `mdp.solve` on the dense S=2000 model at one thread measures 0.40-0.54x of QuantEcon's MPI
-  across runs: on the 0.5x line within this machine's noise.
+* The 2-thread sweep comparisons against the anchors swing from run to run (0.98x to 1.7x at S=2000)
+  with the interference described above; at one thread the float64 sweep is faster than both
+  anchors in every run.
+* `mdp.solve` met its goal in the latest run at every size and thread count; in earlier runs
+  (before the policy block was reused between evaluations) the dense S=2000 one-thread ratio
+  measured 0.40-0.54x.
 """
 
 
