@@ -41,17 +41,61 @@ __all__ = [
 _FM = {"reassoc", "contract"}  # lets LLVM vectorise the dot products; no NaN/inf assumptions
 
 
+# ---------------------------------------------------------------------- per-row building blocks
+# Inlined into every kernel below, so each dot product and greedy choice is written once.
+@njit(inline="always", fastmath=_FM)
+def _dot_dense(P, s, a, v):
+    """``P[s, a, :] @ v``."""
+    row = P[s, a]
+    acc = 0.0
+    for t in range(v.shape[0]):
+        acc += row[t] * v[t]
+    return acc
+
+
+@njit(inline="always", fastmath=_FM)
+def _dot_csr(indptr, indices, data, i, v):
+    """Row ``i`` of the CSR matrix times ``v``."""
+    acc = 0.0
+    for k in range(indptr[i], indptr[i + 1]):
+        acc += data[k] * v[indices[k]]
+    return acc
+
+
+@njit(inline="always", fastmath=_FM)
+def _greedy_dense(P, R, gamma, v, s):
+    """``(max_a q(s, a), first maximiser)`` with ``q = R + gamma P v``."""
+    best = 0.0
+    arg = 0
+    for a in range(R.shape[1]):
+        x = R[s, a] + gamma * _dot_dense(P, s, a, v)
+        if a == 0 or x > best:
+            best = x
+            arg = a
+    return best, arg
+
+
+@njit(inline="always", fastmath=_FM)
+def _greedy_csr(indptr, indices, data, R, gamma, v, s):
+    """CSR twin of :func:`_greedy_dense`."""
+    A = R.shape[1]
+    best = 0.0
+    arg = 0
+    for a in range(A):
+        x = R[s, a] + gamma * _dot_csr(indptr, indices, data, s * A + a, v)
+        if a == 0 or x > best:
+            best = x
+            arg = a
+    return best, arg
+
+
 @njit(cache=True, parallel=True, fastmath=_FM)
 def q_dense(P, R, gamma, v, q):
     """``q[s, a] = R[s, a] + gamma * P[s, a, :] @ v`` (dense)."""
     S, A = R.shape
     for s in prange(S):
         for a in range(A):
-            acc = 0.0
-            row = P[s, a]
-            for t in range(S):
-                acc += row[t] * v[t]
-            q[s, a] = R[s, a] + gamma * acc
+            q[s, a] = R[s, a] + gamma * _dot_dense(P, s, a, v)
 
 
 @njit(cache=True, parallel=True, fastmath=_FM)
@@ -60,29 +104,15 @@ def q_sparse(indptr, indices, data, R, gamma, v, q):
     S, A = R.shape
     for s in prange(S):
         for a in range(A):
-            i = s * A + a
-            acc = 0.0
-            for k in range(indptr[i], indptr[i + 1]):
-                acc += data[k] * v[indices[k]]
-            q[s, a] = R[s, a] + gamma * acc
+            q[s, a] = R[s, a] + gamma * _dot_csr(indptr, indices, data, s * A + a, v)
 
 
 @njit(cache=True, parallel=True, fastmath=_FM)
 def bellman_dense(P, R, gamma, v, v_out, pi_out):
     """``v_out = T v`` and ``pi_out`` = greedy actions (first maximiser), dense ``P``."""
-    S, A = R.shape
+    S = R.shape[0]
     for s in prange(S):
-        best = 0.0
-        arg = 0
-        for a in range(A):
-            acc = 0.0
-            row = P[s, a]
-            for t in range(S):
-                acc += row[t] * v[t]
-            x = R[s, a] + gamma * acc
-            if a == 0 or x > best:
-                best = x
-                arg = a
+        best, arg = _greedy_dense(P, R, gamma, v, s)
         v_out[s] = best
         pi_out[s] = arg
 
@@ -90,19 +120,9 @@ def bellman_dense(P, R, gamma, v, v_out, pi_out):
 @njit(cache=True, parallel=True, fastmath=_FM)
 def bellman_sparse(indptr, indices, data, R, gamma, v, v_out, pi_out):
     """``v_out = T v`` and greedy ``pi_out`` for the CSR form."""
-    S, A = R.shape
+    S = R.shape[0]
     for s in prange(S):
-        best = 0.0
-        arg = 0
-        for a in range(A):
-            i = s * A + a
-            acc = 0.0
-            for k in range(indptr[i], indptr[i + 1]):
-                acc += data[k] * v[indices[k]]
-            x = R[s, a] + gamma * acc
-            if a == 0 or x > best:
-                best = x
-                arg = a
+        best, arg = _greedy_csr(indptr, indices, data, R, gamma, v, s)
         v_out[s] = best
         pi_out[s] = arg
 
@@ -114,20 +134,10 @@ def gauss_seidel_dense(P, R, gamma, v, pi_out):
     The Gauss-Seidel operator is a ``gamma``-contraction in sup norm with fixed point ``v*``
     (Puterman 1994, Thm 6.3.4), so the stopping rule of value iteration applies to it unchanged.
     """
-    S, A = R.shape
+    S = R.shape[0]
     diff = 0.0
     for s in range(S):
-        best = 0.0
-        arg = 0
-        for a in range(A):
-            acc = 0.0
-            row = P[s, a]
-            for t in range(S):
-                acc += row[t] * v[t]
-            x = R[s, a] + gamma * acc
-            if a == 0 or x > best:
-                best = x
-                arg = a
+        best, arg = _greedy_dense(P, R, gamma, v, s)
         d = abs(best - v[s])
         if d > diff:
             diff = d
@@ -139,20 +149,10 @@ def gauss_seidel_dense(P, R, gamma, v, pi_out):
 @njit(cache=True, fastmath=_FM)
 def gauss_seidel_sparse(indptr, indices, data, R, gamma, v, pi_out):
     """Sparse twin of :func:`gauss_seidel_dense`."""
-    S, A = R.shape
+    S = R.shape[0]
     diff = 0.0
     for s in range(S):
-        best = 0.0
-        arg = 0
-        for a in range(A):
-            i = s * A + a
-            acc = 0.0
-            for k in range(indptr[i], indptr[i + 1]):
-                acc += data[k] * v[indices[k]]
-            x = R[s, a] + gamma * acc
-            if a == 0 or x > best:
-                best = x
-                arg = a
+        best, arg = _greedy_csr(indptr, indices, data, R, gamma, v, s)
         d = abs(best - v[s])
         if d > diff:
             diff = d
@@ -167,11 +167,7 @@ def policy_backup_dense(P, R, gamma, pi, v, v_out):
     S = R.shape[0]
     for s in prange(S):
         a = pi[s]
-        row = P[s, a]
-        acc = 0.0
-        for t in range(S):
-            acc += row[t] * v[t]
-        v_out[s] = R[s, a] + gamma * acc
+        v_out[s] = R[s, a] + gamma * _dot_dense(P, s, a, v)
 
 
 @njit(cache=True, parallel=True, fastmath=_FM)
@@ -180,11 +176,7 @@ def policy_backup_sparse(indptr, indices, data, R, gamma, pi, v, v_out):
     S, A = R.shape
     for s in prange(S):
         a = pi[s]
-        i = s * A + a
-        acc = 0.0
-        for k in range(indptr[i], indptr[i + 1]):
-            acc += data[k] * v[indices[k]]
-        v_out[s] = R[s, a] + gamma * acc
+        v_out[s] = R[s, a] + gamma * _dot_csr(indptr, indices, data, s * A + a, v)
 
 
 # ---------------------------------------------------------------------- fused sweeps for the solvers
@@ -195,15 +187,10 @@ def policy_backup_sparse(indptr, indices, data, R, gamma, pi, v, v_out):
 @njit(inline="always", fastmath=_FM)
 def _bq_dense_state(P, R, gamma, v, q, v_out, pi_out, s):
     A = R.shape[1]
-    S = v.shape[0]
     best = 0.0
     arg = 0
     for a in range(A):
-        acc = 0.0
-        row = P[s, a]
-        for t in range(S):
-            acc += row[t] * v[t]
-        x = R[s, a] + gamma * acc
+        x = R[s, a] + gamma * _dot_dense(P, s, a, v)
         q[s, a] = x
         if a == 0 or x > best:
             best = x
@@ -218,11 +205,7 @@ def _bq_sparse_state(indptr, indices, data, R, gamma, v, q, v_out, pi_out, s):
     best = 0.0
     arg = 0
     for a in range(A):
-        i = s * A + a
-        acc = 0.0
-        for k in range(indptr[i], indptr[i + 1]):
-            acc += data[k] * v[indices[k]]
-        x = R[s, a] + gamma * acc
+        x = R[s, a] + gamma * _dot_csr(indptr, indices, data, s * A + a, v)
         q[s, a] = x
         if a == 0 or x > best:
             best = x
@@ -281,11 +264,7 @@ def gs_bellman_sparse(indptr, indices, data, R, gamma, v, pi, reverse, rtol):
         cur = 0.0
         old = pi[s]
         for a in range(A):
-            i = s * A + a
-            acc = 0.0
-            for k in range(indptr[i], indptr[i + 1]):
-                acc += data[k] * v[indices[k]]
-            x = R[s, a] + gamma * acc
+            x = R[s, a] + gamma * _dot_csr(indptr, indices, data, s * A + a, v)
             if a == old:
                 cur = x
             if a == 0 or x > best:
@@ -312,11 +291,7 @@ def gs_policy_sparse(indptr, indices, data, R, gamma, pi, v, reverse):
     for j in range(S):
         s = S - 1 - j if reverse else j
         a = pi[s]
-        i = s * A + a
-        acc = 0.0
-        for k in range(indptr[i], indptr[i + 1]):
-            acc += data[k] * v[indices[k]]
-        x = R[s, a] + gamma * acc
+        x = R[s, a] + gamma * _dot_csr(indptr, indices, data, s * A + a, v)
         d = abs(x - v[s])
         if d > diff:
             diff = d

@@ -12,10 +12,12 @@ usually zero or one improvement). Either way the reported bounds come from :func
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import scipy.sparse as sp
 
-from mdp.solvers._core import SolverResult, require_mdp
+from mdp.solvers._core import SolverResult, q_values, require_mdp
 from mdp.solvers.certify import certify
 
 __all__ = ["linear_programming", "lp_matrices"]
@@ -45,7 +47,8 @@ def linear_programming(m, *, backend: str = "highs", polish: bool = True) -> Sol
     -------
     SolverResult
         ``n_iter`` = simplex/IPM iterations reported by HiGHS (0 for cvxpy), bounds from
-        :func:`mdp.certify`.
+        :func:`mdp.certify`; when polished, ``residuals`` are the crossover's per-iteration switch
+        counts, otherwise ``[||T v - v||_inf]``.
     """
     m = require_mdp(m)
     if backend not in ("highs", "cvxpy"):
@@ -70,11 +73,14 @@ def linear_programming(m, *, backend: str = "highs", polish: bool = True) -> Sol
         if prob.status not in ("optimal", "optimal_inaccurate") or x.value is None:
             raise RuntimeError(f"cvxpy failed on the MDP linear program: status {prob.status}")
         v, n_iter = np.asarray(x.value, dtype=np.float64), 0
+    method = f"linear_programming[{backend}{', polished' if polish else ''}]"
     if polish:
-        # crossover: Howard PI warm-started at the LP's greedy policy (usually stable at once)
+        # crossover: Howard PI warm-started at the LP's greedy policy (usually stable at once); its
+        # result is already certified, so it is returned as is (residuals: its switch counts)
         from mdp.solvers.policy_iteration import policy_iteration
 
-        v = np.asarray(policy_iteration(m, pi0=certify(m, v).pi).v)
+        pi_lp = np.argmax(q_values(m, v), axis=1).astype(np.int64)
+        return replace(policy_iteration(m, pi0=pi_lp), n_iter=n_iter, method=method)
     cert = certify(m, v)
     return SolverResult(
         v=v,
@@ -84,6 +90,6 @@ def linear_programming(m, *, backend: str = "highs", polish: bool = True) -> Sol
         error_bound=cert.input_error_bound,
         policy_error_bound=cert.policy_error_bound,
         converged=True,
-        method=f"linear_programming[{backend}{', polished' if polish else ''}]",
+        method=method,
         residuals=np.asarray([cert.residual]),
     )
