@@ -1,4 +1,61 @@
 """rlab's multi-agent part: matrix and Markov games, equilibrium solvers, learners, PettingZoo envs.
 
-Not implemented yet; the game solvers arrive with the "Matrix and Markov games" issue.
+``import marl`` is light (numpy, scipy, numba); the solvers load on first use, and torch,
+cvxpy and pettingzoo only inside the functions and subpackages that need them.
+
+Glossary: ``P`` is ``(S, A1, A2, S)``, ``R`` is ``(S, A1, A2)`` (zero-sum, row player's payoff)
+or ``(2, S, A1, A2)`` (general-sum), ``x[s, a1]`` / ``y[s, a2]`` stationary strategies of the
+row (maximising) and column (minimising) player, ``v`` a state value ``(S,)``.
 """
+from __future__ import annotations
+
+import importlib
+
+from marl.model import MarkovGame, MatrixGame
+
+# public name -> module that defines it (loaded on first access)
+_LAZY = {
+    # matrix games
+    "zero_sum_matrix_game": "marl.matrix",
+    "zero_sum_lp": "marl.matrix",
+    "ZeroSumSolution": "marl.matrix",
+    "support_enumeration": "marl.bimatrix",
+    "lemke_howson": "marl.bimatrix",
+    "nash_equilibria": "marl.bimatrix",
+    "BimatrixEquilibrium": "marl.bimatrix",
+    "correlated_equilibrium": "marl.correlated",
+    "coarse_correlated_equilibrium": "marl.correlated",
+    "CorrelatedResult": "marl.correlated",
+    "nash_conv": "marl.nashconv",
+    "NashConvResult": "marl.nashconv",
+    # Markov games
+    "shapley_value_iteration": "marl.markov",
+    "hoffman_karp": "marl.markov",
+    "evaluate_strategies": "marl.markov",
+    "best_response": "marl.markov",
+    "exploitability": "marl.markov",
+    "nash_gap": "marl.markov",
+    "GameSolverResult": "marl.markov",
+    "Exploitability": "marl.markov",
+    "NashGap": "marl.markov",
+    "BestResponse": "marl.markov",
+}
+_SUBMODULES = {"generators", "learners", "envs", "torch"}
+
+__all__ = ["MarkovGame", "MatrixGame", *sorted(_LAZY), *sorted(_SUBMODULES)]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES:
+        mod = importlib.import_module(f"marl.{name}")
+        globals()[name] = mod
+        return mod
+    raise AttributeError(f"module 'marl' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
