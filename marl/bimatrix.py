@@ -250,8 +250,8 @@ def support_enumeration(game, B=None, *, tol: float = 1e-9) -> tuple[BimatrixEqu
     --------
     >>> import numpy as np
     >>> eqs = support_enumeration(np.array([[1., -1.], [-1., 1.]]), np.array([[-1., 1.], [1., -1.]]))
-    >>> [tuple(e.row_strategy) for e in eqs]
-    [(0.5, 0.5)]
+    >>> [e.row_strategy.tolist() for e in eqs]
+    [[0.5, 0.5]]
     """
     A, B = as_bimatrix(game, B)
     tol = check_tol(tol, "tol")
