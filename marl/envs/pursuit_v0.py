@@ -8,8 +8,15 @@ Rules:
 * Player ``"pursuer_0"`` (the model's row player, maximiser) and ``"evader_0"`` (column player)
   move **simultaneously**; actions ``0..4`` = N, S, E, W, stand (N decreases ``y``). A move off a
   bounded grid or into a wall leaves the player in place.
-* Slip: with probability ``slip`` (default 0) each player's action is independently replaced by
-  a uniformly random action (possibly the same one).
+* Slip: with probability ``slip`` (default 0.1) each player's action is independently replaced
+  by a uniformly random action (possibly the same one). Without slip the game on an open bounded
+  grid (no walls) is a sure escape, value 0 in every state: the evader stays put while the pursuer is
+  at distance >= 2 and otherwise steps to a cell at distance 2 from the pursuer's current cell
+  (the cell opposite the pursuer or a side cell; one exists on any grid at least 2 wide and 2
+  high), where the pursuer can neither land nor swap. Walls that form dead ends make captures
+  forced (e.g. an evader at the closed end of a one-cell-wide corridor with the pursuer next to
+  it is caught for sure). The default ``slip = 0.1`` makes the open game non-trivial
+  (``V*(start) = 0.215413`` on the default ``4 x 4`` grid at ``gamma = 0.9``, Shapley iteration).
 * Capture: after the joint move the two players are on the same cell, or they swapped cells
   (crossed on an edge). A capture pays ``+1`` to the pursuer and ``-1`` to the evader and restarts
   the game from the start distribution. Otherwise the reward is 0.
@@ -193,7 +200,7 @@ def _normalise(width, height, torus, walls, start, slip):
                  check_probability(slip, "slip"))
 
 
-def model(gamma: float = 0.9, *, width=4, height=4, torus=False, walls=(), start="corners", slip=0.0,
+def model(gamma: float = 0.9, *, width=4, height=4, torus=False, walls=(), start="corners", slip=0.1,
           sparse: bool = True):
     """The exact zero-sum Markov game of pursuit (rewards to the pursuer, the row player).
 
@@ -228,22 +235,26 @@ class raw_env(TwoPlayerParallelEnv):
         Blocked cells (default none).
     start : "corners", "uniform" or ((x_p, y_p), (x_e, y_e))
     slip : float
-        Probability in ``[0, 1)`` that a player's action is replaced by a uniform random one.
+        Probability in ``[0, 1)`` that a player's action is replaced by a uniform random one
+        (default 0.1; 0 makes the open-grid game a sure escape, see the module docstring).
     max_cycles : int or None
         Truncation (default 100; ``None``: never).
     terminate_on_capture : bool
         End the episode at the first capture (default ``False``: restart and play on).
     obs_type : {"index", "positions"}
     render_mode : None or "ansi"
+
+    The validated configuration is kept in ``width``, ``height``, ``torus``, ``walls`` (sorted
+    tuple), ``start`` and ``slip``.
     """
 
     metadata = {"render_modes": ["ansi"], "name": "pursuit_v0", "is_parallelizable": True}
     possible_agents = ["pursuer_0", "evader_0"]
 
-    def __init__(self, *, width=4, height=4, torus=False, walls=(), start="corners", slip=0.0,
+    def __init__(self, *, width=4, height=4, torus=False, walls=(), start="corners", slip=0.1,
                  max_cycles=100, terminate_on_capture=False, obs_type="index", render_mode=None):
         self._layout, self._key = _normalise(width, height, torus, walls, start, slip)
-        self.slip = self._key[-1]
+        self.width, self.height, self.torus, self.walls, self.start, self.slip = self._key
         if not isinstance(terminate_on_capture, (bool, np.bool_)):
             raise TypeError(f"terminate_on_capture must be a bool, got {type(terminate_on_capture).__name__}")
         self.terminate_on_capture = bool(terminate_on_capture)
