@@ -9,6 +9,7 @@ single integer index into the exported :class:`marl.MarkovGame`. Subclasses supp
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 from gymnasium import spaces
@@ -159,8 +160,6 @@ class TwoPlayerParallelEnv(ParallelEnv):
 
     def render(self):
         if self.render_mode is None:
-            import warnings
-
             warnings.warn("render() called with render_mode=None; pass render_mode='ansi'", stacklevel=2)
             return None
         if self._s is None:
