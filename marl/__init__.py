@@ -23,6 +23,13 @@ _LAZY = {
     "lemke_howson": "marl.bimatrix",
     "nash_equilibria": "marl.bimatrix",
     "BimatrixEquilibrium": "marl.bimatrix",
+    "vertex_enumeration": "marl.bimatrix",
+    "pure_equilibria": "marl.bimatrix",
+    "ce_violations": "marl.correlated",
+    "cce_violations": "marl.correlated",
+    "grid_game": "marl.grid_games",
+    "grid_layout": "marl.grid_games",
+    "GridLayout": "marl.grid_games",
     "correlated_equilibrium": "marl.correlated",
     "coarse_correlated_equilibrium": "marl.correlated",
     "CorrelatedResult": "marl.correlated",
@@ -39,6 +46,7 @@ _LAZY = {
     "Exploitability": "marl.markov",
     "NashGap": "marl.markov",
     "BestResponse": "marl.markov",
+    "shapley_operator": "marl.markov",
 }
 _SUBMODULES = {"generators", "learners", "envs", "torch"}
 

@@ -174,6 +174,7 @@ def unregister(claim_id: str) -> None:
 
 def _load_builtin_claims() -> None:
     import theory_checks.foundations  # noqa: F401  (registers F1-F13)
+    import theory_checks.games  # noqa: F401  (registers G1-G5, MM)
 
 
 def list_claims() -> list[Claim]:
