@@ -119,6 +119,28 @@ def test_textbook_3x3_card_game():
     np.testing.assert_allclose(np_(sol.col_strategy), [float(q) for q in p], atol=1e-14)
 
 
+def test_completely_mixed_5x5_games_use_the_full_kernel():
+    # Diagonal game diag(d), d > 0 (classical): x_i = v / d_i makes every column pay v, and the
+    # same y holds every row to v, so v = 1 / sum(1/d_i) and x = y proportional to 1/d_i. With
+    # d = (1..5) the value is 60/137 and the only optimal pair has full support (a 5x5 kernel,
+    # the batched-LU path).
+    d = np.arange(1.0, 6.0)
+    sol = zero_sum_matrix_game(np.diag(d))
+    assert abs(float(sol.value) - 60 / 137) < 1e-15
+    np.testing.assert_allclose(np_(sol.row_strategy), (1 / d) / (1 / d).sum(), atol=1e-15)
+    np.testing.assert_allclose(np_(sol.col_strategy), (1 / d) / (1 / d).sum(), atol=1e-15)
+    # rock-paper-scissors-lizard-Spock: action i beats i+1 and i+3 (mod 5); symmetric, value 0,
+    # unique optimum uniform
+    M = np.zeros((5, 5))
+    for i in range(5):
+        for j in (1, 3):
+            M[i, (i + j) % 5], M[(i + j) % 5, i] = 1.0, -1.0
+    sol = zero_sum_matrix_game(M)
+    assert abs(float(sol.value)) < 1e-15 and float(sol.gap) < 1e-15
+    np.testing.assert_allclose(np_(sol.row_strategy), [0.2] * 5, atol=1e-15)
+    np.testing.assert_allclose(np_(sol.col_strategy), [0.2] * 5, atol=1e-15)
+
+
 def test_batch_shapes_and_leading_axes(rng):
     M = rng.normal(size=(2, 3, 4, 5))
     sol = zero_sum_matrix_game(M)

@@ -18,8 +18,8 @@ point of the optimal strategy sets is given by a *kernel*, a square nonsingular 
 and zeros outside ``I`` and ``J``. Since the optimal sets are non-empty polytopes, some kernel
 gives an optimal pair. We shift and scale ``M`` to ``M' = 1 + (M - min M) / (max M - min M)``
 (entries in ``[1, 2]``, so ``val(M') >= 1 > 0``; the optimal strategies are unchanged), solve
-every square submatrix of ``M'`` with one batched LU factorisation, turn each solution into a
-candidate mixed strategy (kept when it is non-negative up to ``sqrt(eps)``, then clipped and
+every square submatrix of ``M'`` at once (closed-form adjugates for ``r <= 3``, one batched LU
+factorisation per size ``r >= 4``), turn each solution into a candidate mixed strategy (kept when it is non-negative up to ``sqrt(eps)``, then clipped and
 renormalised) and evaluate each candidate on the *original* ``M``:
 
     ``lower = max_x min_j (x^T M)_j``,   ``upper = min_y max_i (M y)_i``.
@@ -171,11 +171,44 @@ def _kernel_plan(k1: int, k2: int, device: torch.device):
     return tuple(plan)
 
 
-def _candidates(sol: torch.Tensor, ok: torch.Tensor, idx: torch.Tensor, k: int, neg_tol: float):
-    """Normalise kernel solutions ``(N, n, r)`` into simplex points ``(N, n, k)``; invalid -> mask."""
-    s = sol.sum(-1, keepdim=True)
-    p = sol / s
-    ok = ok & torch.isfinite(p).all(-1) & (p >= -neg_tol).all(-1)
+def _kernel_directions(K: torch.Tensor):
+    """``u ∝ 1^T K^{-1}`` and ``w ∝ K^{-1} 1`` for kernels ``K (N, n, r, r)``, up to a common factor.
+
+    For ``r <= 3`` the adjugate gives them without a division (``K^{-1} = adj K / det K``, and
+    the factor ``1 / det K`` cancels when the candidates are normalised to sum to one); larger
+    kernels use one batched LU factorisation (singular ones get NaN and are masked later).
+    """
+    r = K.shape[-1]
+    if r == 1:
+        one = torch.ones(K.shape[:-1], dtype=K.dtype, device=K.device)
+        return one, one
+    if r == 2:
+        a, b, c, d = K[..., 0, 0], K[..., 0, 1], K[..., 1, 0], K[..., 1, 1]
+        return torch.stack([d - c, a - b], -1), torch.stack([d - b, a - c], -1)
+    if r == 3:
+        r0, r1, r2 = K[..., 0, :], K[..., 1, :], K[..., 2, :]
+        C = torch.stack([torch.linalg.cross(r1, r2), torch.linalg.cross(r2, r0),
+                         torch.linalg.cross(r0, r1)], -2)  # cofactor matrix, adj K = C^T
+        return C.sum(-1), C.sum(-2)
+    LU, piv, info = torch.linalg.lu_factor_ex(K)
+    ones = torch.ones(K.shape[:-1] + (1,), dtype=K.dtype, device=K.device)
+    w = torch.linalg.lu_solve(LU, piv, ones)[..., 0]
+    u = torch.linalg.lu_solve(LU, piv, ones, adjoint=True)[..., 0]
+    nan = torch.full((), math.nan, dtype=K.dtype, device=K.device)
+    singular = (info != 0)[..., None]
+    return torch.where(singular, nan, u), torch.where(singular, nan, w)
+
+
+def _candidates(sol: torch.Tensor, idx: torch.Tensor, k: int, neg_tol: float):
+    """Normalise kernel directions ``(N, n, r)`` into simplex points ``(N, n, k)`` and a validity mask.
+
+    A candidate is kept when the normalised vector is finite and ``>= -neg_tol``; it is then
+    clipped at zero and renormalised, so every kept candidate is a point of the simplex (and so
+    gives a valid bound whatever the rounding in the kernel solve).
+    """
+    p = sol / sol.sum(-1, keepdim=True)
+    ok = (p >= -neg_tol).all(-1)  # False for NaN
+    ok &= torch.isfinite(p).all(-1)
     p = torch.where(ok[..., None], p.clamp_min(0.0), torch.zeros((), dtype=p.dtype, device=p.device))
     p = p / p.sum(-1, keepdim=True).clamp_min(torch.finfo(p.dtype).tiny)
     full = torch.zeros(p.shape[:-1] + (k,), dtype=p.dtype, device=p.device)
@@ -198,17 +231,12 @@ def _solve_flat(M: torch.Tensor):
     best_y = torch.zeros((N, k2), dtype=dt, device=dev)
     arangeN = torch.arange(N, device=dev)
     for r, I, J in _kernel_plan(k1, k2, dev):
-        n = I.shape[0]
         K = Mp[:, I[:, :, None], J[:, None, :]]  # (N, n, r, r)
-        LU, piv, info = torch.linalg.lu_factor_ex(K)
-        ones = torch.ones((N, n, r, 1), dtype=dt, device=dev)
-        w = torch.linalg.lu_solve(LU, piv, ones)[..., 0]  # K^{-1} 1 -> y_J
-        u = torch.linalg.lu_solve(LU, piv, ones, adjoint=True)[..., 0]  # K^{-T} 1 -> x_I
-        nonsing = info == 0
-        x, okx = _candidates(u, nonsing, I, k1, neg_tol)
-        y, oky = _candidates(w, nonsing, J, k2, neg_tol)
-        lower = torch.einsum("nki,nij->nkj", x, M).amin(-1)
-        upper = torch.einsum("nij,nkj->nki", M, y).amax(-1)
+        u, w = _kernel_directions(K)
+        x, okx = _candidates(u, I, k1, neg_tol)
+        y, oky = _candidates(w, J, k2, neg_tol)
+        lower = torch.bmm(x, M).amin(-1)  # (N, n): min_j (x^T M)_j per candidate
+        upper = torch.bmm(y, M.transpose(1, 2)).amax(-1)  # max_i (M y)_i
         lower = torch.where(okx, lower, torch.full_like(lower, -math.inf))
         upper = torch.where(oky, upper, torch.full_like(upper, math.inf))
         lo_r, ilo = lower.max(-1)
