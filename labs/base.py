@@ -101,6 +101,8 @@ def register_lab(lab: Lab) -> Lab:
 def _load_builtin_labs() -> None:
     import labs.quickstart  # noqa: F401
     import labs.solver_scaling  # noqa: F401
+    import labs.soccer  # noqa: F401
+    import labs.game_scaling  # noqa: F401
 
 
 def list_labs() -> list[Lab]:

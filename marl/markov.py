@@ -86,9 +86,17 @@ class GameSolverResult:
             frozen(getattr(self, name))
 
 
-def _stage_values(q: np.ndarray, out: np.ndarray) -> float:
-    """``out[s] = val(q[s])`` with the numba simplex; returns the largest certificate gap."""
+def _stage_values(q: np.ndarray, out: np.ndarray, stage_solver: str = "simplex") -> float:
+    """``out[s] = val(q[s])`` with the numba simplex (or one HiGHS LP pair per state when
+    ``stage_solver="highs"``); returns the largest certificate gap."""
     from marl import _simplex as K
+
+    if stage_solver == "highs":
+        from marl.matrix import zero_sum_lp
+
+        sol = zero_sum_lp(q)
+        out[:] = sol.value
+        return float(np.max(sol.gap))
 
     worst, bad = K.batch_values(q, out)
     if bad >= 0:  # pragma: no cover - a game hit the pivot cap: redo the batch with the HiGHS fallback
@@ -128,7 +136,8 @@ def _policies_at(game: MarkovGame, v: np.ndarray):
     return q, np.asarray(sol.row_strategy), np.asarray(sol.col_strategy)
 
 
-def shapley_value_iteration(game, *, tol: float = 1e-8, max_iter: int = 100_000, v0=None) -> GameSolverResult:
+def shapley_value_iteration(game, *, tol: float = 1e-8, max_iter: int = 100_000, v0=None,
+                            stage_solver: str = "simplex") -> GameSolverResult:
     """Shapley (1953) value iteration for a zero-sum discounted Markov game.
 
     ``v_{t+1}(s) = val(R[s] + gamma * sum_s' P[s, :, :, s'] v_t(s'))`` (foundations.md section 6),
@@ -146,6 +155,10 @@ def shapley_value_iteration(game, *, tol: float = 1e-8, max_iter: int = 100_000,
         Budget of Shapley backups.
     v0 : array_like (S,), optional
         Starting values (default zeros).
+    stage_solver : {"simplex", "highs"}
+        ``"simplex"``: all stage games of a backup in one batched numba call (default).
+        ``"highs"``: one scipy HiGHS LP pair per state (the per-state LP loop baseline of the
+        ``game_scaling`` lab and the benchmarks; same certificate, same iterates up to round-off).
 
     Returns
     -------
@@ -156,6 +169,8 @@ def shapley_value_iteration(game, *, tol: float = 1e-8, max_iter: int = 100_000,
     game = _require_game(game, zero_sum=True)
     tol = check_tol(tol)
     max_iter = check_positive_int(max_iter, "max_iter")
+    if stage_solver not in ("simplex", "highs"):
+        raise ValueError(f"stage_solver must be 'simplex' or 'highs', got {stage_solver!r}")
     S = game.n_states
     if v0 is None:
         v = np.zeros(S)
@@ -170,7 +185,7 @@ def shapley_value_iteration(game, *, tol: float = 1e-8, max_iter: int = 100_000,
     n = 0
     while n < max_iter:
         q = game.q_values(v)
-        gap = _stage_values(q, tv)
+        gap = _stage_values(q, tv, stage_solver)
         n += 1
         mid, half = _certify(game, v, q, tv, gap)
         residuals.append(half)
@@ -189,7 +204,8 @@ def shapley_value_iteration(game, *, tol: float = 1e-8, max_iter: int = 100_000,
             stacklevel=2,
         )
     q, x, y = _policies_at(game, v)
-    return GameSolverResult(v, x, y, q, n, float(half), converged, "shapley_value_iteration", np.array(residuals))
+    method = "shapley_value_iteration" + ("[highs]" if stage_solver == "highs" else "")
+    return GameSolverResult(v, x, y, q, n, float(half), converged, method, np.array(residuals))
 
 
 def _convergence_warning():

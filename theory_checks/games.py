@@ -43,7 +43,7 @@ def _worst(claim: str, parts: dict) -> CheckResult:
 def check_g1(game, rng, *, gamma=None, n_pairs: int = 8) -> CheckResult:
     """``|val(M1) - val(M2)| <= max|M1 - M2|`` on stage games, and ``||Tv - Tu|| <= gamma ||v - u||``."""
     g = game.gamma if gamma is None else gamma
-    S, (A1, A2) = game.n_states, game.n_actions
+    S = game.n_states
     ratios_val, ratios_T = [], []
     for k in range(n_pairs):
         v = rng.normal(size=S) * 5
