@@ -50,3 +50,16 @@ __all__ = [
     "solve",
     "value_iteration",
 ]
+
+# subpackages loaded on first attribute access (mdp.abstraction, mdp.cop; torch-based mdp.llm)
+_LAZY_SUBPACKAGES = ("abstraction", "cop", "llm")
+
+
+def __getattr__(name):
+    if name in _LAZY_SUBPACKAGES:
+        import importlib
+
+        mod = importlib.import_module(f"mdp.{name}")
+        globals()[name] = mod
+        return mod
+    raise AttributeError(f"module 'mdp' has no attribute {name!r}")

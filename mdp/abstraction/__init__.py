@@ -1,0 +1,42 @@
+"""State and action abstraction: exact and approximate bisimulation, bisimulation metrics,
+action grouping.
+
+Public names load lazily from their modules (numba kernels compile only when used).
+"""
+from __future__ import annotations
+
+import importlib
+
+# public name -> defining module (filled in by the modules' owners)
+_LAZY = {
+    # exact and approximate bisimulation (mdp/abstraction/bisimulation.py)
+    "bisimulation": "mdp.abstraction.bisimulation",
+    "BisimulationResult": "mdp.abstraction.bisimulation",
+    "approximate_aggregation": "mdp.abstraction.bisimulation",
+    "AggregationResult": "mdp.abstraction.bisimulation",
+    # metrics (mdp/abstraction/metrics.py)
+    "bisimulation_metric": "mdp.abstraction.metrics",
+    "on_policy_bisimulation_metric": "mdp.abstraction.metrics",
+    "kantorovich": "mdp.abstraction.metrics",
+    # action grouping (mdp/abstraction/grouping.py)
+    "ActionGrouping": "mdp.abstraction.grouping",
+    "lifted_model": "mdp.abstraction.grouping",
+    "grouping_errors": "mdp.abstraction.grouping",
+    "grouped_learner": "mdp.abstraction.grouping",
+    "grouping_loss_bound": "mdp.abstraction.grouping",
+    "select_grouping": "mdp.abstraction.grouping",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'mdp.abstraction' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
