@@ -5,7 +5,7 @@ import pytest
 from theory_checks import assert_claim, get_claim, list_claims
 from theory_checks import games as TG
 
-GAME_IDS = ["G1", "G2", "G3", "MM", "G5"]
+GAME_IDS = ["G1", "G2", "G3", "MM", "G5", "G6"]
 
 
 @pytest.mark.parametrize("claim_id", GAME_IDS)
