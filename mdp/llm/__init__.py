@@ -1,0 +1,47 @@
+"""Policy-optimisation hooks for LLM-RL: rollout schema, group-relative advantage estimators,
+PPO-style losses and KL estimators, all in torch (imported only inside this subpackage).
+
+Public names load lazily, so ``import mdp.llm`` is cheap until something is used::
+
+    from mdp.llm import RolloutBatch, compute_advantages, list_estimators, policy_loss
+
+    batch = RolloutBatch(rewards=r, group_ids=g, response_mask=m)
+    adv = compute_advantages("grpo", batch, broadcast=True)          # (rows, tokens)
+    loss = policy_loss("ppo", logp, old_logp, adv, m, agg="token-mean")
+"""
+from __future__ import annotations
+
+import importlib
+
+# public name -> defining module
+_LAZY = {
+    # schema (mdp/llm/batch.py)
+    "RolloutBatch": "mdp.llm.batch",
+    "stable_hash": "mdp.llm.batch",
+    # registry (mdp/llm/registry.py)
+    "EstimatorSpec": "mdp.llm.registry",
+    "register_estimator": "mdp.llm.registry",
+    "compute_advantages": "mdp.llm.registry",
+    "list_estimators": "mdp.llm.registry",
+    "get_estimator": "mdp.llm.registry",
+    # losses (mdp/llm/losses.py)
+    "policy_loss": "mdp.llm.losses",
+    "agg_loss": "mdp.llm.losses",
+    "kl_estimate": "mdp.llm.losses",
+    "PolicyLossResult": "mdp.llm.losses",
+    "AGG_MODES": "mdp.llm.losses",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'mdp.llm' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
