@@ -350,7 +350,7 @@ def _weights_csr(grouping: ActionGrouping, W: np.ndarray) -> sp.csr_matrix:
 
 def _lifted_arrays(m: TabularMDP, grouping: ActionGrouping):
     """``(Pbar, Rbar, W)``: ``Pbar`` dense ``(S, G, S)`` or CSR ``(S * G, S)``, ``Rbar`` ``(S, G)``."""
-    S, A, G = m.n_states, m.n_actions, grouping.n_groups
+    S = m.n_states
     W = grouping.mu_matrix(S)
     Rbar = grouping._group_sums(W * m.R)
     if m.is_sparse:
@@ -488,10 +488,12 @@ class GroupingLossBound:
         Grouping errors used (exact or plug-in).
     e_P, e_R : float
         Weissman L1 radius ``sqrt(2 (S ln 2 + ln(2 S G / delta)) / N)`` and Hoeffding radius
-        ``span sqrt(ln(4 S G / delta) / (2 N))``.
+        ``w sqrt(ln(4 S G / delta) / (2 N))`` with ``w`` the width of the observed rewards
+        (``span``, or 1 for Bernoulli observations).
     n_groups, N, T : int
     delta, gamma, reward_span, reward_max : float
-        ``span = max R - min R``, ``reward_max = max |R|``.
+        ``span = max R - min R``; ``reward_max`` bounds ``max |Rhat|`` (``max |R|``, or 1 for
+        Bernoulli observations), the reward scale of the computation term.
     trivial : float
         ``span / (1 - gamma)``: no policy loses more (the bound may exceed it at small ``N``).
     """
@@ -532,13 +534,15 @@ def grouping_loss_bound(m, grouping, N, T, *, delta: float = 0.05, eps_P=None, e
       ``V*_M - V*_{M_g} <= V^{pi*}_M - V^{pi*}_{M~}``, bounded by the simulation lemma (foundations
       F9) with ``|(p - q) V| <= ||p - q||_1 span(V) / 2`` and ``span(V) <= span / (1 - gamma)``;
     * ``V*_{M_g} - V^{pi_hat}_{M_g} <= 2 sup_pi d(pi) + ||V*_{M_hat} - V^{pi_hat}_{M_hat}||`` (F10),
-      where ``sup_pi d(pi) <= (e_R + gamma e_P c) / (1 - gamma)`` on the event
+      where ``sup_pi d(pi) <= (e_R + gamma e_P c) / (1 - gamma)`` (F8 written with ``V^pi_{M_g}``,
+      whose span is at most ``span / (1 - gamma)``, so this holds for any observed rewards) on the event
       ``max_{s,i} ||Phat - Pbar||_1 <= e_P`` and ``max |Rhat - Rbar| <= e_R``, which has probability
       ``>= 1 - delta``: Weissman et al. (2003) gives ``P(||p_hat - p||_1 >= e) <= (2^S - 2) exp(-N e^2 / 2)``
       and Hoeffding ``P(|r_hat - r| >= t) <= 2 exp(-2 N t^2 / span^2)``, each set to
       ``delta / (2 S G)`` and united over the ``2 S G`` events;
     * ``V*_{M_hat} - V^{pi_hat}_{M_hat} <= 2 gamma ||V_T - V*_{M_hat}|| / (1 - gamma)`` (F4) and
-      ``||V_T - V*_{M_hat}|| <= gamma^T ||V*_{M_hat}|| <= gamma^T r / (1 - gamma)`` (F2, ``V_0 = 0``);
+      ``||V_T - V*_{M_hat}|| <= gamma^T ||V*_{M_hat}|| <= gamma^T r / (1 - gamma)`` (F2, ``V_0 = 0``;
+      ``r`` bounds ``max |Rhat|``: ``max |R|``, or 1 for Bernoulli observations);
     * ``V^{pi_hat o mu}_M = V^{pi_hat}_{M_g}`` (AG1).
 
     Parameters
@@ -594,6 +598,8 @@ def _bound(S, G, gamma, span, rmax, eps_P, eps_R, N, T, delta, obs_width=None) -
     e_P = math.sqrt(2.0 * (S * math.log(2.0) + math.log(2.0 * S * G / delta)) / N)
     width = span if obs_width is None else obs_width
     e_R = width * math.sqrt(math.log(4.0 * S * G / delta) / (2.0 * N))
+    if obs_width is not None:  # Bernoulli observations: the empirical rewards lie in [0, 1]
+        rmax = max(rmax, 1.0)
     est = 2.0 * (e_R + gamma * e_P * c) / (1.0 - gamma)
     comp = 2.0 * gamma ** (T + 1) * rmax / (1.0 - gamma) ** 2
     return GroupingLossBound(approximation=approx, estimation=est, computation=comp, total=approx + est + comp,
@@ -695,7 +701,7 @@ def _empirical_lifted(m: TabularMDP, G: int, acts: np.ndarray, nxt: np.ndarray, 
 
 
 def _vi_sweeps(model: TabularMDP, T: int):
-    S, G = model.n_states, model.n_actions
+    S = model.n_states
     v = np.zeros(S)
     pi = np.empty(S, dtype=np.int64)
     if model.is_sparse:
@@ -919,7 +925,8 @@ class GroupingSelection:
 
 
 def select_grouping(m, budget, *, T: int = 100, delta: float = 0.05, sizes=None, pilot: int = 0, rng=None,
-                    method: str = "ward", compute_budget=None, reward_weight: float = 1.0) -> GroupingSelection:
+                    method: str = "ward", compute_budget=None, reward_weight: float = 1.0,
+                    reward_noise: str = "none") -> GroupingSelection:
     """Choose the grouping (number of groups) for a sample budget by minimising the AG5 bound.
 
     The note's selection procedure: build a nested family of groupings by agglomerative clustering
@@ -951,6 +958,8 @@ def select_grouping(m, budget, *, T: int = 100, delta: float = 0.05, sizes=None,
         Multiply-adds for planning; sets ``T`` per candidate.
     reward_weight : float, default 1.0
         Weight of the reward in the signatures.
+    reward_noise : {"none", "bernoulli"}, default "none"
+        How the learner will observe rewards (see :func:`grouping_loss_bound`).
 
     Returns
     -------
@@ -966,6 +975,7 @@ def select_grouping(m, budget, *, T: int = 100, delta: float = 0.05, sizes=None,
     pilot = _check_nonneg_int(pilot, "pilot")
     if compute_budget is not None:
         compute_budget = check_positive_int(compute_budget, "compute_budget")
+    obs_width = 1.0 if _check_reward_noise(reward_noise, m) == "bernoulli" else None
     ref = m
     if pilot > 0:
         from mdp.learners.plugin import empirical_model, sample_next_states
@@ -984,7 +994,7 @@ def select_grouping(m, budget, *, T: int = 100, delta: float = 0.05, sizes=None,
             totals.append(np.inf)
             continue
         e = grouping_errors(ref, g)
-        b = _bound(S, G, m.gamma, span, rmax, e.eps_P, e.eps_R, N, TG, delta)
+        b = _bound(S, G, m.gamma, span, rmax, e.eps_P, e.eps_R, N, TG, delta, obs_width)
         bounds.append(b)
         totals.append(b.total)
     totals = np.array(totals)
