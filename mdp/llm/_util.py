@@ -26,6 +26,7 @@ __all__ = [
     "segment_std",
     "group_stats",
     "gather",
+    "group_ordinal_ranks",
     "group_average_ranks",
     "broadcast_to_tokens",
     "masked_sum",
@@ -117,15 +118,17 @@ def gather(per_group: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
     return per_group.index_select(0, codes)
 
 
-def group_average_ranks(values: torch.Tensor, codes: torch.Tensor, n: int) -> torch.Tensor:
-    """Ascending within-group ranks ``(rows,)`` in ``1..count``, ties given their average rank.
+def group_ordinal_ranks(values: torch.Tensor, codes: torch.Tensor, n: int):
+    """Ascending within-group ordinal ranks and tie blocks.
 
-    Same numbers as ``scipy.stats.rankdata(method="average")`` applied group by group.
+    Returns ``(ranks (rows,) in 1..count, tie_block (rows,) int64, n_blocks)``: ties are broken by
+    row order (stable sort); rows with equal ``(code, value)`` share a ``tie_block`` id.
     ``O(rows log rows)``: two stable sorts (by value, then by group code).
     """
     rows = values.shape[0]
     if rows == 0:
-        return values.new_zeros(0)
+        empty = torch.zeros(0, dtype=torch.int64, device=values.device)
+        return values.new_zeros(0), empty, 0
     order = torch.argsort(values, stable=True)
     order = order[torch.argsort(codes[order], stable=True)]
     c_sorted = codes[order]
@@ -134,15 +137,26 @@ def group_average_ranks(values: torch.Tensor, codes: torch.Tensor, n: int) -> to
     count = segment_count(codes, n, dtype=torch.int64)
     start = torch.cumsum(count, 0) - count  # first sorted position of each group
     rank_sorted = (pos - start[c_sorted] + 1).to(values.dtype)
-    # tie blocks: consecutive equal (code, value) pairs
     new_block = torch.ones(rows, dtype=torch.bool, device=values.device)
     new_block[1:] = (c_sorted[1:] != c_sorted[:-1]) | (v_sorted[1:] != v_sorted[:-1])
-    block = torch.cumsum(new_block.to(torch.int64), 0) - 1
-    n_blocks = int(block[-1].item()) + 1
-    block_rank = segment_mean(rank_sorted, block, n_blocks)
+    block_sorted = torch.cumsum(new_block.to(torch.int64), 0) - 1
+    n_blocks = int(block_sorted[-1].item()) + 1
     ranks = torch.empty_like(rank_sorted)
-    ranks[order] = block_rank[block]
-    return ranks
+    ranks[order] = rank_sorted
+    block = torch.empty_like(block_sorted)
+    block[order] = block_sorted
+    return ranks, block, n_blocks
+
+
+def group_average_ranks(values: torch.Tensor, codes: torch.Tensor, n: int) -> torch.Tensor:
+    """Ascending within-group ranks ``(rows,)`` in ``1..count``, ties given their average rank.
+
+    Same numbers as ``scipy.stats.rankdata(method="average")`` applied group by group.
+    """
+    ranks, block, n_blocks = group_ordinal_ranks(values, codes, n)
+    if ranks.numel() == 0:
+        return ranks
+    return segment_mean(ranks, block, n_blocks).index_select(0, block)
 
 
 def broadcast_to_tokens(adv: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
