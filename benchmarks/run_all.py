@@ -1,6 +1,10 @@
 """Run the benchmark suite and write ``benchmarks/latest.json`` and ``docs/benchmarks.md``.
 
-    python -m benchmarks.run_all [--quick] [--threads 1 2] [--only sweep solve jit] [--cap 120]
+    python -m benchmarks.run_all [--quick] [--threads 1 2] [--only sweep solve jit games] [--cap 120]
+
+``games`` (zero-sum matrix and Markov games, ``benchmarks/bench_games.py``) is not in the default
+set: it has its own JSON (``benchmarks/latest_games.json``) and its own section of
+``docs/benchmarks.md``; ``--only games`` runs just it, ``--only sweep solve jit games`` everything.
 
 Each job is a fresh subprocess with numba and BLAS pinned to the job's thread count. Peer methods
 that exceed ``--cap`` seconds are killed and reported as capped (never silently dropped).
@@ -62,13 +66,28 @@ def main(argv=None, default_only=("sweep", "solve", "jit")):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small sizes only")
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    ap.add_argument("--only", nargs="+", default=list(default_only), choices=["sweep", "solve", "jit"])
+    ap.add_argument("--only", nargs="+", default=list(default_only), choices=["sweep", "solve", "jit", "games"])
     ap.add_argument("--cap", type=float, default=None, help="seconds before a peer method is cut off")
     ap.add_argument("--json", default=None, help="default benchmarks/latest.json for a full run_all, "
                     "bench_results/<topics>.json otherwise")
     ap.add_argument("--md", default=None, help="default docs/benchmarks.md for a full run_all, "
                     "bench_results/<topics>.md otherwise")
     a = ap.parse_args(argv)
+    if "games" in a.only:
+        from benchmarks import bench_games
+
+        gargs = (["--quick"] if a.quick else []) + ["--threads", *map(str, a.threads)]
+        gargs += [] if a.cap is None else ["--cap", str(a.cap)]
+        a.only = [t for t in a.only if t != "games"]
+        if not a.only:  # games only: its own JSON and its section of docs/benchmarks.md
+            bench_games.main(gargs)
+            return
+        main([*(["--quick"] if a.quick else []),
+              "--threads", *map(str, a.threads), "--only", *a.only,
+              *([] if a.cap is None else ["--cap", str(a.cap)]),
+              *([] if a.json is None else ["--json", a.json]), *([] if a.md is None else ["--md", a.md])])
+        bench_games.main(gargs)
+        return
     full = set(a.only) == {"sweep", "solve", "jit"} and not a.quick
     tag = "_".join(a.only) + ("_quick" if a.quick else "")
     if a.json is None:
