@@ -30,6 +30,11 @@ _LAZY = {
     "kl_estimate": "mdp.llm.losses",
     "PolicyLossResult": "mdp.llm.losses",
     "AGG_MODES": "mdp.llm.losses",
+    "KL_KINDS": "mdp.llm.losses",
+    "register_policy_loss": "mdp.llm.losses",
+    "list_policy_losses": "mdp.llm.losses",
+    # group-relative estimators (mdp/llm/estimators.py); also reachable via compute_advantages
+    "CONVENTIONS": "mdp.llm.estimators",
 }
 
 __all__ = sorted(_LAZY)
