@@ -177,7 +177,8 @@ def random_knapsack(n: int, rng: np.random.Generator, *, max_weight: int = 10, c
 
 def random_cvrp(n: int, rng: np.random.Generator, *, capacity: int = 10, max_demand: int = 5,
                 integral: bool = False, scale: float = 10.0) -> CVRPInstance:
-    """``n`` nodes (depot 0 + ``n - 1`` customers) uniform in the unit square, demands in ``1..max_demand``.
+    """``n`` nodes (depot 0 + ``n - 1`` customers) uniform in the unit square, demands in
+    ``1..min(max_demand, capacity)``.
 
     ``integral=True`` rounds ``scale *`` the Euclidean distances to integers (TSPLIB's ``nint``).
     """
@@ -187,7 +188,8 @@ def random_cvrp(n: int, rng: np.random.Generator, *, capacity: int = 10, max_dem
     d = np.sqrt(((x[:, None] - x[None]) ** 2).sum(-1))
     if integral:
         d = np.floor(scale * d + 0.5)
-    q = np.concatenate([[0], rng.integers(1, max_demand + 1, size=n - 1)])
+    capacity = check_positive_int(capacity, "capacity")
+    q = np.concatenate([[0], rng.integers(1, min(max_demand, capacity) + 1, size=n - 1)])
     return CVRPInstance(d, q, capacity)
 
 
