@@ -15,3 +15,15 @@ def test_readme_python_example_runs(tmp_path):
     proc = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "modified_policy_iteration" in proc.stdout  # the solve() line printed its method
+
+
+def test_readme_games_example_runs(tmp_path):
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    games = [b for b in blocks if "import marl" in b]
+    assert games, "README must hold a games example"
+    script = tmp_path / "games.py"
+    script.write_text(games[0])
+    proc = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    value, expl = (float(x) for x in proc.stdout.split())
+    assert abs(value - 0.218484) < 5e-7 and 0 <= expl < 1e-8
