@@ -410,7 +410,10 @@ def _iterate(P, R, c_R, c_T, tol, max_iter, method):
         # monotone iteration from 0: new >= d; clip round-off so d stays a lower bound on d*
         d = np.maximum(new, d)
         incs.append(inc)
-        bound = c_T / (1 - c_T) * inc if c_T > 0 else 0.0
+        # certificate, widened by the round-off of the iteration itself (~eps |d| per step, summed
+        # geometrically)
+        slack = 16 * np.finfo(np.float64).eps * (1.0 + float(d.max())) / (1 - c_T)
+        bound = (c_T / (1 - c_T) * inc if c_T > 0 else 0.0) + slack
         if bound <= tol:
             break
     return MetricResult(d=d, error_bound=float(bound), n_iter=it, converged=bool(bound <= tol), c_R=c_R, c_T=c_T,
@@ -588,7 +591,7 @@ def on_policy_bisimulation_metric(m, pi, *, method: str = "lp", tol: float = 1e-
             inc = float(np.abs(new - d).max())
             d = np.maximum(new, d)
             incs.append(inc)
-            bound = gamma / (1 - gamma) * inc
+            bound = gamma / (1 - gamma) * inc + 16 * np.finfo(np.float64).eps * (1.0 + float(d.max())) / (1 - gamma)
             if bound <= tol:
                 break
         return MetricResult(d=d, error_bound=float(bound), n_iter=it, converged=bool(bound <= tol), c_R=1.0,
@@ -605,7 +608,8 @@ def on_policy_bisimulation_metric(m, pi, *, method: str = "lp", tol: float = 1e-
         incs.append(float(np.abs(d - before).max()))
         full = dr + gamma * d[np.ix_(nxt, nxt)]
         np.fill_diagonal(full, 0.0)
-        bound = float(np.abs(full - d).max()) / (1 - gamma)  # ||d - d*|| <= ||F d - d|| / (1 - gamma)
+        # ||d - d*|| <= ||F d - d|| / (1 - gamma), plus round-off
+        bound = (float(np.abs(full - d).max()) + 16 * np.finfo(np.float64).eps * (1.0 + float(d.max()))) / (1 - gamma)
         if bound <= tol:
             break
     return MetricResult(d=d, error_bound=float(bound), n_iter=it, converged=bool(bound <= tol), c_R=1.0, c_T=gamma,
