@@ -626,38 +626,35 @@ def _distinct_obs(batch):
 def check_gigpo_reduces_to_grpo(batch, *, mode: str = "mean_std_norm", gamma: float = 0.95):
     """GiGPO with all observations distinct equals GRPO on the episode returns (gigpo.md claim 2).
 
-    Replaces ``observation_keys`` by distinct keys, computes GiGPO with per-trajectory episode
-    statistics and compares every row with verl's GRPO advantage of its trajectory,
-    ``(R_i - mean) / (std_unbiased + 1e-6)`` (``mean_norm``: ``R_i - mean``; groups with one
-    trajectory: ``R_i``), computed here from scratch in float64 with plain per-group means.
-    Returns ``(observed, bound)`` = ``(max |difference|, 1e-9 * max(1, max|A|))``.
+    Replaces ``observation_keys`` by distinct keys (every anchor group a singleton, so A_S = 0),
+    computes GiGPO with per-trajectory episode statistics, and compares every row with the
+    registered ``grpo`` estimator (``convention="verl"``, ``zero_variance="formula"``; for
+    ``mode="mean_norm"`` the registered ``dr_grpo``) run on a separate batch with one row per
+    trajectory carrying its episode return. Returns ``(observed, bound)`` =
+    ``(max |difference|, 1e-8 * max(1, max |A|))``.
     """
+    from mdp.llm.batch import RolloutBatch
+    from mdp.llm.registry import compute_advantages
+
     b = _distinct_obs(batch)
     a = gigpo(b, gamma=gamma, mode=mode, episode_stats="trajectories")
     lay = _layout(b, "gigpo")
-    R = segment_sum(b.sequence_rewards()[lay.order].double(), lay.traj, lay.n_traj)
-    grp = lay.traj_group
-    # plain GRPO (sorted by group, per-group torch.mean / torch.std)
-    ref = torch.empty_like(R)
-    for gi in torch.unique(grp).tolist():       # per group (claim check, not the estimator)
-        sel = grp == gi
-        x = R[sel]
-        if x.numel() == 1:
-            ref[sel] = x if mode == "mean_norm" else x / (1 + EPS)
-        elif mode == "mean_norm":
-            ref[sel] = x - x.mean()
-        else:
-            ref[sel] = (x - x.mean()) / (x.std() + EPS)
+    R = segment_sum(b.sequence_rewards()[lay.order], lay.traj, lay.n_traj)
+    traj_batch = RolloutBatch(rewards=R, group_ids=lay.traj_group)
+    if mode == "mean_norm":
+        ref = compute_advantages("dr_grpo", traj_batch, convention="verl", zero_variance="formula")
+    else:
+        ref = compute_advantages("grpo", traj_batch, convention="verl", zero_variance="formula")
     expect = lay.to_rows(ref[lay.traj])
-    obs = float((a.double() - expect).abs().max())
-    return obs, 1e-9 * max(1.0, float(expect.abs().max()))
+    obs = float((a - expect).abs().max())
+    return obs, 1e-8 * max(1.0, float(expect.abs().max()))
 
 
 def check_gigpo_zero_mean(batch, *, gamma: float = 0.95):
     """Zero mean per group (gigpo.md claim 1) with ``mode="mean_norm"``.
 
-    The episode advantages of the trajectories of a group sum to 0 (per-trajectory statistics)
-    and the step advantages ``A - A_E`` of every anchor group sum to 0. Returns
+    The episode advantages of the trajectories of a group with at least two trajectories sum to 0
+    (per-trajectory statistics; a group of one gets verl's ``A_E = R``, excluded) and the step advantages ``A - A_E`` of every anchor group sum to 0. Returns
     ``(max |group sum|, 1e-9 * (1 + sum |returns|))``.
     """
     lay = _layout(batch, "gigpo")
@@ -666,7 +663,9 @@ def check_gigpo_zero_mean(batch, *, gamma: float = 0.95):
     a_e = ep_only[lay.order]
     traj_first = torch.zeros(lay.n_traj, dtype=a_e.dtype, device=a_e.device)
     traj_first[lay.traj] = a_e
-    s1 = segment_sum(traj_first, lay.traj_group, lay.n_groups).abs().max()
+    multi = segment_count(lay.traj_group, lay.n_groups, dtype=a_e.dtype) >= 2   # verl: singleton A_E = R
+    s1 = torch.where(multi, segment_sum(traj_first, lay.traj_group, lay.n_groups), torch.zeros_like(multi,
+                     dtype=a_e.dtype)).abs().max()
     a_s = (full - ep_only)[lay.order]
     obs, n_obs = dense_codes(batch.observation_keys[lay.order])
     code, nc = C.combine(lay.group, obs, n_obs)
