@@ -268,10 +268,10 @@ def solve_tsp_batch(instances, *, kind: str = "auto") -> TSPBatchSolution:
     if kind not in ("auto", "coords", "dist"):
         raise ValueError(f"kind must be 'auto', 'coords' or 'dist', got {kind!r}")
     if kind == "auto":
-        kind = "dist" if k == n else "coords"
+        kind = "dist" if k == n else "coords" if k == 2 else None
     if kind == "coords":
         dists = euclidean_distances(arr)
-    elif k == n:
+    elif kind == "dist" and k == n:
         dists = arr
         for b in range(B):
             check_dist(dists[b], f"instances[{b}]")
@@ -483,13 +483,8 @@ class GreedyDecoding:
 
 
 def _scores_array(s, shape, view):
-    try:
-        import torch  # noqa: F401  (only to detect tensors without making torch a dependency)
-
-        if hasattr(s, "detach"):
-            s = s.detach().cpu().numpy()
-    except ImportError:  # pragma: no cover
-        pass
+    if hasattr(s, "detach"):  # a torch tensor (torch itself is never imported here)
+        s = s.detach().cpu().numpy()
     s = np.asarray(s, dtype=np.float64)
     if s.shape != shape:
         raise ValueError(f"score_fn must return scores of shape {shape} ({view} view), got {s.shape}")
