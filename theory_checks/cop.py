@@ -8,7 +8,6 @@ TSPLIB's GEO rule gives burma14 = 3323 and ulysses16 = 6859).
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 

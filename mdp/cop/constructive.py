@@ -8,14 +8,14 @@ rewards and (ii) transitions commute with ``Phi``, so its kernel is a bisimulati
 Greig 2003; ``foundations.md`` Sec. 9) and the quotient, the *BQ-MDP*, has the sub-problems as
 states. This module builds both MDPs as :class:`mdp.TabularMDP` s for
 
-============  ==========================================  ============================================
-problem       direct state                                BQ state ``Phi(y)``
-============  ==========================================  ============================================
-``"tsp"``     visited sequence ``(0, y_1, ..., y_t)``     ``(current node, unvisited set)``
-``"knapsack"`` chosen items in pick order                 ``(unchosen items that still fit, capacity left)``
-``"cvrp"``    node sequence incl. depot returns           ``(current node, remaining customers, capacity left)``
-``"op"``      visited sequence from the depot             ``(current node, unvisited nodes, budget left)``
-============  ==========================================  ============================================
+=============  ==========================================  ============================================
+problem        direct state                                BQ state ``Phi(y)``
+=============  ==========================================  ============================================
+``"tsp"``      visited sequence ``(0, y_1, ..., y_t)``     (current node, unvisited set)
+``"knapsack"`` chosen items in pick order                  (unchosen items that still fit, capacity left)
+``"cvrp"``     node sequence incl. depot returns           (current node, remaining customers, capacity left)
+``"op"``       visited sequence from the depot             (current node, unvisited nodes, budget left)
+=============  ==========================================  ============================================
 
 Formulation (undiscounted, finite, acyclic): ``gamma = 1``; one absorbing terminal state ``END``
 (last index) with zero reward under every action; every episode reaches ``END`` within ``horizon``

@@ -20,7 +20,6 @@ is never used); a tour is an ``(n,)`` permutation starting at node 0, closed imp
 from __future__ import annotations
 
 import itertools
-import numbers
 from dataclasses import dataclass
 from typing import Callable
 

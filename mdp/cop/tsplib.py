@@ -24,7 +24,6 @@ are rejected with a clear error.
 """
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
