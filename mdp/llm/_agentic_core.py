@@ -7,6 +7,7 @@ doubling rounds, over the history depth ``k`` or over time steps (each a vectori
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -119,10 +120,19 @@ def normalise(values: torch.Tensor, codes: torch.Tensor, n: int, *, mode: str, d
     ``torch.std``) or 0 (population). Groups of one member follow ``singleton``:
     ``"zero"`` (mean = the value, std = 1, so the score is 0) or ``"raw"`` (mean 0, std 1, so the
     score is the value itself: verl/verl-agent's episode-level convention). ``O(m)``.
+
+    Zero-variance groups (all members equal, at least two) score exactly 0. A literal
+    ``(v - mean) / (std + eps)`` leaves rounding residue there: ``1e-16 / 1e-6`` in float64, but in
+    float32 (verl-agent's HGPO) a one-ulp error of the mean gives scores of order 0.1.
     """
     count = segment_count(codes, n, dtype=values.dtype)
     mean = segment_mean(values, codes, n)
     dev = values - mean[codes]
+    vmax = torch.full((n,), -math.inf, dtype=values.dtype, device=values.device).scatter_reduce_(
+        0, codes, values, reduce="amax")
+    vmin = torch.full((n,), math.inf, dtype=values.dtype, device=values.device).scatter_reduce_(
+        0, codes, values, reduce="amin")
+    dev = torch.where((vmax == vmin)[codes], torch.zeros_like(dev), dev)
     ss = segment_sum(dev * dev, codes, n)
     single = count[codes] <= 1
     if mode == "mean_norm":

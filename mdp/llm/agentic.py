@@ -298,7 +298,10 @@ def hgpo(batch, *, gamma: float = 0.95, history_length: int = 2, mode: str = "me
         exactly 0 (every member of a zero-variance group, and a member equal to its group mean)
         are removed before the weights are normalised, so they do not dilute the others.
         ``"keep"`` (the other public copy of ``core_hgpo.py``): every item of a group of size >= 2
-        counts.
+        counts. Zero-variance groups score exactly 0 here; the reference computes in float32,
+        where a group of equal returns that float32 cannot represent exactly (e.g. powers of
+        0.95) can get scores of order 0.1 from a one-ulp error of the mean (and is then *not*
+        dropped). The parity vectors therefore use float32-exact returns.
     epsilon : float
 
     Returns
