@@ -279,9 +279,18 @@ def _bound(x, name, like):
     return float(x)
 
 
+def _clamp_ratio(ratio, eps_low, eps_high):
+    """``clip(ratio, 1 - eps_low, 1 + eps_high)`` for float or per-token tensor bounds."""
+    if isinstance(eps_low, torch.Tensor) or isinstance(eps_high, torch.Tensor):
+        lo = torch.as_tensor(1.0 - eps_low, dtype=ratio.dtype, device=ratio.device)
+        hi = torch.as_tensor(1.0 + eps_high, dtype=ratio.dtype, device=ratio.device)
+        return torch.minimum(torch.maximum(ratio, lo), hi)
+    return torch.clamp(ratio, 1.0 - eps_low, 1.0 + eps_high)
+
+
 def _clip_terms(ratio, adv, eps_low, eps_high, dual_clip, mask):
     l1 = -adv * ratio
-    l2 = -adv * torch.clamp(ratio, 1.0 - eps_low, 1.0 + eps_high)
+    l2 = -adv * _clamp_ratio(ratio, eps_low, eps_high)
     loss = torch.maximum(l1, l2)
     msum = mask.sum().clamp(min=1.0)
     metrics = {"clip_fraction": float(((l2 > l1).to(mask.dtype) * mask).sum() / msum), "dual_clip_fraction": 0.0}
@@ -309,13 +318,13 @@ def _ppo(logp, old_logp, adv, mask, *, eps_low=0.2, eps_high=None, dual_clip=Non
         # TRL's two-sided clipping (INTELLECT-2): cap the unclipped branch at delta
         if isinstance(delta, bool) or not isinstance(delta, (int, float)) or not delta > 1:
             raise ValueError(f"delta must be None or a number > 1, got {delta!r}")
+        if dual_clip is not None:
+            raise ValueError("delta and dual_clip are alternative bounds; pass only one")
         l1 = -adv * torch.clamp(ratio, max=float(delta))
-        l2 = -adv * torch.clamp(ratio, 1.0 - eps_low, 1.0 + eps_high)
+        l2 = -adv * _clamp_ratio(ratio, eps_low, eps_high)
         loss = torch.maximum(l1, l2)
         msum = mask.sum().clamp(min=1.0)
         metrics = {"clip_fraction": float(((l2 > l1).to(mask.dtype) * mask).sum() / msum), "dual_clip_fraction": 0.0}
-        if dual_clip is not None:
-            raise ValueError("delta and dual_clip are alternative bounds; pass only one")
         return loss, ratio, metrics
     loss, metrics = _clip_terms(ratio, adv, eps_low, eps_high, dual_clip, mask)
     return loss, ratio, metrics
