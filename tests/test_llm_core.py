@@ -29,7 +29,6 @@ from mdp.llm import (  # noqa: E402
     stable_hash,
 )
 from mdp.llm import _util as U  # noqa: E402
-from mdp.llm import estimators as E  # noqa: E402
 from mdp.llm import registry as R  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -53,7 +53,6 @@ from mdp.llm._util import (
     segment_count,
     segment_mean,
     segment_std,
-    segment_sum,
 )
 from mdp.llm.registry import register_estimator
 

@@ -24,7 +24,7 @@ import importlib.util
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Callable
+from typing import Callable
 
 __all__ = ["EstimatorSpec", "register_estimator", "compute_advantages", "list_estimators", "get_estimator"]
 
