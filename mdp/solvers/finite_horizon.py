@@ -33,31 +33,30 @@ class FiniteHorizonResult:
 
 
 @njit(cache=True)
+def _greedy_rows(q, v, pi):
+    """``pi[s] = first argmax_a q[s, a]``, ``v[s] = q[s, pi[s]]``."""
+    for s in range(q.shape[0]):
+        arg = 0
+        for a in range(1, q.shape[1]):
+            if q[s, a] > q[s, arg]:
+                arg = a
+        pi[s] = arg
+        v[s] = q[s, arg]
+
+
+# The loop over stages stays in Python (H calls of the parallel q-kernel): a cached non-parallel
+# njit function that calls a cached parallel one from another module segfaults when numba loads it
+# back from its on-disk cache (second process), so no jitted function here calls ``K.*``.
 def _backward_dense(P, R, gamma, v, pi, q):
-    H = pi.shape[0]
-    for t in range(H - 1, -1, -1):
+    for t in range(pi.shape[0] - 1, -1, -1):
         K.q_dense(P, R, gamma, v[t + 1], q[t])
-        for s in range(R.shape[0]):
-            arg = 0
-            for a in range(1, R.shape[1]):
-                if q[t, s, a] > q[t, s, arg]:
-                    arg = a
-            pi[t, s] = arg
-            v[t, s] = q[t, s, arg]
+        _greedy_rows(q[t], v[t], pi[t])
 
 
-@njit(cache=True)
 def _backward_sparse(indptr, indices, data, R, gamma, v, pi, q):
-    H = pi.shape[0]
-    for t in range(H - 1, -1, -1):
+    for t in range(pi.shape[0] - 1, -1, -1):
         K.q_sparse(indptr, indices, data, R, gamma, v[t + 1], q[t])
-        for s in range(R.shape[0]):
-            arg = 0
-            for a in range(1, R.shape[1]):
-                if q[t, s, a] > q[t, s, arg]:
-                    arg = a
-            pi[t, s] = arg
-            v[t, s] = q[t, s, arg]
+        _greedy_rows(q[t], v[t], pi[t])
 
 
 def reference_finite_horizon(P, R, gamma, horizon, terminal=None):
