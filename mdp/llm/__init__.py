@@ -35,6 +35,15 @@ _LAZY = {
     "list_policy_losses": "mdp.llm.losses",
     # group-relative estimators (mdp/llm/estimators.py); also reachable via compute_advantages
     "CONVENTIONS": "mdp.llm.estimators",
+    # agentic helpers and checks (mdp/llm/agentic.py)
+    "step_returns": "mdp.llm.agentic",
+    "episode_returns": "mdp.llm.agentic",
+    "gcpo_mask": "mdp.llm.agentic",
+    "check_gigpo_reduces_to_grpo": "mdp.llm.agentic",
+    "check_gigpo_zero_mean": "mdp.llm.agentic",
+    "check_hgpo_k0_equals_gigpo_step": "mdp.llm.agentic",
+    "check_salt_shared_prefix_neutral": "mdp.llm.agentic",
+    "check_igpo_telescoping": "mdp.llm.agentic",
 }
 
 __all__ = sorted(_LAZY)
