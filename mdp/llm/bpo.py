@@ -279,8 +279,6 @@ def gbpo_advantages(rewards, group_ids, *, scale: str = "none", eps: float = 1e-
         Binary groups: ``A = 0`` for the majority side (the median equals its reward), e.g.
         rewards ``[1, 0, 0]`` give ``[1, 0, 0]`` -- unlike GRPO's z-scores.
     """
-    import torch
-
     from mdp.llm._util import gather, segment_mean
 
     r = _float(rewards, "rewards")

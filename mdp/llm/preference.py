@@ -29,7 +29,6 @@ position bias), in a deterministic order, so tournaments are reproducible given 
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -230,7 +229,6 @@ def single_elimination(items: Sequence, judge: Callable, *, seeding: str = "anch
         raise ValueError("items must not be empty")
     J = _Judge(judge, "judge", symmetrize)
     seeds, sigma = _seeding(N, J, seeding, items, anchor, seed_scores, rng)
-    seeding_calls = J.calls
     P = 1 << max(0, (N - 1).bit_length())
     by_seed = np.empty(N, dtype=np.int64)
     by_seed[seeds] = np.arange(N)
