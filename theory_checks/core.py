@@ -174,7 +174,8 @@ def unregister(claim_id: str) -> None:
 
 def _load_builtin_claims() -> None:
     import theory_checks.foundations  # noqa: F401  (registers F1-F13)
-    import theory_checks.games  # noqa: F401  (registers G1-G5, MM)
+    import theory_checks.games  # noqa: F401  (registers G1-G6, MM)
+    import theory_checks.cop  # noqa: F401  (registers BQ1, BQ2, BQ4)
 
 
 def list_claims() -> list[Claim]:
