@@ -240,6 +240,33 @@ def write_markdown(res, path):
     games_json = Path(__file__).resolve().parent / "latest_games.json"
     if Path(path).resolve() == (Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md") and games_json.exists():
         splice_games(json.loads(games_json.read_text()), path)
+    if Path(path).resolve() == (Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"):
+        splice_snippets(path)
+
+
+# ============================================================================ other sections
+#: markdown snippets written by other benchmark scripts, spliced in this order (benchmarks/<name>_section.md)
+SNIPPETS = ("llm", "bisim")
+
+
+def splice_snippets(path):
+    """Replace (or append) each ``benchmarks/<name>_section.md`` between its markers in ``path``."""
+    here = Path(__file__).resolve().parent
+    p = Path(path)
+    text = p.read_text()
+    for name in SNIPPETS:
+        snippet = here / f"{name}_section.md"
+        if not snippet.exists():
+            continue
+        begin = f"<!-- {name} section: benchmarks/{name}_section.md -->"
+        end = f"<!-- end of {name} section -->"
+        block = begin + "\n" + snippet.read_text().strip("\n") + "\n" + end
+        if begin in text and end in text:
+            head, rest = text.split(begin, 1)
+            text = head + block + rest.split(end, 1)[1]
+        else:
+            text = text.rstrip("\n") + "\n\n" + block + "\n"
+    p.write_text(text)
 
 
 # ============================================================================ matrix and Markov games
@@ -462,6 +489,8 @@ if __name__ == "__main__":
         src = args[1] if len(args) > 1 else str(here / "latest_games.json")
         out = args[2] if len(args) > 2 else str(here.parent / "docs" / "benchmarks.md")
         splice_games(json.loads(Path(src).read_text()), out)
+    elif args[:1] == ["--snippets"]:  # python -m benchmarks.report --snippets [benchmarks.md]
+        splice_snippets(args[1] if len(args) > 1 else str(here.parent / "docs" / "benchmarks.md"))
     else:
         src = args[0] if args else str(here / "latest.json")
         out = args[1] if len(args) > 1 else str(here.parent / "docs" / "benchmarks.md")
