@@ -100,19 +100,11 @@ def _split_block(b, gstates, gkeys, lo, hi, untouched, tol, approx, elems, loc, 
     _sort_pairs(gkeys, gstates, lo, hi)
     k = hi - lo
     # cut into groups; g0 = how many touched states (a prefix) stay with block b
-    n_groups = 0
-    if untouched > 0:
-        ref = 0.0
-        prev = 0.0
-        n_groups = 1
-        g0 = 0
-        in_first = True
-    else:
-        ref = gkeys[lo]
-        prev = gkeys[lo]
-        n_groups = 1
-        g0 = 0
-        in_first = True
+    # the first group starts at key 0 (the untouched states) or at the smallest touched key
+    ref = 0.0 if untouched > 0 else gkeys[lo]
+    prev = ref
+    g0 = 0
+    in_first = True
     # group boundaries recorded in sizes_buf as start offsets (relative to lo) of groups after the first
     n_cuts = 0
     for i in range(lo, hi):
