@@ -14,7 +14,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 demo: $(BIN)/python
-	$(BIN)/python -m pip install -q -e .
+	$(BIN)/python -m pip install -q "$(TORCH)" -e ".[deep]"
 	$(BIN)/rlab demo --out results
 
 test: $(BIN)/python

@@ -172,16 +172,41 @@ def unregister(claim_id: str) -> None:
     _REGISTRY.pop(claim_id, None)
 
 
+#: modules whose import registers the built-in claims, in listing order
+_BUILTIN_MODULES = (
+    "theory_checks.foundations",  # F1-F13
+    "theory_checks.games",  # G1-G6, MM
+    "theory_checks.cop",  # BQ1, BQ2, BQ4
+    "theory_checks.llm",  # L1-L9
+)
+_LOADING = {"done": False, "busy": False}
+
+
 def _load_builtin_claims() -> None:
-    import theory_checks.foundations  # noqa: F401  (registers F1-F13)
-    import theory_checks.games  # noqa: F401  (registers G1-G6, MM)
-    import theory_checks.cop  # noqa: F401  (registers BQ1, BQ2, BQ4)
+    if _LOADING["done"] or _LOADING["busy"]:
+        return
+    _LOADING["busy"] = True
+    try:
+        import importlib
+
+        for name in _BUILTIN_MODULES:
+            importlib.import_module(name)
+        _LOADING["done"] = True
+    finally:
+        _LOADING["busy"] = False
+
+
+def _rank(claim: Claim) -> int:
+    module = getattr(claim.evaluate, "__module__", "") or ""
+    return _BUILTIN_MODULES.index(module) if module in _BUILTIN_MODULES else len(_BUILTIN_MODULES)
 
 
 def list_claims() -> list[Claim]:
-    """All registered claims, in registration order."""
+    """All registered claims: the built-in ones by module (foundations, games, COP, LLM), then any
+    registered by the user, each group in registration order."""
     _load_builtin_claims()
-    return list(_REGISTRY.values())
+    order = {cid: i for i, cid in enumerate(_REGISTRY)}
+    return sorted(_REGISTRY.values(), key=lambda c: (_rank(c), order[c.id]))
 
 
 def get_claim(claim_id: str) -> Claim:

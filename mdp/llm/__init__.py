@@ -44,6 +44,28 @@ _LAZY = {
     "check_hgpo_k0_equals_gigpo_step": "mdp.llm.agentic",
     "check_salt_shared_prefix_neutral": "mdp.llm.agentic",
     "check_igpo_telescoping": "mdp.llm.agentic",
+    # preference estimators, samplers, HAPO and BPO/GBPO
+    "gbpo_advantages": "mdp.llm.bpo",
+    "bpo_target_ratio": "mdp.llm.bpo",
+    "bpo_sign_rule": "mdp.llm.bpo",
+    "bpo_loss": "mdp.llm.bpo",
+    "hapo_policy_loss": "mdp.llm.hapo",
+    "normalized_entropy": "mdp.llm.hapo",
+    "hapo_token_advantages": "mdp.llm.hapo",
+    "d3s_sample_mask": "mdp.llm.samplers",
+    "d3s_token_mask": "mdp.llm.samplers",
+    "d3s_retention": "mdp.llm.samplers",
+    "MixtureSampler": "mdp.llm.samplers",
+    "vps_weights": "mdp.llm.samplers",
+    "igrpo_rollout": "mdp.llm.samplers",
+    "single_elimination": "mdp.llm.preference",
+    "round_robin": "mdp.llm.preference",
+    "minimax_winner": "mdp.llm.preference",
+    "spo_self_play": "mdp.llm.preference",
+    "spo_win_rates": "mdp.llm.preference",
+    "spark_aggregate": "mdp.llm.preference",
+    "hill_hint_reward": "mdp.llm.preference",
+    "hill_replace_groups": "mdp.llm.preference",
 }
 
 __all__ = sorted(_LAZY)
