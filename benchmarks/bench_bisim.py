@@ -47,7 +47,7 @@ def _best(fn, repeats: int, budget_s: float = 20.0):
 
 def _models(side: int):
     import mdp
-    from mdp.abstraction.bisimulation import stripe_gridworld
+    from mdp.abstraction.partition import stripe_gridworld
 
     return {"corner": lambda: mdp.generators.gridworld(side, side, gamma=0.99),
             "stripe": lambda: stripe_gridworld(side, side, gamma=0.99)}
@@ -65,7 +65,7 @@ def _fit(xs, ys, min_x: float = 1e5):
 
 
 def bench_refine(sides, repeats: int):
-    B = importlib.import_module("mdp.abstraction.bisimulation")
+    B = importlib.import_module("mdp.abstraction.partition")
     rows = []
     for family in ("corner", "stripe"):
         for side in sides:
@@ -93,7 +93,7 @@ def bench_refine(sides, repeats: int):
 
 def bench_solve(sides, repeats: int, cap: float):
     import mdp
-    B = importlib.import_module("mdp.abstraction.bisimulation")
+    B = importlib.import_module("mdp.abstraction.partition")
     rows = []
     for family in ("stripe", "corner"):
         for side in sides:
@@ -172,7 +172,7 @@ def main(argv=None):
 
     with pinned_threads(1):
         import mdp
-        B = importlib.import_module("mdp.abstraction.bisimulation")
+        B = importlib.import_module("mdp.abstraction.partition")
         for f in _models(8).values():  # JIT warm-up
             m = f()
             mdp.solve(B.bisimulation(m).quotient)

@@ -4,9 +4,9 @@ saves, against model size.
 Families (all ``gamma``, accuracy ``tol`` shared):
 
 * ``stripe``: sparse ``side x side`` gridworlds whose bottom row is an absorbing goal
-  (:func:`mdp.abstraction.bisimulation.stripe_gridworld`): one block per row, ``Q = side``;
+  (:func:`mdp.abstraction.partition.stripe_gridworld`): one block per row, ``Q = side``;
 * ``planted``: dense random MDPs with every state copied ``copies`` times
-  (:func:`~mdp.abstraction.bisimulation.planted_copies`): ``Q = S / copies``;
+  (:func:`~mdp.abstraction.partition.planted_copies`): ``Q = S / copies``;
 * ``corner``: the standard sparse gridworld with one corner goal (:func:`mdp.generators.gridworld`):
   structured but without bisimilar cells (actions are labels; a mirror image would need E/S swapped);
 * ``random``: dense random MDPs (``Dirichlet(1)`` rows, ``U[0, 1]`` rewards): no compression.
@@ -65,7 +65,7 @@ class BisimCompressionConfig:
 
 def _model(family: str, size: int, config: BisimCompressionConfig, rng):
     import mdp
-    from mdp.abstraction.bisimulation import planted_copies, stripe_gridworld
+    from mdp.abstraction.partition import planted_copies, stripe_gridworld
 
     if family == "stripe":
         return stripe_gridworld(size, size, slip=config.slip, gamma=config.gamma)
@@ -90,7 +90,7 @@ def run(config: BisimCompressionConfig, rng: np.random.Generator) -> list[dict]:
     import warnings
 
     import mdp
-    from mdp.abstraction.bisimulation import bisimulation
+    from mdp.abstraction.partition import bisimulation
 
     rng = np.random.default_rng(rng)
     rows = []

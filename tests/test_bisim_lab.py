@@ -63,7 +63,7 @@ def test_b2_fails_against_a_wrong_planted_partition():
 def test_agg_fails_when_the_bound_is_dropped(monkeypatch):
     import dataclasses
 
-    import mdp.abstraction.bisimulation as B
+    import mdp.abstraction.partition as B
 
     real = B.approximate_aggregation
 

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mdp
-from mdp.abstraction.bisimulation import bisimulation, planted_copies
+from mdp.abstraction.partition import bisimulation, planted_copies
 from mdp.abstraction.metrics import (
     MetricResult,
     _kantorovich_lp,

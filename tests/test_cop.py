@@ -14,7 +14,7 @@ from mdp.cop.constructive import _refine_partition
 from mdp.cop.tsp import reference_held_karp
 from mdp.solvers.finite_horizon import reference_finite_horizon
 
-try:  # the lead's partition refinement (mdp/abstraction/bisimulation.py), when present
+try:  # the lead's partition refinement (mdp/abstraction/partition.py), when present
     from mdp.abstraction import bisimulation as _lead_bisimulation
 except (ImportError, AttributeError):  # pragma: no cover
     _lead_bisimulation = None

@@ -6,9 +6,9 @@ value-loss bound of an approximate aggregation), B4 (the Ferns operator's fixed-
 monotone from 0, ``||d_t - d*|| <= c_T^t ||d*||``), B5 (``|V*(s) - V*(t)| <= d*(s, t)`` with
 ``c_R = 1, c_T = gamma``), B6 (``d*(s, t) = 0`` iff bisimilar), B7 (``|V^pi(s) - V^pi(t)| <=
 d^pi(s, t)``) and B8 (Castro's sampled update converges to the LP fixed point). Each evaluator
-measures the lab's own code (:mod:`mdp.abstraction.bisimulation`, :mod:`mdp.abstraction.metrics`).
+measures the lab's own code (:mod:`mdp.abstraction.partition`, :mod:`mdp.abstraction.metrics`).
 
-Instances: planted copies of random MDPs (:func:`mdp.abstraction.bisimulation.planted_copies`:
+Instances: planted copies of random MDPs (:func:`mdp.abstraction.partition.planted_copies`:
 every state duplicated 1-3 times, the transition mass into a state split at random over its
 copies, the states shuffled) and stripe gridworlds (a goal row; one block per row).
 """
@@ -18,7 +18,7 @@ import numpy as np
 
 import mdp
 from mdp.abstraction import metrics as MT
-from mdp.abstraction.bisimulation import approximate_aggregation, bisimulation, planted_copies, stripe_gridworld
+from mdp.abstraction.partition import approximate_aggregation, bisimulation, planted_copies, stripe_gridworld
 from theory_checks.core import CheckResult, Claim, identity, inequality, register
 
 __all__ = [

@@ -9,15 +9,19 @@ import importlib
 
 # public name -> defining module (filled in by the modules' owners)
 _LAZY = {
-    # exact and approximate bisimulation (mdp/abstraction/bisimulation.py)
-    "bisimulation": "mdp.abstraction.bisimulation",
-    "BisimulationResult": "mdp.abstraction.bisimulation",
-    "approximate_aggregation": "mdp.abstraction.bisimulation",
-    "AggregationResult": "mdp.abstraction.bisimulation",
+    # exact and approximate bisimulation (mdp/abstraction/partition.py)
+    "bisimulation": "mdp.abstraction.partition",
+    "BisimulationResult": "mdp.abstraction.partition",
+    "approximate_aggregation": "mdp.abstraction.partition",
+    "AggregationResult": "mdp.abstraction.partition",
+    "planted_copies": "mdp.abstraction.partition",
+    "stripe_gridworld": "mdp.abstraction.partition",
     # metrics (mdp/abstraction/metrics.py)
     "bisimulation_metric": "mdp.abstraction.metrics",
     "on_policy_bisimulation_metric": "mdp.abstraction.metrics",
     "kantorovich": "mdp.abstraction.metrics",
+    "MetricResult": "mdp.abstraction.metrics",
+    "bisimulation_operator": "mdp.abstraction.metrics",
     # action grouping (mdp/abstraction/grouping.py)
     "ActionGrouping": "mdp.abstraction.grouping",
     "lifted_model": "mdp.abstraction.grouping",

@@ -1,4 +1,4 @@
-"""numba kernels of :mod:`mdp.abstraction.bisimulation`: splitter-based partition refinement.
+"""numba kernels of :mod:`mdp.abstraction.partition`: splitter-based partition refinement.
 
 Arrays in, arrays out. The model enters as the *predecessor* lists of the ``(S * A, S)``
 state-action-pair CSR form (``transpose_csr``): for a target state ``t``, the entries

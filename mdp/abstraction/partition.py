@@ -34,8 +34,6 @@ computed from those, not from ``tol``.
 from __future__ import annotations
 
 import numbers
-import sys as _sys
-import types as _types
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -551,17 +549,3 @@ def stripe_gridworld(width: int, height: int, *, slip: float = 0.1, goal_reward:
     R = goal_reward * p_goal + step_reward
     R[goal] = 0.0
     return TabularMDP(P, R, gamma)
-
-
-# ----------------------------------------------------------------------------------- name clash
-# This module and its main function share the name ``bisimulation``. Importing the submodule
-# (``import mdp.abstraction.bisimulation``) makes Python bind the *module* as the attribute
-# ``mdp.abstraction.bisimulation``, shadowing the package's lazy export of the function. Making the
-# module callable keeps ``mdp.abstraction.bisimulation(m, tol)`` working whichever object that
-# attribute holds.
-class _CallableModule(_types.ModuleType):
-    def __call__(self, m, tol: float = 0.0) -> BisimulationResult:
-        return bisimulation(m, tol)
-
-
-_sys.modules[__name__].__class__ = _CallableModule
