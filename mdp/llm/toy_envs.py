@@ -211,7 +211,7 @@ def corridor(length: int = 5, *, gamma: float = 0.95, slip: float = 0.0, bump_pe
     bump = _check_real(bump_penalty, "bump_penalty")
     step_r = _check_real(step_reward, "step_reward")
     starts = _check_ids(start_states, L, "start_states", f"[0, {L}) (position {L} is the terminal goal)")
-    S, A = L + 1, 3
+    S = L + 1
     pos = np.arange(S)[:, None] + np.array([-1, 0, 1])[None, :]
     nxt = np.clip(pos, 0, L).astype(np.int64)
     suc = nxt == L
