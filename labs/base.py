@@ -104,6 +104,7 @@ def _load_builtin_labs() -> None:
     import labs.soccer  # noqa: F401
     import labs.game_scaling  # noqa: F401
     import labs.bisim_compression  # noqa: F401
+    import labs.exact_advantage  # noqa: F401
 
 
 def list_labs() -> list[Lab]:
