@@ -334,7 +334,7 @@ def test_select_grouping_minimises_the_bound():
 # ------------------------------------------------------------------------------ claims
 @pytest.mark.parametrize("claim_id", ["AG1", "AG2", "AG4"])
 def test_deterministic_claims_hold(claim_id):
-    import theory_checks.grouping  # noqa: F401  (registers AG1-AG6 until the lead adds the import)
+    import theory_checks.grouping  # noqa: F401  -- registers AG1-AG6 until the lead adds the import
     from theory_checks import assert_claim
 
     results = assert_claim(claim_id, rng=np.random.default_rng(17), n=12)
