@@ -31,21 +31,22 @@ class ConvergenceWarning(RuntimeWarning):
 
 
 @njit(cache=True)
-def _vi_dense(P, R, gamma, v, thresh, max_iter, residuals, gauss_seidel):
-    S = R.shape[0]
-    v_new = np.empty(S)
-    pi = np.empty(S, dtype=np.int64)
+def _sup_diff_copy(v_new, v):
+    """``max |v_new - v|``, then ``v[:] = v_new``."""
+    diff = 0.0
+    for s in range(v.shape[0]):
+        d = abs(v_new[s] - v[s])
+        if d > diff:
+            diff = d
+        v[s] = v_new[s]
+    return diff
+
+
+@njit(cache=True)
+def _gs_dense(P, R, gamma, v, thresh, max_iter, residuals):
+    pi = np.empty(R.shape[0], dtype=np.int64)
     for it in range(max_iter):
-        if gauss_seidel:
-            diff = K.gauss_seidel_dense(P, R, gamma, v, pi)
-        else:
-            K.bellman_dense(P, R, gamma, v, v_new, pi)
-            diff = 0.0
-            for s in range(S):
-                d = abs(v_new[s] - v[s])
-                if d > diff:
-                    diff = d
-                v[s] = v_new[s]
+        diff = K.gauss_seidel_dense(P, R, gamma, v, pi)
         residuals[it] = diff
         if diff <= thresh:
             return it + 1
@@ -53,21 +54,41 @@ def _vi_dense(P, R, gamma, v, thresh, max_iter, residuals, gauss_seidel):
 
 
 @njit(cache=True)
-def _vi_sparse(indptr, indices, data, R, gamma, v, thresh, max_iter, residuals, gauss_seidel):
-    S = R.shape[0]
-    v_new = np.empty(S)
-    pi = np.empty(S, dtype=np.int64)
+def _gs_sparse(indptr, indices, data, R, gamma, v, thresh, max_iter, residuals):
+    pi = np.empty(R.shape[0], dtype=np.int64)
     for it in range(max_iter):
-        if gauss_seidel:
-            diff = K.gauss_seidel_sparse(indptr, indices, data, R, gamma, v, pi)
-        else:
-            K.bellman_sparse(indptr, indices, data, R, gamma, v, v_new, pi)
-            diff = 0.0
-            for s in range(S):
-                d = abs(v_new[s] - v[s])
-                if d > diff:
-                    diff = d
-                v[s] = v_new[s]
+        diff = K.gauss_seidel_sparse(indptr, indices, data, R, gamma, v, pi)
+        residuals[it] = diff
+        if diff <= thresh:
+            return it + 1
+    return max_iter
+
+
+# Jacobi sweeps call the *parallel* Bellman kernels, so their loop stays in Python (a few
+# microseconds per sweep): a cached njit function that calls a parallel one can segfault when numba
+# loads it back from the on-disk cache in a later process (see tests/test_numba_cache.py).
+def _vi_dense(P, R, gamma, v, thresh, max_iter, residuals, gauss_seidel):
+    if gauss_seidel:
+        return _gs_dense(P, R, gamma, v, thresh, max_iter, residuals)
+    v_new = np.empty(R.shape[0])
+    pi = np.empty(R.shape[0], dtype=np.int64)
+    for it in range(max_iter):
+        K.bellman_dense(P, R, gamma, v, v_new, pi)
+        diff = _sup_diff_copy(v_new, v)
+        residuals[it] = diff
+        if diff <= thresh:
+            return it + 1
+    return max_iter
+
+
+def _vi_sparse(indptr, indices, data, R, gamma, v, thresh, max_iter, residuals, gauss_seidel):
+    if gauss_seidel:
+        return _gs_sparse(indptr, indices, data, R, gamma, v, thresh, max_iter, residuals)
+    v_new = np.empty(R.shape[0])
+    pi = np.empty(R.shape[0], dtype=np.int64)
+    for it in range(max_iter):
+        K.bellman_sparse(indptr, indices, data, R, gamma, v, v_new, pi)
+        diff = _sup_diff_copy(v_new, v)
         residuals[it] = diff
         if diff <= thresh:
             return it + 1
