@@ -105,6 +105,8 @@ def _load_builtin_labs() -> None:
     import labs.game_scaling  # noqa: F401
     import labs.bisim_compression  # noqa: F401
     import labs.exact_advantage  # noqa: F401
+    import labs.grouping_tradeoff  # noqa: F401
+    import labs.bq_tsp  # noqa: F401
 
 
 def list_labs() -> list[Lab]:

@@ -177,6 +177,7 @@ _BUILTIN_MODULES = (
     "theory_checks.foundations",  # F1-F13
     "theory_checks.games",  # G1-G6, MM
     "theory_checks.bisimulation",  # B1, B2, AGG, B4-B8
+    "theory_checks.grouping",  # AG1-AG6
     "theory_checks.cop",  # BQ1, BQ2, BQ4
     "theory_checks.llm",  # L1-L9
 )

@@ -29,6 +29,13 @@ _LAZY = {
     "grouped_learner": "mdp.abstraction.grouping",
     "grouping_loss_bound": "mdp.abstraction.grouping",
     "select_grouping": "mdp.abstraction.grouping",
+    "GroupingErrors": "mdp.abstraction.grouping",
+    "GroupingLossBound": "mdp.abstraction.grouping",
+    "GroupedLearnerResult": "mdp.abstraction.grouping",
+    "GroupingSelection": "mdp.abstraction.grouping",
+    "action_signatures": "mdp.abstraction.grouping",
+    "nested_groupings": "mdp.abstraction.grouping",
+    "planted_cluster_mdp": "mdp.abstraction.grouping",
 }
 
 __all__ = sorted(_LAZY)

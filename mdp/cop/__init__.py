@@ -59,6 +59,11 @@ _LAZY = {
     "lift_policy": "mdp.cop.constructive",
     "rollout": "mdp.cop.constructive",
     "tsp_state_counts": "mdp.cop.constructive",
+    # learned constructive policies (torch, imported on first use; mdp/cop/policy.py)
+    "BQPolicy": "mdp.cop.policy",
+    "DirectPolicy": "mdp.cop.policy",
+    "train_bq_policy": "mdp.cop.policy",
+    "train_direct_policy": "mdp.cop.policy",
 }
 
 __all__ = sorted(_LAZY)
