@@ -33,13 +33,13 @@ def test_claim_holds_on_20_random_instances(claim_id):
 def test_f12_holds_on_random_instances():
     results = assert_claim("F12", rng=np.random.default_rng(7), n=3)
     # part (b) is loose by construction (Hoeffding + union bound); part (a) is the tight one
-    assert all(r.details["high_probability"]["frac_above_bound"] <= 0.1 for r in results)
+    assert all(r.details["parts"]["high_probability"]["frac_above_bound"] <= 0.1 for r in results)
 
 
 def test_f13_slopes():
     (r,) = assert_claim("F13", rng=np.random.default_rng(11))
-    assert abs(r.details["gamma_slope"]["observed"] - 1.5) <= 0.2
-    assert abs(r.details["n_slope"]["observed"] + 0.5) <= 0.1
+    assert abs(r.details["parts"]["gamma_slope"]["observed"] - 1.5) <= 0.2
+    assert abs(r.details["parts"]["n_slope"]["observed"] + 0.5) <= 0.1
 
 
 # ----------------------------------------------------------------------------- named instances
@@ -90,7 +90,7 @@ def test_f7_on_200_random_mdps(gamma):
                                       alpha=float(rng.choice([0.1, 1.0])), gamma=gamma)
         r = F.check_f7(m, rng)
         assert r.holds, r
-        worst_howard = max(worst_howard, r.details["howard_upper"]["observed"])
+        worst_howard = max(worst_howard, r.details["parts"]["howard_upper"]["observed"])
     assert worst_howard < 15  # foundations.md: random instances converge in < 10 iterations
 
 

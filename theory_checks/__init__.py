@@ -8,6 +8,7 @@ True
 from theory_checks.core import (
     CheckResult,
     Claim,
+    combine,
     ClaimSummary,
     estimate,
     get_claim,
@@ -23,6 +24,7 @@ from theory_checks.testing import assert_claim
 __all__ = [
     "CheckResult",
     "Claim",
+    "combine",
     "ClaimSummary",
     "assert_claim",
     "estimate",

@@ -19,20 +19,13 @@ import numpy as np
 import mdp
 from mdp.abstraction import metrics as MT
 from mdp.abstraction.partition import approximate_aggregation, bisimulation, planted_copies, stripe_gridworld
-from theory_checks.core import CheckResult, Claim, identity, inequality, register
+from theory_checks.core import CheckResult, Claim, combine, identity, inequality, register
 
 __all__ = [
     "sample_planted", "sample_noisy", "sample_small", "sample_deterministic",
     "check_b1", "check_b2", "check_agg", "check_b4", "check_b5", "check_b6", "check_b7", "check_b8",
 ]
 
-
-def _worst(claim: str, parts: dict) -> CheckResult:
-    worst = max(parts.values(), key=lambda r: (not r.holds, r.tightness))
-    details = dict(worst.details)
-    details["parts"] = {k: (v.observed, v.bound, v.holds) for k, v in parts.items()}
-    return CheckResult(claim, worst.observed, worst.bound, all(p.holds for p in parts.values()), worst.tightness,
-                       details)
 
 
 # ----------------------------------------------------------------------------------- instances
@@ -93,7 +86,7 @@ def check_b1(instance, rng) -> CheckResult:
         "q-values": identity("B1", np.abs(res.lift_values(q.q) - full.q).max(), 1e-8 * scale),
         "lifted policy": identity("B1", np.abs(v_pi - full.v).max(), 1e-8 * scale),
     }
-    out = _worst("B1", parts)
+    out = combine("B1", parts)
     out.details.update(n_states=m.n_states, n_blocks=res.n_blocks)
     return out
 
@@ -119,7 +112,7 @@ def check_agg(instance, rng) -> CheckResult:
         "value": inequality("AGG", err, res.value_bound, rtol=1e-9, atol=1e-11),
         "policy": inequality("AGG", loss, res.policy_bound, rtol=1e-9, atol=1e-11),
     }
-    out = _worst("AGG", parts)
+    out = combine("AGG", parts)
     out.details.update(n_states=m.n_states, n_blocks=res.n_blocks, eps_r=res.eps_r, eps_p=res.eps_p)
     return out
 
@@ -144,7 +137,7 @@ def check_b4(m, rng, *, c_T: float | None = None, n_steps: int = 6) -> CheckResu
         "rate": inequality("B4", worst[0], worst[1], rtol=1e-9, atol=1e-12),
         "monotone": identity("B4", max(0.0, max(drops)), 1e-12 * (1 + norm)),
     }
-    return _worst("B4", parts)
+    return combine("B4", parts)
 
 
 def _lipschitz_part(claim, v, res, tol=1e-9):
@@ -158,7 +151,7 @@ def _lipschitz_part(claim, v, res, tol=1e-9):
         "ratio": inequality(claim, ratio, 1.0, rtol=tol, atol=0.0, max_gap=float(gap.max()), max_d=float(upper.max())),
         "zero distance": identity(claim, zero_gap, tol * (1.0 + float(np.abs(v).max()))),
     }
-    return _worst(claim, parts)
+    return combine(claim, parts)
 
 
 def check_b5(m, rng) -> CheckResult:

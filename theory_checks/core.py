@@ -27,6 +27,7 @@ import numpy as np
 
 __all__ = [
     "CheckResult",
+    "combine",
     "Claim",
     "ClaimSummary",
     "register",
@@ -79,6 +80,23 @@ def estimate(claim: str, observed: float, target: float, tolerance: float, **det
     """Result for an estimate that must lie within ``tolerance`` of ``target``."""
     dev = abs(float(observed) - float(target))
     return CheckResult(claim, float(observed), float(target), bool(dev <= tolerance), dev / tolerance, dict(details))
+
+
+def combine(claim: str, parts: dict) -> CheckResult:
+    """One result from several sub-checks of a claim: the worst part (a failing part first, then the
+    largest tightness) gives ``observed``, ``bound`` and ``tightness``; the claim holds iff every part
+    does. ``details`` holds the worst part's own details plus ``worst_part`` (its name) and ``parts``
+    (every part's observed, bound, holds, tightness and details)."""
+    if not parts:
+        raise ValueError("combine needs at least one part")
+    name = max(parts, key=lambda k: (not parts[k].holds, parts[k].tightness))
+    worst = parts[name]
+    details = dict(worst.details)
+    details["worst_part"] = name
+    details["parts"] = {k: {"observed": r.observed, "bound": r.bound, "holds": r.holds, "tightness": r.tightness,
+                            **r.details} for k, r in parts.items()}
+    return CheckResult(claim, worst.observed, worst.bound, all(r.holds for r in parts.values()), worst.tightness,
+                       details)
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ import mdp
 from mdp.learners import plugin_planner
 from mdp.solvers import _core
 from mdp.solvers.policy_iteration import _improve, evaluate_deterministic
-from theory_checks.core import CheckResult, Claim, estimate, identity, inequality, register
+from theory_checks.core import CheckResult, Claim, combine, estimate, identity, inequality, register
 
 __all__ = [
     "sample_mdp",
@@ -128,15 +128,6 @@ def _sequence(claim: str, observed, bound, atol: float, rtol: float = 1e-9, **de
                        dict(details, worst_index=i, n_checked=int(observed.size)))
 
 
-def _combine(claim: str, parts: dict) -> CheckResult:
-    """One result from several sub-checks: the worst part, all parts listed in ``details``."""
-    name = max(parts, key=lambda k: parts[k].tightness)
-    w = parts[name]
-    details = {"worst_part": name}
-    for k, r in parts.items():
-        details[k] = {"observed": r.observed, "bound": r.bound, "holds": r.holds, "tightness": r.tightness,
-                      **r.details}
-    return CheckResult(claim, w.observed, w.bound, all(r.holds for r in parts.values()), w.tightness, details)
 
 
 def _random_policy(rng, S, A):
@@ -207,7 +198,7 @@ def check_f1(m, rng, *, gamma=None, n_pairs: int = 8) -> CheckResult:
         # gamma min(W - V) <= min(TW - TV): observed = the lower bound, bound = the measured increase
         "monotonicity": _sequence("F1", mono_lhs, mono_rhs, atol),
     }
-    return _combine("F1", parts)
+    return combine("F1", parts)
 
 
 # ============================================================================ F2
@@ -251,7 +242,7 @@ def check_f3(m, rng, *, factor=None) -> CheckResult:
         "a_posteriori": _sequence("F3", errs, k * diffs, atol),
         "greedy_eps_optimal": _sequence("F3", losses, 2.0 * k * diffs, atol, distinct_policies=len(cache)),
     }
-    return _combine("F3", parts)
+    return combine("F3", parts)
 
 
 # ============================================================================ F4
@@ -342,7 +333,7 @@ def check_f7(m, rng) -> CheckResult:
         "simplex_lower": inequality("F7", n_subopt, switches, simplex_reaches_v_star=same),
         "simplex_upper": inequality("F7", switches, S * S * m.n_actions * k),
     }
-    res = _combine("F7", parts)
+    res = combine("F7", parts)
     if not same:
         return CheckResult("F7", res.observed, res.bound, False, math.inf, dict(res.details, error="simplex-PI did not reach V*"))
     return res
@@ -417,7 +408,7 @@ def check_f10(pair, rng, *, factor: float = 1.0) -> CheckResult:
                                        policies_differ=bool(np.any(sol.pi != solh.pi))),
         "via_f9": inequality("F10", loss, factor * 2.0 * f9_bound(m, mh), atol=_roundoff(m, sol.v)),
     }
-    return _combine("F10", parts)
+    return combine("F10", parts)
 
 
 # ============================================================================ F11
@@ -475,7 +466,7 @@ def check_f12(instance, rng, *, delta: float = 0.1, reps: int = 200, factor: flo
         "high_probability": inequality("F12", quantile, hp, N=n, delta=delta, reps=reps,
                                        frac_above_bound=float(np.mean(errs > hp))),
     }
-    return _combine("F12", parts)
+    return combine("F12", parts)
 
 
 # ============================================================================ F13
@@ -519,7 +510,7 @@ def check_f13(settings, rng, *, gamma_slope: float = 1.5, n_slope: float = -0.5)
         "gamma_slope": estimate("F13", slope_g, gamma_slope, 0.2, rmse=rm_g, gammas=list(s["gammas"])),
         "n_slope": estimate("F13", slope_n, n_slope, 0.1, rmse=rm_n, ns=list(s["ns"])),
     }
-    res = _combine("F13", parts)
+    res = combine("F13", parts)
     if closed_vs_solver > 1e-8:
         return CheckResult("F13", res.observed, res.bound, False, math.inf,
                            dict(res.details, error=f"closed form differs from policy_iteration by {closed_vs_solver:.3g}"))

@@ -15,7 +15,7 @@ import marl
 from marl import generators as G
 from marl.markov import shapley_operator
 from marl.matrix import zero_sum_lp
-from theory_checks.core import CheckResult, Claim, identity, inequality, register
+from theory_checks.core import CheckResult, Claim, combine, identity, inequality, register
 
 __all__ = [
     "sample_game", "check_g1", "check_g2", "check_g3", "check_minimax_theorem", "check_g4", "check_g5", "check_g6",
@@ -32,12 +32,6 @@ def sample_game(rng: np.random.Generator) -> marl.MarkovGame:
     return G.random_zero_sum_game(S, A1, A2, rng=rng, gamma=gamma, concentration=float(rng.choice([0.1, 1.0])),
                                   branching=min(3, S) if sparse else None, sparse=sparse)
 
-
-def _worst(claim: str, parts: dict) -> CheckResult:
-    worst = max(parts.values(), key=lambda r: (not r.holds, r.tightness))
-    details = dict(worst.details)
-    details["parts"] = {k: (v.observed, v.bound, v.holds) for k, v in parts.items()}
-    return CheckResult(claim, worst.observed, worst.bound, all(p.holds for p in parts.values()), worst.tightness, details)
 
 
 def check_g1(game, rng, *, gamma=None, n_pairs: int = 8) -> CheckResult:
@@ -61,7 +55,7 @@ def check_g1(game, rng, *, gamma=None, n_pairs: int = 8) -> CheckResult:
         "val-nonexpansive": inequality("G1", max(ratios_val), 1.0, rtol=1e-9, atol=1e-12),
         "shapley-contraction": inequality("G1", worst_T[0], worst_T[1], rtol=1e-9, atol=1e-12),
     }
-    return _worst("G1", parts)
+    return combine("G1", parts)
 
 
 def check_g2(game, rng, *, threshold: float = 1e-8) -> CheckResult:
@@ -75,7 +69,7 @@ def check_g2(game, rng, *, threshold: float = 1e-8) -> CheckResult:
         "BR_col(x*)=V*": identity("G2", np.abs(e.v_col_best_response - res.v).max(), threshold * scale),
         "exploitability": inequality("G2", e.value, threshold * scale, rtol=0.0, atol=0.0),
     }
-    out = _worst("G2", parts)
+    out = combine("G2", parts)
     out.details.update(n_iter=res.n_iter, error_bound=res.error_bound, exploitability=e.value)
     return out
 
@@ -103,7 +97,7 @@ def check_g3(instance, rng) -> CheckResult:
         "markov": identity("G3", np.abs(v[swap] + v).max(), 1e-10 * scale),
         "matrix": identity("G3", abs(marl.zero_sum_matrix_game(M).value), 1e-12 * (1 + np.abs(M).max())),
     }
-    return _worst("G3", parts)
+    return combine("G3", parts)
 
 
 def sample_matrices(rng: np.random.Generator) -> np.ndarray:
@@ -124,7 +118,7 @@ def check_minimax_theorem(M, rng) -> CheckResult:
         "simplex gap": identity("MM", float(np.max(ours.gap)), 1e-12 * scale),
         "simplex=highs": identity("MM", float(np.abs(ours.value - ref.value).max()), 1e-9 * scale),
     }
-    return _worst("MM", parts)
+    return combine("MM", parts)
 
 
 def sample_g4(rng: np.random.Generator) -> list:

@@ -19,7 +19,7 @@ import numpy as np
 
 import mdp
 from mdp.abstraction import grouping as AG
-from theory_checks.core import CheckResult, Claim, identity, inequality, register
+from theory_checks.core import CheckResult, Claim, combine, identity, inequality, register
 
 __all__ = [
     "sample_grouped_mdp", "check_ag1", "check_ag2", "sample_ag3", "check_ag3", "check_ag4", "check_ag5",
@@ -75,13 +75,6 @@ def sample_grouped_mdp(rng: np.random.Generator):
     return m, AG.ActionGrouping(labels, _random_mu(rng, labels, S), n_groups=G)
 
 
-def _worst(claim: str, parts: dict) -> CheckResult:
-    worst = max(parts.values(), key=lambda r: (not r.holds, r.tightness))
-    details = dict(worst.details)
-    details["parts"] = {k: (v.observed, v.bound, v.holds) for k, v in parts.items()}
-    return CheckResult(claim, worst.observed, worst.bound, all(p.holds for p in parts.values()), worst.tightness,
-                       details)
-
 
 def _values(m, pi) -> np.ndarray:
     return np.asarray(mdp.policy_evaluation(m, pi).v)
@@ -100,7 +93,7 @@ def check_ag1(instance, rng) -> CheckResult:
         v_lift = _values(lifted, pi_h)
         scale = 1.0 + float(np.abs(v_lift).max())
         parts[kind] = identity("AG1", float(np.abs(v_true - v_lift).max()), 1e-10 * scale)
-    return _worst("AG1", parts)
+    return combine("AG1", parts)
 
 
 # ------------------------------------------------------------------------------------------- AG2
@@ -151,7 +144,7 @@ def check_ag2(instance, rng) -> CheckResult:
         fine_e = AG.grouping_errors(m, fine)
         parts["refine:eps_P"] = inequality("AG2", fine_e.eps_P, 2 * coarse_e.eps_P + 1e-12, rtol=0.0, atol=0.0)
         parts["refine:eps_R"] = inequality("AG2", fine_e.eps_R, 2 * coarse_e.eps_R + 1e-12, rtol=0.0, atol=0.0)
-    return _worst("AG2", parts)
+    return combine("AG2", parts)
 
 
 # ------------------------------------------------------------------------------------------- AG3
@@ -232,7 +225,7 @@ def check_ag5(instance, rng, *, budgets=(200, 2_000, 20_000), T: int = 10, delta
             parts[f"G={g.n_groups},N={N}"] = inequality("AG5", res.loss, b.total, rtol=1e-9, atol=1e-10,
                                                          approximation=b.approximation, estimation=b.estimation,
                                                          computation=b.computation)
-    return _worst("AG5", parts)
+    return combine("AG5", parts)
 
 
 # ------------------------------------------------------------------------------------------- AG6

@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from theory_checks.core import CheckResult, Claim, identity, inequality, register
+from theory_checks.core import CheckResult, Claim, combine, identity, inequality, register
 
 __all__ = [
     "sample_groups", "check_l1", "sample_agentic", "check_l2", "sample_softmax_bandit", "check_l3",
@@ -24,13 +24,6 @@ __all__ = [
     "sample_preference", "check_l7", "sample_bpo", "check_l8", "check_l9",
 ]
 
-
-def _worst(claim: str, parts: dict) -> CheckResult:
-    worst = max(parts.values(), key=lambda r: (not r.holds, r.tightness))
-    details = dict(worst.details)
-    details["parts"] = {k: (v.observed, v.bound, v.holds) for k, v in parts.items()}
-    return CheckResult(claim, worst.observed, worst.bound, all(p.holds for p in parts.values()), worst.tightness,
-                       details)
 
 
 # --------------------------------------------------------------------------------------------
@@ -68,7 +61,7 @@ def check_l1(inst, rng) -> CheckResult:
         s = float(segment_sum(a, codes, n).abs().max())
         scale = 1.0 + float(a.abs().sum())
         parts[f"{method}{opts or ''}"] = identity("L1", s, 1e-12 * scale)
-    return _worst("L1", parts)
+    return combine("L1", parts)
 
 
 # --------------------------------------------------------------------------------------------
@@ -106,7 +99,7 @@ def check_l2(inst, rng) -> CheckResult:
         gamma = float(rng.choice([0.9, 0.95, 1.0]))
         obs, bound = check_gigpo_reduces_to_grpo(batch, mode=mode, gamma=gamma)
         parts[mode] = identity("L2", obs, bound, gamma=gamma)
-    return _worst("L2", parts)
+    return combine("L2", parts)
 
 
 # --------------------------------------------------------------------------------------------
@@ -156,7 +149,7 @@ def check_l3(inst, rng) -> CheckResult:
                                                       abs(closed["exact_sq_norm"] - float((gradJ ** 2).sum()))),
                                             1e-10 * scale),
     }
-    return _worst("L3", parts)
+    return combine("L3", parts)
 
 
 # --------------------------------------------------------------------------------------------
@@ -193,7 +186,7 @@ def check_l4(inst, rng) -> CheckResult:
         "selection = brute-force max Var": identity("L4", best - var_sel, 1e-12 * (1 + best)),
         "||g_S|| <= C sqrt(Var_S)": inequality("L4", gnorm, C * math.sqrt(var_sel), rtol=1e-12, atol=1e-15),
     }
-    return _worst("L4", parts)
+    return combine("L4", parts)
 
 
 # --------------------------------------------------------------------------------------------
@@ -261,7 +254,7 @@ def check_l6(inst, rng) -> CheckResult:
         "random + margin <= seeded": inequality("L6", m["random"] + c["margin"], m["seeded"], rtol=0.0, atol=0.0,
                                                 means=m, se=se),
     }
-    return _worst("L6", parts)
+    return combine("L6", parts)
 
 
 # --------------------------------------------------------------------------------------------
@@ -303,7 +296,7 @@ def check_l7(P, rng, *, n_iter: int = 4000) -> CheckResult:
         "exploitability(p_bar) = Reg/T": identity("L7", abs(e_bar - res.regret / T), 1e-10),
         "LP minimax winner exploitability": identity("L7", abs(preference_exploitability(mw, P)), 1e-10),
     }
-    return _worst("L7", parts)
+    return combine("L7", parts)
 
 
 # --------------------------------------------------------------------------------------------
@@ -343,7 +336,7 @@ def check_l8(inst, rng) -> CheckResult:
     mu = float(weighted_median(q, p))
     V = float(p @ q)
     parts["improvement = eps * MAD"] = identity("L8", abs(obj - V - e * float(p @ np.abs(q - mu))), 1e-12 * scale)
-    return _worst("L8", parts)
+    return combine("L8", parts)
 
 
 # --------------------------------------------------------------------------------------------
