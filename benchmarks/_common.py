@@ -152,3 +152,32 @@ def mdptoolbox_shims():
 
 def dump(obj) -> str:
     return json.dumps(obj, default=lambda o: o.item() if hasattr(o, "item") else str(o))
+
+
+def run_job(module_args: list, spec: dict, threads: int, timeout: float, extra_env: dict | None = None) -> dict:
+    """Run ``python -m <module_args...> '<json spec>'`` in a fresh process with numba and BLAS pinned to
+    ``threads`` (``mdp._threads.thread_env``); return the JSON of its last output line, or
+    ``{"capped": True, ...}`` past ``timeout`` seconds, or ``{"error": stderr tail}``."""
+    import json
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from mdp._threads import thread_env
+
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, **thread_env(threads), "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    if extra_env:
+        env.update(extra_env)
+    spec = {**spec, "threads": threads}
+    t = time.perf_counter()
+    try:
+        p = subprocess.run([sys.executable, "-m", *module_args, json.dumps(spec)], cwd=root, env=env,
+                           capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"capped": True, "cap_s": timeout, "wall_s": time.perf_counter() - t}
+    if p.returncode != 0:
+        return {"error": p.stderr[-2000:], "wall_s": time.perf_counter() - t}
+    return json.loads(p.stdout.strip().splitlines()[-1])

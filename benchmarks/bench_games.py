@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -325,21 +324,7 @@ def _job_main(spec):
 
 
 def run_job(spec: dict, threads: int, timeout: float, extra_env: dict | None = None) -> dict:
-    from mdp._threads import thread_env
-
-    env = {**os.environ, **thread_env(threads), "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    if extra_env:
-        env.update(extra_env)
-    spec = {**spec, "threads": threads}
-    t = time.perf_counter()
-    try:
-        p = subprocess.run([sys.executable, "-m", "benchmarks.bench_games", "--job", json.dumps(spec)], cwd=ROOT,
-                           env=env, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return {"capped": True, "cap_s": timeout, "wall_s": time.perf_counter() - t}
-    if p.returncode != 0:
-        return {"error": p.stderr[-2000:], "wall_s": time.perf_counter() - t}
-    return json.loads(p.stdout.strip().splitlines()[-1])
+    return C.run_job(["benchmarks.bench_games", "--job"], spec, threads, timeout, extra_env)
 
 
 def shapley_instances(quick: bool):

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -43,22 +42,9 @@ def label(inst):
 
 
 def run_job(spec: dict, threads: int, timeout: float, extra_env: dict | None = None) -> dict:
-    from mdp._threads import thread_env
-
-    env = {**os.environ, **thread_env(threads), "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    if extra_env:
-        env.update(extra_env)
-    spec = {**spec, "threads": threads}
-    t = time.perf_counter()
-    try:
-        p = subprocess.run([sys.executable, "-m", "benchmarks.worker", json.dumps(spec)], cwd=ROOT, env=env,
-                           capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return {"capped": True, "cap_s": timeout, "wall_s": time.perf_counter() - t}
-    if p.returncode != 0:
-        return {"error": p.stderr[-2000:], "wall_s": time.perf_counter() - t}
-    out = json.loads(p.stdout.strip().splitlines()[-1])
-    out["thread_info"] = out.pop("threads", None)  # what the job's pools reported
+    out = C.run_job(["benchmarks.worker"], spec, threads, timeout, extra_env)
+    if "capped" not in out and "error" not in out:
+        out["thread_info"] = out.pop("threads", None)  # what the job's pools reported
     return out
 
 

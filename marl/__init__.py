@@ -9,9 +9,9 @@ row (maximising) and column (minimising) player, ``v`` a state value ``(S,)``.
 """
 from __future__ import annotations
 
-import importlib
+from mdp._lazy import lazy_names
 
-from marl.model import MarkovGame, MatrixGame
+from marl.model import MarkovGame, MatrixGame  # noqa: F401  (public, eager)
 
 # public name -> module that defines it (loaded on first access)
 _LAZY = {
@@ -50,20 +50,4 @@ _LAZY = {
 }
 _SUBMODULES = {"generators", "learners", "envs", "torch"}
 
-__all__ = ["MarkovGame", "MatrixGame", *sorted(_LAZY), *sorted(_SUBMODULES)]
-
-
-def __getattr__(name):
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    if name in _SUBMODULES:
-        mod = importlib.import_module(f"marl.{name}")
-        globals()[name] = mod
-        return mod
-    raise AttributeError(f"module 'marl' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__, __all__ = lazy_names(__name__, _LAZY, submodules=_SUBMODULES, eager=("MarkovGame", "MatrixGame"))

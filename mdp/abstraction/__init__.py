@@ -5,7 +5,7 @@ Public names load lazily from their modules (numba kernels compile only when use
 """
 from __future__ import annotations
 
-import importlib
+from mdp._lazy import lazy_names
 
 # public name -> defining module (filled in by the modules' owners)
 _LAZY = {
@@ -38,16 +38,4 @@ _LAZY = {
     "planted_cluster_mdp": "mdp.abstraction.grouping",
 }
 
-__all__ = sorted(_LAZY)
-
-
-def __getattr__(name):
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'mdp.abstraction' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__, __all__ = lazy_names(__name__, _LAZY)

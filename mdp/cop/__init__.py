@@ -11,7 +11,7 @@ Public names load lazily from their modules (numba kernels compile only when use
 """
 from __future__ import annotations
 
-import importlib
+from mdp._lazy import lazy_names
 
 _LAZY = {
     # TSP: exact DP and learning helpers (mdp/cop/tsp.py)
@@ -66,16 +66,4 @@ _LAZY = {
     "train_direct_policy": "mdp.cop.policy",
 }
 
-__all__ = sorted(_LAZY)
-
-
-def __getattr__(name):
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'mdp.cop' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__, __all__ = lazy_names(__name__, _LAZY)

@@ -11,7 +11,7 @@ Public names load lazily, so ``import mdp.llm`` is cheap until something is used
 """
 from __future__ import annotations
 
-import importlib
+from mdp._lazy import lazy_names
 
 # public name -> defining module
 _LAZY = {
@@ -68,16 +68,4 @@ _LAZY = {
     "hill_replace_groups": "mdp.llm.preference",
 }
 
-__all__ = sorted(_LAZY)
-
-
-def __getattr__(name):
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'mdp.llm' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__, __all__ = lazy_names(__name__, _LAZY)
