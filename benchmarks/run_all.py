@@ -96,7 +96,13 @@ def main(argv=None, default_only=("sweep", "solve", "jit")):
         for nt in a.threads:
             for inst in dense + grids[-1:]:
                 log(f"sweep {label(inst)} threads={nt}")
-                r = run_job({"task": "sweep", "instance": inst, "rounds": 10 if a.quick else 25}, nt, timeout=900)
+                # numba contenders and peers in separate processes (see worker.task_sweep), merged
+                spec = {"task": "sweep", "instance": inst, "rounds": 10 if a.quick else 25}
+                ra = run_job({**spec, "group": "numba"}, nt, timeout=900)
+                rb = run_job({**spec, "group": "peers"}, nt, timeout=900)
+                r = {**rb, **ra, "timings": {**rb.get("timings", {}), **ra.get("timings", {})},
+                     "jobs": {"numba": {k: v for k, v in ra.items() if k != "timings"},
+                              "peers": {k: v for k, v in rb.items() if k != "timings"}}}
                 results["sweep"].append({"instance": inst, "label": label(inst), "threads": nt, **r})
     if "solve" in a.only:
         refdir = Path(tempfile.mkdtemp(prefix="rlab_bench_ref_"))

@@ -94,8 +94,14 @@ def task_sweep(spec):
         # the base class: ValueIteration.__init__ also runs _boundIter, which is O(S^2) for sparse P
         base = MT.MDP(Pm, Rm, g, 1e-8, 10)
         fns["pymdptoolbox"] = lambda: base._bellmanOperator(v)
+    group = spec.get("group")
+    if group is not None:
+        # one process per group: numba contenders (ours and the floor) never share a process with a
+        # BLAS or scipy anchor, whose spinning OpenBLAS workers would hold a core (bench_blas_spin)
+        ours = {k for k in fns if k.startswith(("ours_", "floor_"))}
+        fns = {k: f for k, f in fns.items() if (k in ours) == (group == "numba")}
     res = C.interleaved(fns, rounds=spec.get("rounds", 15), budget_s=spec.get("budget_s", 60))
-    return {"timings": res, **info}
+    return {"timings": res, "group": group, **info}
 
 
 # ----------------------------------------------------------------------------- solve
