@@ -124,10 +124,6 @@ def as_bimatrix(game, B=None) -> tuple[np.ndarray, np.ndarray]:
     return np.array(A, dtype=np.float64), np.array(B, dtype=np.float64)
 
 
-def _scale(A, B) -> float:
-    return max(1.0, float(np.abs(A).max()), float(np.abs(B).max()))
-
-
 def _to_unit(M) -> np.ndarray:
     """Positive affine image of ``M`` with entries in ``[1, 2]`` (keeps best responses)."""
     lo, hi = float(M.min()), float(M.max())
@@ -169,12 +165,14 @@ def _finish(A, B, cands, tol) -> tuple:
     Order: by support size ``|supp x| + |supp y|``, then row support, then column support, then
     the strategies themselves (lexicographically).
     """
-    limit = tol * _scale(A, B)
+    # verify in the scale-free payoffs (each player's mapped to [1, 2]): the regret is then relative
+    # to that player's payoff range, so the test means the same at payoffs of 1e-12 and of 1e12
+    Au, Bu = _to_unit(A), _to_unit(B)
     kept: list[BimatrixEquilibrium] = []
     for x, y in cands:
-        eq = _make(A, B, x, y)
-        if eq.regret > limit:
+        if _make(Au, Bu, x, y).regret > tol:
             continue
+        eq = _make(A, B, x, y)
         if any(np.abs(eq.row_strategy - k.row_strategy).max() <= 1e-9
                and np.abs(eq.col_strategy - k.col_strategy).max() <= 1e-9 for k in kept):
             continue
@@ -227,7 +225,8 @@ def support_enumeration(game, B=None, *, tol: float = 1e-9) -> tuple[BimatrixEqu
     B : array_like, optional
         Column player's payoffs ``(m, n)`` (only with an array ``game``).
     tol : float, default 1e-9
-        Profiles with ``regret > tol * max(1, max|A|, max|B|)`` are rejected.
+        Profiles whose regret exceeds ``tol`` times the deviating player's payoff range are rejected
+        (checked on each player's payoffs mapped to ``[1, 2]``, so the test is scale-free).
 
     Returns
     -------
@@ -262,14 +261,15 @@ def support_enumeration(game, B=None, *, tol: float = 1e-9) -> tuple[BimatrixEqu
             f"support enumeration would visit {n_bases} support pairs (more than {_MAX_BASES}); "
             "use lemke_howson for a single equilibrium of a large game"
         )
+    Au, Bu = _to_unit(A), _to_unit(B)  # same equilibria; well-scaled indifference systems
     cands = []
     for k in range(1, min(m, n) + 1):
         for I in itertools.combinations(range(m), k):
             for J in itertools.combinations(range(n), k):
-                yJ = _indifference(A, I, J)
+                yJ = _indifference(Au, I, J)
                 if yJ is None or yJ.min() < -1e-12:
                     continue
-                xI = _indifference(B.T, J, I)
+                xI = _indifference(Bu.T, J, I)
                 if xI is None or xI.min() < -1e-12:
                     continue
                 x = np.zeros(m)
@@ -436,7 +436,7 @@ def lemke_howson(game, B=None, *, initial_label: int = 0, tol: float = 1e-9,
         Label dropped first: ``0..m-1`` are the row player's pure strategies, ``m..m+n-1`` the
         column player's.
     tol : float, default 1e-9
-        The end point is verified: ``regret <= tol * max(1, max|A|, max|B|)`` or RuntimeError.
+        The end point is verified (regret ``<= tol`` times the payoff range) or RuntimeError.
     max_pivots : int, optional
         Safety cap, default ``10 * 2^min(m, n) + 100`` (paths can be exponentially long; Savani
         & von Stengel 2006).
@@ -456,7 +456,7 @@ def lemke_howson(game, B=None, *, initial_label: int = 0, tol: float = 1e-9,
         max_pivots = 10 * 2 ** min(min(m, n), 40) + 100
     x, y, _ = _lemke_howson_core(A, B, int(initial_label), int(max_pivots))
     eq = _make(A, B, x, y)
-    if eq.regret > tol * _scale(A, B):  # pragma: no cover - would indicate severe ill-conditioning
+    if _make(_to_unit(A), _to_unit(B), x, y).regret > tol:  # pragma: no cover - severe ill-conditioning
         raise RuntimeError(
             f"Lemke-Howson ended at a profile with regret {eq.regret:.3g}; the game is too badly "
             "conditioned for floating-point pivoting"
@@ -482,7 +482,7 @@ def nash_equilibria(game, B=None, *, method: str = "support_enumeration",
         ``"lemke_howson"``: :func:`lemke_howson` from every initial label ``0..m+n-1``, the
         distinct end points (a subset of the equilibria, at least one).
     tol : float, default 1e-9
-        Verification tolerance (relative to ``max(1, max|A|, max|B|)``).
+        Verification tolerance (relative to each player's payoff range).
 
     Returns
     -------

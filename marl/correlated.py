@@ -173,7 +173,14 @@ def _solve(game, objective, solver, tol, kind):
                 f"objective array must have shape (N,) = ({N},) (weights on the players' payoffs) or "
                 f"{tuple(shape)} (a coefficient per joint action), got {w.shape}"
             )
-    G = _ce_matrix(U) if kind == "correlated" else _cce_matrix(U)
+    # the LP is solved on payoffs mapped by one positive affine map to [0, 1] (same equilibria, same
+    # welfare order) and a unit-scaled objective, so the solvers' absolute tolerances mean the same
+    # thing at payoffs of 1e-9 and of 1e9
+    lo, hi = float(U.min()), float(U.max())
+    span = hi - lo if hi > lo else 1.0
+    Gn = (_ce_matrix(U) if kind == "correlated" else _cce_matrix(U)) / span
+    c_scale = float(np.abs(c).max())
+    cn = c / c_scale if c_scale > 0 else c
 
     import cvxpy as cp
 
@@ -186,9 +193,9 @@ def _solve(game, objective, solver, tol, kind):
     solver = solver.upper()
     mu = cp.Variable(J, nonneg=True)
     cons = [cp.sum(mu) == 1]
-    if G.shape[0]:
-        cons.append(G @ mu <= 0)
-    prob = cp.Problem(cp.Maximize(c @ mu), cons)
+    if Gn.shape[0]:
+        cons.append(Gn @ mu <= 0)
+    prob = cp.Problem(cp.Maximize(cn @ mu), cons)
     try:
         prob.solve(solver=solver)
     except cp.error.SolverError as exc:  # pragma: no cover - depends on the solver build
@@ -198,12 +205,12 @@ def _solve(game, objective, solver, tol, kind):
         raise RuntimeError(f"the {kind} equilibrium LP was not solved (cvxpy status {status!r}, solver {solver})")
     p = np.clip(np.asarray(mu.value, dtype=np.float64), 0.0, None)
     p /= p.sum()
-    viol = float(max(0.0, (G @ p).max())) if G.shape[0] else 0.0
-    scale = max(1.0, float(np.abs(U).max()))
-    if viol > tol * scale:
+    viol_n = float(max(0.0, (Gn @ p).max())) if Gn.shape[0] else 0.0
+    viol = viol_n * span
+    if viol_n > tol:
         raise RuntimeError(
             f"the {kind} equilibrium returned by {solver} violates an incentive constraint by "
-            f"{viol:.3g} (> tol * max(1, max|u|) = {tol * scale:.3g}); try another solver"
+            f"{viol:.3g} (> tol * payoff range = {tol * span:.3g}); try another solver"
         )
     return CorrelatedResult(
         distribution=p.reshape(shape),
@@ -228,7 +235,7 @@ _PARAMS_DOC = """
     solver : str, optional
         A cvxpy solver name; default the first installed of CLARABEL, HIGHS, SCIPY, SCS.
     tol : float, default 1e-6
-        The numpy re-check must give ``max_violation <= tol * max(1, max|u|)``, else RuntimeError.
+        The numpy re-check must give ``max_violation <= tol * (max u - min u)``, else RuntimeError.
 
     Returns
     -------

@@ -38,6 +38,9 @@ __all__ = [
 ]
 
 
+_STALL = 50  # backups without a smaller certificate before Shapley iteration gives up (round-off)
+
+
 def _require_game(game, name: str = "game", *, zero_sum: bool | None = None) -> MarkovGame:
     if not isinstance(game, MarkovGame):
         raise TypeError(f"{name} must be a marl.MarkovGame, got {type(game).__name__}")
@@ -181,7 +184,9 @@ def shapley_value_iteration(game, *, tol: float = 1e-8, max_iter: int = 100_000,
     tv = np.empty(S)
     residuals = []
     converged = False
-    half = np.inf
+    half = best = np.inf
+    best_v = v
+    stalled = 0
     n = 0
     while n < max_iter:
         q = game.q_values(v)
@@ -193,16 +198,21 @@ def shapley_value_iteration(game, *, tol: float = 1e-8, max_iter: int = 100_000,
             v = mid
             converged = True
             break
+        if half < best:
+            best, best_v, stalled = half, mid, 0
+        else:
+            stalled += 1
+            if stalled >= _STALL:  # the certificate stopped shrinking: round-off floor of this scale
+                break
         v, tv = tv, v
     if not converged:
-        # v already holds the last backup; its bound is the last certificate's
-        v = mid
-        warnings.warn(
-            f"shapley_value_iteration stopped after max_iter={max_iter} backups with certified error "
-            f"{half:.3g} > tol={tol:g}",
-            _convergence_warning(),
-            stacklevel=2,
-        )
+        # return the midpoint with the smallest certificate seen
+        v, half = best_v, best
+        why = (f"the certificate stopped shrinking at {half:.3g} for {_STALL} backups (the round-off "
+               "floor of these payoffs; rescale R or raise tol)") if n < max_iter else (
+               f"max_iter={max_iter} backups left a certified error of {half:.3g}")
+        warnings.warn(f"shapley_value_iteration did not reach tol={tol:g}: {why}", _convergence_warning(),
+                      stacklevel=2)
     q, x, y = _policies_at(game, v)
     method = "shapley_value_iteration" + ("[highs]" if stage_solver == "highs" else "")
     return GameSolverResult(v, x, y, q, n, float(half), converged, method, np.array(residuals))

@@ -123,6 +123,8 @@ class MatrixGame:
 
     def deviation_payoffs(self, strategies, player: int) -> np.ndarray:
         """Payoff to ``player`` of each of its pure actions against the others' mixed strategies."""
+        if isinstance(player, bool) or not isinstance(player, (int, np.integer)) or not 0 <= int(player) < self.n_players:
+            raise ValueError(f"player must be an index in 0..{self.n_players - 1}, got {player!r}")
         strategies = [check_strategy(p, f"strategies[{i}]", k) for i, (p, k) in
                       enumerate(zip(_as_list(strategies, self.n_players), self.n_actions))]
         t = np.moveaxis(self._payoffs[player], player, 0)
@@ -153,13 +155,16 @@ def check_strategy(p, name: str, k: int, *, atol: float = 1e-8) -> np.ndarray:
     if p.min() < -atol:
         raise ValueError(f"{name} must be non-negative; {name}[{int(np.argmin(p))}] = {p.min()}")
     if abs(p.sum() - 1.0) > atol:
-        raise ValueError(f"{name} must sum to 1, sums to {p.sum()!r} (off by {p.sum() - 1.0:.3g})")
+        raise ValueError(f"{name} must sum to 1, sums to {float(p.sum())!r} (off by {p.sum() - 1.0:.3g})")
     return p
 
 
 def check_stationary_strategy(x, name: str, S: int, k: int, *, atol: float = 1e-8) -> np.ndarray:
     """Validate a stationary strategy: ``(S, k)`` rows on the simplex, or ``(S,)`` pure actions."""
     arr = np.asarray(x)
+    if (arr.ndim == 1 and arr.shape[0] == S and np.issubdtype(arr.dtype, np.floating) and arr.size
+            and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr))):
+        arr = arr.astype(np.int64)  # integral floats name pure actions, as mdp's policies do
     if arr.ndim == 1 and arr.shape[0] == S and np.issubdtype(arr.dtype, np.integer):
         if arr.size and (arr.min() < 0 or arr.max() >= k):
             bad = int(np.argmax((arr < 0) | (arr >= k)))
@@ -176,7 +181,7 @@ def check_stationary_strategy(x, name: str, S: int, k: int, *, atol: float = 1e-
     dev = arr.sum(axis=1) - 1.0
     if np.abs(dev).max() > atol:
         s = int(np.argmax(np.abs(dev)))
-        raise ValueError(f"{name}[{s}] must sum to 1, sums to {arr[s].sum()!r} (off by {dev[s]:.3g})")
+        raise ValueError(f"{name}[{s}] must sum to 1, sums to {float(arr[s].sum())!r} (off by {dev[s]:.3g})")
     return np.clip(arr, 0.0, None)
 
 
@@ -210,7 +215,7 @@ class MarkovGame:
         With messages that name the argument, the offending ``(s, a1, a2)`` and the rule broken.
     """
 
-    __slots__ = ("_S", "_A1", "_A2", "_rewards", "_zero_sum", "_gamma", "_joint", "_sparse", "_P_dense")
+    __slots__ = ("_S", "_A1", "_A2", "_rewards", "_zero_sum", "_gamma", "_joint", "_sparse", "_P_dense", "_atol")
 
     def __init__(self, P, R, gamma, *, atol: float | None = None):
         R_arr = as_float_array(R, "R").copy()
@@ -233,7 +238,12 @@ class MarkovGame:
         if min(S, A1, A2) == 0:
             raise ValueError(f"empty game: R has shape {R_arr.shape}; need at least one state and one action per player")
         self._gamma = check_gamma(gamma)
-        tol = 1e-8 if atol is None else check_tol(atol, "atol", allow_zero=True)
+        if atol is None:  # float32 input cannot be stochastic to 1e-8 (as mdp.TabularMDP's storage rule)
+            p_dtype = P.dtype if sp.issparse(P) else getattr(np.asarray(P), "dtype", np.float64)
+            tol = 1e-5 if p_dtype == np.float32 else 1e-8
+        else:
+            tol = check_tol(atol, "atol", allow_zero=True)
+        self._atol = tol
         if sp.issparse(P):
             if P.shape != (S * A1 * A2, S):
                 raise ValueError(
@@ -328,22 +338,42 @@ class MarkovGame:
         return f"MarkovGame({kind}, S={self._S}, A1={self._A1}, A2={self._A2}, gamma={self._gamma}, {store})"
 
     # ------------------------------------------------------------------ backups
+    def _induced_atol(self) -> float:
+        # rows of an induced MDP are convex combinations of the game's rows: same deviation, plus
+        # the round-off of the combination
+        return max(self._atol, 1e-12) + 1e-12
+
+    @staticmethod
+    def _check_player(player, name: str = "player") -> int:
+        if isinstance(player, bool) or not isinstance(player, (int, np.integer)) or int(player) not in (0, 1):
+            raise ValueError(f"{name} must be 0 (row player) or 1 (column player), got {player!r}")
+        return int(player)
+
     def q_values(self, v, player: int = 0) -> np.ndarray:
         """Stage games ``R_i[s] + gamma * sum_s' P[s, :, :, s'] v(s')``, shape ``(S, A1, A2)``."""
+        player = self._check_player(player)
         v = as_float_array(v, "v", ndim=1)
         if v.shape[0] != self._S:
             raise ValueError(f"v must have length S = {self._S}, got {v.shape[0]}")
-        from mdp.solvers._core import q_values as _q
+        return self._backup(self._rewards[player], v)
 
-        q = _q(self._joint, v).reshape(self._S, self._A1, self._A2)
-        if player == 1:
-            # q holds rewards[0] + gamma P v; swap the reward part
-            q = q - self._rewards[0] + self._rewards[1]
-        return q
+    def _backup(self, R, v) -> np.ndarray:
+        from mdp.solvers import _bellman as K
+
+        R = np.ascontiguousarray(R.reshape(self._S, self._A1 * self._A2), dtype=np.float64)
+        q = np.empty_like(R)
+        if self._sparse:
+            K.q_sparse(*self._joint.csr_arrays(), R, self._gamma, v, q)
+        else:
+            K.q_dense(self._joint.P, R, self._gamma, v, q)
+        return q.reshape(self._S, self._A1, self._A2)
 
     def continuation(self, v) -> np.ndarray:
         """``gamma * sum_s' P[s, a1, a2, s'] v(s')``, shape ``(S, A1, A2)`` (no reward)."""
-        return self.q_values(v, 0) - self._rewards[0]
+        v = as_float_array(v, "v", ndim=1)
+        if v.shape[0] != self._S:
+            raise ValueError(f"v must have length S = {self._S}, got {v.shape[0]}")
+        return self._backup(np.zeros((self._S, self._A1, self._A2)), v)
 
     # ------------------------------------------------------------------ induced MDPs
     def fixed_column_mdp(self, y, player: int = 0) -> TabularMDP:
@@ -353,6 +383,7 @@ class MarkovGame:
         ``R_y[s, a1] = sum_a2 y[s, a2] R_player[s, a1, a2]``, with ``player``'s reward
         (``player=0``: the row player's own reward, the usual best-response MDP).
         """
+        player = self._check_player(player)
         y = check_stationary_strategy(y, "y", self._S, self._A2)
         S, A1, A2 = self._S, self._A1, self._A2
         R_y = np.einsum("sab,sb->sa", self._rewards[player], y)
@@ -366,7 +397,7 @@ class MarkovGame:
             P_y = agg @ self._joint.P.astype(np.float64)
         else:
             P_y = np.einsum("sabt,sb->sat", self.P, y, optimize=True)
-        return TabularMDP(P_y, R_y, self._gamma, atol=1e-7)
+        return TabularMDP(P_y, R_y, self._gamma, atol=self._induced_atol())
 
     def fixed_row_mdp(self, x, player: int = 1) -> TabularMDP:
         """Single-agent MDP of the column player when the row player plays stationary ``x``.
@@ -375,6 +406,7 @@ class MarkovGame:
         own, ``-R`` in a zero-sum game), so ``mdp.solve`` on it gives the column player's best
         response value.
         """
+        player = self._check_player(player)
         x = check_stationary_strategy(x, "x", self._S, self._A1)
         S, A1, A2 = self._S, self._A1, self._A2
         R_x = np.einsum("sab,sa->sb", self._rewards[player], x)
@@ -388,7 +420,7 @@ class MarkovGame:
             P_x = agg @ self._joint.P.astype(np.float64)
         else:
             P_x = np.einsum("sabt,sa->sbt", self.P, x, optimize=True)
-        return TabularMDP(P_x, R_x, self._gamma, atol=1e-7)
+        return TabularMDP(P_x, R_x, self._gamma, atol=self._induced_atol())
 
     def pair_chain(self, x, y):
         """``(P_xy, r_xy)``: the Markov chain ``(S, S)`` (dense or CSR) and both players' expected
@@ -412,8 +444,8 @@ class MarkovGame:
         """The same game with the players' roles exchanged (zero-sum: payoff ``-R^T``)."""
         P = self.dense_P().transpose(0, 2, 1, 3)
         if self._zero_sum:
-            return MarkovGame(P, -self._rewards[0].transpose(0, 2, 1), self._gamma)
-        return MarkovGame(P, self._rewards[::-1].transpose(0, 1, 3, 2), self._gamma)
+            return MarkovGame(P, -self._rewards[0].transpose(0, 2, 1), self._gamma, atol=self._atol)
+        return MarkovGame(P, self._rewards[::-1].transpose(0, 1, 3, 2), self._gamma, atol=self._atol)
 
 
 def _check_game_row_sums(sums: np.ndarray, tol: float) -> None:

@@ -296,3 +296,51 @@ def test_generators_and_swap():
         G.symmetrize(small_game(1, S=3, A1=2, A2=2), swap=np.array([1, 2, 0]))
     with pytest.raises(ValueError, match="A1 == A2"):
         G.symmetrize(small_game(1))
+
+
+# ---------------------------------------------------------------------------- review findings
+def test_atol_of_the_game_reaches_the_certificates():
+    rng = np.random.default_rng(3)
+    P = rng.dirichlet(np.ones(4), size=(4, 2, 2)) * (1 + 1e-6)  # rows off by 1e-6
+    g = marl.MarkovGame(P, rng.normal(size=(4, 2, 2)), 0.9, atol=1e-5)
+    res = marl.shapley_value_iteration(g, tol=1e-10)
+    assert marl.exploitability(g, res.row_policy, res.col_policy).value < 1e-8
+    assert marl.hoffman_karp(g, tol=1e-10).converged
+    assert marl.nash_gap(g, (res.row_policy, res.col_policy)).value < 1e-8
+    g.swap_players()
+    with pytest.raises(ValueError, match="must sum to 1"):
+        marl.MarkovGame(P, rng.normal(size=(4, 2, 2)), 0.9)
+    # float32 transitions are accepted at float32's tolerance
+    P32 = rng.dirichlet(np.ones(4), size=(4, 2, 2)).astype(np.float32)
+    marl.MarkovGame(P32, np.zeros((4, 2, 2)), 0.9)
+
+
+def test_round_off_floor_stops_shapley_iteration_with_a_warning():
+    g0 = small_game(15, S=8, A1=3, A2=3)
+    g = marl.MarkovGame(g0.P, g0.R * 1e12, 0.9)
+    with pytest.warns(ConvergenceWarning, match="stopped shrinking"):
+        res = marl.shapley_value_iteration(g, tol=1e-8)
+    assert not res.converged and res.n_iter < 1000
+    # the returned values agree with the unscaled solution within both certificates
+    ref = marl.shapley_value_iteration(marl.MarkovGame(g0.P, g0.R, 0.9), tol=1e-13)
+    assert np.abs(res.v - ref.v * 1e12).max() <= res.error_bound + ref.error_bound * 1e12
+
+
+def test_player_arguments_and_integral_float_policies():
+    g = small_game(16, S=3, A1=2, A2=2)
+    for bad in (2, -1, "col", True):
+        with pytest.raises(ValueError, match="player must be 0"):
+            g.q_values(np.zeros(3), player=bad)
+    with pytest.raises(ValueError, match="player must be 0"):
+        g.fixed_column_mdp(np.full((3, 2), 0.5), player=5)
+    with pytest.raises(ValueError, match=r"player must be an index in 0..1"):
+        marl.MatrixGame.zero_sum([[1.0, 0.0], [0.0, 1.0]]).deviation_payoffs([[0.5, 0.5], [0.5, 0.5]], -1)
+    a = marl.exploitability(g, np.zeros(3), np.ones(3)).value
+    b = marl.exploitability(g, np.zeros(3, dtype=int), np.ones(3, dtype=int)).value
+    assert a == b
+    # player 1's stage games of a general-sum game keep full precision whatever R_0's scale
+    gs = G.random_general_sum_game(3, 2, rng=np.random.default_rng(1))
+    R = np.stack([gs.rewards[0] * 1e12, gs.rewards[1]])
+    big = marl.MarkovGame(gs.dense_P(), R, gs.gamma)
+    v = np.arange(3.0)
+    np.testing.assert_allclose(big.q_values(v, 1), gs.q_values(v, 1), atol=1e-13)

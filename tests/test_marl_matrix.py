@@ -204,3 +204,34 @@ def test_matrix_game_validation_and_payoffs():
     three = marl.MatrixGame(np.zeros((3, 2, 2, 2)))
     with pytest.raises(ValueError, match="two-player game"):
         three.A
+
+
+# ---------------------------------------------------------------------------- scale (review findings)
+def test_extreme_payoff_scales_are_exact():
+    # each game is scaled by a power of two before pivoting: exact, and safe near overflow/underflow
+    huge = marl.zero_sum_matrix_game(np.array([[1e308, -1e308], [-1e308, 1e308]]))
+    assert huge.value == 0.0 and np.allclose(huge.row_strategy, [0.5, 0.5])
+    tiny = marl.zero_sum_matrix_game(np.array([[0.0, 1e-310], [1e-310, 0.0]]))
+    np.testing.assert_allclose(tiny.row_strategy, [0.5, 0.5])
+    M = np.random.default_rng(0).normal(size=(50, 4, 4))
+    base = marl.zero_sum_matrix_game(M).value
+    for s in (2.0**-900, 3.0, 2.0**900):
+        np.testing.assert_allclose(marl.zero_sum_matrix_game(M * s).value / s, base, rtol=1e-13, atol=1e-300)
+
+
+def test_bimatrix_and_correlated_are_scale_free():
+    # battle of the sexes: 2 pure + 1 mixed equilibrium at every payoff scale and shift
+    A = np.array([[3.0, 0.0], [0.0, 2.0]])
+    B = np.array([[2.0, 0.0], [0.0, 3.0]])
+    for s in (1e-12, 1.0, 1e6, 1e12):
+        assert len(marl.nash_equilibria(A * s, B * s)) == 3
+        assert len(marl.nash_equilibria(A + s, B + s)) == 3
+    # prisoner's dilemma scaled down: still only (defect, defect)
+    PD = np.array([[3.0, 0.0], [5.0, 1.0]])
+    eqs = marl.nash_equilibria(PD * 1e-12, PD.T * 1e-12)
+    assert [(e.row_support, e.col_support) for e in eqs] == [((1,), (1,))]
+    # chicken: welfare-maximising CE has welfare 10.5 (see test_marl_correlated) at any scale
+    U = np.array([[[6, 2], [7, 0]], [[6, 7], [2, 0]]], float)
+    for s in (1e-9, 1.0, 1e9):
+        r = marl.correlated_equilibrium(U * s)
+        assert r.payoffs.sum() / s == pytest.approx(10.5, rel=1e-6)

@@ -139,7 +139,7 @@ def _check_P(P: torch.Tensor, atol: float) -> torch.Tensor:
     return P / sums[..., None]
 
 
-def shapley_value_iteration(P, R=None, gamma=None, tol: float = 1e-8, max_iter: int = 10_000, *,
+def shapley_value_iteration(P, R=None, gamma=None, tol: float = 1e-8, max_iter: int = 100_000, *,
                             device=None, dtype=torch.float64, atol: float | None = None
                             ) -> BatchedShapleyResult:
     """Shapley value iteration for a batch of two-player zero-sum discounted Markov games.
@@ -157,7 +157,7 @@ def shapley_value_iteration(P, R=None, gamma=None, tol: float = 1e-8, max_iter: 
         Discount(s) in ``[0, 1)``.
     tol : float, default 1e-8
         Stop when the certified bound ``max_s |v - v*|`` is ``<= tol`` for every game.
-    max_iter : int, default 10000
+    max_iter : int, default 100000
         Most applications of Shapley's operator; ``converged`` is False if reached first.
     device : str or torch.device, optional
         Default: ``P``'s device when it is a tensor, else the CPU. ``'cuda'`` without CUDA raises.
