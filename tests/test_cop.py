@@ -165,6 +165,79 @@ def test_known_small_knapsack_cvrp_op():
     assert cop.solve_orienteering_exact(cop.OrienteeringInstance(d, [0, 1, 5], 3)).value == 1.0
 
 
+# --------------------------------------------------------------------------- orienteering without the triangle inequality
+def _op_solution_ok(o, sol):
+    seq = sol.solution.tolist()
+    assert seq[0] == seq[-1] == 0 and len(set(seq[1:-1])) == len(seq) - 2 and 0 not in seq[1:-1]
+    if len(seq) > 2:  # [0, 0] is the empty tour (no edge, length 0)
+        assert sum(o.dist[i, j] for i, j in zip(seq[:-1], seq[1:])) <= o.budget
+    assert math.isclose(float(o.prizes[seq[1:-1]].sum()), sol.value, abs_tol=1e-12)
+
+
+def test_orienteering_non_metric_known_value():
+    # d(1, 0) = 10 breaks the triangle inequality (d(1, 2) + d(2, 0) = 2): the tour 0-1-2-0 has length
+    # 1 + 1 + 1 = 3 <= budget 3 and collects both prizes (optimum 2, by hand), although the old rule
+    # "d(c, j) + d(j, 0) <= b" rejected node 1 (1 + 10 > 3) and node 2 after 1 (1 + 1 > 2).
+    o = cop.OrienteeringInstance([[0, 1, 1], [10, 0, 1], [1, 10, 0]], [0, 1, 1], 3)
+    for sol in (cop.solve_orienteering_exact(o), cop.solve_orienteering_exact(o, method="recursion"),
+                cop.brute_force_orienteering(o)):
+        assert sol.value == 2.0 and sol.solution.tolist() == [0, 1, 2, 0]
+        _op_solution_ok(o, sol)
+    for build in (cop.direct_mdp, cop.bq_mdp):
+        cm = build("op", o)
+        v, pi = cop.solve_total_reward(cm)
+        assert v[cm.start] == 2.0 and cop.rollout(cm, pi)[0] == (1, 2, 0)
+        # every non-terminal state keeps a feasible action: moves into dead ends are masked
+        assert np.all(cm.feasible[:-1].any(axis=1))
+    # budget 2: node 2 alone (0-2-0, length 2); node 1 can be entered but never left within budget
+    o2 = cop.OrienteeringInstance(o.dist, [0, 5, 1], 2)
+    assert cop.solve_orienteering_exact(o2).value == cop.brute_force_orienteering(o2).value == 1.0
+    B = cop.bq_mdp("op", o2)
+    assert not B.feasible[B.start, 1] and B.feasible[B.start, 2]
+
+
+@settings(max_examples=60)
+@given(st.integers(2, 6), st.integers(0, 2**31 - 1), st.integers(0, 9), st.booleans())
+def test_property_orienteering_dp_equals_closed_tour_brute_force_non_metric(n, seed, max_d, integral):
+    """Random non-metric distances (integers, or floats on a coarse grid): the DP (table and
+    recursion), the BQ-MDP and the direct MDP all equal the brute force over closed tours."""
+    rng = np.random.default_rng(seed)
+    d = rng.integers(0, max_d + 1, size=(n, n)).astype(float)
+    budget = float(rng.integers(0, 3 * max_d + 2))
+    if not integral:
+        d = d * 0.5 + rng.integers(0, 2, size=(n, n)) * 0.25  # dyadic: float sums stay exact
+        budget += 0.25
+    o = cop.OrienteeringInstance(d, np.concatenate([[0.0], rng.random(n - 1)]), budget)
+    bf = cop.brute_force_orienteering(o)
+    dp = cop.solve_orienteering_exact(o)
+    assert math.isclose(dp.value, bf.value, abs_tol=1e-12)
+    _op_solution_ok(o, dp)
+    rec = cop.solve_orienteering_exact(o, method="recursion")
+    assert math.isclose(rec.value, bf.value, abs_tol=1e-12)
+    if o.integral:  # differential: numba table vs memoised recursion, same argmax route
+        assert rec.solution.tolist() == dp.solution.tolist()
+    if n <= 5:
+        D, B = cop.direct_mdp("op", o), cop.bq_mdp("op", o)
+        vD, _ = cop.solve_total_reward(D)
+        vB, _ = cop.solve_total_reward(B)
+        assert math.isclose(vB[B.start], bf.value, abs_tol=1e-12)
+        np.testing.assert_allclose(vD, vB[cop.bq_labels(D, B, o)], rtol=0, atol=1e-12)
+
+
+def test_orienteering_nint_rounding_breaks_triangle_inequality_and_dp_stays_exact():
+    # random_orienteering(integral=True) rounds scaled Euclidean distances (nint), which can violate
+    # the triangle inequality; the DP must still equal the closed-tour brute force on such instances
+    rng = np.random.default_rng(13)
+    seen_violation = 0
+    for _ in range(200):
+        o = cop.random_orienteering(int(rng.integers(3, 8)), rng, budget_ratio=float(rng.uniform(0.3, 1.2)))
+        d = o.dist
+        if np.any(d[:, :, None] + d[None, :, :] < d[:, None, :]):  # d(i,k) + d(k,j) < d(i,j)
+            seen_violation += 1
+            assert cop.solve_orienteering_exact(o).value == cop.brute_force_orienteering(o).value
+    assert seen_violation > 0
+
+
 # --------------------------------------------------------------------------- constructive MDPs, BQ2
 @pytest.mark.parametrize("n", [4, 5, 6, 7])
 def test_tsp_state_counts_match_note(n):

@@ -203,20 +203,47 @@ class _CVRP(_Problem):
 
 
 class _OP(_Problem):
-    """Direct: visited sequence from the depot. BQ: ``(c, U, b)``; node ``j`` is feasible when
-    ``d(c, j) + d(j, 0) <= b`` (the tour can still return); action 0 stops (returns to the depot)."""
+    """Direct: visited sequence from the depot. BQ: ``(c, U, b)``.
+
+    Action 0 stops (returns to the depot along the edge ``(c, 0)``): feasible when ``d(c, 0) <= b``
+    (always at the depot itself: the empty tour). Node ``j`` is feasible when ``d(c, j) <= b`` and the
+    sub-problem ``(j, U \\ {j}, b - d(c, j))`` can still be closed into a tour within its budget
+    (:meth:`_closable`: some path from ``j`` through unvisited nodes back to the depot fits, i.e. the
+    shortest such path -- in exact arithmetic -- is ``<= b - d(c, j)``). This masks exactly the moves
+    with no feasible completion, for any non-negative ``d``; under the triangle inequality the
+    shortest way back is the edge ``(j, 0)`` and the rule is the note's "can go there and back",
+    ``d(c, j) + d(j, 0) <= b`` (``bq_nco.md``), which without it would discard feasible tours. The
+    test is the recursion of :func:`mdp.cop.solve_orienteering_exact` (``V > -inf``), evaluated with
+    the same float operations as the dynamics.
+    """
 
     def __init__(self, inst: OrienteeringInstance):
         if inst.n > 8:
             raise ValueError(f"the constructive orienteering MDP is for small instances (n <= 8), got n = {inst.n}")
         self.d, self.p, self.B, self.n = inst.dist, inst.prizes, inst.budget, inst.n
         self.n_actions = self.n
+        self._memo = {}
+
+    def _closable(self, c, U, b):
+        """Can the sub-problem ``(c, U, b)`` be closed into a tour (stop now, or move on and close later)?"""
+        key = (c, U, b)
+        if key not in self._memo:
+            ok = c == 0 or self.d[c, 0] <= b
+            if not ok:
+                for j in _bits(U):
+                    if self.d[c, j] <= b and self._closable(j, U ^ (1 << (j - 1)), b - self.d[c, j]):
+                        ok = True
+                        break
+            self._memo[key] = ok
+        return self._memo[key]
 
     def _dyn(self, c, U, b, extend):
-        out = [(0, 0.0, END)]
+        out = [(0, 0.0, END)] if c == 0 or self.d[c, 0] <= b else []
         for j in _bits(U):
-            if self.d[c, j] + self.d[j, 0] <= b:
-                out.append((j, float(self.p[j]), extend(j, (j, U ^ (1 << (j - 1)), b - self.d[c, j]))))
+            if self.d[c, j] <= b:
+                nxt = (j, U ^ (1 << (j - 1)), b - self.d[c, j])
+                if self._closable(*nxt):
+                    out.append((j, float(self.p[j]), extend(j, nxt)))
         return out
 
     def direct_start(self):

@@ -13,9 +13,17 @@ those quotients, evaluated with bitmasks in numba:
   ``V(c, {}, q) = d(c, 0)``, ``V(0, {}, Q) = 0``.
 * Orienteering (maximise prize within a length budget, tour from and back to the depot 0):
   BQ state (current node, remaining nodes, remaining budget);
-  ``V(c, U, b) = max(0, max_{j in U, d(c,j) + d(j,0) <= b} p_j + V(j, U\\{j}, b - d(c,j)))``
-  (stopping = returning to the depot). With integer distances and budget the budget axis is an
-  integer table; otherwise an exact memoised recursion over float budgets is used (small n).
+  ``V(c, U, b) = max(stop(c, b), max_{j in U, d(c,j) <= b} p_j + V(j, U\\{j}, b - d(c,j)))`` with
+  ``stop(c, b) = 0`` if ``d(c, 0) <= b`` (return to the depot along the edge ``(c, 0)``; at the depot
+  itself, the empty tour) and ``-inf`` otherwise, so ``V = -inf`` marks a sub-problem that can no
+  longer be closed into a tour within the budget. A tour is a simple cycle ``0, j_1, ..., j_k, 0``
+  and this recursion charges exactly its edges, so the DP is exact for any non-negative ``d`` --
+  no triangle inequality is assumed (``check_dist`` does not require one, and ``nint``-rounded
+  Euclidean distances may violate it). The shortcut rule "``j`` is allowed iff
+  ``d(c,j) + d(j,0) <= b``" is exact only for metric ``d``: without the triangle inequality a path
+  back through unvisited nodes may be shorter than the edge ``(j, 0)``.
+  With integer distances and budget the budget axis is an integer table; otherwise an exact
+  memoised recursion over float budgets is used (small n).
 
 Conventions: node 0 is the depot; weights, demands, capacities are non-negative integers;
 solutions are item index arrays (knapsack) or node sequences from the depot back to it.
@@ -371,7 +379,8 @@ def brute_force_cvrp(instance: CVRPInstance) -> COPSolution:
 # --------------------------------------------------------------------------- orienteering
 @njit(cache=True)
 def _op_dp(d, p, B, V):
-    """``V[c, U, b]`` (integers): best prize from ``c`` with unvisited ``U`` and remaining budget ``b``."""
+    """``V[c, U, b]`` (integers): best prize from ``c`` with unvisited ``U`` and remaining budget ``b``;
+    ``-inf`` when no tour can be closed (module docstring)."""
     n = d.shape[0]
     full = (1 << (n - 1)) - 1
     for U in range(0, full + 1):
@@ -379,32 +388,63 @@ def _op_dp(d, p, B, V):
             if c > 0 and (U >> (c - 1)) & 1:
                 continue
             for b in range(B + 1):
-                best = 0.0
+                best = 0.0 if (c == 0 or d[c, 0] <= b) else -np.inf
                 for j in range(1, n):
-                    if (U >> (j - 1)) & 1:
-                        need = d[c, j] + d[j, 0]
-                        if need <= b:
-                            val = p[j] + V[j, U ^ (1 << (j - 1)), b - d[c, j]]
-                            if val > best:
-                                best = val
+                    if (U >> (j - 1)) & 1 and d[c, j] <= b:
+                        val = p[j] + V[j, U ^ (1 << (j - 1)), b - d[c, j]]
+                        if val > best:
+                            best = val
                 V[c, U, b] = best
 
 
-def _op_feasible(inst, c, j, b):
-    return inst.dist[c, j] + inst.dist[j, 0] <= b
+def _op_stop_value(d, c, b) -> float:
+    """Value of stopping at ``c`` with budget ``b`` left: 0 if the edge back to the depot fits, else ``-inf``."""
+    return 0.0 if c == 0 or d[c, 0] <= b else -np.inf
 
 
-def solve_orienteering_exact(instance: OrienteeringInstance) -> COPSolution:
+def _op_recursion(d, p):
+    """``value(c, U, b)``: the orienteering Bellman equation as a memoised recursion over float budgets
+    (the plain-Python twin of :func:`_op_dp`; the same ``b - d(c, j)`` arithmetic as the BQ-MDP)."""
+    n = d.shape[0]
+
+    @functools.lru_cache(maxsize=None)
+    def value(c, U, b):
+        best = _op_stop_value(d, c, b)
+        for j in range(1, n):
+            if (U >> (j - 1)) & 1 and d[c, j] <= b:
+                best = max(best, p[j] + value(j, U ^ (1 << (j - 1)), b - d[c, j]))
+        return best
+    return value
+
+
+def solve_orienteering_exact(instance: OrienteeringInstance, *, method: str = "auto") -> COPSolution:
     """Optimal orienteering tour by DP over the BQ state (current node, remaining nodes, remaining budget).
 
-    Integer distances and budget: a numba table over ``(c, U, b)`` (``n <= 16``); otherwise an exact
-    memoised recursion over float budgets (``n <= 12``). Returns ``value`` (prize) and ``solution``
-    ``[0, j1, ..., 0]``.
+    Exact for any non-negative distances (no triangle inequality needed; module docstring).
+
+    Parameters
+    ----------
+    instance : OrienteeringInstance
+    method : {"auto", "table", "recursion"}
+        ``"table"``: a numba table over ``(c, U, b)`` (integer distances and budget, ``n <= 16``);
+        ``"recursion"``: an exact memoised recursion over float budgets (``n <= 12``); ``"auto"``:
+        the table when the instance is integral, else the recursion.
+
+    Returns
+    -------
+    COPSolution
+        ``value`` (prize) and ``solution`` ``[0, j1, ..., 0]`` (a simple cycle of length ``<= budget``).
     """
     if not isinstance(instance, OrienteeringInstance):
         raise TypeError(f"instance must be an OrienteeringInstance, got {type(instance).__name__}")
+    if method not in ("auto", "table", "recursion"):
+        raise ValueError(f"method must be 'auto', 'table' or 'recursion', got {method!r}")
     n, d, p = instance.n, instance.dist, instance.prizes
-    if instance.integral:
+    if method == "auto":
+        method = "table" if instance.integral else "recursion"
+    if method == "table":
+        if not instance.integral:
+            raise ValueError("method='table' needs integer distances and budget; use method='recursion'")
         B = int(round(instance.budget))
         if n > 16 or n * (1 << (n - 1)) * (B + 1) > _MAX_TABLE:
             raise ValueError(f"orienteering DP limited to n <= 16 and {_MAX_TABLE} entries; got n = {n}, budget {B}")
@@ -413,26 +453,19 @@ def solve_orienteering_exact(instance: OrienteeringInstance) -> COPSolution:
         _op_dp(di, p, B, V)
 
         def value(c, U, b):
-            return V[c, U, int(b)]
-        method = "dp(current, remaining, integer budget)"
+            return V[c, U, int(round(b))]
+        label = "dp(current, remaining, integer budget)"
     else:
         if n > 12:
             raise ValueError(f"the exact float-budget recursion is limited to n <= 12 nodes, got {n}")
-
-        @functools.lru_cache(maxsize=None)
-        def value(c, U, b):
-            best = 0.0
-            for j in range(1, n):
-                if (U >> (j - 1)) & 1 and _op_feasible(instance, c, j, b):
-                    best = max(best, p[j] + value(j, U ^ (1 << (j - 1)), b - d[c, j]))
-            return best
-        method = "memoised recursion(current, remaining, budget)"
+        value = _op_recursion(d, p)
+        label = "memoised recursion(current, remaining, budget)"
     U, c, b, route = (1 << (n - 1)) - 1, 0, instance.budget, [0]
     total = value(0, U, b)
-    while True:
-        best, arg = 0.0, 0
+    while True:  # follow the argmax (ties: stop first, then the smallest index)
+        best, arg = _op_stop_value(d, c, b), 0
         for j in range(1, n):
-            if (U >> (j - 1)) & 1 and _op_feasible(instance, c, j, b):
+            if (U >> (j - 1)) & 1 and d[c, j] <= b:
                 val = p[j] + value(j, U ^ (1 << (j - 1)), b - d[c, j])
                 if val > best:
                     best, arg = val, j
@@ -442,11 +475,16 @@ def solve_orienteering_exact(instance: OrienteeringInstance) -> COPSolution:
         U ^= 1 << (arg - 1)
         b -= d[c, arg]
         c = arg
-    return COPSolution(value=float(total), solution=np.array(route, dtype=np.int64), method=method)
+    return COPSolution(value=float(total), solution=np.array(route, dtype=np.int64), method=label)
 
 
 def brute_force_orienteering(instance: OrienteeringInstance) -> COPSolution:
-    """Best prize over every ordered subset of nodes whose closed tour fits the budget (``n <= 8``)."""
+    """Best prize over every closed tour ``0, j_1, ..., j_k, 0`` (distinct ``j``) whose length
+    ``sum of its edges`` is ``<= budget`` (``n <= 8``).
+
+    Independent of the DP's recursion: each candidate tour's true length is summed and compared with
+    the budget (no triangle inequality used).
+    """
     n, d, p = instance.n, instance.dist, instance.prizes
     if n > 8:
         raise ValueError(f"brute force is limited to n <= 8 nodes, got {n}")
@@ -454,14 +492,7 @@ def brute_force_orienteering(instance: OrienteeringInstance) -> COPSolution:
     for k in range(1, n):
         for seq in itertools.permutations(range(1, n), k):
             full = (0,) + seq + (0,)
-            # feasibility as the MDP checks it: each step must leave room to return
-            b, ok = instance.budget, True
-            for a, j in zip(full[:-2], full[1:-1]):
-                if d[a, j] + d[j, 0] > b:
-                    ok = False
-                    break
-                b -= d[a, j]
-            if ok:
+            if _route_cost(d, full) <= instance.budget:
                 val = float(p[list(seq)].sum())
                 if val > best:
                     best, arg = val, full
