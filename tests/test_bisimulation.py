@@ -111,6 +111,37 @@ def test_result_is_frozen_and_exact_errors_are_roundoff():
     assert res.compression == pytest.approx(5.0)
 
 
+def test_exact_mode_does_not_merge_chains_of_small_gaps():
+    # 200 absorbing states with rewards k * 0.9e-12: consecutive rewards differ by less than the exact
+    # allowance tol_r = 1e-12, but the whole chain spans 1.8e-10. Each block must span <= tol_r (measured
+    # from its smallest key), so the chain splits into pairs {2i, 2i+1}: 100 blocks, eps_r = 0.9e-12.
+    # (Cutting only where consecutive keys differ by more than tol_r merged all 200 into one block.)
+    S = 200
+    P = np.zeros((S, 1, S))
+    P[np.arange(S), 0, np.arange(S)] = 1.0
+    R = (np.arange(S) * 0.9e-12)[:, None]
+    res = bisimulation(_tiny(P, R))
+    assert res.exact and res.n_blocks == 100 and res.eps_r <= res.tol_r == 1e-12
+    assert np.array_equal(res.labels, np.arange(S) // 2)
+    for b in range(res.n_blocks):
+        assert np.ptp(R[res.labels == b]) <= res.tol_r
+    # the same chain on block masses: state k moves to absorbing T1 (reward 1) with probability
+    # 0.5 + k * 0.9e-12 and to absorbing T2 (reward 0) otherwise; every block's masses span <= tol_p
+    n = 200
+    P = np.zeros((n + 2, 1, n + 2))
+    q = 0.5 + np.arange(n) * 0.9e-12
+    P[np.arange(n), 0, n] = q
+    P[np.arange(n), 0, n + 1] = 1.0 - q
+    P[n, 0, n] = P[n + 1, 0, n + 1] = 1.0
+    R = np.zeros((n + 2, 1))
+    R[n] = 1.0
+    res = bisimulation(_tiny(P, R))
+    assert res.n_blocks > 50  # pairs, up to round-off in 1 - q
+    for b in np.unique(res.labels[:n]):
+        assert np.ptp(q[res.labels[:n] == b]) <= res.tol_p
+    assert res.eps_p <= 2 * res.tol_p
+
+
 # ----------------------------------------------------------------------------- properties
 @settings(max_examples=20)
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 7), A=st.integers(1, 3), k=st.integers(1, 4),

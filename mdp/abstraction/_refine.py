@@ -16,7 +16,10 @@ as in Derisavi, Hermanns & Sanders (2003), "Optimal state-space lumping in Marko
   touched: cost ``O(in-degree of C)``);
 * for each action ``a`` separately, group the touched states by their current block ``B``; sort
   them by key ``w[s, a]`` (untouched states of ``B`` have key 0) and cut the sorted sequence into
-  groups (see ``approx`` below). Only touched states move: they are swapped to the end of ``B``'s
+  groups: a new group starts at the first key exceeding the current group's *first* key by more
+  than ``tol``, so every group's keys span at most ``tol`` (cutting only where *consecutive* keys
+  differ by more than ``tol`` would let a chain of small gaps merge keys arbitrarily far apart).
+  Only touched states move: they are swapped to the end of ``B``'s
   segment, the group that contains the untouched states keeps the id ``B``, every other group
   becomes a new block;
 * queue rule ("process all but the largest"): if ``B`` was waiting in the queue its new pieces are
@@ -32,11 +35,12 @@ implement). The initial partition (equal reward vectors) is built by the same cu
 ``R[:, a]`` for each ``a`` (``O(S A log S)``) and every initial block is queued (the whole state
 space is *not* used as an implied splitter, because accepted rows sum to 1 only up to ``atol``).
 
-``approx`` (the epsilon-approximate mode): keys are cut where ``key - (first key of the current
-group) > tol`` (each group spans at most ``tol``) instead of where consecutive keys differ by more
-than ``tol``, and *all* pieces of a split block are queued: the subtraction argument above needs
-transitivity, which a tolerance breaks. The partition found is then certified a posteriori by the
-wrapper (``eps_R``, ``eps_P``), not by this kernel.
+Both modes cut keys the same way (groups spanning at most ``tol``; in the exact mode ``tol`` is the
+round-off allowance ``EXACT_EPS``), so the initial blocks' rewards span at most ``tol_r`` for every
+action. ``approx`` (the epsilon-approximate mode) also queues *all* pieces of a split block: the
+subtraction argument above needs transitivity, which a tolerance of more than round-off size
+breaks. Either way the partition found is certified a posteriori by the wrapper (``eps_R``,
+``eps_P``), not by this kernel.
 """
 from __future__ import annotations
 
@@ -102,15 +106,13 @@ def _split_block(b, gstates, gkeys, lo, hi, untouched, tol, approx, elems, loc, 
     # cut into groups; g0 = how many touched states (a prefix) stay with block b
     # the first group starts at key 0 (the untouched states) or at the smallest touched key
     ref = 0.0 if untouched > 0 else gkeys[lo]
-    prev = ref
     g0 = 0
     in_first = True
     # group boundaries recorded in sizes_buf as start offsets (relative to lo) of groups after the first
     n_cuts = 0
     for i in range(lo, hi):
         x = gkeys[i]
-        cut = (x - ref > tol) if approx else (x - prev > tol)
-        if cut:
+        if x - ref > tol:  # measured from the group's first (smallest) key: a group spans <= tol
             if in_first:
                 in_first = False
             sizes_buf[n_cuts] = i - lo
@@ -118,7 +120,6 @@ def _split_block(b, gstates, gkeys, lo, hi, untouched, tol, approx, elems, loc, 
             ref = x
         if in_first:
             g0 += 1
-        prev = x
     if n_cuts == 0:
         return nb, qlen
     # move the touched states, in sorted order, to the end of b's segment

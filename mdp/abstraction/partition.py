@@ -22,7 +22,8 @@ foundations.md section 9 (``O(rounds * n^2 A)``), the plain-numpy twin used in t
 
 Tolerances. Floating sums of probabilities are never exactly equal, so keys are compared with a
 tolerance: ``tol = 0`` ("exact") compares rewards up to ``1e-12 * max(1, max|R|)`` and block masses
-``P(s, a, C)`` up to ``1e-12`` (consecutive sorted keys closer than that are equal), which merges
+``P(s, a, C)`` up to ``1e-12`` (sorted keys are grouped so that each group spans at most that
+allowance from its smallest key: no chain of small gaps merges distant keys), which merges
 exactly the states that are bisimilar in real arithmetic whenever distinct masses differ by more
 than ``1e-12``. ``tol > 0`` is epsilon-approximate aggregation (:func:`approximate_aggregation`
 with ``tol_r = tol_p = tol``): inside a block, for every splitter and action, the keys span at
