@@ -225,10 +225,14 @@ def test_bad_metric_arguments():
         bisimulation_operator(m, np.zeros(3))
     with pytest.raises(ValueError, match=r"d must have shape \(2, 2\), got \(3, 3\)"):
         bisimulation_operator(m, np.zeros((3, 3)))
-    # gamma = 1 is fine with an explicit c_T < 1, but the default c_T = gamma is not a contraction
+    # gamma = 1 is fine with an explicit c_T < 1, but the default c_T = gamma is not a contraction;
+    # the message says the 1.0 came from m.gamma (the caller passed no c_T)
     und = mdp.TabularMDP(m.P, m.R, 1.0)
-    with pytest.raises(ValueError, match=r"c_T must lie in \[0, 1\)"):
+    with pytest.raises(ValueError, match=r"c_T defaults to m.gamma = 1.0; the metric needs c_T < 1 .*pass c_T "
+                                         r"explicitly .* or use a discounted model"):
         bisimulation_metric(und)
+    with pytest.raises(ValueError, match=r"c_T defaults to m.gamma = 1.0"):
+        bisimulation_operator(und, np.zeros((2, 2)))
     assert bisimulation_metric(und, c_T=0.5).d[0, 1] == pytest.approx(2.0, abs=1e-7)
 
 

@@ -422,7 +422,10 @@ def _iterate(P, R, c_R, c_T, tol, max_iter, method):
 
 def _weights(c_R, c_T, gamma):
     c_R = check_tol(c_R, "c_R")
-    if c_T is None:
+    if c_T is None:  # the default: the model's discount
+        if not gamma < 1:
+            raise ValueError(f"c_T defaults to m.gamma = {float(gamma)}; the metric needs c_T < 1 for the operator "
+                             "to contract: pass c_T explicitly (in [0, 1)) or use a discounted model")
         c_T = gamma
     c_T = check_tol(c_T, "c_T", allow_zero=True)
     if not c_T < 1:
