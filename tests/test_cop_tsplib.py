@@ -158,6 +158,10 @@ def test_sections_ignored_and_colon_spacing():
 _EUC = "NAME: x\nTYPE: TSP\nDIMENSION: {n}\nEDGE_WEIGHT_TYPE: {t}\nNODE_COORD_SECTION\n1 0 0\n2 3 4\n3 6 8\nEOF\n"
 
 
+_ASYM = ("NAME: a\nTYPE: {t}\nDIMENSION: 3\nEDGE_WEIGHT_TYPE: EXPLICIT\nEDGE_WEIGHT_FORMAT: FULL_MATRIX\n"
+         "EDGE_WEIGHT_SECTION\n0 1 7\n1 0 2\n5 2 0\nEOF\n")
+
+
 @pytest.mark.parametrize("text, exc, match", [
     (_EUC.format(n=4, t="EUC_2D"), ValueError, r"NODE_COORD_SECTION has 3 lines; DIMENSION is 4"),
     (_EUC.format(n=2, t="EUC_2D"), ValueError, r"NODE_COORD_SECTION has 3 lines; DIMENSION is 2"),
@@ -192,10 +196,22 @@ _EUC = "NAME: x\nTYPE: TSP\nDIMENSION: {n}\nEDGE_WEIGHT_TYPE: {t}\nNODE_COORD_SE
      "EDGE_WEIGHT_SECTION\n0 one 1 0\nEOF\n", ValueError, r"entry 'one' is not a number"),
     ("NAME: x\nTYPE: ATSP\nDIMENSION: 2\nEDGE_WEIGHT_TYPE: EXPLICIT\nEDGE_WEIGHT_FORMAT: UPPER_ROW\n"
      "EDGE_WEIGHT_SECTION\n1\nEOF\n", ValueError, r"ATSP instances need EDGE_WEIGHT_FORMAT FULL_MATRIX"),
+    (_ASYM.format(t="TSP"), ValueError,
+     r"TYPE TSP needs a symmetric EDGE_WEIGHT_SECTION, but weight \(1, 3\) = 7 differs from \(3, 1\) = 5; "
+     r"asymmetric instances have TYPE ATSP"),
 ])
 def test_bad_instances(text, exc, match):
     with pytest.raises(exc, match=match):
         read_tsplib(text)
+
+
+def test_asymmetric_explicit_matrix_is_read_as_atsp_only():
+    # the same matrix labelled ATSP is accepted and kept as written (rows = from, columns = to)
+    inst = read_tsplib(_ASYM.format(t="ATSP"))
+    assert inst.type == "ATSP" and inst.dist.tolist() == [[0, 1, 7], [1, 0, 2], [5, 2, 0]]
+    # a symmetric FULL_MATRIX under TYPE TSP still reads (the diagonal is not compared)
+    sym = _ASYM.format(t="TSP").replace("5 2 0", "7 2 9")
+    assert read_tsplib(sym).dist.tolist() == [[0, 1, 7], [1, 0, 2], [7, 2, 9]]
 
 
 def test_bad_sources_and_distance_types(tmp_path):

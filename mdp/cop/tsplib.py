@@ -200,7 +200,7 @@ def read_tsplib(text_or_path) -> TSPLIBInstance:
         Unknown keywords or sections, unsupported ``TYPE`` or ``EDGE_WEIGHT_TYPE``, missing or
         non-positive ``DIMENSION``, a missing ``NODE_COORD_SECTION`` / ``EDGE_WEIGHT_SECTION``, a
         section with the wrong number of entries, duplicate or out-of-range node indices, negative
-        or non-finite weights.
+        or non-finite weights, an asymmetric explicit matrix under ``TYPE: TSP`` (that is ``ATSP``).
     """
     text = _read_text(text_or_path)
     spec: dict[str, str] = {}
@@ -314,6 +314,14 @@ def read_tsplib(text_or_path) -> TSPLIBInstance:
         if dist.min() < 0:
             a, b = np.unravel_index(int(np.argmin(dist)), dist.shape)
             raise ValueError(f"EDGE_WEIGHT_SECTION must be non-negative; weight ({a + 1}, {b + 1}) = {dist[a, b]}")
+        if typ == "TSP":  # only FULL_MATRIX can be asymmetric; the triangular formats are symmetric by construction
+            asym = np.argwhere(np.triu(dist != dist.T, 1))
+            if asym.size:
+                a, b = (int(v) for v in asym[0])
+                raise ValueError(
+                    f"TYPE TSP needs a symmetric EDGE_WEIGHT_SECTION, but weight ({a + 1}, {b + 1}) = {dist[a, b]:g} "
+                    f"differs from ({b + 1}, {a + 1}) = {dist[b, a]:g}; asymmetric instances have TYPE ATSP"
+                )
     elif ewt in _COORD_TYPES:
         if coords is None:
             raise ValueError(f"EDGE_WEIGHT_TYPE {ewt} needs a NODE_COORD_SECTION")
