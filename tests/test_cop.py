@@ -510,6 +510,13 @@ def test_bad_input_helpers():
         cop.greedy_tsp(rng.random((3, 2)), 3)
     with pytest.raises(ValueError, match=r"instances must be coordinates \(B, n, 2\) or distance matrices"):
         cop.solve_tsp_batch(np.ones((2, 4, 3)))
+    # (B, 2, 2): two points in the plane or a 2 x 2 distance matrix? "auto" refuses to guess
+    two = np.array([[[0.0, 0.0], [3.0, 4.0]]])
+    with pytest.raises(ValueError, match=r"instances of shape \(1, 2, 2\) are ambiguous under kind='auto': "
+                                         r"pass kind='coords' .* or kind='dist'"):
+        cop.solve_tsp_batch(two)
+    assert cop.solve_tsp_batch(two, kind="coords").lengths.tolist() == [10.0]  # 5 there and 5 back
+    assert cop.solve_tsp_batch(two, kind="dist").lengths.tolist() == [3.0]  # d(0, 1) + d(1, 0) = 0 + 3
     with pytest.raises(ValueError, match=r"instances\[1\] must be non-negative"):
         cop.solve_tsp_batch(np.stack([np.ones((3, 3)), -np.ones((3, 3))]))
     with pytest.raises(ValueError, match=r"min_size must be <= n \+ 1 = 4"):

@@ -253,7 +253,8 @@ def solve_tsp_batch(instances, *, kind: str = "auto") -> TSPBatchSolution:
         ``(B, n, n)``; ``n <= 20``.
     kind : {"auto", "coords", "dist"}
         How to read ``instances``; ``"auto"`` reads ``(B, n, n)`` as distances and ``(B, n, 2)``,
-        ``n != 2``, as coordinates.
+        ``n != 2``, as coordinates, and refuses the ambiguous shape ``(B, 2, 2)`` (two points in the
+        plane, or 2 x 2 distance matrices?): pass ``kind`` explicitly for it.
 
     Returns
     -------
@@ -267,6 +268,9 @@ def solve_tsp_batch(instances, *, kind: str = "auto") -> TSPBatchSolution:
     if kind not in ("auto", "coords", "dist"):
         raise ValueError(f"kind must be 'auto', 'coords' or 'dist', got {kind!r}")
     if kind == "auto":
+        if n == k == 2:
+            raise ValueError(f"instances of shape {arr.shape} are ambiguous under kind='auto': pass kind='coords' "
+                             "for B instances of 2 points in the plane, or kind='dist' for B 2 x 2 distance matrices")
         kind = "dist" if k == n else "coords" if k == 2 else None
     if kind == "coords":
         dists = euclidean_distances(arr)
