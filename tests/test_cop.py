@@ -8,24 +8,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import mdp
 from mdp import cop
-from mdp.cop.constructive import _refine_partition
+from mdp.abstraction import bisimulation
 from mdp.cop.tsp import reference_held_karp
 from mdp.solvers.finite_horizon import reference_finite_horizon
 
-try:  # the lead's partition refinement (mdp/abstraction/partition.py), when present
-    from mdp.abstraction import bisimulation as _lead_bisimulation
-except (ImportError, AttributeError):  # pragma: no cover
-    _lead_bisimulation = None
-
 
 def coarsest(m):
-    """Coarsest bisimulation labels: mdp.abstraction.bisimulation if importable, else the private helper."""
-    if _lead_bisimulation is not None:
-        r = _lead_bisimulation(m)
-        return np.asarray(r.labels), int(r.n_blocks)
-    return _refine_partition(m)
+    """Coarsest bisimulation ``(labels, n_blocks)`` by :func:`mdp.abstraction.bisimulation`."""
+    r = bisimulation(m)
+    return np.asarray(r.labels), int(r.n_blocks)
 
 
 def split_classes(labels_bq, blocks):
@@ -263,8 +255,6 @@ def test_tsp_refinement_equals_bq_partition(kind, n):
     blocks, n_blocks = coarsest(D.mdp)
     assert split_classes(labels, blocks) == 0  # BQ2 inclusion
     assert n_blocks == B.n_states and same_partition(labels, blocks)  # and equality for generic d
-    own, n_own = _refine_partition(D.mdp)
-    assert n_own == n_blocks and same_partition(own, blocks)
 
 
 def test_tsp_refinement_strictly_coarser_on_equidistant_instance():
@@ -291,8 +281,6 @@ def test_bq_classes_inside_refinement_blocks(problem):
         blocks, n_blocks = coarsest(D.mdp)
         assert split_classes(labels, blocks) == 0
         assert n_blocks <= B.n_states <= D.n_states
-        own, n_own = _refine_partition(D.mdp)
-        assert n_own == n_blocks and same_partition(own, blocks)
 
 
 def test_knapsack_direct_mdp_is_larger_than_bq():
@@ -348,23 +336,6 @@ def test_constructive_solver_vs_reference_and_mdp_finite_horizon():
         assert cm.mdp.gamma == 1.0 and v[cm.terminal] == 0.0
         # no optimal action is infeasible
         assert np.all(cm.feasible[np.arange(cm.n_states - 1), pi[:-1]])
-
-
-# --------------------------------------------------------------------------- refinement helper (fallback)
-def test_private_refinement_on_planted_copies():
-    rng = np.random.default_rng(0)
-    base = mdp.generators.random_mdp(5, 2, rng=rng)
-    P, R = base.dense_P(), base.R
-    # two copies of every state: s and s + 5 behave identically (transition mass split between copies)
-    P2 = np.zeros((10, 2, 10))
-    P2[:5, :, :5] = P / 2
-    P2[:5, :, 5:] = P / 2
-    P2[5:] = P2[:5]
-    m = mdp.TabularMDP(P2, np.vstack([R, R]), 0.9)
-    labels, nb = _refine_partition(m)
-    assert nb == 5 and np.array_equal(labels[:5], labels[5:])
-    labels_sparse, nb_sparse = _refine_partition(m.to_sparse())
-    assert nb_sparse == 5 and np.array_equal(labels_sparse, labels)
 
 
 # --------------------------------------------------------------------------- learning helpers

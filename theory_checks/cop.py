@@ -12,7 +12,6 @@ from __future__ import annotations
 import numpy as np
 
 from mdp import cop
-from mdp.cop.constructive import _refine_partition
 from theory_checks.core import CheckResult, Claim, identity, register
 
 __all__ = ["sample_bq1", "check_bq1", "sample_bq2", "check_bq2", "check_bq4", "coarsest_bisimulation",
@@ -31,12 +30,8 @@ _TSPLIB_OPTIMA = {"burma14": (BURMA14, 3323.0), "ulysses16": (ULYSSES16, 6859.0)
 
 
 def coarsest_bisimulation(m):
-    """``(labels, n_blocks)`` of the coarsest bisimulation: :func:`mdp.abstraction.bisimulation` when it is
-    available, else the private signature refinement of :mod:`mdp.cop.constructive`."""
-    try:
-        from mdp.abstraction import bisimulation
-    except (ImportError, AttributeError):
-        return _refine_partition(m)
+    """``(labels, n_blocks)`` of the coarsest bisimulation of ``m`` (:func:`mdp.abstraction.bisimulation`)."""
+    from mdp.abstraction import bisimulation
     r = bisimulation(m)
     return np.asarray(r.labels), int(r.n_blocks)
 
@@ -150,8 +145,8 @@ register(Claim(
               r"|S_t^{dir}| = \tfrac{(n-1)!}{(n-1-t)!},\ |S_t^{BQ}| = \binom{n-1}{t}\, t \ (t \ge 1)",
     source=f"{_SOURCE}, Sec. 3 (bisimulation quotienting); Givan, Dean & Greig (2003); bq_nco.md BQ2",
     constant="none", tolerance=0.5, sample=sample_bq2, evaluate=check_bq2, default_instances=10,
-    notes="Coarsest bisimulation by partition refinement (mdp.abstraction.bisimulation when importable, else "
-          "the signature refinement of foundations.md Sec. 9). Inclusion, not equality: the refinement can be "
+    notes="Coarsest bisimulation by splitter-based partition refinement (mdp.abstraction.bisimulation). "
+          "Inclusion, not equality: the refinement can be "
           "strictly coarser (equidistant TSPs; knapsack/CVRP/OP capacity or budget levels that no remaining "
           "item distinguishes). observed = split BQ classes + state-count mismatches (must be 0).",
 ))
