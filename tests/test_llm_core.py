@@ -29,6 +29,7 @@ from mdp.llm import (  # noqa: E402
     stable_hash,
 )
 from mdp.llm import _util as U  # noqa: E402
+from mdp.llm import estimators as E  # noqa: E402
 from mdp.llm import registry as R  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -485,3 +486,132 @@ def test_dtype_and_broadcast_shapes():
     for m in MINE:
         adv = compute_advantages(m, b, broadcast=True)
         assert adv.shape == (4, 3) and adv.dtype == torch.float32, m
+
+
+# ---------------------------------------------------------------------------------------- review fixes
+_NEEDS_FIELDS = dict(
+    rewards=[1.0, 0.0, 1.0, 0.0], group_ids=[0, 0, 0, 0], trajectory_ids=[0, 0, 1, 1], step_ids=[0, 1, 0, 1],
+    observation_keys=np.array([1, 1, 2, 2]), response_mask=np.ones((4, 2)), token_entropies=np.full((4, 2), 0.5))
+_NEEDS_EXTRA = dict(
+    aux=[1.0, 0.0, 1.0, 0.0], hint_rollout_rewards=np.array([[1, 0, 1], [1, 1, 1], [0, 0, 1], [1, 0, 0]], float),
+    step_scores=np.array([[1, 1, 0], [1, 1, 1], [0, 1, 1], [1, 1, 1]], float), action_keys=np.array([0, 1, 0, 1]),
+    gold_logprobs=[-1.0, -0.5, -1.0, -0.2], gold_logprob_init=[-2.0, -2.0, -2.0, -2.0], tags=np.array([0, 1, 0, 1]),
+    meta_rewards=[1.0, 0.0, 1.0, 0.0])
+_NEEDS_OPTIONS = {"spo": {"preference": lambda i, j: 0.5}, "arena": {"judge": lambda i, j: 0.5, "seeding": "index"}}
+
+
+@pytest.mark.parametrize("name", sorted(set(list_estimators())))
+def test_needs_metadata_is_truthful(name):
+    # review fix: get_estimator("gigpo").needs omitted observation_keys although the default
+    # grouping="exact" reads it. A batch holding exactly the listed fields must run with the defaults.
+    spec = get_estimator(name)
+    kw = {k: v for k, v in _NEEDS_FIELDS.items() if k in spec.needs or k == "rewards"}
+    extra = {k: v for k, v in _NEEDS_EXTRA.items() if k in spec.needs}
+    adv = compute_advantages(name, RolloutBatch(**kw, extra=extra), **_NEEDS_OPTIONS.get(name, {}))
+    assert bool(torch.isfinite(adv).all())
+
+
+def test_option_dependent_needs_gigpo():
+    spec = get_estimator("gigpo")
+    assert "observation_keys" in spec.needs
+    assert spec.required_fields(grouping="similarity") == ("group_ids", "trajectory_ids", "step_ids")
+    b = RolloutBatch(rewards=[1.0, 0.0, 1.0, 0.0], group_ids=[0, 0, 0, 0], trajectory_ids=[0, 0, 1, 1],
+                     step_ids=[0, 1, 0, 1], extra={"observation_embeddings": np.eye(4)[[0, 1, 0, 1]]})
+    with pytest.raises(ValueError, match=r"gigpo with grouping='exact'.*observation_keys"):
+        compute_advantages("gigpo", b)
+    a = compute_advantages("gigpo", b, grouping="similarity")  # no observation_keys needed
+    ref = compute_advantages("gigpo", b.replace(observation_keys=np.array([0, 1, 0, 1])))
+    np.testing.assert_allclose(a.numpy(), ref.numpy(), atol=1e-12)
+    with pytest.raises(ValueError, match="not one of its options"):
+        register_estimator("_bad_opt_needs", lambda b, x=1: b.rewards, options={"x": 1},
+                           option_needs={"y": {1: ("step_ids",)}})
+
+
+def _whiten(x, m, eps=1e-8):
+    v = x[m]
+    return (x - v.mean()) / np.sqrt(v.var(ddof=1) + eps) * m
+
+
+def test_reinforce_pp_baseline_counts_empty_rows_in_the_baseline():
+    # review fix: the reward of a row with an all-zero mask was dropped (taken as 0) before the
+    # group baseline. Group mean here is 0.5 (rows 0..3), not 1/4.
+    mask = np.array([[0, 0], [1, 1], [1, 0], [1, 1]], dtype=bool)
+    b = RolloutBatch(rewards=[1.0, 1.0, 0.0, 0.0], group_ids=[0, 0, 0, 0], response_mask=mask)
+    a = compute_advantages("reinforce_pp_baseline", b).numpy()
+    x = np.array([0.5, 0.5, -0.5, -0.5])[:, None] * mask
+    np.testing.assert_allclose(a, _whiten(x, mask), atol=1e-12)
+    assert np.all(a[0] == 0)
+    # verl places an empty row's scalar reward on position -1 of token_level_rewards; the same batch
+    # given as token-level rewards agrees
+    tr = np.zeros((4, 2))
+    tr[0, -1], tr[1, 1] = 1.0, 1.0
+    bt = RolloutBatch(rewards=tr, group_ids=[0, 0, 0, 0], response_mask=mask)
+    np.testing.assert_allclose(compute_advantages("reinforce_pp_baseline", bt).numpy(), a, atol=1e-12)
+
+
+def test_reinforce_pp_empty_rows_are_the_documented_exception():
+    mask = np.array([[0, 0], [1, 1], [1, 0], [1, 1]], dtype=bool)
+    b = RolloutBatch(rewards=[5.0, 1.0, 0.0, 0.0], response_mask=mask)
+    a = compute_advantages("reinforce_pp", b).numpy()
+    rest = compute_advantages("reinforce_pp", RolloutBatch(rewards=[1.0, 0.0, 0.0], response_mask=mask[1:])).numpy()
+    np.testing.assert_array_equal(a[0], [0.0, 0.0])
+    np.testing.assert_allclose(a[1:], rest, atol=1e-12)
+    assert "exception" in E.reinforce_pp.__doc__
+
+
+@pytest.mark.parametrize("singleton", ["reward", "zero"])
+@pytest.mark.parametrize("zero_variance", ["zero", "formula"])
+def test_lite_ppo_equals_grpo_batch_scaling(singleton, zero_variance):
+    b = _b([1.0, 0.0, 0.5, 0.7, 0.7, 0.3, 2.0], [0, 0, 0, 1, 1, 2, 3])
+    opts = dict(singleton=singleton, zero_variance=zero_variance)
+    np.testing.assert_array_equal(compute_advantages("lite_ppo", b, **opts).numpy(),
+                                  compute_advantages("grpo", b, scale_rewards="batch", **opts).numpy())
+    # the defaults: lite_ppo() == grpo(scale_rewards="batch", singleton="zero") (grpo's own default
+    # singleton is verl's "reward")
+    np.testing.assert_array_equal(compute_advantages("lite_ppo", b).numpy(),
+                                  compute_advantages("grpo", b, scale_rewards="batch", singleton="zero").numpy())
+    assert 'singleton="zero"' in E.lite_ppo.__doc__
+
+
+def test_lite_ppo_float32_constant_groups_are_exactly_zero():
+    r = torch.tensor([0.1] * 3 + [0.7] * 3 + [0.3, 0.9], dtype=torch.float32)
+    a = compute_advantages("lite_ppo", RolloutBatch(rewards=r, group_ids=[0, 0, 0, 1, 1, 1, 2, 2]))
+    assert torch.all(a[:6] == 0) and torch.all(a[6:] != 0)
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16, torch.float32])
+def test_gaussian_grpo_low_precision(dtype):
+    # review fix: ndtri has no bf16 kernel; computed in float64 and cast back
+    r = [1.0, 0.0, 2.0, 0.5, 0.5, 3.0]
+    g = [0, 0, 0, 1, 1, 1]
+    a = compute_advantages("gaussian_grpo", RolloutBatch(rewards=torch.tensor(r, dtype=dtype), group_ids=g))
+    ref = compute_advantages("gaussian_grpo", RolloutBatch(rewards=torch.tensor(r, dtype=torch.float64), group_ids=g))
+    assert a.dtype == dtype
+    torch.testing.assert_close(a, ref.to(dtype))
+
+
+def test_unsigned_group_ids_accepted_like_observation_keys():
+    ids = np.array([2 ** 64 - 1, 2 ** 63 - 1, 2 ** 64 - 1, 7], dtype=np.uint64)
+    b = RolloutBatch(rewards=[1.0, 0.0, 0.0, 1.0], group_ids=ids, trajectory_ids=ids.astype(np.uint32))
+    ref = RolloutBatch(rewards=[1.0, 0.0, 0.0, 1.0], group_ids=[0, 1, 0, 2])
+    np.testing.assert_array_equal(compute_advantages("grpo", b).numpy(), compute_advantages("grpo", ref).numpy())
+    assert len(set(b.group_ids.tolist())) == 3  # distinct uint64 ids stay distinct
+    t = RolloutBatch(rewards=[1.0, 0.0], group_ids=torch.tensor([3, 3], dtype=torch.uint32))
+    assert t.group_ids.dtype == torch.int64
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error raised without CUDA")
+def test_unavailable_device_is_a_value_error():
+    # review fix: torch's AssertionError("Torch not compiled with CUDA enabled") leaked out
+    with pytest.raises(ValueError, match=r"device='cuda' but CUDA is not available"):
+        RolloutBatch(rewards=[1.0, 0.0], group_ids=[0, 0], device="cuda")
+    with pytest.raises(ValueError, match="device must be a torch device"):
+        RolloutBatch(rewards=[1.0, 0.0], device="gpu0")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_batch_and_estimators_stay_on_device():
+    b = RolloutBatch(rewards=[1.0, 0.0, 0.5, 0.2], group_ids=[0, 0, 1, 1], response_mask=np.ones((4, 2)),
+                     device="cuda")
+    for m in ("grpo", "rloo", "gaussian_grpo", "lite_ppo", "reinforce_pp_baseline", "hapo", "gbpo"):
+        assert compute_advantages(m, b).device.type == "cuda"

@@ -233,3 +233,78 @@ def test_trl_two_sided_delta_caps_the_unclipped_branch():
     assert abs(policy_loss("ppo", logp, old, _t([-1.0]), delta=4.0).loss.item() - 4.0) < 1e-12
     with pytest.raises(ValueError, match="alternative bounds"):
         policy_loss("ppo", logp, old, _t([-1.0]), delta=4.0, dual_clip=3.0)
+
+
+# ---------------------------------------------------------------------------------------- padding rule
+# review fix: GSPO's ((logp - old_logp) * mask).sum(-1) turned NaN/-inf padding into a NaN loss
+# (nan * 0 = nan); bpo/hapo rejected non-finite padding while ppo accepted it. The rule now: values
+# where mask == 0 are ignored everywhere (value, metrics and a zero gradient).
+_OLD = torch.log(torch.tensor([[0.3, 0.5, 0.2, 0.1], [0.4, 0.4, 0.2, 0.3], [0.6, 0.1, 0.3, 0.2]],
+                              dtype=torch.float64))
+_MASK = torch.tensor([[1, 1, 0, 0], [1, 0, 0, 0], [1, 1, 1, 0]])
+_PAD_CASES = [("ppo", {}), ("ppo", {"dual_clip": 3.0}), ("gspo", {}), ("bpo", {}), ("bpo", {"divergence": "hinge"}),
+              ("hapo", {"entropies": True})]
+
+
+def _loss_and_grad(kind, kw, pad, agg):
+    shift = torch.tensor([[0.1, -0.2, 0.0, 0.0], [0.3, 0.0, 0.0, 0.0], [-0.1, 0.05, 0.2, 0.0]], dtype=torch.float64)
+    lp = (_OLD + shift).clone()
+    old, adv, ref = _OLD.clone(), torch.tensor([[1.0] * 4, [-1.0] * 4, [0.5] * 4], dtype=torch.float64), _OLD - 0.1
+    kw = dict(kw)
+    if kw.get("entropies"):
+        kw["entropies"] = torch.tensor([[0.5, 1.5, 0.0, 0.0], [0.2, 0.0, 0.0, 0.0], [0.9, 0.1, 2.0, 0.0]],
+                                       dtype=torch.float64)
+    pad_mask = _MASK == 0
+    for t in [lp, old, adv, ref] + ([kw["entropies"]] if "entropies" in kw else []):
+        t[pad_mask] = pad
+    lp.requires_grad_(True)
+    r = policy_loss(kind, lp, old, adv, _MASK, agg=agg, ref_logp=ref, kl_coef=0.1, **kw)
+    r.loss.backward()
+    return r, lp.grad
+
+
+@pytest.mark.parametrize("kind,kw", _PAD_CASES, ids=[f"{k}-{'-'.join(v)}" for k, v in _PAD_CASES])
+@pytest.mark.parametrize("pad", [float("nan"), -float("inf"), float("inf")])
+@pytest.mark.parametrize("agg", ["token-mean", "seq-mean-token-mean", "seq-mean-token-sum-norm"])
+def test_non_finite_padding_is_ignored_by_every_loss(kind, kw, pad, agg):
+    clean, g_clean = _loss_and_grad(kind, kw, -1.0, agg)
+    r, g = _loss_and_grad(kind, kw, pad, agg)
+    assert math.isfinite(r.loss.item())
+    assert r.loss.item() == pytest.approx(clean.loss.item(), abs=1e-12)
+    torch.testing.assert_close(g, g_clean, atol=1e-12, rtol=0)
+    assert bool(torch.all(g[_MASK == 0] == 0))
+    for f in ("approx_kl", "kl", "clip_fraction"):
+        assert getattr(r, f) == pytest.approx(getattr(clean, f), abs=1e-12)
+
+
+def test_non_finite_padding_functional_forms():
+    from mdp.llm.bpo import bpo_loss
+    from mdp.llm.hapo import hapo_policy_loss, normalized_entropy
+
+    H = torch.tensor([[0.5, 1.5, 0.0, 0.0], [0.2, 0.0, 0.0, 0.0], [0.9, 0.1, 2.0, 0.0]], dtype=torch.float64)
+    adv = torch.tensor([1.0, -1.0, 0.5], dtype=torch.float64)
+    lp = _OLD + 0.05
+    nan_lp, nan_H = lp.clone(), H.clone()
+    nan_lp[_MASK == 0] = float("nan")
+    nan_H[_MASK == 0] = float("nan")
+    assert float(bpo_loss(nan_lp, _OLD, adv, _MASK)) == pytest.approx(float(bpo_loss(lp, _OLD, adv, _MASK)), abs=1e-14)
+    assert float(hapo_policy_loss(nan_lp, _OLD, adv, _MASK, entropies=nan_H)) == pytest.approx(
+        float(hapo_policy_loss(lp, _OLD, adv, _MASK, entropies=H)), abs=1e-14)
+    h1, s1 = normalized_entropy(nan_H, _MASK)
+    h2, s2 = normalized_entropy(H, _MASK)
+    torch.testing.assert_close(h1, h2)
+    assert s1 == s2
+
+
+@pytest.mark.parametrize("kind,kw", _PAD_CASES[:1] + _PAD_CASES[2:4] + _PAD_CASES[5:])
+def test_non_finite_valid_token_still_rejected(kind, kw):
+    lp = _OLD.clone()
+    lp[0, 1] = float("nan")
+    kw = {"entropies": torch.ones_like(lp)} if kw.get("entropies") else dict(kw)
+    with pytest.raises(ValueError, match=r"logp must be finite.*\[0, 1\]"):
+        policy_loss(kind, lp, _OLD, torch.ones(3, dtype=torch.float64), _MASK, **kw)
+    if kind == "hapo":
+        H = torch.ones_like(lp)
+        H[2, 2] = float("inf")
+        with pytest.raises(ValueError, match=r"entropies must be finite.*\[2, 2\]"):
+            policy_loss(kind, _OLD, _OLD, torch.ones(3, dtype=torch.float64), _MASK, entropies=H)

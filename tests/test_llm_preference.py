@@ -407,3 +407,32 @@ def test_hill_registry_and_bad_input():
         hint_reliance(np.zeros((1, 2)), np.zeros((1, 2)), np.zeros((1, 2)))
     with pytest.raises(ValueError, match="needs the field 'hint_rollout_rewards'"):
         compute_advantages("hill", RolloutBatch(rewards=[0.0, 1.0], group_ids=[0, 0]))
+
+
+# ---------------------------------------------------------------------------------------- singletons
+# review fix: spo(baseline="grpo"), spark and hill used grpo's verl singleton convention
+# (A = r / (1 + eps)); their docstrings promise 0 for a one-row group.
+def test_singleton_groups_get_zero_advantage_in_grpo_based_estimators():
+    b = RolloutBatch(rewards=[0.0, 0.0, 0.0], group_ids=[0, 0, 1])
+    pref = lambda i, j: 0.7  # noqa: E731 (row 2 alone: win rate 1/2)
+    a = compute_advantages("spo", b, preference=pref, baseline="grpo")
+    assert float(a[2]) == 0.0
+    np.testing.assert_allclose(a.numpy()[:2], [2 ** -0.5, -(2 ** -0.5)], atol=1e-5)
+    assert float(compute_advantages("spo", b, preference=pref)[2]) == 0.0  # mean baseline, as before
+    # an explicit base option overrides the default (verl's mean-0/std-1 convention: 0.5 / (1 + 1e-6))
+    a_r = compute_advantages("spo", b, preference=pref, baseline="grpo", base_options={"singleton": "reward"})
+    assert float(a_r[2]) == pytest.approx(0.5 / (1 + 1e-6), abs=1e-12)
+    S = np.array([[1, 1, 1], [1, 0, 1], [1, 1, 1]], dtype=float)
+    bs = RolloutBatch(rewards=np.zeros(3), group_ids=[0, 0, 1], extra={"step_scores": S})
+    assert float(compute_advantages("spark", bs)[2]) == 0.0
+    assert float(compute_advantages("spark", bs, base_options={"singleton": "reward"})[2]) != 0.0
+    R = np.array([[1, 1, 0, 0], [1, 0, 0, 0], [1, 1, 1, 0]], dtype=float)
+    bh = RolloutBatch(rewards=np.zeros(3), group_ids=[0, 0, 1], extra={"hint_rollout_rewards": R})
+    assert float(compute_advantages("hill", bh)[2]) == 0.0
+    assert float(compute_advantages("hill", bh, base_options={"singleton": "reward"})[2]) != 0.0
+    # bases without a singleton option are called unchanged; options reach the base
+    assert compute_advantages("spark", bs, base="gbpo").shape == (3,)
+    with pytest.raises(TypeError, match="base_options must be a dict"):
+        compute_advantages("hill", bh, base_options="zero")
+    with pytest.raises(ValueError, match="base_options applies to baseline='grpo' only"):
+        compute_advantages("spo", b, preference=pref, base_options={"epsilon": 1e-4})

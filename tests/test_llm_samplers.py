@@ -369,8 +369,6 @@ def test_hapo_bad_input():
         normalized_entropy([[0.5]], [[0]])
     with pytest.raises(ValueError, match="entropies must be >= 0"):
         normalized_entropy([[-0.5]], [[1]])
-    with pytest.raises(ValueError, match="row 1 has no valid token"):
-        hapo_token_advantages([1.0, 0.0], [0, 0], [[1, 1], [0, 0]])
     with pytest.raises(ValueError, match="rewards must be finite"):
         hapo_token_advantages([float("nan")], [0], [[1]])
     with pytest.raises(ValueError, match="needs h_hat or entropies"):
@@ -491,3 +489,88 @@ def test_bpo_bad_input():
         bpo_token_losses([[0.0]], [[0.0]], [1.0], [[2]])
     with pytest.raises(ValueError, match="no valid token"):
         bpo_loss([[0.0]], [[0.0]], [1.0], [[0]])
+
+
+# ---------------------------------------------------------------------------------------- review fixes (HAPO, D3S)
+def test_nearest_quantile_matches_torch_quantile():
+    # review fix: torch.quantile refuses > 2^24 elements; nearest_quantile must agree with it below
+    from mdp.llm.hapo import nearest_quantile
+
+    g = torch.Generator().manual_seed(0)
+    for n in list(range(1, 40)) + [100, 101, 1000, 4097]:
+        for dtype in (torch.float32, torch.float64):
+            v = torch.randn(n, generator=g, dtype=dtype)
+            if n % 3 == 0:
+                v = torch.round(v)  # ties
+            for q in (0.0, 0.05, 0.1, 0.25, 1 / 3, 0.5, 0.75, 0.8, 0.9, 1.0):
+                assert torch.equal(nearest_quantile(v, q), torch.quantile(v, q, interpolation="nearest")), (n, q)
+
+
+def test_nearest_quantile_float64_rank_path(monkeypatch):
+    # the beyond-2^24 code path (rank in float64), exercised on small inputs with a lowered threshold
+    from mdp.llm import hapo
+
+    monkeypatch.setattr(hapo, "_TORCH_QUANTILE_MAX", 4)
+    g = torch.Generator().manual_seed(1)
+    for n in (5, 6, 17, 200):
+        v = torch.randn(n, generator=g)
+        for q in (0.0, 0.3, 0.5, 0.8, 1.0):
+            assert torch.equal(hapo.nearest_quantile(v, q), torch.quantile(v, q, interpolation="nearest"))
+
+
+def test_normalized_entropy_above_torch_quantile_limit():
+    n = 2 ** 24 + 7  # torch.quantile raises here
+    v = torch.arange(n) % 1000
+    H = (1.0 + v[torch.randperm(n, generator=torch.Generator().manual_seed(0))].to(torch.float32)).unsqueeze(0)
+    mask = torch.ones_like(H, dtype=torch.bool)
+    _, stats = normalized_entropy(H, mask, pivot=0.8)
+    # sorted multiset: value j (0..999) appears n // 1000 + (j < n % 1000) times
+    k = round(0.8 * (n - 1))
+    counts = np.full(1000, n // 1000) + (np.arange(1000) < n % 1000)
+    j = int(np.searchsorted(np.cumsum(counts), k, side="right"))
+    assert stats.pivot == pytest.approx(float(torch.log(torch.tensor(1.0 + j))), abs=1e-6)
+
+
+def test_hapo_float32_zero_variance_groups_are_exactly_zero():
+    # review fix: float32 rounding made sigma_g ~1e-8 (vs eps 1e-6) for constant groups
+    v = 0.9127555772777217  # 7 equal float32 rewards: the literal formula gives |A| ~ 0.056
+    r = torch.tensor([v] * 7 + [0.1] * 3 + [0.3, 0.9, 0.9], dtype=torch.float32)
+    g = [0] * 7 + [1] * 3 + [2] * 3
+    mask = torch.ones(13, 3)
+    mask[7:10, 1:] = torch.tensor([[1, 1], [0, 0], [1, 0]])
+    b = RolloutBatch(rewards=r, group_ids=g, response_mask=mask)
+    a = compute_advantages("hapo", b)
+    assert torch.all(a[:10] == 0) and torch.any(a[10:] != 0)
+    lit = hapo_token_advantages(r, g, mask, zero_variance="formula")
+    assert float(lit[:7].abs().max()) > 1e-2  # the literal formula's rounding residue
+    with pytest.raises(ValueError, match="zero_variance must be"):
+        hapo_token_advantages(r, g, mask, zero_variance="drop")
+
+
+def test_hapo_all_zero_mask_rows_follow_the_batch_convention():
+    # review fix: hapo rejected empty rows that RolloutBatch allows; they get zero token advantages and
+    # weight 0 in the token-level mu_g, sigma_g
+    mask = np.array([[1, 1], [1, 0], [0, 0], [1, 1], [0, 0], [0, 0]])
+    b = RolloutBatch(rewards=[1.0, 0.0, 5.0, 0.5, 1.0, 0.0], group_ids=[0, 0, 0, 1, 2, 2], response_mask=mask)
+    a = compute_advantages("hapo", b).numpy()
+    assert np.all(a[[2, 4, 5]] == 0)
+    ref = compute_advantages("hapo", RolloutBatch(rewards=[1.0, 0.0], group_ids=[0, 0], response_mask=mask[:2]))
+    np.testing.assert_allclose(a[:2], ref.numpy(), atol=1e-12)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_d3s_masks_on_the_input_device():
+    # review fix: d3s_sample_mask / d3s_token_mask built CPU tensors whatever the input device
+    a = torch.tensor([1.0, -1.0, 0.5, 0.0, 2.0, -0.3], device="cuda")
+    m = d3s_sample_mask(a, torch.tensor([0, 0, 0, 1, 1, 1], device="cuda"), 2)
+    assert m.device.type == "cuda"
+    np.testing.assert_array_equal(m.cpu().numpy(), d3s_sample_mask(a.cpu(), [0, 0, 0, 1, 1, 1], 2).numpy())
+    H = torch.rand(6, 3, device="cuda")
+    t = d3s_token_mask(a, H, torch.ones(6, 3, device="cuda"), 0.5, sample_mask=m)
+    assert t.device.type == "cuda"
+
+
+def test_d3s_masks_follow_the_input_device_cpu():
+    a = torch.tensor([1.0, -1.0, 0.5, 0.0])
+    assert d3s_sample_mask(a, np.array([0, 0, 1, 1]), 1).device == a.device
+    assert d3s_token_mask(a, torch.rand(4, 2), np.ones((4, 2)), 0.5).device == a.device

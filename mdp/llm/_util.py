@@ -25,6 +25,7 @@ __all__ = [
     "segment_var",
     "segment_std",
     "group_stats",
+    "constant_groups",
     "gather",
     "group_ordinal_ranks",
     "group_average_ranks",
@@ -111,6 +112,20 @@ def group_stats(values: torch.Tensor, codes: torch.Tensor, n: int, *, ddof: int 
     mean = segment_mean(values, codes, n)
     std = segment_std(values, codes, n, ddof=ddof, mean=mean)
     return count, mean, std
+
+
+def constant_groups(values: torch.Tensor, codes: torch.Tensor, n: int) -> torch.Tensor:
+    """Boolean ``(n,)``: every value of the group is equal (``max == min``, exact comparison).
+
+    The zero-variance test of the ``zero_variance="zero"`` policy: rounding makes a computed std
+    of such a group ~1e-8 in float32 rather than 0, so the test is on the values themselves.
+    Groups with no rows give ``False``.
+    """
+    hi = torch.full((n,), -torch.inf, dtype=values.dtype, device=values.device).scatter_reduce(
+        0, codes, values, reduce="amax")
+    lo = torch.full((n,), torch.inf, dtype=values.dtype, device=values.device).scatter_reduce(
+        0, codes, values, reduce="amin")
+    return hi == lo
 
 
 def gather(per_group: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:

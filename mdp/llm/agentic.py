@@ -761,6 +761,7 @@ def _opts(fn) -> dict:
 
 
 register_estimator("gigpo", gigpo, needs=_STEP_FIELDS, options=_opts(gigpo), paper=_PAPERS["gigpo"],
+                   option_needs={"grouping": {"exact": ("observation_keys",)}},
                    equation="A = A_E(tau) + omega * (R_t - mean_G) / (std_G + eps), G = anchor-state group")
 register_estimator("hgpo", hgpo, needs=_STEP_FIELDS + ("observation_keys",), options=_opts(hgpo),
                    paper=_PAPERS["hgpo"],

@@ -22,7 +22,9 @@ field                         shape / dtype           meaning
 ============================  ======================  ===========================================
 
 Inputs may be torch tensors, numpy arrays or (nested) lists. Id fields (``group_ids``,
-``trajectory_ids``) accept integers or any hashable python objects (strings such as verl's ``uid``);
+``trajectory_ids``) accept integers (signed or unsigned; uint64 ids above 2^63 wrap to negative
+int64, one-to-one, as ``observation_keys`` do) or any hashable python objects (strings such as
+verl's ``uid``);
 non-integer ids are factorised to int64 codes by first appearance. ``observation_keys`` accepts an
 integer array (taken as pre-hashed int64 keys) or a sequence of hashable python objects, which are
 hashed *deterministically* (independent of ``PYTHONHASHSEED``) with :func:`stable_hash`, so keys
@@ -37,14 +39,18 @@ Validation rules (each a ``ValueError``/``TypeError`` naming the field):
 * rewards and entropies must be finite (NaN/inf rejected, with the first bad index);
 * ``response_mask`` must be 0/1; an all-zero mask over the *whole batch* is rejected. A single row
   whose mask is all zero is **allowed** (an empty response): its advantage is still computed from
-  its reward, broadcasting gives it zero token advantages, and every loss aggregation skips it
-  (it contributes no tokens and is excluded from per-sequence means);
+  its reward (and its reward counts in its group's statistics, e.g. REINFORCE++'s group baseline),
+  broadcasting gives it zero token advantages, and every loss aggregation skips it (it contributes
+  no tokens and is excluded from per-sequence means). Exceptions: statistics taken over *tokens*
+  see no token of it (HAPO's token-weighted ``mu_g, sigma_g``, REINFORCE++'s batch whitening and
+  plain ``reinforce_pp``, whose returns live on tokens; see their docstrings);
 * ``step_ids`` must be non-negative integers;
 * unhashable observation keys (lists, dicts, arrays) raise ``TypeError`` with the row index.
 
 dtype/device: floating inputs keep their dtype (numpy float64 stays float64); integer/bool rewards
 become float64; pass ``dtype=`` / ``device=`` to override. All tensors live on one device (that of
-``rewards`` when it is a tensor, else CPU unless ``device=`` is given).
+``rewards`` when it is a tensor, else CPU unless ``device=`` is given). A ``device`` that is not
+available (``"cuda"`` without CUDA) is a ``ValueError`` naming ``device``.
 """
 from __future__ import annotations
 
@@ -64,6 +70,8 @@ FIELDS = ("rewards", "group_ids", "response_mask", "trajectory_ids", "step_ids",
           "token_entropies", "turn_boundaries")
 
 _INT64_MIN, _INT64_MAX = -(2 ** 63), 2 ** 63 - 1
+_INT_DTYPES = tuple(getattr(torch, n) for n in ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
+                                                "uint64") if hasattr(torch, n))
 
 
 # --------------------------------------------------------------------------------------------
@@ -157,6 +165,27 @@ def _to_tensor(x, name: str, device) -> torch.Tensor:
     return t.to(device) if device is not None else t
 
 
+def _check_device(device):
+    """``torch.device`` or ``None``; ``ValueError`` naming ``device`` for a bad or unavailable one."""
+    if device is None:
+        return None
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"device must be a torch device (e.g. 'cpu', 'cuda:0'), got {device!r}: {exc}") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device={device!r} but CUDA is not available (torch.cuda.is_available() is "
+                             "False); use device='cpu'")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(f"device={device!r} but only {torch.cuda.device_count()} CUDA device(s) exist")
+    elif dev.type == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise ValueError(f"device={device!r} but MPS is not available; use device='cpu'")
+    return dev
+
+
 def _check_finite(t: torch.Tensor, name: str) -> None:
     if t.numel() and not bool(torch.isfinite(t).all()):
         bad = torch.nonzero(~torch.isfinite(t))[0].tolist()
@@ -173,8 +202,10 @@ def _row_ids(x, name: str, rows: int, device) -> torch.Tensor:
         if t.dtype == torch.bool or t.is_floating_point():
             if t.is_floating_point() and not bool((t == t.round()).all() & torch.isfinite(t).all()):
                 raise TypeError(f"{name} must hold integer ids (or hashable objects), got {t.dtype} values")
-        elif t.dtype not in (torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8):
+        elif t.dtype not in _INT_DTYPES:
             raise TypeError(f"{name} must hold integer ids, got {t.dtype}")
+        # unsigned ids above 2^63 wrap to negative int64 (a bijection: distinct ids stay distinct),
+        # as observation_keys do; only equality of ids matters
         t = t.to(torch.int64)
     else:
         seq = list(x) if not isinstance(x, (str, bytes)) else None
@@ -269,7 +300,7 @@ class RolloutBatch:
 
     def __post_init__(self):
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 (frozen dataclass)
-        device = torch.device(self.device) if self.device is not None else None
+        device = _check_device(self.device)
         if self.rewards is None:
             raise ValueError("rewards is required (rows,) or (rows, tokens)")
         r = _to_tensor(self.rewards, "rewards", device)

@@ -200,7 +200,7 @@ def bpo_target_ratio(q, pi0, eps: float = 0.2, *, c_low: float | None = None,
 # --------------------------------------------------------------------------------------------
 # GBPO (torch)
 # --------------------------------------------------------------------------------------------
-def _tensor(x, name: str, *, dtype=None):
+def _tensor(x, name: str, *, dtype=None, finite: bool = True):
     import torch
 
     if isinstance(x, torch.Tensor):
@@ -216,15 +216,15 @@ def _tensor(x, name: str, *, dtype=None):
         raise TypeError(f"{name} must be real, got {t.dtype}")
     if dtype is not None:
         t = t.to(dtype)
-    if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+    if finite and t.is_floating_point() and not bool(torch.isfinite(t).all()):
         raise ValueError(f"{name} must be finite (found NaN or inf)")
     return t
 
 
-def _float(x, name):
+def _float(x, name, *, finite: bool = True):
     import torch
 
-    t = _tensor(x, name)
+    t = _tensor(x, name, finite=finite)
     if not t.is_floating_point():
         t = t.to(torch.float64)
     return t
@@ -309,9 +309,20 @@ def bpo_target_from_advantages(advantages, eps: float = 0.2):
     return 1.0 + _check_eps(eps) * torch.sign(a)
 
 
+def _valid_only(t, mask, name):
+    """Check ``t`` is finite where ``mask > 0`` and return it with 0 elsewhere (padding may hold
+    NaN/-inf; ``torch.where`` keeps it out of the values and gives it gradient 0)."""
+    from mdp.llm.losses import _check_finite, _keep_valid
+
+    _check_finite(_keep_valid(t.detach(), mask), name)
+    return _keep_valid(t, mask)
+
+
 def _token_inputs(log_probs, old_log_probs, advantages, response_mask):
-    lp = _float(log_probs, "log_probs")
-    old = _float(old_log_probs, "old_log_probs").to(lp.dtype)
+    """Validated ``(log_probs, old, adv, mask)``, all ``(rows, tokens)``; only valid tokens
+    (``mask == 1``) must be finite, padding is replaced by 0 (the rule of :mod:`mdp.llm.losses`)."""
+    lp = _float(log_probs, "log_probs", finite=False)
+    old = _float(old_log_probs, "old_log_probs", finite=False).to(lp.dtype)
     if lp.dim() != 2:
         raise ValueError(f"log_probs must be (rows, tokens), got shape {tuple(lp.shape)}")
     if old.shape != lp.shape:
@@ -322,19 +333,24 @@ def _token_inputs(log_probs, old_log_probs, advantages, response_mask):
     mask = mask.to(lp.dtype)
     if bool(((mask != 0) & (mask != 1)).any()):
         raise ValueError("response_mask must hold only 0/1 (or booleans)")
-    adv = _float(advantages, "advantages").to(lp.dtype)
+    adv = _float(advantages, "advantages", finite=False).to(lp.dtype)
     if adv.dim() == 1:
         if adv.shape[0] != lp.shape[0]:
             raise ValueError(f"advantages (rows,) must have {lp.shape[0]} rows, got {adv.shape[0]}")
         adv = adv.unsqueeze(1).expand_as(lp)
     elif tuple(adv.shape) != tuple(lp.shape):
         raise ValueError(f"advantages must be (rows,) or {tuple(lp.shape)}, got {tuple(adv.shape)}")
+    lp = _valid_only(lp, mask, "log_probs")
+    old = _valid_only(old, mask, "old_log_probs")
+    adv = _valid_only(adv, mask, "advantages")
     return lp, old, adv, mask
 
 
 def bpo_token_losses(log_probs, old_log_probs, advantages, response_mask, *, eps: float = 0.2,
                      divergence: str = "squared"):
     """Per-token BPO loss ``|A| D(rho, 1 + eps sign(A))`` (zero off the mask).
+
+    Padding tokens (mask 0) may hold NaN/inf in any input; only valid tokens must be finite.
 
     Parameters
     ----------

@@ -48,6 +48,7 @@ from __future__ import annotations
 import torch
 
 from mdp.llm._util import (
+    constant_groups,
     group_ordinal_ranks,
     gather,
     segment_count,
@@ -109,15 +110,6 @@ def _group_setup(batch, method):
     return scores, codes, n, count, mean
 
 
-def _constant_groups(scores, codes, n):
-    """Boolean per-group flag: all rewards in the group are equal (max == min)."""
-    hi = torch.full((n,), -torch.inf, dtype=scores.dtype, device=scores.device).scatter_reduce(
-        0, codes, scores, reduce="amax")
-    lo = torch.full((n,), torch.inf, dtype=scores.dtype, device=scores.device).scatter_reduce(
-        0, codes, scores, reduce="amin")
-    return hi == lo
-
-
 def _check_singletons(count, codes, batch, policy, method):
     single = count <= 1
     if policy == "error" and bool(single.any()):
@@ -175,7 +167,7 @@ def grpo(batch, *, convention="verl", scale_rewards="group", epsilon=None, std_d
     if o["singleton"] == "zero":
         adv = torch.where(gather(single, codes), torch.zeros_like(adv), adv)
     if zero_variance == "zero":
-        const = _constant_groups(scores, codes, n) & ~single
+        const = constant_groups(scores, codes, n) & ~single
         adv = torch.where(gather(const, codes), torch.zeros_like(adv), adv)
     return adv
 
@@ -269,6 +261,11 @@ def reinforce_pp(batch, *, gamma=1.0, kl_coef=0.0, kl_kind="kl", whiten_epsilon=
     ``A_t = (G_t - mean(G)) / sqrt(var(G) + 1e-8)`` over all response tokens of the batch. The
     discounted sum restarts after every masked token (verl's ``running_return * mask_t``).
     Returns ``(rows, tokens)``, zero off the mask. Needs ``response_mask``.
+
+    Empty rows (all-zero ``response_mask``): the exception to RolloutBatch's "advantage still
+    computed from its reward" rule. REINFORCE++ has no row-level quantity: returns live on response
+    tokens and the whitening statistics are over response tokens (verl ``masked_whiten``), so a row
+    without tokens has no return, its reward enters no statistic and its advantages are 0.
     """
     m = "reinforce_pp"
     if isinstance(gamma, bool) or not isinstance(gamma, (int, float)) or not 0.0 <= gamma <= 1.0:
@@ -291,11 +288,20 @@ def reinforce_pp_baseline(batch, *, convention="verl", singleton=None, kl_coef=0
     whitened over all response tokens of the batch, ``(A - mean) / sqrt(var + 1e-8)``. ``r_i`` is
     the sum of the (KL-shaped) token rewards. ``singleton``: ``"reward"`` (verl: baseline 0) or
     ``"zero"``. Returns ``(rows, tokens)``. Needs ``group_ids`` and ``response_mask``.
+
+    Empty rows (all-zero ``response_mask``) follow the RolloutBatch convention: their reward counts
+    in their group's baseline ``mean_g r`` (as in verl, whose ``scores`` are taken before masking),
+    and their token advantages are 0 (no tokens). The whitening is over response tokens, so such a
+    row adds nothing to its statistics.
     """
     m = "reinforce_pp_baseline"
     o = _resolve(m, convention, singleton=singleton)
     tr, mask = _token_rewards(batch, m, kl_coef, kl_kind)
     scores = tr.sum(-1)
+    if not batch.token_level:
+        # a scalar reward of an empty row has no last token to sit on: count it in the baseline
+        empty = ~batch.response_mask.any(dim=1)
+        scores = torch.where(empty, batch.rewards, scores)
     codes, n = batch.group_codes(method=m)
     count = segment_count(codes, n, dtype=scores.dtype)
     single = _check_singletons(count, codes, batch, o["singleton"], m)
@@ -312,24 +318,37 @@ def reinforce_pp_baseline(batch, *, convention="verl", singleton=None, kl_coef=0
 # Lite-PPO and Gaussian GRPO
 
 
-def lite_ppo(batch, *, epsilon=1e-6, std_ddof=1, singleton="zero"):
+def lite_ppo(batch, *, epsilon=1e-6, std_ddof=1, singleton="zero", zero_variance="zero"):
     """Lite-PPO advantage: group mean, batch std, ``A_i = (r_i - mean_g r) / (std_batch r + eps)``.
 
     Liu et al. 2025, "Tricks or Traps? A Deep Dive into RL for LLM Reasoning" (arXiv:2508.08221),
     Sec. 4 (advantage normalisation; ROLL ``norm_mean_type="group", norm_std_type="batch"``); pair
-    with ``agg="token-mean"``. Equals ``grpo(scale_rewards="batch")`` (TRL's option with
-    ``epsilon=1e-4``). A batch with fewer than ``std_ddof + 1`` rows has batch std 0.
-    ``singleton``: ``"zero"`` (a one-row group is its own mean) or ``"reward"`` (baseline 0).
+    with ``agg="token-mean"``. A batch with fewer than ``std_ddof + 1`` rows has batch std 0.
+    ``singleton``: ``"zero"`` (default: a one-row group is its own mean, advantage 0) or
+    ``"reward"`` (baseline 0, verl's convention). ``zero_variance``: ``"zero"`` (default, a group
+    with equal rewards gets exactly 0) or ``"formula"``.
+
+    Exact equivalence: ``lite_ppo(epsilon=e, std_ddof=d, singleton=s, zero_variance=z)`` equals
+    ``grpo(scale_rewards="batch", epsilon=e, std_ddof=d, singleton=s, zero_variance=z)``. With the
+    defaults of both, ``lite_ppo()`` equals ``grpo(scale_rewards="batch", singleton="zero")``
+    (grpo's default ``convention="verl"`` has ``singleton="reward"``, which differs on one-row
+    groups); TRL's ``scale_rewards="batch"`` is ``lite_ppo(epsilon=1e-4)`` (TRL's singleton policy
+    is ``"zero"``).
     """
     m = "lite_ppo"
     _choice(singleton, _SINGLETON, "singleton", m)
+    _choice(zero_variance, _ZERO_VAR, "zero_variance", m)
     if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or not epsilon >= 0:
         raise ValueError(f"{m}: epsilon must be a number >= 0, got {epsilon!r}")
     scores, codes, n, count, mean = _group_setup(batch, m)
     single = _check_singletons(count, codes, batch, singleton, m)
     if singleton == "reward":
         mean = torch.where(single, torch.zeros_like(mean), mean)
-    return (scores - gather(mean, codes)) / (_std(scores, std_ddof) + float(epsilon))
+    adv = (scores - gather(mean, codes)) / (_std(scores, std_ddof) + float(epsilon))
+    if zero_variance == "zero":
+        const = constant_groups(scores, codes, n) & ~single
+        adv = torch.where(gather(const, codes), torch.zeros_like(adv), adv)
+    return adv
 
 
 def gaussian_grpo(batch, *, ties="average_rank", unit_variance=False):
@@ -344,7 +363,8 @@ def gaussian_grpo(batch, *, ties="average_rank", unit_variance=False):
     """
     m = "gaussian_grpo"
     _choice(ties, ("average_rank", "average_quantile"), "ties", m)
-    scores = batch.sequence_rewards()
+    # ranks and Phi^{-1} in float64 (ndtri has no bf16/f16 kernel; ranks are exact), cast back at the end
+    scores = batch.sequence_rewards().to(torch.float64)
     codes, n = batch.group_codes(method=m)
     count = gather(segment_count(codes, n, dtype=scores.dtype), codes)
     ranks, block, n_blocks = group_ordinal_ranks(scores, codes, n)
@@ -354,12 +374,12 @@ def gaussian_grpo(batch, *, ties="average_rank", unit_variance=False):
     else:
         q = torch.special.ndtri((ranks - 0.5) / count)
         adv = segment_mean(q, block, n_blocks).index_select(0, block)
-    const = gather(_constant_groups(scores, codes, n), codes)
+    const = gather(constant_groups(scores, codes, n), codes)
     adv = torch.where(const, torch.zeros_like(adv), adv)
     if unit_variance:
         sd = gather(segment_std(adv, codes, n, ddof=0), codes)
         adv = torch.where(sd > 0, adv / torch.where(sd > 0, sd, torch.ones_like(sd)), adv)
-    return adv
+    return adv.to(batch.dtype)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -394,7 +414,7 @@ register_estimator(
     equation="A_t = whiten_batch(r_i - mean_g(r))")
 register_estimator(
     "lite_ppo", lite_ppo, needs=("group_ids",),
-    options={"epsilon": 1e-6, "std_ddof": 1, "singleton": "zero"},
+    options={"epsilon": 1e-6, "std_ddof": 1, "singleton": "zero", "zero_variance": "zero"},
     paper="Liu et al. 2025, Tricks or Traps (arXiv:2508.08221) Sec. 4; notes lite_ppo.md",
     equation="A_i = (r_i - mean_g(r)) / (std_batch(r) + eps)")
 register_estimator(

@@ -33,6 +33,7 @@ from mdp.llm.bpo import _float, _group_codes, _tensor, aggregate
 __all__ = [
     "EntropyStats",
     "normalized_entropy",
+    "nearest_quantile",
     "apply_entropy_stats",
     "hapo_temperature",
     "hapo_token_advantages",
@@ -72,12 +73,15 @@ def normalized_entropy(entropies, response_mask, *, pivot: float = 0.8):
     """HAPO's normalised token entropy :math:`\\hat h \\in [-1, 1]` (``compute_entropy_h``).
 
     ``e = log(max(H, 1e-8))``; ``m`` = the ``pivot`` quantile of ``e`` over valid tokens (torch's
-    ``"nearest"`` interpolation); ``h = (e - m) / sd`` with ``sd = sqrt(mean((e - m)^2))``; then
-    positive values are divided by their maximum and non-positive ones by ``|min|``.
+    ``"nearest"`` interpolation, computed by :func:`nearest_quantile` so any number of tokens
+    works: ``torch.quantile`` stops at 2^24 elements); ``h = (e - m) / sd`` with
+    ``sd = sqrt(mean((e - m)^2))``; then positive values are divided by their maximum and
+    non-positive ones by ``|min|``.
 
     Parameters
     ----------
-    entropies : tensor, shape (rows, tokens), >= 0
+    entropies : tensor, shape (rows, tokens), >= 0 and finite on valid tokens (padding may hold
+        anything, NaN included; it is ignored)
     response_mask : tensor, shape (rows, tokens), 0/1 with at least one valid token
     pivot : float in [0, 1]
         ``entropy_pivot`` (0.8 in the HAPO recipes; 0.5 = the median).
@@ -89,19 +93,22 @@ def normalized_entropy(entropies, response_mask, *, pivot: float = 0.8):
     """
     import torch
 
-    H = _float(entropies, "entropies")
+    H = _float(entropies, "entropies", finite=False)
     if H.dim() != 2:
         raise ValueError(f"entropies must be (rows, tokens), got shape {tuple(H.shape)}")
-    if bool((H < 0).any()):
-        raise ValueError("entropies must be >= 0")
     if not 0.0 <= float(pivot) <= 1.0:
         raise ValueError(f"pivot must lie in [0, 1], got {pivot}")
     valid = _mask_like(response_mask, H)
     if not bool(valid.any()):
         raise ValueError("response_mask has no valid token (all zeros)")
+    from mdp.llm.bpo import _valid_only
+
+    H = torch.where(valid, _valid_only(H, valid, "entropies"), torch.ones((), dtype=H.dtype))
+    if bool((H < 0).any()):
+        raise ValueError("entropies must be >= 0")
     e = torch.log(torch.clamp(H, min=1e-8))
     ev = e[valid]
-    m = torch.quantile(ev, float(pivot), interpolation="nearest")
+    m = nearest_quantile(ev, float(pivot))
     sd = torch.sqrt(torch.mean((ev - m) ** 2))
     h = torch.where(sd > 0, (e - m) / torch.where(sd > 0, sd, torch.ones_like(sd)), torch.zeros_like(e))
     hv = h[valid]
@@ -111,6 +118,33 @@ def normalized_entropy(entropies, response_mask, *, pivot: float = 0.8):
     sn = (-neg.min()) if neg.numel() else h.new_tensor(0.0)
     stats = EntropyStats(float(m), float(sd), float(sp), float(sn))
     return _scale(h, sp, sn) * valid, stats
+
+
+_TORCH_QUANTILE_MAX = 2 ** 24  # torch.quantile rejects larger inputs; its float32 rank is exact below
+
+
+def nearest_quantile(values, q: float):
+    """The ``q`` quantile of a 1-D tensor with ``torch.quantile(..., interpolation="nearest")``'s
+    definition, for any number of elements.
+
+    ``torch.quantile`` sorts and takes the element of 0-based rank ``round(q (n - 1))`` (round half
+    to even, the rank computed in the input dtype); it refuses inputs above 2^24 elements. Here the
+    same rank is computed (in the input dtype up to 2^24 elements, so results are identical, in
+    float64 beyond, where float32 cannot represent ``n - 1``) and the element is found with
+    ``torch.kthvalue`` (``O(n)``).
+    """
+    import torch
+
+    v = values.reshape(-1)
+    n = v.numel()
+    if n == 0:
+        raise ValueError("nearest_quantile needs at least one value")
+    if v.dtype not in (torch.float32, torch.float64):
+        v = v.to(torch.float32)
+    rank_dtype = v.dtype if n <= _TORCH_QUANTILE_MAX else torch.float64
+    rank = torch.round(torch.tensor(float(q), dtype=rank_dtype) * (n - 1))
+    k = min(max(int(rank.item()), 0), n - 1)
+    return torch.kthvalue(v, k + 1).values.to(values.dtype)
 
 
 def _scale(h, sp, sn):
@@ -148,7 +182,7 @@ def hapo_temperature(h_hat, temperature: float = 1.0, tau: float = 0.05):
 
 
 def hapo_token_advantages(rewards, group_ids, response_mask, *, eps: float = 1e-6,
-                          fallback: float = 5.0, grpo_eps: float = 1e-6):
+                          fallback: float = 5.0, grpo_eps: float = 1e-6, zero_variance: str = "zero"):
     """Token-level group average advantage (hapo.md (2), ``compute_hapo_outcome_advantage``).
 
     Parameters
@@ -157,13 +191,21 @@ def hapo_token_advantages(rewards, group_ids, response_mask, *, eps: float = 1e-
         Sequence rewards ``r_i``.
     group_ids : integer tensor, shape (rows,)
     response_mask : tensor, shape (rows, tokens)
-        ``L_i`` = number of valid tokens of row ``i``.
+        ``L_i`` = number of valid tokens of row ``i``. A row with ``L_i = 0`` (an empty response,
+        allowed by :class:`~mdp.llm.batch.RolloutBatch`) has weight 0 in ``mu_g, sigma_g`` and no
+        token to carry an advantage (its output row is 0); its reward still counts in the GRPO
+        fallback's group mean/std (verl's GRPO reads every row's score).
     eps : float
         Added to the token-level population std.
     fallback : float
         If some ``|A_i| >= fallback`` in a group, that group uses the GRPO advantage
         ``(r_i - mean) / (std + grpo_eps)`` (unbiased std; a singleton group gets ``r_i``, verl's
         mean-0/std-1 convention).
+    zero_variance : {"zero", "formula"}
+        ``"zero"`` (default, as :func:`mdp.llm.estimators.grpo`): a group whose rows with tokens all
+        have the same reward gets exactly 0 (in float32 the computed ``sigma_g`` is rounding
+        residue ~1e-8, not 0, and ``dev / (sigma_g + eps)`` would be far from 0);
+        ``"formula"``: the literal formula (HAPO's code).
 
     Returns
     -------
@@ -173,7 +215,7 @@ def hapo_token_advantages(rewards, group_ids, response_mask, *, eps: float = 1e-
     """
     import torch
 
-    from mdp.llm._util import gather, segment_count, segment_mean, segment_sum
+    from mdp.llm._util import constant_groups, gather, segment_count, segment_mean, segment_sum
 
     r = _float(rewards, "rewards")
     if r.dim() != 1 or r.numel() == 0:
@@ -182,15 +224,18 @@ def hapo_token_advantages(rewards, group_ids, response_mask, *, eps: float = 1e-
     if mask.dim() != 2 or mask.shape[0] != r.shape[0]:
         raise ValueError(f"response_mask must be (rows, tokens) with {r.shape[0]} rows, got {tuple(mask.shape)}")
     valid = _mask_like(mask, mask)
+    if zero_variance not in ("zero", "formula"):
+        raise ValueError(f"zero_variance must be 'zero' or 'formula', got {zero_variance!r}")
     codes, n = _group_codes(group_ids, r.shape[0])
     L = valid.sum(1).to(r.dtype)
-    if bool((L == 0).any()):
-        raise ValueError(f"response_mask row {int(torch.nonzero(L == 0)[0])} has no valid token")
-    mu = segment_sum(L * r, codes, n) / segment_sum(L, codes, n)
+    has = L > 0
+    Lsum = segment_sum(L, codes, n)
+    Lsum = torch.where(Lsum > 0, Lsum, torch.ones_like(Lsum))  # a group of empty rows: no tokens at all
+    mu = segment_sum(L * r, codes, n) / Lsum
     dev = r - gather(mu, codes)
-    sig = torch.sqrt(segment_sum(L * dev * dev, codes, n) / segment_sum(L, codes, n))
+    sig = torch.sqrt(segment_sum(L * dev * dev, codes, n) / Lsum)
     adv = dev / (gather(sig, codes) + float(eps))
-    bad = segment_sum((adv.abs() >= fallback).to(r.dtype), codes, n) > 0
+    bad = segment_sum(((adv.abs() >= fallback) & has).to(r.dtype), codes, n) > 0
     # GRPO fallback (verl: unbiased std, singleton -> mean 0 / std 1)
     cnt = segment_count(codes, n, dtype=r.dtype)
     m = segment_mean(r, codes, n)
@@ -200,6 +245,10 @@ def hapo_token_advantages(rewards, group_ids, response_mask, *, eps: float = 1e-
     m = torch.where(cnt > 1, m, torch.zeros_like(m))
     grpo = (r - gather(m, codes)) / (gather(std, codes) + float(grpo_eps))
     out = torch.where(gather(bad, codes), grpo, adv)
+    if zero_variance == "zero":
+        const = constant_groups(r[has], codes[has], n)
+        out = torch.where(gather(const, codes), torch.zeros_like(out), out)
+    out = torch.where(has, out, torch.zeros_like(out))
     return out.unsqueeze(1) * valid.to(r.dtype)
 
 
@@ -254,16 +303,17 @@ def hapo_token_losses(log_probs, old_log_probs, advantages, response_mask, *, h_
     """
     import torch
 
-    from mdp.llm.bpo import _token_inputs
+    from mdp.llm.bpo import _token_inputs, _valid_only
 
     lp, old, adv, mask = _token_inputs(log_probs, old_log_probs, advantages, response_mask)
     if h_hat is None:
         if entropies is None:
             raise ValueError("hapo_token_losses needs h_hat or entropies (token entropies of the behaviour policy)")
         h_hat, _ = normalized_entropy(entropies, mask, pivot=pivot)
-    h = _float(h_hat, "h_hat").to(lp.dtype)
+    h = _float(h_hat, "h_hat", finite=False).to(lp.dtype)
     if h.shape != lp.shape:
         raise ValueError(f"h_hat must have shape {tuple(lp.shape)}, got {tuple(h.shape)}")
+    h = _valid_only(h, mask, "h_hat")
     if not dual_clip > 1:
         raise ValueError(f"dual_clip must be > 1, got {dual_clip}")
     rho = torch.exp(lp - old)
@@ -289,11 +339,14 @@ def hapo_policy_loss(log_probs, old_log_probs, advantages, response_mask, *, los
 # --------------------------------------------------------------------------------------------
 # registration: the "hapo" estimator (token-level group average) and the "hapo" policy loss
 # --------------------------------------------------------------------------------------------
-def _hapo_estimator(batch, *, eps=1e-6, fallback=5.0, grpo_eps=1e-6):
+def _hapo_estimator(batch, *, eps=1e-6, fallback=5.0, grpo_eps=1e-6, zero_variance="zero"):
     """HAPO token-level group average advantage ``(r_i - mu_g)/(sigma_g + eps)`` over the group's
-    tokens, GRPO fallback per group when some ``|A| >= fallback``; returns ``(rows, tokens)``."""
+    tokens, GRPO fallback per group when some ``|A| >= fallback``; returns ``(rows, tokens)``.
+    Zero-variance groups get 0 (``zero_variance="zero"``, as grpo); rows with an all-zero
+    response mask get zero token advantages (the RolloutBatch convention)."""
     return hapo_token_advantages(batch.sequence_rewards(), batch.group_ids, batch.response_mask, eps=eps,
-                                 fallback=fallback, grpo_eps=grpo_eps).to(batch.dtype)
+                                 fallback=fallback, grpo_eps=grpo_eps,
+                                 zero_variance=zero_variance).to(batch.dtype)
 
 
 def _hapo_policy_loss(logp, old_logp, adv, mask, *, h_hat=None, entropies=None, pivot=0.8, eps_low=0.2,
@@ -313,7 +366,7 @@ def _register() -> None:
 
     register_estimator(
         "hapo", _hapo_estimator, needs=("group_ids", "response_mask"),
-        options={"eps": 1e-6, "fallback": 5.0, "grpo_eps": 1e-6},
+        options={"eps": 1e-6, "fallback": 5.0, "grpo_eps": 1e-6, "zero_variance": "zero"},
         paper="HAPO, Liu et al. 2025, arXiv:2509.16591 (shared/papers/hapo.md)",
         equation="mu_g = sum L_i r_i / sum L_i; sigma_g^2 = sum L_i (r_i - mu_g)^2 / sum L_i; A_i = (r_i - mu_g)/(sigma_g + eps)",
         replace=True,

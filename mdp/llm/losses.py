@@ -17,6 +17,15 @@ sequence ratio ``s_i = exp(mean_t (logp - old_logp))`` per row, clipped like PPO
 ``s_i`` with gradient ``s_i * grad logp_t`` (verl's stop-gradient form), aggregated with
 ``"seq-mean-token-mean"`` by default.
 
+Padding (``mask == 0``) may hold anything, NaN and ``-inf`` included (e.g. ``log_softmax`` over a
+masked vocabulary): every per-token input (``logp``, ``old_logp``, ``ref_logp``, ``advantages``,
+HAPO's ``entropies``/``h_hat``) is checked for finiteness only where ``mask == 1`` and replaced by
+0 elsewhere with ``torch.where`` before any arithmetic, so neither the loss, the metrics nor the
+gradient (exactly 0 at padding) see it. The same rule holds for every registered kind (``ppo``,
+``gspo``, ``bpo``, ``hapo``), for :func:`agg_loss` and for the functional forms
+:func:`mdp.llm.bpo.bpo_loss` and :func:`mdp.llm.hapo.hapo_policy_loss`. A non-finite value on a
+valid token is a ``ValueError`` naming the input and the index.
+
 An optional KL penalty to a reference policy is added per token: ``l + kl_coef * k(logp, ref)``
 (TRL's ``beta`` with ``k3``; verl's ``use_kl_loss`` with ``kl_loss_type``).
 
@@ -119,6 +128,11 @@ def _check_finite(t, name):
         raise ValueError(f"{name} must be finite; {name}[{', '.join(map(str, bad))}] = {t[tuple(bad)].item()}")
 
 
+def _keep_valid(t, mask):
+    """``t`` where ``mask > 0``, 0 elsewhere (NaN/inf padding dropped; gradient 0 at padding)."""
+    return torch.where(mask > 0, t, torch.zeros((), dtype=t.dtype, device=t.device))
+
+
 def _mask_tensor(mask, like):
     if mask is None:
         return torch.ones_like(like)
@@ -189,8 +203,8 @@ def agg_loss(loss_mat, mask, mode: str = "token-mean", *, loss_scale_factor=None
     if loss_mat.dim() != 2:
         raise ValueError(f"loss_mat must be (rows, tokens), got shape {tuple(loss_mat.shape)}")
     m = mask.to(loss_mat.dtype)
-    # where() keeps NaN/inf from padding positions out of the sums
-    lm = torch.where(m > 0, loss_mat, torch.zeros_like(loss_mat)) * m
+    # where() keeps NaN/inf from padding positions out of the sums (and their gradient at 0)
+    lm = _keep_valid(loss_mat, m)
     if loss_scale_factor is None:
         C = float(loss_mat.shape[1])
     else:
@@ -334,7 +348,7 @@ def _gspo(logp, old_logp, adv, mask, *, eps_low=3e-4, eps_high=4e-4, log_ratio_c
     eps_low = _bound(eps_low, "eps_low", logp)
     eps_high = _bound(eps_high, "eps_high", logp)
     tok = mask.sum(-1).clamp(min=1.0)
-    seq_log_ratio = ((logp - old_logp) * mask).sum(-1) / tok
+    seq_log_ratio = _keep_valid(logp - old_logp, mask).sum(-1) / tok
     # value s_i on every token, gradient s_i * grad logp_t  (GSPO Eq. 7, verl's stop-gradient form)
     log_s = logp - logp.detach() + seq_log_ratio.detach().unsqueeze(-1)
     if log_ratio_clamp is not None:
@@ -398,7 +412,13 @@ def policy_loss(kind, logp, old_logp, advantages, mask=None, *, agg=None, loss_s
         _check_pair(logp, adv, "logp", "advantages")
     m = _mask_tensor(mask, logp)
     for t, name in ((logp, "logp"), (old_logp, "old_logp"), (adv, "advantages")):
-        _check_finite(torch.where(m > 0, t.detach(), torch.zeros_like(t.detach())), name)
+        _check_finite(_keep_valid(t.detach(), m), name)
+    # padding may hold NaN/-inf: replace it by 0 before any arithmetic (loss, metrics and gradient)
+    logp, old_logp, adv = _keep_valid(logp, m), _keep_valid(old_logp, m), _keep_valid(adv, m)
+    for key in ("entropies", "h_hat"):
+        if isinstance(options.get(key), torch.Tensor) and options[key].shape == m.shape:
+            _check_finite(_keep_valid(options[key].detach(), m), key)
+            options[key] = _keep_valid(options[key], m)
     per_tok, ratio, metrics = _LOSSES[kind](logp, old_logp, adv, m, **options)
     kl_mean = None
     if kl_coef:
@@ -406,6 +426,8 @@ def policy_loss(kind, logp, old_logp, advantages, mask=None, *, agg=None, loss_s
             raise ValueError("kl_coef != 0 needs ref_logp")
         ref = _as_tensor(ref_logp, "ref_logp", logp).detach()
         _check_pair(logp, ref, "logp", "ref_logp")
+        _check_finite(_keep_valid(ref, m), "ref_logp")
+        ref = _keep_valid(ref, m)
         kl = kl_estimate(logp, ref, kl_kind)
         per_tok = per_tok + float(kl_coef) * kl
         kl_mean = float((kl.detach() * m).sum() / m.sum().clamp(min=1.0))

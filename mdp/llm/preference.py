@@ -524,12 +524,33 @@ def spo_self_play(P, *, n_iter: int = 2000, update: str = "hedge", step_size: fl
     return SelfPlayResult(cum_p / T, p, expl, regret, bound, mw, eta)
 
 
-def _spo_estimator(batch, *, preference=None, symmetrize=False, baseline="mean"):
+def _base_advantages(base, batch, rewards, base_options, method):
+    """``compute_advantages(base, batch with rewards, **base_options)`` with ``singleton="zero"`` by
+    default when the base estimator has that option (a one-row group gets advantage 0, not verl's
+    ``r / (1 + eps)``); an explicit ``base_options["singleton"]`` overrides it."""
+    from collections.abc import Mapping
+
+    from mdp.llm.registry import compute_advantages, get_estimator
+
+    if base_options is None:
+        base_options = {}
+    if not isinstance(base_options, Mapping):
+        raise TypeError(f"{method}: base_options must be a dict of options for the base estimator "
+                        f"{base!r}, got {type(base_options).__name__}")
+    opts = dict(base_options)
+    if "singleton" in get_estimator(base).options:
+        opts.setdefault("singleton", "zero")
+    return compute_advantages(base, batch.replace(rewards=rewards), **opts)
+
+
+def _spo_estimator(batch, *, preference=None, symmetrize=False, baseline="mean", base_options=None):
     """SPO: self-play win-rate rewards ``r_i = mean_{j != i} P(i > j)`` within each group.
 
     ``preference(i, j)`` on row indices. ``baseline="mean"`` subtracts the group mean (exactly 1/2
     for a symmetric preference), ``"none"`` returns the raw win rates, ``"grpo"`` z-scores them with
-    the registry's ``grpo``. Singleton groups get win rate 1/2 (advantage 0 with a baseline).
+    the registry's ``grpo`` (``base_options``: its options, e.g. ``{"epsilon": 1e-4}``). Singleton
+    groups get win rate 1/2 and advantage 0 with either baseline (``grpo`` is called with
+    ``singleton="zero"`` unless ``base_options`` sets ``singleton``).
     """
     import torch
 
@@ -551,9 +572,9 @@ def _spo_estimator(batch, *, preference=None, symmetrize=False, baseline="mean")
     if baseline == "none":
         return rt
     if baseline == "grpo":
-        from mdp.llm.registry import compute_advantages
-
-        return compute_advantages("grpo", batch.replace(rewards=rt))
+        return _base_advantages("grpo", batch, rt, base_options, "spo")
+    if base_options is not None:
+        raise ValueError("spo: base_options applies to baseline='grpo' only")
     codes, n = batch.group_codes(method="spo")
     return rt - gather(segment_mean(rt, codes, n), codes)
 
@@ -763,13 +784,12 @@ def spark_process_reward(step_scores, step_mask=None, *, mode: str = "all", fina
     return np.where(bad, float(violation_reward), r)
 
 
-def _spark_estimator(batch, *, mode="all", max_steps=None, violation_reward=0.0, base="grpo"):
+def _spark_estimator(batch, *, mode="all", max_steps=None, violation_reward=0.0, base="grpo", base_options=None):
     """SPARK: process rewards from PRM step verdicts (``extra['step_scores']`` (rows, K), optional
     ``extra['step_mask']``, ``extra['final_correct']``, ``extra['format_ok']``), then the ``base``
-    estimator (``"grpo"`` by default) on those rewards."""
+    estimator (``"grpo"`` by default) on those rewards, with ``base_options``; a singleton group
+    gets advantage 0 (``singleton="zero"`` is passed unless ``base_options`` sets it)."""
     import torch
-
-    from mdp.llm.registry import compute_advantages
 
     ex = batch.extra
     S = batch.extra_tensor("step_scores", method="spark", ndim=2).cpu().numpy()
@@ -777,7 +797,7 @@ def _spark_estimator(batch, *, mode="all", max_steps=None, violation_reward=0.0,
     r = spark_process_reward(S, get("step_mask"), mode=mode, final_correct=get("final_correct"),
                              format_ok=get("format_ok"), max_steps=max_steps, violation_reward=violation_reward)
     rt = torch.as_tensor(r, dtype=batch.dtype, device=batch.device)
-    return compute_advantages(base, batch.replace(rewards=rt))
+    return _base_advantages(base, batch, rt, base_options, "spark")
 
 
 # --------------------------------------------------------------------------------------------
@@ -914,13 +934,13 @@ def hill_replace_groups(rewards, hint_rollout_rewards, hint_scores, *, positive_
 
 
 def _hill_estimator(batch, *, reward_type="transfer_weighted_non_deg", temperature=0.3, positive_threshold=0.5,
-                    gate_penalty=-0.2, base="grpo"):
+                    gate_penalty=-0.2, base="grpo", base_options=None):
     """HiLL (hinter side): rows are hints, groups are questions; ``R(h)`` from
     ``extra['hint_rollout_rewards']`` (rows, n) and optional ``extra['hint_reliance']`` (rows,) or
-    (rows, n), ``extra['hint_parsed']``, ``extra['hint_passed']``; then ``base`` (GRPO) over hints."""
+    (rows, n), ``extra['hint_parsed']``, ``extra['hint_passed']``; then ``base`` (GRPO) over hints
+    with ``base_options``; a question with a single hint gets advantage 0 (``singleton="zero"`` is
+    passed unless ``base_options`` sets it)."""
     import torch
-
-    from mdp.llm.registry import compute_advantages
 
     ex = batch.extra
     R = batch.extra_tensor("hint_rollout_rewards", method="hill", ndim=2).cpu().numpy()
@@ -929,7 +949,7 @@ def _hill_estimator(batch, *, reward_type="transfer_weighted_non_deg", temperatu
                           positive_threshold=positive_threshold, parsed=get("hint_parsed"),
                           passed=get("hint_passed"), gate_penalty=gate_penalty)
     rt = torch.as_tensor(hr.reward, dtype=batch.dtype, device=batch.device)
-    return compute_advantages(base, batch.replace(rewards=rt))
+    return _base_advantages(base, batch, rt, base_options, "hill")
 
 
 # --------------------------------------------------------------------------------------------
@@ -944,20 +964,20 @@ register_estimator(
 )
 register_estimator(
     "spo", _spo_estimator, needs=("group_ids",),
-    options={"preference": None, "symmetrize": False, "baseline": "mean"},
+    options={"preference": None, "symmetrize": False, "baseline": "mean", "base_options": None},
     paper="SPO, Swamy et al. 2024, arXiv:2401.04056 (shared/papers/spo.md)",
     equation="r_i = 1/(K-1) sum_{j != i} P(i > j); A_i = r_i - mean_g r",
 )
 register_estimator(
     "spark", _spark_estimator, needs=("group_ids", "step_scores"),
-    options={"mode": "all", "max_steps": None, "violation_reward": 0.0, "base": "grpo"},
+    options={"mode": "all", "max_steps": None, "violation_reward": 0.0, "base": "grpo", "base_options": None},
     paper="SPARK, Rahman et al. 2025, arXiv:2512.03244 (shared/papers/spark.md)",
     equation="r = prod_k v_k | mean_k v_k | min_k v_k (format violations -> violation_reward); A = grpo(r)",
 )
 register_estimator(
     "hill", _hill_estimator, needs=("group_ids", "hint_rollout_rewards"),
     options={"reward_type": "transfer_weighted_non_deg", "temperature": 0.3, "positive_threshold": 0.5,
-             "gate_penalty": -0.2, "base": "grpo"},
+             "gate_penalty": -0.2, "base": "grpo", "base_options": None},
     paper="HiLL, Xia et al. 2026, arXiv:2604.00698 (shared/papers/hill.md)",
     equation="R(h) = [1 - p^n - (1-p)^n] exp(min(Delta_bar, 0)/T); A = grpo(R) over the hints of a question",
 )

@@ -12,7 +12,8 @@ skipped (``importlib.util.find_spec(name) is None``), any other import error pro
 
 An estimator is a callable ``fn(batch, **options) -> torch.Tensor`` returning ``(rows,)`` or
 ``(rows, tokens)`` float advantages. :func:`compute_advantages` checks the batch has every field in
-``needs`` (a clear ``ValueError`` naming it), rejects unknown options (``TypeError`` listing the
+``needs`` (a clear ``ValueError`` naming it) plus the fields that the chosen option values add
+(``option_needs``, e.g. GiGPO's ``grouping="exact"`` reads ``observation_keys``), rejects unknown options (``TypeError`` listing the
 valid ones), fills the registered defaults, calls ``fn`` with *all* options as keywords, and checks
 the output's shape and finiteness. The reserved option ``broadcast=True`` turns a ``(rows,)`` result
 into ``(rows, tokens)`` with ``adv[:, None] * response_mask``.
@@ -23,6 +24,7 @@ import importlib
 import importlib.util
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from dataclasses import replace as replace_fields
 from types import MappingProxyType
 from typing import Callable
 
@@ -45,7 +47,8 @@ class EstimatorSpec:
     name : str
     fn : callable ``fn(batch, **options) -> Tensor``
     needs : tuple of str
-        RolloutBatch fields (or ``extra`` keys) the method reads.
+        RolloutBatch fields (or ``extra`` keys) the method reads with its *default* options
+        (``base_needs`` plus the ``option_needs`` of the default option values).
     options : mapping name -> default
         Every keyword the method accepts, with its default.
     doc : str
@@ -56,6 +59,10 @@ class EstimatorSpec:
         Equation the implementation follows (e.g. ``"A_i = (r_i - mean(r)) / (std(r) + eps)"``).
     module : str
         Module that registered it.
+    base_needs : tuple of str
+        Fields read whatever the options.
+    option_needs : mapping option -> {value: tuple of str}
+        Fields read only when an option has a given value.
     """
 
     name: str
@@ -66,11 +73,25 @@ class EstimatorSpec:
     paper: str = ""
     equation: str = ""
     module: str = ""
+    base_needs: tuple = ()
+    option_needs: Mapping = field(default_factory=dict)
+
+    def required_fields(self, **options) -> tuple:
+        """Fields read when called with ``options`` (unset options take their defaults)."""
+        out = list(self.base_needs)
+        for opt, table in self.option_needs.items():
+            value = options.get(opt, self.options.get(opt))
+            try:
+                extra = table.get(value, ())
+            except TypeError:  # unhashable option value
+                extra = ()
+            out += [f for f in extra if f not in out]
+        return tuple(out)
 
 
 def register_estimator(name: str, fn: Callable, *, needs=(), options: Mapping | None = None,
                        doc: str | None = None, paper: str = "", equation: str = "",
-                       replace: bool = False) -> EstimatorSpec:
+                       option_needs: Mapping | None = None, replace: bool = False) -> EstimatorSpec:
     """Register ``fn`` under ``name`` and return its :class:`EstimatorSpec`.
 
     Parameters
@@ -80,7 +101,12 @@ def register_estimator(name: str, fn: Callable, *, needs=(), options: Mapping | 
     fn : callable
         ``fn(batch, **options) -> Tensor`` of shape ``(rows,)`` or ``(rows, tokens)``.
     needs : iterable of str
-        Fields (or ``extra`` keys) the method requires; checked before ``fn`` is called.
+        Fields (or ``extra`` keys) the method requires whatever its options; checked before ``fn``
+        is called.
+    option_needs : mapping option name -> {option value: iterable of str}, optional
+        Fields required only for some option values (e.g. ``{"grouping": {"exact":
+        ("observation_keys",)}}``); checked against the options of each call. The spec's
+        ``needs`` lists ``needs`` plus the fields of the default option values.
     options : mapping, optional
         Option name -> default. Only these keywords are accepted; all are passed to ``fn``.
     doc, paper, equation : str
@@ -104,10 +130,19 @@ def register_estimator(name: str, fn: Callable, *, needs=(), options: Mapping | 
     clash = _RESERVED_OPTIONS & set(opts)
     if clash:
         raise ValueError(f"option name(s) {sorted(clash)} are reserved by compute_advantages")
+    cond = {}
+    for opt, table in dict(option_needs or {}).items():
+        if opt not in opts:
+            raise ValueError(f"option_needs of estimator {name!r} names {opt!r}, which is not one of its options")
+        cond[opt] = MappingProxyType({v: (f,) if isinstance(f, str) else tuple(f) for v, f in dict(table).items()})
+        if not all(isinstance(f, str) for fs in cond[opt].values() for f in fs):
+            raise TypeError(f"option_needs of estimator {name!r} must map values to field names (str)")
     if doc is None:
         doc = (fn.__doc__ or "").strip().split("\n\n")[0]
     spec = EstimatorSpec(name=name, fn=fn, needs=needs, options=MappingProxyType(opts), doc=doc,
-                         paper=paper, equation=equation, module=getattr(fn, "__module__", "") or "")
+                         paper=paper, equation=equation, module=getattr(fn, "__module__", "") or "",
+                         base_needs=needs, option_needs=MappingProxyType(cond))
+    spec = replace_fields(spec, needs=spec.required_fields())  # needs = what the defaults read
     _REGISTRY[name] = spec
     return spec
 
@@ -175,8 +210,14 @@ def compute_advantages(method: str, batch, *, broadcast: bool = False, **options
     if unknown:
         valid = ", ".join(sorted(spec.options)) or "none"
         raise TypeError(f"method {method!r} has no option(s) {unknown}; valid options: {valid} (and broadcast)")
-    batch.require(*spec.needs, method=method)
     kwargs = {**spec.options, **options}
+    batch.require(*spec.base_needs, method=method)
+    for opt, table in spec.option_needs.items():
+        try:
+            fields = table.get(kwargs[opt], ())
+        except TypeError:
+            fields = ()
+        batch.require(*fields, method=f"{method} with {opt}={kwargs[opt]!r}")
     adv = spec.fn(batch, **kwargs)
     if not isinstance(adv, torch.Tensor) or not adv.is_floating_point():
         raise TypeError(f"estimator {method!r} returned {type(adv).__name__}, expected a float tensor")

@@ -87,7 +87,7 @@ def d3s_sample_mask(advantages, group_ids, keep):
 
     Returns
     -------
-    torch.Tensor of bool, shape (rows,)
+    torch.Tensor of bool, shape (rows,), on the device of ``advantages``
         ``True`` for the kept rollouts. Within a group the kept set is ``{t largest} U {k - t
         smallest}`` for the ``t`` maximising the population variance (d3s.md claim 2; ties go to
         the smallest ``t``, then to the lowest row index among equal values). Advantages are
@@ -107,7 +107,9 @@ def d3s_sample_mask(advantages, group_ids, keep):
     if a.dim() != 1 or a.numel() == 0:
         raise ValueError(f"advantages must be a non-empty 1-D tensor (rows,), got shape {tuple(a.shape)}")
     a = a.to(torch.float64)
+    dev = a.device  # every tensor below lives on the input's device
     codes, n = _group_codes(group_ids, a.shape[0])
+    codes = codes.to(dev)
     count = segment_count(codes, n, dtype=torch.int64)
     k = _keep_counts(keep, count)
     rows = a.shape[0]
@@ -115,13 +117,13 @@ def d3s_sample_mask(advantages, group_ids, keep):
     order = order[torch.argsort(codes[order], stable=True)]
     vs = a[order]
     start = torch.cumsum(count, 0) - count
-    zero = torch.zeros(1, dtype=torch.float64)
+    zero = torch.zeros(1, dtype=torch.float64, device=dev)
     E1 = torch.cat([zero, torch.cumsum(vs, 0)])
     E2 = torch.cat([zero, torch.cumsum(vs * vs, 0)])
     # candidates (g, t): t top values and k_g - t bottom values
     ncand = k + 1
-    cg = torch.repeat_interleave(torch.arange(n), ncand)
-    t = torch.arange(int(ncand.sum())) - torch.repeat_interleave(torch.cumsum(ncand, 0) - ncand, ncand)
+    cg = torch.repeat_interleave(torch.arange(n, device=dev), ncand)
+    t = torch.arange(int(ncand.sum()), device=dev) - torch.repeat_interleave(torch.cumsum(ncand, 0) - ncand, ncand)
     s, ng, kg = start[cg], count[cg], k[cg]
     b = kg - t
 
@@ -132,16 +134,16 @@ def d3s_sample_mask(advantages, group_ids, keep):
     S2 = pre(E2, b) + pre(E2, ng) - pre(E2, ng - t)
     kf = kg.to(torch.float64)
     var = torch.clamp(S2 / kf - (S1 / kf) ** 2, min=0.0)
-    gmax = torch.full((n,), -1.0, dtype=torch.float64).scatter_reduce(0, cg, var, "amax")
+    gmax = torch.full((n,), -1.0, dtype=torch.float64, device=dev).scatter_reduce(0, cg, var, "amax")
     scale = 1e-12 * (1.0 + gmax[cg].abs())
     big = torch.iinfo(torch.int64).max
     cand_t = torch.where(var >= gmax[cg] - scale, t, torch.full_like(t, big))
-    best_t = torch.full((n,), big, dtype=torch.int64).scatter_reduce(0, cg, cand_t, "amin")
-    pos = torch.arange(rows) - start[codes[order]]
+    best_t = torch.full((n,), big, dtype=torch.int64, device=dev).scatter_reduce(0, cg, cand_t, "amin")
+    pos = torch.arange(rows, device=dev) - start[codes[order]]
     g_sorted = codes[order]
     tb = best_t[g_sorted]
     keep_sorted = (pos < (k[g_sorted] - tb)) | (pos >= count[g_sorted] - tb)
-    mask = torch.empty(rows, dtype=torch.bool)
+    mask = torch.empty(rows, dtype=torch.bool, device=dev)
     mask[order] = keep_sorted
     return mask
 
@@ -187,7 +189,7 @@ def d3s_token_mask(advantages, entropies, response_mask, keep_fraction: float, *
 
     Returns
     -------
-    torch.Tensor of bool, shape (rows, tokens)
+    torch.Tensor of bool, shape (rows, tokens), on the device of ``entropies``
         Ties in the score are broken by position (row-major), so the mask is deterministic. Use
         the same mask for the ratio, the clip statistics and the aggregation denominator.
     """
@@ -198,7 +200,7 @@ def d3s_token_mask(advantages, entropies, response_mask, keep_fraction: float, *
         raise ValueError(f"entropies must be (rows, tokens), got shape {tuple(H.shape)}")
     if bool((H < 0).any()):
         raise ValueError("entropies must be >= 0")
-    A = _float(advantages, "advantages").to(H.dtype)
+    A = _float(advantages, "advantages").to(device=H.device, dtype=H.dtype)
     if A.dim() == 1:
         if A.shape[0] != H.shape[0]:
             raise ValueError(f"advantages (rows,) must have {H.shape[0]} rows, got {A.shape[0]}")
@@ -208,12 +210,12 @@ def d3s_token_mask(advantages, entropies, response_mask, keep_fraction: float, *
     mask = _tensor(response_mask, "response_mask")
     if tuple(mask.shape) != tuple(H.shape):
         raise ValueError(f"response_mask must have shape {tuple(H.shape)}, got {tuple(mask.shape)}")
-    valid = mask.to(torch.float64) > 0
+    valid = mask.to(device=H.device, dtype=torch.float64) > 0  # everything on the entropies' device
     if sample_mask is not None:
         sm = _tensor(sample_mask, "sample_mask")
         if tuple(sm.shape) != (H.shape[0],):
             raise ValueError(f"sample_mask must have shape ({H.shape[0]},), got {tuple(sm.shape)}")
-        valid = valid & (sm.to(torch.bool).unsqueeze(1))
+        valid = valid & (sm.to(device=H.device, dtype=torch.bool).unsqueeze(1))
     f = float(keep_fraction)
     if not 0.0 < f <= 1.0:
         raise ValueError(f"keep_fraction must lie in (0, 1], got {f}")
@@ -223,7 +225,7 @@ def d3s_token_mask(advantages, entropies, response_mask, keep_fraction: float, *
     n_keep = max(1, math.ceil(f * n_valid - 1e-9))
     score = torch.where(valid, A.abs() * H, torch.full_like(H, -math.inf)).reshape(-1)
     order = torch.argsort(-score, stable=True)
-    out = torch.zeros(score.numel(), dtype=torch.bool)
+    out = torch.zeros(score.numel(), dtype=torch.bool, device=H.device)
     out[order[:n_keep]] = True
     return out.reshape(H.shape)
 
