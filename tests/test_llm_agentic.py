@@ -87,6 +87,8 @@ def _norm(vals, mode, ddof, singleton="zero"):
         if singleton == "zero":
             return np.zeros(1)
         return vals if mode == "mean_norm" else vals / (1 + EPS)
+    if np.all(vals == vals[0]):  # a constant group scores exactly 0 (as the estimators do)
+        return np.zeros(vals.size)
     dev = vals - vals.mean()
     return dev if mode == "mean_norm" else dev / (vals.std(ddof=ddof) + EPS)
 
