@@ -42,29 +42,30 @@ this busy 2-core machine a parallel launch can wait a whole scheduler slice for 
 
 ## Interference between contenders at 2 threads
 
-Timing contenders interleaved in one process (so that they see the same load) has a cost at two
-threads: after every BLAS call OpenBLAS keeps its worker thread spinning for `2^28` cycles
-(~0.1 s), holding one of the two cores while numba's parallel kernels need both.
-`python -m benchmarks.bench_blas_spin` measures it on the dense S=2000 model at 2 threads; in one
-run on this machine: with the default spin, `mdp.solve` 56.6 ms vs QuantEcon MPI 79.6 ms (0.71x);
-with `OPENBLAS_THREAD_TIMEOUT=4` (idle BLAS threads sleep at once) 31.7 ms vs 75.6 ms (0.42x).
-The tables above use the default spin: the 2-thread ratios of `mdp.solve` and of the sweeps are
-therefore pessimistic for rlab, and they vary from run to run with the machine's load.
+After every BLAS call OpenBLAS keeps its worker thread spinning for `2^28` cycles (~0.1 s),
+holding one of the two cores while numba's parallel kernels need both
+(`python -m benchmarks.bench_blas_spin` measures it: `mdp.solve` 0.71x QuantEcon MPI with the default
+spin, 0.42x with `OPENBLAS_THREAD_TIMEOUT=4`, in one run). Since 2026-11-26 the sweep benchmark runs
+the numba contenders (ours and the floor) and the BLAS/scipy anchors in two separate processes per
+instance, and every `solve` job times one method in its own process, so the spin no longer reaches
+our kernels. What remains is the machine: this is a 2-core virtual machine, and three sweep runs on
+the same day gave, at 2 threads on dense S=2000, floor times of 4.3, 7.4 and 7.0 ms and anchor
+times of 5.4, 5.7 and 7.1 ms for the same code. 2-thread ratios should be read with that spread.
 
 ## Goals not met, and why
 
-* The 1-thread float64 sweep is 1.1-1.3x the streaming floor across runs (goal 1.1x); it is still
-  faster than both anchors at one thread. Pairing actions per pass and blocking over `v` were
-  tried and were slower; the remaining gap is not explained yet.
-* The float32 sweep at S=500 (`P` is 16 MB, resident in L3) stays at 0.6-0.9x of the anchors'
-  float64 sweep: with `P` in cache the kernel is not bandwidth-bound, so halving the bytes buys
-  less. At S=2000 (`P` streams from memory) it is 0.48-0.55x at one thread.
-* The 2-thread sweep comparisons against the anchors swing from run to run (0.98x to 1.7x at S=2000)
-  with the interference described above; at one thread the float64 sweep is faster than both
-  anchors in every run.
-* `mdp.solve` met its goal in the latest run at every size and thread count; in earlier runs
-  (before the policy block was reused between evaluations) the dense S=2000 one-thread ratio
-  measured 0.40-0.54x.
+* The float64 dense sweep is 1.20-1.25x the streaming floor at one thread in every run (goal 1.1x),
+  and 1.04-1.46x at two threads. It is faster than both anchors at one thread (0.6x at S=500,
+  0.93-0.97x at S=2000). The floor sums `P` row by row with four 8-wide accumulators; the sweep does
+  the same with one FMA and one (L1-resident) load of `v` more per element. In cache (a 1 MB `P`)
+  the sweep is 1.26x the floor as well, so the gap is core throughput, not bandwidth; manual
+  unrolling, pairing two actions per pass, software prefetch, blocking over `v` and dropping FMA
+  contraction were all tried and were not faster.
+* The 2-thread comparisons with the anchors at S=2000 vary between runs (0.98x-1.9x for float64,
+  0.51x-1.18x for float32) with the machine noise above; in the two quieter runs both goals held.
+* Fixed on 2026-11-26: the running maximum over actions is now branch-free. The data-dependent
+  branch mispredicted and made the sparse sweep of the 10^6-state gridworld take 42 ms at one thread
+  (1.28x QuantEcon's scipy matvec + max); it now takes 22 ms (0.64x), 11 ms at two threads (0.33x).
 """
 
 
