@@ -228,9 +228,10 @@ def write_markdown(res, path):
          f"{m['platform']}, Python {m['python']}. Versions: "
          + ", ".join(f"{k} {v}" for k, v in m["versions"].items()) + ".",
          f"Load average at start {m['loadavg']}, at end {m.get('loadavg_end')}: this is a shared 2-core",
-         "machine and other processes were running; contenders are timed interleaved in one process so",
-         "they see the same load, and minima are the headline numbers.", "",
-         f"Thread counts: each configuration `thr` pins numba (`numba.set_num_threads`) and BLAS",
+         "virtual machine. Sweeps: our kernels and the floor in one process, the anchors in another",
+         "(each timed interleaved, so contenders in a process see the same load); solves: one method",
+         "per process. Minima are the headline numbers.", "",
+         "Thread counts: each configuration `thr` pins numba (`numba.set_num_threads`) and BLAS",
          "(`threadpoolctl` plus `OMP/OPENBLAS/MKL_NUM_THREADS` set before numpy is imported) to `thr`",
          "threads in a fresh process (`mdp._threads.pinned_threads`); each job's JSON records the pools it saw.",
          "scipy's sparse matvec is single-threaded whatever the setting.", ""]
