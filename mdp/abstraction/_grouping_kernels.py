@@ -1,14 +1,14 @@
 """numba kernels of the action-grouping learner and their plain-numpy twins.
 
-Private to :mod:`mdp.abstraction.grouping`. Two kernels:
+Private to :mod:`mdp.abstraction.grouping`. One kernel and two numpy twins:
 
 * :func:`sample_grouped` -- the two-stage generative draw of ``action_grouping.md`` (Algorithm 1):
   for every state-group row ``k = s * G + i`` and sample ``n``, ``a ~ mu(. | s, i)`` then
   ``s' ~ P(. | s, a)``, both by inverse CDF from caller-supplied uniforms (so the kernel and its
   twin see the same draws and agree exactly);
-* :func:`vi_sweeps_dense` / :func:`vi_sweeps_csr` -- ``T`` synchronous Bellman sweeps from
-  ``V_0 = 0`` on the (empirical) lifted model and the greedy policy with respect to ``V_T``
-  (ties to the lowest group index, as the note asks).
+* :func:`reference_vi_sweeps` -- the twin of ``grouping._vi_sweeps`` (``T`` synchronous Bellman
+  sweeps from ``V_0 = 0`` with :func:`mdp.bellman_operator`'s kernels, then the greedy policy with
+  respect to ``V_T``, ties to the lowest group index, as the note asks).
 
 Layouts: a "cumulative CSR" triple ``(indptr, indices, cdf)`` holds, for each row, its support and
 the running sums of its probabilities (see :func:`mdp.learners.plugin.cumulative_rows`); the
@@ -22,8 +22,6 @@ from numba import njit
 __all__ = [
     "sample_grouped",
     "reference_sample_grouped",
-    "vi_sweeps_dense",
-    "vi_sweeps_csr",
     "reference_vi_sweeps",
 ]
 
@@ -80,55 +78,6 @@ def reference_sample_grouped(P, mu, labels, n_groups, u_a, u_s):
                 cp = np.cumsum(P[s, a])
                 nxt[k, j] = np.searchsorted(cp, u_s[k, j] * cp[-1], side="right")
     return actions, nxt
-
-
-@njit(cache=True)
-def vi_sweeps_dense(P, R, gamma, n_iter, v, pi):
-    """``n_iter`` Jacobi sweeps ``v <- max_i R + gamma P v`` in place, then ``pi`` greedy w.r.t. ``v``."""
-    S, G = R.shape
-    v_new = np.empty(S)
-    for t in range(n_iter + 1):
-        for s in range(S):
-            best = -np.inf
-            arg = 0
-            for i in range(G):
-                acc = 0.0
-                for u in range(S):
-                    acc += P[s, i, u] * v[u]
-                q = R[s, i] + gamma * acc
-                if q > best:
-                    best = q
-                    arg = i
-            v_new[s] = best
-            pi[s] = arg
-        if t < n_iter:
-            for s in range(S):
-                v[s] = v_new[s]
-
-
-@njit(cache=True)
-def vi_sweeps_csr(indptr, indices, data, R, gamma, n_iter, v, pi):
-    """Sparse twin of :func:`vi_sweeps_dense`: row ``s * G + i`` of the CSR triple is ``P[s, i, :]``."""
-    S, G = R.shape
-    v_new = np.empty(S)
-    for t in range(n_iter + 1):
-        for s in range(S):
-            best = -np.inf
-            arg = 0
-            for i in range(G):
-                row = s * G + i
-                acc = 0.0
-                for k in range(indptr[row], indptr[row + 1]):
-                    acc += data[k] * v[indices[k]]
-                q = R[s, i] + gamma * acc
-                if q > best:
-                    best = q
-                    arg = i
-            v_new[s] = best
-            pi[s] = arg
-        if t < n_iter:
-            for s in range(S):
-                v[s] = v_new[s]
 
 
 def reference_vi_sweeps(P, R, gamma, n_iter):

@@ -41,7 +41,7 @@ import scipy.sparse as sp
 from mdp._validation import as_float_array, check_positive_int, check_rng
 from mdp.abstraction import _grouping_kernels as K
 from mdp.model import TabularMDP
-from mdp.solvers._core import frozen, require_mdp
+from mdp.solvers._core import bellman_operator, frozen, require_mdp
 
 __all__ = [
     "ActionGrouping",
@@ -701,14 +701,15 @@ def _empirical_lifted(m: TabularMDP, G: int, acts: np.ndarray, nxt: np.ndarray, 
 
 
 def _vi_sweeps(model: TabularMDP, T: int):
-    S = model.n_states
-    v = np.zeros(S)
-    pi = np.empty(S, dtype=np.int64)
-    if model.is_sparse:
-        indptr, indices, data = model.csr_arrays()
-        K.vi_sweeps_csr(indptr, indices, np.asarray(data, dtype=np.float64), model.R, model.gamma, T, v, pi)
-    else:
-        K.vi_sweeps_dense(np.asarray(model.P, dtype=np.float64), model.R, model.gamma, T, v, pi)
+    """``V_T`` after ``T`` Jacobi sweeps from ``V_0 = 0`` and the greedy policy w.r.t. ``V_T`` (first
+    maximiser: ties go to the lowest group), with the Bellman kernels of :mod:`mdp.solvers`."""
+    v = np.zeros(model.n_states)
+    scratch = np.empty(model.n_states)
+    pi = np.empty(model.n_states, dtype=np.int64)
+    for _ in range(T):
+        bellman_operator(model, v, scratch, pi)
+        v, scratch = scratch, v
+    bellman_operator(model, v, scratch, pi)
     return v, pi
 
 
