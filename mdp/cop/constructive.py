@@ -69,6 +69,20 @@ class _Problem:
     def phi(self, s): ...
 
 
+class _RouteProblem(_Problem):
+    """Routing problems whose direct state is the visited sequence from the depot (node 0) and whose
+    moves are given by the subclass's ``_dyn(*bq_state, extend)`` on the BQ state (CVRP, orienteering)."""
+
+    def direct_start(self):
+        return (0,)
+
+    def direct_step(self, s):
+        return self._dyn(*self.phi(s), lambda j, _: s + (j,))
+
+    def bq_step(self, u):
+        return self._dyn(*u, lambda j, nxt: nxt)
+
+
 def _bits(U):
     j = 1
     while U:
@@ -158,7 +172,7 @@ class _Knapsack(_Problem):
         return (self._fit([j for j in range(self.n) if j not in s], cap), cap)
 
 
-class _CVRP(_Problem):
+class _CVRP(_RouteProblem):
     """Direct: node sequence from the depot with depot returns. BQ: ``(c, U, r)``."""
 
     def __init__(self, inst: CVRPInstance):
@@ -179,17 +193,9 @@ class _CVRP(_Problem):
                 out.append((j, -self.d[c, j], extend(j, (j, U ^ (1 << (j - 1)), r - int(self.q[j])))))
         return out
 
-    def direct_start(self):
-        return (0,)
-
-    def direct_step(self, s):
-        return self._dyn(*self.phi(s), lambda j, _: s + (j,))
-
     def bq_start(self):
         return (0, (1 << (self.n - 1)) - 1, self.Q)
 
-    def bq_step(self, u):
-        return self._dyn(*u, lambda j, nxt: nxt)
 
     def phi(self, s):
         U, r = (1 << (self.n - 1)) - 1, self.Q
@@ -202,7 +208,7 @@ class _CVRP(_Problem):
         return (s[-1], U, r)
 
 
-class _OP(_Problem):
+class _OP(_RouteProblem):
     """Direct: visited sequence from the depot. BQ: ``(c, U, b)``.
 
     Action 0 stops (returns to the depot along the edge ``(c, 0)``): feasible when ``d(c, 0) <= b``
@@ -246,17 +252,9 @@ class _OP(_Problem):
                     out.append((j, float(self.p[j]), extend(j, nxt)))
         return out
 
-    def direct_start(self):
-        return (0,)
-
-    def direct_step(self, s):
-        return self._dyn(*self.phi(s), lambda j, _: s + (j,))
-
     def bq_start(self):
         return (0, (1 << (self.n - 1)) - 1, self.B)
 
-    def bq_step(self, u):
-        return self._dyn(*u, lambda j, nxt: nxt)
 
     def phi(self, s):
         U, b = (1 << (self.n - 1)) - 1, self.B
