@@ -51,6 +51,8 @@ from itertools import combinations
 import numpy as np
 import torch
 
+from mdp._validation import as_float_array
+
 __all__ = ["zero_sum_matrix_game", "BatchedZeroSumSolution", "kernel_count", "MAX_KERNELS"]
 
 #: Largest number of square submatrices (kernels) :func:`zero_sum_matrix_game` enumerates.
@@ -136,16 +138,8 @@ def as_tensor(x, name: str, dtype: torch.dtype, device: torch.device) -> torch.T
         t = x.detach()
         if t.is_complex():
             raise TypeError(f"{name} must be real, got complex dtype {t.dtype}")
-    else:
-        try:
-            arr = np.asarray(x)
-        except Exception as exc:  # pragma: no cover - numpy raises many kinds here
-            raise TypeError(f"{name} must be an array of numbers: {exc}") from None
-        if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-            raise TypeError(f"{name} must be an array of real numbers, got dtype {arr.dtype}")
-        if np.iscomplexobj(arr):
-            raise TypeError(f"{name} must be real, got complex dtype {arr.dtype}")
-        t = torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float64))
+    else:  # arrays and nested lists: the lab's shared checks (numeric, real, finite)
+        t = torch.from_numpy(as_float_array(x, name))
     t = t.to(device=device, dtype=dtype)
     finite = torch.isfinite(t)
     if t.numel() and not bool(finite.all()):
