@@ -263,6 +263,7 @@ def hoffman_karp(game, *, tol: float = 1e-8, max_iter: int = 1000, inner_tol: fl
         Accuracy of each best-response solve (default ``tol / 10``).
     """
     import mdp
+    from marl.matrix import zero_sum_matrix_game
 
     game = _require_game(game, zero_sum=True)
     tol = check_tol(tol)
@@ -275,9 +276,11 @@ def hoffman_karp(game, *, tol: float = 1e-8, max_iter: int = 1000, inner_tol: fl
     converged = False
     half = np.inf
     mid = v
+    q = game.q_values(v)
     n = 0
     while n < max_iter:
-        q, x, _ = _policies_at(game, v)
+        # the row player's stage strategies at v (q is the certificate backup of the previous step)
+        x = np.asarray(zero_sum_matrix_game(q).row_strategy)
         br = mdp.solve(game.fixed_row_mdp(x, player=1), tol=inner_tol)
         v = -np.asarray(br.v)
         n += 1

@@ -215,7 +215,7 @@ class MarkovGame:
         With messages that name the argument, the offending ``(s, a1, a2)`` and the rule broken.
     """
 
-    __slots__ = ("_S", "_A1", "_A2", "_rewards", "_zero_sum", "_gamma", "_joint", "_sparse", "_P_dense", "_atol")
+    __slots__ = ("_S", "_A1", "_A2", "_rewards", "_zero_sum", "_gamma", "_joint", "_sparse", "_atol")
 
     def __init__(self, P, R, gamma, *, atol: float | None = None):
         R_arr = as_float_array(R, "R").copy()
@@ -262,7 +262,6 @@ class MarkovGame:
             _check_game_row_sums(sums, tol)
             P_joint = csr
             self._sparse = True
-            self._P_dense = None
         else:
             P_arr = as_float_array(P, "P")
             if P_arr.shape != (S, A1, A2, S):
@@ -276,7 +275,6 @@ class MarkovGame:
             _check_game_row_sums(P_arr.sum(axis=3), tol)
             P_joint = P_arr.reshape(S, A1 * A2, S)
             self._sparse = False
-            self._P_dense = None
         rewards.setflags(write=False)
         self._S, self._A1, self._A2 = S, A1, A2
         self._rewards = rewards
