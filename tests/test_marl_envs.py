@@ -36,10 +36,7 @@ pytestmark = [
 
 
 def _solver():
-    try:
-        return marl.shapley_value_iteration
-    except (ImportError, AttributeError):
-        pytest.skip("marl.shapley_value_iteration is not available yet (lead-owned marl.markov)")
+    return marl.shapley_value_iteration
 
 
 # ---------------------------------------------------------------------------- import hygiene
