@@ -21,6 +21,7 @@ import numpy as np
 from marl.model import MarkovGame, check_stationary_strategy
 from mdp._validation import as_float_array, check_positive_int, check_tol
 from mdp.solvers._core import frozen, macqueen_bounds
+from mdp.solvers.value_iteration import ConvergenceWarning
 
 __all__ = [
     "GameSolverResult",
@@ -211,17 +212,11 @@ def shapley_value_iteration(game, *, tol: float = 1e-8, max_iter: int = 100_000,
         why = (f"the certificate stopped shrinking at {half:.3g} for {_STALL} backups (the round-off "
                "floor of these payoffs; rescale R or raise tol)") if n < max_iter else (
                f"max_iter={max_iter} backups left a certified error of {half:.3g}")
-        warnings.warn(f"shapley_value_iteration did not reach tol={tol:g}: {why}", _convergence_warning(),
+        warnings.warn(f"shapley_value_iteration did not reach tol={tol:g}: {why}", ConvergenceWarning,
                       stacklevel=2)
     q, x, y = _policies_at(game, v)
     method = "shapley_value_iteration" + ("[highs]" if stage_solver == "highs" else "")
     return GameSolverResult(v, x, y, q, n, float(half), converged, method, np.array(residuals))
-
-
-def _convergence_warning():
-    from mdp.solvers.value_iteration import ConvergenceWarning
-
-    return ConvergenceWarning
 
 
 def reference_shapley_value_iteration(P, R, gamma, *, tol: float = 1e-10, max_iter: int = 100_000) -> np.ndarray:
@@ -296,7 +291,7 @@ def hoffman_karp(game, *, tol: float = 1e-8, max_iter: int = 1000, inner_tol: fl
         warnings.warn(
             f"hoffman_karp stopped after max_iter={max_iter} improvements with certified error "
             f"{half:.3g} > tol={tol:g}",
-            _convergence_warning(),
+            ConvergenceWarning,
             stacklevel=2,
         )
     q, x, y = _policies_at(game, v)
