@@ -9,29 +9,60 @@ import time
 import numpy as np
 
 
-def interleaved(fns: dict, rounds: int = 15, warmup: int = 2, budget_s: float | None = None) -> dict:
+def interleaved(fns: dict, rounds: int = 15, warmup: int = 2, budget_s: float | None = None,
+                min_sample_ms: float = 0.0) -> dict:
     """Time each callable ``rounds`` times, interleaved (the order rotates every round).
 
     Interleaving puts every contender under the same background load, which matters on a shared
-    machine. Returns ``{name: {"min_ms", "median_ms", "n"}}``; ``min`` is the usual estimator of
-    the undisturbed cost, ``median`` shows the noise.
+    machine. With ``min_sample_ms`` each sample times ``reps`` back-to-back calls (the same ``reps``
+    for every contender, calibrated in the warm-up so the fastest one's sample lasts at least that
+    long) and reports the time per call, which keeps sub-millisecond calls above the timer and
+    scheduler noise. Returns ``{name: {"min_ms", "median_ms", "n", "reps", "samples_ms"}}``; ``min`` is
+    the usual estimator of the undisturbed cost, ``median`` shows the noise, and ``samples_ms`` (in
+    round order) lets a caller form per-round ratios between contenders (:func:`paired_ratio`).
     """
     names = list(fns)
     for _ in range(warmup):
         for n in names:
             fns[n]()
+    reps = 1
+    if min_sample_ms > 0:
+        fastest = float("inf")
+        for n in names:
+            t = time.perf_counter()
+            fns[n]()
+            fastest = min(fastest, time.perf_counter() - t)
+        reps = max(1, int(np.ceil(min_sample_ms * 1e-3 / max(fastest, 1e-9))))
     times = {n: [] for n in names}
     t_start = time.perf_counter()
     for r in range(rounds):
         order = names[r % len(names):] + names[:r % len(names)]
         for n in order:
+            f = fns[n]
             t = time.perf_counter()
-            fns[n]()
-            times[n].append(time.perf_counter() - t)
+            for _ in range(reps):
+                f()
+            times[n].append((time.perf_counter() - t) / reps)
         if budget_s is not None and time.perf_counter() - t_start > budget_s and r >= 2:
             break
-    return {n: {"min_ms": 1e3 * min(ts), "median_ms": 1e3 * float(np.median(ts)), "n": len(ts)}
+    return {n: {"min_ms": 1e3 * min(ts), "median_ms": 1e3 * float(np.median(ts)), "n": len(ts), "reps": reps,
+                "samples_ms": [1e3 * x for x in ts]}
             for n, ts in times.items()}
+
+
+def paired_ratio(timings: dict, num: str, den: str) -> float | None:
+    """Median over rounds of ``num``'s time over ``den``'s time in the same round.
+
+    Both were timed back to back in one process (:func:`interleaved`), so a slow phase of the machine
+    (another tenant, memory bandwidth drifting) scales both and cancels in the ratio; the median
+    then discards the rounds where it hit only one of them. ``None`` if either is missing.
+    """
+    a = timings.get(num, {}).get("samples_ms")
+    b = timings.get(den, {}).get("samples_ms")
+    if not a or not b:
+        return None
+    n = min(len(a), len(b))
+    return float(np.median(np.asarray(a[:n]) / np.asarray(b[:n])))
 
 
 def _version(mod: str):

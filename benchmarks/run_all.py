@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 from benchmarks import _common as C
 from benchmarks.report import write_markdown
 
@@ -39,6 +41,29 @@ def label(inst):
     if inst["kind"] == "dense":
         return f"dense random S={inst['S']} A={inst['A']} gamma={inst['gamma']}"
     return f"gridworld {inst['W']}x{inst['W']} slip=0.1 gamma={inst['gamma']}"
+
+
+SWEEP_PASSES = 2  # alternating process pairs per sweep configuration
+SOLVE_PASSES_DENSE = 2  # rounds over all methods for the dense instances (seconds each, noisy ratios)
+
+
+def merge_timings(runs: list) -> dict:
+    """One record from several passes of the same sweep job: per contender the minimum over the
+    passes, the median over all samples, and the samples concatenated (each pass times every
+    contender in the same rounds, so per-round pairs stay aligned); failed passes are skipped."""
+    ok = [r for r in runs if r.get("timings")]
+    if not ok:
+        return runs[0] if runs else {}
+    out = {k: v for k, v in ok[-1].items() if k != "timings"}
+    out["passes"] = len(ok)
+    tim = {}
+    for name in ok[0]["timings"]:
+        samples = [x for r in ok for x in r["timings"].get(name, {}).get("samples_ms", [])]
+        mins = [r["timings"][name]["min_ms"] for r in ok if name in r["timings"]]
+        tim[name] = {"min_ms": min(mins), "median_ms": float(np.median(samples)) if samples else None,
+                     "n": len(samples), "reps": ok[0]["timings"][name].get("reps", 1), "samples_ms": samples}
+    out["timings"] = tim
+    return out
 
 
 def run_job(spec: dict, threads: int, timeout: float, extra_env: dict | None = None) -> dict:
@@ -96,30 +121,59 @@ def main(argv=None, default_only=("sweep", "solve", "jit")):
         for nt in a.threads:
             for inst in dense + grids[-1:]:
                 log(f"sweep {label(inst)} threads={nt}")
-                # numba contenders and peers in separate processes (see worker.task_sweep), merged
-                spec = {"task": "sweep", "instance": inst, "rounds": 10 if a.quick else 25}
-                ra = run_job({**spec, "group": "numba"}, nt, timeout=900)
-                rb = run_job({**spec, "group": "peers"}, nt, timeout=900)
+                # numba contenders and peers in separate processes (see worker.task_sweep), in
+                # alternating passes (numba, peers, numba, peers) so a slow phase of the machine
+                # reaches both sides; merged with merge_timings
+                spec = {"task": "sweep", "instance": inst, "rounds": 10 if a.quick else 20,
+                        "min_sample_ms": 5.0, "budget_s": 30}
+                runs = {"numba": [], "peers": []}
+                for _ in range(SWEEP_PASSES):
+                    for grp in ("numba", "peers"):
+                        runs[grp].append(run_job({**spec, "group": grp}, nt, timeout=900))
+                ra, rb = (merge_timings(runs[g]) for g in ("numba", "peers"))
                 r = {**rb, **ra, "timings": {**rb.get("timings", {}), **ra.get("timings", {})},
                      "jobs": {"numba": {k: v for k, v in ra.items() if k != "timings"},
                               "peers": {k: v for k, v in rb.items() if k != "timings"}}}
                 results["sweep"].append({"instance": inst, "label": label(inst), "threads": nt, **r})
+        sizes = [1024, 2048] if a.quick else [1024, 1536, 2048, 2560]
+        log(f"l1scan S={sizes} threads=1")
+        results["l1scan"] = run_job({"task": "l1scan", "sizes": sizes, "rounds": 10 if a.quick else 20,
+                                     "min_sample_ms": 5.0}, 1, timeout=900)
     if "solve" in a.only:
         refdir = Path(tempfile.mkdtemp(prefix="rlab_bench_ref_"))
         for inst in dense + grids:
             peers = PEER_DENSE if inst["kind"] == "dense" else PEER_SPARSE
+            # dense solves take milliseconds to seconds and their ratios are close to the goal: run
+            # every method SOLVE_PASSES_DENSE times, alternating, and keep each method's best pass
+            passes = SOLVE_PASSES_DENSE if inst["kind"] == "dense" and not a.quick else 1
             for nt in a.threads:
                 methods = ["mdp.solve"] + peers
                 if inst["kind"] != "dense" and nt != min(a.threads):
                     # the peers' sparse paths (scipy CSR matvec, SuperLU) are single-threaded whatever
                     # the pins: run them once, at the smallest thread count, to keep the suite short
                     methods = ["mdp.solve"]
+                best = {}
+                dead = set()  # capped or failing peers are not rerun
+                for p in range(passes):
+                    for meth in methods:
+                        if meth in dead:
+                            continue
+                        log(f"solve {label(inst)} threads={nt} {meth} (pass {p + 1}/{passes})")
+                        spec = {"task": "solve", "instance": inst, "methods": [meth], "tol": 1e-8,
+                                "reps": 3, "rep_budget_s": 5, "ref_path": str(refdir / f"{label(inst)}.npy")}
+                        r = run_job(spec, nt, timeout=(900 if meth == "mdp.solve" else cap + 20))
+                        old_r = best.get(meth)
+                        if old_r is None or ("methods" in r and ("methods" not in old_r or
+                                r["methods"][meth]["min_s"] < old_r["methods"][meth]["min_s"])):
+                            best[meth] = {**r, "passes": p + 1}
+                        else:
+                            old_r["passes"] = p + 1
+                        if r.get("capped") or "error" in r:
+                            dead.add(meth)
                 for meth in methods:
-                    log(f"solve {label(inst)} threads={nt} {meth}")
-                    spec = {"task": "solve", "instance": inst, "methods": [meth], "tol": 1e-8,
-                            "reps": 3, "rep_budget_s": 5, "ref_path": str(refdir / f"{label(inst)}.npy")}
-                    r = run_job(spec, nt, timeout=(900 if meth == "mdp.solve" else cap + 20))
-                    results["solve"].append({"instance": inst, "label": label(inst), "threads": nt, "method": meth, **r})
+                    if meth in best:
+                        results["solve"].append({"instance": inst, "label": label(inst), "threads": nt,
+                                                 "method": meth, **best[meth]})
     if "jit" in a.only:
         cache = tempfile.mkdtemp(prefix="rlab_numba_cache_")
         for phase in ("cold", "warm"):

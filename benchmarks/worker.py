@@ -100,8 +100,65 @@ def task_sweep(spec):
         # BLAS or scipy anchor, whose spinning OpenBLAS workers would hold a core (bench_blas_spin)
         ours = {k for k in fns if k.startswith(("ours_", "floor_"))}
         fns = {k: f for k, f in fns.items() if (k in ours) == (group == "numba")}
-    res = C.interleaved(fns, rounds=spec.get("rounds", 15), budget_s=spec.get("budget_s", 60))
+    res = C.interleaved(fns, rounds=spec.get("rounds", 15), budget_s=spec.get("budget_s", 60),
+                        min_sample_ms=spec.get("min_sample_ms", 0.0))
     return {"timings": res, "group": group, **info}
+
+
+# ----------------------------------------------------------------------------- where the dense gap comes from
+def _short_v_kernel():
+    from numba import njit, prange
+
+    @njit(cache=True, parallel=True, fastmath={"reassoc", "contract"})
+    def dot_short_v(X, v, out):
+        # Diagnostic, not a Bellman sweep: row i of X times [v[:h], v[:L-h]] (h = L // 2), i.e. the
+        # same stream of X and the same loads and FMAs per element as a sweep, but the vector it
+        # reads is half as long (L/2 doubles), so it stays in L1 while a row of X streams past
+        n, L = X.shape
+        h = L // 2
+        for i in prange(n):
+            r = X[i]
+            a = 0.0
+            for t in range(h):
+                a += r[t] * v[t]
+            b = 0.0
+            for t in range(L - h):
+                b += r[h + t] * v[t]
+            out[i] = a + b
+
+    return dot_short_v
+
+
+def task_l1scan(spec):
+    """Sweep / floor ratio as the row length ``S`` grows, with a control whose ``v`` fits in L1.
+
+    One row of ``P`` and ``v`` are each ``8 S`` bytes; a core's L1 data cache holds 32 KiB here. Once
+    ``16 S`` bytes approach it, ``v`` no longer survives in L1 from one row to the next and every
+    element's ``v`` load goes to L2 alongside the streaming ``P`` load.
+    """
+    from mdp.solvers import _bellman as K
+
+    ctl = _short_v_kernel()
+    out = {"points": []}
+    for S in spec["sizes"]:
+        A = spec.get("A", 8)
+        rng = np.random.default_rng(0)
+        P = rng.random((S, A, S))
+        P /= P.sum(axis=2, keepdims=True)
+        R = rng.random((S, A))
+        v = rng.random(S)
+        vo = np.empty(S)
+        pi = np.empty(S, dtype=np.int64)
+        X = P.reshape(S * A, S)
+        o = np.empty(S * A)
+        fns = {"floor_f64": lambda: K.stream_sum_rows(X, o),
+               "ours_f64": lambda: K.bellman_dense(P, R, 0.9, v, vo, pi),
+               "short_v": lambda: ctl(X, v, o)}
+        t = C.interleaved(fns, rounds=spec.get("rounds", 25), budget_s=spec.get("budget_s", 30),
+                          min_sample_ms=spec.get("min_sample_ms", 0.0))
+        out["points"].append({"S": S, "A": A, "bytes": int(P.nbytes), "timings": t})
+        fns.clear()  # free P before the next size
+    return out
 
 
 # ----------------------------------------------------------------------------- solve
@@ -220,7 +277,8 @@ def main():
 
     with pinned_threads(spec["threads"]) as tinfo:
         t = time.perf_counter()
-        out = {"sweep": task_sweep, "solve": task_solve, "jit": task_jit}[spec["task"]](spec)
+        out = {"sweep": task_sweep, "solve": task_solve, "jit": task_jit,
+               "l1scan": task_l1scan}[spec["task"]](spec)
         out["wall_s"] = time.perf_counter() - t
         from mdp._threads import thread_info
 
