@@ -54,15 +54,36 @@ times of 5.4, 5.7 and 7.1 ms for the same code. 2-thread ratios should be read w
 
 ## Goals not met, and why
 
-* The float64 dense sweep is 1.20-1.25x the streaming floor at one thread in every run (goal 1.1x),
-  and 1.04-1.46x at two threads. It is faster than both anchors at one thread (0.6x at S=500,
-  0.93-0.97x at S=2000). The floor sums `P` row by row with four 8-wide accumulators; the sweep does
-  the same with one FMA and one (L1-resident) load of `v` more per element. In cache (a 1 MB `P`)
-  the sweep is 1.26x the floor as well, so the gap is core throughput, not bandwidth; manual
-  unrolling, pairing two actions per pass, software prefetch, blocking over `v` and dropping FMA
-  contraction were all tried and were not faster.
-* The 2-thread comparisons with the anchors at S=2000 vary between runs (0.98x-1.9x for float64,
-  0.51x-1.18x for float32) with the machine noise above; in the two quieter runs both goals held.
+* **Dense float64 sweep vs the streaming floor (goal 1.1x).** Per-round paired ratios in the
+  2026-11-26 evening run: 1.22x (S=500) and 1.14x (S=2000) at one thread, 1.25x and 1.09x at two;
+  earlier runs that day gave 1.20-1.46x as ratios of minima. The sweep is faster than both anchors at
+  one thread in every run (0.9x at both sizes in this one). Two separate causes, both measured:
+  - *`v` falls out of L1 once a row of `P` plus `v` fill it* (S >= ~2000 doubles; see the L1 scan
+    above). The sweep streams `P` exactly like the floor, but rereads all of `v` for every row; with
+    16 S bytes at or above the 32 KiB L1, the row streaming past evicts `v` before the next row needs
+    it. The scan shows sweep/floor rising from 1.02x (S=1024) to 1.46x (S=2560) while the short-`v`
+    control (same stream, same loads and FMAs, an 8 S-byte vector) stays at 0.98-1.02x at every
+    size. So the gap is the L2 refills of `v`, not arithmetic or the `P` stream.
+  - *At S=500 `P` (16 MB) is L3-resident*, so the "floor" is an L3 floor and the sweep's second load
+    per element (of `v`) competes for the load ports: 1.13-1.25x whatever the layout.
+  Tried on 2026-11-26 and rejected (each measured against the floor in the same process, numbers in
+  the commit log): blocking over `v` across the A rows of a state (8 interleaved streams, 1.9-2.8x),
+  register-sharing `v` over 2 or 4 rows (1.2-1.45x), alternating row direction so `v` is reused from
+  the end (descending streams defeat the prefetchers here: 2-7x), a column-panel copy of `P` (the dot
+  alone reached 0.95x, the full Bellman sweep over it 1.2-1.45x, plus a copy of `P`), two or three
+  column passes over all rows (1.7-3.3x), and software prefetch (`prefetchnta`/`prefetcht0`,
+  1.3-1.9x). This VM's prefetchers want one ascending stream per core, and with one stream the
+  vector that a row is multiplied with has to be the whole `v`.
+* **Two-thread comparisons with the anchors** move with the machine: the 2-thread S=2000 anchor
+  gemv took 5.3 ms in this run's anchor passes and 8.3 ms twenty minutes later in a standalone
+  check, while our floor and sweep stayed at 7.0-7.3 ms. Numba and BLAS never run in one process
+  (see above), so these ratios compare different moments of a shared machine even with the two
+  alternating passes now used (float64 0.91-1.37x, float32 0.67-0.68x of the anchors' float64 in this
+  run; 0.47-1.9x and 0.41-1.18x in earlier runs).
+* **`mdp.solve` <= 0.5x the best anchor**: met at one thread in every run (0.33x at S=500, 0.4x at
+  S=2000 in this one; 0.43-0.45x before); at two threads 0.55x and 0.57x in this run against
+  0.44-0.5x in earlier ones, for the same reason (QuantEcon's MPI 2-thread time at S=2000 was
+  0.053 s here, 0.072 s in the previous run). On the gridworlds it is 0.05x or better everywhere.
 * Fixed on 2026-11-26: the running maximum over actions is now branch-free. The data-dependent
   branch mispredicted and made the sparse sweep of the 10^6-state gridworld take 42 ms at one thread
   (1.28x QuantEcon's scipy matvec + max); it now takes 22 ms (0.64x), 11 ms at two threads (0.33x).
