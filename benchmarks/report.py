@@ -176,7 +176,7 @@ def sweep_section(res):
 def solve_section(res):
     L = ["## Solving to a certified 1e-8",
          "",
-         "Wall time of one call (minimum over up to 3 calls; one call if it took > 5 s), `mdp.solve(m, tol=1e-8)`",
+         "Wall time of one call (minimum over up to 3 calls, one if it took > 5 s; dense models: best of two alternating passes over all methods), `mdp.solve(m, tol=1e-8)`",
          "against the peers' solvers on the same model in the same thread configuration. JIT compilation",
          "is excluded (compiled on a small model first). `err` is `max |v - V*|` against the reference",
          "named below, so a wrong answer shows. Peers were called with `epsilon = 2e-8` for their",
