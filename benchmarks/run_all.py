@@ -147,7 +147,8 @@ def main(argv=None, default_only=("sweep", "solve", "jit")):
             # every method SOLVE_PASSES_DENSE times, alternating, and keep each method's best pass
             passes = SOLVE_PASSES_DENSE if inst["kind"] == "dense" and not a.quick else 1
             for nt in a.threads:
-                methods = ["mdp.solve"] + peers
+                # dense models: also time solve plus the first access of q (computed on demand)
+                methods = ["mdp.solve"] + (["mdp.solve+q"] if inst["kind"] == "dense" else []) + peers
                 if inst["kind"] != "dense" and nt != min(a.threads):
                     # the peers' sparse paths (scipy CSR matvec, SuperLU) are single-threaded whatever
                     # the pins: run them once, at the smallest thread count, to keep the suite short

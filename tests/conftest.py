@@ -13,6 +13,8 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.register_profile("ci", parent=settings.get_profile("rlab"), derandomize=True, print_blob=True)
+# a longer search for local bug hunting: pytest --hypothesis-profile=thorough
+settings.register_profile("thorough", parent=settings.get_profile("rlab"), max_examples=1000)
 settings.load_profile("ci" if os.environ.get("CI") else "rlab")
 
 

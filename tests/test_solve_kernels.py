@@ -4,6 +4,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mdp.solvers import _bellman as K
+from _helpers import assert_greedy_ties
 from theory_checks.strategies import mdps, value_vectors
 
 
@@ -116,3 +117,58 @@ def test_dense_evaluation_reuses_the_policy_block_exactly():
         u_fresh, _ = solve_mod._evaluate_jacobi(m, serial, tv, pi2, fresh, 10)
         np.testing.assert_array_equal(state["block"][0], np.asarray(m.P)[np.arange(30), pi2])
         np.testing.assert_array_equal(u_reused, u_fresh)
+
+
+@given(m=mdps(max_states=7, sparse=False), data=st.data())
+def test_elimination_sweep_matches_numpy_twin_and_full_sweep(m, data):
+    """The check sweep of ``mdp.solve``: same ``T v`` and greedy action as a full sweep, valid bounds."""
+    S, A, g = m.n_states, m.n_actions, m.gamma
+    P64 = np.asarray(m.P, dtype=np.float64)
+    v_prev = data.draw(value_vectors(S, min_value=-50, max_value=50))
+    v = v_prev + data.draw(value_vectors(S, min_value=-5, max_value=5))
+    pi_M = np.asarray(data.draw(st.lists(st.integers(0, A - 1), min_size=S, max_size=S)), dtype=np.int64)
+    # upper bounds on q at v_prev: exact, or loose by a drawn amount
+    loose = np.asarray(data.draw(st.lists(st.sampled_from([0.0, 1e-3, 0.5, 20.0]), min_size=S * A,
+                                          max_size=S * A))).reshape(S, A)
+    ub0 = K.reference_q(P64, m.R, g, v_prev) + loose
+    lo_sum, hi_sum = m.row_sum_range
+    dmax = float((v - v_prev).max())
+    inc = g * (hi_sum if dmax >= 0 else lo_sum) * dmax + 1e-9
+    q_ref = K.reference_q(P64, m.R, g, v)
+    atol = 1e-10 * (1 + np.abs(q_ref).max())
+    tv_t, pi_t, ub_t, n_t = K.reference_bellman_elim(m.P, pi_M, m.R, g, v, ub0, inc)
+    for fn in (K.bellman_elim_dense, K.bellman_elim_dense_serial):
+        M = np.ascontiguousarray(np.asarray(m.P)[np.arange(S), pi_M])
+        ub, tv, pi = ub0.copy(), np.empty(S), np.empty(S, dtype=np.int64)
+        n = fn(m.P, M, pi_M, m.R, g, v, ub, inc, tv, pi)
+        # the full sweep's answer
+        np.testing.assert_allclose(tv, q_ref.max(axis=1), atol=atol, rtol=0)
+        np.testing.assert_allclose(q_ref[np.arange(S), pi], tv, atol=atol, rtol=0)
+        # still upper bounds, exact where read; M follows the new greedy policy
+        assert np.all(ub >= q_ref - atol)
+        np.testing.assert_array_equal(M, np.asarray(m.P)[np.arange(S), pi])
+        # the numpy twin
+        np.testing.assert_allclose(tv, tv_t, atol=atol, rtol=0)
+        assert_greedy_ties(q_ref, pi, pi_t, atol=atol)
+        if np.array_equal(pi, pi_t):
+            assert n == n_t
+            np.testing.assert_allclose(ub, ub_t, atol=atol, rtol=0)
+        assert 0 <= n <= S * (A - 1)
+
+
+def test_elimination_sweep_skips_most_rows_near_the_optimum():
+    """Known behaviour: near ``v*`` only the actions within the value change of the best are read."""
+    import mdp
+
+    m = mdp.generators.random_mdp(300, 8, rng=np.random.default_rng(5), gamma=0.99)
+    S, A = 300, 8
+    star = mdp.policy_iteration(m)
+    v_prev = star.v + 1e-3 * np.random.default_rng(6).standard_normal(S)  # the last check's values
+    ub = K.reference_q(m.P, m.R, m.gamma, v_prev)
+    inc = m.gamma * (star.v - v_prev).max() * max(m.row_sum_range) + 1e-9
+    M = np.ascontiguousarray(m.P[np.arange(S), star.pi])
+    tv, pi = np.empty(S), np.empty(S, dtype=np.int64)
+    n = K.bellman_elim_dense_serial(m.P, M, star.pi, m.R, m.gamma, star.v, ub, inc, tv, pi)
+    np.testing.assert_array_equal(pi, star.pi)
+    np.testing.assert_allclose(tv, star.v, atol=1e-9)
+    assert n < 0.05 * S * (A - 1), n  # 2,100 rows for a full sweep

@@ -616,3 +616,27 @@ def test_modified_policy_iteration_matches_reference_twin(m, k):
         np.testing.assert_allclose(res.v, v_ref, atol=1e-10 * (1 + np.abs(v_ref).max()), rtol=0)
     else:
         assert np.abs(res.v - v_ref).max() <= 2e-9 + roundoff(v_ref)
+
+
+def test_solve_defers_q_on_dense_models_and_keeps_it():
+    """Dense ``mdp.solve`` reads only the rows that can win, so ``q`` is one sweep done on first access."""
+    import copy
+    import pickle
+
+    from mdp.solvers._core import Deferred
+
+    m = mdp.generators.random_mdp(40, 5, rng=np.random.default_rng(11), gamma=0.95)
+    res = mdp.solve(m, tol=1e-10)
+    assert isinstance(res.__dict__["_q_value"], Deferred)
+    q = res.q
+    assert res.q is q and not q.flags.writeable
+    np.testing.assert_allclose(q, K.reference_q(m.P, m.R, m.gamma, res.v), atol=1e-12, rtol=0)
+    np.testing.assert_array_equal(np.argmax(q, axis=1), res.pi)
+    fresh = mdp.solve(m, tol=1e-10)  # pickling and copying compute the deferred q first
+    for clone in (pickle.loads(pickle.dumps(fresh)), copy.deepcopy(mdp.solve(m, tol=1e-10))):
+        np.testing.assert_array_equal(clone.q, q)
+        np.testing.assert_array_equal(clone.v, res.v)
+    with pytest.raises(AttributeError, match="cannot assign to field 'q'"):
+        res.q = q
+    sparse = mdp.solve(m.to_sparse(), tol=1e-10)
+    assert isinstance(sparse.__dict__["_q_value"], np.ndarray)

@@ -32,10 +32,13 @@ __all__ = [
     "stream_sum_rows",
     "gather_policy_rows",
     "gather_policy_rows_serial",
+    "bellman_elim_dense",
+    "bellman_elim_dense_serial",
     "affine_matvec",
     "affine_matvec_serial",
     "reference_q",
     "reference_bellman",
+    "reference_bellman_elim",
 ]
 
 _FM = {"reassoc", "contract"}  # lets LLVM vectorise the dot products; no NaN/inf assumptions
@@ -318,6 +321,75 @@ def gather_policy_rows_serial(P, pi, out):
         out[s, :] = P[s, pi[s]]
 
 
+# ---------------------------------------------------------------------- Bellman sweep with action elimination
+# ``ub[s, a]`` holds an upper bound on ``q(s, a)`` at the values of the previous check and ``inc``
+# the most any ``q(s, a)`` can have grown since (``gamma * sigma * max(v - v_prev)`` plus rounding
+# slack; P >= 0 with row sums sigma). An action whose grown bound lies below a ``q`` already computed
+# at ``s`` cannot be the maximiser, so its row of ``P`` is not read. ``M`` holds ``P[s, pi_M[s]]``
+# (the gathered policy block of ``mdp.solve``), so the previous greedy action costs one contiguous
+# row; when the maximiser changes its row is copied into ``M`` (it is still in cache).
+
+
+@njit(inline="always", fastmath=_FM)
+def _dot_row(row, v):
+    acc = 0.0
+    for t in range(v.shape[0]):
+        acc += row[t] * v[t]
+    return acc
+
+
+@njit(inline="always", fastmath=_FM)
+def _elim_dense_state(P, M, pi_M, R, gamma, v, ub, inc, v_out, pi_out, s):
+    A = R.shape[1]
+    b = pi_M[s]
+    best = R[s, b] + gamma * _dot_row(M[s], v)
+    ub[s, b] = best
+    arg = b
+    n = 0
+    for a in range(A):
+        if a == b:
+            continue
+        bound = ub[s, a] + inc
+        if bound < best:  # q(s, a) <= bound < best <= max: not the maximiser
+            ub[s, a] = bound
+        else:
+            x = R[s, a] + gamma * _dot_row(P[s, a], v)
+            ub[s, a] = x
+            n += 1
+            if x > best or (x == best and a < arg):
+                best = x
+                arg = a
+    v_out[s] = best
+    pi_out[s] = arg
+    if arg != b:
+        M[s, :] = P[s, arg]
+    return n
+
+
+@njit(cache=True, parallel=True, fastmath=_FM)
+def bellman_elim_dense(P, M, pi_M, R, gamma, v, ub, inc, v_out, pi_out):
+    """``v_out = T v``, ``pi_out`` its first maximiser, reading only the rows that can matter.
+
+    ``M[s] = P[s, pi_M[s]]`` on entry and ``M[s] = P[s, pi_out[s]]`` on exit. ``ub`` (S, A) holds
+    upper bounds on ``q`` at the previous values and ``inc`` how much any ``q(s, a)`` can have grown
+    since; on exit ``ub`` bounds ``q`` at ``v`` (exact for every entry computed). Returns the number
+    of rows of ``P`` read besides ``M``'s. ``pi_out`` may be ``pi_M``.
+    """
+    n = 0
+    for s in prange(R.shape[0]):
+        n += _elim_dense_state(P, M, pi_M, R, gamma, v, ub, inc, v_out, pi_out, s)
+    return n
+
+
+@njit(cache=True, fastmath=_FM)
+def bellman_elim_dense_serial(P, M, pi_M, R, gamma, v, ub, inc, v_out, pi_out):
+    """Single-threaded :func:`bellman_elim_dense`."""
+    n = 0
+    for s in range(R.shape[0]):
+        n += _elim_dense_state(P, M, pi_M, R, gamma, v, ub, inc, v_out, pi_out, s)
+    return n
+
+
 @njit(inline="always", fastmath=_FM)
 def _affine_row(M, r, gamma, u, w, s):
     acc = 0.0
@@ -367,3 +439,32 @@ def reference_bellman(P: np.ndarray, R: np.ndarray, gamma: float, v: np.ndarray)
     """``(T v, greedy policy)`` in plain numpy."""
     q = reference_q(P, R, gamma, v)
     return q.max(axis=1), q.argmax(axis=1)
+
+
+def reference_bellman_elim(P: np.ndarray, pi_M: np.ndarray, R: np.ndarray, gamma: float, v: np.ndarray,
+                           ub: np.ndarray, inc: float):
+    """Numpy twin of :func:`bellman_elim_dense`: ``(T v, greedy, new ub, rows read)``.
+
+    Written as the rule it implements: every ``q`` is computed, then an entry counts as read when
+    its grown bound is not below the best ``q`` among the previous greedy action and the actions
+    before it that were read (the kernel's visiting order).
+    """
+    q = reference_q(P, R, gamma, v)
+    S, A = R.shape
+    new_ub = np.array(ub, dtype=np.float64) + inc
+    tv = np.empty(S)
+    pi = np.empty(S, dtype=np.int64)
+    n = 0
+    for s in range(S):
+        b = int(pi_M[s])
+        best, arg = q[s, b], b
+        new_ub[s, b] = q[s, b]
+        for a in range(A):
+            if a == b or new_ub[s, a] < best:
+                continue
+            new_ub[s, a] = q[s, a]
+            n += 1
+            if q[s, a] > best or (q[s, a] == best and a < arg):
+                best, arg = q[s, a], a
+        tv[s], pi[s] = best, arg
+    return tv, pi, new_ub, n

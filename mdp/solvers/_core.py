@@ -1,7 +1,7 @@
 """Shared pieces of the solvers: the result type and dense/sparse dispatch of the backups."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import FrozenInstanceError, dataclass, field
 
 import numpy as np
 
@@ -11,6 +11,7 @@ from mdp.solvers import _bellman as K
 
 __all__ = [
     "SolverResult",
+    "Deferred",
     "require_mdp",
     "check_v",
     "q_values",
@@ -29,6 +30,45 @@ def frozen(x: np.ndarray) -> np.ndarray:
     return x
 
 
+class Deferred:
+    """An array field computed on first access: ``Deferred(fn)`` with ``fn()`` returning it.
+
+    Used for results that are exact but cost a full pass over ``P`` that the solver itself did not
+    need (``mdp.solve``'s ``q`` on dense models).
+    """
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn):
+        self.fn = fn
+
+
+class _DeferrableArray:
+    """Data descriptor behind a dataclass field that accepts an array or a :class:`Deferred`.
+
+    The value is computed on first access, made read-only and kept. Has no class-level default
+    (``AttributeError`` on class access), so ``dataclass`` treats the field as required.
+    """
+
+    def __set_name__(self, owner, name):
+        self.name = name
+        self.slot = f"_{name}_value"
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            raise AttributeError(self.name)
+        val = obj.__dict__[self.slot]
+        if isinstance(val, Deferred):
+            val = frozen(np.asarray(val.fn()))
+            obj.__dict__[self.slot] = val
+        return val
+
+    def __set__(self, obj, value):
+        if self.slot in obj.__dict__:
+            raise FrozenInstanceError(f"cannot assign to field {self.name!r}")
+        obj.__dict__[self.slot] = value if isinstance(value, Deferred) else frozen(value)
+
+
 @dataclass(frozen=True)
 class SolverResult:
     """Result of an exact or iterative MDP solver.
@@ -40,7 +80,8 @@ class SolverResult:
     pi : ndarray of int64, shape (S,)
         Deterministic policy (greedy with respect to the values the solver ended with).
     q : ndarray, shape (S, A)
-        ``R + gamma * P @ v``.
+        ``R + gamma * P @ v``. A solver may defer it (``mdp.solve`` on dense models: one sweep
+        over ``P`` on first access, then kept).
     n_iter : int
         Iterations done (sweeps for value iteration, improvements for policy iteration).
     error_bound : float
@@ -57,7 +98,7 @@ class SolverResult:
 
     v: np.ndarray
     pi: np.ndarray
-    q: np.ndarray
+    q: np.ndarray = _DeferrableArray()
     n_iter: int
     error_bound: float
     policy_error_bound: float
@@ -66,8 +107,13 @@ class SolverResult:
     residuals: np.ndarray = field(repr=False)
 
     def __post_init__(self):
-        for name in ("v", "pi", "q", "residuals"):
+        for name in ("v", "pi", "residuals"):
             frozen(getattr(self, name))
+
+    def __getstate__(self):
+        # a deferred q holds a closure over the model: pickle (and copy) the computed array instead
+        self.q  # noqa: B018 - forces the deferred field
+        return dict(self.__dict__)
 
 
 def require_mdp(m, name: str = "m", *, discounted: bool = True) -> TabularMDP:

@@ -11,9 +11,22 @@ Sec. 6.5-6.6) and an adaptive amount of policy evaluation:
       v + min(D) / (1 - gamma) <= v* <= v + max(D) / (1 - gamma),
 
   so ``v + (min D + max D) / (2 (1 - gamma))`` is within ``span(D) / (2 (1 - gamma))`` of ``v*``.
-  That is the returned value once the bound is ``<= tol``; its ``q`` is the sweep's ``q`` shifted
-  by ``gamma`` times the same constant (``P`` is stochastic), so no extra sweep is needed, and the
-  greedy policy loses at most ``gamma / (1 - gamma) * span(D)`` (as in :func:`mdp.certify`).
+  That is the returned value once the bound is ``<= tol``, and the greedy policy loses at most
+  ``gamma / (1 - gamma) * span(D)`` (as in :func:`mdp.certify`).
+  *Dense models: the check reads only the rows of ``P`` that can win* (a per-sweep test for
+  suboptimal actions in the spirit of MacQueen 1967 and Puterman 1994, Sec. 6.7; the inequality
+  is derived here). ``ub[s, a] >= q(s, a)`` is kept at the values ``v'`` of the previous check;
+  since ``P >= 0``, ``q(s, a)`` at ``v`` is at most ``ub[s, a] + gamma sigma max(v - v')``
+  (``sigma`` the row sum; plus a rounding slack of ``4 (S + 2) eps`` times the size of ``q``). The
+  previous greedy action is computed first, from the gathered ``P_pi`` block, and any action whose
+  grown bound lies below a ``q`` already computed at ``s`` is skipped; the rest are computed
+  exactly. ``T v``, the greedy ``pi`` (first maximiser) and so the certificate are exactly those of
+  a full sweep. Near the optimum ``v - v'`` is nearly constant and few rows are read (measured on
+  ``random_mdp(2000, 8)``, gamma 0.99: 24% of ``P`` at the first check, 14% at the last, of which
+  the ``P_pi`` block is 12.5%). Since the other entries of ``q`` are then not at hand, the returned
+  ``q`` is computed on first access (one sweep, then kept; :class:`mdp.solvers._core.Deferred`).
+  Sparse models: a full sweep, and the returned ``q`` is the sweep's ``q`` shifted by ``gamma``
+  times the same constant (``P`` is stochastic), so no extra sweep is needed.
 * **evaluate** (between checks), ``pi`` fixed:
   dense models: Jacobi sweeps ``u <- T_pi u`` over ``P_pi`` gathered once into a contiguous
   ``(S, S)`` block (``1/A`` of ``P``, multithreaded) until ``span(T_pi u - u) <= (1 - gamma) tol / 2``
@@ -40,7 +53,7 @@ import numpy as np
 
 from mdp._validation import check_positive_int, check_tol
 from mdp.solvers import _bellman as K
-from mdp.solvers._core import SolverResult, contraction, macqueen_bounds, require_mdp
+from mdp.solvers._core import Deferred, SolverResult, contraction, macqueen_bounds, q_values, require_mdp
 from mdp.solvers.certify import certify
 from mdp.solvers.value_iteration import ConvergenceWarning
 
@@ -62,7 +75,7 @@ def solve(m, tol: float = 1e-8, *, max_iter: int = 10_000) -> SolverResult:
     tol : float, default 1e-8
         Certified bound on ``||v - v*||_inf`` of the returned ``v``.
     max_iter : int, default 10000
-        Budget of full Bellman sweeps (checks plus, for sparse models, Gauss-Seidel improvement
+        Budget of Bellman sweeps (checks plus, for sparse models, Gauss-Seidel improvement
         sweeps).
 
     Returns
@@ -71,7 +84,9 @@ def solve(m, tol: float = 1e-8, *, max_iter: int = 10_000) -> SolverResult:
         ``result.error_bound <= tol`` whenever ``result.converged``; ``method`` names what ran
         (``"modified_policy_iteration[adaptive,jacobi]"`` for dense models,
         ``"modified_policy_iteration[adaptive,gauss-seidel]"`` for sparse ones). ``n_iter`` counts
-        full Bellman sweeps, ``residuals`` holds ``span(T v - v)`` at each check.
+        Bellman sweeps (checks, which on dense models read only the rows that can win, and
+        Gauss-Seidel improvement sweeps), ``residuals`` holds ``span(T v - v)`` at each check. On
+        dense models ``q`` is computed when first accessed (one sweep over ``P``).
 
     Examples
     --------
@@ -87,6 +102,11 @@ def solve(m, tol: float = 1e-8, *, max_iter: int = 10_000) -> SolverResult:
     S = m.n_states
     g = m.gamma
     serial = m.nnz < _SERIAL_NNZ  # for the full sweeps; the dense evaluation decides on S * S
+    # Rows of P sum to 1 only within atol (and float32 rounding): the bracket uses the stored range.
+    sig_lo, sig_hi = m.row_sum_range
+    c_lo, c_hi = 1.0 - g * sig_lo, 1.0 - g * sig_hi
+    contraction(m)
+    state = {"target": 0.5 * (1.0 - g) * tol, "rev": False, "reached": False}
     if m.is_sparse:
         indptr, indices, data = m.csr_arrays()
         bq = K.bellman_q_sparse_serial if serial else K.bellman_q_sparse
@@ -94,21 +114,32 @@ def solve(m, tol: float = 1e-8, *, max_iter: int = 10_000) -> SolverResult:
         evaluate = _evaluate_gauss_seidel
         kind = "gauss-seidel"
     else:
-        bq = K.bellman_q_dense_serial if serial else K.bellman_q_dense
-        check_sweep = lambda v, q, tv, pi: bq(m.P, m.R, g, v, q, tv, pi)  # noqa: E731
+        be = K.bellman_elim_dense_serial if serial else K.bellman_elim_dense
+        ref = {"v": np.zeros(S)}  # q <= ub holds at these values (exactly q = R at v = 0)
+        r_max = float(np.abs(m.R).max())
+
+        def check_sweep(v, ub, tv, pi):
+            # q(s, a) at v exceeds q at ref["v"] by gamma P[s, a] (v - ref) <= gamma sigma max(v - ref)
+            dmax = float((v - ref["v"]).max())
+            inc = g * (sig_hi if dmax >= 0 else sig_lo) * dmax
+            # rounding: each q is a sum of S + 1 terms, |q| <= r_max + gamma sigma_hi |v|_max, in float64,
+            # at the old and at the new values, and one more addition per elimination
+            scale = r_max + g * sig_hi * max(float(np.abs(v).max()), float(np.abs(ref["v"]).max()))
+            inc += 4.0 * (S + 2) * np.finfo(np.float64).eps * scale
+            M, M_pi = state["block"]
+            be(m.P, M, M_pi, m.R, g, v, ub, inc, tv, pi)
+            state["block"] = (M, pi.copy())
+            ref["v"] = v.copy()
+
         evaluate = _evaluate_jacobi
         kind = "jacobi"
         serial_eval = S * S < _SERIAL_NNZ
 
     # The check at v = 0 needs no sweep: q = R + gamma P 0 = R exactly.
     v = np.zeros(S)
-    q = np.array(m.R, dtype=np.float64)
+    q = np.array(m.R, dtype=np.float64)  # dense: upper bounds on q at the last check (see check_sweep)
     pi = np.argmax(q, axis=1).astype(np.int64)
     tv = q[np.arange(S), pi]
-    # Rows of P sum to 1 only within atol (and float32 rounding): the bracket uses the stored range.
-    c_lo, c_hi = (1.0 - g * r for r in m.row_sum_range)
-    contraction(m)
-    state = {"target": 0.5 * (1.0 - g) * tol, "rev": False, "reached": False}
     spans = []
     n_full = 0
     converged = False
@@ -141,8 +172,12 @@ def solve(m, tol: float = 1e-8, *, max_iter: int = 10_000) -> SolverResult:
                             method=f"modified_policy_iteration[adaptive,{kind}]", residuals=np.asarray(spans))
     shift = 0.5 * (upper + lower)
     v_out = v + shift
-    # R + gamma P (v + shift) = q + gamma shift (P 1): exact with the stored row sums, no extra sweep
-    q_out = q + (g * shift) * m.row_sums()
+    if m.is_sparse:
+        # R + gamma P (v + shift) = q + gamma shift (P 1): exact with the stored row sums, no extra sweep
+        q_out = q + (g * shift) * m.row_sums()
+    else:
+        # the check read only the rows that could win: q costs one more sweep, done when asked for
+        q_out = Deferred(lambda: q_values(m, v_out))
     # pi greedy w.r.t. v (and v + shift): v^pi >= T v + k min D, v* <= T v + k max D (Thm 6.6.3)
     v_lo, v_hi = macqueen_bounds(m, tv, d)
     return SolverResult(
