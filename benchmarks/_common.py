@@ -133,7 +133,7 @@ def qe_sparse(m):
 
 def mdptoolbox_arrays(m):
     """``(P, R)`` in pymdptoolbox's layout: ``P`` ``(A, S, S)`` (a list of CSR for sparse ``m``)."""
-    S, A = m.n_states, m.n_actions
+    A = m.n_actions
     R = np.array(m.R)
     if m.is_sparse:
         csr = m.P.astype(np.float64).tocsr()

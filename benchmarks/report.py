@@ -13,11 +13,27 @@ ANCHOR_SOLVERS = ("quantecon:policy_iteration", "quantecon:modified_policy_itera
 NOTES = """## How `mdp.solve` gets there (and stays certified)
 
 `mdp.solve` is modified policy iteration with MacQueen span bounds and adaptive evaluation
-(`mdp/solvers/solve.py`). Every outer step is one full Jacobi Bellman sweep at `v` giving `q`, the
-greedy policy and `D = T v - v`; then `v + min(D)/(1-gamma) <= v* <= v + max(D)/(1-gamma)`
+(`mdp/solvers/solve.py`). Every outer step is a check: one Jacobi Bellman application at `v` giving
+`T v`, the greedy policy and `D = T v - v`; then `v + min(D)/(1-gamma) <= v* <= v + max(D)/(1-gamma)`
 (Puterman 1994, Thm 6.6.3 plus `min D <= D <= max D`), so the answer `v + (min D + max D)/(2(1-gamma))`
-is certified to `span(D)/(2(1-gamma)) <= tol` and its `q` is the sweep's `q` shifted by a constant:
-no extra sweep for the certificate. The first check at `v = 0` costs nothing (`q = R`). Between checks:
+is certified to `span(D)/(2(1-gamma)) <= tol`. The first check at `v = 0` costs nothing (`q = R`).
+
+* dense checks read only the rows of `P` that can win (added 2026-11-26; a per-sweep test for
+  suboptimal actions after MacQueen 1967 and Puterman 1994 Sec. 6.7, inequality derived in the
+  module docstring). Upper bounds `ub >= q` are kept from the previous check; as `P >= 0`, `q(s, a)`
+  can have grown by at most `gamma sigma max(v - v_prev)`. The previous greedy action is computed
+  from the gathered `P_pi` block, and an action whose grown bound is below a `q` already computed
+  at `s` is skipped. `T v`, the greedy policy and the certificate are those of a full sweep (a
+  hypothesis test compares the kernel with a full sweep and a numpy twin). On the S=2000 model the
+  two checks read 24% and 14% of `P` (the `P_pi` block alone is 12.5%), which took the solve from
+  37 ms to 22 ms at one thread and from 30 ms to 14 ms at two. The other entries of `q` are then not
+  at hand, so a dense solve's `q` is computed on first access (one sweep, then kept; pickling or
+  copying the result computes it first). Peers return no `q`; the `mdp.solve+q` rows time the
+  solve plus that access (with it: 0.34x and 0.36x of the best anchor at one thread, 0.54x and 0.29x
+  at two, S = 500 and 2000, in this run).
+* sparse checks are full sweeps; their `q` is the sweep's `q` shifted by a constant (no extra sweep).
+
+Between checks:
 
 * dense: `P_pi` is gathered into a contiguous `(S, S)` block and iterated (Jacobi, multithreaded)
   until `span(T_pi u - u) <= (1-gamma) tol / 2`, or until the observed contraction predicts that
@@ -54,10 +70,11 @@ times of 5.4, 5.7 and 7.1 ms for the same code. 2-thread ratios should be read w
 
 ## Goals not met, and why
 
-* **Dense float64 sweep vs the streaming floor (goal 1.1x).** Per-round paired ratios in the
-  2026-11-26 evening run: 1.22x (S=500) and 1.14x (S=2000) at one thread, 1.25x and 1.09x at two;
-  earlier runs that day gave 1.20-1.46x as ratios of minima. The sweep is faster than both anchors at
-  one thread in every run (0.9x at both sizes in this one). Two separate causes, both measured:
+* **Dense float64 sweep vs the streaming floor (goal 1.1x).** Per-round paired ratios in this run:
+  1.15x (S=500) and 1.27x (S=2000) at one thread, 1.22x and 1.14x at two; the previous run gave
+  1.22x, 1.14x, 1.25x and 1.09x, earlier runs 1.20-1.46x as ratios of minima. The sweep is faster
+  than both anchors at equal threads in this run (0.78-0.99x) and at one thread in every run.
+  Two separate causes, both measured:
   - *`v` falls out of L1 once a row of `P` plus `v` fill it* (S >= ~2000 doubles; see the L1 scan
     above). The sweep streams `P` exactly like the floor, but rereads all of `v` for every row; with
     16 S bytes at or above the 32 KiB L1, the row streaming past evicts `v` before the next row needs
@@ -74,16 +91,20 @@ times of 5.4, 5.7 and 7.1 ms for the same code. 2-thread ratios should be read w
   column passes over all rows (1.7-3.3x), and software prefetch (`prefetchnta`/`prefetcht0`,
   1.3-1.9x). This VM's prefetchers want one ascending stream per core, and with one stream the
   vector that a row is multiplied with has to be the whole `v`.
-* **Two-thread comparisons with the anchors** move with the machine: the 2-thread S=2000 anchor
-  gemv took 5.3 ms in this run's anchor passes and 8.3 ms twenty minutes later in a standalone
-  check, while our floor and sweep stayed at 7.0-7.3 ms. Numba and BLAS never run in one process
-  (see above), so these ratios compare different moments of a shared machine even with the two
-  alternating passes now used (float64 0.91-1.37x, float32 0.67-0.68x of the anchors' float64 in this
-  run; 0.47-1.9x and 0.41-1.18x in earlier runs).
-* **`mdp.solve` <= 0.5x the best anchor**: met at one thread in every run (0.33x at S=500, 0.4x at
-  S=2000 in this one; 0.43-0.45x before); at two threads 0.55x and 0.57x in this run against
-  0.44-0.5x in earlier ones, for the same reason (QuantEcon's MPI 2-thread time at S=2000 was
-  0.053 s here, 0.072 s in the previous run). On the gridworlds it is 0.05x or better everywhere.
+* **Float32 sweep <= 0.6x the anchors' float64 sweep**: met at one thread (0.54x, 0.52x) and at two
+  threads on S=2000 (0.52x), not at two threads on S=500 (0.63x). There `P` (16 MB) is L3-resident and halving its bytes
+  buys little: the float32 streaming floor is 0.86x the float64 one at two threads (0.5x at S=2000),
+  and our float32 sweep is within 1.06x of its floor.
+* **Two-thread comparisons with the anchors** move with the machine: in an earlier run the 2-thread
+  S=2000 anchor gemv took 5.3 ms in the anchor passes and 8.3 ms twenty minutes later in a
+  standalone check, while our floor and sweep stayed at 7.0-7.3 ms. Numba and BLAS never run in one
+  process (see above), so these ratios compare different moments of a shared machine even with the
+  two alternating passes now used (float64 0.83-0.99x, float32 0.52-0.63x of the anchors' float64 in
+  this run; 0.47-1.9x and 0.41-1.18x in earlier runs).
+* **`mdp.solve` <= 0.5x the best anchor** is met at both thread counts since the dense checks skip
+  the rows that cannot win (0.27x and 0.23x at one thread, 0.38x and 0.25x at two, S = 500 and
+  2000; before that 0.33-0.45x at one thread and 0.44-0.57x at two). On the gridworlds it is
+  0.05x or better everywhere.
 * Fixed on 2026-11-26: the running maximum over actions is now branch-free. The data-dependent
   branch mispredicted and made the sparse sweep of the 10^6-state gridworld take 42 ms at one thread
   (1.28x QuantEcon's scipy matvec + max); it now takes 22 ms (0.64x), 11 ms at two threads (0.33x).
@@ -149,7 +170,8 @@ def sweep_section(res):
          "read of the same bytes (`mdp.solvers._bellman.stream_sum_rows` over `P` as `(S*A, S)` for dense,",
          "a sum over `indptr/indices/data` for CSR) with the same `prange` and thread count. `ours` is",
          "`bellman_dense`/`bellman_sparse` (`T v` and greedy actions); `ours+q` also writes `q`",
-         "(the check sweep of `mdp.solve`). Anchors: QuantEcon `DiscreteDP.bellman_operator`",
+         "(`bellman_q_dense`/`bellman_q_sparse`: the sparse check of `mdp.solve`; its dense checks read",
+         "only the rows that can win, see below). Anchors: QuantEcon `DiscreteDP.bellman_operator`",
          "(one BLAS gemv + row max for dense; scipy CSR matvec for the sparse sa-pair form) and",
          "pymdptoolbox `ValueIteration._bellmanOperator` (A gemvs / CSR matvecs).",
          "",

@@ -44,7 +44,6 @@ def build(inst: dict):
 
 # ----------------------------------------------------------------------------- sweep
 def task_sweep(spec):
-    import mdp
     from mdp.solvers import _bellman as K
 
     m = build(spec["instance"])

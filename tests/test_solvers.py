@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 import pytest
 from _helpers import assert_greedy_ties, exact_optimum, exact_policy_value, roundoff
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import mdp
