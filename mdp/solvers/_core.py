@@ -81,7 +81,7 @@ class SolverResult:
         Deterministic policy (greedy with respect to the values the solver ended with).
     q : ndarray, shape (S, A)
         ``R + gamma * P @ v``. A solver may defer it (``mdp.solve`` on dense models: one sweep
-        over ``P`` on first access, then kept).
+        over ``P`` on first access, then kept; until then the result references the model).
     n_iter : int
         Iterations done (sweeps for value iteration, improvements for policy iteration).
     error_bound : float

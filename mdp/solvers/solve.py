@@ -86,7 +86,8 @@ def solve(m, tol: float = 1e-8, *, max_iter: int = 10_000) -> SolverResult:
         ``"modified_policy_iteration[adaptive,gauss-seidel]"`` for sparse ones). ``n_iter`` counts
         Bellman sweeps (checks, which on dense models read only the rows that can win, and
         Gauss-Seidel improvement sweeps), ``residuals`` holds ``span(T v - v)`` at each check. On
-        dense models ``q`` is computed when first accessed (one sweep over ``P``).
+        dense models ``q`` is computed when first accessed (one sweep over ``P``); until then the
+        result holds a reference to ``m``.
 
     Examples
     --------
