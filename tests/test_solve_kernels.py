@@ -137,12 +137,15 @@ def test_elimination_sweep_matches_numpy_twin_and_full_sweep(m, data):
     q_ref = K.reference_q(P64, m.R, g, v)
     atol = 1e-10 * (1 + np.abs(q_ref).max())
     tv_t, pi_t, ub_t, n_t = K.reference_bellman_elim(m.P, pi_M, m.R, g, v, ub0, inc)
+    full_q, full_tv, full_pi = np.empty((S, A)), np.empty(S), np.empty(S, dtype=np.int64)
+    K.bellman_q_dense_serial(m.P, m.R, g, v, full_q, full_tv, full_pi)
     for fn in (K.bellman_elim_dense, K.bellman_elim_dense_serial):
         M = np.ascontiguousarray(np.asarray(m.P)[np.arange(S), pi_M])
         ub, tv, pi = ub0.copy(), np.empty(S), np.empty(S, dtype=np.int64)
         n = fn(m.P, M, pi_M, m.R, g, v, ub, inc, tv, pi)
-        # the full sweep's answer
-        np.testing.assert_allclose(tv, q_ref.max(axis=1), atol=atol, rtol=0)
+        # the full sweep's answer, to the bit (same dot products), first maximiser included
+        np.testing.assert_array_equal(tv, full_tv)
+        np.testing.assert_array_equal(pi, full_pi)
         np.testing.assert_allclose(q_ref[np.arange(S), pi], tv, atol=atol, rtol=0)
         # still upper bounds, exact where read; M follows the new greedy policy
         assert np.all(ub >= q_ref - atol)
@@ -172,3 +175,70 @@ def test_elimination_sweep_skips_most_rows_near_the_optimum():
     np.testing.assert_array_equal(pi, star.pi)
     np.testing.assert_allclose(tv, star.v, atol=1e-9)
     assert n < 0.05 * S * (A - 1), n  # 2,100 rows for a full sweep
+
+
+def test_elimination_sweep_breaks_ties_like_a_full_sweep():
+    """Known value: duplicated actions tie exactly; the first one wins even when the second was greedy."""
+    P = np.array([[[0.5, 0.5], [0.5, 0.5]], [[1.0, 0.0], [1.0, 0.0]]])
+    R = np.array([[1.0, 1.0], [0.0, 0.0]])
+    v = np.array([2.0, 3.0])
+    for fn in (K.bellman_elim_dense, K.bellman_elim_dense_serial):
+        pi_M = np.array([1, 1])
+        M = np.ascontiguousarray(P[np.arange(2), pi_M])
+        ub = np.full((2, 2), 10.0)
+        tv, pi = np.empty(2), np.empty(2, dtype=np.int64)
+        n = fn(P, M, pi_M, R, 0.9, v, ub, 0.0, tv, pi)
+        np.testing.assert_allclose(tv, [1.0 + 0.9 * 2.5, 0.9 * 2.0])
+        np.testing.assert_array_equal(pi, [0, 0])
+        np.testing.assert_array_equal(M, P[np.arange(2), [0, 0]])
+        assert n == 2
+
+
+@st.composite
+def _perturbed_dense_mdps(draw):
+    """Dense models that stress the elimination bound: row sums off 1 within ``atol``, float32,
+    large negative rewards and exactly duplicated actions."""
+    import mdp
+
+    base = draw(mdps(max_states=7, max_actions=4, sparse=False, gammas=(0.9, 0.99)))
+    S, A = base.n_states, base.n_actions
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    P = np.array(base.P, dtype=np.float64)
+    R = np.array(base.R) - draw(st.sampled_from([0.0, 50.0, 1e3]))
+    if A > 1 and draw(st.booleans()):
+        P[:, 1], R[:, 1] = P[:, 0], R[:, 0]
+    delta = draw(st.sampled_from([0.0, 1e-4, 5e-3]))
+    P *= 1.0 + rng.uniform(-delta, delta, size=(S, A, 1))
+    dtype = draw(st.sampled_from([np.float64, np.float32]))
+    return mdp.TabularMDP(P, R, base.gamma, dtype=dtype, atol=1e-2)
+
+
+@given(m=_perturbed_dense_mdps())
+def test_every_check_of_solve_matches_a_full_sweep(m):
+    """Spy on the elimination kernel inside ``mdp.solve``: at every check, the bound the solver
+    computes (``sigma_lo``/``sigma_hi``, slack) keeps ``ub >= q``, and ``T v`` and ``pi`` are a full sweep's."""
+    import mdp
+
+    calls = []
+
+    def spy(kernel):
+        def run(P, M, pi_M, R, gamma, v, ub, inc, tv, pi):
+            S, A = R.shape
+            full_q, full_tv, full_pi = np.empty((S, A)), np.empty(S), np.empty(S, dtype=np.int64)
+            K.bellman_q_dense_serial(P, R, gamma, v, full_q, full_tv, full_pi)
+            assert np.array_equal(M, np.asarray(P)[np.arange(S), pi_M])
+            n = kernel(P, M, pi_M, R, gamma, v, ub, inc, tv, pi)
+            assert np.array_equal(tv, full_tv) and np.array_equal(pi, full_pi)
+            assert np.all(ub >= full_q), (ub - full_q).min()
+            calls.append(n)
+            return n
+        return run
+
+    saved = K.bellman_elim_dense, K.bellman_elim_dense_serial
+    try:
+        K.bellman_elim_dense, K.bellman_elim_dense_serial = spy(saved[0]), spy(saved[1])
+        res = mdp.solve(m, tol=1e-9)
+    finally:
+        K.bellman_elim_dense, K.bellman_elim_dense_serial = saved
+    assert res.converged and res.error_bound <= 1e-9
+    assert calls or res.n_iter == 0

@@ -623,7 +623,7 @@ def test_solve_defers_q_on_dense_models_and_keeps_it():
     import copy
     import pickle
 
-    from mdp.solvers._core import Deferred
+    from mdp.solvers._core import Deferred, SolverResult
 
     m = mdp.generators.random_mdp(40, 5, rng=np.random.default_rng(11), gamma=0.95)
     res = mdp.solve(m, tol=1e-10)
@@ -638,5 +638,17 @@ def test_solve_defers_q_on_dense_models_and_keeps_it():
         np.testing.assert_array_equal(clone.v, res.v)
     with pytest.raises(AttributeError, match="cannot assign to field 'q'"):
         res.q = q
+    with pytest.raises(AttributeError, match="cannot assign to field 'q'"):
+        object.__setattr__(res, "q", q)  # past the dataclass guard: the field's own
+    clone = pickle.loads(pickle.dumps(res))
+    assert not (clone.v.flags.writeable or clone.q.flags.writeable or clone.pi.flags.writeable)
+    late = mdp.solve(m, tol=1e-10)
+    assert "q=<computed on first access>" in repr(late)  # repr does not pay the sweep
+    assert isinstance(late.__dict__["_q_value"], Deferred)
+    # a result pickled before q was deferrable stored it under "q"
+    old = SolverResult.__new__(SolverResult)
+    old.__setstate__({k: v for k, v in clone.__dict__.items() if k != "_q_value"} | {"q": np.array(q)})
+    np.testing.assert_array_equal(old.q, q)
+    assert not old.q.flags.writeable
     sparse = mdp.solve(m.to_sparse(), tol=1e-10)
     assert isinstance(sparse.__dict__["_q_value"], np.ndarray)

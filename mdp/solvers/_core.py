@@ -1,7 +1,7 @@
 """Shared pieces of the solvers: the result type and dense/sparse dispatch of the backups."""
 from __future__ import annotations
 
-from dataclasses import FrozenInstanceError, dataclass, field
+from dataclasses import FrozenInstanceError, dataclass, field, fields
 
 import numpy as np
 
@@ -114,6 +114,25 @@ class SolverResult:
         # a deferred q holds a closure over the model: pickle (and copy) the computed array instead
         self.q  # noqa: B018 - forces the deferred field
         return dict(self.__dict__)
+
+    def __setstate__(self, state):
+        state = dict(state)
+        if "q" in state:  # pickled before q became a deferrable field (2026-11-26)
+            state["_q_value"] = state.pop("q")
+        for val in state.values():
+            if isinstance(val, np.ndarray):
+                frozen(val)  # unpickled arrays come back writable
+        self.__dict__.update(state)
+
+    def __repr__(self):
+        # shows a deferred q as such instead of computing it (that costs a sweep over P)
+        parts = []
+        for f in fields(self):
+            if not f.repr:
+                continue
+            val = self.__dict__.get("_q_value") if f.name == "q" else getattr(self, f.name)
+            parts.append(f"{f.name}=" + ("<computed on first access>" if isinstance(val, Deferred) else repr(val)))
+        return f"{type(self).__name__}({', '.join(parts)})"
 
 
 def require_mdp(m, name: str = "m", *, discounted: bool = True) -> TabularMDP:

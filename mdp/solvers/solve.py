@@ -178,7 +178,8 @@ def solve(m, tol: float = 1e-8, *, max_iter: int = 10_000) -> SolverResult:
         q_out = q + (g * shift) * m.row_sums()
     else:
         # the check read only the rows that could win: q costs one more sweep, done when asked for
-        q_out = Deferred(lambda: q_values(m, v_out))
+        v_q = v_out.copy()  # its own copy: unaffected if a caller makes result.v writable again
+        q_out = Deferred(lambda: q_values(m, v_q))
     # pi greedy w.r.t. v (and v + shift): v^pi >= T v + k min D, v* <= T v + k max D (Thm 6.6.3)
     v_lo, v_hi = macqueen_bounds(m, tv, d)
     return SolverResult(
