@@ -47,13 +47,18 @@ _FM = {"reassoc", "contract"}  # lets LLVM vectorise the dot products; no NaN/in
 # ---------------------------------------------------------------------- per-row building blocks
 # Inlined into every kernel below, so each dot product and greedy choice is written once.
 @njit(inline="always", fastmath=_FM)
-def _dot_dense(P, s, a, v):
-    """``P[s, a, :] @ v``."""
-    row = P[s, a]
+def _dot_row(row, v):
+    """``row @ v`` for a contiguous row (float32 or float64), accumulated in float64."""
     acc = 0.0
     for t in range(v.shape[0]):
         acc += row[t] * v[t]
     return acc
+
+
+@njit(inline="always", fastmath=_FM)
+def _dot_dense(P, s, a, v):
+    """``P[s, a, :] @ v``."""
+    return _dot_row(P[s, a], v)
 
 
 @njit(inline="always", fastmath=_FM)
@@ -331,14 +336,6 @@ def gather_policy_rows_serial(P, pi, out):
 
 
 @njit(inline="always", fastmath=_FM)
-def _dot_row(row, v):
-    acc = 0.0
-    for t in range(v.shape[0]):
-        acc += row[t] * v[t]
-    return acc
-
-
-@njit(inline="always", fastmath=_FM)
 def _elim_dense_state(P, M, pi_M, R, gamma, v, ub, inc, v_out, pi_out, s):
     A = R.shape[1]
     b = pi_M[s]
@@ -353,7 +350,7 @@ def _elim_dense_state(P, M, pi_M, R, gamma, v, ub, inc, v_out, pi_out, s):
         if bound < best:  # q(s, a) <= bound < best <= max: not the maximiser
             ub[s, a] = bound
         else:
-            x = R[s, a] + gamma * _dot_row(P[s, a], v)
+            x = R[s, a] + gamma * _dot_dense(P, s, a, v)
             ub[s, a] = x
             n += 1
             if x > best or (x == best and a < arg):
@@ -392,11 +389,7 @@ def bellman_elim_dense_serial(P, M, pi_M, R, gamma, v, ub, inc, v_out, pi_out):
 
 @njit(inline="always", fastmath=_FM)
 def _affine_row(M, r, gamma, u, w, s):
-    acc = 0.0
-    row = M[s]
-    for t in range(row.shape[0]):
-        acc += row[t] * u[t]
-    w[s] = r[s] + gamma * acc
+    w[s] = r[s] + gamma * _dot_row(M[s], u)
 
 
 @njit(cache=True, parallel=True, fastmath=_FM)
