@@ -89,8 +89,12 @@ times of 5.4, 5.7 and 7.1 ms for the same code. 2-thread ratios should be read w
   the end (descending streams defeat the prefetchers here: 2-7x), a column-panel copy of `P` (the dot
   alone reached 0.95x, the full Bellman sweep over it 1.2-1.45x, plus a copy of `P`), two or three
   column passes over all rows (1.7-3.3x), and software prefetch (`prefetchnta`/`prefetcht0`,
-  1.3-1.9x). This VM's prefetchers want one ascending stream per core, and with one stream the
-  vector that a row is multiplied with has to be the whole `v`.
+  1.3-1.9x). Tried in a later session and rejected as well: a "snake" over column chunks (each
+  row read in 2-8 KB ascending chunks, chunk order reversed on every other row so the part of `v`
+  used last is reused first; 1.7-2.5x at S=2000/2560), and storing every other row reversed so
+  memory stays ascending while `v` is read descending (1.5-2.1x; with a reversed copy of `v`
+  instead, 1.5-1.7x). This VM's prefetchers want one ascending stream per core, and with one
+  stream the vector that a row is multiplied with has to be the whole `v`.
 * **Float32 sweep <= 0.6x the anchors' float64 sweep**: met at one thread (0.54x, 0.52x) and at two
   threads on S=2000 (0.52x), not at two threads on S=500 (0.63x). There `P` (16 MB) is L3-resident and halving its bytes
   buys little: the float32 streaming floor is 0.86x the float64 one at two threads (0.5x at S=2000),
