@@ -161,6 +161,121 @@ def test_estimate_kind_can_fail_f13_wrong_slope():
     assert not F.check_f13(None, np.random.default_rng(0), n_slope=-1.0).holds
 
 
+# ----------------------------------------------------------------------------- each check catches what it guards
+def test_f1_catches_a_modulus_1e10_above_gamma():
+    # foundations.md section 1: tolerance 1e-12 relative (an operator 1e-10 too expansive must fail)
+    from unittest import mock
+
+    from mdp.solvers import _core
+
+    def too_expansive(m, v, out=None, pi_out=None):
+        q = m.R + m.gamma * (1 + 1e-10) * (m.dense_P() @ v)
+        return q.max(axis=1), q.argmax(axis=1).astype(np.int64)
+
+    rng = np.random.default_rng(0)
+    with mock.patch.object(_core, "bellman_operator", too_expansive):
+        results = [get_claim("F1").check(np.random.default_rng(rng.integers(2**63))) for _ in range(5)]
+    assert not any(r.holds for r in results)
+
+
+def test_f5_catches_an_improvement_step_that_makes_a_state_worse():
+    # state 0 has no in-flow, so a wrong switch there lowers V(0) without raising any other state:
+    # the earlier single-part check (increase >= advantage) let this pass
+    from unittest import mock
+
+    P = np.zeros((3, 2, 3))
+    R = np.zeros((3, 2))
+    P[0, :, 2], P[0, :, 1], R[0] = 0.9, 0.1, [1.0, 0.0]
+    P[1, 0, 1] = P[1, 1, 2] = 1.0
+    P[2, :, 2], R[2] = 1.0, [1.0, 1.0]
+    m = mdp.TabularMDP(P, R, 0.9)
+    real, calls = F._improve, []
+
+    def broken(q, pi, margin):
+        changed = real(q, pi, margin)
+        calls.append(1)
+        if len(calls) == 1:
+            pi[0] = 1  # the worse action in state 0
+        return changed
+
+    zeros = lambda m, rng: np.zeros(m.n_states, dtype=np.int64)  # noqa: E731
+    with mock.patch.object(F, "_random_pi0", zeros):
+        assert get_claim("F5").check(m).holds
+        with mock.patch.object(F, "_improve", broken):
+            r = get_claim("F5").check(m)
+    assert not r.holds
+    assert not r.details["parts"]["monotone"]["holds"]
+    assert not r.details["parts"]["strict_where_switched"]["holds"]
+    assert r.details["parts"]["increase_ge_advantage"]["holds"]  # the part that alone missed it
+
+
+def test_f7_fails_when_a_run_stops_at_max_iter():
+    from unittest import mock
+
+    real = mdp.policy_iteration
+    m = mdp.generators.riverswim(6, gamma=0.9)
+    assert F.check_f7(m, np.random.default_rng(3)).holds
+
+    def cut(model, **kw):  # reports one iteration and converged=False
+        kw["max_iter"] = 1
+        return real(model, **kw)
+
+    with mock.patch.object(F.mdp, "policy_iteration", cut), pytest.warns(mdp.ConvergenceWarning):
+        r = F.check_f7(m, np.random.default_rng(3))
+    assert not r.holds and "max_iter" in r.details["error"]
+
+
+def test_f9_tight_example_needs_the_transition_term():
+    pair = F.simulation_bound_tight_example(gamma=0.9, eps_p=1e-3)
+    r = get_claim("F9").check(pair)
+    assert r.holds and r.tightness == pytest.approx(0.1 / (0.1 + 0.9 * 5e-4), rel=1e-9)
+    assert not F.check_f9(pair, np.random.default_rng(0), half=0.25).holds
+    # and the random pairs exercise it: with R_hat = R the reward term is 0
+    pairs = [F.sample_model_pair(np.random.default_rng(i)) for i in range(20)]
+    assert sum(np.array_equal(a.R, b.R) for a, b in pairs) >= 5
+
+
+def test_f13_level_catches_a_sampler_that_draws_a_quarter_of_n():
+    from unittest import mock
+
+    real = F.sample_next_states
+
+    def quarter(m, n, *, rng):  # every sample repeated 4 times: the law of an N/4-sample estimate
+        out = real(m, max(1, n // 4), rng=rng)
+        return np.repeat(out, 4, axis=2)[:, :, :n]
+
+    settings = {"reps": 400}
+    assert F.check_f13(settings, np.random.default_rng(0)).holds
+    with mock.patch.object(F, "sample_next_states", quarter):
+        r = F.check_f13(settings, np.random.default_rng(0))
+    assert not r.holds and r.details["worst_part"] == "rmse_level"
+    assert r.details["parts"]["gamma_slope"]["holds"] and r.details["parts"]["n_slope"]["holds"]
+
+
+def test_f13_exact_rmse_matches_the_delta_method_at_large_n():
+    g, n = 0.9, 32_000
+    p = (4 * g - 1) / (3 * g)
+    delta = g * np.sqrt(p * (1 - p) / n) / (1 - g * p) ** 2
+    assert F.f13_exact_rmse(g, n) == pytest.approx(delta, rel=0.02)
+
+
+def test_f3_holds_on_float32_models_whose_rows_exceed_one():
+    rng = np.random.default_rng(0)
+    for i in range(15):
+        m = F.sample_mdp(rng)
+        m32 = mdp.TabularMDP(m.dense_P(), m.R, m.gamma, dtype=np.float32)
+        assert F.check_f3(m32, np.random.default_rng(i)).holds, i
+
+
+def test_inequality_with_a_negative_bound_reports_infinite_tightness_when_it_fails():
+    from theory_checks.core import inequality
+
+    r = inequality("X", -0.5, -1.0)
+    assert not r.holds and r.tightness == np.inf
+    r = inequality("X", -2.0, -1.0)
+    assert r.holds and r.tightness == 0.0
+
+
 # ----------------------------------------------------------------------------- registry and helpers
 def test_registry_lists_f1_to_f13_in_order():
     ids = [c.id for c in list_claims()]

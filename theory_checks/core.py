@@ -65,8 +65,8 @@ def inequality(claim: str, observed: float, bound: float, *, rtol: float = 1e-9,
     holds = observed <= bound * (1 + rtol) + atol if bound >= 0 else observed <= bound + atol
     if bound > 0:
         tight = observed / bound
-    else:
-        tight = 0.0 if observed <= atol else math.inf
+    else:  # no meaningful ratio: 0 when it holds, infinite when it fails
+        tight = 0.0 if holds else math.inf
     return CheckResult(claim, observed, bound, bool(holds), float(tight), dict(details))
 
 
