@@ -215,7 +215,15 @@ def make_config(lab, config=None, **overrides):
     if unknown:
         raise ValueError(f"unknown config field(s) {', '.join(unknown)} for lab {lab.name!r}; "
                          f"fields: {', '.join(names)}")
-    values = {k: _coerce(v, hints.get(k, Any), k) for k, v in overrides.items()}
+    values = {}
+    for k, v in overrides.items():
+        try:
+            values[k] = _coerce(v, hints.get(k, Any), k)
+        except (ValueError, TypeError, SyntaxError) as exc:
+            msg = exc.msg if isinstance(exc, SyntaxError) else str(exc)
+            if k not in msg:
+                msg = f"cannot read {v!r} for config field {k} ({getattr(hints.get(k), '__name__', hints.get(k))}): {msg}"
+            raise ValueError(msg) from None
     return dataclasses.replace(base, **values)
 
 
@@ -232,9 +240,28 @@ def parse_assignments(items: Sequence[str] | None) -> dict[str, str]:
 
 # ----------------------------------------------------------------------------------- cache
 
+def lab_source_digest(lab: Lab) -> str | None:
+    """sha256 of the source file that defines ``lab.run`` (``None`` when it has no file, e.g. in a REPL)."""
+    import inspect
+
+    try:
+        path = inspect.getsourcefile(lab.run)
+    except TypeError:
+        return None
+    if not path or not Path(path).is_file():
+        return None
+    return sha256_file(path)
+
+
 def cache_key(lab: Lab, config, seed: int) -> str:
-    """Hash of ``(lab name, lab version, config, seed)``: names a seed's cache file."""
-    payload = json.dumps({"lab": lab.name, "version": lab.version, "config": jsonable(config, strict=False),
+    """Hash of ``(lab name, lab version, source of the lab's module, config, seed)``: names a seed's cache file.
+
+    Editing the lab's module invalidates its cache; changes elsewhere (``mdp``, ``marl``) do not, so
+    bump ``Lab.version`` (or run with ``force``) when they change a lab's numbers. Every cache file
+    also records the git commit it was computed at, and ``provenance.json`` lists them per seed.
+    """
+    payload = json.dumps({"lab": lab.name, "version": lab.version, "source": lab_source_digest(lab),
+                          "config": jsonable(config, strict=False),
                           "config_type": lab.config_cls.__qualname__, "seed": int(seed)},
                          sort_keys=True, allow_nan=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:24]
@@ -245,13 +272,14 @@ def _cache_path(cache_dir: Path, seed: int, key: str) -> Path:
 
 
 def _load_cached(path: Path, key: str):
+    """The cached ``(rows, code)`` of a seed (``code``: commit it was computed at), or None."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     if not isinstance(data, dict) or data.get("key") != key or not isinstance(data.get("rows"), list):
         return None
-    return data["rows"]
+    return data["rows"], data.get("code")
 
 
 def _plain(v):
@@ -361,21 +389,27 @@ def run_lab(lab, *, seeds=3, out="results", executor: str = "local", address: st
     """
     import pandas as pd
 
+    from labs.executors import check_executor
+    from labs.provenance import code_identity
+
     t0 = time.perf_counter()
     lab = get_lab(lab)
     cfg = make_config(lab, config, **overrides)
     seed_list = _normalise_seeds(seeds)
+    check_executor(executor, address, max_workers)  # also when every seed is cached
     out_dir = Path(out) / lab.name
     cache_dir = out_dir / "cache"
     cache_dir.mkdir(parents=True, exist_ok=True)
 
     keys = {s: cache_key(lab, cfg, s) for s in seed_list}
+    code_now = dict(code_identity(), lab_source_sha256=lab_source_digest(lab))
     results: dict[int, list] = {}
+    seed_code: dict[int, Any] = {}
     if not force:
         for s in seed_list:
-            rows = _load_cached(_cache_path(cache_dir, s, keys[s]), keys[s])
-            if rows is not None:
-                results[s] = rows
+            hit = _load_cached(_cache_path(cache_dir, s, keys[s]), keys[s])
+            if hit is not None:
+                results[s], seed_code[s] = hit
     cached = [s for s in seed_list if s in results]
     todo = [s for s in seed_list if s not in results]
     total = len(seed_list)
@@ -393,9 +427,9 @@ def run_lab(lab, *, seeds=3, out="results", executor: str = "local", address: st
             if isinstance(res, BaseException):
                 failures[s] = res
             else:
-                results[s] = res
+                results[s], seed_code[s] = res, code_now
                 payload = {"lab": lab.name, "version": lab.version, "key": keys[s], "seed": s,
-                           "config": jsonable(cfg, strict=False), "rows": res}
+                           "config": jsonable(cfg, strict=False), "code": code_now, "rows": res}
                 atomic_write_bytes(_cache_path(cache_dir, s, keys[s]),
                                    json.dumps(payload, allow_nan=True).encode("utf-8"))
             if progress is not None:
@@ -418,6 +452,9 @@ def run_lab(lab, *, seeds=3, out="results", executor: str = "local", address: st
         "cache_keys": {str(s): keys[s] for s in seed_list},
         "computed_seeds": [s for s in seed_list if s in todo],
         "cached_seeds": cached,
+        # the code each seed's rows were computed with (None: cached before rlab recorded it)
+        "seed_code": {str(s): seed_code.get(s) for s in seed_list},
+        "mixed_code": len({json.dumps(seed_code.get(s), sort_keys=True) for s in seed_list}) > 1,
         "elapsed_s": round(elapsed, 3),
         "n_rows": int(len(table)),
         "outputs": {k: {"file": p.name, "sha256": sha256_file(p)} for k, p in files.items()},

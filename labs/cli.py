@@ -14,6 +14,8 @@ a claim's row does not depend on which other claims are checked with it.
 from __future__ import annotations
 
 import math
+import signal
+import sys
 import time
 import zlib
 from pathlib import Path
@@ -21,6 +23,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -34,6 +37,30 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console()
+
+
+def _error(message, code: int):
+    """Print ``error: message`` (the message is not read as rich markup) and exit with ``code``."""
+    console.print(f"[red]error:[/red] {escape(str(message))}", soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _version_callback(value: bool):
+    if value:
+        from importlib import metadata
+
+        try:
+            version = metadata.version("rlab")
+        except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
+            version = "unknown"
+        console.print(f"rlab {version}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: Annotated[Optional[bool], typer.Option("--version", callback=_version_callback, is_eager=True,
+                                                          help="Print the version and exit.")] = None) -> None:
+    """rlab: exact MDP solvers with certified bounds, theorems as executable checks, reproducible labs."""
 
 
 def _progress() -> Progress:
@@ -95,11 +122,22 @@ def _run_lab(lab: str, *, seeds: int, out: Path, executor: str, address: Optiona
         lab_obj = labs.get_lab(lab)
         config = labs.make_config(lab_obj, **overrides)
     except (KeyError, ValueError, TypeError) as exc:
-        console.print(f"[red]error:[/red] {exc.args[0] if exc.args else exc}")
-        raise typer.Exit(2)
+        _error(exc.args[0] if exc.args else exc, 2)
+    try:
+        from labs.executors import check_executor
+
+        check_executor(executor, address, workers)
+    except ValueError as exc:
+        _error(exc, 2)
+    if out.exists() and not out.is_dir():
+        _error(f"--out {out} exists and is not a folder", 2)
     console.print(f"[bold]{lab_obj.name}[/bold]: {seeds} seed(s), executor [cyan]{executor}[/cyan]"
-                  + (f" at {address}" if address else "") + f", config {config}")
+                  + (f" at {escape(address)}" if address else "") + f", config {escape(str(config))}")
     t0 = time.perf_counter()
+    from labs.executors import ExecutorUnavailable
+
+    failure = None
+    cache_dir = Path(out) / lab_obj.name / "cache"
     with _progress() as bar:
         task = bar.add_task(f"{lab_obj.name}", total=seeds)
 
@@ -110,11 +148,17 @@ def _run_lab(lab: str, *, seeds: int, out: Path, executor: str, address: Optiona
             result = labs.run_lab(lab_obj, seeds=seeds, out=out, executor=executor, address=address,
                                   config=config, progress=progress, max_workers=workers, force=force)
         except labs.LabRunError as exc:
-            console.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(1)
-        except (ImportError, ValueError) as exc:
-            console.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(2)
+            failure = (exc, 1)
+        except (ImportError, ValueError, ExecutorUnavailable, OSError) as exc:
+            failure = (exc, 2)
+        except (KeyboardInterrupt, SystemExit) as exc:
+            if isinstance(exc, SystemExit) and exc.code != _SIGTERM_EXIT:
+                raise
+            n = len(list(cache_dir.glob("seed*.json"))) if cache_dir.is_dir() else 0
+            failure = (f"interrupted; {n} seed file(s) cached under {cache_dir}: rerun the same command to resume",
+                       130 if isinstance(exc, KeyboardInterrupt) else 143)
+    if failure is not None:  # after the progress bar is closed, so the message is the last line
+        _error(*failure)
     note = f"{len(result.computed)} computed, {len(result.cached)} from cache"
     console.print(f"[green]done[/green] in {time.perf_counter() - t0:.1f} s ({note}); {len(result.table)} rows. "
                   f"Results in [bold]{result.out_dir}[/bold]:", soft_wrap=True)
@@ -196,7 +240,7 @@ def _md_math(statement: str) -> str:
 
 def write_claims_report(records: list[dict], path, *, seed: int, instances: Optional[int]) -> dict[str, Path]:
     """Write ``path`` with suffixes ``.json`` and ``.md`` (atomically); returns both paths."""
-    from labs.provenance import atomic_write_json, atomic_write_text, git_commit, package_versions
+    from labs.provenance import _git_dirty, atomic_write_json, atomic_write_text, git_commit, package_versions
 
     path = Path(path)
     if path.suffix in (".json", ".md"):
@@ -211,6 +255,7 @@ def write_claims_report(records: list[dict], path, *, seed: int, instances: Opti
         "claims": records,
         "versions": package_versions(),
         "git_commit": git_commit(),
+        "git_dirty": _git_dirty(),
     }
     json_path = atomic_write_json(path.with_name(path.name + ".json"), report)
     lines = [
@@ -244,8 +289,9 @@ def _check(ids, *, instances, seed, out) -> bool:
     try:
         claims = [get_claim(i) for i in ids] if ids else list_claims()
     except KeyError as exc:
-        console.print(f"[red]error:[/red] {exc.args[0]}")
-        raise typer.Exit(2)
+        _error(exc.args[0], 2)
+    if out is not None and Path(out).parent.exists() and not Path(out).parent.is_dir():
+        _error(f"--out {out}: {Path(out).parent} is not a folder", 2)
     table = Table(title=f"Claims (seed {seed})", title_justify="left")
     for col, kw in (("claim", {"style": "bold cyan"}), ("name", {}), ("instances", {"justify": "right"}),
                     ("worst tightness", {"justify": "right"}), ("status", {}), ("seconds", {"justify": "right"})):
@@ -265,7 +311,8 @@ def _check(ids, *, instances, seed, out) -> bool:
     console.print(table)
     ok = all(r["holds"] for r in records)
     n_fail = sum(not r["holds"] for r in records)
-    console.print(f"[green]all {len(records)} claims hold[/green]" if ok else
+    console.print(("[green]1 claim holds[/green]" if len(records) == 1 else f"[green]all {len(records)} claims hold[/green]")
+                  if ok else
                   f"[bold red]{n_fail} of {len(records)} claims fail[/bold red]")
     if out is not None:
         paths = write_claims_report(records, out, seed=seed, instances=instances)
@@ -310,8 +357,21 @@ def demo_command(
         raise typer.Exit(1)
 
 
+_SIGTERM_EXIT = 143
+
+
+def _on_sigterm(signum, frame):  # pragma: no cover - exercised by a subprocess test
+    # unwind like Ctrl-C (worker processes are stopped, finished seeds stay cached) instead of dying
+    # on the spot and leaving the workers of a process pool behind
+    sys.exit(_SIGTERM_EXIT)
+
+
 def main() -> None:
     """Console-script entry point (``rlab``)."""
+    try:
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # pragma: no cover - not in the main thread
+        pass
     app()
 
 

@@ -21,9 +21,25 @@ import contextlib
 import os
 from typing import Any, Callable, Iterator, Sequence
 
-__all__ = ["EXECUTORS", "SINGLE_THREAD_ENV", "limit_threads", "map_seeds", "pin_threads"]
+__all__ = ["EXECUTORS", "SINGLE_THREAD_ENV", "ExecutorUnavailable", "check_executor", "limit_threads", "map_seeds",
+           "pin_threads"]
 
 EXECUTORS = ("local", "serial", "dask", "slurm")
+
+
+class ExecutorUnavailable(RuntimeError):
+    """The requested executor cannot start here (no ``sbatch``, unreachable scheduler, ...)."""
+
+
+def check_executor(executor: str, address: str | None = None, max_workers: int | None = None) -> None:
+    """Validate the executor arguments (cheap: imports nothing), raising ``ValueError`` naming the argument."""
+    if executor not in EXECUTORS:
+        raise ValueError(f"executor must be one of {', '.join(EXECUTORS)}; got {executor!r}")
+    if address is not None and executor != "dask":
+        raise ValueError(f"address= is only meaningful with executor='dask' (got executor={executor!r})")
+    if max_workers is not None:
+        if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
+            raise ValueError(f"max_workers (--workers) must be a positive integer, got {max_workers!r}")
 
 #: Environment that makes each worker single-threaded.
 SINGLE_THREAD_ENV = {
@@ -78,10 +94,7 @@ def map_seeds(fn: Callable, tasks: Sequence[tuple], *, executor: str = "local", 
 
     ``fn`` and the task arguments must be picklable (module-level functions, dataclasses).
     """
-    if executor not in EXECUTORS:
-        raise ValueError(f"executor must be one of {', '.join(EXECUTORS)}; got {executor!r}")
-    if address is not None and executor not in ("dask",):
-        raise ValueError(f"address= is only meaningful with executor='dask' (got executor={executor!r})")
+    check_executor(executor, address, max_workers)
     tasks = list(tasks)
     if not tasks:
         return
@@ -112,16 +125,30 @@ def _local(fn, tasks, max_workers):
     n = max(1, min(int(n), len(tasks)))
     # spawn, not fork: forking a process that already runs OpenMP/numba threads is unsafe
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=pin_threads) as pool:
-        futures = {pool.submit(fn, *args): i for i, args in enumerate(tasks)}
-        try:
-            for fut in as_completed(futures):
-                exc = fut.exception()
-                yield futures[fut], (exc if exc is not None else fut.result())
-        except BaseException:
-            for fut in futures:
-                fut.cancel()
-            raise
+    pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=pin_threads)
+    futures = {pool.submit(fn, *args): i for i, args in enumerate(tasks)}
+    try:
+        for fut in as_completed(futures):
+            exc = fut.exception()
+            yield futures[fut], (exc if exc is not None else fut.result())
+    except BaseException:
+        # interrupted (Ctrl-C, SIGTERM turned into SystemExit, or the consumer stopped early): what
+        # finished was already yielded and cached; stop the rest now instead of waiting for it
+        _stop_pool(pool)
+        raise
+    else:
+        pool.shutdown(wait=True)
+
+
+def _stop_pool(pool) -> None:
+    """Cancel queued tasks and terminate the worker processes of a ProcessPoolExecutor, without waiting."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # private, but stable since 3.2
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in processes:
+        if p.is_alive():
+            p.terminate()
+    for p in processes:
+        p.join(timeout=5)
 
 
 def _dask(fn, tasks, *, executor, address, max_workers, cluster_kwargs):
@@ -139,6 +166,12 @@ def _dask(fn, tasks, *, executor, address, max_workers, cluster_kwargs):
                 "executor='slurm' needs dask-jobqueue: pip install 'rlab[cluster]' "
                 "(or give the address of a running Dask scheduler with executor='dask', address=...)"
             ) from exc
+        import shutil
+
+        if shutil.which("sbatch") is None:
+            raise ExecutorUnavailable("executor='slurm' submits jobs with sbatch, which is not on PATH here: run "
+                                      "from a SLURM login node, or use executor='dask' with the address of a "
+                                      "running scheduler")
         kwargs = {"cores": 1, "processes": 1, "memory": "4GB", "job_script_prologue":
                   [f"export {k}={v}" for k, v in SINGLE_THREAD_ENV.items()]}
         kwargs.update(cluster_kwargs)
@@ -146,7 +179,10 @@ def _dask(fn, tasks, *, executor, address, max_workers, cluster_kwargs):
         cluster.scale(jobs=max_workers if max_workers is not None else min(len(tasks), 8))
         client = Client(cluster)
     elif address is not None:
-        client = Client(address)
+        try:
+            client = Client(address)
+        except (OSError, TimeoutError) as exc:
+            raise ExecutorUnavailable(f"cannot reach the Dask scheduler at {address!r}: {exc}") from exc
     else:
         from distributed import LocalCluster
 

@@ -28,6 +28,7 @@ __all__ = [
     "atomic_write_text",
     "atomic_write_json",
     "git_commit",
+    "code_identity",
     "package_versions",
     "thread_settings",
     "provenance",
@@ -109,25 +110,65 @@ def sha256_file(path) -> str:
     return h.hexdigest()
 
 
-def git_commit(path=None) -> str | None:
-    """``git rev-parse HEAD`` of the repository holding ``path`` (default: rlab's checkout), or None."""
-    cwd = Path(path) if path is not None else _REPO_ROOT
+def _git(args, cwd) -> str | None:
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=10)
+        out = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.SubprocessError):
         return None
-    commit = out.stdout.strip()
-    return commit if out.returncode == 0 and commit else None
+    return out.stdout if out.returncode == 0 else None
+
+
+def _own_checkout(cwd: Path) -> bool:
+    """Whether ``cwd`` is the top of a git checkout that tracks this file (not some enclosing repository,
+    as when rlab is installed into a virtual environment inside the user's own project)."""
+    top = _git(["rev-parse", "--show-toplevel"], cwd)
+    if top is None or Path(top.strip()).resolve() != cwd.resolve():
+        return False
+    try:
+        rel = Path(__file__).resolve().relative_to(cwd.resolve())
+    except ValueError:
+        return False
+    return _git(["ls-files", "--error-unmatch", str(rel)], cwd) is not None
+
+
+def git_commit(path=None) -> str | None:
+    """``git rev-parse HEAD`` of rlab's checkout (or of the repository at ``path``), or None.
+
+    Without ``path``, None unless rlab runs from its own git checkout (an installed copy inside another
+    repository would otherwise report that repository's commit).
+    """
+    if path is None:
+        if not _own_checkout(_REPO_ROOT):
+            return None
+        cwd = _REPO_ROOT
+    else:
+        cwd = Path(path)
+    out = _git(["rev-parse", "HEAD"], cwd)
+    commit = out.strip() if out else ""
+    return commit or None
 
 
 def _git_dirty(path=None) -> bool | None:
-    cwd = Path(path) if path is not None else _REPO_ROOT
+    """Whether the checkout has uncommitted changes, untracked files included (None outside one)."""
+    if path is None:
+        if not _own_checkout(_REPO_ROOT):
+            return None
+        cwd = _REPO_ROOT
+    else:
+        cwd = Path(path)
+    out = _git(["status", "--porcelain"], cwd)
+    return None if out is None else bool(out.strip())
+
+
+def code_identity() -> dict:
+    """``{"git_commit", "git_dirty", "rlab"}``: which code produced a result."""
+    from importlib import metadata
+
     try:
-        out = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
-                             capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return bool(out.stdout.strip()) if out.returncode == 0 else None
+        version = metadata.version("rlab")
+    except metadata.PackageNotFoundError:
+        version = None
+    return {"git_commit": git_commit(), "git_dirty": _git_dirty(), "rlab": version}
 
 
 def package_versions() -> dict[str, str | None]:
@@ -135,7 +176,8 @@ def package_versions() -> dict[str, str | None]:
     from importlib import metadata
 
     versions: dict[str, str | None] = {"python": platform.python_version()}
-    for name in ("rlab", "numpy", "numba", "scipy", "matplotlib", "pandas", "llvmlite"):
+    for name in ("rlab", "numpy", "numba", "llvmlite", "scipy", "matplotlib", "pandas", "torch", "cvxpy",
+                 "pettingzoo", "dask", "distributed", "dask-jobqueue"):
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

@@ -134,3 +134,43 @@ def test_demo_writes_claims_report(tmp_path, monkeypatch):
     md = (tmp_path / "claims_report.md").read_text()
     assert md.startswith("# rlab claims report") and "| F1 |" in md
     assert np.isfinite([c["worst_tightness"] for c in report["claims"]]).all()
+
+
+def test_version_and_clean_errors_for_bad_options(tmp_path, monkeypatch):
+    r = runner.invoke(app, ["--version"])
+    assert r.exit_code == 0 and r.output.startswith("rlab ")
+    out = tmp_path / "o"
+    cases = {
+        ("--workers", "0"): "max_workers (--workers) must be a positive integer",
+        ("--set", "gammas=[0.9"): "config field gammas",
+        ("--set", "n_iter=abc"): "config field n_iter",
+        ("--executor", "slurm", "--address", "tcp://x:1"): "address= is only meaningful",
+    }
+    for extra, message in cases.items():
+        r = runner.invoke(app, ["run", "quickstart", "--out", str(out), *TINY, *extra])
+        assert r.exit_code == 2, (extra, r.output)
+        assert message in " ".join(r.output.split()), (extra, r.output)
+        assert "Traceback" not in r.output
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    r = runner.invoke(app, ["run", "quickstart", "--out", str(not_a_dir), *TINY])
+    assert r.exit_code == 2 and "is not a folder" in r.output
+    # an install hint in brackets survives (rich would read "[cluster]" as markup)
+    monkeypatch.setitem(__import__("sys").modules, "distributed", None)
+    r = runner.invoke(app, ["run", "quickstart", "--out", str(out), "--executor", "dask", "--force", *TINY])
+    assert r.exit_code == 2 and "rlab[cluster]" in r.output
+
+
+def test_bad_executor_is_rejected_even_when_every_seed_is_cached(tmp_path):
+    out = tmp_path / "o"
+    assert runner.invoke(app, ["run", "quickstart", "--seeds", "1", "--out", str(out), *TINY]).exit_code == 0
+    r = runner.invoke(app, ["run", "quickstart", "--seeds", "1", "--out", str(out), "--executor", "foo", *TINY])
+    assert r.exit_code == 2 and "executor must be one of" in r.output
+
+
+def test_slurm_without_sbatch_is_a_clear_error(tmp_path, monkeypatch):
+    pytest.importorskip("dask_jobqueue")
+    monkeypatch.setenv("PATH", str(tmp_path))  # no sbatch here
+    r = runner.invoke(app, ["run", "quickstart", "--seeds", "1", "--out", str(tmp_path / "o"), "--executor", "slurm",
+                            "--force", *TINY])
+    assert r.exit_code == 2 and "sbatch" in r.output and "Traceback" not in r.output

@@ -277,3 +277,119 @@ def test_unknown_executor_and_slurm_without_jobqueue(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "dask_jobqueue", None)
     with pytest.raises(ImportError, match=r"rlab\[cluster\]"):
         labs.run_lab("toy", seeds=1, out=tmp_path, executor="slurm", marker_dir=str(tmp_path))
+
+
+# ---------------------------------------------------------------------- code identity and interrupts
+def test_cache_key_tracks_the_source_of_the_lab_module(tmp_path, monkeypatch):
+    import importlib
+
+    mod = tmp_path / "rlab_tmp_lab_mod.py"
+    mod.write_text("def run(config, rng):\n    return [{'x': 1.0}]\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    m = importlib.import_module("rlab_tmp_lab_mod")
+    lab = Lab("tmp-src", ToyConfig, m.run, toy_plot)
+    k1 = cache_key(lab, ToyConfig(), 0)
+    assert cache_key(lab, ToyConfig(), 0) == k1
+    mod.write_text("def run(config, rng):\n    return [{'x': 2.0}]  # edited\n")
+    assert cache_key(lab, ToyConfig(), 0) != k1  # an edited lab no longer reads the old cache
+
+
+def test_cached_seeds_record_the_code_that_computed_them(tmp_path):
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    res = labs.run_lab("toy", seeds=2, out=tmp_path / "o", executor="serial", marker_dir=str(marks))
+    again = labs.run_lab("toy", seeds=2, out=tmp_path / "o", executor="serial", marker_dir=str(marks))
+    assert again.cached == [0, 1]
+    prov = json.loads(again.files["provenance"].read_text())
+    for s in ("0", "1"):
+        code = prov["seed_code"][s]
+        assert set(code) >= {"git_commit", "git_dirty", "lab_source_sha256", "rlab"}
+        assert code["lab_source_sha256"] == labs.base.lab_source_digest(TOY)
+    assert prov["mixed_code"] is False
+    assert json.loads(res.files["provenance"].read_text())["seed_code"] == prov["seed_code"]
+
+
+def test_git_commit_is_none_for_a_copy_inside_another_repository(tmp_path):
+    import importlib.util
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None:
+        pytest.skip("git not installed")
+    repo = tmp_path / "userproject"
+    (repo / "venv" / "labs").mkdir(parents=True)
+    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t", GIT_COMMITTER_NAME="t",
+               GIT_COMMITTER_EMAIL="t@t")
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    (repo / "README").write_text("user's project\n")
+    subprocess.run(["git", "add", "README"], cwd=repo, check=True)
+    subprocess.run(["git", "commit", "-qm", "init"], cwd=repo, check=True, env=env)
+    copy = repo / "venv" / "labs" / "provenance.py"  # an installed (non-editable) copy of rlab
+    shutil.copy(Path(labs.__file__).parent / "provenance.py", copy)
+    spec = importlib.util.spec_from_file_location("rlab_prov_copy", copy)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert mod.git_commit() is None and mod._git_dirty() is None
+    assert mod.git_commit(repo) is not None  # an explicit path still works
+
+
+_SLEEPER = '''
+import os, sys, time
+from dataclasses import dataclass
+import labs
+from labs.base import Lab, register_lab
+
+@dataclass(frozen=True)
+class Cfg:
+    pid_dir: str = ""
+    sleep: float = 1.0
+
+def run(config, rng):
+    open(os.path.join(config.pid_dir, str(os.getpid())), "w").close()
+    time.sleep(config.sleep)
+    return [{"x": float(rng.random())}]
+
+register_lab(Lab("sleeper", Cfg, run, lambda t, c: None))
+
+if __name__ == "__main__":
+    labs.run_lab("sleeper", seeds=int(sys.argv[3]), out=sys.argv[1], executor="local", max_workers=2,
+                 pid_dir=sys.argv[2], sleep=float(sys.argv[4]))
+'''
+
+
+def test_interrupt_stops_workers_at_once_and_keeps_finished_seeds(tmp_path):
+    import signal
+    import subprocess
+    import time
+
+    script = tmp_path / "rlab_sleeper.py"
+    script.write_text(_SLEEPER)
+    pids, out = tmp_path / "pids", tmp_path / "out"
+    pids.mkdir()
+    cache = out / "sleeper" / "cache"
+    # seeds of 4 s: the old shutdown waited for the running and pre-queued ones (4-8 s more)
+    proc = subprocess.Popen([sys.executable, str(script), str(out), str(pids), "8", "4.0"], cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 120
+    while not (cache.is_dir() and list(cache.glob("seed*.json"))):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read().decode()
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    t0 = time.monotonic()
+    proc.wait(timeout=30)
+    assert time.monotonic() - t0 < 2.5  # did not wait for the running or queued seeds
+    assert b"KeyboardInterrupt" in proc.stderr.read()
+    time.sleep(0.5)
+    workers = [int(p.name) for p in pids.iterdir()]
+    alive = []
+    for pid in workers:
+        try:
+            os.kill(pid, 0)
+            alive.append(pid)
+        except ProcessLookupError:
+            pass
+    assert not alive, f"worker processes left running: {alive}"
+    cached = list(cache.glob("seed*.json"))
+    assert 1 <= len(cached) < 8
+    assert not list(cache.glob("*.tmp")) and not list(cache.glob(".*.tmp"))
