@@ -334,3 +334,20 @@ def test_assert_claim_reports_statement_and_source():
               tolerance=0.0, sample=F.sample_mdp, evaluate=evaluate)
     with pytest.raises(AssertionError, match=r"X1 \(always-fails\).*a <= b.*nowhere"):
         assert_claim(c, n=2)
+
+
+# ----------------------------------------------------------------------------- hypothesis-driven
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from theory_checks.strategies import mdps, sparse_mdps  # noqa: E402
+
+
+@settings(max_examples=15, suppress_health_check=[HealthCheck.too_slow])
+@given(m=st.one_of(mdps(max_states=6), sparse_mdps(max_states=8)), seed=st.integers(0, 2**32 - 1))
+def test_exact_claims_hold_on_strategy_models(m, seed):
+    # the strategies reach what sample_mdp does not: S = 1, A = 1, restricted supports, rewards
+    # outside [0, 1] (sparse_mdps)
+    for cid in ("F1", "F2", "F3", "F4", "F5", "F6", "F11"):
+        r = get_claim(cid).check(m, rng=np.random.default_rng(seed))
+        assert r.holds, (cid, str(r), r.details)
