@@ -72,7 +72,17 @@ class TabularMDP:
                     f"sparse P must have shape (S * A, S) = ({S * A}, {S}) to match R of shape "
                     f"({S}, {A}); got {P.shape}"
                 )
-            csr = sp.csr_matrix(P, dtype=np.float64, copy=True)
+            # a compressed matrix (CSR/CSC/BSR) built from raw arrays is not range-checked by scipy: an
+            # index outside [0, S) was read out of bounds later (wrong rows, then heap corruption).
+            # Check a copy (check_format may prune in place), before any C routine touches it.
+            raw = P.copy()
+            if hasattr(raw, "check_format"):
+                try:
+                    raw.check_format(full_check=True)
+                except ValueError as exc:
+                    raise ValueError(f"sparse P is malformed: {exc} (column indices must lie in [0, S) = "
+                                     f"[0, {S}) and indptr must be non-decreasing from 0 to nnz)") from None
+            csr = sp.csr_matrix(raw, dtype=np.float64, copy=False)
             csr.sum_duplicates()
             csr.sort_indices()
             if csr.data.size and not np.all(np.isfinite(csr.data)):
@@ -286,7 +296,13 @@ class TabularMDP:
         return np.einsum("sa,sa->s", pi, self._R)
 
     def transition_row(self, s: int, a: int) -> np.ndarray:
-        """``P[s, a, :]`` as a dense float64 vector."""
+        """``P[s, a, :]`` as a dense float64 vector (``0 <= s < S``, ``0 <= a < A``)."""
+        for name, val, n in (("s", s, self._S), ("a", a, self._A)):
+            if isinstance(val, (bool, np.bool_)) or not isinstance(val, (int, np.integer)):
+                raise TypeError(f"{name} must be an integer, got {type(val).__name__}")
+            if not 0 <= int(val) < n:
+                raise ValueError(f"{name} must lie in [0, {n}), got {int(val)}")
+        s, a = int(s), int(a)
         if self._sparse:
             return self._P.getrow(s * self._A + a).toarray().ravel().astype(np.float64)
         return np.asarray(self._P[s, a], dtype=np.float64)

@@ -166,3 +166,33 @@ def test_policies_and_value_vectors_strategies(data, S, A):
     np.testing.assert_allclose(sto.sum(axis=1), 1.0, atol=1e-12)
     v = data.draw(value_vectors(S, min_value=-1, max_value=2))
     assert v.shape == (S,) and np.all((v >= -1) & (v <= 2))
+
+
+@pytest.mark.parametrize("bad", [5, -1])
+def test_sparse_p_with_an_out_of_range_column_index_is_rejected(bad):
+    # scipy builds this without complaint; reading it later went out of bounds (heap corruption)
+    P = sp.csr_matrix((np.array([1.0, 1.0]), np.array([bad, 1]), np.array([0, 1, 2])), shape=(2, 2))
+    with pytest.raises(ValueError, match=r"sparse P is malformed.*\[0, 2\)"):
+        mdp.TabularMDP(P, np.zeros((2, 1)), 0.9)
+    csc = sp.csc_matrix((np.array([1.0, 1.0]), np.array([0, bad]), np.array([0, 1, 2])), shape=(2, 2))
+    with pytest.raises(ValueError, match="sparse P is malformed"):
+        mdp.TabularMDP(csc, np.zeros((2, 1)), 0.9)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_transition_row_checks_its_indices(sparse):
+    m = mdp.generators.random_mdp(3, 2, rng=np.random.default_rng(0), sparse=sparse)
+    np.testing.assert_allclose(m.transition_row(1, 1), m.dense_P()[1, 1])
+    for s, a, name in ((0, 2, "a"), (0, -1, "a"), (-1, 0, "s"), (3, 0, "s")):
+        with pytest.raises(ValueError, match=rf"{name} must lie in \[0, "):
+            m.transition_row(s, a)
+    with pytest.raises(TypeError, match="s must be an integer"):
+        m.transition_row(0.5, 0)
+
+
+def test_certify_leaves_the_callers_policy_writeable():
+    m = mdp.generators.forest(gamma=0.9)
+    pi = np.zeros(m.n_states, dtype=np.int64)
+    c = mdp.certify(m, np.zeros(m.n_states), pi)
+    assert pi.flags.writeable and c.pi is not pi and not c.pi.flags.writeable
+    pi[0] = 1  # the caller's array is still theirs

@@ -102,7 +102,7 @@ def certify(m, v, pi=None) -> Certificate:
         pi = pi_greedy
         lower_pi = lower
     else:
-        pi = check_policy(pi, m.n_states, m.n_actions)
+        pi = np.array(check_policy(pi, m.n_states, m.n_actions))  # own copy: the certificate freezes it
         if pi.ndim != 1:
             raise ValueError("pi must be a deterministic policy of shape (S,) to be certified")
         tpv = policy_backup(m, pi, v)
