@@ -137,26 +137,23 @@ def git_commit(path=None) -> str | None:
     Without ``path``, None unless rlab runs from its own git checkout (an installed copy inside another
     repository would otherwise report that repository's commit).
     """
-    if path is None:
-        if not _own_checkout(_REPO_ROOT):
-            return None
-        cwd = _REPO_ROOT
-    else:
-        cwd = Path(path)
-    out = _git(["rev-parse", "HEAD"], cwd)
+    cwd = _checkout(path)
+    out = _git(["rev-parse", "HEAD"], cwd) if cwd is not None else None
     commit = out.strip() if out else ""
     return commit or None
 
 
+def _checkout(path) -> Path | None:
+    """``path``, or rlab's own checkout when ``path`` is None (None if rlab is not run from one)."""
+    if path is not None:
+        return Path(path)
+    return _REPO_ROOT if _own_checkout(_REPO_ROOT) else None
+
+
 def _git_dirty(path=None) -> bool | None:
     """Whether the checkout has uncommitted changes, untracked files included (None outside one)."""
-    if path is None:
-        if not _own_checkout(_REPO_ROOT):
-            return None
-        cwd = _REPO_ROOT
-    else:
-        cwd = Path(path)
-    out = _git(["status", "--porcelain"], cwd)
+    cwd = _checkout(path)
+    out = _git(["status", "--porcelain"], cwd) if cwd is not None else None
     return None if out is None else bool(out.strip())
 
 
