@@ -253,14 +253,16 @@ def lab_source_digest(lab: Lab) -> str | None:
     return sha256_file(path)
 
 
-def cache_key(lab: Lab, config, seed: int) -> str:
+def cache_key(lab: Lab, config, seed: int, *, source_digest: str | None = None) -> str:
     """Hash of ``(lab name, lab version, source of the lab's module, config, seed)``: names a seed's cache file.
 
     Editing the lab's module invalidates its cache; changes elsewhere (``mdp``, ``marl``) do not, so
     bump ``Lab.version`` (or run with ``force``) when they change a lab's numbers. Every cache file
     also records the git commit it was computed at, and ``provenance.json`` lists them per seed.
+    ``source_digest`` is :func:`lab_source_digest` when the caller already has it.
     """
-    payload = json.dumps({"lab": lab.name, "version": lab.version, "source": lab_source_digest(lab),
+    source = lab_source_digest(lab) if source_digest is None else source_digest
+    payload = json.dumps({"lab": lab.name, "version": lab.version, "source": source,
                           "config": jsonable(config, strict=False),
                           "config_type": lab.config_cls.__qualname__, "seed": int(seed)},
                          sort_keys=True, allow_nan=True)
@@ -401,8 +403,8 @@ def run_lab(lab, *, seeds=3, out="results", executor: str = "local", address: st
     cache_dir = out_dir / "cache"
     cache_dir.mkdir(parents=True, exist_ok=True)
 
-    keys = {s: cache_key(lab, cfg, s) for s in seed_list}
     code_now = dict(code_identity(), lab_source_sha256=lab_source_digest(lab))
+    keys = {s: cache_key(lab, cfg, s, source_digest=code_now["lab_source_sha256"]) for s in seed_list}
     results: dict[int, list] = {}
     seed_code: dict[int, Any] = {}
     if not force:
@@ -446,7 +448,7 @@ def run_lab(lab, *, seeds=3, out="results", executor: str = "local", address: st
     files = write_outputs(lab, cfg, table, out_dir)
 
     elapsed = time.perf_counter() - t0
-    prov = provenance(lab=lab.name, config=cfg, seeds=seed_list, executor=executor, extra={
+    prov = provenance(lab=lab.name, config=cfg, seeds=seed_list, executor=executor, code=code_now, extra={
         "lab_version": lab.version,
         "address": address,
         "cache_keys": {str(s): keys[s] for s in seed_list},

@@ -123,12 +123,6 @@ def _run_lab(lab: str, *, seeds: int, out: Path, executor: str, address: Optiona
         config = labs.make_config(lab_obj, **overrides)
     except (KeyError, ValueError, TypeError) as exc:
         _error(exc.args[0] if exc.args else exc, 2)
-    try:
-        from labs.executors import check_executor
-
-        check_executor(executor, address, workers)
-    except ValueError as exc:
-        _error(exc, 2)
     if out.exists() and not out.is_dir():
         _error(f"--out {out} exists and is not a folder", 2)
     console.print(f"[bold]{lab_obj.name}[/bold]: {seeds} seed(s), executor [cyan]{executor}[/cyan]"
@@ -240,7 +234,7 @@ def _md_math(statement: str) -> str:
 
 def write_claims_report(records: list[dict], path, *, seed: int, instances: Optional[int]) -> dict[str, Path]:
     """Write ``path`` with suffixes ``.json`` and ``.md`` (atomically); returns both paths."""
-    from labs.provenance import _git_dirty, atomic_write_json, atomic_write_text, git_commit, package_versions
+    from labs.provenance import atomic_write_json, atomic_write_text, code_identity, package_versions
 
     path = Path(path)
     if path.suffix in (".json", ".md"):
@@ -254,8 +248,7 @@ def write_claims_report(records: list[dict], path, *, seed: int, instances: Opti
         "instances": instances,
         "claims": records,
         "versions": package_versions(),
-        "git_commit": git_commit(),
-        "git_dirty": _git_dirty(),
+        **{k: v for k, v in code_identity().items() if k != "rlab"},  # git_commit, git_dirty
     }
     json_path = atomic_write_json(path.with_name(path.name + ".json"), report)
     lines = [

@@ -203,16 +203,21 @@ def thread_settings() -> dict[str, Any]:
     return out
 
 
-def provenance(*, lab: str, config: Any, seeds, executor: str | None = None, extra: dict | None = None) -> dict:
-    """Everything needed to reproduce a lab run (the ``created`` timestamp is informational only)."""
+def provenance(*, lab: str, config: Any, seeds, executor: str | None = None, extra: dict | None = None,
+               code: dict | None = None) -> dict:
+    """Everything needed to reproduce a lab run (the ``created`` timestamp is informational only).
+
+    ``code`` is a :func:`code_identity` the caller already has (saves asking git again).
+    """
+    code = code_identity() if code is None else code
     info = {
         "lab": lab,
         "config": jsonable(config),
         "seeds": [int(s) for s in seeds],
         "executor": executor,
         "versions": package_versions(),
-        "git_commit": git_commit(),
-        "git_dirty": _git_dirty(),
+        "git_commit": code["git_commit"],
+        "git_dirty": code["git_dirty"],
         "platform": {
             "system": platform.system(),
             "release": platform.release(),

@@ -38,6 +38,7 @@ __all__ = [
     "greedy_loss_tight_example",
     "simulation_bound_tight_example",
     "hard_instance",
+    "hard_instance_p",
     "check_f1", "check_f2", "check_f3", "check_f4", "check_f5", "check_f6", "check_f7",
     "check_f8", "check_f9", "check_f10", "check_f11", "check_f12", "check_f13",
 ]
@@ -110,13 +111,18 @@ def greedy_loss_tight_example(gamma: float = 0.9, eps: float = 0.01, slack: floa
     return mdp.TabularMDP(P, R, gamma), np.array([1.0 + eps, -eps])
 
 
+def hard_instance_p(gamma: float) -> float:
+    """The self-loop probability ``p = (4 gamma - 1) / (3 gamma)`` of :func:`hard_instance`."""
+    return (4.0 * gamma - 1.0) / (3.0 * gamma)
+
+
 def hard_instance(gamma: float) -> mdp.TabularMDP:
     """The lower-bound instance of foundations.md section 5 (one action).
 
     State 0 pays 1 and loops with probability ``p = (4 gamma - 1) / (3 gamma)``, else falls into the
     absorbing zero-reward state 1; ``V(0) = 1 / (1 - gamma p)`` with ``1 - gamma p = 4 (1 - gamma) / 3``.
     """
-    p = (4.0 * gamma - 1.0) / (3.0 * gamma)
+    p = hard_instance_p(gamma)
     P = np.array([[[p, 1.0 - p]], [[0.0, 1.0]]])
     return mdp.TabularMDP(P, np.array([[1.0], [0.0]]), gamma)
 
@@ -569,7 +575,7 @@ def f13_exact_rmse(gamma: float, n: int) -> float:
     """Exact RMSE of ``1 / (1 - gamma K / N)`` with ``K ~ Binomial(N, p)``, ``p = (4 gamma - 1) / (3 gamma)``."""
     from scipy.stats import binom
 
-    p = (4.0 * gamma - 1.0) / (3.0 * gamma)
+    p = hard_instance_p(gamma)
     k = np.arange(n + 1)
     err = 1.0 / (1.0 - gamma * k / n) - 1.0 / (1.0 - gamma * p)
     return float(np.sqrt(np.sum(binom.pmf(k, n, p) * err ** 2)))
@@ -588,7 +594,7 @@ def check_f13(settings, rng, *, gamma_slope: float = 1.5, n_slope: float = -0.5,
     rmse, exact, gap = [], [], 0.0
     for g, n in points:
         vals, gp = _ce_values(g, n, reps, rng)
-        rmse.append(float(np.sqrt(np.mean((vals - 1.0 / (1.0 - g * (4.0 * g - 1.0) / (3.0 * g))) ** 2))))
+        rmse.append(float(np.sqrt(np.mean((vals - 1.0 / (1.0 - g * hard_instance_p(g))) ** 2))))
         exact.append(level * f13_exact_rmse(g, n))
         gap = max(gap, gp)
     ng = len(s["gammas"])
