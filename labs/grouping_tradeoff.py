@@ -27,6 +27,7 @@ import numpy as np
 
 from labs.base import Lab, register_lab
 from labs.executors import limit_threads
+from theory_checks.core import solve_exact
 
 __all__ = ["GroupingTradeoffConfig", "run", "plot", "LAB"]
 
@@ -68,7 +69,6 @@ class GroupingTradeoffConfig:
 
 
 def run(config: GroupingTradeoffConfig, rng: np.random.Generator) -> list[dict]:
-    import mdp
     from mdp.abstraction import grouping as AG
 
     rng = np.random.default_rng(rng)
@@ -79,7 +79,7 @@ def run(config: GroupingTradeoffConfig, rng: np.random.Generator) -> list[dict]:
             for rep in range(config.replicates):
                 m, _ = AG.planted_cluster_mdp(rng, n_states=config.n_states, n_clusters=config.n_clusters,
                                               cluster_size=config.cluster_size, sigma=sigma, gamma=config.gamma)
-                v_star = np.asarray(mdp.solve(m, tol=1e-12).v)
+                v_star = np.asarray(solve_exact(m, 1e-12).v)
                 fam = AG.nested_groupings(AG.action_signatures(m), sizes, method=config.linkage)
                 errs = [AG.grouping_errors(m, g) for g in fam]
                 for budget in config.budgets:

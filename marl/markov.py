@@ -20,7 +20,7 @@ import numpy as np
 
 from marl.model import MarkovGame, check_stationary_strategy
 from mdp._validation import as_float_array, check_positive_int, check_tol
-from mdp.solvers._core import frozen, macqueen_bounds
+from mdp.solvers._core import UNIT_ROUNDOFF, backup_rounding, difference_rounding, frozen, macqueen_bounds
 from mdp.solvers.value_iteration import ConvergenceWarning
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
 
 
 _STALL = 50  # backups without a smaller certificate before Shapley iteration gives up (round-off)
+_HK_STALL = 5  # the same for Hoffman-Karp improvements (each a full best-response solve)
 
 
 def _require_game(game, name: str = "game", *, zero_sum: bool | None = None) -> MarkovGame:
@@ -122,13 +123,23 @@ def shapley_operator(game: MarkovGame, v) -> np.ndarray:
 
 
 def _certify(game: MarkovGame, v: np.ndarray, q: np.ndarray, tv: np.ndarray, stage_gap: float):
-    """MacQueen bounds from one Shapley backup; returns (midpoint, half-width)."""
-    lower, upper = macqueen_bounds(game.joint_mdp, tv, tv - v)
+    """MacQueen bounds from one Shapley backup; returns (midpoint, half-width).
+
+    The backup ``q`` is the joint MDP's (same kernels), so its float64 round-off is bounded by
+    :func:`mdp.solvers._core.backup_rounding`; a matrix game's value is 1-Lipschitz in the sup norm of
+    its payoffs, so the stage values carry the same bound, and the bracket is widened by it.
+    """
+    jm = game.joint_mdp
+    d = tv - v
+    err_tv = backup_rounding(jm, float(np.abs(v).max()))
+    err_d = difference_rounding(err_tv, float(np.abs(d).max()))
+    lower, upper = macqueen_bounds(jm, tv, d, err_tv, err_d)
     # each stage value is known to within stage_gap / 2; a perturbation of T by delta moves the
     # fixed point by at most delta / (1 - gamma)
     slack = 0.5 * stage_gap / (1.0 - game.joint_mdp.contraction)
     mid = 0.5 * (lower + upper)
-    half = 0.5 * float(np.max(upper - lower)) + slack
+    # plus the round-off of the midpoint itself
+    half = 0.5 * float(np.max(upper - lower)) + slack + 4 * UNIT_ROUNDOFF * float(np.abs(mid).max())
     return mid, half
 
 
@@ -269,14 +280,17 @@ def hoffman_karp(game, *, tol: float = 1e-8, max_iter: int = 1000, inner_tol: fl
     tv = np.empty(S)
     residuals = []
     converged = False
-    half = np.inf
-    mid = v
+    half = best = np.inf
+    mid = best_v = v
+    stalled = 0
     q = game.q_values(v)
     n = 0
     while n < max_iter:
         # the row player's stage strategies at v (q is the certificate backup of the previous step)
         x = np.asarray(zero_sum_matrix_game(q).row_strategy)
-        br = mdp.solve(game.fixed_row_mdp(x, player=1), tol=inner_tol)
+        m_br = game.fixed_row_mdp(x, player=1)
+        # an inner solve is one step of the outer iteration: no tighter than float64 certifies
+        br = mdp.solve(m_br, tol=max(inner_tol, 4.0 * mdp.round_off_floor(m_br)))
         v = -np.asarray(br.v)
         n += 1
         q = game.q_values(v)
@@ -286,14 +300,19 @@ def hoffman_karp(game, *, tol: float = 1e-8, max_iter: int = 1000, inner_tol: fl
         if half <= tol:
             converged = True
             break
+        if half < best:
+            best, best_v, stalled = half, mid, 0
+        else:
+            stalled += 1
+            if stalled >= _HK_STALL:  # the certificate stopped shrinking: the round-off floor
+                break
     v = mid
     if not converged:
-        warnings.warn(
-            f"hoffman_karp stopped after max_iter={max_iter} improvements with certified error "
-            f"{half:.3g} > tol={tol:g}",
-            ConvergenceWarning,
-            stacklevel=2,
-        )
+        v, half = best_v, best  # the midpoint with the smallest certificate seen
+        why = (f"the certificate stopped shrinking at {half:.3g} for {_HK_STALL} improvements (the "
+               "float64 round-off floor of these payoffs; rescale R or raise tol)") if n < max_iter else (
+               f"max_iter={max_iter} improvements left a certified error of {half:.3g}")
+        warnings.warn(f"hoffman_karp did not reach tol={tol:g}: {why}", ConvergenceWarning, stacklevel=2)
     q, x, y = _policies_at(game, v)
     return GameSolverResult(v, x, y, q, n, float(half), converged, "hoffman_karp", np.array(residuals))
 
@@ -354,20 +373,23 @@ class BestResponse:
             frozen(getattr(self, name))
 
 
-def best_response(game, opponent_strategy, player: int, *, tol: float = 1e-11) -> BestResponse:
+def best_response(game, opponent_strategy, player: int, *, tol: float | None = None) -> BestResponse:
     """Solve the single-agent MDP of ``player`` against a fixed stationary opponent.
 
     ``player=0``: the row player responds to ``y = opponent_strategy`` (maximising its reward);
     ``player=1``: the column player responds to ``x`` (maximising its own reward, ``-R`` in a
     zero-sum game). Uses :func:`mdp.solve` on the induced MDP; ``error_bound`` is its certificate.
+    ``tol`` defaults to ``1e-11`` or, where that lies below the induced MDP's float64 round-off
+    floor, 4 times that floor (:func:`mdp.round_off_floor`); an explicit ``tol`` is passed as is
+    (``mdp.solve`` warns when it cannot be certified).
     """
     import mdp
 
     game = _require_game(game)
     if player not in (0, 1):
         raise ValueError(f"player must be 0 (row) or 1 (column), got {player!r}")
-    tol = check_tol(tol)
     m = game.fixed_column_mdp(opponent_strategy, player=0) if player == 0 else game.fixed_row_mdp(opponent_strategy, player=1)
+    tol = max(1e-11, 4.0 * mdp.round_off_floor(m)) if tol is None else check_tol(tol)
     res = mdp.solve(m, tol=tol)
     pi = np.asarray(res.pi)
     onehot = np.zeros((game.n_states, game.n_actions[player]))
@@ -413,11 +435,12 @@ class Exploitability:
         return float(self.value)
 
 
-def exploitability(game, row_policy, col_policy, *, tol: float = 1e-11) -> Exploitability:
+def exploitability(game, row_policy, col_policy, *, tol: float | None = None) -> Exploitability:
     """Exploitability certificate of ``(row_policy, col_policy)`` in a zero-sum Markov game.
 
     Computes the row player's best response to ``col_policy`` and the column player's best
-    response to ``row_policy`` exactly (single-agent :func:`mdp.solve` to ``tol``) and the pair's
+    response to ``row_policy`` exactly (single-agent :func:`mdp.solve` to ``tol``, default as in
+    :func:`best_response`) and the pair's
     value by a linear solve. A pair with ``value <= eps`` is an ``eps``-equilibrium from every
     state, and ``BR_col(x) <= v* <= BR_row(y)`` brackets the game's value.
     """
@@ -459,7 +482,7 @@ class NashGap:
         return float(self.value)
 
 
-def nash_gap(game, policies, *, tol: float = 1e-11) -> NashGap:
+def nash_gap(game, policies, *, tol: float | None = None) -> NashGap:
     """``NashGap(pi) = max_j max_s (V_j^{BR}(s) - V_j^{pi}(s))`` for a stationary profile.
 
     A profile is a stationary Nash equilibrium iff the gap is 0 (foundations G5: every player's
@@ -471,6 +494,8 @@ def nash_gap(game, policies, *, tol: float = 1e-11) -> NashGap:
         Zero-sum or general-sum.
     policies : tuple (x, y)
         Row strategy ``(S, A1)`` and column strategy ``(S, A2)`` (or pure ``(S,)``).
+    tol : float, optional
+        Accuracy of the best-response solves (default as in :func:`best_response`).
     """
     game = _require_game(game)
     try:

@@ -52,7 +52,8 @@ class TabularMDP:
         does not sum to one (the message names the ``(s, a)`` pair and the deviation).
     """
 
-    __slots__ = ("_P", "_R", "_gamma", "_S", "_A", "_sparse", "_dtype", "_csr_arrays", "_atol", "_row_sums", "_row_sum_arr")
+    __slots__ = ("_P", "_R", "_gamma", "_S", "_A", "_sparse", "_dtype", "_csr_arrays", "_atol", "_row_sums", "_row_sum_arr",
+                 "_max_row_length")
 
     def __init__(self, P, R, gamma, *, dtype=np.float64, atol: float | None = None):
         dtype = np.dtype(dtype)
@@ -134,6 +135,8 @@ class TabularMDP:
         self._row_sum_arr = sums if dtype == np.float64 else self._compute_row_sums()
         self._row_sum_arr.setflags(write=False)
         self._row_sums = self._stored_row_sum_range()
+        # longest row of P (entries a backup sums), for the round-off bounds of the certificates
+        self._max_row_length = int(np.diff(self._P.indptr).max()) if self._sparse else S
 
     def _stored_row_sum_range(self) -> tuple[float, float]:
         """``(min, max)`` over ``(s, a)`` of the row sums of ``P`` *as stored*, widened by round-off.
@@ -215,6 +218,11 @@ class TabularMDP:
     def nnz(self) -> int:
         """Number of stored transition entries."""
         return int(self._P.nnz) if self._sparse else int(self._P.size)
+
+    @property
+    def max_row_length(self) -> int:
+        """Entries in the longest stored row ``P[s, a, :]`` (``S`` when dense, the largest row nnz when sparse)."""
+        return self._max_row_length
 
     @property
     def r_max(self) -> float:

@@ -58,9 +58,18 @@ def check_g1(game, rng, *, gamma=None, n_pairs: int = 8) -> CheckResult:
     return combine("G1", parts)
 
 
+def _solve_game(game):
+    """Shapley iteration to 1e-11, or to 4x the float64 round-off floor of the game's joint MDP where
+    that is larger (:func:`mdp.round_off_floor`): below it the certificate cannot shrink."""
+    import mdp
+
+    return marl.shapley_value_iteration(game, tol=max(1e-11, 4.0 * mdp.round_off_floor(game.joint_mdp)))
+
+
 def check_g2(game, rng, *, threshold: float = 1e-8) -> CheckResult:
-    """Solve to 1e-11; then V^{x*,y*} = V*, BR_1(y*) = V* = BR_2(x*), exploitability < threshold."""
-    res = marl.shapley_value_iteration(game, tol=1e-11)
+    """Solve to 1e-11 (or 4x the round-off floor); then V^{x*,y*} = V*, BR_1(y*) = V* = BR_2(x*),
+    exploitability < threshold."""
+    res = _solve_game(game)
     e = marl.exploitability(game, res.row_policy, res.col_policy)
     scale = 1.0 + float(np.abs(res.v).max())
     parts = {
@@ -91,7 +100,7 @@ def sample_symmetric(rng: np.random.Generator):
 def check_g3(instance, rng) -> CheckResult:
     """``V*(sigma s) = -V*(s)`` for a symmetric Markov game; ``val(M) = 0`` for antisymmetric ``M``."""
     game, swap, M = instance
-    v = marl.shapley_value_iteration(game, tol=1e-11).v
+    v = _solve_game(game).v
     scale = 1.0 + float(np.abs(v).max())
     parts = {
         "markov": identity("G3", np.abs(v[swap] + v).max(), 1e-10 * scale),
@@ -139,7 +148,7 @@ def check_g4(games, rng, *, n_sweeps: int = 20_000, threshold: float = 1e-2) -> 
         games = [games]
     errors = []
     for game in games:
-        q_star = marl.shapley_value_iteration(game, tol=1e-11).q
+        q_star = _solve_game(game).q
         res = minimax_q(game, n_iter=n_sweeps, rng=rng, step_size="polynomial", omega=0.6, q_star=q_star)
         errors.append(float(res.errors[-1]))
     errors = np.array(errors)
@@ -160,7 +169,7 @@ def sample_g5(rng: np.random.Generator):
 def check_g5(instance, rng, *, threshold: float = 1e-6) -> CheckResult:
     kind, data = instance
     if kind == "zero-sum":
-        res = marl.shapley_value_iteration(data, tol=1e-11)
+        res = _solve_game(data)
         gap = marl.nash_gap(data, (res.row_policy, res.col_policy))
         return inequality("G5", gap.value, threshold, rtol=0.0, atol=0.0, kind=kind)
     A, B, gamma = data
@@ -207,7 +216,7 @@ register(Claim(
     statement=r"V^{x^*,y^*} = V^*,\ \ \max_x V^{x,y^*} = V^* = \min_y V^{x^*,y},\ \ \text{exploitability} < 10^{-8}",
     source=f"{_SHAPLEY}; foundations.md G2",
     constant="source", tolerance=1e-8, sample=sample_game, evaluate=check_g2,
-    notes="Strategies from marl.shapley_value_iteration(tol=1e-11); best responses with mdp.solve to 1e-11; "
+    notes="Strategies from marl.shapley_value_iteration(tol=1e-11, or 4x the float64 round-off floor where larger); best responses with mdp.solve likewise; "
           "threshold scaled by 1 + ||V*||.",
 ))
 

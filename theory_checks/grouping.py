@@ -19,7 +19,7 @@ import numpy as np
 
 import mdp
 from mdp.abstraction import grouping as AG
-from theory_checks.core import CheckResult, Claim, combine, identity, inequality, register
+from theory_checks.core import CheckResult, Claim, combine, identity, inequality, register, solve_exact
 
 __all__ = [
     "sample_grouped_mdp", "check_ag1", "check_ag2", "sample_ag3", "check_ag3", "check_ag4", "check_ag5",
@@ -116,9 +116,9 @@ def check_ag2(instance, rng) -> CheckResult:
     is false, see the module docstring)."""
     m, g = instance
     gamma = m.gamma
-    v_star = np.asarray(mdp.solve(m, tol=1e-12).v)
+    v_star = np.asarray(solve_exact(m, 1e-12).v)
     lifted = AG.lifted_model(m, g)
-    pi_g = np.asarray(mdp.solve(lifted, tol=1e-12).pi)
+    pi_g = np.asarray(solve_exact(lifted, 1e-12).pi)
     loss = v_star - _values(m, g.execute(pi_g, m.n_states))
     b = AG.grouping_loss_bound(m, g, 1, 0).approximation
     scale = 1.0 + float(np.abs(v_star).max())
@@ -134,8 +134,8 @@ def check_ag2(instance, rng) -> CheckResult:
     same = mdp.TabularMDP(P_bar, R_bar, gamma)
     b0 = AG.grouping_loss_bound(same, g, 1, 0).approximation
     lifted0 = AG.lifted_model(same, g)
-    loss0 = np.asarray(mdp.solve(same, tol=1e-12).v) - _values(same, g.execute(
-        np.asarray(mdp.solve(lifted0, tol=1e-12).pi), m.n_states))
+    loss0 = np.asarray(solve_exact(same, 1e-12).v) - _values(same, g.execute(
+        np.asarray(solve_exact(lifted0, 1e-12).pi), m.n_states))
     parts["identical:B=0"] = identity("AG2", b0, 1e-12 / (1 - gamma) ** 2)
     parts["identical:loss=0"] = identity("AG2", float(np.abs(loss0).max()), 1e-9 * scale)
     fine = _split(rng, AG.ActionGrouping(g.labels, n_groups=g.n_groups))
@@ -166,7 +166,7 @@ def check_ag3(instance, rng, *, n_reps: int = 500) -> CheckResult:
     lifted = AG.lifted_model(m, g)
     bound = AG.grouping_loss_bound(m, g, N, 0, delta=delta, reward_noise="bernoulli")
     Pbar, Rbar = lifted.dense_P(), np.asarray(lifted.R)
-    v_g = np.asarray(mdp.solve(lifted, tol=1e-12).v)
+    v_g = np.asarray(solve_exact(lifted, 1e-12).v)
     conc_fail = loss_fail = 0
     worst_ratio = 0.0
     for _ in range(n_reps):
@@ -175,7 +175,7 @@ def check_ag3(instance, rng, *, n_reps: int = 500) -> CheckResult:
         dR = np.abs(np.asarray(res.model.R) - Rbar).max()
         conc_fail += bool(dP > bound.e_P or dR > bound.e_R)
         worst_ratio = max(worst_ratio, dP / bound.e_P)
-        pi_inf = np.asarray(mdp.solve(res.model, tol=1e-12).pi)
+        pi_inf = np.asarray(solve_exact(res.model, 1e-12).pi)
         loss_fail += bool((v_g - _values(lifted, pi_inf)).max() > bound.estimation)
     freq = conc_fail / n_reps
     return inequality("AG3", freq, delta, rtol=0.0, atol=0.0, n_reps=n_reps, N=N, loss_failure_frequency=loss_fail
@@ -190,7 +190,7 @@ def check_ag4(instance, rng) -> CheckResult:
     T = int(rng.integers(0, 31))
     res = AG.grouped_learner(m, g, int(rng.choice([1, 10])), T, rng, reward_noise=str(rng.choice(["none",
                                                                                                    "bernoulli"])))
-    v_hat = np.asarray(mdp.solve(res.model, tol=1e-13).v)
+    v_hat = np.asarray(solve_exact(res.model, 1e-13).v)
     loss = float((v_hat - _values(res.model, res.pi_high)).max())
     gamma = m.gamma
     bound = 2 * gamma ** (T + 1) * float(np.abs(res.model.R).max()) / (1 - gamma) ** 2
@@ -215,7 +215,7 @@ def check_ag5(instance, rng, *, budgets=(200, 2_000, 20_000), T: int = 10, delta
     extra = [G for G in rng.permutation(np.arange(1, A + 1)) if G not in sizes]
     sizes = sorted(sizes | set(int(G) for G in extra[:max(0, 5 - len(sizes))]))
     fam = AG.nested_groupings(AG.action_signatures(m), sizes)
-    v_star = np.asarray(mdp.solve(m, tol=1e-12).v)
+    v_star = np.asarray(solve_exact(m, 1e-12).v)
     parts = {}
     for budget in budgets:
         for g in fam:
@@ -248,7 +248,7 @@ def check_ag6(instance, rng, *, n_replicates: int = 30, sigma: float = 0.05, bud
     bounds = np.zeros((len(budgets), len(sizes)))
     for _ in range(n_replicates):
         m, _clusters = AG.planted_cluster_mdp(gen, sigma=sigma)
-        v_star = np.asarray(mdp.solve(m, tol=1e-12).v)
+        v_star = np.asarray(solve_exact(m, 1e-12).v)
         fam = AG.nested_groupings(AG.action_signatures(m), sizes)
         for bi, budget in enumerate(budgets):
             for gi, g in enumerate(fam):

@@ -20,7 +20,18 @@ __all__ = [
     "frozen",
     "contraction",
     "macqueen_bounds",
+    "UNIT_ROUNDOFF",
+    "backup_rounding",
+    "difference_rounding",
+    "VALUE_LIMIT",
 ]
+
+#: Unit round-off of float64 (``eps / 2``): ``fl(a op b) = (a op b)(1 + e)`` with ``|e| <= u``.
+UNIT_ROUNDOFF = float(np.finfo(np.float64).eps) / 2
+
+#: Largest ``max|R| / (1 - gamma)`` the solvers accept: values beyond it leave no room below the
+#: float64 maximum (1.8e308) for the sums and bounds built from them.
+VALUE_LIMIT = 1e300
 
 
 def frozen(x: np.ndarray) -> np.ndarray:
@@ -141,6 +152,13 @@ def require_mdp(m, name: str = "m", *, discounted: bool = True) -> TabularMDP:
         raise TypeError(f"{name} must be an mdp.TabularMDP, got {type(m).__name__}")
     if discounted:
         check_gamma(m.gamma, f"{name}.gamma")
+        scale = m.r_max / (1.0 - m.gamma)
+        if not scale <= VALUE_LIMIT:
+            raise ValueError(
+                f"{name}: values can reach max|R| / (1 - gamma) = {m.r_max:.3g} / (1 - {m.gamma!r}) = {scale:.3g}, "
+                f"beyond the {VALUE_LIMIT:g} that float64 solvers can represent with room for their sums; "
+                "rescale R (the optimal policy is unchanged by a positive factor) or lower gamma"
+            )
     return m
 
 
@@ -197,7 +215,37 @@ def contraction(m: TabularMDP) -> float:
     return c
 
 
-def macqueen_bounds(m: TabularMDP, tv: np.ndarray, d: np.ndarray):
+def backup_rounding(m: TabularMDP, v_max: float, extra_terms: int = 0) -> float:
+    """Bound on the float64 round-off of every computed backup ``q(s, a) = R[s, a] + gamma P[s, a] . v``.
+
+    The kernels accumulate the dot product of a stored row (``n <= m.max_row_length`` entries,
+    float32 entries converted exactly) with ``v`` in float64, in an order the compiler may change
+    (reassociation, fused multiply-add). In any order (Higham 2002, *Accuracy and Stability of
+    Numerical Algorithms*, Sec. 3.1, Eq. 3.5) the error is at most ``gamma_n sum_j |P_j v_j|`` with
+    ``gamma_n = n u / (1 - n u)``; the product by ``gamma`` and the addition of ``R`` add two more
+    roundings, so with ``P >= 0`` and row sums ``<= sigma_max``::
+
+        |fl(q) - q| <= gamma_{n + 2} (max|R| + gamma sigma_max ||v||_inf).
+
+    ``max_a`` of the computed ``q`` is then within the same bound of ``max_a q``. ``extra_terms``
+    adds roundings (``A`` for a stochastic policy's average over actions). This is a worst case:
+    observed errors are usually near ``sqrt(n) u`` times the scale.
+    """
+    n = m.max_row_length + 2 + int(extra_terms)
+    gamma_n = n * UNIT_ROUNDOFF / (1.0 - n * UNIT_ROUNDOFF)
+    return gamma_n * (m.r_max + m.contraction * float(v_max))
+
+
+def difference_rounding(backup_err: float, d_abs_max: float) -> float:
+    """Bound on ``|fl(fl(T v) - v) - (T v - v)|`` given the backup bound and ``max |fl(T v) - v|``.
+
+    ``fl(x - v) = (x - v)(1 + e)`` and ``x = T v + err``: the error is at most
+    ``err + u |x - v| <= err + 2 u max|d|`` (the computed ``d`` is within a factor ``1 + u`` of ``x - v``).
+    """
+    return float(backup_err) + 2.0 * UNIT_ROUNDOFF * float(d_abs_max)
+
+
+def macqueen_bounds(m: TabularMDP, tv: np.ndarray, d: np.ndarray, err_tv: float = 0.0, err_d: float = 0.0):
     """Componentwise ``(lower, upper)`` bounds on the fixed point from ``tv = T v`` and ``d = T v - v``.
 
     Puterman (1994), Thm 6.6.3, generalised to rows summing to ``sigma in [sigma_min, sigma_max]``
@@ -206,13 +254,22 @@ def macqueen_bounds(m: TabularMDP, tv: np.ndarray, d: np.ndarray):
     the lower bound), because ``T(x + c 1) - T x`` lies between ``gamma sigma_min c`` and
     ``gamma sigma_max c`` for ``c >= 0`` (reversed for ``c < 0``). Exactly stochastic rows give the
     textbook ``gamma / (1 - gamma)``.
+
+    ``tv`` and ``d`` as computed in floating point: ``err_tv`` and ``err_d`` bound their distance
+    from the exact ``T v`` and ``T v - v`` (:func:`backup_rounding`, :func:`difference_rounding`),
+    and the bracket is widened by them (``tv - err_tv + k (min d - err_d)`` and the mirror) and by
+    a few ulps for its own evaluation, so it holds for the exact fixed point of the stored model.
     """
     g = m.gamma
     lo_sum, hi_sum = m.row_sum_range
     contraction(m)
     k_hi = g * hi_sum / (1.0 - g * hi_sum)
     k_lo = g * lo_sum / (1.0 - g * lo_sum)
-    dmin, dmax = float(d.min()), float(d.max())
-    lower = tv + (k_hi if dmin < 0 else k_lo) * dmin
-    upper = tv + (k_hi if dmax > 0 else k_lo) * dmax
+    dmin, dmax = float(d.min()) - err_d, float(d.max()) + err_d
+    shift_lo = (k_hi if dmin < 0 else k_lo) * dmin - err_tv
+    shift_hi = (k_hi if dmax > 0 else k_lo) * dmax + err_tv
+    # the product, the subtraction and the final addition each round (relative u)
+    pad = 4.0 * UNIT_ROUNDOFF * (float(np.abs(tv).max()) + max(abs(shift_lo), abs(shift_hi)))
+    lower = tv + (shift_lo - pad)
+    upper = tv + (shift_hi + pad)
     return lower, upper

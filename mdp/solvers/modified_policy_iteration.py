@@ -16,7 +16,18 @@ import warnings
 import numpy as np
 
 from mdp._validation import check_positive_int, check_tol
-from mdp.solvers._core import SolverResult, bellman_operator, check_v, macqueen_bounds, policy_backup, require_mdp
+from mdp.solvers._core import (
+    UNIT_ROUNDOFF,
+    SolverResult,
+    backup_rounding,
+    bellman_operator,
+    check_v,
+    contraction,
+    difference_rounding,
+    macqueen_bounds,
+    policy_backup,
+    require_mdp,
+)
 from mdp.solvers.certify import certify
 from mdp.solvers.value_iteration import ConvergenceWarning
 
@@ -63,26 +74,35 @@ def modified_policy_iteration(m, *, tol: float = 1e-8, max_iter: int = 10_000, k
     -------
     SolverResult
         ``v`` the midpoint of the final MacQueen bracket, ``pi`` greedy w.r.t. the last iterate,
-        ``error_bound`` = half the bracket width, ``residuals[t]`` = ``span(T v_t - v_t)``.
+        ``error_bound`` = half the bracket width (widened for round-off as in :func:`mdp.certify`),
+        ``residuals[t]`` = ``span(T v_t - v_t)``. A ``tol`` below the model's float64 round-off floor
+        ends with ``converged=False``, a :class:`ConvergenceWarning` and the best bound reached.
     """
     m = require_mdp(m)
     tol = check_tol(tol)
     max_iter = check_positive_int(max_iter, "max_iter")
     k = check_positive_int(k, "k", minimum=0)
     v = np.zeros(m.n_states) if v0 is None else check_v(v0, m, "v0")
+    c = contraction(m)
     tv = np.empty(m.n_states)
     pi = np.empty(m.n_states, dtype=np.int64)
     u2 = np.empty(m.n_states)
     spans = []
-    converged = False
+    converged = floor_hit = False
     for _ in range(max_iter):
         bellman_operator(m, v, tv, pi)
         d = tv - v
         spans.append(d.max() - d.min())
-        lower, upper = macqueen_bounds(m, tv, d)  # Thm 6.6.3 with the stored row-sum range
-        width = float((upper - lower).max())
-        if width / 2 <= tol:
-            converged = True
+        # Thm 6.6.3 with the stored row-sum range, widened by the round-off of the computed sweep
+        err_tv = backup_rounding(m, float(np.abs(v).max()))
+        err_d = difference_rounding(err_tv, float(np.abs(d).max()))
+        lower, upper = macqueen_bounds(m, tv, d, err_tv, err_d)
+        # half the bracket, plus the round-off of the midpoint taken below
+        half = float(0.5 * (upper - lower).max()) + 4 * UNIT_ROUNDOFF * float(np.abs(upper).max() + np.abs(lower).max())
+        floor = err_d / (1.0 - c)  # the half-width at span(D) = 0: no check goes below it
+        if half <= tol or (floor > tol and (half <= 1.25 * floor or (len(spans) > 1 and spans[-1] >= spans[-2]))):
+            converged = half <= tol
+            floor_hit = not converged
             v = 0.5 * (lower + upper)
             break
         u = tv.copy()
@@ -90,11 +110,15 @@ def modified_policy_iteration(m, *, tol: float = 1e-8, max_iter: int = 10_000, k
             policy_backup(m, pi, u, u2)
             u, u2 = u2, u
         v = u
-    if not converged:
+    if floor_hit:
+        warnings.warn(f"modified_policy_iteration: tol={tol:g} is below the float64 round-off floor {floor:.3g} "
+                      f"of this model (see mdp.certify); certified error bound {half:.3g}",
+                      ConvergenceWarning, stacklevel=2)
+    elif not converged:
         warnings.warn(f"modified_policy_iteration stopped at max_iter={max_iter} before tol={tol:g}",
                       ConvergenceWarning, stacklevel=2)
     cert = certify(m, v)
-    error_bound = width / 2 if converged else cert.input_error_bound
+    error_bound = half if (converged or floor_hit) else np.inf
     return SolverResult(
         v=v,
         pi=cert.pi,

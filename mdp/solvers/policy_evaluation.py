@@ -13,7 +13,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from mdp._validation import check_policy, check_positive_int, check_tol
-from mdp.solvers._core import check_v, contraction, frozen, policy_backup, q_values, require_mdp
+from mdp.solvers._core import (
+    UNIT_ROUNDOFF,
+    backup_rounding,
+    check_v,
+    contraction,
+    difference_rounding,
+    frozen,
+    policy_backup,
+    q_values,
+    require_mdp,
+)
 from mdp.solvers._linear import solve_policy_system
 from mdp.solvers.value_iteration import ConvergenceWarning
 
@@ -65,7 +75,8 @@ def policy_evaluation(m, pi, *, method: str = "exact", tol: float = 1e-10, max_i
     -------
     PolicyEvaluationResult
         ``error_bound`` is ``||T_pi v - v||_inf / (1 - gamma)`` for the exact solve (round-off level)
-        and the F3 bound for the iterative one.
+        and the F3 bound for the iterative one, each widened by the round-off of the computed
+        backup (:func:`mdp.solvers._core.backup_rounding`), so it holds for the exact ``v^pi``.
     """
     m = require_mdp(m)
     pi = check_policy(pi, m.n_states, m.n_actions)
@@ -84,15 +95,23 @@ def policy_evaluation(m, pi, *, method: str = "exact", tol: float = 1e-10, max_i
             policy_backup(m, pi, v, out)
         return out
 
+    c = contraction(m)
+    # round-off of one computed backup (a stochastic pi also averages A values of q)
+    extra = m.n_actions if stochastic else 0
     if method == "exact":
         v = solve_policy_system(m.policy_matrix(pi), g, m.policy_reward(pi))
         n_iter, converged = 1, True
-        error_bound = float(np.abs(backup(v, np.empty(S)) - v).max() / (1 - contraction(m)))
+        res = float(np.abs(backup(v, np.empty(S)) - v).max())
+        err = difference_rounding(backup_rounding(m, float(np.abs(v).max()), extra), res)
+        error_bound = (res + err) / (1 - c) * (1 + 4 * UNIT_ROUNDOFF)
     else:
         v = np.zeros(S) if v0 is None else check_v(v0, m, "v0")
         u = np.empty(S)
-        c = contraction(m)
-        thresh = tol * (1 - c) / c if c > 0 else np.inf
+        # ||v_{t+1} - v^pi|| <= (c ||v_{t+1} - v_t|| + err) / (1 - c), err the round-off of a sweep
+        # at the iterates' size (below max(||v0||, max|R| / (1 - c)))
+        v_big = max(float(np.abs(v).max()), m.r_max / (1.0 - c)) * (1.0 + 1e-6)
+        err_prior = backup_rounding(m, v_big, extra)
+        thresh = max((tol * (1 - c) - err_prior) / c, err_prior) if c > 0 else np.inf
         converged = False
         diff = np.inf
         for n_iter in range(1, max_iter + 1):
@@ -102,8 +121,14 @@ def policy_evaluation(m, pi, *, method: str = "exact", tol: float = 1e-10, max_i
             if diff <= thresh:
                 converged = True
                 break
-        error_bound = c / (1 - c) * diff
-        if not converged:
+        err = backup_rounding(m, float(np.abs(v).max()) + diff, extra)
+        error_bound = (c * diff * (1 + 4 * UNIT_ROUNDOFF) + err) / (1 - c)
+        if converged and error_bound > tol:
+            converged = False
+            warnings.warn(f"policy_evaluation: tol={tol:g} is below the float64 round-off floor "
+                          f"{err / (1 - c):.3g} of this model; certified error bound {error_bound:.3g}",
+                          ConvergenceWarning, stacklevel=2)
+        elif not converged:
             warnings.warn(f"policy_evaluation stopped at max_iter={max_iter} with bound {error_bound:.3g} > tol={tol:g}",
                           ConvergenceWarning, stacklevel=2)
     return PolicyEvaluationResult(v=v, q=q_values(m, v), n_iter=int(n_iter), error_bound=float(error_bound),

@@ -41,6 +41,16 @@ Rows of ``P`` are stochastic only within the model's ``atol`` (and float32 round
 stored row sum, whichever makes the bound valid for the sign of the shift (see
 :func:`mdp.solvers._core.macqueen_bounds`), and ``q`` is shifted by ``gamma * shift * (P 1)``.
 
+Round-off: the check sweep's ``D`` is computed in float64 and is within ``err_D`` of the exact
+``T v - v`` (:func:`mdp.solvers._core.backup_rounding`, worst case ``(n + 2) u (max|R| + gamma
+||v||)`` for rows of ``n`` entries), so the bracket uses ``min D - err_D`` and ``max D + err_D`` and
+the bound holds for the exact optimum of the stored model. ``err_D / (1 - gamma)`` is a floor no
+check can go below: when ``tol`` is under it, ``solve`` stops once the bound is within 1.25 times
+the floor (or within 4 times and ``span(D)`` stopped falling from one check to the next: the
+noise level), warns and returns that certified answer with ``converged=False``. Since the row sums
+are known only to a range, the bracket also widens with ``|D|`` itself; when the span alone would
+meet the target, ``v`` moves by the bracket's midpoint and is checked again before more evaluation.
+
 Evaluation only moves ``v``; the certificate comes from the check sweep alone, so the answer is
 certified whatever the evaluation did. Both operators used between checks are ``gamma``-contractions
 with the same fixed points, so the iteration converges (Puterman 1994, Thm 6.5.5 and 6.3.4).
@@ -53,7 +63,17 @@ import numpy as np
 
 from mdp._validation import check_positive_int, check_tol
 from mdp.solvers import _bellman as K
-from mdp.solvers._core import Deferred, SolverResult, contraction, macqueen_bounds, q_values, require_mdp
+from mdp.solvers._core import (
+    UNIT_ROUNDOFF,
+    Deferred,
+    SolverResult,
+    backup_rounding,
+    contraction,
+    difference_rounding,
+    macqueen_bounds,
+    q_values,
+    require_mdp,
+)
 from mdp.solvers.certify import certify
 from mdp.solvers.value_iteration import ConvergenceWarning
 
@@ -81,7 +101,9 @@ def solve(m, tol: float = 1e-8, *, max_iter: int = 10_000) -> SolverResult:
     Returns
     -------
     SolverResult
-        ``result.error_bound <= tol`` whenever ``result.converged``; ``method`` names what ran
+        ``result.error_bound <= tol`` whenever ``result.converged``; when ``tol`` lies below the
+        model's float64 round-off floor (see the module docstring) ``converged`` is ``False``, a
+        :class:`ConvergenceWarning` says so and ``error_bound`` is the best bound reached; ``method`` names what ran
         (``"modified_policy_iteration[adaptive,jacobi]"`` for dense models,
         ``"modified_policy_iteration[adaptive,gauss-seidel]"`` for sparse ones). ``n_iter`` counts
         Bellman sweeps (checks, which on dense models read only the rows that can win, and
@@ -144,6 +166,8 @@ def solve(m, tol: float = 1e-8, *, max_iter: int = 10_000) -> SolverResult:
     spans = []
     n_full = 0
     converged = False
+    floor_hit = False
+    recentred = False
     while True:
         if spans:
             check_sweep(v, q, tv, pi)
@@ -151,26 +175,54 @@ def solve(m, tol: float = 1e-8, *, max_iter: int = 10_000) -> SolverResult:
         d = tv - v
         lo, hi = float(d.min()), float(d.max())
         spans.append(hi - lo)
+        # the computed D is within err_d of the exact T v - v (round-off; see mdp.certify)
+        err_tv = backup_rounding(m, float(np.abs(v).max()))
+        err_d = difference_rounding(err_tv, max(abs(lo), abs(hi)))
+        lo_x, hi_x = lo - err_d, hi + err_d
         # v + lower <= v* <= v + upper (Thm 6.6.3 with min D <= D <= max D; see the module docstring)
-        lower = lo / (c_hi if lo < 0 else c_lo)
-        upper = hi / (c_hi if hi > 0 else c_lo)
-        if 0.5 * (upper - lower) <= tol:
+        lower = lo_x / (c_hi if lo_x < 0 else c_lo)
+        upper = hi_x / (c_hi if hi_x > 0 else c_lo)
+        # the divisions, the halving and v + shift round: a few ulps of the values
+        pad = 4.0 * UNIT_ROUNDOFF * (float(np.abs(v).max()) + max(abs(lower), abs(upper)))
+        bound = 0.5 * (upper - lower) + pad
+        if bound <= tol:
             converged = True
+            break
+        # what the bound would be at span(D) = 0: tol below it cannot be certified in float64
+        floor = err_d / c_hi + pad
+        if floor > tol and (bound <= 1.25 * floor or (bound <= 4.0 * floor and len(spans) > 1 and spans[-1] >= spans[-2])):
+            # as close to the floor as it gets, or the span stalled at the round-off noise
+            floor_hit = True
             break
         if n_full >= max_iter:
             break
+        # The row sums are known only to a range, so the bracket widens with |D| itself
+        # (1 / c_lo != 1 / c_hi). A small span with a large common offset in D: move v by the
+        # midpoint shift (D becomes ~ (1 - gamma) times smaller) and check again, no evaluation.
+        if len(spans) > 1 and not recentred and 0.5 * spans[-1] / c_hi + floor <= max(tol, 1.25 * floor) < bound:
+            v = v + 0.5 * (upper + lower)
+            recentred = True
+            continue
+        recentred = False
         if state["reached"]:
             state["target"] *= 1e-2  # evaluation met its target yet the check failed: tighten
         v, n_extra = evaluate(m, serial if m.is_sparse else serial_eval, tv, pi, state, max_iter - n_full)
         n_full += n_extra
 
-    if not converged:
+    method = f"modified_policy_iteration[adaptive,{kind}]"
+    if floor_hit:
+        warnings.warn(
+            f"solve: tol={tol:g} is below the float64 round-off floor {floor:.3g} of this model "
+            f"(worst-case error of one Bellman sweep, (row length + 2) * u * (max|R| + gamma * ||v||), "
+            f"over 1 - gamma); returning the best certified answer, error_bound={bound:.3g}",
+            ConvergenceWarning, stacklevel=2)
+    elif not converged:
         warnings.warn(f"solve stopped at max_iter={max_iter} full sweeps before tol={tol:g}",
                       ConvergenceWarning, stacklevel=2)
         cert = certify(m, v)
         return SolverResult(v=v, pi=cert.pi, q=cert.q, n_iter=n_full, error_bound=cert.input_error_bound,
                             policy_error_bound=cert.policy_error_bound, converged=False,
-                            method=f"modified_policy_iteration[adaptive,{kind}]", residuals=np.asarray(spans))
+                            method=method, residuals=np.asarray(spans))
     shift = 0.5 * (upper + lower)
     v_out = v + shift
     if m.is_sparse:
@@ -181,16 +233,16 @@ def solve(m, tol: float = 1e-8, *, max_iter: int = 10_000) -> SolverResult:
         v_q = v_out.copy()  # its own copy: unaffected if a caller makes result.v writable again
         q_out = Deferred(lambda: q_values(m, v_q))
     # pi greedy w.r.t. v (and v + shift): v^pi >= T v + k min D, v* <= T v + k max D (Thm 6.6.3)
-    v_lo, v_hi = macqueen_bounds(m, tv, d)
+    v_lo, v_hi = macqueen_bounds(m, tv, d, err_tv, err_d)
     return SolverResult(
         v=v_out,
         pi=pi.copy(),  # greedy w.r.t. v, hence w.r.t. v + shift for stochastic rows
         q=q_out,
         n_iter=n_full,
-        error_bound=float(0.5 * (upper - lower)),
-        policy_error_bound=float((v_hi - v_lo).max()),
-        converged=True,
-        method=f"modified_policy_iteration[adaptive,{kind}]",
+        error_bound=float(bound),
+        policy_error_bound=float((v_hi - v_lo).max() + 4.0 * UNIT_ROUNDOFF * np.abs(v_hi).max()),
+        converged=converged,
+        method=method,
         residuals=np.asarray(spans),
     )
 

@@ -5,7 +5,10 @@
 
     ||v_{t+1} - v*||_inf <= gamma / (1 - gamma) * ||v_{t+1} - v_t||_inf      (F3; Puterman Thm 6.3.1)
 
-and the loop stops as soon as that bound is ``<= tol``. The returned ``pi`` is greedy with respect to
+and the loop stops as soon as that bound is ``<= tol``. The sweeps round (float64): with ``err`` a
+bound on the round-off of one sweep (:func:`mdp.solvers._core.backup_rounding`), the bound used is
+``(gamma ||v_{t+1} - v_t|| + err) / (1 - gamma)``; a ``tol`` below ``err / (1 - gamma)`` cannot be
+certified and ends with ``converged=False`` and a warning once the residual reaches the noise level. The returned ``pi`` is greedy with respect to
 the returned ``v`` and is certified by one more sweep (:func:`mdp.certify`).
 """
 from __future__ import annotations
@@ -17,7 +20,7 @@ from numba import njit
 
 from mdp._validation import check_positive_int, check_tol
 from mdp.solvers import _bellman as K
-from mdp.solvers._core import SolverResult, check_v, contraction, require_mdp
+from mdp.solvers._core import UNIT_ROUNDOFF, SolverResult, backup_rounding, check_v, contraction, require_mdp
 from mdp.solvers.certify import certify
 
 __all__ = ["value_iteration", "ConvergenceWarning", "reference_value_iteration"]
@@ -27,7 +30,8 @@ _CHUNK = 1 << 16  # sweeps per call of the compiled loop
 
 
 class ConvergenceWarning(RuntimeWarning):
-    """A solver stopped at ``max_iter`` before reaching ``tol`` (its bound is still certified)."""
+    """A solver did not certify ``tol``: it stopped at ``max_iter``, or ``tol`` is below the float64
+    round-off floor of the model (its reported bound is still certified)."""
 
 
 @njit(cache=True)
@@ -149,9 +153,17 @@ def value_iteration(m, *, tol: float = 1e-8, max_iter: int = 100_000, method: st
     g = m.gamma
     # the contraction factor of the stored operator: gamma times the largest row sum (1 up to atol)
     c = contraction(m)
-    # gamma = 0: one sweep gives v* exactly.
-    thresh = tol * (1.0 - c) / c if c > 0 else np.inf
     gs = method == "gauss-seidel"
+    # Round-off: a computed Jacobi sweep is within err of the exact one, err = backup_rounding at
+    # the iterates' size (they stay below max(||v0||, max|R| / (1 - c)): ||T v|| <= max|R| + c ||v||), so
+    #     ||v_{t+1} - v*|| <= (c ||v_{t+1} - v_t|| + err) / (1 - c)
+    # and the loop stops once that is <= tol, or at the noise level when tol is below the floor. A
+    # Gauss-Seidel sweep feeds its rounded entries forward (worst case err / (1 - c)); it stops at
+    # the same residual, and the certificate's Jacobi sweep (mdp.certify) usually gives the bound.
+    v_big = max(float(np.abs(v).max()), m.r_max / (1.0 - c)) * (1.0 + 1e-6)
+    err_prior = backup_rounding(m, v_big)
+    # gamma = 0: one sweep gives v* exactly (up to round-off).
+    thresh = max((tol * (1.0 - c) - err_prior) / c, err_prior) if c > 0 else np.inf
     # run in chunks so that a large max_iter budget does not allocate max_iter residuals up front
     chunks, n = [], 0
     while n < max_iter:
@@ -166,14 +178,17 @@ def value_iteration(m, *, tol: float = 1e-8, max_iter: int = 100_000, method: st
         if buf[done - 1] <= thresh:
             break
     residuals = np.concatenate(chunks)
-    f3 = c / (1.0 - c) * residuals[-1]
+    err = backup_rounding(m, float(np.abs(v).max()) + residuals[-1]) / ((1.0 - c) if gs else 1.0)
+    f3 = (c * residuals[-1] * (1.0 + 4 * UNIT_ROUNDOFF) + err) / (1.0 - c)
     cert = certify(m, v)
     error_bound = min(f3, cert.input_error_bound)
-    converged = bool(residuals[-1] <= thresh)
+    stopped = bool(residuals[-1] <= thresh)
+    converged = stopped and error_bound <= tol
     if not converged:
+        why = (f"tol={tol:g} is below the float64 round-off floor of this model "
+               f"({cert.round_off:.3g}, see mdp.certify)") if stopped else f"it stopped at max_iter={max_iter}"
         warnings.warn(
-            f"value_iteration stopped at max_iter={max_iter} with certified error bound "
-            f"{error_bound:.3g} > tol={tol:g}",
+            f"value_iteration did not certify tol: {why}; certified error bound {error_bound:.3g}",
             ConvergenceWarning,
             stacklevel=2,
         )
