@@ -162,12 +162,14 @@ def task_l1scan(spec):
 
 # ----------------------------------------------------------------------------- solve
 def _ref_value(m, inst):
-    """``V*``: exact policy iteration (LU) for dense models, ``mdp.solve`` to 1e-11 for gridworlds."""
+    """``V*``: exact policy iteration (LU) for dense models, ``mdp.solve`` to 1e-11 for gridworlds
+    (or 4x the model's float64 round-off floor where that is larger)."""
     import mdp
 
     if m.is_sparse:
-        r = mdp.solve(m, tol=1e-11)
-        return r.v, f"mdp.solve(tol=1e-11) (certified error_bound {r.error_bound:.2g})"
+        tol = max(1e-11, 4.0 * mdp.round_off_floor(m))
+        r = mdp.solve(m, tol=tol)
+        return r.v, f"mdp.solve(tol={tol:.2g}) (certified error_bound {r.error_bound:.2g})"
     r = mdp.policy_iteration(m)
     return r.v, f"mdp.policy_iteration (exact LU evaluation; certified error_bound {r.error_bound:.2g})"
 

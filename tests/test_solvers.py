@@ -444,6 +444,21 @@ def test_convergence_warning_and_bound_still_valid(call):
     assert np.max(v_star - exact_policy_value(m, res.pi)) <= res.policy_error_bound + roundoff(v_star)
 
 
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+def test_solve_keeps_to_its_sweep_budget(sparse):
+    # max_iter counts Bellman sweeps (checks and Gauss-Seidel improvement sweeps); the sparse path
+    # used to spend its whole budget on improvement and then check once more (max_iter + 1)
+    m = mdp.generators.gridworld(12, 12, slip=0.1, gamma=0.99)
+    m = m.to_sparse() if sparse else m.to_dense()
+    v_star, _ = long_double_optimum(m)
+    for budget in (1, 2, 3, 5):
+        with pytest.warns(mdp.ConvergenceWarning, match=f"max_iter={budget} "):
+            res = mdp.solve(m, tol=1e-10, max_iter=budget)
+        assert res.n_iter <= budget and not res.converged
+        assert np.abs(res.v - v_star).max() <= res.error_bound
+        assert (v_star - long_double_policy_value(m, res.pi)).max() <= res.policy_error_bound
+
+
 def test_policy_iteration_warning_when_budget_too_small():
     m = _deterministic_chain(12, 0.9)  # from "move right" = pi0 = 0 ... start from "stay" instead
     v_star = 0.9 ** (11 - np.arange(12)) / 0.1
@@ -776,3 +791,12 @@ def test_values_beyond_float64_range_are_rejected_naming_r(sparse):
     for call in calls:
         with pytest.raises(ValueError, match=r"max\|R\| / \(1 - gamma\) = 1e\+300 / \(1 - 0.99\) = 1e\+302.*rescale R"):
             call()
+
+
+def test_lp_rejects_rewards_highs_reads_as_infinite():
+    # HiGHS treats |b| >= 1e20 as infinite and answered "Model error" (a RuntimeError) before
+    m = mdp.TabularMDP(np.ones((2, 1, 2)) / 2, np.array([[1e20], [0.0]]), 0.9)
+    with pytest.raises(ValueError, match=r"m\.R: max\|R\| = 1e\+20 reaches HiGHS's infinite bound.*use mdp\.solve"):
+        mdp.linear_programming(m)
+    res = mdp.solve(m)  # the other solvers handle the scale; their bound says how well
+    assert np.abs(res.v - np.array([5.5e20, 4.5e20])).max() <= res.error_bound

@@ -20,6 +20,10 @@ import scipy.sparse as sp
 from mdp.solvers._core import SolverResult, q_values, require_mdp
 from mdp.solvers.certify import certify
 
+# HiGHS reads any bound or right-hand side of magnitude >= 1e20 as infinite (its `infinite_bound`
+# option), and R is the LP's right-hand side.
+_HIGHS_INF = 1e20
+
 __all__ = ["linear_programming", "lp_matrices"]
 
 
@@ -55,6 +59,11 @@ def linear_programming(m, *, backend: str = "highs", polish: bool = True) -> Sol
         raise ValueError(f"backend must be 'highs' or 'cvxpy', got {backend!r}")
     if not isinstance(polish, (bool, np.bool_)):
         raise TypeError(f"polish must be a bool, got {type(polish).__name__}")
+    if backend == "highs" and not m.r_max < _HIGHS_INF:
+        raise ValueError(
+            f"m.R: max|R| = {m.r_max:.3g} reaches HiGHS's infinite bound {_HIGHS_INF:g} (it would read those "
+            "rewards as infinite); rescale R (the optimal policy is unchanged by a positive factor) or use mdp.solve"
+        )
     A_ub, b_ub = lp_matrices(m)
     S = m.n_states
     if backend == "highs":
