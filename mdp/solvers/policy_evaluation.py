@@ -111,7 +111,7 @@ def policy_evaluation(m, pi, *, method: str = "exact", tol: float = 1e-10, max_i
         # at the iterates' size (below max(||v0||, max|R| / (1 - c)))
         v_big = max(float(np.abs(v).max()), m.r_max / (1.0 - c)) * (1.0 + 1e-6)
         err_prior = backup_rounding(m, v_big, extra)
-        thresh = max((tol * (1 - c) - err_prior) / c, err_prior) if c > 0 else np.inf
+        thresh = max((tol * (1 - c) - err_prior) / c * (1.0 - 1e-12), err_prior) if c > 0 else np.inf
         converged = False
         diff = np.inf
         for n_iter in range(1, max_iter + 1):

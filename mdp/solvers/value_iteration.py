@@ -163,7 +163,8 @@ def value_iteration(m, *, tol: float = 1e-8, max_iter: int = 100_000, method: st
     v_big = max(float(np.abs(v).max()), m.r_max / (1.0 - c)) * (1.0 + 1e-6)
     err_prior = backup_rounding(m, v_big)
     # gamma = 0: one sweep gives v* exactly (up to round-off).
-    thresh = max((tol * (1.0 - c) - err_prior) / c, err_prior) if c > 0 else np.inf
+    # (1 - 1e-12): room for the (1 + 4u) of the final bound and the rounding of this line
+    thresh = max((tol * (1.0 - c) - err_prior) / c * (1.0 - 1e-12), err_prior) if c > 0 else np.inf
     # run in chunks so that a large max_iter budget does not allocate max_iter residuals up front
     chunks, n = [], 0
     while n < max_iter:
