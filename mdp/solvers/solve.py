@@ -102,8 +102,8 @@ def solve(m, tol: float = 1e-8, *, max_iter: int = 10_000) -> SolverResult:
     SolverResult
         ``result.error_bound <= tol`` whenever ``result.converged``; when ``tol`` lies below the
         model's float64 round-off floor (see the module docstring) ``converged`` is ``False``, a
-        :class:`ConvergenceWarning` says so and ``error_bound`` is the best bound reached; ``method`` names what ran
-        (``"modified_policy_iteration[adaptive,jacobi]"`` for dense models,
+        :class:`ConvergenceWarning` says so and ``error_bound`` is the best bound reached.
+        ``method`` names what ran (``"modified_policy_iteration[adaptive,jacobi]"`` for dense models,
         ``"modified_policy_iteration[adaptive,gauss-seidel]"`` for sparse ones). ``n_iter`` counts
         Bellman sweeps (checks, which on dense models read only the rows that can win, and
         Gauss-Seidel improvement sweeps), ``residuals`` holds ``span(T v - v)`` at each check. On
@@ -189,7 +189,8 @@ def solve(m, tol: float = 1e-8, *, max_iter: int = 10_000) -> SolverResult:
             break
         # what the bound would be at span(D) = 0: tol below it cannot be certified in float64
         floor = err_d / c_hi + pad
-        if floor > tol and (bound <= 1.25 * floor or (bound <= 4.0 * floor and len(spans) > 1 and spans[-1] >= spans[-2])):
+        stalled = len(spans) > 1 and spans[-1] >= spans[-2]
+        if floor > tol and (bound <= 1.25 * floor or (bound <= 4.0 * floor and stalled)):
             # as close to the floor as it gets, or the span stalled at the round-off noise
             floor_hit = True
             break

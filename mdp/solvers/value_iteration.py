@@ -8,8 +8,9 @@
 and the loop stops as soon as that bound is ``<= tol``. The sweeps round (float64): with ``err`` a
 bound on the round-off of one sweep (:func:`mdp.solvers._core.backup_rounding`), the bound used is
 ``(gamma ||v_{t+1} - v_t|| + err) / (1 - gamma)``; a ``tol`` below ``err / (1 - gamma)`` cannot be
-certified and ends with ``converged=False`` and a warning once the residual reaches the noise level. The returned ``pi`` is greedy with respect to
-the returned ``v`` and is certified by one more sweep (:func:`mdp.certify`).
+certified and ends with ``converged=False`` and a warning once the residual reaches the noise
+level. The returned ``pi`` is greedy with respect to the returned ``v`` and is certified by one
+more sweep (:func:`mdp.certify`).
 """
 from __future__ import annotations
 
