@@ -167,7 +167,7 @@ def _ref_value(m, inst):
     import mdp
 
     if m.is_sparse:
-        tol = max(1e-11, 4.0 * mdp.round_off_floor(m))
+        tol = mdp.attainable_tol(m, 1e-11)
         r = mdp.solve(m, tol=tol)
         return r.v, f"mdp.solve(tol={tol:.2g}) (certified error_bound {r.error_bound:.2g})"
     r = mdp.policy_iteration(m)

@@ -290,7 +290,7 @@ def hoffman_karp(game, *, tol: float = 1e-8, max_iter: int = 1000, inner_tol: fl
         x = np.asarray(zero_sum_matrix_game(q).row_strategy)
         m_br = game.fixed_row_mdp(x, player=1)
         # an inner solve is one step of the outer iteration: no tighter than float64 certifies
-        br = mdp.solve(m_br, tol=max(inner_tol, 4.0 * mdp.round_off_floor(m_br)))
+        br = mdp.solve(m_br, tol=mdp.attainable_tol(m_br, inner_tol))
         v = -np.asarray(br.v)
         n += 1
         q = game.q_values(v)
@@ -380,7 +380,7 @@ def best_response(game, opponent_strategy, player: int, *, tol: float | None = N
     ``player=1``: the column player responds to ``x`` (maximising its own reward, ``-R`` in a
     zero-sum game). Uses :func:`mdp.solve` on the induced MDP; ``error_bound`` is its certificate.
     ``tol`` defaults to ``1e-11`` or, where that lies below the induced MDP's float64 round-off
-    floor, 4 times that floor (:func:`mdp.round_off_floor`); an explicit ``tol`` is passed as is
+    floor, 4 times that floor (:func:`mdp.attainable_tol`); an explicit ``tol`` is passed as is
     (``mdp.solve`` warns when it cannot be certified).
     """
     import mdp
@@ -389,7 +389,7 @@ def best_response(game, opponent_strategy, player: int, *, tol: float | None = N
     if player not in (0, 1):
         raise ValueError(f"player must be 0 (row) or 1 (column), got {player!r}")
     m = game.fixed_column_mdp(opponent_strategy, player=0) if player == 0 else game.fixed_row_mdp(opponent_strategy, player=1)
-    tol = max(1e-11, 4.0 * mdp.round_off_floor(m)) if tol is None else check_tol(tol)
+    tol = mdp.attainable_tol(m, 1e-11) if tol is None else check_tol(tol)
     res = mdp.solve(m, tol=tol)
     pi = np.asarray(res.pi)
     onehot = np.zeros((game.n_states, game.n_actions[player]))

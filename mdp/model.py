@@ -53,7 +53,7 @@ class TabularMDP:
     """
 
     __slots__ = ("_P", "_R", "_gamma", "_S", "_A", "_sparse", "_dtype", "_csr_arrays", "_atol", "_row_sums", "_row_sum_arr",
-                 "_max_row_length")
+                 "_max_row_length", "_r_max")
 
     def __init__(self, P, R, gamma, *, dtype=np.float64, atol: float | None = None):
         dtype = np.dtype(dtype)
@@ -137,6 +137,7 @@ class TabularMDP:
         self._row_sums = self._stored_row_sum_range()
         # longest row of P (entries a backup sums), for the round-off bounds of the certificates
         self._max_row_length = int(np.diff(self._P.indptr).max()) if self._sparse else S
+        self._r_max = float(np.abs(self._R).max())
 
     def _stored_row_sum_range(self) -> tuple[float, float]:
         """``(min, max)`` over ``(s, a)`` of the row sums of ``P`` *as stored*, widened by round-off.
@@ -227,7 +228,7 @@ class TabularMDP:
     @property
     def r_max(self) -> float:
         """``max |R|``."""
-        return float(np.abs(self._R).max())
+        return self._r_max
 
     def csr_arrays(self):
         """``(indptr, indices, data)`` of the ``(S * A, S)`` CSR form (sparse models only)."""

@@ -706,6 +706,13 @@ def test_certified_bound_covers_round_off_on_a_one_state_model():
     c = mdp.certify(m, np.array([float(v_star)]))
     assert Fraction(float(c.lower[0])) <= v_star <= Fraction(float(c.upper[0]))
     assert 0 < c.round_off < 2e-9 and c.error_bound >= c.round_off
+    # attainable_tol: 4x the a-priori floor where tol lies below it, and solve certifies it silently
+    tol = mdp.attainable_tol(m, 1e-12)
+    assert tol == 4 * mdp.round_off_floor(m) and mdp.attainable_tol(m, 1e-6) == 1e-6
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", mdp.ConvergenceWarning)
+        res_t = mdp.solve(m, tol=tol)
+    assert res_t.converged and abs(Fraction(float(res_t.v[0])) - v_star) <= Fraction(res_t.error_bound) <= tol
 
 
 @pytest.mark.parametrize("call", [

@@ -60,11 +60,11 @@ class CheckResult:
 
 def solve_exact(m, tol: float = 1e-12):
     """``mdp.solve(m)`` as exactly as float64 can certify: ``tol`` raised to 4x the model's round-off
-    floor (:func:`mdp.round_off_floor`) where it lies below it, so no floor warning is emitted; the
+    floor where it lies below it (:func:`mdp.attainable_tol`), so no floor warning is emitted; the
     result's ``error_bound`` says what was reached. The claims use it for their reference values."""
     import mdp
 
-    return mdp.solve(m, tol=max(float(tol), 4.0 * mdp.round_off_floor(m)))
+    return mdp.solve(m, tol=mdp.attainable_tol(m, tol))
 
 
 def inequality(claim: str, observed: float, bound: float, *, rtol: float = 1e-9, atol: float = 1e-12,

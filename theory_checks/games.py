@@ -60,10 +60,10 @@ def check_g1(game, rng, *, gamma=None, n_pairs: int = 8) -> CheckResult:
 
 def _solve_game(game):
     """Shapley iteration to 1e-11, or to 4x the float64 round-off floor of the game's joint MDP where
-    that is larger (:func:`mdp.round_off_floor`): below it the certificate cannot shrink."""
+    that is larger (:func:`mdp.attainable_tol`): below it the certificate cannot shrink."""
     import mdp
 
-    return marl.shapley_value_iteration(game, tol=max(1e-11, 4.0 * mdp.round_off_floor(game.joint_mdp)))
+    return marl.shapley_value_iteration(game, tol=mdp.attainable_tol(game.joint_mdp, 1e-11))
 
 
 def check_g2(game, rng, *, threshold: float = 1e-8) -> CheckResult:

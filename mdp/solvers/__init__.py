@@ -1,6 +1,6 @@
 """Exact solvers for discounted and finite-horizon MDPs, each with a certified error bound."""
 from mdp.solvers._core import SolverResult
-from mdp.solvers.certify import Certificate, certify, round_off_floor
+from mdp.solvers.certify import Certificate, attainable_tol, certify, round_off_floor
 from mdp.solvers.finite_horizon import FiniteHorizonResult, finite_horizon
 from mdp.solvers.linear_programming import linear_programming
 from mdp.solvers.modified_policy_iteration import modified_policy_iteration
@@ -15,6 +15,7 @@ __all__ = [
     "Certificate",
     "certify",
     "round_off_floor",
+    "attainable_tol",
     "FiniteHorizonResult",
     "finite_horizon",
     "linear_programming",

@@ -23,6 +23,9 @@ __all__ = [
     "UNIT_ROUNDOFF",
     "backup_rounding",
     "difference_rounding",
+    "iterate_rounding",
+    "f3_threshold",
+    "f3_bound",
     "VALUE_LIMIT",
 ]
 
@@ -234,6 +237,37 @@ def backup_rounding(m: TabularMDP, v_max: float, extra_terms: int = 0) -> float:
     n = m.max_row_length + 2 + int(extra_terms)
     gamma_n = n * UNIT_ROUNDOFF / (1.0 - n * UNIT_ROUNDOFF)
     return gamma_n * (m.r_max + m.contraction * float(v_max))
+
+
+def iterate_rounding(m: TabularMDP, v0_max: float = 0.0, extra_terms: int = 0) -> float:
+    """:func:`backup_rounding` at an a priori bound on the iterates of a contraction started at ``v0``.
+
+    ``||T v|| <= max|R| + c ||v||`` (``c`` the contraction factor), so every iterate stays below
+    ``max(||v0||, max|R| / (1 - c))`` (widened by 1e-6 for the iterates' own round-off).
+    """
+    c = contraction(m)
+    return backup_rounding(m, max(float(v0_max), m.r_max / (1.0 - c)) * (1.0 + 1e-6), extra_terms)
+
+
+def f3_threshold(tol: float, c: float, err: float) -> float:
+    """Residual ``||v_{t+1} - v_t||`` at which :func:`f3_bound` is ``<= tol`` (F3 with round-off).
+
+    At least ``err``: when ``tol`` is below the round-off floor the loop stops at the noise level
+    (and reports ``converged=False``). ``(1 - 1e-12)`` leaves room for the ``(1 + 4u)`` of the bound.
+    """
+    if c <= 0:
+        return np.inf  # gamma = 0: one sweep gives the fixed point (up to round-off)
+    return max((tol * (1.0 - c) - err) / c * (1.0 - 1e-12), err)
+
+
+def f3_bound(c: float, diff: float, err: float) -> float:
+    """``||v_{t+1} - v*|| <= (c ||v_{t+1} - v_t|| + err) / (1 - c)`` for ``v_{t+1} = fl(T v_t)``.
+
+    ``T`` a ``c``-contraction, ``err`` a bound on the round-off of one computed sweep: the exact
+    ``T v_t`` is within ``c ||v_t - v*||`` of ``v*`` and ``v_{t+1}`` within ``err`` of it (F3,
+    Puterman 1994 Thm 6.3.1, plus the round-off term); ``diff`` as computed, hence the ``(1 + 4u)``.
+    """
+    return (c * diff * (1.0 + 4.0 * UNIT_ROUNDOFF) + err) / (1.0 - c)
 
 
 def difference_rounding(backup_err: float, d_abs_max: float) -> float:

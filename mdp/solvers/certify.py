@@ -30,6 +30,7 @@ from mdp.solvers._core import (
     UNIT_ROUNDOFF,
     backup_rounding,
     check_v,
+    iterate_rounding,
     contraction,
     difference_rounding,
     frozen,
@@ -39,7 +40,7 @@ from mdp.solvers._core import (
     require_mdp,
 )
 
-__all__ = ["Certificate", "certify", "round_off_floor", "reference_certify"]
+__all__ = ["Certificate", "certify", "round_off_floor", "attainable_tol", "reference_certify"]
 
 
 @dataclass(frozen=True)
@@ -163,7 +164,7 @@ def round_off_floor(m) -> float:
     of ``n`` entries it is about ``(n + 2) u max|R| / (1 - gamma)^2``, ``u = 1.1e-16``. A certificate
     at ``v ~ v*`` (:attr:`Certificate.round_off`) is at most this; solvers asked for a smaller
     ``tol`` end with ``converged=False`` and a warning. To ask for "as exact as float64 allows"
-    without one, pass ``tol=max(tol, 4 * mdp.round_off_floor(m))``.
+    without one, pass ``tol=mdp.attainable_tol(m, tol)``.
 
     Examples
     --------
@@ -173,8 +174,13 @@ def round_off_floor(m) -> float:
     True
     """
     m = require_mdp(m)
-    c = contraction(m)
-    return backup_rounding(m, m.r_max / (1.0 - c)) / (1.0 - c)
+    return iterate_rounding(m) / (1.0 - contraction(m))
+
+
+def attainable_tol(m, tol: float) -> float:
+    """``max(tol, 4 * round_off_floor(m))``: ``tol``, or the tightest accuracy the solvers can
+    certify on ``m`` without a floor warning where ``tol`` lies below the float64 round-off floor."""
+    return max(float(tol), 4.0 * round_off_floor(m))
 
 
 def reference_certify(P: np.ndarray, R: np.ndarray, gamma: float, v: np.ndarray):

@@ -19,7 +19,10 @@ from mdp.solvers._core import (
     check_v,
     contraction,
     difference_rounding,
+    f3_bound,
+    f3_threshold,
     frozen,
+    iterate_rounding,
     policy_backup,
     q_values,
     require_mdp,
@@ -109,9 +112,7 @@ def policy_evaluation(m, pi, *, method: str = "exact", tol: float = 1e-10, max_i
         u = np.empty(S)
         # ||v_{t+1} - v^pi|| <= (c ||v_{t+1} - v_t|| + err) / (1 - c), err the round-off of a sweep
         # at the iterates' size (below max(||v0||, max|R| / (1 - c)))
-        v_big = max(float(np.abs(v).max()), m.r_max / (1.0 - c)) * (1.0 + 1e-6)
-        err_prior = backup_rounding(m, v_big, extra)
-        thresh = max((tol * (1 - c) - err_prior) / c * (1.0 - 1e-12), err_prior) if c > 0 else np.inf
+        thresh = f3_threshold(tol, c, iterate_rounding(m, float(np.abs(v).max()), extra))
         converged = False
         diff = np.inf
         for n_iter in range(1, max_iter + 1):
@@ -122,7 +123,7 @@ def policy_evaluation(m, pi, *, method: str = "exact", tol: float = 1e-10, max_i
                 converged = True
                 break
         err = backup_rounding(m, float(np.abs(v).max()) + diff, extra)
-        error_bound = (c * diff * (1 + 4 * UNIT_ROUNDOFF) + err) / (1 - c)
+        error_bound = f3_bound(c, diff, err)
         if converged and error_bound > tol:
             converged = False
             warnings.warn(f"policy_evaluation: tol={tol:g} is below the float64 round-off floor "

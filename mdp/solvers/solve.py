@@ -138,7 +138,6 @@ def solve(m, tol: float = 1e-8, *, max_iter: int = 10_000) -> SolverResult:
     else:
         be = K.bellman_elim_dense_serial if serial else K.bellman_elim_dense
         ref = {"v": np.zeros(S)}  # q <= ub holds at these values (exactly q = R at v = 0)
-        r_max = float(np.abs(m.R).max())
 
         def check_sweep(v, ub, tv, pi):
             # q(s, a) at v exceeds q at ref["v"] by gamma P[s, a] (v - ref) <= gamma sigma max(v - ref)
@@ -146,7 +145,7 @@ def solve(m, tol: float = 1e-8, *, max_iter: int = 10_000) -> SolverResult:
             inc = g * (sig_hi if dmax >= 0 else sig_lo) * dmax
             # rounding: each q is a sum of S + 1 terms, |q| <= r_max + gamma sigma_hi |v|_max, in float64,
             # at the old and at the new values, and one more addition per elimination
-            scale = r_max + g * sig_hi * max(float(np.abs(v).max()), float(np.abs(ref["v"]).max()))
+            scale = m.r_max + g * sig_hi * max(float(np.abs(v).max()), float(np.abs(ref["v"]).max()))
             inc += 4.0 * (S + 2) * np.finfo(np.float64).eps * scale
             M, M_pi = state["block"]
             be(m.P, M, M_pi, m.R, g, v, ub, inc, tv, pi)

@@ -21,7 +21,16 @@ from numba import njit
 
 from mdp._validation import check_positive_int, check_tol
 from mdp.solvers import _bellman as K
-from mdp.solvers._core import UNIT_ROUNDOFF, SolverResult, backup_rounding, check_v, contraction, require_mdp
+from mdp.solvers._core import (
+    SolverResult,
+    backup_rounding,
+    check_v,
+    contraction,
+    f3_bound,
+    f3_threshold,
+    iterate_rounding,
+    require_mdp,
+)
 from mdp.solvers.certify import certify
 
 __all__ = ["value_iteration", "ConvergenceWarning", "reference_value_iteration"]
@@ -161,11 +170,7 @@ def value_iteration(m, *, tol: float = 1e-8, max_iter: int = 100_000, method: st
     # and the loop stops once that is <= tol, or at the noise level when tol is below the floor. A
     # Gauss-Seidel sweep feeds its rounded entries forward (worst case err / (1 - c)); it stops at
     # the same residual, and the certificate's Jacobi sweep (mdp.certify) usually gives the bound.
-    v_big = max(float(np.abs(v).max()), m.r_max / (1.0 - c)) * (1.0 + 1e-6)
-    err_prior = backup_rounding(m, v_big)
-    # gamma = 0: one sweep gives v* exactly (up to round-off).
-    # (1 - 1e-12): room for the (1 + 4u) of the final bound and the rounding of this line
-    thresh = max((tol * (1.0 - c) - err_prior) / c * (1.0 - 1e-12), err_prior) if c > 0 else np.inf
+    thresh = f3_threshold(tol, c, iterate_rounding(m, float(np.abs(v).max())))
     # run in chunks so that a large max_iter budget does not allocate max_iter residuals up front
     chunks, n = [], 0
     while n < max_iter:
@@ -181,7 +186,7 @@ def value_iteration(m, *, tol: float = 1e-8, max_iter: int = 100_000, method: st
             break
     residuals = np.concatenate(chunks)
     err = backup_rounding(m, float(np.abs(v).max()) + residuals[-1]) / ((1.0 - c) if gs else 1.0)
-    f3 = (c * residuals[-1] * (1.0 + 4 * UNIT_ROUNDOFF) + err) / (1.0 - c)
+    f3 = f3_bound(c, residuals[-1], err)
     cert = certify(m, v)
     error_bound = min(f3, cert.input_error_bound)
     stopped = bool(residuals[-1] <= thresh)
