@@ -14,6 +14,7 @@ from _helpers import (
     assert_greedy_ties,
     exact_optimum,
     exact_policy_value,
+    long_double_finite_horizon,
     long_double_optimum,
     long_double_policy_value,
     roundoff,
@@ -586,6 +587,44 @@ def test_value_iteration_matches_reference_twin(m):
         assert np.abs(res.v - v_ref).max() <= 3e-9
 
 
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+@pytest.mark.parametrize("gamma", [0.999, 1.0])
+def test_finite_horizon_bounds_hold_against_long_double(sparse, gamma):
+    # rewards x1000, values up to ~3e5: per-stage round-off of ~1e-10 that accumulates over 300 stages
+    m = _scaled_repro(sparse).with_gamma(gamma)
+    H = 300
+    terminal = np.linspace(-5e4, 5e4, m.n_states)
+    res = mdp.finite_horizon(m, H, terminal=terminal)
+    v_ld = long_double_finite_horizon(m, H, terminal)
+    err = np.abs(res.v - v_ld).max(axis=1)
+    assert np.all(err <= res.error_bounds) and err[H] == 0.0 and res.error_bounds[H] == 0.0
+    assert err.max() > 0.0  # the check is not vacuous: float64 did lose bits here
+    P_ld = np.asarray(m.dense_P(), dtype=np.longdouble)
+    for t in (0, H // 2, H - 1):
+        q_ld = np.asarray(m.R, dtype=np.longdouble) + np.longdouble(gamma) * np.einsum("sat,t->sa", P_ld, v_ld[t + 1])
+        assert np.abs(res.q[t] - q_ld).max() <= res.error_bounds[t]
+    loss = (v_ld - long_double_finite_horizon(m, H, terminal, pi=res.pi)).max(axis=1)
+    assert np.all(loss <= res.policy_error_bounds)
+    assert res.error_bound == res.error_bounds.max() and res.policy_error_bound == res.policy_error_bounds.max()
+    assert res.n_iter == H and res.error_bound < 1e-5  # ~1e-6 relative to ||v|| would be vacuous
+
+
+def test_finite_horizon_bound_accumulates_over_stages():
+    # one state, r = 3.3, gamma = 0.999, 3000 stages: each stage's round-off is ~1e-12 but v[0] is off
+    # by 2.1e-12, so a per-stage bound without the carried c e_{t+1} term fails
+    from fractions import Fraction
+
+    m = _one_state()
+    H = 3000
+    res = mdp.finite_horizon(m, H)
+    g, r = Fraction(0.999), Fraction(3.3)
+    exact = r * (1 - g ** H) / (1 - g)
+    err = abs(Fraction(float(res.v[0, 0])) - exact)
+    assert err <= Fraction(res.error_bounds[0])
+    assert err > Fraction(res.error_bounds[0] - 0.999 * res.error_bounds[1])  # the carried part is needed
+    assert res.error_bounds[0] < 2e-9  # and the bound stays useful: ~1e-12 relative to v
+
+
 @given(m=mdps(max_states=7), H=st.integers(1, 30), data=st.data())
 def test_finite_horizon_matches_numpy(m, H, data):
     gamma = data.draw(st.sampled_from([m.gamma, 1.0]))
@@ -594,9 +633,11 @@ def test_finite_horizon_matches_numpy(m, H, data):
     P = np.asarray(m.dense_P(), dtype=np.float64)
     v_ref, _ = reference_finite_horizon(P, m.R, gamma, H, terminal)
     atol = 1e-10 * (1 + np.abs(v_ref).max())
+    v_ld = long_double_finite_horizon(mm, H, terminal)
     for form in (mm.to_dense(), mm.to_sparse()):
         res = mdp.finite_horizon(form, H, terminal=terminal)
         np.testing.assert_allclose(res.v, v_ref, atol=atol, rtol=0)
+        assert np.all(np.abs(res.v - v_ld).max(axis=1) <= res.error_bounds)  # certified, no slack
         for t in range(H):
             q_ref = m.R + gamma * P @ v_ref[t + 1]
             np.testing.assert_allclose(res.q[t], q_ref, atol=atol, rtol=0)
@@ -798,6 +839,23 @@ def test_values_beyond_float64_range_are_rejected_naming_r(sparse):
     for call in calls:
         with pytest.raises(ValueError, match=r"max\|R\| / \(1 - gamma\) = 1e\+300 / \(1 - 0.99\) = 1e\+302.*rescale R"):
             call()
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+def test_finite_horizon_rejects_values_beyond_float64_range(sparse):
+    # undiscounted, 1e299 per step: 10 steps stay below 1e300 and are answered, 20 would overflow
+    # (before: inf in v and a NaN bound, silently)
+    m = mdp.TabularMDP(np.ones((2, 1, 2)) / 2, np.array([[1e299], [0.0]]), 1.0)
+    m = m.to_sparse() if sparse else m
+    res = mdp.finite_horizon(m, 5)
+    assert np.all(np.isfinite(res.v)) and np.isfinite(res.error_bound)
+    with pytest.raises(ValueError, match=r"m, horizon, terminal: values-to-go can reach 2e\+300 \(max\|R\| = 1e\+299, "
+                                         r"gamma \* max row sum = 1\.0.*horizon = 20.*rescale R and terminal or shorten"):
+        mdp.finite_horizon(m, 20)
+    with pytest.raises(ValueError, match=r"max\|terminal\| = 1e\+301"):
+        mdp.finite_horizon(m, 1, terminal=[1e301, 0.0])
+    # a large horizon with rows that sum to 1 only up to round-off stays fine
+    assert mdp.finite_horizon(mdp.generators.forest().with_gamma(1.0), 10_000).error_bound < 1e-6
 
 
 def test_lp_rejects_rewards_highs_reads_as_infinite():
