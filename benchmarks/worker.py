@@ -33,6 +33,25 @@ def _floor_sparse_kernel():
     return stream_csr
 
 
+def _floor_f32_sum_kernel():
+    from numba import float32, njit, prange
+
+    @njit(cache=True, parallel=True, fastmath={"reassoc", "contract"})
+    def stream_sum_rows_f32(X, out):
+        # Diagnostic, not a floor any sweep of ours can reach: the float32 bytes of P summed in
+        # float32, i.e. read without the float32 -> float64 conversion that our float32 sweep (and
+        # the float32 floor, stream_sum_rows) does per entry to keep float64 accumulation
+        n, L = X.shape
+        for i in prange(n):
+            acc = float32(0.0)
+            r = X[i]
+            for t in range(L):
+                acc += r[t]
+            out[i] = acc
+
+    return stream_sum_rows_f32
+
+
 def build(inst: dict):
     import mdp
 
@@ -61,6 +80,8 @@ def task_sweep(spec):
         out = np.empty(S * A)
         fns["floor_f64"] = lambda: K.stream_sum_rows(P.reshape(S * A, S), out)
         fns["floor_f32"] = lambda: K.stream_sum_rows(P32.reshape(S * A, S), out)
+        f32sum, out32 = _floor_f32_sum_kernel(), np.empty(S * A, dtype=np.float32)
+        fns["floor_f32_f32sum"] = lambda: f32sum(P32.reshape(S * A, S), out32)
         fns["ours_f64"] = lambda: K.bellman_dense(P, m.R, g, v, vo, pi)
         fns["ours_f64_q"] = lambda: K.bellman_q_dense(P, m.R, g, v, q, vo, pi)
         fns["ours_f32"] = lambda: K.bellman_dense(P32, m.R, g, v, vo, pi)
