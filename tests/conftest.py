@@ -18,6 +18,25 @@ settings.register_profile("thorough", parent=settings.get_profile("rlab"), max_e
 settings.load_profile("ci" if os.environ.get("CI") else "rlab")
 
 
+def _share_cores_between_xdist_workers():
+    """Give each pytest-xdist worker its share of numba's pool instead of all of it.
+
+    Every worker is a process with numba's default pool (one thread per core), so two workers on two
+    cores ran four OpenMP threads that spin while they wait: a value-iteration test that takes 1 s
+    alone took 17 s next to another (measured 2026-12-06, and the whole suite 393 s instead of 137 s).
+    ``numba.set_num_threads`` is per calling thread, so this covers the tests' own calls; the parallel
+    kernels still run (on one thread here), and ``tests/test_threads.py`` runs them on two.
+    """
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    if os.environ.get("PYTEST_XDIST_WORKER") and workers > 1:
+        import numba
+
+        numba.set_num_threads(max(1, int(numba.config.NUMBA_NUM_THREADS) // workers))
+
+
+_share_cores_between_xdist_workers()
+
+
 @pytest.fixture
 def rng():
     """A fresh, seeded Generator per test."""
