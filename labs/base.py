@@ -11,7 +11,8 @@ A :class:`Lab` is
 * ``plot(table, config) -> matplotlib.figure.Figure`` drawn from the tidy table of all seeds.
 
 :func:`run_lab` runs the seeds (see :mod:`labs.executors`), caches each seed's rows under
-``out/<lab>/cache/`` keyed by a hash of ``(lab, version, config, seed)`` (atomic writes), so an
+``out/<lab>/cache/`` keyed by a hash of ``(lab, version, code, config, seed)`` (atomic writes; ``code``
+covers the lab's module and the rlab modules it imports, :func:`lab_source_digest`), so an
 interrupted sweep resumes without recomputing finished seeds, then writes ``out/<lab>/<lab>.csv``
 (and ``.parquet`` when pyarrow is importable), ``<lab>.pdf`` and ``<lab>.png`` (deterministic) and
 ``provenance.json``.
@@ -46,6 +47,8 @@ __all__ = [
     "make_config",
     "parse_assignments",
     "cache_key",
+    "lab_source_digest",
+    "lab_source_files",
     "run_lab",
 ]
 
@@ -98,15 +101,18 @@ def register_lab(lab: Lab) -> Lab:
     return lab
 
 
+# The built-in labs, imported by name so that registering them is not an import of each other's
+# code: a lab's cache key covers the rlab modules its own code imports (lab_source_files), and a
+# lab does not depend on the others.
+_BUILTIN_LABS = ("labs.quickstart", "labs.solver_scaling", "labs.soccer", "labs.game_scaling",
+                 "labs.bisim_compression", "labs.exact_advantage", "labs.grouping_tradeoff", "labs.bq_tsp")
+
+
 def _load_builtin_labs() -> None:
-    import labs.quickstart  # noqa: F401
-    import labs.solver_scaling  # noqa: F401
-    import labs.soccer  # noqa: F401
-    import labs.game_scaling  # noqa: F401
-    import labs.bisim_compression  # noqa: F401
-    import labs.exact_advantage  # noqa: F401
-    import labs.grouping_tradeoff  # noqa: F401
-    import labs.bq_tsp  # noqa: F401
+    import importlib
+
+    for name in _BUILTIN_LABS:
+        importlib.import_module(name)
 
 
 def list_labs() -> list[Lab]:
@@ -240,26 +246,140 @@ def parse_assignments(items: Sequence[str] | None) -> dict[str, str]:
 
 # ----------------------------------------------------------------------------------- cache
 
-def lab_source_digest(lab: Lab) -> str | None:
-    """sha256 of the source file that defines ``lab.run`` (``None`` when it has no file, e.g. in a REPL)."""
+# rlab's own packages: a lab's numbers depend on the code it imports from these
+_RLAB_PACKAGES = ("mdp", "marl", "theory_checks", "labs")
+
+
+def _package_roots() -> dict[str, Path]:
+    """Folder of each of rlab's top-level packages (found without importing them)."""
+    import importlib.util
+
+    roots = {}
+    for name in _RLAB_PACKAGES:
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.origin:
+            roots[name] = Path(spec.origin).parent
+    return roots
+
+
+def _module_file(name: str, roots: dict[str, Path]) -> Path | None:
+    """Source file of module ``name`` under ``roots`` (``None``: not a module there, e.g. a function)."""
+    top, *rest = name.split(".")
+    if top not in roots:
+        return None
+    base = roots[top].joinpath(*rest)
+    for cand in (base / "__init__.py", base.with_suffix(".py") if rest else None):
+        if cand is not None and cand.is_file():
+            return cand
+    return None
+
+
+_IMPORTS_CACHE: dict[tuple, frozenset] = {}
+_LAZY_TABLES = ("_LAZY", "_SUBMODULES")  # see mdp._lazy
+
+
+def _imports_of(path: Path, module: str) -> frozenset:
+    """Every module name ``path`` imports, at any depth of its code (lazy imports in functions too),
+    with relative imports resolved against ``module``; ``from a import b`` names ``a`` and ``a.b``.
+    The tables of :func:`mdp._lazy.lazy_names` (``_LAZY``, ``_SUBMODULES``) count as imports."""
+    st = path.stat()
+    key = (str(path), module, st.st_mtime_ns, st.st_size)
+    hit = _IMPORTS_CACHE.get(key)
+    if hit is not None:
+        return hit
+    tree = ast.parse(path.read_bytes(), filename=str(path))
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                parts = package.split(".") if package else []
+                parts = parts[:len(parts) - (node.level - 1)] if node.level > 1 else parts
+                base = ".".join(parts + ([node.module] if node.module else []))
+            else:
+                base = node.module or ""
+            if base:
+                names.add(base)
+                names.update(f"{base}.{alias.name}" for alias in node.names if alias.name != "*")
+        elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id in _LAZY_TABLES
+                                                  for t in node.targets):
+            # mdp._lazy.lazy_names: ``_LAZY = {"name": "pkg.module"}`` and ``_SUBMODULES = {"sub"}``
+            # are imports by string, made on first use of a name
+            value = node.value
+            items = value.values if isinstance(value, ast.Dict) else getattr(value, "elts", [])
+            lazy = [x.value for x in items if isinstance(x, ast.Constant) and isinstance(x.value, str)]
+            sub = any(isinstance(t, ast.Name) and t.id == "_SUBMODULES" for t in node.targets)
+            names.update(f"{package}.{x}" if sub else x for x in lazy)
+    out = frozenset(names)
+    _IMPORTS_CACHE[key] = out
+    return out
+
+
+def lab_source_files(lab: Lab) -> list[Path]:
+    """The source files a lab's results depend on.
+
+    The module that defines ``lab.run`` and every module of rlab's packages (``mdp``, ``marl``,
+    ``theory_checks``, ``labs``) that it imports, transitively, found by reading the import
+    statements at any depth (imports inside functions count), never by importing. A package imported
+    by name (``import mdp``) counts with everything its ``__init__`` imports; a package that only
+    lies on the way to a submodule (``labs`` for ``labs.base``) counts with its ``__init__.py`` alone,
+    so one lab does not depend on the others that ``labs/__init__.py`` registers. Empty when
+    ``lab.run`` has no source file (e.g. defined in a REPL).
+    """
     import inspect
 
     try:
         path = inspect.getsourcefile(lab.run)
     except TypeError:
-        return None
+        return []
     if not path or not Path(path).is_file():
+        return []
+    roots = _package_roots()
+    followed: set[Path] = set()
+    on_the_way: set[Path] = set()
+    todo = [(Path(path).resolve(), getattr(lab.run, "__module__", "") or "")]
+    while todo:
+        file, module = todo.pop()
+        if file in followed:
+            continue
+        followed.add(file)
+        for name in _imports_of(file, module):
+            parts = name.split(".")
+            for i in range(1, len(parts)):
+                f = _module_file(".".join(parts[:i]), roots)
+                if f is not None:
+                    on_the_way.add(f.resolve())
+            f = _module_file(name, roots)
+            if f is not None and f.resolve() not in followed:
+                todo.append((f.resolve(), name))
+    return sorted(followed | on_the_way)
+
+
+def lab_source_digest(lab: Lab) -> str | None:
+    """sha256 over :func:`lab_source_files` (paths relative to their package and file contents), or
+    ``None`` when the lab has no source file. Editing the lab, or any rlab module it imports, changes it."""
+    files = lab_source_files(lab)
+    if not files:
         return None
-    return sha256_file(path)
+    roots = {p.resolve().parent: p for p in _package_roots().values()}
+    h = hashlib.sha256()
+    for f in files:
+        rel = next((f.relative_to(parent).as_posix() for parent in roots if f.is_relative_to(parent)), f.name)
+        h.update(f"{rel}\0{sha256_file(f)}\n".encode())
+    return h.hexdigest()
 
 
 def cache_key(lab: Lab, config, seed: int, *, source_digest: str | None = None) -> str:
-    """Hash of ``(lab name, lab version, source of the lab's module, config, seed)``: names a seed's cache file.
+    """Hash of ``(lab name, lab version, code, config, seed)``: names a seed's cache file.
 
-    Editing the lab's module invalidates its cache; changes elsewhere (``mdp``, ``marl``) do not, so
-    bump ``Lab.version`` (or run with ``force``) when they change a lab's numbers. Every cache file
-    also records the git commit it was computed at, and ``provenance.json`` lists them per seed.
-    ``source_digest`` is :func:`lab_source_digest` when the caller already has it.
+    ``code`` is :func:`lab_source_digest`: the lab's module and every ``mdp``/``marl``/
+    ``theory_checks``/``labs`` module it imports, so editing any of them invalidates the lab's cache
+    (an interrupted run still resumes: its code has not changed). Changes outside rlab (numpy,
+    numba, ...) do not: bump ``Lab.version`` or run with ``force`` when they change a lab's numbers.
+    Every cache file also records the git commit it was computed at, and ``provenance.json`` lists
+    them per seed. ``source_digest`` is :func:`lab_source_digest` when the caller already has it.
     """
     source = lab_source_digest(lab) if source_digest is None else source_digest
     payload = json.dumps({"lab": lab.name, "version": lab.version, "source": source,
