@@ -1,6 +1,7 @@
 """The ``rlab`` command line: list, run labs, check claims, and the one-command demo.
 
-    rlab list                                   # labs and claims
+    rlab list                                   # labs and claims, a line each
+    rlab list quickstart F3                     # a lab's config fields, a claim's statement and source
     rlab run quickstart --seeds 5 --set n_iter=300 --set gammas=0.9,0.99
     rlab run solver_scaling --executor dask --address tcp://scheduler:8786
     rlab check                                  # every claim; non-zero exit if one fails
@@ -71,38 +72,95 @@ def _progress() -> Progress:
 # ------------------------------------------------------------------------------------ list
 
 @app.command("list")
-def list_command() -> None:
-    """List the labs and the claims."""
-    import dataclasses
-
+def list_command(
+    names: Annotated[Optional[list[str]], typer.Argument(
+        help="Labs or claims to show in full (config with defaults; statement, source, notes).",
+        show_default=False)] = None,
+    long: Annotated[bool, typer.Option("--long", "-l", help="Every lab and claim in full.")] = False,
+) -> None:
+    """List the labs and the claims, one line each; name some (or pass --long) for the details."""
     import labs
-
-    t = Table(title="Labs (rlab run LAB)", title_justify="left")
-    t.add_column("lab", style="bold cyan")
-    t.add_column("description")
-    t.add_column("config (--set key=value)", style="dim")
-    for lab in labs.list_labs():
-        cfg = lab.config_cls()
-        fields = ", ".join(f"{f.name}={_fmt_value(getattr(cfg, f.name))}" for f in dataclasses.fields(cfg))
-        t.add_row(lab.name, lab.description, fields)
-    console.print(t)
 
     try:
         from theory_checks import list_claims
 
         claims = list_claims()
     except Exception as exc:  # noqa: BLE001 - a broken claims module should not hide the labs
-        console.print(f"[red]could not load the claims: {type(exc).__name__}: {exc}[/red]")
+        claims = None
+        claims_error = f"could not load the claims: {type(exc).__name__}: {exc}"
+    all_labs = labs.list_labs()
+    if names:
+        lab_names = {lab.name: lab for lab in all_labs}
+        claim_ids = {c.id.upper(): c for c in claims or []}
+        unknown = [n for n in names if n not in lab_names and n.upper() not in claim_ids]
+        if unknown:
+            _error(f"unknown lab or claim {', '.join(unknown)}; labs: {', '.join(lab_names)}; "
+                   f"claims: {', '.join(c.id for c in claims or [])}", 2)
+        for n in names:
+            if n in lab_names:
+                _print_lab(lab_names[n])
+            else:
+                _print_claim(claim_ids[n.upper()])
+        return
+    if long:
+        for lab in all_labs:
+            _print_lab(lab)
+        for claim in claims or []:
+            _print_claim(claim)
+    else:
+        # one line per entry, cut at the terminal's width (a rich Table squeezes no-wrap columns to nothing)
+        from rich.text import Text
+
+        def line(text, style=None):
+            console.print(Text(text, style=style), no_wrap=True, overflow="ellipsis", crop=True)
+
+        w = max(len(lab.name) for lab in all_labs)
+        line("Labs (rlab run LAB; rlab list LAB for its config fields)", "bold")
+        for lab in all_labs:
+            line(f"  {lab.name:<{w}}  {lab.description}")
+        if claims is not None:
+            wi, wn = max(len(c.id) for c in claims), min(28, max(len(c.name) for c in claims))
+            line("Claims (rlab check [CLAIM ...]; rlab list CLAIM for statement, source and notes)", "bold")
+            line(f"  {'id':<{wi}}  {'name':<{wn}}  {'constant':<8}  {'n':>3}  source", "dim")
+            for c in claims:
+                name = c.name if len(c.name) <= wn else c.name[:wn - 1] + "\u2026"
+                line(f"  {c.id:<{wi}}  {name:<{wn}}  {c.constant:<8}  {c.default_instances:>3}  {c.source}")
+    if claims is None:
+        console.print(f"[red]{escape(claims_error)}[/red]")
         raise typer.Exit(1)
-    c = Table(title="Claims (rlab check [CLAIM ...])", title_justify="left")
-    c.add_column("claim", style="bold cyan")
-    c.add_column("name")
-    c.add_column("source")
-    c.add_column("constant")
-    c.add_column("instances", justify="right")
-    for claim in claims:
-        c.add_row(claim.id, claim.name, claim.source, claim.constant, str(claim.default_instances))
-    console.print(c)
+
+
+def _print_lab(lab) -> None:
+    import dataclasses
+
+    cfg = lab.config_cls()
+    t = Table(title=f"lab {lab.name}: {lab.description}", title_justify="left", show_header=True)
+    t.add_column("config field (--set key=value)", style="bold")
+    t.add_column("type", style="dim")
+    t.add_column("default")
+    hints = _type_hints(lab.config_cls)
+    for f in dataclasses.fields(cfg):
+        t.add_row(f.name, escape(str(hints.get(f.name, f.type))), escape(_fmt_value(getattr(cfg, f.name))))
+    console.print(t)
+
+
+def _type_hints(cls) -> dict:
+    import typing
+
+    try:
+        return {k: getattr(v, "__name__", None) or str(v).replace("typing.", "")
+                for k, v in typing.get_type_hints(cls).items()}
+    except Exception:  # noqa: BLE001 - only for display
+        return {}
+
+
+def _print_claim(claim) -> None:
+    console.print(f"[bold cyan]{claim.id}[/bold cyan] [bold]{escape(claim.name)}[/bold] "
+                  f"(constant: {claim.constant}; {claim.default_instances} instance(s) by default)",
+                  highlight=False)
+    for label, text in (("statement", claim.statement), ("source", claim.source), ("notes", claim.notes)):
+        if text:
+            console.print(f"  [dim]{label}:[/dim] {escape(text)}", highlight=False)
 
 
 def _fmt_value(v) -> str:

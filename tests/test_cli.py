@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from labs import list_labs as labs_list
 from labs.cli import app
 from theory_checks import Claim, inequality, list_claims, register, unregister
 
@@ -54,6 +55,23 @@ def test_list_shows_labs_and_claims():
     assert res.exit_code == 0, res.output
     assert "quickstart" in res.output and "solver_scaling" in res.output
     assert "F1" in res.output and "TOY-FALSE" in res.output
+    # one line per lab and per claim (plus headings), none wider than the terminal
+    lines = res.output.splitlines()
+    assert len(lines) == 3 + len(labs_list()) + len(list_claims())
+    assert max(len(x) for x in lines) <= 80
+
+
+def test_list_details_and_unknown_names():
+    res = runner.invoke(app, ["list", "quickstart", "f3"], terminal_width=100)
+    assert res.exit_code == 0, res.output
+    assert "n_iter" in res.output and "3000" in res.output  # a config field and its default
+    assert "F3 vi-stopping-rule" in res.output and "Thm 6.3.1" in res.output and "statement:" in res.output
+    assert "soccer" not in res.output
+    res = runner.invoke(app, ["list", "quickstart", "nope", "F99"])
+    assert res.exit_code == 2
+    assert "unknown lab or claim nope, F99; labs: quickstart," in " ".join(res.output.split())
+    res = runner.invoke(app, ["list", "--long"])
+    assert res.exit_code == 0 and "decay" in res.output and "Kakade & Langford" in res.output
 
 
 def test_run_quickstart_with_overrides(tmp_path):
