@@ -275,13 +275,18 @@ def _module_file(name: str, roots: dict[str, Path]) -> Path | None:
 
 
 _IMPORTS_CACHE: dict[tuple, frozenset] = {}
-_LAZY_TABLES = ("_LAZY", "_SUBMODULES")  # see mdp._lazy
+# assignments whose string values are modules imported later (see _imports_of); labs/base.py's own
+# _BUILTIN_LABS is deliberately not one of them: registering the labs is not a dependency of a lab
+_STRING_IMPORT_TABLES = {"_LAZY": "absolute", "_BUILTIN_MODULES": "absolute", "_SUBMODULES": "relative",
+                         "_LAZY_SUBPACKAGES": "relative"}
 
 
 def _imports_of(path: Path, module: str) -> frozenset:
     """Every module name ``path`` imports, at any depth of its code (lazy imports in functions too),
     with relative imports resolved against ``module``; ``from a import b`` names ``a`` and ``a.b``.
-    The tables of :func:`mdp._lazy.lazy_names` (``_LAZY``, ``_SUBMODULES``) count as imports."""
+    Imports by string count too: ``importlib.import_module("a.b")`` with a literal name, and the tables
+    listed in ``_STRING_IMPORT_TABLES`` (those of :func:`mdp._lazy.lazy_names`, ``mdp``'s lazy
+    subpackages, the claim and estimator registries)."""
     st = path.stat()
     key = (str(path), module, st.st_mtime_ns, st.st_size)
     hit = _IMPORTS_CACHE.get(key)
@@ -303,15 +308,21 @@ def _imports_of(path: Path, module: str) -> frozenset:
             if base:
                 names.add(base)
                 names.update(f"{base}.{alias.name}" for alias in node.names if alias.name != "*")
-        elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id in _LAZY_TABLES
-                                                  for t in node.targets):
-            # mdp._lazy.lazy_names: ``_LAZY = {"name": "pkg.module"}`` and ``_SUBMODULES = {"sub"}``
-            # are imports by string, made on first use of a name
-            value = node.value
-            items = value.values if isinstance(value, ast.Dict) else getattr(value, "elts", [])
-            lazy = [x.value for x in items if isinstance(x, ast.Constant) and isinstance(x.value, str)]
-            sub = any(isinstance(t, ast.Name) and t.id == "_SUBMODULES" for t in node.targets)
-            names.update(f"{package}.{x}" if sub else x for x in lazy)
+        elif isinstance(node, ast.Assign):
+            # imports by string, made on first use: the tables of mdp._lazy.lazy_names (``_LAZY`` maps
+            # names to modules, ``_SUBMODULES`` / ``_LAZY_SUBPACKAGES`` name subpackages) and the
+            # registries' ``_BUILTIN_MODULES`` (claims, LLM estimators)
+            kind = next((_STRING_IMPORT_TABLES[t.id] for t in node.targets
+                         if isinstance(t, ast.Name) and t.id in _STRING_IMPORT_TABLES), None)
+            if kind is not None:
+                value = node.value
+                items = value.values if isinstance(value, ast.Dict) else getattr(value, "elts", [])
+                found = [x.value for x in items if isinstance(x, ast.Constant) and isinstance(x.value, str)]
+                names.update(f"{package}.{x}" if kind == "relative" else x for x in found)
+        elif (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant)
+              and isinstance(node.args[0].value, str) and not node.args[0].value.startswith(".")
+              and getattr(node.func, "attr", getattr(node.func, "id", None)) == "import_module"):
+            names.add(node.args[0].value)  # importlib.import_module("pkg.module")
     out = frozenset(names)
     _IMPORTS_CACHE[key] = out
     return out
@@ -330,8 +341,9 @@ def lab_source_files(lab: Lab) -> list[Path]:
     """
     import inspect
 
+    run = inspect.unwrap(lab.run)  # a decorated run: the function the decorator wraps
     try:
-        path = inspect.getsourcefile(lab.run)
+        path = inspect.getsourcefile(run)
     except TypeError:
         return []
     if not path or not Path(path).is_file():
@@ -339,7 +351,7 @@ def lab_source_files(lab: Lab) -> list[Path]:
     roots = _package_roots()
     followed: set[Path] = set()
     on_the_way: set[Path] = set()
-    todo = [(Path(path).resolve(), getattr(lab.run, "__module__", "") or "")]
+    todo = [(Path(path).resolve(), getattr(run, "__module__", "") or "")]
     while todo:
         file, module = todo.pop()
         if file in followed:
@@ -376,8 +388,9 @@ def cache_key(lab: Lab, config, seed: int, *, source_digest: str | None = None) 
 
     ``code`` is :func:`lab_source_digest`: the lab's module and every ``mdp``/``marl``/
     ``theory_checks``/``labs`` module it imports, so editing any of them invalidates the lab's cache
-    (an interrupted run still resumes: its code has not changed). Changes outside rlab (numpy,
-    numba, ...) do not: bump ``Lab.version`` or run with ``force`` when they change a lab's numbers.
+    (an interrupted run still resumes: its code has not changed). Changes outside these files do
+    not: other modules of a user's own package that the lab imports, numpy, numba, ... - bump
+    ``Lab.version`` or run with ``force`` when they change a lab's numbers.
     Every cache file also records the git commit it was computed at, and ``provenance.json`` lists
     them per seed. ``source_digest`` is :func:`lab_source_digest` when the caller already has it.
     """

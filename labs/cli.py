@@ -90,15 +90,17 @@ def list_command(
         claims_error = f"could not load the claims: {type(exc).__name__}: {exc}"
     all_labs = labs.list_labs()
     if names:
-        lab_names = {lab.name: lab for lab in all_labs}
+        lab_names = {lab.name.lower(): lab for lab in all_labs}
         claim_ids = {c.id.upper(): c for c in claims or []}
-        unknown = [n for n in names if n not in lab_names and n.upper() not in claim_ids]
+        unknown = [n for n in names if n.lower() not in lab_names and n.upper() not in claim_ids]
         if unknown:
-            _error(f"unknown lab or claim {', '.join(unknown)}; labs: {', '.join(lab_names)}; "
+            if claims is None:
+                console.print(f"[red]{escape(claims_error)}[/red]")
+            _error(f"unknown lab or claim {', '.join(unknown)}; labs: {', '.join(lab.name for lab in all_labs)}; "
                    f"claims: {', '.join(c.id for c in claims or [])}", 2)
         for n in names:
-            if n in lab_names:
-                _print_lab(lab_names[n])
+            if n.lower() in lab_names:
+                _print_lab(lab_names[n.lower()])
             else:
                 _print_claim(claim_ids[n.upper()])
         return
@@ -118,7 +120,7 @@ def list_command(
         line("Labs (rlab run LAB; rlab list LAB for its config fields)", "bold")
         for lab in all_labs:
             line(f"  {lab.name:<{w}}  {lab.description}")
-        if claims is not None:
+        if claims:
             wi, wn = max(len(c.id) for c in claims), min(28, max(len(c.name) for c in claims))
             line("Claims (rlab check [CLAIM ...]; rlab list CLAIM for statement, source and notes)", "bold")
             line(f"  {'id':<{wi}}  {'name':<{wn}}  {'constant':<8}  {'n':>3}  source", "dim")
@@ -134,7 +136,7 @@ def _print_lab(lab) -> None:
     import dataclasses
 
     cfg = lab.config_cls()
-    t = Table(title=f"lab {lab.name}: {lab.description}", title_justify="left", show_header=True)
+    t = Table(title=escape(f"lab {lab.name}: {lab.description}"), title_justify="left", show_header=True)
     t.add_column("config field (--set key=value)", style="bold")
     t.add_column("type", style="dim")
     t.add_column("default")

@@ -296,28 +296,38 @@ def test_cache_key_tracks_the_source_of_the_lab_module(tmp_path, monkeypatch):
 
 def test_cache_key_tracks_the_rlab_modules_a_lab_imports(tmp_path, monkeypatch):
     # a stand-in for mdp/marl: the key follows what the lab's code imports (at module level, inside
-    # functions, relatively, through a package __init__ and its lazy-name table), and ignores the rest
+    # functions, relatively, through a package __init__, lazy-name tables, registries and literal
+    # import_module calls), through a decorator on run, and ignores the rest
     import importlib
 
     pkg = tmp_path / "rlabfake"
-    (pkg / "sub").mkdir(parents=True)
-    files = {"__init__.py": "_LAZY = {'thing': 'rlabfake.lazytab'}\n", "lazytab.py": "T = 1\n", "core.py": "X = 1\n", "unused.py": "Y = 1\n", "lazy.py": "W = 1\n",
-             "sub/__init__.py": "from . import deep\n", "sub/deep.py": "Z = 1\n", "sub/other.py": "V = 1\n"}
+    for sub in ("sub", "subpkg"):
+        (pkg / sub).mkdir(parents=True)
+    files = {"__init__.py": "_LAZY = {'thing': 'rlabfake.lazytab'}\n_LAZY_SUBPACKAGES = ('subpkg',)\n",
+             "lazytab.py": "T = 1\n", "core.py": "X = 1\n", "unused.py": "Y = 1\n", "lazy.py": "W = 1\n",
+             "sub/__init__.py": "from . import deep\n", "sub/deep.py": "Z = 1\n", "sub/other.py": "V = 1\n",
+             "subpkg/__init__.py": "U = 1\n", "reg.py": "_BUILTIN_MODULES = ('rlabfake.plugin',)\n",
+             "plugin.py": "PL = 1\n", "strimp.py": "SI = 1\n"}
     for name, text in files.items():
         (pkg / name).write_text(text)
+    (tmp_path / "rlab_tmp_deco.py").write_text(
+        "import functools\n\ndef traced(fn):\n    @functools.wraps(fn)\n    def inner(*a, **k):\n"
+        "        return fn(*a, **k)\n    return inner\n")
     mod = tmp_path / "rlab_tmp_lab_deps.py"
-    mod.write_text("from rlabfake import core\nimport rlabfake.sub\n\n"
-                   "def run(config, rng):\n    import rlabfake.lazy\n    return [{'x': core.X}]\n")
+    mod.write_text("import importlib\nfrom rlabfake import core\nimport rlabfake.sub\nimport rlabfake.reg\n"
+                   "from rlab_tmp_deco import traced\n\n@traced\ndef run(config, rng):\n    import rlabfake.lazy\n"
+                   "    importlib.import_module('rlabfake.strimp')\n    return [{'x': core.X}]\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setattr(labs.base, "_package_roots", lambda: {"rlabfake": pkg})
     lab = Lab("tmp-deps", ToyConfig, importlib.import_module("rlab_tmp_lab_deps").run, toy_plot)
     got = {p.relative_to(tmp_path).as_posix() for p in labs.base.lab_source_files(lab)}
     assert got == {"rlab_tmp_lab_deps.py", "rlabfake/__init__.py", "rlabfake/core.py", "rlabfake/lazy.py",
-                   "rlabfake/lazytab.py",
-                   "rlabfake/sub/__init__.py", "rlabfake/sub/deep.py"}
+                   "rlabfake/lazytab.py", "rlabfake/sub/__init__.py", "rlabfake/sub/deep.py",
+                   "rlabfake/subpkg/__init__.py", "rlabfake/reg.py", "rlabfake/plugin.py", "rlabfake/strimp.py"}
     k0 = cache_key(lab, ToyConfig(), 0)
-    for name, changes in [("core.py", True), ("lazy.py", True), ("lazytab.py", True), ("sub/deep.py", True), ("__init__.py", True),
-                          ("unused.py", False), ("sub/other.py", False)]:
+    for name, changes in [("core.py", True), ("lazy.py", True), ("lazytab.py", True), ("sub/deep.py", True),
+                          ("__init__.py", True), ("subpkg/__init__.py", True), ("plugin.py", True),
+                          ("strimp.py", True), ("unused.py", False), ("sub/other.py", False)]:
         before = (pkg / name).read_text()
         (pkg / name).write_text(before + "# edited\n")
         assert (cache_key(lab, ToyConfig(), 0) != k0) is changes, name
@@ -331,10 +341,13 @@ def test_builtin_labs_depend_on_their_own_imports_only():
         return {p.relative_to(root).as_posix() for p in labs.base.lab_source_files(labs.get_lab(name))}
 
     quick, soccer = files("quickstart"), files("soccer")
-    # the solvers quickstart runs, including the kernels they inline; not the other labs, marl or torch code
+    # the solvers quickstart runs, including the kernels they inline (and, through `import mdp`, its
+    # lazily loaded subpackages, which reach marl); not the other labs
     assert {"labs/quickstart.py", "mdp/solvers/value_iteration.py", "mdp/solvers/_bellman.py",
-            "labs/base.py", "labs/__init__.py"} <= quick
-    assert not any(f.startswith(("marl/", "mdp/llm/")) or f == "labs/soccer.py" for f in quick)
+            "labs/base.py", "labs/__init__.py", "mdp/abstraction/__init__.py"} <= quick
+    assert not any(f.startswith("labs/") and f not in ("labs/quickstart.py", "labs/__init__.py", "labs/base.py",
+                                                      "labs/executors.py", "labs/plotting.py", "labs/provenance.py")
+                   for f in quick)
     assert "marl/markov.py" in soccer and "labs/quickstart.py" not in soccer
     digests = {lab.name: labs.base.lab_source_digest(lab) for lab in labs.list_labs()}
     assert len(set(digests.values())) == len(digests)  # one lab's edit leaves the others' caches alone

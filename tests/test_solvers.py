@@ -843,8 +843,9 @@ def test_values_beyond_float64_range_are_rejected_naming_r(sparse):
 
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
 def test_finite_horizon_rejects_values_beyond_float64_range(sparse):
-    # undiscounted, 1e299 per step: 10 steps stay below 1e300 and are answered, 20 would overflow
-    # (before: inf in v and a NaN bound, silently)
+    # undiscounted, 1e299 per step: 5 steps stay below 1e300 and are answered, 20 would overflow
+    # (before: inf in v and a NaN bound, silently); a horizon whose arrays could not even be allocated
+    # gets the same ValueError, and so do rows summing above 1 raised to a huge power
     m = mdp.TabularMDP(np.ones((2, 1, 2)) / 2, np.array([[1e299], [0.0]]), 1.0)
     m = m.to_sparse() if sparse else m
     res = mdp.finite_horizon(m, 5)
@@ -854,6 +855,11 @@ def test_finite_horizon_rejects_values_beyond_float64_range(sparse):
         mdp.finite_horizon(m, 20)
     with pytest.raises(ValueError, match=r"max\|terminal\| = 1e\+301"):
         mdp.finite_horizon(m, 1, terminal=[1e301, 0.0])
+    with pytest.raises(ValueError, match=r"horizon = 1000000000000"):
+        mdp.finite_horizon(m, 10**12)
+    loose = mdp.TabularMDP(np.full((2, 1, 2), 0.5005), np.array([[1.0], [0.0]]), 1.0, atol=1e-3)
+    with pytest.raises(ValueError, match="values-to-go can reach inf"):
+        mdp.finite_horizon(loose.to_sparse() if sparse else loose, 800_000)
     # a large horizon with rows that sum to 1 only up to round-off stays fine
     assert mdp.finite_horizon(mdp.generators.forest().with_gamma(1.0), 10_000).error_bound < 1e-6
 

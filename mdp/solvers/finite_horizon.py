@@ -114,7 +114,7 @@ def _value_scale(m, H: int, terminal_max: float) -> float:
     """A priori bound on every ``||v_t||``: ``c^H ||v_H|| + max|R| (1 + c + ... + c^(H-1))``."""
     c = m.contraction
     with np.errstate(over="ignore"):
-        cH = c ** H
+        cH = float(np.power(np.float64(c), H))  # inf, not OverflowError, when c > 1 and H is huge
     geo = float(H) if c == 1.0 else (cH - 1.0) / (c - 1.0)  # the geometric sum, for c < 1 and c > 1
     scale = 0.0
     if terminal_max > 0.0:
@@ -166,17 +166,18 @@ def finite_horizon(m, horizon: int, *, terminal=None) -> FiniteHorizonResult:
     m = require_mdp(m, discounted=False)
     H = check_positive_int(horizon, "horizon")
     S, A = m.n_states, m.n_actions
-    v = np.zeros((H + 1, S))
-    if terminal is not None:
-        v[H] = check_v(terminal, m, "terminal")
-    scale = _value_scale(m, H, float(np.abs(v[H]).max()))
-    if not scale <= VALUE_LIMIT:
+    v_H = np.zeros(S) if terminal is None else check_v(terminal, m, "terminal")
+    t_max = float(np.abs(v_H).max())
+    scale = _value_scale(m, H, t_max)
+    if not scale <= VALUE_LIMIT:  # checked before the (H + 1, S) arrays are allocated
         raise ValueError(
             f"m, horizon, terminal: values-to-go can reach {scale:.3g} (max|R| = {m.r_max:.3g}, "
-            f"gamma * max row sum = {m.contraction!r}, horizon = {H}, max|terminal| = {np.abs(v[H]).max():.3g}), "
+            f"gamma * max row sum = {m.contraction!r}, horizon = {H}, max|terminal| = {t_max:.3g}), "
             f"beyond the {VALUE_LIMIT:g} that float64 backward induction can represent with room for its sums; "
             "rescale R and terminal or shorten the horizon"
         )
+    v = np.zeros((H + 1, S))
+    v[H] = v_H
     pi = np.zeros((H, S), dtype=np.int64)
     q = np.empty((H, S, A))
     if m.is_sparse:
