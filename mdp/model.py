@@ -53,7 +53,7 @@ class TabularMDP:
     """
 
     __slots__ = ("_P", "_R", "_gamma", "_S", "_A", "_sparse", "_dtype", "_csr_arrays", "_atol", "_row_sums", "_row_sum_arr",
-                 "_max_row_length", "_r_max")
+                 "_max_row_length", "_r_max", "_accurate_sums")
 
     def __init__(self, P, R, gamma, *, dtype=np.float64, atol: float | None = None):
         dtype = np.dtype(dtype)
@@ -138,6 +138,7 @@ class TabularMDP:
         # longest row of P (entries a backup sums), for the round-off bounds of the certificates
         self._max_row_length = int(np.diff(self._P.indptr).max()) if self._sparse else S
         self._r_max = float(np.abs(self._R).max())
+        self._accurate_sums = None  # (row sums to one rounding, their error bound), on first need
 
     def _stored_row_sum_range(self) -> tuple[float, float]:
         """``(min, max)`` over ``(s, a)`` of the row sums of ``P`` *as stored*, widened by round-off.
@@ -198,6 +199,26 @@ class TabularMDP:
     def row_sums(self) -> np.ndarray:
         """``sum_s' P[s, a, s']`` of the stored ``P`` accumulated in float64, shape ``(S, A)`` (read-only)."""
         return self._row_sum_arr
+
+    def accurate_row_sums(self) -> tuple[np.ndarray, float]:
+        """``(sigma, err)``: the row sums of the stored ``P`` as ``(S, A)`` float64, each within ``err``
+        of the exact sum (Ogita-Rump-Oishi ``Sum2``, :mod:`mdp.solvers._accurate`). Computed on first
+        call (one pass over ``P``) and kept."""
+        if getattr(self, "_accurate_sums", None) is None:  # None also for models pickled before it existed
+            from mdp.solvers import _accurate
+
+            out = np.empty(self._S * self._A)
+            if self._sparse:
+                indptr, _, data = self.csr_arrays()
+                _accurate.sum2_rows_csr(indptr, data, out)
+            else:
+                _accurate.sum2_rows_dense(self._P.reshape(self._S * self._A, self._S), out)
+            sig = out.reshape(self._S, self._A)
+            sig.setflags(write=False)
+            # |res - s| <= f s and s <= res / (1 - f): err <= f / (1 - f) max res
+            f = _accurate.sum2_error_factor(self._max_row_length)
+            self._accurate_sums = (sig, float(f / (1.0 - f) * sig.max()) * (1.0 + 4.0 * np.finfo(np.float64).eps))
+        return self._accurate_sums
 
     def _compute_row_sums(self) -> np.ndarray:
         if self._sparse:

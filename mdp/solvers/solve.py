@@ -45,9 +45,14 @@ Round-off: the check sweep's ``D`` is computed in float64 and is within ``err_D`
 ``T v - v`` (:func:`mdp.solvers._core.backup_rounding`, worst case ``(n + 2) u (max|R| + gamma
 ||v||)`` for rows of ``n`` entries), so the bracket uses ``min D - err_D`` and ``max D + err_D`` and
 the bound holds for the exact optimum of the stored model. ``err_D / (1 - gamma)`` is a floor no
-check can go below: when ``tol`` is under it, ``solve`` stops once the bound is within 1.25 times
-the floor (or within 4 times and ``span(D)`` stopped falling from one check to the next: the
-noise level), warns and returns that certified answer with ``converged=False``. Since the row sums
+check can go below. When ``tol`` is under it and the bound is within 1.25 times the floor (or within
+4 times and ``span(D)`` stopped falling from one check to the next: the noise level), the check is
+redone, and every later check done, *re-centred* on the mid-range ``c`` of ``v``: ``T v = c + T_c(v - c)``
+with rewards ``R - c + gamma c sigma`` (:func:`mdp.solvers._core.recentred_sweep`; a full sweep),
+whose round-off scales with ``span(v)`` instead of ``||v||`` - 20-70x lower near ``v*`` of
+fast-mixing models (measured on random MDPs at gamma 0.99 and 0.999). When ``tol`` is under that
+floor too, ``solve`` stops by the same rule, warns and returns the certified answer with
+``converged=False``. Since the row sums
 are known only to a range, the bracket also widens with ``|D|`` itself; when the span alone would
 meet the target, ``v`` moves by the bracket's midpoint and is checked again before more evaluation.
 
@@ -72,6 +77,7 @@ from mdp.solvers._core import (
     difference_rounding,
     macqueen_bounds,
     q_values,
+    recentred_sweep,
     require_mdp,
 )
 from mdp.solvers.value_iteration import ConvergenceWarning
@@ -166,22 +172,36 @@ def solve(m, tol: float = 1e-8, *, max_iter: int = 10_000) -> SolverResult:
     converged = False
     floor_hit = False
     recentred = False
+    centred_checks = False  # set once the plain sweep's round-off floor blocks tol
+    sw = None  # the last re-centred check
     while True:
-        if spans:
-            check_sweep(v, q, tv, pi)
+        if centred_checks:
+            # the check re-centred on the mid-range of v: its round-off scales with span(v), not
+            # ||v|| (mdp.solvers._core.recentred_sweep); a full sweep, no row elimination
+            sw = recentred_sweep(m, v)
             n_full += 1
-        d = tv - v
+            d, pi[:] = sw.d, sw.pi
+            tv = sw.tv + sw.c  # T v~ (v~ = u + c, within sw.v_err of v), the evaluation's start
+            if m.is_sparse:
+                q = sw.q + sw.c
+            err_tv, err_d, v_err = sw.err_tv, sw.err_d, sw.v_err
+        else:
+            if spans:
+                check_sweep(v, q, tv, pi)
+                n_full += 1
+            d = tv - v
+            # the computed D is within err_d of the exact T v - v (round-off; see mdp.certify)
+            err_tv = backup_rounding(m, float(np.abs(v).max()))
+            err_d = difference_rounding(err_tv, float(np.abs(d).max()))
+            v_err = 0.0
         lo, hi = float(d.min()), float(d.max())
         spans.append(hi - lo)
-        # the computed D is within err_d of the exact T v - v (round-off; see mdp.certify)
-        err_tv = backup_rounding(m, float(np.abs(v).max()))
-        err_d = difference_rounding(err_tv, max(abs(lo), abs(hi)))
         lo_x, hi_x = lo - err_d, hi + err_d
         # v + lower <= v* <= v + upper (Thm 6.6.3 with min D <= D <= max D; see the module docstring)
         lower = lo_x / (c_hi if lo_x < 0 else c_lo)
         upper = hi_x / (c_hi if hi_x > 0 else c_lo)
         # the divisions, the halving and v + shift round: a few ulps of the values
-        pad = 4.0 * UNIT_ROUNDOFF * (float(np.abs(v).max()) + max(abs(lower), abs(upper)))
+        pad = 4.0 * UNIT_ROUNDOFF * (float(np.abs(v).max()) + max(abs(lower), abs(upper))) + v_err
         bound = 0.5 * (upper - lower) + pad
         if bound <= tol:
             converged = True
@@ -190,6 +210,10 @@ def solve(m, tol: float = 1e-8, *, max_iter: int = 10_000) -> SolverResult:
         floor = err_d / c_hi + pad
         stalled = len(spans) > 1 and spans[-1] >= spans[-2]
         if floor > tol and (bound <= 1.25 * floor or (bound <= 4.0 * floor and stalled)):
+            if not centred_checks and n_full < max_iter:
+                # the plain sweep's floor: check again at the same v, re-centred (and from now on)
+                centred_checks = True
+                continue
             # as close to the floor as it gets, or the span stalled at the round-off noise
             floor_hit = True
             break
@@ -229,15 +253,21 @@ def solve(m, tol: float = 1e-8, *, max_iter: int = 10_000) -> SolverResult:
         # the check read only the rows that could win: q costs one more sweep, done when asked for
         v_q = v_out.copy()  # its own copy: unaffected if a caller makes result.v writable again
         q_out = Deferred(lambda: q_values(m, v_q))
-    # pi greedy w.r.t. v (and v + shift): v^pi >= T v + k min D, v* <= T v + k max D (Thm 6.6.3)
-    v_lo, v_hi = macqueen_bounds(m, tv, d, err_tv, err_d)
+    # pi greedy w.r.t. v (and v + shift): v^pi >= T v + k min D, v* <= T v + k max D (Thm 6.6.3);
+    # after a re-centred check in the frame of v - c (both bounds move by c: the gap does not)
+    if sw is not None:
+        v_lo, v_hi = macqueen_bounds(m, sw.tv, d, err_tv, err_d)
+        pol_pad = 4.0 * UNIT_ROUNDOFF * (np.abs(v_hi).max() + abs(sw.c))
+    else:
+        v_lo, v_hi = macqueen_bounds(m, tv, d, err_tv, err_d)
+        pol_pad = 4.0 * UNIT_ROUNDOFF * np.abs(v_hi).max()
     return SolverResult(
         v=v_out,
         pi=pi.copy(),  # greedy w.r.t. v, hence w.r.t. v + shift for stochastic rows
         q=q_out,
         n_iter=n_full,
         error_bound=float(bound),
-        policy_error_bound=float((v_hi - v_lo).max() + 4.0 * UNIT_ROUNDOFF * np.abs(v_hi).max()),
+        policy_error_bound=float((v_hi - v_lo).max() + pol_pad),
         converged=converged,
         method=method,
         residuals=np.asarray(spans),

@@ -1,0 +1,163 @@
+"""Re-centred certificates: the sweep at ``v`` evaluated as ``c + T_c (v - c)``.
+
+``mdp.certify`` and, once the plain sweep's round-off floor blocks ``tol``, ``mdp.solve`` evaluate the
+Bellman sweep at ``v - c`` with rewards ``R - c + gamma c sigma`` (``sigma`` the row sums, summed to
+one rounding by Ogita-Rump-Oishi ``Sum2``), so the worst-case round-off scales with ``span(v)``
+instead of ``||v||`` (``mdp/solvers/_core.py::recentred_sweep``). Everything is checked against exact
+references (``math.fsum``, long double, ``fractions``) with no slack.
+"""
+from __future__ import annotations
+
+import warnings
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from _helpers import long_double_optimum, long_double_policy_value
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import mdp
+from mdp.solvers._accurate import reference_row_sums, sum2_error_factor
+from mdp.solvers._core import backup_rounding, contraction, recentred_sweep
+from theory_checks.strategies import mdps, value_vectors
+
+
+# ------------------------------------------------------------------------------ row sums
+@settings(max_examples=30)
+@given(m=mdps(max_states=9), data=st.data())
+def test_accurate_row_sums_are_within_their_bound_of_the_exact_sums(m, data):
+    form = data.draw(st.sampled_from(["dense", "sparse", "float32"]))
+    mm = {"dense": m.to_dense(), "sparse": m.to_sparse(), "float32": m.astype(np.float32)}[form]
+    sig, err = mm.accurate_row_sums()
+    exact = reference_row_sums(np.asarray(mm.dense_P(), dtype=np.float64))  # math.fsum: exactly rounded
+    P = np.asarray(mm.dense_P(), dtype=np.float64)
+    for s in range(mm.n_states):
+        for a in range(mm.n_actions):
+            true = sum(Fraction(float(x)) for x in P[s, a])
+            assert abs(Fraction(float(sig[s, a])) - true) <= Fraction(err)
+    # Sum2 returns the exactly rounded sum on these short rows
+    np.testing.assert_array_equal(sig, exact)
+    assert mm.accurate_row_sums()[0] is sig  # computed once, kept
+
+
+def test_sum2_beats_a_plain_sum_on_a_long_row():
+    # 10^6 entries of 1e-6 (as stored): a left-to-right float64 sum drifts far outside Sum2's
+    # (u + gamma_{n-1}^2) relative bound, the Sum2 kernel stays inside it
+    from mdp.solvers._accurate import sum2_rows_dense
+
+    n = 1_000_000
+    x = np.full((1, n), 1e-6)
+    out = np.empty(1)
+    sum2_rows_dense(x, out)
+    exact = Fraction(1e-6) * n
+    bound = Fraction(sum2_error_factor(n)) * exact
+    assert abs(Fraction(float(out[0])) - exact) <= bound
+    assert abs(Fraction(float(np.cumsum(x[0])[-1])) - exact) > 1000 * bound
+
+
+# ------------------------------------------------------------------------------ the sweep
+@settings(max_examples=40)
+@given(m=mdps(max_states=8, gammas=(0.9, 0.99, 0.999)), scale=st.sampled_from([1.0, 1e3, 1e6]),
+       offset=st.sampled_from([0.0, 1e3, -1e6]), data=st.data())
+def test_recentred_sweep_is_within_its_bounds(m, scale, offset, data):
+    # any v (large common offsets included): every computed q + c is within err_tv of the exact
+    # R + gamma P (u + c), and d within err_d of the exact T v~ - v~
+    m = mdp.TabularMDP(m.P, m.R * scale, m.gamma)
+    v = data.draw(value_vectors(m.n_states, min_value=-1, max_value=1)) * scale + offset
+    sw = recentred_sweep(m, v)
+    ld = np.longdouble
+    vt = sw.u.astype(ld) + ld(sw.c)  # the vector the sweep is exact for
+    assert np.abs(vt - v.astype(ld)).max() <= sw.v_err
+    q_ld = np.asarray(m.R, dtype=ld) + ld(m.gamma) * np.einsum("sat,t->sa", np.asarray(m.dense_P(), dtype=ld), vt)
+    assert np.abs((sw.q.astype(ld) + ld(sw.c)) - q_ld).max() <= sw.err_tv + 4e-19 * np.abs(q_ld).max()
+    d_ld = q_ld.max(axis=1) - vt
+    assert np.abs(sw.d.astype(ld) - d_ld).max() <= sw.err_d + 4e-19 * np.abs(q_ld).max()
+
+
+@pytest.mark.parametrize("case", ["cancelling v", "large R"])
+def test_each_term_of_the_sweep_bound_is_needed(case):
+    # err_tv = gamma_{n+2} (max|r| + gamma sigma ||u||) + err_r. Two sweeps where one term alone
+    # carries the error: v = +-1e6 with mid-range 0 and R ~ 1e-6 (the dot products of u cancel), and
+    # R ~ 1e6 with v ~ 1e-3 (adding R rounds). Each computed d is checked against long double.
+    rng = np.random.default_rng(11)
+    m0 = mdp.generators.random_mdp(60, 3, rng=rng, gamma=0.9)
+    if case == "cancelling v":
+        R = m0.R * 1e-6
+        v = np.where(np.arange(60) % 2 == 0, 1.0, -1.0) * (1e6 + rng.random(60))
+        v[0], v[1] = 2e6, -2e6  # mid-range exactly 0
+    else:
+        R = 1e6 + m0.R
+        v = rng.random(60) * 1e-3
+    m = mdp.TabularMDP(m0.P, R, 0.9)
+    sw = recentred_sweep(m, v)
+    ld = np.longdouble
+    vt = sw.u.astype(ld) + ld(sw.c)
+    q_ld = np.asarray(m.R, dtype=ld) + ld(m.gamma) * np.einsum("sat,t->sa", np.asarray(m.dense_P(), dtype=ld), vt)
+    err = float(np.abs((sw.q.astype(ld) + ld(sw.c)) - q_ld).max())
+    from mdp.solvers._core import _gamma_n
+
+    u_term = _gamma_n(m) * m.contraction * float(np.abs(sw.u).max())
+    r_term = _gamma_n(m) * float(np.abs(sw.r).max())
+    assert err <= sw.err_tv
+    assert err > (r_term if case == "cancelling v" else u_term)  # the other term alone is too small
+
+
+@pytest.mark.parametrize("r", [3.3, -7.1, 1e-3])
+@pytest.mark.parametrize("gamma", [0.9, 0.999, 0.99999])
+def test_certify_brackets_the_exact_value_of_one_state(r, gamma):
+    # v* = r / (1 - gamma) in exact rational arithmetic; the re-centred sweep at v ~ v* has u = 0, so
+    # its whole error is the forming of R - c + gamma c sigma: dropping that term misses v*
+    m = mdp.TabularMDP(np.ones((1, 1, 1)), np.array([[r]]), gamma)
+    v_star = Fraction(r) / (1 - Fraction(gamma))
+    for rel in (0.0, 1e-15, -3e-13, 1e-9):
+        v = np.array([float(v_star) * (1.0 + rel)])
+        c = mdp.certify(m, v)
+        assert Fraction(float(c.lower[0])) <= v_star <= Fraction(float(c.upper[0]))
+        assert abs(Fraction(float(c.v[0])) - v_star) <= Fraction(c.error_bound)
+        assert abs(Fraction(float(v[0])) - v_star) <= Fraction(c.input_error_bound)
+
+
+# ------------------------------------------------------------------------------ what it buys
+def _fast_mixing(gamma, sparse=False):
+    m = mdp.generators.random_mdp(120, 6, rng=np.random.default_rng(5), gamma=gamma)
+    return m.to_sparse() if sparse else m
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+def test_solve_certifies_below_the_plain_round_off_floor(sparse):
+    # gamma = 0.999, ||v*|| ~ 900, span(v*) ~ 0.5: the plain sweep's floor is ~1e-8, so tol = 2e-9
+    # used to end with converged=False and a warning; the re-centred checks certify it
+    m = _fast_mixing(0.999, sparse)
+    plain = mdp.round_off_floor(m)
+    tol = 2e-9
+    assert plain > 4 * tol
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", mdp.ConvergenceWarning)
+        res = mdp.solve(m, tol=tol)
+    assert res.converged and res.error_bound <= tol
+    v_star, _ = long_double_optimum(m)
+    assert np.abs(res.v - v_star).max() <= res.error_bound
+    assert (v_star - long_double_policy_value(m, res.pi)).max() <= res.policy_error_bound
+    c = mdp.certify(m, res.v)
+    assert np.all(c.lower <= v_star) and np.all(v_star <= c.upper)
+    # the certificate's round-off term against the plain sweep's at the same v
+    plain_here = backup_rounding(m, float(np.abs(res.v).max())) / (1.0 - contraction(m))
+    assert c.round_off * 20 < plain_here
+
+
+def test_solve_still_stops_at_the_recentred_floor():
+    # a single state has span(v) = 0: only forming R - c + gamma c sigma is left, ~3 u |v| / (1 - gamma)
+    m = mdp.TabularMDP(np.ones((1, 1, 1)), np.array([[3.3]]), 0.999)
+    with pytest.warns(mdp.ConvergenceWarning, match="round-off floor"):
+        res = mdp.solve(m, tol=1e-12)
+    assert not res.converged
+    v_star = Fraction(3.3) / (1 - Fraction(0.999))
+    assert abs(Fraction(float(res.v[0])) - v_star) <= Fraction(res.error_bound)
+
+
+def test_solve_above_the_floor_does_not_recentre():
+    # the default path is unchanged: no extra sweep, the same answer bit for bit as the plain checks
+    m = _fast_mixing(0.99)
+    res = mdp.solve(m, tol=1e-6)
+    assert res.converged and res.n_iter == len(res.residuals) - 1
