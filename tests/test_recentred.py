@@ -77,9 +77,10 @@ def test_recentred_sweep_is_within_its_bounds(m, scale, offset, data):
 
 @pytest.mark.parametrize("case", ["cancelling v", "large R"])
 def test_each_term_of_the_sweep_bound_is_needed(case):
-    # err_tv = gamma_{n+2} (max|r| + gamma sigma ||u||) + err_r. Two sweeps where one term alone
-    # carries the error: v = +-1e6 with mid-range 0 and R ~ 1e-6 (the dot products of u cancel), and
-    # R ~ 1e6 with v ~ 1e-3 (adding R rounds). Each computed d is checked against long double.
+    # err_tv = gamma_{n+2} (max|r| + gamma sigma ||u||) + err_r. Two sweeps where one side carries the
+    # error: v = +-1e6 with mid-range 0 and R ~ 1e-6 (the dot products of u cancel: the ||u|| term
+    # alone covers it), and R ~ 1e6 with v ~ 1e-3 (forming r and adding it round: the |r| terms, in
+    # err_r and in gamma_{n+2} max|r|, cover overlapping roundings and are not told apart here).
     rng = np.random.default_rng(11)
     m0 = mdp.generators.random_mdp(60, 3, rng=rng, gamma=0.9)
     if case == "cancelling v":
