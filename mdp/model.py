@@ -53,7 +53,7 @@ class TabularMDP:
     """
 
     __slots__ = ("_P", "_R", "_gamma", "_S", "_A", "_sparse", "_dtype", "_csr_arrays", "_atol", "_row_sums", "_row_sum_arr",
-                 "_max_row_length", "_r_max", "_accurate_sums")
+                 "_max_row_length", "_r_max", "_row_defects")
 
     def __init__(self, P, R, gamma, *, dtype=np.float64, atol: float | None = None):
         dtype = np.dtype(dtype)
@@ -138,7 +138,7 @@ class TabularMDP:
         # longest row of P (entries a backup sums), for the round-off bounds of the certificates
         self._max_row_length = int(np.diff(self._P.indptr).max()) if self._sparse else S
         self._r_max = float(np.abs(self._R).max())
-        self._accurate_sums = None  # (row sums to one rounding, their error bound), on first need
+        self._row_defects = None  # (row sums - 1 to one rounding, their error bound), on first need
 
     def _stored_row_sum_range(self) -> tuple[float, float]:
         """``(min, max)`` over ``(s, a)`` of the row sums of ``P`` *as stored*, widened by round-off.
@@ -200,25 +200,23 @@ class TabularMDP:
         """``sum_s' P[s, a, s']`` of the stored ``P`` accumulated in float64, shape ``(S, A)`` (read-only)."""
         return self._row_sum_arr
 
-    def accurate_row_sums(self) -> tuple[np.ndarray, float]:
-        """``(sigma, err)``: the row sums of the stored ``P`` as ``(S, A)`` float64, each within ``err``
-        of the exact sum (Ogita-Rump-Oishi ``Sum2``, :mod:`mdp.solvers._accurate`). Computed on first
-        call (one pass over ``P``) and kept."""
-        if getattr(self, "_accurate_sums", None) is None:  # None also for models pickled before it existed
+    def row_sum_defects(self) -> tuple[np.ndarray, float]:
+        """``(tau, err)``: ``tau = sum_s' P[s, a, s'] - 1`` of the stored ``P`` as ``(S, A)`` float64,
+        each within ``err`` of the exact value (Ogita-Rump-Oishi ``Sum2`` of the row and ``-1``,
+        :mod:`mdp.solvers._accurate`). Computed on first call (one pass over ``P``) and kept."""
+        if getattr(self, "_row_defects", None) is None:  # None also for models pickled before it existed
             from mdp.solvers import _accurate
 
             out = np.empty(self._S * self._A)
             if self._sparse:
                 indptr, _, data = self.csr_arrays()
-                _accurate.sum2_rows_csr(indptr, data, out)
+                _accurate.sum2_rows_csr(indptr, data, -1.0, out)
             else:
-                _accurate.sum2_rows_dense(self._P.reshape(self._S * self._A, self._S), out)
-            sig = out.reshape(self._S, self._A)
-            sig.setflags(write=False)
-            # |res - s| <= f s and s <= res / (1 - f): err <= f / (1 - f) max res
-            f = _accurate.sum2_error_factor(self._max_row_length)
-            self._accurate_sums = (sig, float(f / (1.0 - f) * sig.max()) * (1.0 + 4.0 * np.finfo(np.float64).eps))
-        return self._accurate_sums
+                _accurate.sum2_rows_dense(self._P.reshape(self._S * self._A, self._S), -1.0, out)
+            tau = out.reshape(self._S, self._A)
+            tau.setflags(write=False)
+            self._row_defects = (tau, _accurate.defect_error_bound(self._max_row_length, float(np.abs(tau).max())))
+        return self._row_defects
 
     def _compute_row_sums(self) -> np.ndarray:
         if self._sparse:
@@ -297,7 +295,8 @@ class TabularMDP:
         """The same ``P`` and ``R`` with another discount (shares storage)."""
         new = object.__new__(TabularMDP)
         for name in TabularMDP.__slots__:
-            object.__setattr__(new, name, getattr(self, name))
+            # getattr default: a model pickled before a slot was added lacks it (computed on demand)
+            object.__setattr__(new, name, getattr(self, name, None))
         new._gamma = check_gamma(gamma, allow_one=True)
         return new
 

@@ -64,8 +64,8 @@ def long_double_policy_value(m, pi) -> np.ndarray:
 def long_double_optimum(m):
     """``(v*, pi*)`` in long double: Howard PI with :func:`long_double_policy_value` evaluations.
 
-    Switches only on a long-double ``q`` gain above ``1e-17`` of the scale (ties stay put), so it
-    ends at an optimal policy up to long-double round-off.
+    Switches only on a long-double ``q`` gain above ``1e-17`` of the scale (``max(|v|, |R|)``; ties
+    stay put), so it ends at an optimal policy up to long-double round-off.
     """
     ld = np.longdouble
     P = np.asarray(m.dense_P(), dtype=ld)
@@ -77,7 +77,10 @@ def long_double_optimum(m):
         v = long_double_policy_value(m, pi)
         q = R + g * np.einsum("sat,t->sa", P, v)
         cur = q[np.arange(S), pi]
-        better = q.max(axis=1) > cur + ld(1e-17) * (1 + np.abs(v).max())
+        # a relative threshold: an absolute one (1e-17 (1 + |v|)) stopped at a suboptimal policy when
+        # |v*| << 1 (found by a review: v* ~ 1e-11)
+        scale = max(np.abs(v).max(), np.abs(R).max(), ld(1e-300))
+        better = q.max(axis=1) > cur + ld(1e-17) * scale
         if not better.any():
             return v, pi
         pi = np.where(better, q.argmax(axis=1), pi)

@@ -1,9 +1,9 @@
 """Re-centred certificates: the sweep at ``v`` evaluated as ``c + T_c (v - c)``.
 
 ``mdp.certify`` and, once the plain sweep's round-off floor blocks ``tol``, ``mdp.solve`` evaluate the
-Bellman sweep at ``v - c`` with rewards ``R - c + gamma c sigma`` (``sigma`` the row sums, summed to
-one rounding by Ogita-Rump-Oishi ``Sum2``), so the worst-case round-off scales with ``span(v)``
-instead of ``||v||`` (``mdp/solvers/_core.py::recentred_sweep``). Everything is checked against exact
+Bellman sweep at ``v - c`` with rewards ``R - (1 - gamma) c + gamma c (sigma - 1)`` (``sigma - 1`` the
+row-sum defects, summed to one rounding by Ogita-Rump-Oishi ``Sum2``), so the worst-case round-off
+scales with ``span(v)`` instead of ``||v||`` (``mdp/solvers/_core.py::recentred_sweep``). Everything is checked against exact
 references (``math.fsum``, long double, ``fractions``) with no slack.
 """
 from __future__ import annotations
@@ -18,42 +18,42 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mdp
-from mdp.solvers._accurate import reference_row_sums, sum2_error_factor
-from mdp.solvers._core import backup_rounding, contraction, recentred_sweep
+from mdp.solvers._accurate import defect_error_bound, reference_row_sum_defects
+from mdp.solvers._core import backup_rounding, contraction, difference_rounding, recentred_sweep
 from theory_checks.strategies import mdps, value_vectors
 
 
-# ------------------------------------------------------------------------------ row sums
+# ------------------------------------------------------------------------------ row-sum defects
 @settings(max_examples=30)
 @given(m=mdps(max_states=9), data=st.data())
-def test_accurate_row_sums_are_within_their_bound_of_the_exact_sums(m, data):
+def test_row_sum_defects_are_within_their_bound_of_the_exact_ones(m, data):
     form = data.draw(st.sampled_from(["dense", "sparse", "float32"]))
     mm = {"dense": m.to_dense(), "sparse": m.to_sparse(), "float32": m.astype(np.float32)}[form]
-    sig, err = mm.accurate_row_sums()
-    exact = reference_row_sums(np.asarray(mm.dense_P(), dtype=np.float64))  # math.fsum: exactly rounded
+    tau, err = mm.row_sum_defects()
     P = np.asarray(mm.dense_P(), dtype=np.float64)
     for s in range(mm.n_states):
         for a in range(mm.n_actions):
-            true = sum(Fraction(float(x)) for x in P[s, a])
-            assert abs(Fraction(float(sig[s, a])) - true) <= Fraction(err)
-    # Sum2 returns the exactly rounded sum on these short rows
-    np.testing.assert_array_equal(sig, exact)
-    assert mm.accurate_row_sums()[0] is sig  # computed once, kept
+            true = sum(Fraction(float(x)) for x in P[s, a]) - 1
+            assert abs(Fraction(float(tau[s, a])) - true) <= Fraction(err)
+    # the math.fsum twin (exactly rounded) agrees to the last bits: Sum2 is as accurate as a sum in
+    # twice the working precision, rounded once, not always correctly rounded
+    assert np.abs(tau - reference_row_sum_defects(P)).max() <= err
+    assert mm.row_sum_defects()[0] is tau  # computed once, kept
 
 
 def test_sum2_beats_a_plain_sum_on_a_long_row():
-    # 10^6 entries of 1e-6 (as stored): a left-to-right float64 sum drifts far outside Sum2's
-    # (u + gamma_{n-1}^2) relative bound, the Sum2 kernel stays inside it
+    # 10^6 entries of 1e-6 (as stored) minus 1: a left-to-right float64 sum drifts far outside the
+    # Sum2 bound, the Sum2 kernel stays inside it
     from mdp.solvers._accurate import sum2_rows_dense
 
     n = 1_000_000
     x = np.full((1, n), 1e-6)
     out = np.empty(1)
-    sum2_rows_dense(x, out)
-    exact = Fraction(1e-6) * n
-    bound = Fraction(sum2_error_factor(n)) * exact
+    sum2_rows_dense(x, -1.0, out)
+    exact = Fraction(1e-6) * n - 1
+    bound = Fraction(defect_error_bound(n, abs(float(out[0]))))
     assert abs(Fraction(float(out[0])) - exact) <= bound
-    assert abs(Fraction(float(np.cumsum(x[0])[-1])) - exact) > 1000 * bound
+    assert abs(Fraction(float(np.cumsum(x[0])[-1] - 1.0)) - exact) > 1000 * bound
 
 
 # ------------------------------------------------------------------------------ the sweep
@@ -148,17 +148,81 @@ def test_solve_certifies_below_the_plain_round_off_floor(sparse):
 
 
 def test_solve_still_stops_at_the_recentred_floor():
-    # a single state has span(v) = 0: only forming R - c + gamma c sigma is left, ~3 u |v| / (1 - gamma)
+    # a single state has span(v) = 0: only forming R_c and the last roundings are left; the plain floor
+    # was 1.1e-9, the re-centred one is ~2e-12, and 1e-13 is below it
     m = mdp.TabularMDP(np.ones((1, 1, 1)), np.array([[3.3]]), 0.999)
-    with pytest.warns(mdp.ConvergenceWarning, match="round-off floor"):
-        res = mdp.solve(m, tol=1e-12)
-    assert not res.converged
+    with pytest.warns(mdp.ConvergenceWarning, match="round-off floor .*re-centred"):
+        res = mdp.solve(m, tol=1e-13)
+    assert not res.converged and res.error_bound < 1e-11
     v_star = Fraction(3.3) / (1 - Fraction(0.999))
     assert abs(Fraction(float(res.v[0])) - v_star) <= Fraction(res.error_bound)
 
 
-def test_solve_above_the_floor_does_not_recentre():
-    # the default path is unchanged: no extra sweep, the same answer bit for bit as the plain checks
+def test_solve_above_the_floor_does_not_recentre(monkeypatch):
+    # the default path is unchanged: no re-centred sweep unless the plain floor blocks tol
+    import importlib
+
+    solve_module = importlib.import_module("mdp.solvers.solve")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("re-centred sweep above the plain floor")
+
+    monkeypatch.setattr(solve_module, "recentred_sweep", refuse)
+    for m in (_fast_mixing(0.99), _fast_mixing(0.999, sparse=True)):
+        assert mdp.solve(m, tol=1e-6).converged
+    with pytest.raises(AssertionError, match="re-centred sweep"):
+        mdp.solve(_fast_mixing(0.999), tol=2e-9)
+
+
+def test_solve_blames_the_budget_not_the_floor():
+    # the budget runs out at the check that would switch to re-centred checks: the warning says max_iter
+    # (it said "below the round-off floor", and one more sweep certifies tol)
+    m = _fast_mixing(0.999)
+    tol = 2e-9
+    runs = {}
+    for budget in range(1, 8):
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            res = mdp.solve(m, tol=tol, max_iter=budget)
+        runs[budget] = (res.converged, [str(x.message) for x in w])
+        assert res.n_iter <= budget
+        if not res.converged:
+            assert len(w) == 1 and "max_iter" in str(w[0].message) and "floor" not in str(w[0].message)
+    assert any(ok for ok, _ in runs.values()) and not runs[1][0]
+
+
+def test_recentring_never_loses_to_the_plain_sweep():
+    # gamma = 0 makes T v = R whatever v: the plain sweep is exact, re-centring on c = 1e15 would cost
+    # ulps of c; the sweep falls back to c = 0 when the plain bound is no larger
+    m0 = mdp.generators.random_mdp(7, 2, rng=np.random.default_rng(0), gamma=0.9)
+    v = 1e15 + np.arange(7.0)
+    for gamma in (0.0, 0.5, 0.9):
+        m = m0.with_gamma(gamma)
+        c = mdp.certify(m, v)
+        plain = difference_rounding(backup_rounding(m, float(np.abs(v).max())), c.residual) / (1.0 - contraction(m))
+        assert c.round_off <= plain * (1 + 1e-12)
+        v_star, _ = long_double_optimum(m)
+        assert np.all(c.lower <= v_star) and np.all(v_star <= c.upper)
+    m = m0.with_gamma(0.0)
+    sw = recentred_sweep(m, v)
+    assert sw.c == 0.0 and sw.v_err == 0.0 and sw.err_tv == backup_rounding(m, float(np.abs(v).max()))
+
+
+def test_certify_near_the_float64_limit_gives_no_nan():
+    # the mid-range of v is computed without overflowing (max + min of two 1e308 entries is inf)
+    m = mdp.generators.random_mdp(2, 2, rng=np.random.default_rng(0), gamma=0.5)
+    for v in ([1e308, 1e308], [1.5e308, 1.6e308], [-1.7e308, -1.6e308]):
+        c = mdp.certify(m, np.array(v))
+        for x in (c.lower, c.upper, c.error_bound, c.input_error_bound, c.policy_error_bound):
+            assert not np.any(np.isnan(x))
+
+
+def test_models_pickled_before_the_defect_cache_still_work():
+    import pickle
+
     m = _fast_mixing(0.99)
-    res = mdp.solve(m, tol=1e-6)
-    assert res.converged and res.n_iter == len(res.residuals) - 1
+    state = pickle.loads(pickle.dumps(m))
+    object.__delattr__(state, "_row_defects")  # as unpickled from a file written before the slot existed
+    for mm in (state, state.with_gamma(0.9)):
+        assert mm.row_sum_defects()[0].shape == (m.n_states, m.n_actions)
+        assert mdp.certify(mm, np.zeros(m.n_states)).error_bound > 0

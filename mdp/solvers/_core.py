@@ -249,7 +249,7 @@ class RecentredSweep:
     """One Bellman sweep at ``v`` evaluated as ``c + T_c (v - c)`` (see :func:`recentred_sweep`).
 
     ``u = fl(v - c)``; the sweep is exact for ``v~ = u + c`` (within ``v_err`` of ``v``). ``r`` is the
-    re-centred reward ``R - c + gamma c sigma`` as computed, ``q = fl(r + gamma P u)`` (``q + c`` is
+    re-centred reward ``R - (1 - gamma) c + gamma c (sigma - 1)`` as computed (``R`` itself when ``c = 0``), ``q = fl(r + gamma P u)`` (``q + c`` is
     ``Q(v~)``), ``tv = max_a q`` and ``pi`` its first maximiser, ``d = fl(tv - u)`` (``T v~ - v~``).
     ``err_tv`` bounds ``|tv - T_c u|`` (and every ``q`` entry's error), ``err_d`` the error of ``d``.
     """
@@ -266,34 +266,60 @@ class RecentredSweep:
     v_err: float
 
 
+def _recentred_rewards(m: TabularMDP, c: float):
+    """``(r, err_r)``: ``r`` the computed ``R - (1 - gamma) c + gamma c tau`` (``tau = sigma - 1``, the
+    row-sum defects), ``err_r`` a bound on ``|r - (R - c + gamma c sigma)|`` over all entries.
+
+    ``1 - gamma`` is exact for ``gamma >= 1/2`` (Sterbenz) and rounds once otherwise; the product
+    ``(1 - gamma) c``, the subtraction from ``R``, ``gamma c``, its product with ``tau`` and the final
+    addition round once each (relative ``u``; the ``(1 + 8u)`` covers the second-order terms), and
+    ``tau`` is within ``err_tau`` of the exact defect. No term is ``u |c|``: ``(1 - gamma) c`` is of
+    the size of ``R`` near ``v*`` and ``tau`` is ``O(atol)``.
+    """
+    if c == 0.0:
+        return m.R, 0.0
+    u = UNIT_ROUNDOFF
+    g = m.gamma
+    tau, err_tau = m.row_sum_defects()
+    w = 1.0 - g
+    err_w = 0.0 if g >= 0.5 else u * w
+    p = w * c
+    a = m.R - p
+    gc = g * c
+    b = gc * tau
+    r = a + b
+    err_r = (u * (abs(p) + float(np.abs(a).max()) + 2.0 * float(np.abs(b).max()) + float(np.abs(r).max()))
+             + abs(c) * err_w + abs(gc) * err_tau) * (1.0 + 8.0 * u)
+    return r, float(err_r)
+
+
 def recentred_sweep(m: TabularMDP, v: np.ndarray, c: float | None = None) -> RecentredSweep:
     """A Bellman sweep at ``v`` whose round-off scales with ``span(v)``, not ``||v||``.
 
     With ``sigma = P 1`` the stored row sums, ``T v = c + T_c (v - c)`` for the operator ``T_c`` of the
-    same ``P`` with rewards ``R - c + gamma c sigma`` (``T_c`` has fixed point ``v* - c``, so the
-    MacQueen bracket from a ``T_c`` sweep at ``u = v - c`` brackets ``v* - c``). With ``c`` the
-    mid-range of ``v``, ``||u|| = span(v) / 2`` and the worst-case round-off of the sweep
+    same ``P`` with rewards ``R_c = R - (1 - gamma) c + gamma c (sigma - 1)`` (``T_c`` has fixed point
+    ``v* - c``, so the MacQueen bracket from a ``T_c`` sweep at ``u = v - c`` brackets ``v* - c``). With
+    ``c`` the mid-range of ``v``, ``||u|| = span(v) / 2`` and the worst-case round-off of the sweep
     (:func:`backup_rounding`, Higham 2002, Eq. 3.5) is ``gamma_{n+2} (max|R_c| + gamma sigma span(v) / 2)``
-    plus a few ulps of ``|c|`` from forming ``R_c``, instead of ``gamma_{n+2} (max|R| + gamma sigma ||v||)``:
-    near ``v*`` of a fast-mixing model (``span(v*) << ||v*||``) this is orders of magnitude smaller.
-    ``sigma`` comes from :meth:`TabularMDP.accurate_row_sums` (one pass over ``P``, kept), whose
-    error is part of the bound.
+    plus a few ulps of ``R_c`` for forming it (:func:`_recentred_rewards`), instead of
+    ``gamma_{n+2} (max|R| + gamma sigma ||v||)``: near ``v*`` of a fast-mixing model
+    (``span(v*) << ||v*||``) this is orders of magnitude smaller. ``sigma - 1`` comes from
+    :meth:`TabularMDP.row_sum_defects` (one pass over ``P``, kept), whose error is part of the bound.
+    When the a-priori bound of the plain sweep is no larger (``gamma`` near 0, ``span(v) ~ ||v||``),
+    ``c = 0`` and this is the plain sweep.
     """
     if c is None:
-        c = 0.5 * (float(v.max()) + float(v.min()))
+        c = 0.5 * float(v.max()) + 0.5 * float(v.min())  # halves first: no overflow near 1e308
     c = float(c)
+    gn, C = _gamma_n(m), m.contraction
+    r, err_r = _recentred_rewards(m, c)
     u_vec = v - c
+    if c != 0.0:
+        plain = gn * (m.r_max + C * float(np.abs(v).max()))
+        if plain <= gn * (float(np.abs(r).max()) + C * float(np.abs(u_vec).max())) + err_r:
+            c, u_vec = 0.0, v.copy()
+            r, err_r = _recentred_rewards(m, c)
     g = m.gamma
-    sig, err_sig = m.accurate_row_sums()
-    gc = g * c
-    a = m.R - c
-    b = gc * sig
-    r = a + b
-    # |r - (R - c + gamma c sigma)|: the subtraction, the two products and the addition round
-    # (relative u each, to within (1 + 8u)), and sigma is off by at most err_sig
-    u = UNIT_ROUNDOFF
-    err_r = (u * (float(np.abs(a).max()) + 2.0 * float(np.abs(b).max()) + float(np.abs(r).max()))
-             + abs(gc) * err_sig) * (1.0 + 8.0 * u)
     S, A = m.n_states, m.n_actions
     q = np.empty((S, A))
     if m.is_sparse:
@@ -305,10 +331,11 @@ def recentred_sweep(m: TabularMDP, v: np.ndarray, c: float | None = None) -> Rec
     tv = q[np.arange(S), pi]
     d = tv - u_vec
     u_max = float(np.abs(u_vec).max())
-    err_tv = _gamma_n(m) * (float(np.abs(r).max()) + m.contraction * u_max) + err_r
+    err_tv = gn * (float(np.abs(r).max()) + C * u_max) + err_r
     err_d = difference_rounding(err_tv, float(np.abs(d).max()))
+    v_err = 0.0 if c == 0.0 else UNIT_ROUNDOFF * u_max * (1.0 + 2.0 * UNIT_ROUNDOFF)
     return RecentredSweep(c=c, u=u_vec, r=r, q=q, tv=tv, pi=pi, d=d, err_tv=float(err_tv), err_d=float(err_d),
-                          v_err=u * u_max * (1.0 + 2.0 * u))
+                          v_err=v_err)
 
 
 def iterate_rounding(m: TabularMDP, v0_max: float = 0.0, extra_terms: int = 0) -> float:

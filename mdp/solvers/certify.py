@@ -171,7 +171,7 @@ def round_off_floor(m) -> float:
     of ``n`` entries it is about ``(n + 2) u max|R| / (1 - gamma)^2``, ``u = 1.1e-16``. A plain sweep
     at ``v ~ v*`` has at most this round-off. ``mdp.certify``, and ``mdp.solve`` once ``tol`` lies below
     it, re-centre the sweep on the mid-range of ``v`` (:func:`mdp.solvers._core.recentred_sweep`), whose
-    round-off scales with ``span(v)``: on fast-mixing models they certify 20-70x below this floor
+    round-off scales with ``span(v)``: on fast-mixing models they certify 76-774x below this floor
     (:attr:`Certificate.round_off` says how far at a given ``v``); the other solvers stop at it, with
     ``converged=False`` and a warning. To ask for "as exact as float64 allows" without one, pass
     ``tol=mdp.attainable_tol(m, tol)``.

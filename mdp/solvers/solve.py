@@ -48,9 +48,9 @@ the bound holds for the exact optimum of the stored model. ``err_D / (1 - gamma)
 check can go below. When ``tol`` is under it and the bound is within 1.25 times the floor (or within
 4 times and ``span(D)`` stopped falling from one check to the next: the noise level), the check is
 redone, and every later check done, *re-centred* on the mid-range ``c`` of ``v``: ``T v = c + T_c(v - c)``
-with rewards ``R - c + gamma c sigma`` (:func:`mdp.solvers._core.recentred_sweep`; a full sweep),
-whose round-off scales with ``span(v)`` instead of ``||v||`` - 20-70x lower near ``v*`` of
-fast-mixing models (measured on random MDPs at gamma 0.99 and 0.999). When ``tol`` is under that
+with rewards ``R - (1 - gamma) c + gamma c (sigma - 1)`` (:func:`mdp.solvers._core.recentred_sweep`; a
+full sweep), whose round-off scales with ``span(v)`` instead of ``||v||`` - 76-774x lower near ``v*``
+of fast-mixing models (measured on random MDPs at gamma 0.99 and 0.999). When ``tol`` is under that
 floor too, ``solve`` stops by the same rule, warns and returns the certified answer with
 ``converged=False``. Since the row sums
 are known only to a range, the bracket also widens with ``|D|`` itself; when the span alone would
@@ -210,7 +210,9 @@ def solve(m, tol: float = 1e-8, *, max_iter: int = 10_000) -> SolverResult:
         floor = err_d / c_hi + pad
         stalled = len(spans) > 1 and spans[-1] >= spans[-2]
         if floor > tol and (bound <= 1.25 * floor or (bound <= 4.0 * floor and stalled)):
-            if not centred_checks and n_full < max_iter:
+            if not centred_checks:
+                if n_full >= max_iter:
+                    break  # the budget, not the floor, stops it: the max_iter warning below
                 # the plain sweep's floor: check again at the same v, re-centred (and from now on)
                 centred_checks = True
                 continue
@@ -237,8 +239,9 @@ def solve(m, tol: float = 1e-8, *, max_iter: int = 10_000) -> SolverResult:
     if floor_hit:
         warnings.warn(
             f"solve: tol={tol:g} is below the float64 round-off floor {floor:.3g} of this model "
-            f"(worst-case error of one Bellman sweep, (row length + 2) * u * (max|R| + gamma * ||v||), "
-            f"over 1 - gamma); returning the best certified answer, error_bound={bound:.3g}",
+            f"(worst-case error of one Bellman sweep re-centred on the mid-range of v, about "
+            f"(row length + 2) * u * (max|R_c| + gamma * span(v) / 2) plus a few ulps of R_c, over 1 - gamma); "
+            f"returning the best certified answer, error_bound={bound:.3g}",
             ConvergenceWarning, stacklevel=2)
     elif not converged:
         # the last check certifies its midpoint as well as it would have on convergence
