@@ -174,6 +174,19 @@ def test_solve_above_the_floor_does_not_recentre(monkeypatch):
         mdp.solve(_fast_mixing(0.999), tol=2e-9)
 
 
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+def test_solve_stops_when_the_span_stalls_above_the_recentred_floor(sparse):
+    # tol below what the iteration reaches: span(D) stalls at the evaluation sweeps' round-off (they are
+    # plain sweeps) above the re-centred floor; solve stops a few checks later instead of spending its
+    # whole budget (it ran all 10000 sweeps before this rule), and says why
+    m = _fast_mixing(0.999, sparse)
+    with pytest.warns(mdp.ConvergenceWarning, match="cannot be certified: span.*stopped falling"):
+        res = mdp.solve(m, tol=1e-12)
+    assert not res.converged and res.n_iter < 300
+    v_star, _ = long_double_optimum(m)
+    assert np.abs(res.v - v_star).max() <= res.error_bound < 1e-8
+
+
 def test_solve_blames_the_budget_not_the_floor():
     # the budget runs out at the check that would switch to re-centred checks: the warning says max_iter
     # (it said "below the round-off floor", and one more sweep certifies tol)
@@ -208,13 +221,31 @@ def test_recentring_never_loses_to_the_plain_sweep():
     assert sw.c == 0.0 and sw.v_err == 0.0 and sw.err_tv == backup_rounding(m, float(np.abs(v).max()))
 
 
-def test_certify_near_the_float64_limit_gives_no_nan():
-    # the mid-range of v is computed without overflowing (max + min of two 1e308 entries is inf)
+def test_certify_near_the_float64_limit():
+    # the mid-range of v is computed without overflowing (max + min of two 1e308 entries is inf), and a
+    # v beyond the 1e300 every solver keeps to is refused with a ValueError naming v (it gave NaN)
     m = mdp.generators.random_mdp(2, 2, rng=np.random.default_rng(0), gamma=0.5)
-    for v in ([1e308, 1e308], [1.5e308, 1.6e308], [-1.7e308, -1.6e308]):
+    for v in ([1e300, 1e300], [9e299, -1e300], [-1e300, -1e300]):
         c = mdp.certify(m, np.array(v))
-        for x in (c.lower, c.upper, c.error_bound, c.input_error_bound, c.policy_error_bound):
-            assert not np.any(np.isnan(x))
+        for x in (c.lower, c.upper, c.v, c.error_bound, c.input_error_bound, c.policy_error_bound):
+            assert np.all(np.isfinite(x))
+    for v in ([1e308, 1e308], [1.5e308, 1.6e308], [1e308, -1e308], [1.79e308, 0.0]):
+        with pytest.raises(ValueError, match=r"v has entries up to 1(\.\d+)?e\+308 in absolute value, beyond the 1e\+300"):
+            mdp.certify(m, np.array(v))
+
+
+@pytest.mark.parametrize("gamma", [0.5, 0.9999])
+@pytest.mark.parametrize("v0", [2.985191e-317, -1.25516569383e-312, 5e-324])
+def test_certify_covers_underflow(gamma, v0):
+    # subnormal values: a product that underflows errs by up to 2^-1075 absolutely, which a purely
+    # relative bound misses (found by a fuzzing review: a bracket [1.03e-320, 1.03e-320] around v* = 0)
+    for R in (0.0, 5e-324):
+        m = mdp.TabularMDP(np.ones((1, 1, 1)), np.array([[R]]), gamma)
+        v_star = Fraction(R) / (1 - Fraction(gamma))
+        c = mdp.certify(m, np.array([v0]))
+        assert Fraction(float(c.lower[0])) <= v_star <= Fraction(float(c.upper[0]))
+        assert abs(Fraction(float(c.v[0])) - v_star) <= Fraction(c.error_bound)
+        assert abs(Fraction(v0) - v_star) <= Fraction(c.input_error_bound)
 
 
 def test_models_pickled_before_the_defect_cache_still_work():

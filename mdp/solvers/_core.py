@@ -21,6 +21,7 @@ __all__ = [
     "contraction",
     "macqueen_bounds",
     "UNIT_ROUNDOFF",
+    "UNDERFLOW",
     "backup_rounding",
     "difference_rounding",
     "iterate_rounding",
@@ -33,6 +34,10 @@ __all__ = [
 
 #: Unit round-off of float64 (``eps / 2``): ``fl(a op b) = (a op b)(1 + e)`` with ``|e| <= u``.
 UNIT_ROUNDOFF = float(np.finfo(np.float64).eps) / 2
+
+#: Smallest positive float64 (subnormal): the absolute error a product can make on top of its relative
+#: one when it underflows (Higham 2002, Sec. 2.1); sums and differences of subnormals are exact.
+UNDERFLOW = 2.0 ** -1074
 
 #: Largest ``max|R| / (1 - gamma)`` the solvers accept: values beyond it leave no room below the
 #: float64 maximum (1.8e308) for the sums and bounds built from them.
@@ -236,7 +241,9 @@ def backup_rounding(m: TabularMDP, v_max: float, extra_terms: int = 0) -> float:
     adds roundings (``A`` for a stochastic policy's average over actions). This is a worst case:
     observed errors are usually near ``sqrt(n) u`` times the scale.
     """
-    return _gamma_n(m, extra_terms) * (m.r_max + m.contraction * float(v_max))
+    # plus one UNDERFLOW per product that may underflow (the n products and the one by gamma)
+    n = m.max_row_length + 2 + int(extra_terms)
+    return _gamma_n(m, extra_terms) * (m.r_max + m.contraction * float(v_max)) + n * UNDERFLOW
 
 
 def _gamma_n(m: TabularMDP, extra_terms: int = 0) -> float:
@@ -289,7 +296,7 @@ def _recentred_rewards(m: TabularMDP, c: float):
     b = gc * tau
     r = a + b
     err_r = (u * (abs(p) + float(np.abs(a).max()) + 2.0 * float(np.abs(b).max()) + float(np.abs(r).max()))
-             + abs(c) * err_w + abs(gc) * err_tau) * (1.0 + 8.0 * u)
+             + abs(c) * err_w + abs(gc) * err_tau) * (1.0 + 8.0 * u) + 3.0 * UNDERFLOW  # 3 products
     return r, float(err_r)
 
 
@@ -331,7 +338,7 @@ def recentred_sweep(m: TabularMDP, v: np.ndarray, c: float | None = None) -> Rec
     tv = q[np.arange(S), pi]
     d = tv - u_vec
     u_max = float(np.abs(u_vec).max())
-    err_tv = gn * (float(np.abs(r).max()) + C * u_max) + err_r
+    err_tv = gn * (float(np.abs(r).max()) + C * u_max) + err_r + (m.max_row_length + 2) * UNDERFLOW
     err_d = difference_rounding(err_tv, float(np.abs(d).max()))
     v_err = 0.0 if c == 0.0 else UNIT_ROUNDOFF * u_max * (1.0 + 2.0 * UNIT_ROUNDOFF)
     return RecentredSweep(c=c, u=u_vec, r=r, q=q, tv=tv, pi=pi, d=d, err_tv=float(err_tv), err_d=float(err_d),
@@ -366,7 +373,7 @@ def f3_bound(c: float, diff: float, err: float) -> float:
     ``T v_t`` is within ``c ||v_t - v*||`` of ``v*`` and ``v_{t+1}`` within ``err`` of it (F3,
     Puterman 1994 Thm 6.3.1, plus the round-off term); ``diff`` as computed, hence the ``(1 + 4u)``.
     """
-    return (c * diff * (1.0 + 4.0 * UNIT_ROUNDOFF) + err) / (1.0 - c)
+    return (c * diff * (1.0 + 4.0 * UNIT_ROUNDOFF) + err + UNDERFLOW) / (1.0 - c)
 
 
 def difference_rounding(backup_err: float, d_abs_max: float) -> float:
@@ -402,7 +409,7 @@ def macqueen_bounds(m: TabularMDP, tv: np.ndarray, d: np.ndarray, err_tv: float 
     shift_lo = (k_hi if dmin < 0 else k_lo) * dmin - err_tv
     shift_hi = (k_hi if dmax > 0 else k_lo) * dmax + err_tv
     # the product, the subtraction and the final addition each round (relative u)
-    pad = 4.0 * UNIT_ROUNDOFF * (float(np.abs(tv).max()) + max(abs(shift_lo), abs(shift_hi)))
+    pad = 4.0 * UNIT_ROUNDOFF * (float(np.abs(tv).max()) + max(abs(shift_lo), abs(shift_hi))) + 4.0 * UNDERFLOW
     lower = tv + (shift_lo - pad)
     upper = tv + (shift_hi + pad)
     return lower, upper

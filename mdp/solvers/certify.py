@@ -29,7 +29,9 @@ import numpy as np
 
 from mdp._validation import check_policy
 from mdp.solvers._core import (
+    UNDERFLOW,
     UNIT_ROUNDOFF,
+    VALUE_LIMIT,
     check_v,
     iterate_rounding,
     contraction,
@@ -118,6 +120,10 @@ def certify(m, v, pi=None) -> Certificate:
     """
     m = require_mdp(m)
     v = check_v(v, m)
+    v_abs = float(np.abs(v).max())
+    if not v_abs <= VALUE_LIMIT:
+        raise ValueError(f"v has entries up to {v_abs:.3g} in absolute value, beyond the {VALUE_LIMIT:g} that "
+                         "float64 certificates can represent with room for their sums; rescale R and v")
     # the sweep at v, re-centred on the mid-range of v so that its round-off scales with span(v)
     sw = recentred_sweep(m, v)
     c0, d, err_tv, err_d = sw.c, sw.d, sw.err_tv, sw.err_d
@@ -144,11 +150,12 @@ def certify(m, v, pi=None) -> Certificate:
         upper=upper,
         v=mid,
         # the subtraction, the halving and the midpoint itself round: a few ulps of the bounds
-        error_bound=float(0.5 * (upper - lower).max() + u4 * big),
+        error_bound=float(0.5 * (upper - lower).max() + u4 * big + 4.0 * UNDERFLOW),
         # v~ = u + c is what the sweep certifies; v is within v_err of it
-        input_error_bound=(residual + err_d) / (1.0 - c) * (1.0 + u4) + sw.v_err,
+        input_error_bound=(residual + err_d) / (1.0 - c) * (1.0 + u4) + sw.v_err + 4.0 * UNDERFLOW,
         pi=pi,
-        policy_error_bound=float(max(0.0, (upper - lower_pi).max()) + u4 * max(big, float(np.abs(lower_pi).max()))),
+        policy_error_bound=float(max(0.0, (upper - lower_pi).max()) + u4 * max(big, float(np.abs(lower_pi).max()))
+                                 + 4.0 * UNDERFLOW),
         q=sw.q + c0,  # Q(v~), rounded once more
         residual=residual,
         round_off=err_d / (1.0 - c),
@@ -159,7 +166,7 @@ def _shift_back(c: float, lower: np.ndarray, upper: np.ndarray):
     """``(c + lower, c + upper)`` widened by the rounding of the additions (a bracket on ``v*``
     from one on ``v* - c``)."""
     lo, hi = c + lower, c + upper
-    pad = 2.0 * UNIT_ROUNDOFF * (np.abs(lo) + np.abs(hi))
+    pad = 2.0 * UNIT_ROUNDOFF * (np.abs(lo) + np.abs(hi)) + 2.0 * UNDERFLOW
     return lo - pad, hi + pad
 
 

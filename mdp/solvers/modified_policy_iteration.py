@@ -17,6 +17,7 @@ import numpy as np
 
 from mdp._validation import check_positive_int, check_tol
 from mdp.solvers._core import (
+    UNDERFLOW,
     UNIT_ROUNDOFF,
     SolverResult,
     backup_rounding,
@@ -98,7 +99,8 @@ def modified_policy_iteration(m, *, tol: float = 1e-8, max_iter: int = 10_000, k
         err_d = difference_rounding(err_tv, float(np.abs(d).max()))
         lower, upper = macqueen_bounds(m, tv, d, err_tv, err_d)
         # half the bracket, plus the round-off of the midpoint taken below
-        half = float(0.5 * (upper - lower).max()) + 4 * UNIT_ROUNDOFF * float(np.abs(upper).max() + np.abs(lower).max())
+        half = (float(0.5 * (upper - lower).max()) + 4 * UNIT_ROUNDOFF * float(np.abs(upper).max() + np.abs(lower).max())
+                + 4 * UNDERFLOW)
         floor = err_d / (1.0 - c)  # the half-width at span(D) = 0: no check goes below it
         if half <= tol or (floor > tol and (half <= 1.25 * floor or (len(spans) > 1 and spans[-1] >= spans[-2]))):
             converged = half <= tol

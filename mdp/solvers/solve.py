@@ -69,6 +69,7 @@ import numpy as np
 from mdp._validation import check_positive_int, check_tol
 from mdp.solvers import _bellman as K
 from mdp.solvers._core import (
+    UNDERFLOW,
     UNIT_ROUNDOFF,
     Deferred,
     SolverResult,
@@ -173,6 +174,9 @@ def solve(m, tol: float = 1e-8, *, max_iter: int = 10_000) -> SolverResult:
     floor_hit = False
     recentred = False
     centred_checks = False  # set once the plain sweep's round-off floor blocks tol
+    n_plain = 0  # checks before that
+    no_gain = 0  # re-centred checks in a row without a new smallest span(D)
+    stall_hit = False
     sw = None  # the last re-centred check
     while True:
         if centred_checks:
@@ -201,7 +205,7 @@ def solve(m, tol: float = 1e-8, *, max_iter: int = 10_000) -> SolverResult:
         lower = lo_x / (c_hi if lo_x < 0 else c_lo)
         upper = hi_x / (c_hi if hi_x > 0 else c_lo)
         # the divisions, the halving and v + shift round: a few ulps of the values
-        pad = 4.0 * UNIT_ROUNDOFF * (float(np.abs(v).max()) + max(abs(lower), abs(upper))) + v_err
+        pad = 4.0 * UNIT_ROUNDOFF * (float(np.abs(v).max()) + max(abs(lower), abs(upper))) + v_err + 4.0 * UNDERFLOW
         bound = 0.5 * (upper - lower) + pad
         if bound <= tol:
             converged = True
@@ -215,10 +219,20 @@ def solve(m, tol: float = 1e-8, *, max_iter: int = 10_000) -> SolverResult:
                     break  # the budget, not the floor, stops it: the max_iter warning below
                 # the plain sweep's floor: check again at the same v, re-centred (and from now on)
                 centred_checks = True
+                n_plain = len(spans)  # spans from here on are the re-centred checks'
                 continue
             # as close to the floor as it gets, or the span stalled at the round-off noise
             floor_hit = True
             break
+        if centred_checks:
+            # the evaluation sweeps between checks are plain ones, whose round-off scales with ||v||:
+            # span(D) can stall above the re-centred floor. Three checks without a new smallest span:
+            # the iteration's noise level, where more sweeps certify nothing more
+            best_span = min(spans[n_plain:-1], default=np.inf)
+            no_gain = no_gain + 1 if spans[-1] >= best_span else 0
+            if no_gain >= 3:
+                stall_hit = True
+                break
         if n_full >= max_iter:
             break
         # The row sums are known only to a range, so the bracket widens with |D| itself
@@ -243,6 +257,11 @@ def solve(m, tol: float = 1e-8, *, max_iter: int = 10_000) -> SolverResult:
             f"(row length + 2) * u * (max|R_c| + gamma * span(v) / 2) plus a few ulps of R_c, over 1 - gamma); "
             f"returning the best certified answer, error_bound={bound:.3g}",
             ConvergenceWarning, stacklevel=2)
+    elif stall_hit:
+        warnings.warn(
+            f"solve: tol={tol:g} cannot be certified: span(T v - v) stopped falling at {spans[-1]:.3g} (the "
+            f"round-off of the evaluation sweeps, above the re-centred check's floor {floor:.3g}); returning "
+            f"the best certified answer, error_bound={bound:.3g}", ConvergenceWarning, stacklevel=2)
     elif not converged:
         # the last check certifies its midpoint as well as it would have on convergence
         warnings.warn(f"solve stopped at max_iter={max_iter} full sweeps before tol={tol:g}; "
@@ -260,10 +279,10 @@ def solve(m, tol: float = 1e-8, *, max_iter: int = 10_000) -> SolverResult:
     # after a re-centred check in the frame of v - c (both bounds move by c: the gap does not)
     if sw is not None:
         v_lo, v_hi = macqueen_bounds(m, sw.tv, d, err_tv, err_d)
-        pol_pad = 4.0 * UNIT_ROUNDOFF * (np.abs(v_hi).max() + abs(sw.c))
+        pol_pad = 4.0 * UNIT_ROUNDOFF * (np.abs(v_hi).max() + abs(sw.c)) + 4.0 * UNDERFLOW
     else:
         v_lo, v_hi = macqueen_bounds(m, tv, d, err_tv, err_d)
-        pol_pad = 4.0 * UNIT_ROUNDOFF * np.abs(v_hi).max()
+        pol_pad = 4.0 * UNIT_ROUNDOFF * np.abs(v_hi).max() + 4.0 * UNDERFLOW
     return SolverResult(
         v=v_out,
         pi=pi.copy(),  # greedy w.r.t. v, hence w.r.t. v + shift for stochastic rows
