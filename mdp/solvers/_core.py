@@ -180,14 +180,16 @@ def check_v(v, m: TabularMDP, name: str = "v") -> np.ndarray:
     return arr.copy()
 
 
-def q_values(m: TabularMDP, v: np.ndarray) -> np.ndarray:
-    """``Q = R + gamma * P @ v`` of shape ``(S, A)`` (kernel dispatch, no validation)."""
+def q_values(m: TabularMDP, v: np.ndarray, R: np.ndarray | None = None) -> np.ndarray:
+    """``Q = R + gamma * P @ v`` of shape ``(S, A)`` (kernel dispatch, no validation); ``R`` defaults
+    to the model's rewards."""
+    R = m.R if R is None else R
     q = np.empty((m.n_states, m.n_actions))
     if m.is_sparse:
         indptr, indices, data = m.csr_arrays()
-        K.q_sparse(indptr, indices, data, m.R, m.gamma, v, q)
+        K.q_sparse(indptr, indices, data, R, m.gamma, v, q)
     else:
-        K.q_dense(m.P, m.R, m.gamma, v, q)
+        K.q_dense(m.P, R, m.gamma, v, q)
     return q
 
 
@@ -225,7 +227,7 @@ def contraction(m: TabularMDP) -> float:
     return c
 
 
-def backup_rounding(m: TabularMDP, v_max: float, extra_terms: int = 0) -> float:
+def backup_rounding(m: TabularMDP, v_max: float, extra_terms: int = 0, r_max: float | None = None) -> float:
     """Bound on the float64 round-off of every computed backup ``q(s, a) = R[s, a] + gamma P[s, a] . v``.
 
     The kernels accumulate the dot product of a stored row (``n <= m.max_row_length`` entries,
@@ -238,12 +240,14 @@ def backup_rounding(m: TabularMDP, v_max: float, extra_terms: int = 0) -> float:
         |fl(q) - q| <= gamma_{n + 2} (max|R| + gamma sigma_max ||v||_inf).
 
     ``max_a`` of the computed ``q`` is then within the same bound of ``max_a q``. ``extra_terms``
-    adds roundings (``A`` for a stochastic policy's average over actions). This is a worst case:
+    adds roundings (``A`` for a stochastic policy's average over actions); ``r_max`` replaces
+    ``max|R|`` for a sweep with other rewards (the re-centred ones). This is a worst case:
     observed errors are usually near ``sqrt(n) u`` times the scale.
     """
     # plus one UNDERFLOW per product that may underflow (the n products and the one by gamma)
     n = m.max_row_length + 2 + int(extra_terms)
-    return _gamma_n(m, extra_terms) * (m.r_max + m.contraction * float(v_max)) + n * UNDERFLOW
+    r_max = m.r_max if r_max is None else float(r_max)
+    return _gamma_n(m, extra_terms) * (r_max + m.contraction * float(v_max)) + n * UNDERFLOW
 
 
 def _gamma_n(m: TabularMDP, extra_terms: int = 0) -> float:
@@ -300,7 +304,7 @@ def _recentred_rewards(m: TabularMDP, c: float):
     return r, float(err_r)
 
 
-def recentred_sweep(m: TabularMDP, v: np.ndarray, c: float | None = None) -> RecentredSweep:
+def recentred_sweep(m: TabularMDP, v: np.ndarray) -> RecentredSweep:
     """A Bellman sweep at ``v`` whose round-off scales with ``span(v)``, not ``||v||``.
 
     With ``sigma = P 1`` the stored row sums, ``T v = c + T_c (v - c)`` for the operator ``T_c`` of the
@@ -315,30 +319,18 @@ def recentred_sweep(m: TabularMDP, v: np.ndarray, c: float | None = None) -> Rec
     When the a-priori bound of the plain sweep is no larger (``gamma`` near 0, ``span(v) ~ ||v||``),
     ``c = 0`` and this is the plain sweep.
     """
-    if c is None:
-        c = 0.5 * float(v.max()) + 0.5 * float(v.min())  # halves first: no overflow near 1e308
-    c = float(c)
-    gn, C = _gamma_n(m), m.contraction
+    c = 0.5 * float(v.max()) + 0.5 * float(v.min())  # halves first: no overflow near 1e308
     r, err_r = _recentred_rewards(m, c)
     u_vec = v - c
-    if c != 0.0:
-        plain = gn * (m.r_max + C * float(np.abs(v).max()))
-        if plain <= gn * (float(np.abs(r).max()) + C * float(np.abs(u_vec).max())) + err_r:
-            c, u_vec = 0.0, v.copy()
-            r, err_r = _recentred_rewards(m, c)
-    g = m.gamma
-    S, A = m.n_states, m.n_actions
-    q = np.empty((S, A))
-    if m.is_sparse:
-        indptr, indices, data = m.csr_arrays()
-        K.q_sparse(indptr, indices, data, r, g, u_vec, q)
-    else:
-        K.q_dense(m.P, r, g, u_vec, q)
+    if c != 0.0 and (backup_rounding(m, float(np.abs(v).max()))
+                     <= backup_rounding(m, float(np.abs(u_vec).max()), r_max=float(np.abs(r).max())) + err_r):
+        c, u_vec, r, err_r = 0.0, v.copy(), m.R, 0.0  # the plain sweep is no worse
+    q = q_values(m, u_vec, r)
     pi = np.argmax(q, axis=1).astype(np.int64)
-    tv = q[np.arange(S), pi]
+    tv = q[np.arange(m.n_states), pi]
     d = tv - u_vec
     u_max = float(np.abs(u_vec).max())
-    err_tv = gn * (float(np.abs(r).max()) + C * u_max) + err_r + (m.max_row_length + 2) * UNDERFLOW
+    err_tv = backup_rounding(m, u_max, r_max=float(np.abs(r).max())) + err_r
     err_d = difference_rounding(err_tv, float(np.abs(d).max()))
     v_err = 0.0 if c == 0.0 else UNIT_ROUNDOFF * u_max * (1.0 + 2.0 * UNIT_ROUNDOFF)
     return RecentredSweep(c=c, u=u_vec, r=r, q=q, tv=tv, pi=pi, d=d, err_tv=float(err_tv), err_d=float(err_d),
