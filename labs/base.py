@@ -70,6 +70,9 @@ class Lab:
         One line for ``rlab list``.
     version : int
         Part of the cache key: bump it when ``run`` changes meaning, to invalidate old caches.
+    subjects : tuple of str
+        Dotted names of the public code the lab exercises (``"mdp.value_iteration"``), for
+        ``rlab list <algorithm>`` and the docs' status tables.
     """
 
     name: str
@@ -78,6 +81,7 @@ class Lab:
     plot: Callable[[Any, Any], Any]
     description: str = ""
     version: int = 1
+    subjects: tuple = ()
 
     def __post_init__(self):
         if not dataclasses.is_dataclass(self.config_cls):

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mdp._validation import as_float_array, check_tol
-from mdp.solvers._core import frozen
+from mdp._common import frozen
 
 __all__ = [
     "CorrelatedResult",

@@ -20,8 +20,8 @@ import numpy as np
 
 from marl.model import MarkovGame, check_stationary_strategy
 from mdp._validation import as_float_array, check_positive_int, check_tol
-from mdp.solvers._core import UNIT_ROUNDOFF, backup_rounding, difference_rounding, frozen, macqueen_bounds
-from mdp.solvers.value_iteration import ConvergenceWarning
+from mdp._common import UNIT_ROUNDOFF, ConvergenceWarning, frozen
+from mdp.solvers._core import backup_rounding, difference_rounding, macqueen_bounds
 
 __all__ = [
     "GameSolverResult",

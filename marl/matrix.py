@@ -17,7 +17,7 @@ import numpy as np
 
 from marl.model import MatrixGame
 from mdp._validation import as_float_array
-from mdp.solvers._core import frozen
+from mdp._common import frozen
 
 __all__ = ["ZeroSumSolution", "zero_sum_matrix_game", "zero_sum_lp", "matrix_game_value"]
 

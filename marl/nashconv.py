@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mdp.solvers._core import frozen
+from mdp._common import frozen
 
 __all__ = ["NashConvResult", "nash_conv"]
 

@@ -189,19 +189,21 @@ def test_f5_catches_an_improvement_step_that_makes_a_state_worse():
     P[1, 0, 1] = P[1, 1, 2] = 1.0
     P[2, :, 2], R[2] = 1.0, [1.0, 1.0]
     m = mdp.TabularMDP(P, R, 0.9)
-    real, calls = F._improve, []
+    real, calls = F.improve_policy, []
 
-    def broken(q, pi, margin):
-        changed = real(q, pi, margin)
+    def broken(q, pi, **kw):
+        step = real(q, pi, **kw)
         calls.append(1)
         if len(calls) == 1:
-            pi[0] = 1  # the worse action in state 0
-        return changed
+            bad = step.pi.copy()
+            bad[0] = 1  # the worse action in state 0
+            return mdp.PolicyImprovement(bad, step.n_changed)
+        return step
 
     zeros = lambda m, rng: np.zeros(m.n_states, dtype=np.int64)  # noqa: E731
     with mock.patch.object(F, "_random_pi0", zeros):
         assert get_claim("F5").check(m).holds
-        with mock.patch.object(F, "_improve", broken):
+        with mock.patch.object(F, "improve_policy", broken):
             r = get_claim("F5").check(m)
     assert not r.holds
     assert not r.details["parts"]["monotone"]["holds"]

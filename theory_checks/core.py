@@ -135,6 +135,16 @@ class Claim:
         How the constant was derived, caveats.
     default_instances : int
         How many instances ``rlab check`` draws by default (statistical claims use 1).
+    subjects : tuple of str
+        Dotted names of the public code the claim checks (``"mdp.value_iteration"``), so that the
+        link from an algorithm to its claims can be listed (``rlab list mdp.value_iteration``) and
+        the docs' status tables generated.
+    instance : str
+        What ``check(instance)`` accepts, in words (``"TabularMDP"``, ``"(TabularMDP, TabularMDP)
+        with equal S and A"``); shown by ``rlab list ID``.
+    accepts : callable ``(instance) -> instance``, optional
+        Validates (and may normalise) a user's instance before ``evaluate`` sees it; raises
+        ``TypeError``/``ValueError`` naming what was expected. ``None``: no check.
     """
 
     id: str
@@ -147,6 +157,9 @@ class Claim:
     evaluate: Callable[[Any, np.random.Generator], CheckResult]
     notes: str = ""
     default_instances: int = 20
+    subjects: tuple = ()
+    instance: str = ""
+    accepts: Callable[[Any], Any] | None = None
 
     def check(self, instance: Any = None, *, rng: np.random.Generator | None = None) -> CheckResult:
         """Check the claim on ``instance``, or on a random one when given a Generator or nothing.
@@ -164,6 +177,8 @@ class Claim:
             raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
         if instance is None:
             instance = self.sample(rng)
+        elif self.accepts is not None:
+            instance = self.accepts(instance)
         return self.evaluate(instance, rng)
 
 

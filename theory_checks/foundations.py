@@ -29,7 +29,7 @@ import numpy as np
 import mdp
 from mdp.learners import plugin_planner, sample_next_states
 from mdp.solvers import _core
-from mdp.solvers.policy_iteration import _improve, evaluate_deterministic
+from mdp.solvers.policy_iteration import evaluate_deterministic, improve_policy
 from theory_checks.core import CheckResult, Claim, combine, estimate, identity, inequality, register
 
 __all__ = [
@@ -183,9 +183,10 @@ def _howard_trace(m, pi0, rtol=1e-12):
         v = evaluate_deterministic(m, pi)
         q = _core.q_values(m, v)
         trace.append((pi.copy(), v, q))
-        margin = rtol * np.maximum(1.0, np.abs(q[np.arange(S), pi]))
-        if _improve(q, pi, margin) == 0:
+        step = improve_policy(q, pi, rtol=rtol)
+        if step.n_changed == 0:
             break
+        pi = step.pi.copy()
     return trace
 
 
@@ -665,7 +666,7 @@ register(Claim(
     statement=r"V^{\pi_{t+1}} - V^{\pi_t} \ge T_{\pi_{t+1}} V^{\pi_t} - V^{\pi_t} \ge 0,\ \text{strict where } \pi_{t+1} \ne \pi_t",
     source=f"{_SRC_PUTERMAN}, Prop. 6.4.1; the lower bound is (I - gamma P)^(-1) >= I applied to the advantage",
     constant="none", tolerance=1e-12, sample=sample_mdp, evaluate=check_f5,
-    notes="Howard PI from a random pi_0 with the solver's own improvement rule (_improve). Four parts at every step: "
+    notes="Howard PI from a random pi_0 with the solver's own improvement rule (mdp.improve_policy). Four parts at every step: "
           "the increase is >= 0, it is >= the advantage a_t = T_(pi_(t+1)) V_t - V_t, a_t >= 0, and a_t > 0 at every "
           "switched state (so the increase is strict there, and strict somewhere at every step before the last). "
           "Tightness = max over (t, s) of advantage / increase (1 when the state is not revisited).",

@@ -37,8 +37,9 @@ from numba import njit
 from marl._simplex import _solve_one
 from marl.model import MarkovGame, check_stationary_strategy
 from mdp._validation import as_float_array, check_positive_int, check_rng
-from mdp.learners.plugin import _draw, cumulative_rows
-from mdp.solvers._core import frozen
+from mdp._common.sampling import cumulative_rows
+from mdp._common.sampling import draw_csr as _draw
+from mdp._common import frozen
 
 __all__ = ["MinimaxQResult", "minimax_q", "reference_minimax_q"]
 

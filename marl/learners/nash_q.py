@@ -57,7 +57,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from mdp._validation import as_float_array, check_positive_int, check_rng
-from mdp.solvers._core import frozen
+from mdp._common import frozen
+from mdp._common.sampling import draw_rows as _draw_many
+from mdp._common.sampling import draw_vector as _draw_from
 
 __all__ = ["NashQResult", "nash_q", "stage_equilibrium"]
 
@@ -272,15 +274,3 @@ def nash_q(game, *, n_iter: int, rng, mode: str = "synchronous", step_size="coun
     x, y, v = _all_stage(Q)
     return NashQResult(Q=Q, x=x, y=y, values=v, n_iter=n_iter, n_samples=n_iter, history=history,
                        mode=mode, step_size=label, final_state=s)
-
-
-def _draw_many(cdf, rows, u):
-    """Inverse-CDF draws: for each row ``r`` the first ``s'`` with ``cdf[r, s'] > u * cdf[r, -1]``."""
-    c = cdf[rows]
-    idx = (c <= (u * c[:, -1])[:, None]).sum(axis=1)
-    return np.minimum(idx, cdf.shape[1] - 1)
-
-
-def _draw_from(p, u):
-    c = np.cumsum(p)
-    return int(min(np.searchsorted(c, u * c[-1], side="right"), p.shape[0] - 1))

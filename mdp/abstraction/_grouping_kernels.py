@@ -19,26 +19,13 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from mdp._common.sampling import draw_csr as _draw
+
 __all__ = [
     "sample_grouped",
     "reference_sample_grouped",
     "reference_vi_sweeps",
 ]
-
-
-@njit(cache=True, inline="always")
-def _draw(indptr, indices, cdf, row, u):
-    """Index selected by the uniform ``u`` in ``row``: the first entry whose cdf exceeds ``u * total``."""
-    lo = indptr[row]
-    hi = indptr[row + 1] - 1
-    x = u * cdf[hi]
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if cdf[mid] > x:
-            hi = mid
-        else:
-            lo = mid + 1
-    return indices[lo]
 
 
 @njit(cache=True)

@@ -41,7 +41,8 @@ import scipy.sparse as sp
 from mdp._validation import as_float_array, check_positive_int, check_rng
 from mdp.abstraction import _grouping_kernels as K
 from mdp.model import TabularMDP
-from mdp.solvers._core import bellman_operator, frozen, require_mdp
+from mdp._common import frozen
+from mdp.solvers._core import bellman_operator, require_mdp
 
 __all__ = [
     "ActionGrouping",
@@ -671,7 +672,7 @@ def _mu_cdf(grouping: ActionGrouping, W: np.ndarray):
 
 def _draw_grouped(m: TabularMDP, grouping: ActionGrouping, N: int, rng: np.random.Generator):
     """``(actions, next_states)``, each ``(S * G, N)``: the two-stage generative draws."""
-    from mdp.learners.plugin import cumulative_rows
+    from mdp._common.sampling import cumulative_rows
 
     S, G = m.n_states, grouping.n_groups
     W = grouping.mu_matrix(S)

@@ -45,7 +45,7 @@ from numba import njit
 
 from mdp._validation import as_float_array, check_gamma, check_policy, check_positive_int, check_rng, check_tol
 from mdp.model import TabularMDP
-from mdp.solvers._core import frozen
+from mdp._common import frozen
 
 __all__ = [
     "MetricResult",

@@ -44,7 +44,7 @@ from numba import njit
 from mdp.cop.problems import CVRPInstance, KnapsackInstance, OrienteeringInstance
 from mdp.cop.tsp import check_dist
 from mdp.model import TabularMDP
-from mdp.solvers._core import frozen
+from mdp._common import frozen
 
 __all__ = [
     "ConstructiveMDP", "direct_mdp", "bq_mdp", "bq_labels", "solve_total_reward", "reference_total_reward",

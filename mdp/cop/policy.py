@@ -47,7 +47,7 @@ import torch
 from torch import nn
 
 from mdp._validation import as_float_array, check_positive_int, check_rng
-from mdp.solvers._core import frozen
+from mdp._common import frozen
 
 __all__ = [
     "BQPolicy",

@@ -39,7 +39,7 @@ from numba import njit
 
 from mdp._validation import as_float_array, check_positive_int, check_rng
 from mdp.cop.tsp import check_dist
-from mdp.solvers._core import frozen
+from mdp._common import frozen
 
 __all__ = [
     "KnapsackInstance", "CVRPInstance", "OrienteeringInstance", "COPSolution",

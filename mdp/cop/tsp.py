@@ -27,7 +27,7 @@ import numpy as np
 from numba import njit
 
 from mdp._validation import as_float_array, check_positive_int, check_rng
-from mdp.solvers._core import frozen
+from mdp._common import frozen
 
 __all__ = [
     "MAX_HELD_KARP_NODES",

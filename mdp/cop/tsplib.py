@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mdp.solvers._core import frozen
+from mdp._common import frozen
 
 __all__ = ["TSPLIBInstance", "read_tsplib", "tsplib_distance", "TSPLIB_PI", "GEO_RADIUS"]
 

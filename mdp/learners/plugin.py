@@ -22,7 +22,9 @@ from numba import njit, prange
 
 from mdp._validation import check_positive_int, check_rng
 from mdp.model import TabularMDP
-from mdp.solvers._core import frozen, require_mdp
+from mdp._common import cumulative_rows, frozen
+from mdp._common.sampling import draw_csr as _draw
+from mdp.solvers._core import require_mdp
 from mdp.solvers.policy_iteration import evaluate_deterministic, policy_iteration
 
 __all__ = [
@@ -33,50 +35,6 @@ __all__ = [
     "cumulative_rows",
     "reference_sample_next_states",
 ]
-
-
-def cumulative_rows(m: TabularMDP):
-    """``(indptr, indices, cdf)``: per-row cumulative transition mass in CSR layout.
-
-    Row ``i = s * A + a`` covers ``indptr[i]:indptr[i + 1]``; ``indices`` are the successor states
-    and ``cdf`` the running sums of their probabilities (float64, summed left to right within the
-    row, as ``numpy.cumsum`` does). Dense rows keep every entry: a zero-probability successor has a
-    flat cdf step and is never selected.
-    """
-    S, A = m.n_states, m.n_actions
-    if m.is_sparse:
-        indptr, indices, data = m.csr_arrays()
-    else:
-        indptr = np.arange(0, S * A * S + 1, S, dtype=np.int64)
-        indices = np.tile(np.arange(S, dtype=np.int64), S * A)
-        data = np.asarray(m.P).reshape(-1)
-    cdf = np.empty(len(data))
-    _row_cumsum(indptr, np.asarray(data, dtype=np.float64), cdf)
-    return np.ascontiguousarray(indptr, dtype=np.int64), np.ascontiguousarray(indices, dtype=np.int64), cdf
-
-
-@njit(cache=True)
-def _row_cumsum(indptr, data, out):
-    for i in range(len(indptr) - 1):
-        acc = 0.0
-        for k in range(indptr[i], indptr[i + 1]):
-            acc += data[k]
-            out[k] = acc
-
-
-@njit(cache=True, inline="always")
-def _draw(indptr, indices, cdf, row, u):
-    """Successor of ``row`` selected by the uniform ``u`` (binary search in the row's cdf)."""
-    lo = indptr[row]
-    hi = indptr[row + 1] - 1
-    x = u * cdf[hi]  # < cdf[hi] since u < 1
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if cdf[mid] > x:
-            hi = mid
-        else:
-            lo = mid + 1
-    return indices[lo]
 
 
 @njit(cache=True, parallel=True)

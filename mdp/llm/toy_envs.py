@@ -54,7 +54,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mdp._validation import as_float_array, check_positive_int, check_rng
-from mdp.solvers._core import frozen
+from mdp._common import frozen
 
 __all__ = ["ToyEnv", "ExactValues", "ToyRollouts", "corridor", "branching_tree", "softmax_policy",
            "exact_values", "success_probability", "rollout", "CORRIDOR_ACTIONS"]

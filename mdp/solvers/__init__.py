@@ -5,10 +5,11 @@ from mdp.solvers.finite_horizon import FiniteHorizonResult, finite_horizon
 from mdp.solvers.linear_programming import linear_programming
 from mdp.solvers.modified_policy_iteration import modified_policy_iteration
 from mdp.solvers.policy_evaluation import PolicyEvaluationResult, policy_evaluation
-from mdp.solvers.policy_iteration import policy_iteration
+from mdp.solvers.policy_iteration import PolicyImprovement, improve_policy, policy_iteration
 from mdp.solvers.simplex_policy_iteration import simplex_policy_iteration
 from mdp.solvers.solve import solve
-from mdp.solvers.value_iteration import ConvergenceWarning, value_iteration
+from mdp._common import ConvergenceWarning
+from mdp.solvers.value_iteration import value_iteration
 
 __all__ = [
     "SolverResult",
@@ -23,6 +24,8 @@ __all__ = [
     "PolicyEvaluationResult",
     "policy_evaluation",
     "policy_iteration",
+    "improve_policy",
+    "PolicyImprovement",
     "simplex_policy_iteration",
     "solve",
     "ConvergenceWarning",

@@ -1,10 +1,13 @@
 """Shared pieces of the solvers: the result type and dense/sparse dispatch of the backups."""
 from __future__ import annotations
 
-from dataclasses import FrozenInstanceError, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
+from mdp._common.numerics import UNDERFLOW, UNIT_ROUNDOFF, VALUE_LIMIT
+from mdp._common.results import Deferred, frozen
+from mdp._common.results import DeferrableArray as _DeferrableArray
 from mdp._validation import as_float_array, check_gamma
 from mdp.model import TabularMDP
 from mdp.solvers import _bellman as K
@@ -31,64 +34,6 @@ __all__ = [
     "RecentredSweep",
     "recentred_sweep",
 ]
-
-#: Unit round-off of float64 (``eps / 2``): ``fl(a op b) = (a op b)(1 + e)`` with ``|e| <= u``.
-UNIT_ROUNDOFF = float(np.finfo(np.float64).eps) / 2
-
-#: Smallest positive float64 (subnormal): the absolute error a product can make on top of its relative
-#: one when it underflows (Higham 2002, Sec. 2.1); sums and differences of subnormals are exact.
-UNDERFLOW = 2.0 ** -1074
-
-#: Largest ``max|R| / (1 - gamma)`` the solvers accept: values beyond it leave no room below the
-#: float64 maximum (1.8e308) for the sums and bounds built from them.
-VALUE_LIMIT = 1e300
-
-
-def frozen(x: np.ndarray) -> np.ndarray:
-    """Return ``x`` made read-only (results are immutable)."""
-    x = np.asarray(x)
-    x.setflags(write=False)
-    return x
-
-
-class Deferred:
-    """An array field computed on first access: ``Deferred(fn)`` with ``fn()`` returning it.
-
-    Used for results that are exact but cost a full pass over ``P`` that the solver itself did not
-    need (``mdp.solve``'s ``q`` on dense models).
-    """
-
-    __slots__ = ("fn",)
-
-    def __init__(self, fn):
-        self.fn = fn
-
-
-class _DeferrableArray:
-    """Data descriptor behind a dataclass field that accepts an array or a :class:`Deferred`.
-
-    The value is computed on first access, made read-only and kept. Has no class-level default
-    (``AttributeError`` on class access), so ``dataclass`` treats the field as required.
-    """
-
-    def __set_name__(self, owner, name):
-        self.name = name
-        self.slot = f"_{name}_value"
-
-    def __get__(self, obj, owner=None):
-        if obj is None:
-            raise AttributeError(self.name)
-        val = obj.__dict__[self.slot]
-        if isinstance(val, Deferred):
-            val = frozen(np.asarray(val.fn()))
-            obj.__dict__[self.slot] = val
-        return val
-
-    def __set__(self, obj, value):
-        if self.slot in obj.__dict__:
-            raise FrozenInstanceError(f"cannot assign to field {self.name!r}")
-        obj.__dict__[self.slot] = value if isinstance(value, Deferred) else frozen(value)
-
 
 @dataclass(frozen=True)
 class SolverResult:

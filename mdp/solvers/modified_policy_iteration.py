@@ -30,7 +30,7 @@ from mdp.solvers._core import (
     require_mdp,
 )
 from mdp.solvers.certify import certify
-from mdp.solvers.value_iteration import ConvergenceWarning
+from mdp._common import ConvergenceWarning
 
 __all__ = ["modified_policy_iteration", "reference_modified_policy_iteration"]
 

@@ -28,7 +28,7 @@ from mdp.solvers._core import (
     require_mdp,
 )
 from mdp.solvers._linear import solve_policy_system
-from mdp.solvers.value_iteration import ConvergenceWarning
+from mdp._common import ConvergenceWarning
 
 __all__ = ["PolicyEvaluationResult", "policy_evaluation", "reference_policy_evaluation"]
 

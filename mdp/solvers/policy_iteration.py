@@ -12,13 +12,21 @@ import warnings
 import numpy as np
 from numba import njit
 
-from mdp._validation import check_policy, check_positive_int, check_tol
+from mdp._common import result
+from mdp._validation import as_float_array, check_policy, check_positive_int, check_tol
 from mdp.solvers._core import SolverResult, q_values, require_mdp
 from mdp.solvers._linear import solve_policy_system
 from mdp.solvers.certify import certify
-from mdp.solvers.value_iteration import ConvergenceWarning
+from mdp._common import ConvergenceWarning
 
-__all__ = ["policy_iteration", "reference_policy_iteration", "evaluate_deterministic", "run_policy_iteration"]
+__all__ = [
+    "policy_iteration",
+    "improve_policy",
+    "PolicyImprovement",
+    "reference_policy_iteration",
+    "evaluate_deterministic",
+    "run_policy_iteration",
+]
 
 
 @njit(cache=True)
@@ -41,6 +49,63 @@ def _improve(q, pi, margin):
             pi[s] = arg
             changed += 1
     return changed
+
+
+@result
+class PolicyImprovement:
+    """Result of one Howard improvement step (:func:`improve_policy`).
+
+    Attributes
+    ----------
+    pi : ndarray of int64, shape (S,)
+        The improved deterministic policy.
+    n_changed : int
+        Number of states whose action changed.
+    """
+
+    pi: np.ndarray
+    n_changed: int
+
+
+def improve_policy(q, pi, *, rtol: float = 1e-12) -> PolicyImprovement:
+    """Howard's policy improvement step, exactly as :func:`mdp.policy_iteration` takes it.
+
+    State ``s`` switches to ``argmax_a q[s, a]`` (the first maximiser) only if
+    ``max_a q[s, a] > q[s, pi[s]] + rtol * max(1, |q[s, pi[s]]|)``: ties and round-off-sized gains
+    keep the current action, which is what makes policy iteration terminate (Puterman 1994,
+    Sec. 6.4.2).
+
+    Parameters
+    ----------
+    q : array_like, shape (S, A)
+        Action values (typically ``q^pi`` of the policy being improved).
+    pi : array_like of int, shape (S,)
+        Current deterministic policy; not modified.
+    rtol : float, keyword-only
+        Relative margin a new action must beat the current one by (``>= 0``).
+
+    Returns
+    -------
+    PolicyImprovement
+        The new policy and how many states changed (0: ``pi`` is greedy for ``q`` up to the margin).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> r = improve_policy(np.array([[0.0, 1.0], [2.0, 1.0]]), np.array([0, 0]))
+    >>> r.pi.tolist(), r.n_changed
+    ([1, 0], 1)
+    """
+    q = as_float_array(q, "q", ndim=2)
+    S, A = q.shape
+    new = check_policy(pi, S, A, "pi")
+    if new.ndim != 1:
+        raise ValueError(f"pi must be a deterministic policy of shape ({S},), got shape {new.shape}")
+    rtol = check_tol(rtol, "rtol", allow_zero=True)
+    new = new.copy()
+    margin = rtol * np.maximum(1.0, np.abs(q[np.arange(S), new]))
+    n = _improve(q, new, margin)
+    return PolicyImprovement(new, int(n))
 
 
 def evaluate_deterministic(m, pi: np.ndarray) -> np.ndarray:

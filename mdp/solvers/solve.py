@@ -81,7 +81,7 @@ from mdp.solvers._core import (
     recentred_sweep,
     require_mdp,
 )
-from mdp.solvers.value_iteration import ConvergenceWarning
+from mdp._common import ConvergenceWarning
 
 __all__ = ["solve"]
 

@@ -19,6 +19,7 @@ import warnings
 import numpy as np
 from numba import njit
 
+from mdp._common import ConvergenceWarning
 from mdp._validation import check_positive_int, check_tol
 from mdp.solvers import _bellman as K
 from mdp.solvers._core import (
@@ -33,15 +34,10 @@ from mdp.solvers._core import (
 )
 from mdp.solvers.certify import certify
 
-__all__ = ["value_iteration", "ConvergenceWarning", "reference_value_iteration"]
+__all__ = ["value_iteration", "reference_value_iteration"]
 
 
 _CHUNK = 1 << 16  # sweeps per call of the compiled loop
-
-
-class ConvergenceWarning(RuntimeWarning):
-    """A solver did not certify ``tol``: it stopped at ``max_iter``, or ``tol`` is below the float64
-    round-off floor of the model (its reported bound is still certified)."""
 
 
 @njit(cache=True)
