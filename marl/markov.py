@@ -21,7 +21,7 @@ import numpy as np
 from marl.model import MarkovGame, check_stationary_strategy
 from mdp._validation import as_float_array, check_positive_int, check_tol
 from mdp._common import UNIT_ROUNDOFF, ConvergenceWarning, frozen
-from mdp.solvers._core import backup_rounding, difference_rounding, macqueen_bounds
+from mdp._common.roundoff import backup_rounding, difference_rounding, macqueen_bounds
 
 __all__ = [
     "GameSolverResult",

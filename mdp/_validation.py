@@ -17,6 +17,7 @@ __all__ = [
     "check_tol",
     "check_rng",
     "check_policy",
+    "check_mdp",
 ]
 
 
@@ -125,3 +126,23 @@ def check_policy(pi, n_states: int, n_actions: int, name: str = "pi") -> np.ndar
             raise ValueError(f"{name} rows must sum to 1; row {s} sums to {arr[s].sum():.12g} (off by {dev[s]:.3g})")
         return arr
     raise ValueError(f"{name} must have shape ({n_states},) or ({n_states}, {n_actions}), got {arr.shape}")
+
+
+def check_mdp(m, name: str = "m", *, discounted: bool = True):
+    """Require an :class:`mdp.TabularMDP` (with ``gamma < 1`` and representable values when
+    ``discounted``); returns it."""
+    from mdp._common.numerics import VALUE_LIMIT
+    from mdp.model import TabularMDP
+
+    if not isinstance(m, TabularMDP):
+        raise TypeError(f"{name} must be an mdp.TabularMDP, got {type(m).__name__}")
+    if discounted:
+        check_gamma(m.gamma, f"{name}.gamma")
+        scale = m.r_max / (1.0 - m.gamma)
+        if not scale <= VALUE_LIMIT:
+            raise ValueError(
+                f"{name}: values can reach max|R| / (1 - gamma) = {m.r_max:.3g} / (1 - {m.gamma!r}) = {scale:.3g}, "
+                f"beyond the {VALUE_LIMIT:g} that float64 solvers can represent with room for their sums; "
+                "rescale R (the optimal policy is unchanged by a positive factor) or lower gamma"
+            )
+    return m

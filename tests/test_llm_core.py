@@ -28,7 +28,7 @@ from mdp.llm import (  # noqa: E402
     register_estimator,
     stable_hash,
 )
-from mdp.llm import _util as U  # noqa: E402
+from mdp.llm import segments as U  # noqa: E402
 from mdp.llm import estimators as E  # noqa: E402
 from mdp.llm import registry as R  # noqa: E402
 

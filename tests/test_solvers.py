@@ -23,7 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mdp
-from mdp.solvers import _bellman as K
+from mdp._common import bellman as K
 from mdp.solvers.certify import reference_certify
 from mdp.solvers.finite_horizon import reference_finite_horizon
 from mdp.solvers.modified_policy_iteration import reference_modified_policy_iteration

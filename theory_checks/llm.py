@@ -51,7 +51,7 @@ def check_l1(inst, rng) -> CheckResult:
     import torch
 
     from mdp.llm import RolloutBatch, compute_advantages
-    from mdp.llm._util import dense_codes, segment_sum
+    from mdp.llm.segments import dense_codes, segment_sum
 
     batch = RolloutBatch(rewards=inst["rewards"], group_ids=inst["group_ids"])
     codes, n = dense_codes(torch.as_tensor(inst["group_ids"]))
@@ -358,7 +358,7 @@ def check_l9(inst, rng) -> CheckResult:
     group, in every group that does not fall back to GRPO (hapo.md claim 1)."""
     import torch
 
-    from mdp.llm._util import dense_codes, segment_sum
+    from mdp.llm.segments import dense_codes, segment_sum
     from mdp.llm.hapo import hapo_token_advantages
 
     A = hapo_token_advantages(inst["rewards"], inst["group_ids"], inst["mask"], fallback=math.inf)

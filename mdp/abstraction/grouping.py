@@ -39,10 +39,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from mdp._validation import as_float_array, check_positive_int, check_rng
+from mdp._validation import check_mdp as require_mdp
 from mdp.abstraction import _grouping_kernels as K
 from mdp.model import TabularMDP
 from mdp._common import frozen
-from mdp.solvers._core import bellman_operator, require_mdp
+from mdp.operators import bellman_operator
 
 __all__ = [
     "ActionGrouping",
@@ -708,14 +709,14 @@ def _vi_sweeps(model: TabularMDP, T: int):
     scratch = np.empty(model.n_states)
     pi = np.empty(model.n_states, dtype=np.int64)
     for _ in range(T):
-        bellman_operator(model, v, scratch, pi)
+        bellman_operator(model, v, out=scratch, pi_out=pi)
         v, scratch = scratch, v
-    bellman_operator(model, v, scratch, pi)
+    bellman_operator(model, v, out=scratch, pi_out=pi)
     return v, pi
 
 
 def _true_values(m: TabularMDP, policy: np.ndarray) -> np.ndarray:
-    from mdp.solvers._linear import solve_policy_system
+    from mdp._common.linear import solve_policy_system
 
     return solve_policy_system(m.policy_matrix(policy), m.gamma, np.einsum("sa,sa->s", policy, m.R))
 
@@ -787,7 +788,7 @@ def grouped_learner(m, grouping, N, T, rng=None, *, reward_noise: str = "none", 
     u_r = rng.random((S * G, N)) if reward_noise == "bernoulli" else None
     m_hat = _empirical_lifted(m, G, acts, nxt, u_r)
     v, pi_high = _vi_sweeps(m_hat, T)
-    from mdp.solvers._core import q_values
+    from mdp.operators import q_values
 
     q = q_values(m_hat, v)
     policy = grouping.execute(pi_high, S)

@@ -20,11 +20,11 @@ import numpy as np
 import scipy.sparse as sp
 from numba import njit, prange
 
+from mdp._validation import check_mdp as require_mdp
 from mdp._validation import check_positive_int, check_rng
 from mdp.model import TabularMDP
 from mdp._common import cumulative_rows, frozen
 from mdp._common.sampling import draw_csr as _draw
-from mdp.solvers._core import require_mdp
 from mdp.solvers.policy_iteration import evaluate_deterministic, policy_iteration
 
 __all__ = [

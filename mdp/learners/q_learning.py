@@ -30,11 +30,11 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from mdp._validation import check_mdp as require_mdp
 from mdp._validation import as_float_array, check_positive_int, check_rng
 from mdp._common.sampling import cumulative_rows
 from mdp._common.sampling import draw_csr as _draw
 from mdp._common import frozen
-from mdp.solvers._core import require_mdp
 
 __all__ = ["QLearningResult", "q_learning", "reference_q_learning"]
 

@@ -431,7 +431,7 @@ class RolloutBatch:
         self.require(field_name, method=method)
         key = ("codes", field_name)
         if key not in self._cache:
-            from mdp.llm._util import dense_codes
+            from mdp.llm.segments import dense_codes
 
             self._cache[key] = dense_codes(getattr(self, field_name))
         return self._cache[key]

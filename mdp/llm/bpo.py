@@ -233,7 +233,7 @@ def _float(x, name, *, finite: bool = True):
 def _group_codes(group_ids, rows: int):
     import torch
 
-    from mdp.llm._util import dense_codes
+    from mdp.llm.segments import dense_codes
 
     g = _tensor(group_ids, "group_ids")
     if g.is_floating_point() or g.dtype == torch.bool:
@@ -248,7 +248,7 @@ def group_median(values, codes, n: int):
     count, so a half-successful binary group has median 1/2 as bpo_gbpo.md prescribes)."""
     import torch
 
-    from mdp.llm._util import segment_count
+    from mdp.llm.segments import segment_count
 
     order = torch.argsort(values, stable=True)
     order = order[torch.argsort(codes[order], stable=True)]
@@ -279,7 +279,7 @@ def gbpo_advantages(rewards, group_ids, *, scale: str = "none", eps: float = 1e-
         Binary groups: ``A = 0`` for the majority side (the median equals its reward), e.g.
         rewards ``[1, 0, 0]`` give ``[1, 0, 0]`` -- unlike GRPO's z-scores.
     """
-    from mdp.llm._util import gather, segment_mean
+    from mdp.llm.segments import gather, segment_mean
 
     r = _float(rewards, "rewards")
     if r.dim() != 1:

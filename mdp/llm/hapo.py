@@ -215,7 +215,7 @@ def hapo_token_advantages(rewards, group_ids, response_mask, *, eps: float = 1e-
     """
     import torch
 
-    from mdp.llm._util import constant_groups, gather, segment_count, segment_mean, segment_sum
+    from mdp.llm.segments import constant_groups, gather, segment_count, segment_mean, segment_sum
 
     r = _float(rewards, "rewards")
     if r.dim() != 1 or r.numel() == 0:

@@ -554,7 +554,7 @@ def _spo_estimator(batch, *, preference=None, symmetrize=False, baseline="mean",
     """
     import torch
 
-    from mdp.llm._util import gather, segment_mean
+    from mdp.llm.segments import gather, segment_mean
 
     if preference is None:
         raise ValueError("method 'spo' needs preference=callable(i, j) -> P(row i preferred to row j) in [0, 1]")

@@ -101,7 +101,7 @@ def d3s_sample_mask(advantages, group_ids, keep):
     """
     import torch
 
-    from mdp.llm._util import segment_count
+    from mdp.llm.segments import segment_count
 
     a = _float(advantages, "advantages")
     if a.dim() != 1 or a.numel() == 0:

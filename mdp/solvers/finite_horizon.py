@@ -25,7 +25,7 @@ import numpy as np
 from numba import njit
 
 from mdp._validation import check_positive_int
-from mdp.solvers import _bellman as K
+from mdp._common import bellman as K
 from mdp.solvers._core import UNIT_ROUNDOFF, VALUE_LIMIT, backup_rounding, check_v, frozen, require_mdp
 
 __all__ = ["FiniteHorizonResult", "finite_horizon", "reference_finite_horizon"]

@@ -27,7 +27,7 @@ from mdp.solvers._core import (
     q_values,
     require_mdp,
 )
-from mdp.solvers._linear import solve_policy_system
+from mdp._common.linear import solve_policy_system
 from mdp._common import ConvergenceWarning
 
 __all__ = ["PolicyEvaluationResult", "policy_evaluation", "reference_policy_evaluation"]

@@ -67,7 +67,7 @@ import warnings
 import numpy as np
 
 from mdp._validation import check_positive_int, check_tol
-from mdp.solvers import _bellman as K
+from mdp._common import bellman as K
 from mdp.solvers._core import (
     UNDERFLOW,
     UNIT_ROUNDOFF,
