@@ -19,12 +19,11 @@ inside the functions) and the solution is checked in numpy afterwards.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import numpy as np
 
 from mdp._validation import as_float_array, check_tol
-from mdp._common import frozen
+from mdp._common import result
 
 __all__ = [
     "CorrelatedResult",
@@ -35,7 +34,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@result
 class CorrelatedResult:
     """Result of :func:`correlated_equilibrium` / :func:`coarse_correlated_equilibrium`.
 
@@ -65,9 +64,6 @@ class CorrelatedResult:
     kind: str
     solver: str
 
-    def __post_init__(self):
-        frozen(self.distribution)
-        frozen(self.payoffs)
 
 
 # ---------------------------------------------------------------------------- constraints

@@ -14,13 +14,13 @@ Every solver here stops on that certificate, never on a bare iterate difference.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import field
 
 import numpy as np
 
 from marl.model import MarkovGame, check_stationary_strategy
 from mdp._validation import as_float_array, check_positive_int, check_tol
-from mdp._common import UNIT_ROUNDOFF, ConvergenceWarning, frozen
+from mdp._common import ConvergenceWarning, UNIT_ROUNDOFF, result
 from mdp._common.roundoff import backup_rounding, difference_rounding, macqueen_bounds
 
 __all__ = [
@@ -51,7 +51,7 @@ def _require_game(game, name: str = "game", *, zero_sum: bool | None = None) -> 
     return game
 
 
-@dataclass(frozen=True)
+@result
 class GameSolverResult:
     """Result of a zero-sum Markov-game solver.
 
@@ -86,9 +86,6 @@ class GameSolverResult:
     method: str
     residuals: np.ndarray = field(repr=False)
 
-    def __post_init__(self):
-        for name in ("v", "row_policy", "col_policy", "q", "residuals"):
-            frozen(getattr(self, name))
 
 
 def _stage_values(q: np.ndarray, out: np.ndarray, stage_solver: str = "simplex") -> float:
@@ -353,7 +350,7 @@ def _solve_chain(P, r, gamma):
     return np.linalg.solve(np.eye(S) - gamma * P, r)
 
 
-@dataclass(frozen=True)
+@result
 class BestResponse:
     """Best response of ``player`` to a fixed stationary opponent strategy.
 
@@ -368,9 +365,6 @@ class BestResponse:
     policy: np.ndarray
     error_bound: float
 
-    def __post_init__(self):
-        for name in ("v", "pi", "policy"):
-            frozen(getattr(self, name))
 
 
 def best_response(game, opponent_strategy, player: int, *, tol: float | None = None) -> BestResponse:
@@ -397,7 +391,7 @@ def best_response(game, opponent_strategy, player: int, *, tol: float | None = N
     return BestResponse(player, np.asarray(res.v).copy(), pi.copy(), onehot, float(res.error_bound))
 
 
-@dataclass(frozen=True)
+@result
 class Exploitability:
     """Equilibrium certificate of a stationary pair in a zero-sum Markov game (foundations G2).
 
@@ -426,10 +420,6 @@ class Exploitability:
     v_row_best_response: np.ndarray
     v_col_best_response: np.ndarray
     error_bound: float
-
-    def __post_init__(self):
-        for name in ("per_state", "v_pair", "v_row_best_response", "v_col_best_response"):
-            frozen(getattr(self, name))
 
     def __float__(self) -> float:
         return float(self.value)
@@ -460,7 +450,7 @@ def exploitability(game, row_policy, col_policy, *, tol: float | None = None) ->
     )
 
 
-@dataclass(frozen=True)
+@result
 class NashGap:
     """Certified Nash gap of a stationary profile in a (general-sum) Markov game (foundations G5).
 
@@ -473,10 +463,6 @@ class NashGap:
     v_profile: np.ndarray
     v_best_response: np.ndarray
     error_bound: float
-
-    def __post_init__(self):
-        for name in ("per_player", "v_profile", "v_best_response"):
-            frozen(getattr(self, name))
 
     def __float__(self) -> float:
         return float(self.value)

@@ -52,19 +52,18 @@ Known failure modes
 from __future__ import annotations
 
 import numbers
-from dataclasses import dataclass
 
 import numpy as np
 
 from mdp._validation import as_float_array, check_positive_int, check_rng
-from mdp._common import frozen
+from mdp._common import result
 from mdp._common.sampling import draw_rows as _draw_many
 from mdp._common.sampling import draw_vector as _draw_from
 
 __all__ = ["NashQResult", "nash_q", "stage_equilibrium"]
 
 
-@dataclass(frozen=True)
+@result
 class NashQResult:
     """Result of :func:`nash_q`.
 
@@ -101,9 +100,6 @@ class NashQResult:
     step_size: str
     final_state: int = -1
 
-    def __post_init__(self):
-        for name in ("Q", "x", "y", "values", "history"):
-            frozen(getattr(self, name))
 
 
 # ---------------------------------------------------------------------------- stage games

@@ -37,7 +37,7 @@ a ``gamma``-contraction, with ``|V^pi(s) - V^pi(t)| <= d^pi(s, t)``. For determi
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
 import numpy as np
 import scipy.sparse as sp
@@ -45,7 +45,7 @@ from numba import njit
 
 from mdp._validation import as_float_array, check_gamma, check_policy, check_positive_int, check_rng, check_tol
 from mdp.model import TabularMDP
-from mdp._common import frozen
+from mdp._common import result
 
 __all__ = [
     "MetricResult",
@@ -301,7 +301,7 @@ def _kantorovich_lp(p, q, C) -> float:
 
 
 # ----------------------------------------------------------------------------------- results
-@dataclass(frozen=True)
+@result
 class MetricResult:
     """A bisimulation (pseudo)metric.
 
@@ -332,10 +332,6 @@ class MetricResult:
     increments: np.ndarray = field(repr=False)
     method: str = ""
     n_fallback: int = 0
-
-    def __post_init__(self):
-        frozen(self.d)
-        frozen(self.increments)
 
     @property
     def upper(self) -> np.ndarray:

@@ -35,7 +35,7 @@ computed from those, not from ``tol``.
 from __future__ import annotations
 
 import numbers
-from dataclasses import dataclass, field
+from dataclasses import field
 
 import numpy as np
 import scipy.sparse as sp
@@ -43,7 +43,7 @@ import scipy.sparse as sp
 from mdp._validation import as_float_array, check_gamma, check_policy, check_positive_int, check_rng, check_tol
 from mdp.abstraction import _refine as K
 from mdp.model import TabularMDP
-from mdp._common import frozen
+from mdp._common import result
 
 __all__ = [
     "BisimulationResult",
@@ -59,7 +59,7 @@ EXACT_EPS = 1e-12
 
 
 # ----------------------------------------------------------------------------------- results
-@dataclass(frozen=True)
+@result
 class BisimulationResult:
     """A partition of the states into blocks, its quotient model and the maps between them.
 
@@ -107,10 +107,6 @@ class BisimulationResult:
     n_scanned: int
     method: str
     gamma_contraction: float = field(repr=False)
-
-    def __post_init__(self):
-        for name in ("labels", "representatives", "block_sizes"):
-            frozen(getattr(self, name))
 
     @property
     def n_states(self) -> int:
@@ -181,7 +177,7 @@ class BisimulationResult:
         return delta / (1 - kappa) + e, 2 * delta / (1 - kappa) + pe
 
 
-@dataclass(frozen=True)
+@result
 class AggregationResult(BisimulationResult):
     """A :class:`BisimulationResult` with the quotient solved and the value-loss bounds.
 
@@ -204,12 +200,6 @@ class AggregationResult(BisimulationResult):
     policy_bound: float = float("nan")
     solver_error: float = 0.0
     quotient_policy_error: float = 0.0
-
-    def __post_init__(self):
-        super().__post_init__()
-        for name in ("v_quotient", "pi_quotient"):
-            if getattr(self, name) is not None:
-                frozen(getattr(self, name))
 
     @property
     def v_lifted(self) -> np.ndarray:

@@ -40,14 +40,13 @@ from __future__ import annotations
 import contextlib
 import numbers
 import time
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
 from mdp._validation import as_float_array, check_positive_int, check_rng
-from mdp._common import frozen
+from mdp._common import result
 
 __all__ = [
     "BQPolicy",
@@ -224,7 +223,7 @@ def direct_score_fn(model: DirectPolicy):
 # --------------------------------------------------------------------------- training
 
 
-@dataclass(frozen=True)
+@result
 class TrainingHistory:
     """Behaviour-cloning record.
 
@@ -255,10 +254,6 @@ class TrainingHistory:
     batch_size: int
     view: str
 
-    def __post_init__(self):
-        frozen(self.losses)
-        frozen(self.sizes)
-        frozen(self.accuracy)
 
 
 @contextlib.contextmanager
@@ -444,7 +439,7 @@ train_direct_policy.__doc__ = """Behaviour cloning of Held-Karp tours with the d
 # --------------------------------------------------------------------------- evaluation
 
 
-@dataclass(frozen=True)
+@result
 class PolicyEvaluation:
     """Greedy decoding of a policy against Held-Karp optima.
 
@@ -476,9 +471,6 @@ class PolicyEvaluation:
     view: str
     seconds: float
 
-    def __post_init__(self):
-        for a in (self.tours, self.lengths, self.optimal, self.gaps):
-            frozen(a)
 
 
 def evaluate(model, coords, view: str | None = None, *, optimal=None, threads: int = 1) -> PolicyEvaluation:

@@ -159,7 +159,8 @@ def _to_tensor(x, name: str, device) -> torch.Tensor:
             raise TypeError(f"{name} must be numeric, got an object array (ragged or non-numeric input)")
         if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
             raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}")
-        t = torch.from_numpy(np.ascontiguousarray(arr))
+        arr = np.ascontiguousarray(arr)
+        t = torch.from_numpy(arr if arr.flags.writeable else arr.copy())  # rlab results are read-only
     if t.is_complex():
         raise TypeError(f"{name} must be real, got {t.dtype}")
     return t.to(device) if device is not None else t

@@ -211,7 +211,7 @@ def _tensor(x, name: str, *, dtype=None, finite: bool = True):
         arr = np.asarray(x)
         if arr.dtype == object:
             raise TypeError(f"{name} must be a tensor or array of numbers, got dtype object")
-        t = torch.as_tensor(arr)
+        t = torch.as_tensor(arr if arr.flags.writeable else arr.copy())  # rlab results are read-only
     if t.is_complex():
         raise TypeError(f"{name} must be real, got {t.dtype}")
     if dtype is not None:

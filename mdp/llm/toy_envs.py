@@ -49,12 +49,11 @@ from __future__ import annotations
 
 import math
 import numbers
-from dataclasses import dataclass
 
 import numpy as np
 
 from mdp._validation import as_float_array, check_positive_int, check_rng
-from mdp._common import frozen
+from mdp._common import frozen, result
 
 __all__ = ["ToyEnv", "ExactValues", "ToyRollouts", "corridor", "branching_tree", "softmax_policy",
            "exact_values", "success_probability", "rollout", "CORRIDOR_ACTIONS"]
@@ -63,7 +62,7 @@ CORRIDOR_ACTIONS = ("left", "stay", "right")
 
 
 # ============================================================================ model
-@dataclass(frozen=True)
+@result
 class ToyEnv:
     """An episodic toy environment: a :class:`mdp.TabularMDP` plus the tables a rollout samples from.
 
@@ -102,11 +101,6 @@ class ToyEnv:
     start_states: np.ndarray
     observation_keys: np.ndarray
     labels: tuple
-
-    def __post_init__(self):
-        for a in (self.next_state, self.reward, self.success, self.terminal, self.start_states,
-                  self.observation_keys):
-            frozen(a)
 
     @property
     def gamma(self) -> float:
@@ -294,7 +288,7 @@ def softmax_policy(theta) -> np.ndarray:
     return z / z.sum(axis=1, keepdims=True)
 
 
-@dataclass(frozen=True)
+@result
 class ExactValues:
     """Exact ``v = V^pi`` ``(S,)``, ``q = Q^pi`` ``(S, A)``, ``adv = q - v[:, None]``, ``pi`` ``(S, A)``."""
 
@@ -303,9 +297,6 @@ class ExactValues:
     adv: np.ndarray
     pi: np.ndarray
 
-    def __post_init__(self):
-        for a in (self.v, self.q, self.adv, self.pi):
-            frozen(a)
 
 
 def _check_env(env) -> ToyEnv:
@@ -358,7 +349,7 @@ def success_probability(env: ToyEnv, pi) -> float:
 
 
 # ============================================================================ rollouts
-@dataclass(frozen=True)
+@result
 class ToyRollouts:
     """Grouped rollouts: one row per environment step, sorted by (trajectory, step).
 

@@ -1,7 +1,7 @@
 """Shared pieces of the solvers: the result type and dense/sparse dispatch of the backups."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import field, fields
 
 import numpy as np
 
@@ -20,6 +20,7 @@ from mdp._common.roundoff import (
 )
 from mdp._validation import check_mdp as require_mdp
 from mdp.model import TabularMDP
+from mdp._common import result
 
 __all__ = [
     "SolverResult",
@@ -44,7 +45,7 @@ __all__ = [
     "recentred_sweep",
 ]
 
-@dataclass(frozen=True)
+@result
 class SolverResult:
     """Result of an exact or iterative MDP solver.
 
@@ -81,10 +82,6 @@ class SolverResult:
     method: str
     residuals: np.ndarray = field(repr=False)
 
-    def __post_init__(self):
-        for name in ("v", "pi", "residuals"):
-            frozen(getattr(self, name))
-
     def __getstate__(self):
         # a deferred q holds a closure over the model: pickle (and copy) the computed array instead
         self.q  # noqa: B018 - forces the deferred field
@@ -110,7 +107,7 @@ class SolverResult:
         return f"{type(self).__name__}({', '.join(parts)})"
 
 
-@dataclass(frozen=True)
+@result
 class RecentredSweep:
     """One Bellman sweep at ``v`` evaluated as ``c + T_c (v - c)`` (see :func:`recentred_sweep`).
 
