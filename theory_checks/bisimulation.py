@@ -113,7 +113,7 @@ def check_agg(instance, rng) -> CheckResult:
         "policy": inequality("AGG", loss, res.policy_bound, rtol=1e-9, atol=1e-11),
     }
     out = combine("AGG", parts)
-    out.details.update(n_states=m.n_states, n_blocks=res.n_blocks, eps_r=res.eps_r, eps_p=res.eps_p)
+    out.details.update(n_states=m.n_states, n_blocks=res.n_blocks, eps_R=res.eps_R, eps_P=res.eps_P)
     return out
 
 

@@ -28,8 +28,8 @@ exactly the states that are bisimilar in real arithmetic whenever distinct masse
 than ``1e-12``. ``tol > 0`` is epsilon-approximate aggregation (:func:`approximate_aggregation`
 with ``tol_r = tol_p = tol``): inside a block, for every splitter and action, the keys span at
 most ``tol``. Whatever the tolerance, the result reports the *measured* errors of the partition
-it returns, ``eps_r = max |R[s, a] - R_Q(block(s), a)|`` and
-``eps_p = max_{s, a} sum_C |P(s, a, C) - P_Q(block(s), a, C)|``, and the value-loss bounds are
+it returns, ``eps_R = max |R[s, a] - R_Q(block(s), a)|`` and
+``eps_P = max_{s, a} sum_C |P(s, a, C) - P_Q(block(s), a, C)|``, and the value-loss bounds are
 computed from those, not from ``tol``.
 """
 from __future__ import annotations
@@ -43,6 +43,7 @@ import scipy.sparse as sp
 from mdp._validation import as_float_array, check_gamma, check_policy, check_positive_int, check_rng, check_tol
 from mdp.abstraction import _refine as K
 from mdp.model import TabularMDP
+from mdp._common.results import renamed_field
 from mdp._common import result
 
 __all__ = [
@@ -77,7 +78,7 @@ class BisimulationResult:
     representatives : ndarray of int64, shape (Q,)
         The first state of each block (``labels[representatives] == arange(Q)``).
     block_sizes : ndarray of int64, shape (Q,)
-    eps_r, eps_p : float
+    eps_R, eps_P : float
         Measured errors of the quotient: ``max_{s,a} |R[s, a] - R_Q(block(s), a)|`` and
         ``max_{s,a} sum_C |P(s, a, C) - P_Q(block(s), a, C)|`` (round-off size, ~1e-16, for an exact
         bisimulation).
@@ -97,8 +98,8 @@ class BisimulationResult:
     quotient: TabularMDP
     representatives: np.ndarray
     block_sizes: np.ndarray
-    eps_r: float
-    eps_p: float
+    eps_R: float
+    eps_P: float
     eps_sum: float
     tol_r: float
     tol_p: float
@@ -107,6 +108,9 @@ class BisimulationResult:
     n_scanned: int
     method: str
     gamma_contraction: float = field(repr=False)
+
+    eps_r = renamed_field("eps_R", "eps_r")
+    eps_p = renamed_field("eps_P", "eps_p")
 
     @property
     def n_states(self) -> int:
@@ -173,7 +177,7 @@ class BisimulationResult:
         gamma = self.quotient.gamma
         span = float(v.max() - v.min()) + 2 * e + pe
         mid = abs(0.5 * float(v.max() + v.min())) + e + pe
-        delta = self.eps_r + gamma * (self.eps_p * span / 2 + self.eps_sum * mid)
+        delta = self.eps_R + gamma * (self.eps_P * span / 2 + self.eps_sum * mid)
         return delta / (1 - kappa) + e, 2 * delta / (1 - kappa) + pe
 
 
@@ -245,7 +249,7 @@ def _default_atol(dtype) -> float:
 
 
 def _build(m: TabularMDP, labels: np.ndarray, reps: np.ndarray, P: sp.csr_matrix, how: str):
-    """Quotient model and the measured errors ``(quotient, eps_r, eps_p, eps_sum, sizes)``."""
+    """Quotient model and the measured errors ``(quotient, eps_R, eps_P, eps_sum, sizes)``."""
     S, A = m.n_states, m.n_actions
     Q = reps.shape[0]
     sizes = np.bincount(labels, minlength=Q).astype(np.int64)
@@ -266,12 +270,12 @@ def _build(m: TabularMDP, labels: np.ndarray, reps: np.ndarray, P: sp.csr_matrix
     err_p, err_sum = K.aggregation_errors(P.indptr.astype(np.int64), P.indices.astype(np.int64), P.data,
                                           labels, A, PQ.indptr.astype(np.int64), PQ.indices.astype(np.int64),
                                           PQ.data.astype(np.float64), Q)
-    eps_r = float(np.abs(m.R - RQ[labels]).max())
+    eps_R = float(np.abs(m.R - RQ[labels]).max())
     dev = float(np.abs(np.asarray(PQ.sum(axis=1)).ravel() - 1.0).max())
     atol = max(_default_atol(m.dtype), 2.0 * dev + 1e-15)
     Pq = PQ if m.is_sparse else PQ.toarray().reshape(Q, A, Q)
     quotient = TabularMDP(Pq, RQ, m.gamma, dtype=m.dtype, atol=atol)
-    return quotient, eps_r, float(err_p.max()), float(err_sum.max()), sizes
+    return quotient, eps_R, float(err_p.max()), float(err_sum.max()), sizes
 
 
 def _partition(m: TabularMDP, tol_r: float, tol_p: float, approx: bool):
@@ -303,7 +307,7 @@ def bisimulation(m, tol: float = 0.0) -> BisimulationResult:
     BisimulationResult
         ``labels`` (S,), ``n_blocks``, ``quotient`` (dense or CSR like ``m``, rows of the
         representatives), ``representatives`` (Q,), ``lift_values``, ``lift_policy``,
-        ``project_values``, and the measured ``eps_r``/``eps_p``.
+        ``project_values``, and the measured ``eps_R``/``eps_P``.
 
     Notes
     -----
@@ -330,10 +334,10 @@ def bisimulation(m, tol: float = 0.0) -> BisimulationResult:
         tol_r = tol_p = tol
         approx = True
     P, labels, reps, n_split, n_scan = _partition(m, tol_r, tol_p, approx)
-    quotient, eps_r, eps_p, eps_sum, sizes = _build(m, labels, reps, P, "representative" if not approx else "mean")
+    quotient, eps_R, eps_P, eps_sum, sizes = _build(m, labels, reps, P, "representative" if not approx else "mean")
     return BisimulationResult(
         labels=labels, n_blocks=int(reps.shape[0]), quotient=quotient, representatives=reps, block_sizes=sizes,
-        eps_r=eps_r, eps_p=eps_p, eps_sum=eps_sum, tol_r=tol_r, tol_p=tol_p, exact=not approx,
+        eps_R=eps_R, eps_P=eps_P, eps_sum=eps_sum, tol_r=tol_r, tol_p=tol_p, exact=not approx,
         n_splitters=n_split, n_scanned=n_scan,
         method="splitter refinement[exact]" if not approx else "splitter refinement[approximate]",
         gamma_contraction=m.contraction,
@@ -367,8 +371,8 @@ def approximate_aggregation(m, tol_r: float, tol_p: float, *, quotient: str = "m
         * ``value_bound >= ||V* - lift(v_quotient)||_inf``,
         * ``policy_bound >= ||V* - V^{lift(pi_quotient)}||_inf``,
 
-        computed from the measured ``eps_r``, ``eps_p`` (not from the tolerances): with
-        ``delta = eps_r + gamma (eps_p span(V_Q) / 2 + eps_sum |mid(V_Q)|)``,
+        computed from the measured ``eps_R``, ``eps_P`` (not from the tolerances): with
+        ``delta = eps_R + gamma (eps_P span(V_Q) / 2 + eps_sum |mid(V_Q)|)``,
         ``value_bound = delta / (1 - gamma) + e`` and ``policy_bound = 2 delta / (1 - gamma) + e'``
         (``e``, ``e'`` the certified solver errors; ``gamma`` times the largest row sum in place of
         ``gamma``). Since ``span(V_Q) <= span(R) / (1 - gamma)`` this implies the simulation-lemma form
@@ -385,13 +389,13 @@ def approximate_aggregation(m, tol_r: float, tol_p: float, *, quotient: str = "m
     tr = tol_r if tol_r > 0 else EXACT_EPS * max(1.0, m.r_max)
     tp = tol_p if tol_p > 0 else EXACT_EPS
     P, labels, reps, n_split, n_scan = _partition(m, tr, tp, approx)
-    q, eps_r, eps_p, eps_sum, sizes = _build(m, labels, reps, P, quotient)
+    q, eps_R, eps_P, eps_sum, sizes = _build(m, labels, reps, P, quotient)
     from mdp.solvers.solve import solve
 
     sol = solve(q, tol=solve_tol)
     base = BisimulationResult(
         labels=labels, n_blocks=int(reps.shape[0]), quotient=q, representatives=reps, block_sizes=sizes,
-        eps_r=eps_r, eps_p=eps_p, eps_sum=eps_sum, tol_r=tr, tol_p=tp, exact=not approx,
+        eps_R=eps_R, eps_P=eps_P, eps_sum=eps_sum, tol_r=tr, tol_p=tp, exact=not approx,
         n_splitters=n_split, n_scanned=n_scan,
         method=f"splitter refinement[{'approximate' if approx else 'exact'}], quotient={quotient}",
         gamma_contraction=m.contraction,

@@ -46,13 +46,14 @@ import torch
 from torch import nn
 
 from mdp._validation import as_float_array, check_positive_int, check_rng
+from mdp._common.results import renamed_names
 from mdp._common import result
 
 __all__ = [
     "BQPolicy",
     "DirectPolicy",
     "TrainingHistory",
-    "PolicyEvaluation",
+    "TourEvaluation",
     "train_bq_policy",
     "train_direct_policy",
     "evaluate",
@@ -440,7 +441,7 @@ train_direct_policy.__doc__ = """Behaviour cloning of Held-Karp tours with the d
 
 
 @result
-class PolicyEvaluation:
+class TourEvaluation:
     """Greedy decoding of a policy against Held-Karp optima.
 
     Attributes
@@ -473,7 +474,7 @@ class PolicyEvaluation:
 
 
 
-def evaluate(model, coords, view: str | None = None, *, optimal=None, threads: int = 1) -> PolicyEvaluation:
+def evaluate(model, coords, view: str | None = None, *, optimal=None, threads: int = 1) -> TourEvaluation:
     """Greedy-decode ``coords`` with ``model`` and compare with the optimal tours.
 
     Parameters
@@ -492,7 +493,7 @@ def evaluate(model, coords, view: str | None = None, *, optimal=None, threads: i
 
     Returns
     -------
-    PolicyEvaluation
+    TourEvaluation
     """
     from mdp.cop.tsp import greedy_tsp, solve_tsp_batch
 
@@ -537,6 +538,10 @@ def evaluate(model, coords, view: str | None = None, *, optimal=None, threads: i
     seconds = time.perf_counter() - t0
     lengths = np.asarray(dec.lengths, dtype=np.float64)
     gaps = lengths / opt - 1.0
-    return PolicyEvaluation(tours=np.asarray(dec.tours), lengths=lengths, optimal=opt, gaps=gaps,
+    return TourEvaluation(tours=np.asarray(dec.tours), lengths=lengths, optimal=opt, gaps=gaps,
                             mean_gap=float(gaps.mean()), n_calls=dec.n_calls, call_sizes=dec.call_sizes,
                             view=view, seconds=seconds)
+
+
+# ``PolicyEvaluation`` (before rlab 0.2) shared its name with mdp.PolicyEvaluationResult's concept
+__getattr__ = renamed_names(__name__, {"PolicyEvaluation": "TourEvaluation"}, globals())
