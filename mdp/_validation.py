@@ -18,6 +18,10 @@ __all__ = [
     "check_rng",
     "check_policy",
     "check_mdp",
+    "check_real",
+    "check_probability",
+    "check_open_unit",
+    "check_bool",
 ]
 
 
@@ -146,3 +150,60 @@ def check_mdp(m, name: str = "m", *, discounted: bool = True):
                 "rescale R (the optimal policy is unchanged by a positive factor) or lower gamma"
             )
     return m
+
+
+def check_real(x, name: str, interval: str | None = None) -> float:
+    """Return ``x`` as a finite float, optionally inside ``interval``.
+
+    ``interval`` is written as in mathematics: ``"[0, 1]"``, ``"(0, 1)"``, ``"(0, inf)"``,
+    ``"[0, inf)"``, ``"(1/2, 1]"`` (bounds are numbers, ``inf`` or ``1/2``-style fractions). A
+    non-real ``x`` (a bool, a string, ``None``) is a ``TypeError``; a non-finite one or one outside
+    the interval a ``ValueError`` naming ``name`` and the interval.
+    """
+    if isinstance(x, bool) or not isinstance(x, (numbers.Real, np.floating, np.integer)):
+        raise TypeError(f"{name} must be a real number, got {type(x).__name__}")
+    v = float(x)
+    if not np.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {v}")
+    if interval is not None:
+        lo, hi, lo_open, hi_open = _parse_interval(interval)
+        ok = (v > lo if lo_open else v >= lo) and (v < hi if hi_open else v <= hi)
+        if not ok:
+            raise ValueError(f"{name} must lie in {interval}, got {v:g}")
+    return v
+
+
+def _parse_interval(text: str):
+    text = text.strip()
+    if len(text) < 5 or text[0] not in "[(" or text[-1] not in "])" or "," not in text:
+        raise ValueError(f"not an interval: {text!r}")
+    a, b = (t.strip() for t in text[1:-1].split(","))
+
+    def num(t):
+        if t in ("inf", "+inf"):
+            return np.inf
+        if t == "-inf":
+            return -np.inf
+        if "/" in t:
+            n, d = t.split("/")
+            return float(n) / float(d)
+        return float(t)
+
+    return num(a), num(b), text[0] == "(", text[-1] == ")"
+
+
+def check_probability(x, name: str, *, open_ends: bool = False) -> float:
+    """Return ``x`` as a float in ``[0, 1]`` (``(0, 1)`` when ``open_ends``)."""
+    return check_real(x, name, "(0, 1)" if open_ends else "[0, 1]")
+
+
+def check_open_unit(x, name: str) -> float:
+    """Return ``x`` as a float in ``(0, 1)`` (confidence levels ``delta``, accuracies ``eps``)."""
+    return check_real(x, name, "(0, 1)")
+
+
+def check_bool(x, name: str) -> bool:
+    """Require a Python or numpy bool (not an int that happens to be 0 or 1)."""
+    if not isinstance(x, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {type(x).__name__}")
+    return bool(x)

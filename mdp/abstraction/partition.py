@@ -40,7 +40,7 @@ from dataclasses import field
 import numpy as np
 import scipy.sparse as sp
 
-from mdp._validation import as_float_array, check_gamma, check_policy, check_positive_int, check_rng, check_tol
+from mdp._validation import as_float_array, check_gamma, check_mdp, check_policy, check_positive_int, check_rng, check_tol
 from mdp.abstraction import _refine as K
 from mdp.model import TabularMDP
 from mdp._common.results import renamed_field
@@ -217,12 +217,6 @@ class AggregationResult(BisimulationResult):
 
 
 # ----------------------------------------------------------------------------------- helpers
-def _require_model(m) -> TabularMDP:
-    if not isinstance(m, TabularMDP):
-        raise TypeError(f"m must be an mdp.TabularMDP, got {type(m).__name__}")
-    return m
-
-
 def _forward_csr(m: TabularMDP) -> sp.csr_matrix:
     """The ``(S * A, S)`` CSR form in float64, sorted indices, no explicit zeros."""
     S, A = m.n_states, m.n_actions
@@ -324,7 +318,7 @@ def bisimulation(m, tol: float = 0.0) -> BisimulationResult:
     >>> res.labels.tolist(), res.n_blocks
     ([0, 0, 1, 1], 2)
     """
-    m = _require_model(m)
+    m = check_mdp(m, discounted=False)
     tol = check_tol(tol, "tol", allow_zero=True)
     if tol == 0.0:
         tol_r = EXACT_EPS * max(1.0, m.r_max)
@@ -378,7 +372,7 @@ def approximate_aggregation(m, tol_r: float, tol_p: float, *, quotient: str = "m
         ``gamma``). Since ``span(V_Q) <= span(R) / (1 - gamma)`` this implies the simulation-lemma form
         ``(eps_R + gamma eps_P span(R) / (2 (1 - gamma))) / (1 - gamma)`` (foundations.md F9, F10).
     """
-    m = _require_model(m)
+    m = check_mdp(m, discounted=False)
     check_gamma(m.gamma, "m.gamma")
     tol_r = check_tol(tol_r, "tol_r", allow_zero=True)
     tol_p = check_tol(tol_p, "tol_p", allow_zero=True)
@@ -462,7 +456,7 @@ def planted_copies(base, copies, *, rng, noise_r: float = 0.0, noise_p: float = 
     (TabularMDP, ndarray of int64)
         The model and the planted class (base state) of each of its states.
     """
-    base = _require_model(base)
+    base = check_mdp(base, "base", discounted=False)
     rng = check_rng(rng)
     S0, A = base.n_states, base.n_actions
     if isinstance(copies, numbers.Integral) and not isinstance(copies, bool):

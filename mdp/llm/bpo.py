@@ -38,11 +38,10 @@ are vectorised over the leading dimensions (``O(A log A)`` per row, one sort).
 """
 from __future__ import annotations
 
-import numbers
 
 import numpy as np
 
-from mdp._validation import as_float_array
+from mdp._validation import as_float_array, check_probability
 
 __all__ = [
     "weighted_median",
@@ -76,15 +75,6 @@ def _check_q_pi(q, pi0) -> tuple[np.ndarray, np.ndarray]:
     if np.any(np.abs(s - 1.0) > 1e-8):
         raise ValueError(f"pi0 rows must sum to 1 (within 1e-8); worst row sums to {s.flat[np.argmax(np.abs(s - 1))]}")
     return q, pi0
-
-
-def _check_eps(eps, name: str = "eps") -> float:
-    if isinstance(eps, bool) or not isinstance(eps, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(eps).__name__}")
-    e = float(eps)
-    if not np.isfinite(e) or not 0.0 <= e <= 1.0:
-        raise ValueError(f"{name} must lie in [0, 1], got {e}")
-    return e
 
 
 def weighted_median(q, pi0) -> np.ndarray:
@@ -132,7 +122,7 @@ def bpo_sign_rule(q, pi0, eps: float = 0.2) -> np.ndarray:
     [0.8, 1.0, 1.2]
     """
     q, pi0 = _check_q_pi(q, pi0)
-    e = _check_eps(eps)
+    e = check_probability(eps, "eps")
     mu = weighted_median(q, pi0)[..., None]
     above, below, at = q > mu, q < mu, q == mu
     pa = np.where(above, pi0, 0.0).sum(-1, keepdims=True)
@@ -167,7 +157,7 @@ def bpo_target_ratio(q, pi0, eps: float = 0.2, *, c_low: float | None = None,
     numpy.ndarray, shape (..., A)
     """
     q, pi0 = _check_q_pi(q, pi0)
-    e = _check_eps(eps)
+    e = check_probability(eps, "eps")
     lo = 1.0 - e if c_low is None else float(c_low)
     hi = 1.0 + e if c_high is None else float(c_high)
     if not (np.isfinite(lo) and np.isfinite(hi)) or not 0.0 <= lo <= 1.0 <= hi:
@@ -306,7 +296,7 @@ def bpo_target_from_advantages(advantages, eps: float = 0.2):
     import torch
 
     a = _float(advantages, "advantages")
-    return 1.0 + _check_eps(eps) * torch.sign(a)
+    return 1.0 + check_probability(eps, "eps") * torch.sign(a)
 
 
 def _valid_only(t, mask, name):
@@ -373,7 +363,7 @@ def bpo_token_losses(log_probs, old_log_probs, advantages, response_mask, *, eps
 
     if divergence not in BPO_DIVERGENCES:
         raise ValueError(f"divergence must be one of {BPO_DIVERGENCES}, got {divergence!r}")
-    e = _check_eps(eps)
+    e = check_probability(eps, "eps")
     lp, old, adv, mask = _token_inputs(log_probs, old_log_probs, advantages, response_mask)
     rho = torch.exp(lp - old)
     sgn = torch.sign(adv)
