@@ -341,8 +341,6 @@ def check_shape_dtype_determinism(name, spec, batch, options):
 
 def check_broadcast(name, spec, batch, options):
     """``broadcast=True`` gives ``(rows, tokens)`` advantages that vanish off the response mask."""
-    import torch
-
     b = estimator_fixture_batch(set(spec.needs) | {"response_mask"}) if batch is None else batch
     if b.response_mask is None:
         return
