@@ -19,6 +19,7 @@ from dataclasses import field
 import numpy as np
 
 from marl.model import MarkovGame, check_stationary_strategy
+from mdp._common.deprecation import migrate_signature
 from mdp._validation import as_float_array, check_positive_int, check_tol
 from mdp._common import ConvergenceWarning, UNIT_ROUNDOFF, result
 from mdp._common.roundoff import backup_rounding, difference_rounding, macqueen_bounds
@@ -90,7 +91,7 @@ class GameSolverResult:
 
 def _stage_values(q: np.ndarray, out: np.ndarray, stage_solver: str = "simplex") -> float:
     """``out[s] = val(q[s])`` with the numba simplex (or one HiGHS LP pair per state when
-    ``stage_solver="highs"``); returns the largest certificate gap."""
+    ``method="highs"``); returns the largest certificate gap."""
     from marl import _simplex as K
 
     if stage_solver == "highs":
@@ -148,8 +149,9 @@ def _policies_at(game: MarkovGame, v: np.ndarray):
     return q, np.asarray(sol.row_strategy), np.asarray(sol.col_strategy)
 
 
+@migrate_signature(renamed={"stage_solver": "method"})
 def shapley_value_iteration(game, *, tol: float = 1e-8, max_iter: int = 100_000, v0=None,
-                            stage_solver: str = "simplex") -> GameSolverResult:
+                            method: str = "simplex") -> GameSolverResult:
     """Shapley (1953) value iteration for a zero-sum discounted Markov game.
 
     ``v_{t+1}(s) = val(R[s] + gamma * sum_s' P[s, :, :, s'] v_t(s'))`` (foundations.md section 6),
@@ -167,7 +169,7 @@ def shapley_value_iteration(game, *, tol: float = 1e-8, max_iter: int = 100_000,
         Budget of Shapley backups.
     v0 : array_like (S,), optional
         Starting values (default zeros).
-    stage_solver : {"simplex", "highs"}
+    method : {"simplex", "highs"}
         ``"simplex"``: all stage games of a backup in one batched numba call (default).
         ``"highs"``: one scipy HiGHS LP pair per state (the per-state LP loop baseline of the
         ``game_scaling`` lab and the benchmarks; same certificate, same iterates up to round-off).
@@ -181,8 +183,9 @@ def shapley_value_iteration(game, *, tol: float = 1e-8, max_iter: int = 100_000,
     game = _require_game(game, zero_sum=True)
     tol = check_tol(tol)
     max_iter = check_positive_int(max_iter, "max_iter")
-    if stage_solver not in ("simplex", "highs"):
-        raise ValueError(f"stage_solver must be 'simplex' or 'highs', got {stage_solver!r}")
+    if method not in ("simplex", "highs"):
+        raise ValueError(f"method must be 'simplex' or 'highs', got {method!r}")
+    stage_solver = method
     S = game.n_states
     if v0 is None:
         v = np.zeros(S)

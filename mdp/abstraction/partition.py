@@ -40,6 +40,7 @@ from dataclasses import field
 import numpy as np
 import scipy.sparse as sp
 
+from mdp._common.deprecation import migrate_signature
 from mdp._validation import as_float_array, check_gamma, check_mdp, check_policy, check_positive_int, check_rng, check_tol
 from mdp.abstraction import _refine as K
 from mdp.model import TabularMDP
@@ -283,7 +284,8 @@ def _partition(m: TabularMDP, tol_r: float, tol_p: float, approx: bool):
 
 
 # ----------------------------------------------------------------------------------- public API
-def bisimulation(m, tol: float = 0.0) -> BisimulationResult:
+@migrate_signature(was_positional=("tol",))
+def bisimulation(m, *, tol: float = 0.0) -> BisimulationResult:
     """Coarsest bisimulation of ``m`` and its quotient model.
 
     Parameters
