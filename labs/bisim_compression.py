@@ -180,6 +180,7 @@ def plot(table, config: BisimCompressionConfig):
 
 LAB = register_lab(Lab(
     name="bisim_compression",
+    subjects=("mdp.abstraction.bisimulation", "mdp.solve"),
     config_cls=BisimCompressionConfig,
     run=run,
     plot=plot,

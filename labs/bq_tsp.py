@@ -185,6 +185,7 @@ def plot(table, config: BQTSPConfig):
 
 LAB = register_lab(Lab(
     name="bq_tsp",
+    subjects=("mdp.cop.train_bq_policy", "mdp.cop.train_direct_policy", "mdp.cop.solve_tsp_batch"),
     config_cls=BQTSPConfig,
     run=run,
     plot=plot,

@@ -74,7 +74,7 @@ def _progress() -> Progress:
 @app.command("list")
 def list_command(
     names: Annotated[Optional[list[str]], typer.Argument(
-        help="Labs or claims to show in full (config with defaults; statement, source, notes).",
+        help="Labs, claims or algorithms (e.g. mdp.solve) to show in full.",
         show_default=False)] = None,
     long: Annotated[bool, typer.Option("--long", "-l", help="Every lab and claim in full.")] = False,
 ) -> None:
@@ -92,17 +92,22 @@ def list_command(
     if names:
         lab_names = {lab.name.lower(): lab for lab in all_labs}
         claim_ids = {c.id.upper(): c for c in claims or []}
-        unknown = [n for n in names if n.lower() not in lab_names and n.upper() not in claim_ids]
+        from labs.catalog import algorithm_card
+
+        cards = {n: algorithm_card(n) for n in names if n.lower() not in lab_names and n.upper() not in claim_ids}
+        unknown = [n for n, card in cards.items() if card is None]
         if unknown:
             if claims is None:
                 console.print(f"[red]{escape(claims_error)}[/red]")
-            _error(f"unknown lab or claim {', '.join(unknown)}; labs: {', '.join(lab.name for lab in all_labs)}; "
+            _error(f"unknown lab, claim or algorithm {', '.join(unknown)}; labs: {', '.join(lab.name for lab in all_labs)}; "
                    f"claims: {', '.join(c.id for c in claims or [])}", 2)
         for n in names:
             if n.lower() in lab_names:
                 _print_lab(lab_names[n.lower()])
-            else:
+            elif n.upper() in claim_ids:
                 _print_claim(claim_ids[n.upper()])
+            else:
+                _print_card(cards[n])
         return
     if long:
         for lab in all_labs:
@@ -163,6 +168,15 @@ def _print_claim(claim) -> None:
     for label, text in (("statement", claim.statement), ("source", claim.source), ("notes", claim.notes)):
         if text:
             console.print(f"  [dim]{label}:[/dim] {escape(text)}", highlight=False)
+
+
+def _print_card(card) -> None:
+    console.print(f"[bold cyan]{escape(card.name)}[/bold cyan] {escape(card.summary)}", highlight=False)
+    rows = (("code", card.source or "-"), ("claims", ", ".join(card.claims) or "-"),
+            ("labs", ", ".join(card.labs) or "-"), ("notebooks", ", ".join(card.notebooks) or "-"),
+            ("docs", ", ".join(card.docs) or "-"))
+    for label, text in rows:
+        console.print(f"  [dim]{label}:[/dim] {escape(text)}", highlight=False)
 
 
 def _fmt_value(v) -> str:

@@ -424,6 +424,7 @@ def plot(table, config: ExactAdvantageConfig):
 
 LAB = register_lab(Lab(
     name="exact_advantage",
+    subjects=("mdp.llm.compute_advantages", "mdp.llm.toy_envs"),
     config_cls=ExactAdvantageConfig,
     run=run,
     plot=plot,

@@ -169,6 +169,7 @@ def plot(table, config: GameScalingConfig):
 
 LAB = register_lab(Lab(
     name="game_scaling",
+    subjects=("marl.shapley_value_iteration", "marl.hoffman_karp"),
     config_cls=GameScalingConfig,
     run=run,
     plot=plot,

@@ -169,6 +169,7 @@ def plot(table, config: GroupingTradeoffConfig):
 
 LAB = register_lab(Lab(
     name="grouping_tradeoff",
+    subjects=("mdp.abstraction.grouped_learner", "mdp.abstraction.grouping_loss_bound", "mdp.abstraction.grouping_errors", "mdp.abstraction.nested_groupings"),
     config_cls=GroupingTradeoffConfig,
     run=run,
     plot=plot,

@@ -157,6 +157,7 @@ def plot(table, config: QuickstartConfig):
 
 LAB = register_lab(Lab(
     name="quickstart",
+    subjects=("mdp.value_iteration", "mdp.certify", "mdp.bellman_operator"),
     config_cls=QuickstartConfig,
     run=run,
     plot=plot,

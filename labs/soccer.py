@@ -172,6 +172,7 @@ def plot(table, config: SoccerConfig):
 
 LAB = register_lab(Lab(
     name="soccer",
+    subjects=("marl.shapley_value_iteration", "marl.best_response", "marl.exploitability", "marl.learners.minimax_q", "marl.envs.soccer_v0"),
     config_cls=SoccerConfig,
     run=run,
     plot=plot,

@@ -183,6 +183,7 @@ def plot(table, config: SolverScalingConfig):
 
 LAB = register_lab(Lab(
     name="solver_scaling",
+    subjects=("mdp.solve", "mdp.value_iteration", "mdp.policy_iteration", "mdp.modified_policy_iteration", "mdp.linear_programming"),
     config_cls=SolverScalingConfig,
     run=run,
     plot=plot,

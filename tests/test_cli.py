@@ -70,7 +70,7 @@ def test_list_details_and_unknown_names():
     res = runner.invoke(app, ["list", "quickstart", "nope", "F99"])
     assert res.exit_code == 2
     out = " ".join(res.output.split())
-    assert "unknown lab or claim nope, F99; labs: " in out and "quickstart" in out and "claims: F1, F2" in out
+    assert "unknown lab, claim or algorithm nope, F99; labs: " in out and "quickstart" in out and "claims: F1, F2" in out
     res = runner.invoke(app, ["list", "QuickStart"])  # names are case-insensitive, like claim ids
     assert res.exit_code == 0 and "n_iter" in res.output
     res = runner.invoke(app, ["list", "--long"])

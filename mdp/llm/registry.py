@@ -37,6 +37,10 @@ _STATE = {"loaded": False, "loading": False}
 
 _RESERVED_OPTIONS = frozenset({"broadcast"})
 
+#: the claims of theory_checks/llm.py that check a built-in estimator
+_BUILTIN_CLAIMS = {"grpo": ("L1",), "dr_grpo": ("L1",), "rloo": ("L1",), "gigpo": ("L2",), "arena": ("L5", "L6"),
+                   "spo": ("L7",), "gbpo": ("L8",), "hapo": ("L9",)}
+
 
 @dataclass(frozen=True)
 class EstimatorSpec:
@@ -63,6 +67,8 @@ class EstimatorSpec:
         Fields read whatever the options.
     option_needs : mapping option -> {value: tuple of str}
         Fields read only when an option has a given value.
+    claims : tuple of str
+        Ids of the claims (:mod:`theory_checks`) that check this estimator (``rlab list ID``).
     """
 
     name: str
@@ -75,6 +81,7 @@ class EstimatorSpec:
     module: str = ""
     base_needs: tuple = ()
     option_needs: Mapping = field(default_factory=dict)
+    claims: tuple = ()
 
     def required_fields(self, **options) -> tuple:
         """Fields read when called with ``options`` (unset options take their defaults)."""
@@ -91,7 +98,8 @@ class EstimatorSpec:
 
 def register_estimator(name: str, fn: Callable, *, needs=(), options: Mapping | None = None,
                        doc: str | None = None, paper: str = "", equation: str = "",
-                       option_needs: Mapping | None = None, replace: bool = False) -> EstimatorSpec:
+                       option_needs: Mapping | None = None, replace: bool = False,
+                       claims=None) -> EstimatorSpec:
     """Register ``fn`` under ``name`` and return its :class:`EstimatorSpec`.
 
     Parameters
@@ -113,6 +121,9 @@ def register_estimator(name: str, fn: Callable, *, needs=(), options: Mapping | 
         Metadata shown by :func:`get_estimator`.
     replace : bool
         Allow overwriting an existing registration (otherwise a duplicate name is a ValueError).
+    claims : iterable of str, optional
+        Ids of the claims that check the estimator (built-ins: the L-claims of
+        ``theory_checks/llm.py``).
     """
     if not isinstance(name, str) or not name:
         raise TypeError(f"name must be a non-empty str, got {name!r}")
@@ -141,7 +152,8 @@ def register_estimator(name: str, fn: Callable, *, needs=(), options: Mapping | 
         doc = (fn.__doc__ or "").strip().split("\n\n")[0]
     spec = EstimatorSpec(name=name, fn=fn, needs=needs, options=MappingProxyType(opts), doc=doc,
                          paper=paper, equation=equation, module=getattr(fn, "__module__", "") or "",
-                         base_needs=needs, option_needs=MappingProxyType(cond))
+                         base_needs=needs, option_needs=MappingProxyType(cond),
+                         claims=tuple(claims) if claims is not None else _BUILTIN_CLAIMS.get(name, ()))
     spec = replace_fields(spec, needs=spec.required_fields())  # needs = what the defaults read
     _REGISTRY[name] = spec
     return spec
