@@ -18,8 +18,8 @@ interrupted sweep resumes without recomputing finished seeds, then writes ``out/
 ``provenance.json``.
 
 >>> import labs
->>> [lab.name for lab in labs.list_labs()][:2]
-['quickstart', 'solver_scaling']
+>>> sorted(lab.name for lab in labs.list_labs())[:2]
+['bisim_compression', 'bq_tsp']
 """
 from __future__ import annotations
 

@@ -104,7 +104,7 @@ def zero_sum_matrix_game(M, *, method: str = "simplex", parallel: bool | None = 
     --------
     >>> import marl
     >>> sol = marl.zero_sum_matrix_game([[1.0, -1.0], [-1.0, 1.0]])   # matching pennies
-    >>> round(sol.value, 12), sol.row_strategy.tolist()
+    >>> round(sol.value, 12), [round(p, 12) for p in sol.row_strategy.tolist()]
     (0.0, [0.5, 0.5])
     """
     batch, single = _coerce_payoffs(M)

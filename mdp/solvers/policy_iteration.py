@@ -155,7 +155,7 @@ def policy_iteration(m, *, max_iter: int = 10_000, pi0=None, rtol: float = 1e-12
     --------
     >>> import mdp
     >>> res = mdp.policy_iteration(mdp.generators.forest(gamma=0.96))
-    >>> res.pi.tolist(), [round(x, 4) for x in res.v]
+    >>> res.pi.tolist(), [round(float(x), 4) for x in res.v]
     ([0, 0, 0], [74.6496, 78.1056, 82.1056])
     """
     m = require_mdp(m)

@@ -147,7 +147,7 @@ def value_iteration(m, *, tol: float = 1e-8, max_iter: int = 100_000, method: st
     --------
     >>> import mdp
     >>> res = mdp.value_iteration(mdp.generators.forest(gamma=0.96), tol=1e-9)
-    >>> [round(x, 4) for x in res.v]
+    >>> [round(float(x), 4) for x in res.v]
     [74.6496, 78.1056, 82.1056]
     """
     m = require_mdp(m)
