@@ -21,7 +21,7 @@ import numpy as np
 from marl.model import MarkovGame, check_stationary_strategy
 from mdp._common.deprecation import migrate_signature
 from mdp._validation import as_float_array, check_positive_int, check_tol
-from mdp._common import ConvergenceWarning, UNIT_ROUNDOFF, result
+from mdp._common import UNIT_ROUNDOFF, ConvergenceWarning, StallTracker, result
 from mdp._common.roundoff import backup_rounding, difference_rounding, macqueen_bounds
 
 __all__ = [
@@ -196,9 +196,8 @@ def shapley_value_iteration(game, *, tol: float = 1e-8, max_iter: int = 100_000,
     tv = np.empty(S)
     residuals = []
     converged = False
-    half = best = np.inf
-    best_v = v
-    stalled = 0
+    half = np.inf
+    stall = StallTracker(_STALL, payload=v)  # the smallest certificate seen and its midpoint
     n = 0
     while n < max_iter:
         q = game.q_values(v)
@@ -210,21 +209,17 @@ def shapley_value_iteration(game, *, tol: float = 1e-8, max_iter: int = 100_000,
             v = mid
             converged = True
             break
-        if half < best:
-            best, best_v, stalled = half, mid, 0
-        else:
-            stalled += 1
-            if stalled >= _STALL:  # the certificate stopped shrinking: round-off floor of this scale
-                break
+        if stall.update(half, mid):  # the certificate stopped shrinking: round-off floor of this scale
+            break
         v, tv = tv, v
     if not converged:
         # return the midpoint with the smallest certificate seen
-        v, half = best_v, best
+        v, half = stall.payload, stall.best
         why = (f"the certificate stopped shrinking at {half:.3g} for {_STALL} backups (the round-off "
                "floor of these payoffs; rescale R or raise tol)") if n < max_iter else (
                f"max_iter={max_iter} backups left a certified error of {half:.3g}")
         warnings.warn(f"shapley_value_iteration did not reach tol={tol:g}: {why}", ConvergenceWarning,
-                      stacklevel=2)
+                      stacklevel=3)  # 3: the caller of the migrate_signature wrapper
     q, x, y = _policies_at(game, v)
     method = "shapley_value_iteration" + ("[highs]" if stage_solver == "highs" else "")
     return GameSolverResult(v, x, y, q, n, float(half), converged, method, np.array(residuals))
@@ -280,9 +275,9 @@ def hoffman_karp(game, *, tol: float = 1e-8, max_iter: int = 1000, inner_tol: fl
     tv = np.empty(S)
     residuals = []
     converged = False
-    half = best = np.inf
-    mid = best_v = v
-    stalled = 0
+    half = np.inf
+    mid = v
+    stall = StallTracker(_HK_STALL, payload=v)  # the smallest certificate seen and its midpoint
     q = game.q_values(v)
     n = 0
     while n < max_iter:
@@ -300,15 +295,11 @@ def hoffman_karp(game, *, tol: float = 1e-8, max_iter: int = 1000, inner_tol: fl
         if half <= tol:
             converged = True
             break
-        if half < best:
-            best, best_v, stalled = half, mid, 0
-        else:
-            stalled += 1
-            if stalled >= _HK_STALL:  # the certificate stopped shrinking: the round-off floor
-                break
+        if stall.update(half, mid):  # the certificate stopped shrinking: the round-off floor
+            break
     v = mid
     if not converged:
-        v, half = best_v, best  # the midpoint with the smallest certificate seen
+        v, half = stall.payload, stall.best  # the midpoint with the smallest certificate seen
         why = (f"the certificate stopped shrinking at {half:.3g} for {_HK_STALL} improvements (the "
                "float64 round-off floor of these payoffs; rescale R or raise tol)") if n < max_iter else (
                f"max_iter={max_iter} improvements left a certified error of {half:.3g}")

@@ -109,13 +109,13 @@ def test_dense_evaluation_reuses_the_policy_block_exactly():
     tv = rng.random(30)
     pi1, pi2 = rng.integers(0, 4, 30), rng.integers(0, 4, 30)
     pi2[:10] = pi1[:10]  # some rows unchanged, some changed
-    state = {"target": 1e-13, "rev": False, "reached": False}
+    state = solve_mod._EvalState(target=1e-13)
     for serial in (True, False):
         solve_mod._evaluate_jacobi(m, serial, tv, pi1, state, 10)
         u_reused, _ = solve_mod._evaluate_jacobi(m, serial, tv, pi2, state, 10)
-        fresh = {"target": 1e-13, "rev": False, "reached": False}
+        fresh = solve_mod._EvalState(target=1e-13)
         u_fresh, _ = solve_mod._evaluate_jacobi(m, serial, tv, pi2, fresh, 10)
-        np.testing.assert_array_equal(state["block"][0], np.asarray(m.P)[np.arange(30), pi2])
+        np.testing.assert_array_equal(state.block[0], np.asarray(m.P)[np.arange(30), pi2])
         np.testing.assert_array_equal(u_reused, u_fresh)
 
 

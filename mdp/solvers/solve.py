@@ -63,6 +63,7 @@ with the same fixed points, so the iteration converges (Puterman 1994, Thm 6.5.5
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -82,7 +83,7 @@ from mdp.solvers._core import (
     recentred_sweep,
     require_mdp,
 )
-from mdp._common import ConvergenceWarning
+from mdp._common import ConvergenceWarning, StallTracker
 
 __all__ = ["solve"]
 
@@ -90,6 +91,197 @@ __all__ = ["solve"]
 # under a millisecond, and the thread-pool launch - on a small or busy machine, waiting for a
 # descheduled worker thread (oversubscription) - can cost more than the sweep itself.
 _SERIAL_NNZ = 1 << 21
+
+
+@dataclass
+class _EvalState:
+    """What the evaluations carry from one check to the next (mutable working state, not a result).
+
+    ``target``: the span the evaluation sweeps aim for, tightened when a check fails after the
+    evaluation met it (``reached``); ``rev``: the Gauss-Seidel sweep order; ``block``: the gathered
+    ``P_pi`` rows and the policy they belong to (dense models).
+    """
+
+    target: float
+    rev: bool = False
+    reached: bool = False
+    block: tuple = (None, None)
+
+
+class _EliminationCheck:
+    """The dense check sweep that reads only the rows of ``P`` that can still win.
+
+    ``ub[s, a] >= q(s, a)`` holds at ``self.v_ref`` (exactly ``q = R`` at ``v = 0``); at ``v`` the
+    bound grows by ``gamma sigma max(v - v_ref)`` plus a rounding slack (see the module docstring).
+    """
+
+    def __init__(self, m, serial: bool, state: _EvalState):
+        self.m, self.state = m, state
+        self.kernel = K.bellman_elim_dense_serial if serial else K.bellman_elim_dense
+        self.v_ref = np.zeros(m.n_states)
+        self.sig_lo, self.sig_hi = m.row_sum_range
+
+    def __call__(self, v, ub, tv, pi):
+        m, g, S = self.m, self.m.gamma, self.m.n_states
+        dmax = float((v - self.v_ref).max())
+        inc = g * (self.sig_hi if dmax >= 0 else self.sig_lo) * dmax
+        # rounding: each q is a sum of S + 1 terms, |q| <= r_max + gamma sigma_hi |v|_max, in float64,
+        # at the old and at the new values, and one more addition per elimination
+        scale = m.r_max + g * self.sig_hi * max(float(np.abs(v).max()), float(np.abs(self.v_ref).max()))
+        inc += 4.0 * (S + 2) * np.finfo(np.float64).eps * scale
+        M, _ = self.state.block
+        self.kernel(m.P, M, self.state.block[1], m.R, g, v, ub, inc, tv, pi)
+        self.state.block = (M, pi.copy())
+        self.v_ref = v.copy()
+
+
+def _sparse_check(m, serial: bool):
+    indptr, indices, data = m.csr_arrays()
+    bq = K.bellman_q_sparse_serial if serial else K.bellman_q_sparse
+
+    def check(v, q, tv, pi):
+        bq(indptr, indices, data, m.R, m.gamma, v, q, tv, pi)
+
+    return check
+
+
+def _bracket(v, d, err_d, v_err, c_lo, c_hi):
+    """``(lower, upper, bound, floor)``: ``v + lower <= v* <= v + upper`` from ``D = T v - v`` known
+    to ``err_d`` (Thm 6.6.3 with ``min D <= D <= max D``, the row-sum range in ``c_lo, c_hi``); the
+    bound at the midpoint, and what it would be at ``span(D) = 0`` (the round-off floor)."""
+    lo_x, hi_x = float(d.min()) - err_d, float(d.max()) + err_d
+    lower = lo_x / (c_hi if lo_x < 0 else c_lo)
+    upper = hi_x / (c_hi if hi_x > 0 else c_lo)
+    # the divisions, the halving and v + shift round: a few ulps of the values
+    pad = 4.0 * UNIT_ROUNDOFF * (float(np.abs(v).max()) + max(abs(lower), abs(upper))) + v_err + 4.0 * UNDERFLOW
+    return lower, upper, 0.5 * (upper - lower) + pad, err_d / c_hi + pad
+
+
+def _warn_unconverged(why, tol, floor, bound, last_span, max_iter):
+    if why == "floor":
+        warnings.warn(
+            f"solve: tol={tol:g} is below the float64 round-off floor {floor:.3g} of this model "
+            f"(worst-case error of one Bellman sweep re-centred on the mid-range of v, about "
+            f"(row length + 2) * u * (max|R_c| + gamma * span(v) / 2) plus a few ulps of R_c, over 1 - gamma); "
+            f"returning the best certified answer, error_bound={bound:.3g}",
+            ConvergenceWarning, stacklevel=4)
+    elif why == "stall":
+        warnings.warn(
+            f"solve: tol={tol:g} cannot be certified: span(T v - v) stopped falling at {last_span:.3g} (the "
+            f"round-off of the evaluation sweeps, above the re-centred check's floor {floor:.3g}); returning "
+            f"the best certified answer, error_bound={bound:.3g}", ConvergenceWarning, stacklevel=4)
+    else:
+        # the last check certifies its midpoint as well as it would have on convergence
+        warnings.warn(f"solve stopped at max_iter={max_iter} full sweeps before tol={tol:g}; "
+                      f"certified error_bound={bound:.3g}", ConvergenceWarning, stacklevel=4)
+
+
+def _result(m, v, q, pi, d, shift, sw, tv, err_tv, err_d, n_full, bound, converged, kind, spans):
+    """The :class:`SolverResult` at the midpoint ``v + shift`` of the last check's bracket."""
+    v_out = v + shift
+    if m.is_sparse:
+        # R + gamma P (v + shift) = q + gamma shift (P 1): exact with the stored row sums, no extra sweep
+        q_out = q + (m.gamma * shift) * m.row_sums()
+    else:
+        # the check read only the rows that could win: q costs one more sweep, done when asked for
+        v_q = v_out.copy()  # its own copy: unaffected if a caller makes result.v writable again
+        q_out = Deferred(lambda: q_values(m, v_q))
+    # pi greedy w.r.t. v (and v + shift): v^pi >= T v + k min D, v* <= T v + k max D (Thm 6.6.3);
+    # after a re-centred check in the frame of v - c (both bounds move by c: the gap does not)
+    if sw is not None:
+        v_lo, v_hi = macqueen_bounds(m, sw.tv, d, err_tv, err_d)
+        pol_pad = 4.0 * UNIT_ROUNDOFF * (np.abs(v_hi).max() + abs(sw.c)) + 4.0 * UNDERFLOW
+    else:
+        v_lo, v_hi = macqueen_bounds(m, tv, d, err_tv, err_d)
+        pol_pad = 4.0 * UNIT_ROUNDOFF * np.abs(v_hi).max() + 4.0 * UNDERFLOW
+    return SolverResult(
+        v=v_out,
+        pi=pi.copy(),  # greedy w.r.t. v, hence w.r.t. v + shift for stochastic rows
+        q=q_out,
+        n_iter=n_full,
+        error_bound=float(bound),
+        policy_error_bound=float((v_hi - v_lo).max() + pol_pad),
+        converged=converged,
+        method=f"modified_policy_iteration[adaptive,{kind}]",
+        residuals=np.asarray(spans),
+    )
+
+
+def _evaluate_jacobi(m, serial, tv, pi, state, budget):
+    """Jacobi ``T_pi`` sweeps from ``tv`` until ``span(T_pi u - u) <= target`` or ``4 A`` sweeps.
+
+    ``P_pi`` is gathered into one contiguous ``(S, S)`` block first (``1/A`` of ``P``), so the sweeps
+    stream it instead of hopping between rows of ``P``; later calls update only the rows of the
+    states whose action changed.
+    """
+    S = m.n_states
+    g = m.gamma
+    gather = K.gather_policy_rows_serial if serial else K.gather_policy_rows
+    mv = K.affine_matvec_serial if serial else K.affine_matvec
+    # the block of the previous evaluation is reused: only the rows whose action changed are copied
+    M, M_pi = state.block
+    if M is None:
+        M = np.empty((S, S), dtype=m.P.dtype)
+        gather(m.P, pi, M)
+    else:
+        moved = np.flatnonzero(pi != M_pi)
+        M[moved] = m.P[moved, pi[moved]]
+    state.block = (M, pi.copy())
+    r = m.R[np.arange(S), pi]
+    u = tv.copy()
+    w = np.empty_like(u)
+    state.reached = False
+    prev = 0.0
+    for _ in range(4 * m.n_actions):
+        mv(M, r, g, u, w)
+        e = w - u
+        u, w = w, u
+        sp = float(e.max() - e.min())
+        # stop at the target, or once the observed contraction predicts that the next application
+        # of T_pi (which the check sweep performs) lands below it; the check has the last word
+        if sp <= state.target or (prev > 0.0 and min(1.0, sp / prev) * sp <= state.target):
+            state.reached = True
+            break
+        prev = sp
+    return u, 0
+
+
+def _evaluate_gauss_seidel(m, serial, tv, pi, state, budget):
+    """Alternating-order Gauss-Seidel MPI between two checks.
+
+    Rounds of two Bellman sweeps (forward and reversed order; they improve ``pi``) followed by
+    cheap ``T_pi`` sweeps (one CSR row per state) until their change is below
+    ``max(target, eta * change of the last Bellman sweep)``; once a round's Bellman sweeps switch no
+    action the ``T_pi`` sweeps go down to ``target`` and control returns to the check.
+    """
+    indptr, indices, data = m.csr_arrays()
+    g, R = m.gamma, m.R
+    v = tv.copy()
+    n_full = 0
+    state.reached = False
+    eta = 1e-2
+    while n_full < budget:
+        changed = 0
+        diff = 0.0
+        for _ in range(2):
+            if n_full >= budget:
+                break
+            dd, cc = K.gs_bellman_sparse(indptr, indices, data, R, g, v, pi, state.rev, 1e-12)
+            state.rev = not state.rev
+            n_full += 1
+            changed += cc
+            diff = dd
+        stable = changed == 0
+        goal = state.target if stable else max(state.target, eta * diff)
+        for _ in range(64 * m.n_actions):
+            dd = K.gs_policy_sparse(indptr, indices, data, R, g, pi, v, state.rev)
+            state.rev = not state.rev
+            if dd <= goal:
+                break
+        if stable or diff <= state.target:
+            state.reached = dd <= state.target
+            break
+    return v, n_full
 
 
 @migrate_signature(was_positional=("tol",))
@@ -131,54 +323,29 @@ def solve(m, *, tol: float = 1e-8, max_iter: int = 10_000) -> SolverResult:
     tol = check_tol(tol)
     max_iter = check_positive_int(max_iter, "max_iter")
     S = m.n_states
-    g = m.gamma
     serial = m.nnz < _SERIAL_NNZ  # for the full sweeps; the dense evaluation decides on S * S
     # Rows of P sum to 1 only within atol (and float32 rounding): the bracket uses the stored range.
     sig_lo, sig_hi = m.row_sum_range
-    c_lo, c_hi = 1.0 - g * sig_lo, 1.0 - g * sig_hi
+    c_lo, c_hi = 1.0 - m.gamma * sig_lo, 1.0 - m.gamma * sig_hi
     contraction(m)
-    state = {"target": 0.5 * (1.0 - g) * tol, "rev": False, "reached": False}
+    state = _EvalState(target=0.5 * (1.0 - m.gamma) * tol)
     if m.is_sparse:
-        indptr, indices, data = m.csr_arrays()
-        bq = K.bellman_q_sparse_serial if serial else K.bellman_q_sparse
-        check_sweep = lambda v, q, tv, pi: bq(indptr, indices, data, m.R, g, v, q, tv, pi)  # noqa: E731
-        evaluate = _evaluate_gauss_seidel
-        kind = "gauss-seidel"
+        check_sweep, evaluate, kind, serial_eval = _sparse_check(m, serial), _evaluate_gauss_seidel, "gauss-seidel", serial
     else:
-        be = K.bellman_elim_dense_serial if serial else K.bellman_elim_dense
-        ref = {"v": np.zeros(S)}  # q <= ub holds at these values (exactly q = R at v = 0)
-
-        def check_sweep(v, ub, tv, pi):
-            # q(s, a) at v exceeds q at ref["v"] by gamma P[s, a] (v - ref) <= gamma sigma max(v - ref)
-            dmax = float((v - ref["v"]).max())
-            inc = g * (sig_hi if dmax >= 0 else sig_lo) * dmax
-            # rounding: each q is a sum of S + 1 terms, |q| <= r_max + gamma sigma_hi |v|_max, in float64,
-            # at the old and at the new values, and one more addition per elimination
-            scale = m.r_max + g * sig_hi * max(float(np.abs(v).max()), float(np.abs(ref["v"]).max()))
-            inc += 4.0 * (S + 2) * np.finfo(np.float64).eps * scale
-            M, M_pi = state["block"]
-            be(m.P, M, M_pi, m.R, g, v, ub, inc, tv, pi)
-            state["block"] = (M, pi.copy())
-            ref["v"] = v.copy()
-
-        evaluate = _evaluate_jacobi
-        kind = "jacobi"
+        check_sweep, evaluate, kind = _EliminationCheck(m, serial, state), _evaluate_jacobi, "jacobi"
         serial_eval = S * S < _SERIAL_NNZ
 
     # The check at v = 0 needs no sweep: q = R + gamma P 0 = R exactly.
     v = np.zeros(S)
-    q = np.array(m.R, dtype=np.float64)  # dense: upper bounds on q at the last check (see check_sweep)
+    q = np.array(m.R, dtype=np.float64)  # dense: upper bounds on q at the last check (see _EliminationCheck)
     pi = np.argmax(q, axis=1).astype(np.int64)
     tv = q[np.arange(S), pi]
     spans = []
     n_full = 0
-    converged = False
-    floor_hit = False
+    why = None  # "floor", "stall" or "budget" when the loop stops unconverged
     recentred = False
     centred_checks = False  # set once the plain sweep's round-off floor blocks tol
-    n_plain = 0  # checks before that
-    no_gain = 0  # re-centred checks in a row without a new smallest span(D)
-    stall_hit = False
+    stall = StallTracker(3)  # re-centred checks without a new smallest span(D)
     sw = None  # the last re-centred check
     while True:
         if centred_checks:
@@ -200,42 +367,28 @@ def solve(m, *, tol: float = 1e-8, max_iter: int = 10_000) -> SolverResult:
             err_tv = backup_rounding(m, float(np.abs(v).max()))
             err_d = difference_rounding(err_tv, float(np.abs(d).max()))
             v_err = 0.0
-        lo, hi = float(d.min()), float(d.max())
-        spans.append(hi - lo)
-        lo_x, hi_x = lo - err_d, hi + err_d
-        # v + lower <= v* <= v + upper (Thm 6.6.3 with min D <= D <= max D; see the module docstring)
-        lower = lo_x / (c_hi if lo_x < 0 else c_lo)
-        upper = hi_x / (c_hi if hi_x > 0 else c_lo)
-        # the divisions, the halving and v + shift round: a few ulps of the values
-        pad = 4.0 * UNIT_ROUNDOFF * (float(np.abs(v).max()) + max(abs(lower), abs(upper))) + v_err + 4.0 * UNDERFLOW
-        bound = 0.5 * (upper - lower) + pad
+        spans.append(float(d.max()) - float(d.min()))
+        lower, upper, bound, floor = _bracket(v, d, err_d, v_err, c_lo, c_hi)
         if bound <= tol:
-            converged = True
             break
-        # what the bound would be at span(D) = 0: tol below it cannot be certified in float64
-        floor = err_d / c_hi + pad
         stalled = len(spans) > 1 and spans[-1] >= spans[-2]
         if floor > tol and (bound <= 1.25 * floor or (bound <= 4.0 * floor and stalled)):
             if not centred_checks:
                 if n_full >= max_iter:
-                    break  # the budget, not the floor, stops it: the max_iter warning below
+                    why = "budget"  # the budget, not the floor, stops it
+                    break
                 # the plain sweep's floor: check again at the same v, re-centred (and from now on)
                 centred_checks = True
-                n_plain = len(spans)  # spans from here on are the re-centred checks'
                 continue
-            # as close to the floor as it gets, or the span stalled at the round-off noise
-            floor_hit = True
+            why = "floor"  # as close to the floor as it gets, or the span stalled at the round-off noise
             break
-        if centred_checks:
-            # the evaluation sweeps between checks are plain ones, whose round-off scales with ||v||:
-            # span(D) can stall above the re-centred floor. Three checks without a new smallest span:
-            # the iteration's noise level, where more sweeps certify nothing more
-            best_span = min(spans[n_plain:-1], default=np.inf)
-            no_gain = no_gain + 1 if spans[-1] >= best_span else 0
-            if no_gain >= 3:
-                stall_hit = True
-                break
+        # the evaluation sweeps between re-centred checks are plain ones, whose round-off scales with
+        # ||v||: span(D) can stall above the re-centred floor, where more sweeps certify nothing more
+        if centred_checks and stall.update(spans[-1]):
+            why = "stall"
+            break
         if n_full >= max_iter:
+            why = "budget"
             break
         # The row sums are known only to a range, so the bracket widens with |D| itself
         # (1 / c_lo != 1 / c_hi). A small span with a large common offset in D: move v by the
@@ -245,131 +398,13 @@ def solve(m, *, tol: float = 1e-8, max_iter: int = 10_000) -> SolverResult:
             recentred = True
             continue
         recentred = False
-        if state["reached"]:
-            state["target"] *= 1e-2  # evaluation met its target yet the check failed: tighten
+        if state.reached:
+            state.target *= 1e-2  # evaluation met its target yet the check failed: tighten
         # the budget keeps one sweep for the check that follows the evaluation
-        v, n_extra = evaluate(m, serial if m.is_sparse else serial_eval, tv, pi, state, max_iter - n_full - 1)
+        v, n_extra = evaluate(m, serial_eval, tv, pi, state, max_iter - n_full - 1)
         n_full += n_extra
 
-    method = f"modified_policy_iteration[adaptive,{kind}]"
-    if floor_hit:
-        warnings.warn(
-            f"solve: tol={tol:g} is below the float64 round-off floor {floor:.3g} of this model "
-            f"(worst-case error of one Bellman sweep re-centred on the mid-range of v, about "
-            f"(row length + 2) * u * (max|R_c| + gamma * span(v) / 2) plus a few ulps of R_c, over 1 - gamma); "
-            f"returning the best certified answer, error_bound={bound:.3g}",
-            ConvergenceWarning, stacklevel=2)
-    elif stall_hit:
-        warnings.warn(
-            f"solve: tol={tol:g} cannot be certified: span(T v - v) stopped falling at {spans[-1]:.3g} (the "
-            f"round-off of the evaluation sweeps, above the re-centred check's floor {floor:.3g}); returning "
-            f"the best certified answer, error_bound={bound:.3g}", ConvergenceWarning, stacklevel=2)
-    elif not converged:
-        # the last check certifies its midpoint as well as it would have on convergence
-        warnings.warn(f"solve stopped at max_iter={max_iter} full sweeps before tol={tol:g}; "
-                      f"certified error_bound={bound:.3g}", ConvergenceWarning, stacklevel=2)
-    shift = 0.5 * (upper + lower)
-    v_out = v + shift
-    if m.is_sparse:
-        # R + gamma P (v + shift) = q + gamma shift (P 1): exact with the stored row sums, no extra sweep
-        q_out = q + (g * shift) * m.row_sums()
-    else:
-        # the check read only the rows that could win: q costs one more sweep, done when asked for
-        v_q = v_out.copy()  # its own copy: unaffected if a caller makes result.v writable again
-        q_out = Deferred(lambda: q_values(m, v_q))
-    # pi greedy w.r.t. v (and v + shift): v^pi >= T v + k min D, v* <= T v + k max D (Thm 6.6.3);
-    # after a re-centred check in the frame of v - c (both bounds move by c: the gap does not)
-    if sw is not None:
-        v_lo, v_hi = macqueen_bounds(m, sw.tv, d, err_tv, err_d)
-        pol_pad = 4.0 * UNIT_ROUNDOFF * (np.abs(v_hi).max() + abs(sw.c)) + 4.0 * UNDERFLOW
-    else:
-        v_lo, v_hi = macqueen_bounds(m, tv, d, err_tv, err_d)
-        pol_pad = 4.0 * UNIT_ROUNDOFF * np.abs(v_hi).max() + 4.0 * UNDERFLOW
-    return SolverResult(
-        v=v_out,
-        pi=pi.copy(),  # greedy w.r.t. v, hence w.r.t. v + shift for stochastic rows
-        q=q_out,
-        n_iter=n_full,
-        error_bound=float(bound),
-        policy_error_bound=float((v_hi - v_lo).max() + pol_pad),
-        converged=converged,
-        method=method,
-        residuals=np.asarray(spans),
-    )
-
-
-def _evaluate_jacobi(m, serial, tv, pi, state, budget):
-    """Jacobi ``T_pi`` sweeps from ``tv`` until ``span(T_pi u - u) <= target`` or ``4 A`` sweeps.
-
-    ``P_pi`` is gathered into one contiguous ``(S, S)`` block first (``1/A`` of ``P``), so the sweeps
-    stream it instead of hopping between rows of ``P``; later calls update only the rows of the
-    states whose action changed.
-    """
-    S = m.n_states
-    g = m.gamma
-    gather = K.gather_policy_rows_serial if serial else K.gather_policy_rows
-    mv = K.affine_matvec_serial if serial else K.affine_matvec
-    # the block of the previous evaluation is reused: only the rows whose action changed are copied
-    M, M_pi = state.get("block", (None, None))
-    if M is None:
-        M = np.empty((S, S), dtype=m.P.dtype)
-        gather(m.P, pi, M)
-    else:
-        moved = np.flatnonzero(pi != M_pi)
-        M[moved] = m.P[moved, pi[moved]]
-    state["block"] = (M, pi.copy())
-    r = m.R[np.arange(S), pi]
-    u = tv.copy()
-    w = np.empty_like(u)
-    state["reached"] = False
-    prev = 0.0
-    for _ in range(4 * m.n_actions):
-        mv(M, r, g, u, w)
-        e = w - u
-        u, w = w, u
-        sp = float(e.max() - e.min())
-        # stop at the target, or once the observed contraction predicts that the next application
-        # of T_pi (which the check sweep performs) lands below it; the check has the last word
-        if sp <= state["target"] or (prev > 0.0 and min(1.0, sp / prev) * sp <= state["target"]):
-            state["reached"] = True
-            break
-        prev = sp
-    return u, 0
-
-
-def _evaluate_gauss_seidel(m, serial, tv, pi, state, budget):
-    """Alternating-order Gauss-Seidel MPI between two checks.
-
-    Rounds of two Bellman sweeps (forward and reversed order; they improve ``pi``) followed by
-    cheap ``T_pi`` sweeps (one CSR row per state) until their change is below
-    ``max(target, eta * change of the last Bellman sweep)``; once a round's Bellman sweeps switch no
-    action the ``T_pi`` sweeps go down to ``target`` and control returns to the check.
-    """
-    indptr, indices, data = m.csr_arrays()
-    g, R = m.gamma, m.R
-    v = tv.copy()
-    n_full = 0
-    state["reached"] = False
-    eta = 1e-2
-    while n_full < budget:
-        changed = 0
-        diff = 0.0
-        for _ in range(2):
-            if n_full >= budget:
-                break
-            dd, cc = K.gs_bellman_sparse(indptr, indices, data, R, g, v, pi, state["rev"], 1e-12)
-            state["rev"] = not state["rev"]
-            n_full += 1
-            changed += cc
-            diff = dd
-        stable = changed == 0
-        goal = state["target"] if stable else max(state["target"], eta * diff)
-        for _ in range(64 * m.n_actions):
-            dd = K.gs_policy_sparse(indptr, indices, data, R, g, pi, v, state["rev"])
-            state["rev"] = not state["rev"]
-            if dd <= goal:
-                break
-        if stable or diff <= state["target"]:
-            state["reached"] = dd <= state["target"]
-            break
-    return v, n_full
+    if why is not None:
+        _warn_unconverged(why, tol, floor, bound, spans[-1], max_iter)
+    return _result(m, v, q, pi, d, 0.5 * (upper + lower), sw, tv, err_tv, err_d, n_full, bound, why is None,
+                   kind, spans)
