@@ -99,6 +99,14 @@ def _policy_value(m, pi):
     return np.linalg.solve(np.eye(S) - m.gamma * P[idx, pi], np.asarray(m.R, dtype=np.float64)[idx, pi])
 
 
+def _chosen(checks, table) -> list[str]:
+    chosen = list(table) if checks is None else list(checks)
+    unknown = [c for c in chosen if c not in table]
+    if unknown:
+        raise ValueError(f"unknown checks {unknown}; known: {list(table)}")
+    return chosen
+
+
 def _fail(check: str, name: str, label: str, msg: str):
     raise ConformanceError(f"{name}: check {check} fails on instance {label!r}: {msg}")
 
@@ -249,10 +257,7 @@ def check_solver(solver: Callable, *, name: str | None = None, instances=None, t
         raise TypeError(f"solver must be callable, got {type(solver).__name__}")
     name = name or getattr(solver, "__name__", repr(solver))
     instances = solver_instances() if instances is None else list(instances)
-    chosen = list(SOLVER_CHECKS) if checks is None else list(checks)
-    unknown = [c for c in chosen if c not in SOLVER_CHECKS]
-    if unknown:
-        raise ValueError(f"unknown checks {unknown}; known: {list(SOLVER_CHECKS)}")
+    chosen = _chosen(checks, SOLVER_CHECKS)
     for c in chosen:
         SOLVER_CHECKS[c](solver, name, instances, tol)
     return chosen
@@ -406,10 +411,7 @@ def check_estimator(name: str, *, batch=None, options: Mapping | None = None, ch
     spec = get_estimator(name)
     opts = dict(_REQUIRED_OPTIONS.get(name, {}))
     opts.update(options or {})
-    chosen = list(ESTIMATOR_CHECKS) if checks is None else list(checks)
-    unknown = [c for c in chosen if c not in ESTIMATOR_CHECKS]
-    if unknown:
-        raise ValueError(f"unknown checks {unknown}; known: {list(ESTIMATOR_CHECKS)}")
+    chosen = _chosen(checks, ESTIMATOR_CHECKS)
     for c in chosen:
         ESTIMATOR_CHECKS[c](name, spec, batch, opts)
     return chosen
