@@ -59,19 +59,10 @@ _RC_TOL = 1e-12
 
 # ----------------------------------------------------------------------------------- transport kernel
 @njit(cache=True)
-def _transport(a, b, C, max_iter):
-    """Exact ``min sum_ij x_ij C_ij`` over couplings of ``a`` (m,) and ``b`` (n,) (equal total mass).
-
-    Transportation simplex: north-west corner basis (a staircase spanning tree of ``m + n - 1``
-    cells, degenerate zeros included), potentials ``u_i + v_j = C_ij`` on the basis, entering cell of
-    most negative reduced cost, pivot around the unique cycle. Returns ``(cost, x, ok)``; ``ok`` is
-    False when ``max_iter`` pivots did not reach optimality (degenerate cycling; the caller falls back
-    to an LP).
-    """
-    m = a.shape[0]
-    n = b.shape[0]
-    x = np.zeros((m, n))
-    basic = np.zeros((m, n), dtype=np.bool_)
+def _north_west(a, b, x, basic):
+    """North-west corner basis: a staircase spanning tree of ``m + n - 1`` cells (degenerate zeros
+    included) carrying a feasible coupling of ``a`` and ``b`` in ``x``."""
+    m, n = a.shape[0], b.shape[0]
     ra = a.copy()
     rb = b.copy()
     i = 0
@@ -92,12 +83,70 @@ def _transport(a, b, C, max_iter):
             i += 1
         else:
             j += 1
+
+
+@njit(cache=True)
+def _walk_basis(basic, C, root, u, v, uset, vset, stack, par_row, par_col):
+    """Depth-first walk of the basis tree from row ``root``: potentials ``u_i + v_j = C_ij`` with
+    ``u[root] = 0``, and each node's parent (``par_col[j]`` the row above column ``j``,
+    ``par_row[i]`` the column above row ``i``). Nodes: rows ``0..m-1``, columns ``m..m+n-1``."""
+    m, n = basic.shape
+    uset[:] = False
+    vset[:] = False
+    u[root] = 0.0
+    uset[root] = True
+    par_row[root] = -1
+    top = 0
+    stack[top] = root
+    top += 1
+    while top > 0:
+        top -= 1
+        node = stack[top]
+        if node < m:
+            for jj in range(n):
+                if basic[node, jj] and not vset[jj]:
+                    v[jj] = C[node, jj] - u[node]
+                    vset[jj] = True
+                    par_col[jj] = node
+                    stack[top] = m + jj
+                    top += 1
+        else:
+            jj = node - m
+            for ii in range(m):
+                if basic[ii, jj] and not uset[ii]:
+                    u[ii] = C[ii, jj] - v[jj]
+                    uset[ii] = True
+                    par_row[ii] = jj
+                    stack[top] = ii
+                    top += 1
+
+
+@njit(cache=True)
+def _coupling_cost(x, C):
+    cost = 0.0
+    for i in range(x.shape[0]):
+        for j in range(x.shape[1]):
+            cost += x[i, j] * C[i, j]
+    return cost
+
+
+@njit(cache=True)
+def _transport(a, b, C, max_iter):
+    """Exact ``min sum_ij x_ij C_ij`` over couplings of ``a`` (m,) and ``b`` (n,) (equal total mass).
+
+    Transportation simplex: north-west corner basis, potentials ``u_i + v_j = C_ij`` on the basis
+    (:func:`_walk_basis` from row 0), entering cell of most negative reduced cost, pivot around the
+    unique cycle (the same walk from the entering row gives the tree paths). Returns ``(cost, x,
+    ok)``; ``ok`` is False when ``max_iter`` pivots did not reach optimality (degenerate cycling; the
+    caller falls back to an LP).
+    """
+    m = a.shape[0]
+    n = b.shape[0]
+    x = np.zeros((m, n))
+    basic = np.zeros((m, n), dtype=np.bool_)
+    _north_west(a, b, x, basic)
     if m == 1 or n == 1:
-        cost = 0.0
-        for i in range(m):
-            for j in range(n):
-                cost += x[i, j] * C[i, j]
-        return cost, x, True
+        return _coupling_cost(x, C), x, True
     scale = 0.0
     for i in range(m):
         for j in range(n):
@@ -107,37 +156,12 @@ def _transport(a, b, C, max_iter):
     v = np.zeros(n)
     uset = np.zeros(m, dtype=np.bool_)
     vset = np.zeros(n, dtype=np.bool_)
-    stack = np.empty(m + n, dtype=np.int64)  # nodes: rows 0..m-1, columns m..m+n-1
-    par_row = np.empty(m, dtype=np.int64)  # parent column of a row node
-    par_col = np.empty(n, dtype=np.int64)  # parent row of a column node
+    stack = np.empty(m + n, dtype=np.int64)
+    par_row = np.empty(m, dtype=np.int64)
+    par_col = np.empty(n, dtype=np.int64)
     ok = False
     for _ in range(max_iter):
-        # potentials on the basis tree, rooted at row 0
-        uset[:] = False
-        vset[:] = False
-        u[0] = 0.0
-        uset[0] = True
-        top = 0
-        stack[top] = 0
-        top += 1
-        while top > 0:
-            top -= 1
-            node = stack[top]
-            if node < m:
-                for jj in range(n):
-                    if basic[node, jj] and not vset[jj]:
-                        v[jj] = C[node, jj] - u[node]
-                        vset[jj] = True
-                        stack[top] = m + jj
-                        top += 1
-            else:
-                jj = node - m
-                for ii in range(m):
-                    if basic[ii, jj] and not uset[ii]:
-                        u[ii] = C[ii, jj] - v[jj]
-                        uset[ii] = True
-                        stack[top] = ii
-                        top += 1
+        _walk_basis(basic, C, 0, u, v, uset, vset, stack, par_row, par_col)
         # entering cell
         best = -rc_tol
         i0 = -1
@@ -153,32 +177,8 @@ def _transport(a, b, C, max_iter):
         if i0 < 0:
             ok = True
             break
-        # tree paths from row i0 (root): parents
-        uset[:] = False
-        vset[:] = False
-        uset[i0] = True
-        par_row[i0] = -1
-        top = 0
-        stack[top] = i0
-        top += 1
-        while top > 0:
-            top -= 1
-            node = stack[top]
-            if node < m:
-                for jj in range(n):
-                    if basic[node, jj] and not vset[jj]:
-                        vset[jj] = True
-                        par_col[jj] = node
-                        stack[top] = m + jj
-                        top += 1
-            else:
-                jj = node - m
-                for ii in range(m):
-                    if basic[ii, jj] and not uset[ii]:
-                        uset[ii] = True
-                        par_row[ii] = jj
-                        stack[top] = ii
-                        top += 1
+        # tree paths from row i0 (the potentials this walk leaves are not used)
+        _walk_basis(basic, C, i0, u, v, uset, vset, stack, par_row, par_col)
         # walk col j0 -> ... -> row i0: col->row steps are '-' cells, row->col steps are '+' cells
         theta = np.inf
         li = -1
@@ -206,11 +206,7 @@ def _transport(a, b, C, max_iter):
         basic[i0, j0] = True
         basic[li, lj] = False
         x[li, lj] = 0.0
-    cost = 0.0
-    for i in range(m):
-        for j in range(n):
-            cost += x[i, j] * C[i, j]
-    return cost, x, ok
+    return _coupling_cost(x, C), x, ok
 
 
 @njit(cache=True)
