@@ -30,6 +30,7 @@ from mdp.solvers import (
     value_iteration,
 )
 from mdp.operators import bellman_operator, q_values
+from mdp.interop import from_gymnasium, to_gymnasium
 
 __version__ = "0.1.0"
 
@@ -57,6 +58,8 @@ __all__ = [
     "simplex_policy_iteration",
     "solve",
     "value_iteration",
+    "from_gymnasium",
+    "to_gymnasium",
 ]
 
 # subpackages loaded on first attribute access (mdp.abstraction, mdp.cop; torch-based mdp.llm)
