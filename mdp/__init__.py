@@ -28,6 +28,10 @@ from mdp.solvers import (
     simplex_policy_iteration,
     solve,
     value_iteration,
+    AverageRewardResult,
+    relative_value_iteration,
+    GainBias,
+    policy_gain_bias,
 )
 from mdp.operators import bellman_operator, q_values
 from mdp.interop import from_gymnasium, to_gymnasium
@@ -60,6 +64,10 @@ __all__ = [
     "value_iteration",
     "from_gymnasium",
     "to_gymnasium",
+    "AverageRewardResult",
+    "relative_value_iteration",
+    "GainBias",
+    "policy_gain_bias",
 ]
 
 # subpackages loaded on first attribute access (mdp.abstraction, mdp.cop; torch-based mdp.llm)
