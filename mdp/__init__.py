@@ -35,6 +35,7 @@ from mdp.solvers import (
 )
 from mdp.operators import bellman_operator, q_values
 from mdp.interop import from_gymnasium, to_gymnasium
+from mdp.persistence import load_model, load_result, save_result
 
 __version__ = "0.1.0"
 
@@ -68,6 +69,9 @@ __all__ = [
     "relative_value_iteration",
     "GainBias",
     "policy_gain_bias",
+    "load_model",
+    "save_result",
+    "load_result",
 ]
 
 # subpackages loaded on first attribute access (mdp.abstraction, mdp.cop; torch-based mdp.llm)

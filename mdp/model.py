@@ -300,6 +300,13 @@ class TabularMDP:
         new._gamma = check_gamma(gamma, allow_one=True)
         return new
 
+    def save(self, path):
+        """Write the model to ``path`` as ``.npz`` (open format, schema-versioned); see
+        :func:`mdp.load_model` and :mod:`mdp.persistence`. Returns the path."""
+        from mdp.persistence import save_model
+
+        return save_model(self, path)
+
     # ------------------------------------------------------------------ policy-induced quantities
     def policy_matrix(self, pi):
         """``P_pi[s, s'] = sum_a pi(a|s) P[s, a, s']``: dense ``(S, S)``, or CSR when sparse."""
