@@ -199,6 +199,12 @@ def _run_lab(lab: str, *, seeds: int, out: Path, executor: str, address: Optiona
         _error(exc.args[0] if exc.args else exc, 2)
     if out.exists() and not out.is_dir():
         _error(f"--out {out} exists and is not a folder", 2)
+    from labs.executors import check_executor
+
+    try:  # before the header and the progress display: a bad option fails cleanly and alone
+        check_executor(executor, address, workers)
+    except ValueError as exc:
+        _error(exc.args[0], 2)
     console.print(f"[bold]{lab_obj.name}[/bold]: {seeds} seed(s), executor [cyan]{executor}[/cyan]"
                   + (f" at {escape(address)}" if address else "") + f", config {escape(str(config))}")
     t0 = time.perf_counter()
@@ -437,6 +443,10 @@ def main() -> None:
     """Console-script entry point (``rlab``)."""
     try:
         signal.signal(signal.SIGTERM, _on_sigterm)
+        # SIGINT too: a process started with SIGINT ignored (a background job of a non-interactive
+        # shell script) inherits SIG_IGN, and Python then installs no KeyboardInterrupt handler, so
+        # `kill -INT` did nothing; interrupting must stop a run wherever it was started
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     except ValueError:  # pragma: no cover - not in the main thread
         pass
     app()

@@ -25,16 +25,27 @@ __all__ = [
 ]
 
 
-def as_float_array(x, name: str, *, ndim: int | None = None, dtype=np.float64) -> np.ndarray:
-    """Coerce ``x`` to a C-contiguous float array, rejecting non-numeric and non-finite input."""
+def as_float_array(x, name: str, *, ndim: int | None = None, dtype=np.float64, allow_bool: bool = True) -> np.ndarray:
+    """Coerce ``x`` to a C-contiguous float array, rejecting non-numeric and non-finite input.
+
+    Masked arrays are refused (``np.asarray`` would use the masked entries' hidden values as
+    numbers); ``allow_bool=False`` also refuses boolean arrays (rewards and payoffs, where ``True``
+    is more likely a mask passed by mistake than the number 1).
+    """
     if isinstance(x, (str, bytes)) or x is None:
         raise TypeError(f"{name} must be an array of numbers, got {type(x).__name__}")
+    if isinstance(x, np.ma.MaskedArray):
+        raise TypeError(f"{name} is a numpy masked array: its masked entries would be used with their hidden "
+                        f"values; pass {name}.filled(value) or an unmasked array")
     try:
         arr = np.asarray(x)
     except Exception as exc:  # pragma: no cover - numpy raises many kinds here
         raise TypeError(f"{name} must be an array of numbers: {exc}") from None
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
         raise TypeError(f"{name} must be an array of real numbers, got dtype {arr.dtype}")
+    if arr.dtype == bool and not allow_bool:
+        raise TypeError(f"{name} must hold numbers, got a boolean array; cast it explicitly "
+                        f"({name}.astype(float)) if 0/1 values are meant")
     if np.iscomplexobj(arr):
         raise TypeError(f"{name} must be real, got complex dtype {arr.dtype}")
     if ndim is not None and arr.ndim != ndim:
