@@ -193,7 +193,9 @@ def _run_lab(lab: str, *, seeds: int, out: Path, executor: str, address: Optiona
 
     try:
         overrides = labs.parse_assignments(assignments)
-        lab_obj = labs.get_lab(lab)
+        from labs.user import resolve_lab
+
+        lab_obj = resolve_lab(lab)  # a registered name, or your own lab: path/to/my_lab.py or a module
         config = labs.make_config(lab_obj, **overrides)
     except (KeyError, ValueError, TypeError) as exc:
         _error(exc.args[0] if exc.args else exc, 2)
@@ -243,7 +245,8 @@ def _run_lab(lab: str, *, seeds: int, out: Path, executor: str, address: Optiona
 
 @app.command("run")
 def run_command(
-    lab: Annotated[str, typer.Argument(help="Lab name (see `rlab list`).")],
+    lab: Annotated[str, typer.Argument(help="Lab name (see `rlab list`), or your own lab: path/to/my_lab.py or "
+                                            "a module name (optionally :LAB_NAME).")],
     seeds: Annotated[int, typer.Option("--seeds", "-n", min=1, help="Number of seeds: 0..N-1.")] = 3,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (results go to OUT/LAB/).")] = Path("results"),
     executor: Annotated[str, typer.Option("--executor", "-e", help="local | serial | dask | slurm")] = "local",
