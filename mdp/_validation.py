@@ -22,6 +22,8 @@ __all__ = [
     "check_probability",
     "check_open_unit",
     "check_bool",
+    "check_progress",
+    "progress_chunk",
 ]
 
 
@@ -218,3 +220,22 @@ def check_bool(x, name: str) -> bool:
     if not isinstance(x, (bool, np.bool_)):
         raise TypeError(f"{name} must be a bool, got {type(x).__name__}")
     return bool(x)
+
+
+def check_progress(progress, name: str = "progress"):
+    """``None`` or a callable ``progress(done, total)`` (the optional progress callback of long calls).
+
+    Long library calls (learners, relative value iteration) call it with the work done so far and
+    the budget, about every hundredth of the budget and once at the end; an exception raised by it
+    stops the call and propagates.
+    """
+    if progress is not None and not callable(progress):
+        raise TypeError(f"{name} must be None or a callable progress(done, total), got {type(progress).__name__}")
+    return progress
+
+
+def progress_chunk(chunk: int, total: int, progress) -> int:
+    """``chunk`` capped so that a call with a ``progress`` callback reports about 100 times."""
+    if progress is None:
+        return chunk
+    return max(1, min(int(chunk), -(-int(total) // 100)))

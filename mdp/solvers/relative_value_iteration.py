@@ -39,7 +39,7 @@ import numpy as np
 
 from mdp._common import ConvergenceWarning, result
 from mdp._common.numerics import UNDERFLOW, UNIT_ROUNDOFF, VALUE_LIMIT
-from mdp._validation import check_positive_int, check_tol
+from mdp._validation import check_positive_int, check_progress, check_tol
 from mdp.solvers._core import backup_rounding, bellman_operator, check_v, require_mdp
 
 __all__ = ["AverageRewardResult", "relative_value_iteration", "reference_relative_value_iteration"]
@@ -118,7 +118,7 @@ def _check_tau(tau) -> float:
 
 
 def relative_value_iteration(m, *, tol: float = 1e-8, max_iter: int = 10_000, tau: float = 0.5,
-                             ref_state: int = 0, v0=None) -> AverageRewardResult:
+                             ref_state: int = 0, v0=None, progress=None) -> AverageRewardResult:
     """Maximise the long-run average reward by relative value iteration, with a certified gain bracket.
 
     Parameters
@@ -136,6 +136,9 @@ def relative_value_iteration(m, *, tol: float = 1e-8, max_iter: int = 10_000, ta
         The state whose relative value is held at 0.
     v0 : array_like, shape (S,), optional
         Starting relative values (default zeros).
+    progress : callable, optional
+        ``progress(done, max_iter)`` about every hundredth of ``max_iter`` sweeps and once at the end
+        (with the sweeps done); an exception it raises stops the call.
 
     Returns
     -------
@@ -158,6 +161,8 @@ def relative_value_iteration(m, *, tol: float = 1e-8, max_iter: int = 10_000, ta
     tol = check_tol(tol)
     max_iter = check_positive_int(max_iter, "max_iter")
     tau = _check_tau(tau)
+    progress = check_progress(progress)
+    every = -(-max_iter // 100)
     S = m.n_states
     if isinstance(ref_state, (bool, np.bool_)) or not isinstance(ref_state, (numbers.Integral, np.integer)):
         raise TypeError(f"ref_state must be an integer, got {type(ref_state).__name__}")
@@ -193,6 +198,10 @@ def relative_value_iteration(m, *, tol: float = 1e-8, max_iter: int = 10_000, ta
         if (hi - lo) / 2.0 * (1.0 + 4.0 * UNIT_ROUNDOFF) <= tol:
             converged = True
             break
+        if progress is not None and n % every == 0 and n < max_iter:
+            progress(n, max_iter)
+    if progress is not None:
+        progress(n, max_iter)  # once at the end, with the sweeps done
     half = (hi - lo) / 2.0 * (1.0 + 4.0 * UNIT_ROUNDOFF)
     if not converged:
         warnings.warn(
