@@ -28,8 +28,8 @@ import scipy.sparse.linalg as spla
 from scipy.sparse.csgraph import connected_components
 
 from mdp._common import result
+from mdp._validation import check_mdp as require_mdp
 from mdp._validation import check_policy
-from mdp.solvers._core import require_mdp
 
 __all__ = ["GainBias", "policy_gain_bias", "reference_policy_gain_bias", "recurrent_classes"]
 

@@ -24,7 +24,7 @@ Sec. 9.5) and the chains are aperiodic (the transform). On a multichain model wi
 ``g*`` the span stays positive and the solver ends with ``converged=False`` and a warning.
 
 Round-off: the sweep is evaluated as ``max_a [R + (1 - tau) P v] - (1 - tau) v`` with the shared Bellman
-kernels; the bracket is widened by their worst-case round-off (:func:`mdp.solvers._core.backup_rounding`)
+kernels; the bracket is widened by their worst-case round-off (:func:`mdp._common.roundoff.backup_rounding`)
 and by ``(1 - tau) max|sigma - 1| ||v||`` for stored row sums ``sigma`` that differ from 1 (the bracket
 is then that of the renormalised model ``P / sigma``).
 
@@ -40,7 +40,10 @@ import numpy as np
 from mdp._common import ConvergenceWarning, result
 from mdp._common.numerics import UNDERFLOW, UNIT_ROUNDOFF, VALUE_LIMIT
 from mdp._validation import check_positive_int, check_progress, check_tol
-from mdp.solvers._core import backup_rounding, bellman_operator, check_v, require_mdp
+from mdp._common.backups import check_v
+from mdp._common.roundoff import backup_rounding
+from mdp._validation import check_mdp as require_mdp
+from mdp.operators import bellman_operator
 
 __all__ = ["AverageRewardResult", "relative_value_iteration", "reference_relative_value_iteration"]
 
@@ -183,7 +186,7 @@ def relative_value_iteration(m, *, tol: float = 1e-8, max_iter: int = 10_000, ta
     n = 0
     converged = False
     for it in range(max_iter):
-        bellman_operator(mt, v, out, pi)  # out = max_a [R + (1 - tau) P v]
+        bellman_operator(mt, v, out=out, pi_out=pi)  # out = max_a [R + (1 - tau) P v] (the shared kernel)
         d = out - w_scale * v  # = T_tau v - v
         v_max = float(np.abs(v).max())
         # round-off of the backups, of (1 - tau) v and of the difference; row-sum defects of P
