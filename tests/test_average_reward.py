@@ -182,3 +182,54 @@ def test_bad_model_and_policy():
         mdp.policy_gain_bias(mdp.generators.forest(), [0, 0])
     with pytest.raises(ValueError, match=r"pi\[1\] = 5"):
         mdp.policy_gain_bias(mdp.generators.forest(), [0, 5, 0])
+
+
+# ------------------------------------------------------------------------------- claims AR1, AR2
+
+def test_claims_hold_on_random_instances_and_the_forest():
+    from theory_checks import get_claim
+
+    for cid in ("AR1", "AR2"):
+        claim = get_claim(cid)
+        assert "mdp.relative_value_iteration" in claim.subjects
+        for seed in range(3):
+            r = claim.check(np.random.default_rng(seed))
+            assert r.holds and r.tightness <= 1.0, r
+        assert claim.check(mdp.generators.forest()).holds
+
+
+def test_claims_reject_bad_instances():
+    from theory_checks import get_claim
+
+    with pytest.raises(TypeError, match="AR1/AR2 check an mdp.TabularMDP"):
+        get_claim("AR1").check("forest")
+    big = mdp.TabularMDP(np.full((7, 4, 7), 1 / 7), np.zeros((7, 4)), 0.9)
+    with pytest.raises(ValueError, match="need at most 4096"):
+        get_claim("AR2").check(big)
+
+
+def test_claims_fail_for_broken_implementations():
+    import dataclasses
+    from unittest import mock
+
+    import theory_checks.average_reward as AR
+    from theory_checks import get_claim
+
+    real = mdp.relative_value_iteration
+
+    def narrowed(m, **kw):  # a bracket that leaves out the true gain
+        res = real(m, **kw)
+        lo, hi = res.gain_bounds
+        return dataclasses.replace(res, gain_bounds=(lo + 0.3 * (hi - lo) + 1e-3, hi))
+
+    def bad_policy(m, **kw):  # a claimed gap bound with the worst policy instead of the greedy one
+        res = real(m, **kw)
+        worst = min(itertools.product(range(m.n_actions), repeat=m.n_states),
+                    key=lambda pi: mdp.policy_gain_bias(m, np.array(pi)).gain)
+        return dataclasses.replace(res, pi=np.array(worst), policy_error_bound=0.0)
+
+    m = _random_model(3, 2, 5)
+    with mock.patch.object(AR.mdp, "relative_value_iteration", narrowed):
+        assert not get_claim("AR1").check(m).holds
+    with mock.patch.object(AR.mdp, "relative_value_iteration", bad_policy):
+        assert not get_claim("AR2").check(m).holds
