@@ -32,11 +32,13 @@ def _forest_from_definition(S=3, r1=4.0, r2=2.0, p=0.1):
 
 def test_forest_gain_is_3_24():
     # Known value: gain 3.24 of pymdptoolbox's forest at its defaults (S=3, r1=4, r2=2, p=0.1) -- the
-    # docstring example of mdptoolbox.mdp.RelativeValueIteration prints average_reward 3.2399999999999993.
+    # docstring example of mdptoolbox.mdp.RelativeValueIteration; pymdptoolbox 4.0b3 run in this session
+    # gave average_reward 3.2399999999999993, policy (0, 0, 0), 4 iterations (tau = 0 here: also 4).
     # By hand: "always wait" has stationary ages (p, p(1-p), (1-p)^2) = (0.1, 0.09, 0.81) and pays
     # r1 = 4 only in the oldest state: 0.81 * 4 = 3.24.
     m = _forest_from_definition()
     np.testing.assert_array_equal(m.dense_P(), mdp.generators.forest().dense_P())
+    assert mdp.relative_value_iteration(m, tau=0.0).n_iter == 4
     res = mdp.relative_value_iteration(m, tol=1e-10)
     assert res.converged
     lo, hi = res.gain_bounds
@@ -233,3 +235,15 @@ def test_claims_fail_for_broken_implementations():
         assert not get_claim("AR1").check(m).holds
     with mock.patch.object(AR.mdp, "relative_value_iteration", bad_policy):
         assert not get_claim("AR2").check(m).holds
+
+
+def test_matches_pymdptoolbox_relative_value_iteration():
+    """Differential against the peer (pip install rlab[bench]); skipped where it is not installed."""
+    mdptoolbox = pytest.importorskip("mdptoolbox.mdp")
+    for seed in range(3):
+        m = _random_model(8, 3, seed)
+        peer = mdptoolbox.RelativeValueIteration([m.dense_P()[:, a, :] for a in range(3)], m.R, epsilon=1e-10)
+        peer.run()
+        res = mdp.relative_value_iteration(m, tol=1e-10)
+        assert res.gain == pytest.approx(peer.average_reward, abs=1e-8)
+        assert mdp.policy_gain_bias(m, np.array(peer.policy)).gain == pytest.approx(res.gain, abs=1e-8)
