@@ -12,8 +12,9 @@ A :class:`Lab` is
 
 :func:`run_lab` runs the seeds (see :mod:`labs.executors`), caches each seed's rows under
 ``out/<lab>/cache/`` keyed by a hash of ``(lab, version, code, config, seed)`` (atomic writes; ``code``
-covers the lab's module and the rlab modules it imports, :func:`lab_source_digest`), so an
-interrupted sweep resumes without recomputing finished seeds, then writes ``out/<lab>/<lab>.csv``
+covers the lab's module and the rlab modules it imports, :func:`lab_source_digest`; each file records
+its row count and a SHA-256 of its rows, and a file that does not match them is recomputed with a
+:class:`CacheWarning`), so an interrupted sweep resumes without recomputing finished seeds, then writes ``out/<lab>/<lab>.csv``
 (and ``.parquet`` when pyarrow is importable), ``<lab>.pdf`` and ``<lab>.png`` (deterministic) and
 ``provenance.json``.
 
