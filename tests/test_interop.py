@@ -16,6 +16,12 @@ from gymnasium.utils.env_checker import check_env  # noqa: E402
 
 
 def _make(name):
+    """``gym.make`` of ``name``, or of the newest registered version of its family when that version is
+    not registered (CliffWalking-v1 and Taxi-v4 arrived after gymnasium 1.0, which has -v0 and -v3)."""
+    if name not in gym.registry:
+        family = name.rsplit("-v", 1)[0]
+        versions = [k for k in gym.registry if k.rsplit("-v", 1)[0] == family]
+        name = max(versions, key=lambda k: int(k.rsplit("-v", 1)[1]))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return gym.make(name)
