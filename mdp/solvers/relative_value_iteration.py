@@ -39,7 +39,7 @@ import numpy as np
 
 from mdp._common import ConvergenceWarning, result
 from mdp._common.numerics import UNDERFLOW, UNIT_ROUNDOFF, VALUE_LIMIT
-from mdp._validation import check_positive_int, check_progress, check_tol
+from mdp._validation import check_positive_int, check_progress, check_real, check_tol
 from mdp._common.backups import check_v
 from mdp._common.roundoff import backup_rounding
 from mdp._validation import check_mdp as require_mdp
@@ -111,15 +111,6 @@ def reference_relative_value_iteration(P, R, tol, max_iter, tau=0.5, ref_state=0
     return (lo + hi) / 2, (lo, hi), (1.0 - tau) * v, pi, it + 1
 
 
-def _check_tau(tau) -> float:
-    if isinstance(tau, bool) or not isinstance(tau, numbers.Real):
-        raise TypeError(f"tau must be a real number, got {type(tau).__name__}")
-    t = float(tau)
-    if not 0.0 <= t < 1.0:
-        raise ValueError(f"tau must lie in [0, 1) (weight of the self-loop of the aperiodicity transform), got {t}")
-    return t
-
-
 def relative_value_iteration(m, *, tol: float = 1e-8, max_iter: int = 10_000, tau: float = 0.5,
                              ref_state: int = 0, v0=None, progress=None) -> AverageRewardResult:
     """Maximise the long-run average reward by relative value iteration, with a certified gain bracket.
@@ -163,7 +154,7 @@ def relative_value_iteration(m, *, tol: float = 1e-8, max_iter: int = 10_000, ta
     m = require_mdp(m, discounted=False)
     tol = check_tol(tol)
     max_iter = check_positive_int(max_iter, "max_iter")
-    tau = _check_tau(tau)
+    tau = check_real(tau, "tau", "[0, 1)")  # the self-loop weight of the aperiodicity transform
     progress = check_progress(progress)
     every = -(-max_iter // 100)
     S = m.n_states
