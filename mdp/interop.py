@@ -29,6 +29,7 @@ import numbers
 
 import numpy as np
 
+from mdp._common.sampling import cumulative_rows
 from mdp._validation import as_float_array, check_gamma, check_positive_int
 from mdp.model import TabularMDP
 
@@ -248,8 +249,9 @@ def _env_class():
             self._mu_cdf = np.cumsum(mu)
             self.observation_space = spaces.Discrete(S)
             self.action_space = spaces.Discrete(A)
-            # cumulative rows, dense (S, A, S): built once; a tabular env is small by nature
-            self._cdf = np.cumsum(m.dense_P().astype(np.float64), axis=2)
+            # per-row cumulative mass in the CSR layout of the model (shared sampling helper): memory
+            # of the stored P, so a sparse 10^6-state gridworld works too
+            self._indptr, self._indices, self._cdf = cumulative_rows(m)
             self._state = None
             self._t = 0
             self._table = None
@@ -257,6 +259,11 @@ def _env_class():
         def _draw(self, cdf):
             u = self.np_random.random() * cdf[-1]
             return int(min(np.searchsorted(cdf, u, side="right"), cdf.shape[0] - 1))
+
+        def _next_state(self, s, a):
+            row = s * self.action_space.n + a
+            lo, hi = self._indptr[row], self._indptr[row + 1]
+            return int(self._indices[lo + self._draw(self._cdf[lo:hi])])
 
         def reset(self, *, seed=None, options=None):
             super().reset(seed=seed)
@@ -271,7 +278,7 @@ def _env_class():
                 raise ValueError(f"action must be an integer in [0, {self.action_space.n}), got {action!r}")
             s, a = self._state, int(action)
             reward = float(self.model.R[s, a])
-            nxt = self._draw(self._cdf[s, a])
+            nxt = self._next_state(s, a)
             self._state = nxt
             self._t += 1
             terminated = bool(self.terminal[nxt])
@@ -286,13 +293,12 @@ def _env_class():
             """The toy-text transition table ``{s: {a: [(prob, s', reward, terminated), ...]}}``."""
             if self._table is None:
                 m = self.model
-                P = m.dense_P()
-                self._table = {
-                    s: {a: [(float(P[s, a, t]), t, float(m.R[s, a]), bool(self.terminal[t]))
-                            for t in np.flatnonzero(P[s, a]).tolist()]
-                        for a in range(m.n_actions)}
-                    for s in range(m.n_states)
-                }
+                self._table = {s: {a: [] for a in range(m.n_actions)} for s in range(m.n_states)}
+                for s in range(m.n_states):
+                    for a in range(m.n_actions):
+                        row = m.transition_row(s, a)
+                        self._table[s][a] = [(float(row[t]), t, float(m.R[s, a]), bool(self.terminal[t]))
+                                             for t in np.flatnonzero(row).tolist()]
             return self._table
 
     _ENV_CLASS = TabularEnv

@@ -199,3 +199,16 @@ def test_tabular_env_class_is_a_gymnasium_env():
 
     assert issubclass(TabularEnv, gym.Env)
     assert isinstance(mdp.to_gymnasium(mdp.generators.forest()), TabularEnv)
+
+
+def test_large_sparse_model_as_env():
+    # 10^4 states, CSR: the env keeps the model's own storage (no dense (S, A, S) copy)
+    m = mdp.generators.gridworld(100, 100, slip=0.1)
+    env = mdp.to_gymnasium(m, max_episode_steps=20)
+    obs, _ = env.reset(seed=0)
+    for _ in range(20):
+        nxt, r, term, trunc, _ = env.step(1)
+        assert m.transition_row(obs, 1)[nxt] > 0 and r == m.R[obs, 1]
+        obs = nxt
+    assert trunc
+    assert env._cdf.size == m.nnz
