@@ -27,7 +27,7 @@ A user lab is a Python file (or an importable module) that registers one or more
 It then gets the built-in labs' conventions: per-seed cache keyed by its config, seed and source
 (the file and every rlab module it imports), resume, provenance, PDF + PNG in the paper style.
 
-A file is imported under its own name (its folder goes first on ``sys.path``) so that the worker
+A file is imported under its own name (its folder is appended to ``sys.path``) so that the worker
 processes of the ``local`` executor can import it too; a name that another module already has
 (``random.py``, ``mdp.py``) is refused. With ``dask``/``slurm`` the module must be importable on the
 workers (install it or put it on their ``PYTHONPATH``). ``path.py:name`` picks one lab of a file
@@ -80,7 +80,9 @@ def load_user_labs(target: str) -> tuple[str, list[Lab]]:
                                  "rename the file")
             folder = str(path.parent)
             if folder not in sys.path:
-                sys.path.insert(0, folder)  # spawned workers inherit sys.path and import it by name
+                # appended, not prepended: nothing else in that folder may shadow a module already
+                # reachable (a random.py beside the lab); spawned workers inherit sys.path
+                sys.path.append(folder)
     else:
         name = target
         if not all(part.isidentifier() for part in name.split(".")):

@@ -89,7 +89,7 @@ def test_bad_targets(tmp_path):
     }
     (tmp_path / "notes.txt").write_text("x")
     cases[str(tmp_path / "notes.txt")] = "must be a Python file"
-    (tmp_path / "random.py").write_text("x = 1\n")
+    (tmp_path / "random.py").write_text("x = 1\n")  # beside a lab file that is loaded: must shadow nothing
     cases[str(tmp_path / "random.py")] = "named like the module 'random'"
     (tmp_path / "user_empty_c.py").write_text("x = 1\n")
     cases[str(tmp_path / "user_empty_c.py")] = "registers no lab"
@@ -98,3 +98,18 @@ def test_bad_targets(tmp_path):
         assert r.exit_code == 2, (target, r.output)
         assert message in " ".join(r.output.split()), (target, r.output)
         assert "Traceback" not in r.output
+
+
+def test_a_loaded_lab_folder_shadows_no_module(tmp_path):
+    import random
+    import subprocess
+    import sys
+
+    (tmp_path / "random.py").write_text("raise RuntimeError('shadowed')\n")
+    _write(tmp_path, "user_lab_shadow_d", ["user_shadow_d"])
+    resolve_lab(str(tmp_path / "user_lab_shadow_d.py"))
+    assert str(tmp_path) in sys.path and sys.path.index(str(tmp_path)) > 0
+    # a fresh interpreter with this sys.path (what a spawned worker gets) still finds the real random
+    code = f"import sys; sys.path[:] = {sys.path!r}; import random; print(random.__file__)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.strip() == random.__file__, out.stderr
