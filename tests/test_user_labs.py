@@ -12,6 +12,24 @@ from labs.user import resolve_lab
 
 runner = CliRunner()
 
+
+@pytest.fixture(autouse=True)
+def _isolated():
+    """Leave sys.path, sys.modules and the lab registry as each test found them."""
+    import sys
+
+    import labs.base as base
+
+    base._load_builtin_labs()  # registered before the snapshot: their modules are imported only once
+    path, modules, registry = list(sys.path), set(sys.modules), dict(base._REGISTRY)
+    yield
+    sys.path[:] = path
+    for name in set(sys.modules) - modules:
+        if name.startswith("user_lab_"):
+            del sys.modules[name]
+    base._REGISTRY.clear()
+    base._REGISTRY.update(registry)
+
 _LAB = textwrap.dedent('''
     from dataclasses import dataclass
     import mdp
