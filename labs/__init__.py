@@ -8,6 +8,7 @@ PosixPath('results/quickstart/quickstart.pdf')
 From the shell: ``rlab list``, ``rlab run quickstart --seeds 5``, ``rlab check``, ``rlab demo``.
 """
 from labs.base import (
+    CacheWarning,
     Lab,
     LabRun,
     LabRunError,
@@ -22,6 +23,7 @@ from labs.base import (
 from labs.plotting import OKABE_ITO, PALETTE, paper_style
 
 __all__ = [
+    "CacheWarning",
     "Lab",
     "LabRun",
     "LabRunError",

@@ -12,8 +12,9 @@ A :class:`Lab` is
 
 :func:`run_lab` runs the seeds (see :mod:`labs.executors`), caches each seed's rows under
 ``out/<lab>/cache/`` keyed by a hash of ``(lab, version, code, config, seed)`` (atomic writes; ``code``
-covers the lab's module and the rlab modules it imports, :func:`lab_source_digest`), so an
-interrupted sweep resumes without recomputing finished seeds, then writes ``out/<lab>/<lab>.csv``
+covers the lab's module and the rlab modules it imports, :func:`lab_source_digest`; each file records
+its row count and a SHA-256 of its rows, and a file that does not match them is recomputed with a
+:class:`CacheWarning`), so an interrupted sweep resumes without recomputing finished seeds, then writes ``out/<lab>/<lab>.csv``
 (and ``.parquet`` when pyarrow is importable), ``<lab>.pdf`` and ``<lab>.png`` (deterministic) and
 ``provenance.json``.
 
@@ -30,6 +31,7 @@ import io
 import json
 import time
 import types
+import warnings
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +43,7 @@ __all__ = [
     "Lab",
     "LabRun",
     "LabRunError",
+    "CacheWarning",
     "register_lab",
     "get_lab",
     "list_labs",
@@ -410,15 +413,33 @@ def _cache_path(cache_dir: Path, seed: int, key: str) -> Path:
     return cache_dir / f"seed{int(seed)}-{key}.json"
 
 
+def _rows_digest(rows) -> str:
+    """SHA-256 of the canonical JSON of a seed's rows (what the cache file records beside them)."""
+    return hashlib.sha256(json.dumps(rows, sort_keys=True, allow_nan=True).encode("utf-8")).hexdigest()
+
+
 def _load_cached(path: Path, key: str):
-    """The cached ``(rows, code)`` of a seed (``code``: commit it was computed at), or None."""
+    """``(hit, why)``: ``hit`` the cached ``(rows, code)`` of a seed (``code``: the commit it was computed
+    at) or None; ``why`` says why an existing file was rejected (None when absent or a hit).
+
+    A file must parse, carry this ``key``, and its rows must match the ``n_rows`` and ``rows_sha256``
+    recorded with them: a row list cut short (a truncated but still valid JSON file, an edit) is
+    rejected rather than silently used.
+    """
+    if not path.exists():
+        return None, None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+    except (OSError, ValueError) as exc:
+        return None, f"it is not readable JSON ({type(exc).__name__}: {exc})"
     if not isinstance(data, dict) or data.get("key") != key or not isinstance(data.get("rows"), list):
-        return None
-    return data["rows"], data.get("code")
+        return None, "it does not hold this seed's key and a row list"
+    rows = data["rows"]
+    if data.get("n_rows") != len(rows):
+        return None, f"it holds {len(rows)} row(s) but records n_rows={data.get('n_rows')!r}"
+    if data.get("rows_sha256") != _rows_digest(rows):
+        return None, "its rows do not match their recorded checksum"
+    return (rows, data.get("code")), None
 
 
 def _plain(v):
@@ -449,6 +470,11 @@ def run_seed(run: Callable, config, seed: int) -> list[dict]:
 
 
 # ----------------------------------------------------------------------------------- runner
+
+class CacheWarning(UserWarning):
+    """A seed's cache file was corrupt (unreadable, or rows not matching their count and checksum):
+    the seed is recomputed and the file replaced."""
+
 
 class LabRunError(RuntimeError):
     """Some seeds of a lab run failed (the others are cached; rerunning resumes)."""
@@ -544,11 +570,16 @@ def run_lab(lab, *, seeds=3, out="results", executor: str = "local", address: st
     keys = {s: cache_key(lab, cfg, s, source_digest=code_now["lab_source_sha256"]) for s in seed_list}
     results: dict[int, list] = {}
     seed_code: dict[int, Any] = {}
+    corrupt: dict[int, str] = {}
     if not force:
         for s in seed_list:
-            hit = _load_cached(_cache_path(cache_dir, s, keys[s]), keys[s])
+            hit, why = _load_cached(_cache_path(cache_dir, s, keys[s]), keys[s])
             if hit is not None:
                 results[s], seed_code[s] = hit
+            elif why is not None:
+                corrupt[s] = why
+                warnings.warn(f"lab {lab.name!r}, seed {s}: cache file {_cache_path(cache_dir, s, keys[s])} is "
+                              f"corrupt ({why}); recomputing the seed", CacheWarning, stacklevel=2)
     cached = [s for s in seed_list if s in results]
     todo = [s for s in seed_list if s not in results]
     total = len(seed_list)
@@ -568,9 +599,13 @@ def run_lab(lab, *, seeds=3, out="results", executor: str = "local", address: st
             else:
                 results[s], seed_code[s] = res, code_now
                 payload = {"lab": lab.name, "version": lab.version, "key": keys[s], "seed": s,
-                           "config": jsonable(cfg, strict=False), "code": code_now, "rows": res}
-                atomic_write_bytes(_cache_path(cache_dir, s, keys[s]),
-                                   json.dumps(payload, allow_nan=True).encode("utf-8"))
+                           "config": jsonable(cfg, strict=False), "code": code_now, "n_rows": len(res),
+                           "rows_sha256": _rows_digest(res), "rows": res}
+                path = atomic_write_bytes(_cache_path(cache_dir, s, keys[s]),
+                                          json.dumps(payload, allow_nan=True).encode("utf-8"))
+                if s in corrupt:
+                    warnings.warn(f"lab {lab.name!r}, seed {s}: replaced the corrupt cache file {path}",
+                                  CacheWarning, stacklevel=2)
             if progress is not None:
                 progress(len(results) + len(failures), total)
     if failures:
@@ -591,6 +626,7 @@ def run_lab(lab, *, seeds=3, out="results", executor: str = "local", address: st
         "cache_keys": {str(s): keys[s] for s in seed_list},
         "computed_seeds": [s for s in seed_list if s in todo],
         "cached_seeds": cached,
+        "replaced_corrupt_cache": {str(k): v for k, v in corrupt.items()},
         # the code each seed's rows were computed with (None: cached before rlab recorded it)
         "seed_code": {str(s): seed_code.get(s) for s in seed_list},
         "mixed_code": len({json.dumps(seed_code.get(s), sort_keys=True) for s in seed_list}) > 1,

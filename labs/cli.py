@@ -193,12 +193,20 @@ def _run_lab(lab: str, *, seeds: int, out: Path, executor: str, address: Optiona
 
     try:
         overrides = labs.parse_assignments(assignments)
-        lab_obj = labs.get_lab(lab)
+        from labs.user import resolve_lab
+
+        lab_obj = resolve_lab(lab)  # a registered name, or your own lab: path/to/my_lab.py or a module
         config = labs.make_config(lab_obj, **overrides)
     except (KeyError, ValueError, TypeError) as exc:
         _error(exc.args[0] if exc.args else exc, 2)
     if out.exists() and not out.is_dir():
         _error(f"--out {out} exists and is not a folder", 2)
+    from labs.executors import check_executor
+
+    try:  # before the header and the progress display: a bad option fails cleanly and alone
+        check_executor(executor, address, workers)
+    except ValueError as exc:
+        _error(exc.args[0], 2)
     console.print(f"[bold]{lab_obj.name}[/bold]: {seeds} seed(s), executor [cyan]{executor}[/cyan]"
                   + (f" at {escape(address)}" if address else "") + f", config {escape(str(config))}")
     t0 = time.perf_counter()
@@ -237,7 +245,8 @@ def _run_lab(lab: str, *, seeds: int, out: Path, executor: str, address: Optiona
 
 @app.command("run")
 def run_command(
-    lab: Annotated[str, typer.Argument(help="Lab name (see `rlab list`).")],
+    lab: Annotated[str, typer.Argument(help="Lab name (see `rlab list`), or your own lab: path/to/my_lab.py or "
+                                            "a module name (optionally :LAB_NAME).")],
     seeds: Annotated[int, typer.Option("--seeds", "-n", min=1, help="Number of seeds: 0..N-1.")] = 3,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (results go to OUT/LAB/).")] = Path("results"),
     executor: Annotated[str, typer.Option("--executor", "-e", help="local | serial | dask | slurm")] = "local",
@@ -437,6 +446,10 @@ def main() -> None:
     """Console-script entry point (``rlab``)."""
     try:
         signal.signal(signal.SIGTERM, _on_sigterm)
+        # SIGINT too: a process started with SIGINT ignored (a background job of a non-interactive
+        # shell script) inherits SIG_IGN, and Python then installs no KeyboardInterrupt handler, so
+        # `kill -INT` did nothing; interrupting must stop a run wherever it was started
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     except ValueError:  # pragma: no cover - not in the main thread
         pass
     app()

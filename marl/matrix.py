@@ -68,7 +68,7 @@ def _coerce_payoffs(M, name: str = "M") -> tuple[np.ndarray, bool]:
                 "for general-sum bimatrix games"
             )
         M = M.A
-    arr = as_float_array(M, name)
+    arr = as_float_array(M, name, allow_bool=False)
     if arr.ndim == 2:
         single = True
         arr = arr[None]
@@ -76,6 +76,8 @@ def _coerce_payoffs(M, name: str = "M") -> tuple[np.ndarray, bool]:
         single = False
     else:
         raise ValueError(f"{name} must be a payoff matrix (k1, k2) or a batch (n, k1, k2), got shape {arr.shape}")
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name} is an empty batch of games, shape {arr.shape}; need at least one game")
     if arr.shape[1] == 0 or arr.shape[2] == 0:
         raise ValueError(f"{name} must give each player at least one action, got shape {arr.shape}")
     return np.ascontiguousarray(arr), single

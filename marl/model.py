@@ -218,7 +218,7 @@ class MarkovGame:
     __slots__ = ("_S", "_A1", "_A2", "_rewards", "_zero_sum", "_gamma", "_joint", "_sparse", "_atol")
 
     def __init__(self, P, R, gamma, *, atol: float | None = None):
-        R_arr = as_float_array(R, "R").copy()
+        R_arr = as_float_array(R, "R", allow_bool=False).copy()
         if R_arr.ndim == 3:
             zero_sum = True
             S, A1, A2 = R_arr.shape

@@ -28,8 +28,14 @@ from mdp.solvers import (
     simplex_policy_iteration,
     solve,
     value_iteration,
+    AverageRewardResult,
+    relative_value_iteration,
+    GainBias,
+    policy_gain_bias,
 )
 from mdp.operators import bellman_operator, q_values
+from mdp.interop import from_gymnasium, to_gymnasium
+from mdp.persistence import load_model, load_result, save_result
 
 __version__ = "0.1.0"
 
@@ -57,6 +63,15 @@ __all__ = [
     "simplex_policy_iteration",
     "solve",
     "value_iteration",
+    "from_gymnasium",
+    "to_gymnasium",
+    "AverageRewardResult",
+    "relative_value_iteration",
+    "GainBias",
+    "policy_gain_bias",
+    "load_model",
+    "save_result",
+    "load_result",
 ]
 
 # subpackages loaded on first attribute access (mdp.abstraction, mdp.cop; torch-based mdp.llm)

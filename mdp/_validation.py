@@ -22,19 +22,32 @@ __all__ = [
     "check_probability",
     "check_open_unit",
     "check_bool",
+    "check_progress",
+    "progress_chunk",
 ]
 
 
-def as_float_array(x, name: str, *, ndim: int | None = None, dtype=np.float64) -> np.ndarray:
-    """Coerce ``x`` to a C-contiguous float array, rejecting non-numeric and non-finite input."""
+def as_float_array(x, name: str, *, ndim: int | None = None, dtype=np.float64, allow_bool: bool = True) -> np.ndarray:
+    """Coerce ``x`` to a C-contiguous float array, rejecting non-numeric and non-finite input.
+
+    Masked arrays are refused (``np.asarray`` would use the masked entries' hidden values as
+    numbers); ``allow_bool=False`` also refuses boolean arrays (rewards and payoffs, where ``True``
+    is more likely a mask passed by mistake than the number 1).
+    """
     if isinstance(x, (str, bytes)) or x is None:
         raise TypeError(f"{name} must be an array of numbers, got {type(x).__name__}")
+    if isinstance(x, np.ma.MaskedArray):
+        raise TypeError(f"{name} is a numpy masked array: its masked entries would be used with their hidden "
+                        f"values; pass {name}.filled(value) or an unmasked array")
     try:
         arr = np.asarray(x)
     except Exception as exc:  # pragma: no cover - numpy raises many kinds here
         raise TypeError(f"{name} must be an array of numbers: {exc}") from None
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
         raise TypeError(f"{name} must be an array of real numbers, got dtype {arr.dtype}")
+    if arr.dtype == bool and not allow_bool:
+        raise TypeError(f"{name} must hold numbers, got a boolean array; cast it explicitly "
+                        f"({name}.astype(float)) if 0/1 values are meant")
     if np.iscomplexobj(arr):
         raise TypeError(f"{name} must be real, got complex dtype {arr.dtype}")
     if ndim is not None and arr.ndim != ndim:
@@ -207,3 +220,22 @@ def check_bool(x, name: str) -> bool:
     if not isinstance(x, (bool, np.bool_)):
         raise TypeError(f"{name} must be a bool, got {type(x).__name__}")
     return bool(x)
+
+
+def check_progress(progress, name: str = "progress"):
+    """``None`` or a callable ``progress(done, total)`` (the optional progress callback of long calls).
+
+    Long library calls (learners, relative value iteration) call it with the work done so far and
+    the budget, about every hundredth of the budget and once at the end; an exception raised by it
+    stops the call and propagates.
+    """
+    if progress is not None and not callable(progress):
+        raise TypeError(f"{name} must be None or a callable progress(done, total), got {type(progress).__name__}")
+    return progress
+
+
+def progress_chunk(chunk: int, total: int, progress) -> int:
+    """``chunk`` capped so that a call with a ``progress`` callback reports about 100 times."""
+    if progress is None:
+        return chunk
+    return max(1, min(int(chunk), -(-int(total) // 100)))

@@ -60,7 +60,7 @@ class TabularMDP:
         if dtype not in [np.dtype(d) for d in _SUPPORTED_DTYPES]:
             raise TypeError(f"dtype must be float64 or float32, got {dtype}")
         # own copies: the model freezes its arrays and must not alias (and freeze) the caller's
-        R_arr = as_float_array(R, "R", ndim=2).copy()
+        R_arr = as_float_array(R, "R", ndim=2, allow_bool=False).copy()
         if R_arr.shape[0] == 0 or R_arr.shape[1] == 0:
             raise ValueError(f"empty model: R has shape {R_arr.shape}; need at least one state and one action")
         S, A = R_arr.shape
@@ -299,6 +299,13 @@ class TabularMDP:
             object.__setattr__(new, name, getattr(self, name, None))
         new._gamma = check_gamma(gamma, allow_one=True)
         return new
+
+    def save(self, path):
+        """Write the model to ``path`` as ``.npz`` (open format, schema-versioned); see
+        :func:`mdp.load_model` and :mod:`mdp.persistence`. Returns the path."""
+        from mdp.persistence import save_model
+
+        return save_model(self, path)
 
     # ------------------------------------------------------------------ policy-induced quantities
     def policy_matrix(self, pi):

@@ -36,7 +36,7 @@ from numba import njit
 
 from marl._simplex import _solve_one
 from marl.model import MarkovGame, check_stationary_strategy
-from mdp._validation import as_float_array, check_positive_int, check_rng
+from mdp._validation import as_float_array, check_positive_int, check_progress, check_rng, progress_chunk
 from mdp._common.sampling import cumulative_rows
 from mdp._common.sampling import draw_csr as _draw
 from mdp._common import result
@@ -235,7 +235,8 @@ def _parse_step(step_size, decay):
 
 def minimax_q(game, *, n_iter, rng, mode: str = "synchronous", step_size="polynomial", omega: float = 0.6,
               decay: float = 0.9999954, epsilon: float = 0.2, opponent="minimax", s0: int = 0,
-              reset_prob: float = 0.0, reset_dist=None, q0=None, q_star=None, checkpoints=()) -> MinimaxQResult:
+              reset_prob: float = 0.0, reset_dist=None, q0=None, q_star=None, checkpoints=(),
+              progress=None) -> MinimaxQResult:
     """Minimax-Q learning on a zero-sum :class:`marl.MarkovGame` used as a simulator.
 
     Parameters
@@ -267,6 +268,9 @@ def minimax_q(game, *, n_iter, rng, mode: str = "synchronous", step_size="polyno
         Records ``errors[t] = max |q_t - q_star|`` in the kernel.
     checkpoints : sequence of int
         Iteration counts (``1..n_iter``) at which a copy of ``q`` is kept.
+    progress : callable, optional
+        ``progress(done, n_iter)``, called about 100 times and once at the end (the random stream,
+        hence the result, does not depend on it); an exception it raises stops the call.
 
     Returns
     -------
@@ -278,6 +282,7 @@ def minimax_q(game, *, n_iter, rng, mode: str = "synchronous", step_size="polyno
         raise ValueError("game must be zero-sum (R of shape (S, A1, A2)); use marl.learners.nash_q for general-sum games")
     n_iter = check_positive_int(n_iter, "n_iter")
     rng = check_rng(rng)
+    progress = check_progress(progress)
     kind, const, label = _parse_step(step_size, decay)
     if isinstance(omega, bool) or not isinstance(omega, numbers.Real) or not (0.5 < float(omega) <= 1.0):
         raise ValueError(f"omega must be a real number in (1/2, 1], got {omega!r}")
@@ -308,11 +313,14 @@ def minimax_q(game, *, n_iter, rng, mode: str = "synchronous", step_size="polyno
     def run(step_fn, width, chunk):
         t = 0
         bounds = cps + [n_iter]
+        chunk = progress_chunk(chunk, n_iter, progress)
         for stop in bounds:
             while t < stop:
                 u = rng.random((min(chunk, stop - t), width))
                 step_fn(u, t)
                 t += u.shape[0]
+                if progress is not None:
+                    progress(t, n_iter)
             if stop in cps:
                 snaps.append(q.copy())
 

@@ -55,7 +55,7 @@ import numbers
 
 import numpy as np
 
-from mdp._validation import as_float_array, check_positive_int, check_rng
+from mdp._validation import as_float_array, check_positive_int, check_progress, check_rng
 from mdp._common.results import renamed_field
 from mdp._common import result
 from mdp._common.sampling import draw_rows as _draw_many
@@ -166,7 +166,7 @@ def _parse_step(step_size, omega):
 
 
 def nash_q(game, *, n_iter: int, rng, mode: str = "synchronous", step_size="count", omega: float = 0.7,
-           epsilon: float = 0.2, s0: int = 0, Q0=None) -> NashQResult:
+           epsilon: float = 0.2, s0: int = 0, Q0=None, progress=None) -> NashQResult:
     """Nash-Q learning (Hu & Wellman 2003) with a generative model or along one trajectory.
 
     Parameters
@@ -191,6 +191,9 @@ def nash_q(game, *, n_iter: int, rng, mode: str = "synchronous", step_size="coun
         Online start state.
     Q0 : array_like, optional
         Initial ``(2, S, A1, A2)`` estimate (default zeros).
+    progress : callable, optional
+        ``progress(done, n_iter)``, called about 100 times and once at the end; an exception it
+        raises stops the call.
 
     Returns
     -------
@@ -207,6 +210,8 @@ def nash_q(game, *, n_iter: int, rng, mode: str = "synchronous", step_size="coun
         raise TypeError(f"game must be a marl.MarkovGame, got {type(game).__name__}")
     n_iter = check_positive_int(n_iter, "n_iter")
     rng = check_rng(rng)
+    progress = check_progress(progress)
+    every = -(-n_iter // 100)
     if mode not in ("synchronous", "online"):
         raise ValueError(f"mode must be 'synchronous' or 'online', got {mode!r}")
     label, alpha_of = _parse_step(step_size, float(omega))
@@ -238,6 +243,8 @@ def nash_q(game, *, n_iter: int, rng, mode: str = "synchronous", step_size="coun
             new = (1.0 - a) * Q + a * target
             history[t] = float(np.abs(new - Q).max())
             Q = new
+            if progress is not None and ((t + 1) % every == 0 or t + 1 == n_iter):
+                progress(t + 1, n_iter)
         x, y, v = _all_stage(Q)
         return NashQResult(Q=Q, row_policy=x, col_policy=y, values=v, n_iter=n_iter, n_samples=n_iter * S * A1 * A2,
                            residuals=history, mode=mode, step_size=label)
@@ -273,6 +280,8 @@ def nash_q(game, *, n_iter: int, rng, mode: str = "synchronous", step_size="coun
         history[t] = float(np.abs(Q[:, s, a1, a2] - old).max())
         cache.pop(s, None)
         s = s2
+        if progress is not None and ((t + 1) % every == 0 or t + 1 == n_iter):
+            progress(t + 1, n_iter)
     x, y, v = _all_stage(Q)
     return NashQResult(Q=Q, row_policy=x, col_policy=y, values=v, n_iter=n_iter, n_samples=n_iter, residuals=history,
                        mode=mode, step_size=label, final_state=s)

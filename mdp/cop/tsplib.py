@@ -129,12 +129,16 @@ def tsplib_distance(coords, edge_weight_type: str) -> np.ndarray:
     return d
 
 
-def _explicit_matrix(values: list, n: int, fmt: str) -> np.ndarray:
+def _needed_count(n: int, fmt: str) -> int:
     counts = {"FULL_MATRIX": n * n, "UPPER_ROW": n * (n - 1) // 2, "LOWER_ROW": n * (n - 1) // 2,
               "UPPER_COL": n * (n - 1) // 2, "LOWER_COL": n * (n - 1) // 2,
               "UPPER_DIAG_ROW": n * (n + 1) // 2, "LOWER_DIAG_ROW": n * (n + 1) // 2,
               "UPPER_DIAG_COL": n * (n + 1) // 2, "LOWER_DIAG_COL": n * (n + 1) // 2}
-    need = counts[fmt]
+    return counts[fmt]
+
+
+def _explicit_matrix(values: list, n: int, fmt: str) -> np.ndarray:
+    need = _needed_count(n, fmt)
     if len(values) != need:
         raise ValueError(
             f"EDGE_WEIGHT_SECTION has {len(values)} numbers; EDGE_WEIGHT_FORMAT {fmt} with DIMENSION {n} "
@@ -165,6 +169,8 @@ def _read_text(text_or_path) -> str:
     if isinstance(text_or_path, os.PathLike):
         return Path(text_or_path).read_text()
     if isinstance(text_or_path, str):
+        if not text_or_path.strip():
+            raise ValueError(f"text_or_path is empty ({text_or_path!r}): pass the TSPLIB text itself or a path to a file")
         if "\n" in text_or_path:
             return text_or_path
         # one line cannot hold a TSPLIB instance: read it as a path
@@ -202,6 +208,8 @@ def read_tsplib(text_or_path) -> TSPLIBInstance:
     comments: list[str] = []
     coord_lines: list[tuple[int, list[str]]] | None = None
     weights: list[float] | None = None
+    weights_end = 0
+    spec_line: dict[str, int] = {}
     lines = text.splitlines()
     i = 0
 
@@ -234,6 +242,7 @@ def read_tsplib(text_or_path) -> TSPLIBInstance:
                 coord_lines = [(ln, s.split()) for ln, s in body]
             elif key == "EDGE_WEIGHT_SECTION":
                 weights = []
+                weights_end = body[-1][0] if body else i
                 for ln, s in body:
                     for tok in s.split():
                         try:
@@ -249,6 +258,7 @@ def read_tsplib(text_or_path) -> TSPLIBInstance:
             comments.append(value)
         else:
             spec[key] = value
+            spec_line[key] = i + 1
         i += 1
 
     typ = spec.get("TYPE", "").split()[0].upper() if spec.get("TYPE") else ""
@@ -262,9 +272,10 @@ def read_tsplib(text_or_path) -> TSPLIBInstance:
     try:
         n = int(spec["DIMENSION"])
     except ValueError:
-        raise ValueError(f"DIMENSION must be a positive integer, got {spec['DIMENSION']!r}") from None
+        raise ValueError(f"line {spec_line['DIMENSION']}: DIMENSION must be a positive integer, "
+                         f"got {spec['DIMENSION']!r}") from None
     if n < 1:
-        raise ValueError(f"DIMENSION must be a positive integer, got {n}")
+        raise ValueError(f"line {spec_line['DIMENSION']}: DIMENSION must be a positive integer, got {n}")
     ewt = spec.get("EDGE_WEIGHT_TYPE", "").upper()
     if not ewt:
         raise ValueError("missing EDGE_WEIGHT_TYPE")
@@ -274,11 +285,14 @@ def read_tsplib(text_or_path) -> TSPLIBInstance:
 
     coords = None
     if coord_lines is not None:
+        for ln, toks in coord_lines:  # first: a line cut short (a truncated file) is named by its number
+            if len(toks) not in (3, 4) or len(toks) != len(coord_lines[0][1]):
+                raise ValueError(f"line {ln}: NODE_COORD_SECTION entry {' '.join(toks)!r} is not 'index x y' or "
+                                 "'index x y z' like the section's first line (is the file truncated?)")
         if len(coord_lines) != n:
-            raise ValueError(f"NODE_COORD_SECTION has {len(coord_lines)} lines; DIMENSION is {n}")
-        width = {len(t) for _, t in coord_lines}
-        if len(width) != 1 or width.pop() not in (3, 4):
-            raise ValueError("NODE_COORD_SECTION lines must all be 'index x y' or 'index x y z'")
+            where = (f" (its last entry is line {coord_lines[-1][0]}; is the file truncated?)"
+                     if coord_lines and len(coord_lines) < n else "")
+            raise ValueError(f"NODE_COORD_SECTION has {len(coord_lines)} lines; DIMENSION is {n}{where}")
         coords = np.empty((n, len(coord_lines[0][1]) - 1))
         seen = np.zeros(n, dtype=bool)
         for ln, toks in coord_lines:
@@ -303,7 +317,12 @@ def read_tsplib(text_or_path) -> TSPLIBInstance:
             raise ValueError("EDGE_WEIGHT_TYPE EXPLICIT needs an EDGE_WEIGHT_SECTION")
         if typ == "ATSP" and fmt != "FULL_MATRIX":
             raise ValueError(f"ATSP instances need EDGE_WEIGHT_FORMAT FULL_MATRIX, got {fmt}")
-        dist = _explicit_matrix(weights, n, fmt)
+        try:
+            dist = _explicit_matrix(weights, n, fmt)
+        except ValueError as exc:
+            short = len(weights) < _needed_count(n, fmt)
+            raise ValueError(f"{exc} (the section's last entry is line {weights_end}"
+                             + ("; is the file truncated?)" if short else ")")) from None
         if not np.all(np.isfinite(dist)):
             raise ValueError("EDGE_WEIGHT_SECTION entries must be finite")
         if dist.min() < 0:

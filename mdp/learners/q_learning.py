@@ -30,7 +30,7 @@ import numpy as np
 from numba import njit
 
 from mdp._validation import check_mdp as require_mdp
-from mdp._validation import as_float_array, check_positive_int, check_rng
+from mdp._validation import as_float_array, check_positive_int, check_progress, check_rng, progress_chunk
 from mdp._common.sampling import cumulative_rows
 from mdp._common.sampling import draw_csr as _draw
 from mdp._common import result
@@ -219,7 +219,7 @@ def _parse_step(step_size):
 
 
 def q_learning(m, *, n_iter, rng, step_size="rescaled-linear", omega: float = 0.6, mode: str = "synchronous",
-               epsilon: float = 0.1, s0: int = 0, q0=None, q_star=None) -> QLearningResult:
+               epsilon: float = 0.1, s0: int = 0, q0=None, q_star=None, progress=None) -> QLearningResult:
     """Tabular Q-learning, synchronous with a generative model or online along one trajectory.
 
     Parameters
@@ -243,6 +243,9 @@ def q_learning(m, *, n_iter, rng, step_size="rescaled-linear", omega: float = 0.
         Initial estimate (default zeros).
     q_star : array_like, shape (S, A), optional
         If given, ``errors[t] = ||q_t - q_star||_inf`` is recorded for every ``t`` (in the kernel).
+    progress : callable, optional
+        ``progress(done, n_iter)``, called about 100 times and once at the end (the random stream,
+        hence the result, does not depend on it); an exception it raises stops the call.
 
     Returns
     -------
@@ -260,6 +263,7 @@ def q_learning(m, *, n_iter, rng, step_size="rescaled-linear", omega: float = 0.
     m = require_mdp(m)
     n_iter = check_positive_int(n_iter, "n_iter")
     rng = check_rng(rng)
+    progress = check_progress(progress)
     kind, const = _parse_step(step_size)
     if isinstance(omega, bool) or not isinstance(omega, numbers.Real) or not (0.5 < float(omega) <= 1.0):
         raise ValueError(f"omega must be a real number in (1/2, 1], got {omega!r}")
@@ -282,12 +286,14 @@ def q_learning(m, *, n_iter, rng, step_size="rescaled-linear", omega: float = 0.
     R, g = np.ascontiguousarray(m.R), m.gamma
     final_state = -1
     if mode == "synchronous":
-        chunk = max(1, _CHUNK_FLOATS // (S * A))
+        chunk = progress_chunk(max(1, _CHUNK_FLOATS // (S * A)), n_iter, progress)
         t = 0
         while t < n_iter:
             u = rng.random((min(chunk, n_iter - t), S * A))
             _sync_kernel(indptr, indices, cdf, R, g, q, u, t, kind, omega, const, qs, errors)
             t += u.shape[0]
+            if progress is not None:
+                progress(t, n_iter)
         n_samples = n_iter * S * A
     else:
         if isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real) or not (0.0 <= float(epsilon) <= 1.0):
@@ -296,13 +302,15 @@ def q_learning(m, *, n_iter, rng, step_size="rescaled-linear", omega: float = 0.
             raise ValueError(f"s0 must be a state index in [0, {S}), got {s0!r}")
         counts = np.zeros((S, A), dtype=np.int64)
         s = int(s0)
-        chunk = max(1, _CHUNK_FLOATS // 3)
+        chunk = progress_chunk(max(1, _CHUNK_FLOATS // 3), n_iter, progress)
         t = 0
         while t < n_iter:
             u = rng.random((min(chunk, n_iter - t), 3))
             s = _online_kernel(indptr, indices, cdf, R, g, q, counts, s, u, t, kind, omega, const,
                                float(epsilon), qs, errors)
             t += u.shape[0]
+            if progress is not None:
+                progress(t, n_iter)
         n_samples = n_iter
         final_state = int(s)
     label = step_size if isinstance(step_size, str) else f"constant({const:g})"

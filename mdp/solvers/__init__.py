@@ -10,6 +10,8 @@ from mdp.solvers.simplex_policy_iteration import simplex_policy_iteration
 from mdp.solvers.solve import solve
 from mdp._common import ConvergenceWarning
 from mdp.solvers.value_iteration import value_iteration
+from mdp.solvers.relative_value_iteration import AverageRewardResult, relative_value_iteration
+from mdp.solvers.gain_bias import GainBias, policy_gain_bias
 
 __all__ = [
     "SolverResult",
@@ -30,4 +32,8 @@ __all__ = [
     "solve",
     "ConvergenceWarning",
     "value_iteration",
+    "AverageRewardResult",
+    "relative_value_iteration",
+    "GainBias",
+    "policy_gain_bias",
 ]
