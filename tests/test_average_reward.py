@@ -186,12 +186,12 @@ def test_bad_model_and_policy():
         mdp.policy_gain_bias(mdp.generators.forest(), [0, 5, 0])
 
 
-# ------------------------------------------------------------------------------- claims AR1, AR2
+# ------------------------------------------------------------------------------- claims RV1, RV2
 
 def test_claims_hold_on_random_instances_and_the_forest():
     from theory_checks import get_claim
 
-    for cid in ("AR1", "AR2"):
+    for cid in ("RV1", "RV2"):
         claim = get_claim(cid)
         assert "mdp.relative_value_iteration" in claim.subjects
         for seed in range(3):
@@ -203,11 +203,11 @@ def test_claims_hold_on_random_instances_and_the_forest():
 def test_claims_reject_bad_instances():
     from theory_checks import get_claim
 
-    with pytest.raises(TypeError, match="AR1/AR2 check an mdp.TabularMDP"):
-        get_claim("AR1").check("forest")
+    with pytest.raises(TypeError, match="RV1/RV2 check an mdp.TabularMDP"):
+        get_claim("RV1").check("forest")
     big = mdp.TabularMDP(np.full((7, 4, 7), 1 / 7), np.zeros((7, 4)), 0.9)
     with pytest.raises(ValueError, match="need at most 4096"):
-        get_claim("AR2").check(big)
+        get_claim("RV2").check(big)
 
 
 def test_claims_fail_for_broken_implementations():
@@ -232,9 +232,9 @@ def test_claims_fail_for_broken_implementations():
 
     m = _random_model(3, 2, 5)
     with mock.patch.object(AR.mdp, "relative_value_iteration", narrowed):
-        assert not get_claim("AR1").check(m).holds
+        assert not get_claim("RV1").check(m).holds
     with mock.patch.object(AR.mdp, "relative_value_iteration", bad_policy):
-        assert not get_claim("AR2").check(m).holds
+        assert not get_claim("RV2").check(m).holds
 
 
 def test_matches_pymdptoolbox_relative_value_iteration():

@@ -1,5 +1,5 @@
-"""Average-reward claims: the certified gain bracket of relative value iteration (AR1) and the gain
-gap of its greedy policy (AR2), checked on :func:`mdp.relative_value_iteration` against the optimal
+"""Average-reward claims: the certified gain bracket of relative value iteration (RV1) and the gain
+gap of its greedy policy (RV2), checked on :func:`mdp.relative_value_iteration` against the optimal
 gain found by exhaustive search with :func:`mdp.policy_gain_bias`.
 
 With ``T v = max_a (R + P v)`` and ``d = T v - v``: ``T^n v >= v + n min(d)`` (monotonicity and
@@ -45,9 +45,9 @@ def accept_small_mdp(m):
     exhaustive search of ``g*``; every policy must be unichain (:func:`mdp.policy_gain_bias` says which
     is not)."""
     if not isinstance(m, mdp.TabularMDP):
-        raise TypeError(f"AR1/AR2 check an mdp.TabularMDP, got {type(m).__name__}")
+        raise TypeError(f"RV1/RV2 check an mdp.TabularMDP, got {type(m).__name__}")
     if m.n_actions ** m.n_states > _MAX_POLICIES:
-        raise ValueError(f"AR1/AR2 search all A**S = {m.n_actions}**{m.n_states} deterministic policies; "
+        raise ValueError(f"RV1/RV2 search all A**S = {m.n_actions}**{m.n_states} deterministic policies; "
                          f"need at most {_MAX_POLICIES}")
     return m
 
@@ -86,7 +86,7 @@ def check_ar1(m, rng=None) -> CheckResult:
         if w > 1e3 * slack:  # a bracket closed to round-off says nothing about tightness
             worst_tight = max(worst_tight, 1.0 - (g - lo) / w, 1.0 - (hi - g) / w)
     holds = worst_viol <= slack
-    return CheckResult("AR1", float(worst_viol), float(slack), bool(holds),
+    return CheckResult("RV1", float(worst_viol), float(slack), bool(holds),
                        float(worst_tight if holds else np.inf),
                        {"g_star": g, "worst_at_tau_budget": at})
 
@@ -97,12 +97,12 @@ def check_ar2(m, rng=None) -> CheckResult:
     parts = {}
     for (tau, k), res in _runs(m):
         gap = g - mdp.policy_gain_bias(m, res.pi).gain
-        parts[f"tau={tau},sweeps={k}"] = inequality("AR2", gap, res.policy_error_bound, atol=1e-12 * (1.0 + abs(g)))
-    return combine("AR2", parts)
+        parts[f"tau={tau},sweeps={k}"] = inequality("RV2", gap, res.policy_error_bound, atol=1e-12 * (1.0 + abs(g)))
+    return combine("RV2", parts)
 
 
 register(Claim(
-    id="AR1", name="rvi-gain-bracket",
+    id="RV1", name="rvi-gain-bracket",
     statement=r"\min_s (Tv - v)(s) \le g^*(s') \le \max_s (Tv - v)(s) \quad \forall v, s'",
     source=f"{_SOURCE}; the bracket is a consequence of T^n v / n -> g* (Puterman 1994, Thm 9.4.1)",
     constant="source", tolerance=1e-12, sample=sample_unichain_mdp, evaluate=check_ar1, default_instances=10,
@@ -115,7 +115,7 @@ register(Claim(
 ))
 
 register(Claim(
-    id="AR2", name="rvi-greedy-gain-gap",
+    id="RV2", name="rvi-greedy-gain-gap",
     statement=r"g^* - g^{\pi_v} \le \max_s (Tv - v)(s) - \min_s (Tv - v)(s),\ \ \pi_v \text{ greedy for } v",
     source=f"{_SOURCE}; T_pi v = T v for the greedy pi gives g^pi >= min(Tv - v)",
     constant="source", tolerance=1e-12, sample=sample_unichain_mdp, evaluate=check_ar2, default_instances=10,
