@@ -182,7 +182,7 @@ def check_real(x, name: str, interval: str | None = None) -> float:
         lo, hi, lo_open, hi_open = _parse_interval(interval)
         ok = (v > lo if lo_open else v >= lo) and (v < hi if hi_open else v <= hi)
         if not ok:
-            raise ValueError(f"{name} must lie in {interval}, got {v:g}")
+            raise ValueError(f"{name} must lie in {interval}, got {v}")
     return v
 
 

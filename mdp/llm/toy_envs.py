@@ -52,7 +52,7 @@ import numbers
 
 import numpy as np
 
-from mdp._validation import as_float_array, check_positive_int, check_probability, check_real, check_rng
+from mdp._validation import as_float_array, check_positive_int, check_rng
 from mdp._common import frozen, result
 
 __all__ = ["ToyEnv", "ExactValues", "ToyRollouts", "corridor", "branching_tree", "softmax_policy",
@@ -122,6 +122,21 @@ class ToyEnv:
         return mu
 
 
+def _check_real(x, name: str) -> float:
+    # toy environments call a non-finite number a TypeError (their tests assert it); see mdp._validation.check_real
+    if isinstance(x, bool) or not isinstance(x, numbers.Real) or not math.isfinite(float(x)):
+        raise TypeError(f"{name} must be a finite real number, got {x!r}")
+    return float(x)
+
+
+def _check_prob(x, name: str, *, open_ends: bool = False) -> float:
+    v = _check_real(x, name)
+    ok = 0.0 < v < 1.0 if open_ends else 0.0 <= v <= 1.0
+    if not ok:
+        raise ValueError(f"{name} must lie in {'(0, 1)' if open_ends else '[0, 1]'}, got {v}")
+    return v
+
+
 def _check_ids(ids, upper: int, name: str, rule: str) -> np.ndarray:
     if isinstance(ids, (numbers.Integral, np.integer)) and not isinstance(ids, bool):
         ids = (int(ids),)
@@ -186,10 +201,10 @@ def corridor(length: int = 5, *, gamma: float = 0.95, slip: float = 0.0, bump_pe
     ``V(s) = gamma^(L-1-s)`` and ``A(s, stay) = -(1 - gamma) gamma^(L-1-s)``.
     """
     L = check_positive_int(length, "length")
-    g = check_probability(gamma, "gamma", open_ends=True)
-    slip = check_probability(slip, "slip")
-    bump = check_real(bump_penalty, "bump_penalty")
-    step_r = check_real(step_reward, "step_reward")
+    g = _check_prob(gamma, "gamma", open_ends=True)
+    slip = _check_prob(slip, "slip")
+    bump = _check_real(bump_penalty, "bump_penalty")
+    step_r = _check_real(step_reward, "step_reward")
     starts = _check_ids(start_states, L, "start_states", f"[0, {L}) (position {L} is the terminal goal)")
     S = L + 1
     pos = np.arange(S)[:, None] + np.array([-1, 0, 1])[None, :]
@@ -233,9 +248,9 @@ def branching_tree(depth: int = 4, branching: int = 3, width: int = 5, *, gamma:
     D = check_positive_int(depth, "depth")
     b = check_positive_int(branching, "branching", minimum=2)
     W = check_positive_int(width, "width")
-    g = check_probability(gamma, "gamma", open_ends=True)
-    slip = check_probability(slip, "slip")
-    step_r = check_real(step_reward, "step_reward")
+    g = _check_prob(gamma, "gamma", open_ends=True)
+    slip = _check_prob(slip, "slip")
+    step_r = _check_real(step_reward, "step_reward")
     widths = [1]
     for _ in range(D):
         widths.append(min(widths[-1] * b, W))
