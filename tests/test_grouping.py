@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 import mdp
 from mdp.abstraction import _grouping_kernels as K
 from mdp.abstraction import grouping as AG
+from mdp.abstraction.grouping import candidates as AGC
+from mdp.abstraction.grouping import learner as AGL
 from mdp.abstraction.grouping import (
     ActionGrouping,
     grouped_learner,
@@ -187,7 +189,7 @@ def test_nested_groupings_are_nested_with_exact_sizes(seed, A, method):
     X = np.random.default_rng(seed).normal(size=(A, 3))
     X[A // 2:] = X[0]  # ties (identical signatures) must not change the group counts
     fam = AG.nested_groupings(X, method=method)
-    assert [g.n_groups for g in fam] == AG._default_sizes(A)
+    assert [g.n_groups for g in fam] == AGC._default_sizes(A)
     for fine, coarse in zip(fam[1:], fam[:-1]):
         assert fine.refines(coarse)
         assert fine.labels[0] == 0 and fine == fine.canonical()
@@ -262,7 +264,7 @@ def test_sampling_kernel_matches_numpy_twin():
     acts = np.empty((12, N), dtype=np.int64)
     nxt = np.empty((12, N), dtype=np.int64)
     W = g.mu_matrix(4)
-    K.sample_grouped(*AG._mu_cdf(g, W), *cumulative_rows(m), 3, 7, u_a, u_s, acts, nxt)
+    K.sample_grouped(*AGL._mu_cdf(g, W), *cumulative_rows(m), 3, 7, u_a, u_s, acts, nxt)
     ref_a, ref_s = K.reference_sample_grouped(m.dense_P(), W, g.labels, 3, u_a, u_s)
     assert np.array_equal(acts, ref_a) and np.array_equal(nxt, ref_s)
     # sampled actions belong to their row's group
@@ -272,7 +274,7 @@ def test_sampling_kernel_matches_numpy_twin():
 def test_zero_weight_actions_are_never_sampled():
     m, _ = random_instance(10, S=2, A=4, G=2)
     g = ActionGrouping([0, 0, 1, 1], mu=[1.0, 0.0, 0.0, 1.0])
-    acts, _ = AG._draw_grouped(m, g, 200, np.random.default_rng(0))
+    acts, _ = AGL._draw_grouped(m, g, 200, np.random.default_rng(0))
     assert set(np.unique(acts)) == {0, 3}
 
 
@@ -282,11 +284,11 @@ def test_vi_sweep_kernels_match_numpy_twin(T):
     P = rng.dirichlet(np.ones(6), size=(6, 4))
     R = rng.random((6, 4))
     ref_v, ref_pi = K.reference_vi_sweeps(P, R, 0.9, T)
-    v, pi = AG._vi_sweeps(mdp.TabularMDP(P, R, 0.9), T)
+    v, pi = AGL._vi_sweeps(mdp.TabularMDP(P, R, 0.9), T)
     np.testing.assert_allclose(v, ref_v, rtol=0, atol=1e-12)
     assert np.array_equal(pi, ref_pi)
     csr = sp.csr_matrix(P.reshape(24, 6))
-    v2, pi2 = AG._vi_sweeps(mdp.TabularMDP(csr, R, 0.9), T)
+    v2, pi2 = AGL._vi_sweeps(mdp.TabularMDP(csr, R, 0.9), T)
     np.testing.assert_allclose(v2, ref_v, rtol=0, atol=1e-12)
     assert np.array_equal(pi2, ref_pi)
 
@@ -294,7 +296,7 @@ def test_vi_sweep_kernels_match_numpy_twin(T):
 def test_vi_sweeps_agree_with_mdp_value_iteration_limit():
     m, g = random_instance(11)
     lifted = lifted_model(m, g)
-    v, pi = AG._vi_sweeps(lifted, 400)
+    v, pi = AGL._vi_sweeps(lifted, 400)
     sol = mdp.solve(lifted, tol=1e-12)
     np.testing.assert_allclose(v, sol.v, atol=1e-9)
     assert np.array_equal(pi, sol.pi)
@@ -303,7 +305,7 @@ def test_vi_sweeps_agree_with_mdp_value_iteration_limit():
 def test_vi_ties_go_to_the_lowest_group():
     P = np.ones((2, 3, 2)) / 2
     m = mdp.TabularMDP(P, np.zeros((2, 3)), 0.9)
-    v, pi = AG._vi_sweeps(m, 5)
+    v, pi = AGL._vi_sweeps(m, 5)
     assert pi.tolist() == [0, 0]
 
 

@@ -53,7 +53,7 @@ def test_l4_fails_for_a_naive_selection(monkeypatch):
 
 
 def test_l5_fails_if_counts_are_off(monkeypatch):
-    import mdp.llm.preference as P
+    import mdp.llm.arena as P
 
     real = P.round_robin
 
@@ -67,7 +67,7 @@ def test_l5_fails_if_counts_are_off(monkeypatch):
 
 
 def test_l7_fails_for_a_wrong_minimax_winner(monkeypatch):
-    import mdp.llm.preference as P
+    import mdp.llm.spo as P
 
     monkeypatch.setattr(P, "minimax_winner", lambda M: (np.full(len(M), 1 / len(M)), 0.5))
     assert not TL.check_l7(TL._rpsd(), np.random.default_rng(0), n_iter=200).holds

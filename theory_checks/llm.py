@@ -200,7 +200,7 @@ def sample_arena_sizes(rng: np.random.Generator) -> list:
 def check_l5(sizes, rng) -> CheckResult:
     """Judge calls: seeded single elimination ``N - 1`` (+ ``N`` anchor seeding = ``2N - 1``), round
     robin ``N(N-1)/2``, all doubled by symmetrised judging (arenarl.md claim 1)."""
-    from mdp.llm.preference import round_robin, single_elimination
+    from mdp.llm.arena import round_robin, single_elimination
 
     worst = 0
     for N in sizes:
@@ -231,7 +231,7 @@ def check_l6(inst, rng) -> CheckResult:
     ``J(a, b) = sigmoid(q_a - q_b + e)``, ``e ~ N(0, 0.5^2)`` fresh per call (anchor of quality 0):
     round robin (120 calls) - seeded single elimination (31 calls) <= 0.2, and seeded single
     elimination >= random-bracket single elimination (15 calls) + 0.2 (arenarl.md claim 3)."""
-    from mdp.llm.preference import kendall_tau, round_robin, single_elimination
+    from mdp.llm.arena import kendall_tau, round_robin, single_elimination
 
     c = _L6
     g = np.random.default_rng(inst["seed"])
@@ -284,7 +284,7 @@ def check_l7(P, rng, *, n_iter: int = 4000) -> CheckResult:
     """Self-play Hedge on exact win rates (SPO's no-regret learner): ``exploitability(p_bar_T) =
     Reg(T)/T <= ln n/(eta T) + eta/8`` with ``eta = sqrt(8 ln n / T)`` (spo.md claim 1 and the Hedge
     regret bound), and the LP minimax winner has exploitability 0."""
-    from mdp.llm.preference import minimax_winner, preference_exploitability, spo_self_play
+    from mdp.llm.spo import minimax_winner, preference_exploitability, spo_self_play
 
     res = spo_self_play(P, n_iter=n_iter, update="hedge")
     T = n_iter

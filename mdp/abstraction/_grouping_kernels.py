@@ -6,7 +6,7 @@ Private to :mod:`mdp.abstraction.grouping`. One kernel and two numpy twins:
   for every state-group row ``k = s * G + i`` and sample ``n``, ``a ~ mu(. | s, i)`` then
   ``s' ~ P(. | s, a)``, both by inverse CDF from caller-supplied uniforms (so the kernel and its
   twin see the same draws and agree exactly);
-* :func:`reference_vi_sweeps` -- the twin of ``grouping._vi_sweeps`` (``T`` synchronous Bellman
+* :func:`reference_vi_sweeps` -- the twin of ``grouping.learner._vi_sweeps`` (``T`` synchronous Bellman
   sweeps from ``V_0 = 0`` with :func:`mdp.bellman_operator`'s kernels, then the greedy policy with
   respect to ``V_T``, ties to the lowest group index, as the note asks).
 

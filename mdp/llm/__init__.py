@@ -63,14 +63,14 @@ _LAZY = {
     "MixtureSampler": "mdp.llm.samplers",
     "vps_weights": "mdp.llm.samplers",
     "igrpo_rollout": "mdp.llm.samplers",
-    "single_elimination": "mdp.llm.preference",
-    "round_robin": "mdp.llm.preference",
-    "minimax_winner": "mdp.llm.preference",
-    "spo_self_play": "mdp.llm.preference",
-    "spo_win_rates": "mdp.llm.preference",
-    "spark_aggregate": "mdp.llm.preference",
-    "hill_hint_reward": "mdp.llm.preference",
-    "hill_replace_groups": "mdp.llm.preference",
+    "single_elimination": "mdp.llm.arena",
+    "round_robin": "mdp.llm.arena",
+    "minimax_winner": "mdp.llm.spo",
+    "spo_self_play": "mdp.llm.spo",
+    "spo_win_rates": "mdp.llm.spo",
+    "spark_aggregate": "mdp.llm.spark",
+    "hill_hint_reward": "mdp.llm.hill",
+    "hill_replace_groups": "mdp.llm.hill",
 }
 
 __getattr__, __dir__, __all__ = lazy_names(__name__, _LAZY)

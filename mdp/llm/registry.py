@@ -30,7 +30,8 @@ from typing import Callable
 
 __all__ = ["EstimatorSpec", "register_estimator", "compute_advantages", "list_estimators", "get_estimator"]
 
-_BUILTIN_MODULES = ("mdp.llm.estimators", "mdp.llm.agentic", "mdp.llm.preference", "mdp.llm.hapo", "mdp.llm.bpo")
+_BUILTIN_MODULES = ("mdp.llm.estimators", "mdp.llm.agentic", "mdp.llm.arena", "mdp.llm.spo", "mdp.llm.spark",
+                    "mdp.llm.hill", "mdp.llm.hapo", "mdp.llm.bpo")
 
 _REGISTRY: dict[str, "EstimatorSpec"] = {}
 _STATE = {"loaded": False, "loading": False}
