@@ -177,9 +177,20 @@ class Claim:
             raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
         if instance is None:
             instance = self.sample(rng)
-        elif self.accepts is not None:
-            instance = self.accepts(instance)
+        else:
+            instance = self.validate(instance)
         return self.evaluate(instance, rng)
+
+    def validate(self, instance: Any) -> Any:
+        """``accepts(instance)``, with the claim id and its ``instance`` text prefixed to a
+        ``TypeError``/``ValueError`` so the message says both what was expected and what was wrong."""
+        if self.accepts is None:
+            return instance
+        try:
+            return self.accepts(instance)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"claim {self.id} ({self.name}) checks {self.instance or 'its own instances'}: "
+                            f"{exc}") from exc
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ import math
 
 import numpy as np
 
+from theory_checks import instances as I
 from theory_checks.core import CheckResult, Claim, combine, identity, inequality, register
 
 __all__ = [
@@ -368,6 +369,85 @@ def check_l9(inst, rng) -> CheckResult:
 
 
 # --------------------------------------------------------------------------------------------
+# user instances
+# --------------------------------------------------------------------------------------------
+def _same_length(d: dict, name: str, keys=None) -> dict:
+    keys = list(d) if keys is None else keys
+    lengths = {k: len(d[k]) for k in keys}
+    if len(set(lengths.values())) > 1:
+        raise ValueError(f"{name}: {', '.join(keys)} must have one length (one entry per row), got {lengths}")
+    return d
+
+
+def _groups_of_two(d: dict, name: str) -> dict:
+    counts = np.unique(d["group_ids"], return_counts=True)[1]
+    if counts.size and counts.min() < 2:
+        raise ValueError(f"{name}: every group needs at least 2 rows (singleton conventions differ by framework), "
+                         f"got a group of {int(counts.min())}")
+    return d
+
+
+_rows = I.float_array(1, min_len=1)
+_ids = I.int_array(1)
+_accept_groups = lambda x, name="instance": _groups_of_two(_same_length(  # noqa: E731
+    I.record(rewards=_rows, group_ids=_ids)(x, name), name), name)
+_accept_agentic = lambda x, name="instance": _same_length(I.record(  # noqa: E731
+    rewards=_rows, group_ids=_ids, trajectory_ids=_ids, step_ids=_ids, observation_keys=_ids)(x, name), name)
+_accept_bandit = lambda x, name="instance": _same_length(I.record(  # noqa: E731
+    logits=I.float_array(1, min_len=2), rewards=_rows)(x, name), name)
+
+#: D3S's check compares with brute force over all C(G, k) subsets
+L4_MAX_GROUP = 20
+
+
+def _accept_d3s(x, name="instance"):
+    d = I.record(advantages=_rows, k=I.positive_int, scores=I.float_array(2))(x, name)
+    G = d["advantages"].size
+    if d["k"] > G:
+        raise ValueError(f"{name}: k = {d['k']} exceeds the group size {G}")
+    if d["scores"].shape[0] != G:
+        raise ValueError(f"{name}: scores must have one row per advantage ({G}), got shape {d['scores'].shape}")
+    I.max_size(L4_MAX_GROUP, "the group size", "brute force over all C(G, k) subsets")(G, name)
+    return d
+
+
+def _accept_sizes(x, name="instance"):
+    if not isinstance(x, (list, tuple)) or not x:
+        raise TypeError(f"{name} must be a non-empty list of group sizes (positive ints), got {I.kind_name(x)}")
+    return [I.positive_int(n, f"{name}[{i}]") for i, n in enumerate(x)]
+
+
+def _accept_seed(x, name="instance"):
+    if isinstance(x, dict):
+        return I.record(seed=I.positive_int)(x, name)
+    return {"seed": I.positive_int(x, name)}
+
+
+def _accept_preference(x, name="instance"):
+    """A square win-rate matrix ``P`` with entries in [0, 1] and ``P + P^T = 1``."""
+    P = I.float_array(2)(x, name)
+    if P.shape[0] != P.shape[1] or P.shape[0] < 2:
+        raise ValueError(f"{name} must be a square (n, n) win-rate matrix with n >= 2, got shape {P.shape}")
+    if P.min() < 0 or P.max() > 1 or float(np.abs(P + P.T - 1.0).max()) > 1e-12:
+        raise ValueError(f"{name}: a win-rate matrix has entries in [0, 1] and P + P^T = 1 (P[i, j] = Pr(i beats j))")
+    return P
+
+
+def _accept_bpo(x, name="instance"):
+    d = _same_length(I.record(q=_rows, pi0=_rows, eps=I.probability())(x, name), name, ["q", "pi0"])
+    if d["pi0"].min() < 0 or abs(float(d["pi0"].sum()) - 1.0) > 1e-9:
+        raise ValueError(f"{name}: pi0 must be a probability vector (non-negative, summing to 1)")
+    return d
+
+
+def _accept_hapo(x, name="instance"):
+    d = _same_length(I.record(rewards=_rows, group_ids=_ids, mask=I.float_array(2))(x, name), name)
+    if not np.isin(d["mask"], (0.0, 1.0)).all():
+        raise ValueError(f"{name}: mask must hold 0/1 token indicators")
+    return d
+
+
+# --------------------------------------------------------------------------------------------
 # registration
 # --------------------------------------------------------------------------------------------
 register(Claim(
@@ -377,6 +457,9 @@ register(Claim(
     constant="none", tolerance=1e-12, sample=sample_groups, evaluate=check_l1,
     notes="Tolerance 1e-12 * (1 + sum|A|). Constant groups (zero variance) included; groups have >= 2 rows "
           "(singleton conventions differ by framework and are tested separately).",
+    subjects=("mdp.llm.compute_advantages",),
+    instance="a dict {rewards: float (n,), group_ids: int (n,)} with every group of >= 2 rows",
+    accepts=_accept_groups,
 ))
 
 register(Claim(
@@ -386,6 +469,9 @@ register(Claim(
     constant="none", tolerance=1e-8, sample=sample_agentic, evaluate=check_l2,
     notes="Measured by mdp.llm.agentic.check_gigpo_reduces_to_grpo (per-trajectory episode statistics) for "
           "mean_std_norm (vs grpo) and mean_norm (vs dr_grpo); bound 1e-8 * max(1, max|A|).",
+    subjects=("mdp.llm.check_gigpo_reduces_to_grpo", "mdp.llm.compute_advantages"),
+    instance="a dict of equal-length arrays {rewards, group_ids, trajectory_ids, step_ids, observation_keys} (one row per step)",
+    accepts=_accept_agentic,
 ))
 
 register(Claim(
@@ -397,6 +483,9 @@ register(Claim(
           "derived in mmr1_vas.md for a softmax policy with logits z and the single-sample estimator "
           "g = (r(y) - J) grad log pi(y) (Cauchy-Schwarz / termwise bounds). Exact expectations by enumeration, "
           "gradients by torch autograd. Tightness is small for peaked policies (min pi tiny).",
+    subjects=("mdp.llm.samplers.variance_gradient_bounds",),
+    instance="a dict {logits: float (n,), rewards: float (n,)}, n >= 2",
+    accepts=_accept_bandit,
 ))
 
 register(Claim(
@@ -407,6 +496,9 @@ register(Claim(
     notes="C = max_i ||g_i|| (random score vectors with norms <= 1); the bound C sqrt(mean_S (A - mean_S A)^2) is "
           "Cauchy-Schwarz as in d3s.md, applied to re-centred advantages so that it is C sqrt(Var_S). The O(k) "
           "extremes scan (mdp.llm.samplers.d3s_sample_mask) is compared with brute force over all k-subsets.",
+    subjects=("mdp.llm.samplers.max_variance_subset",),
+    instance="a dict {advantages: float (G,), k: int in 1..G, scores: float (G, d)}, G <= 20 (brute force over all k-subsets)",
+    accepts=_accept_d3s,
 ))
 
 register(Claim(
@@ -416,6 +508,9 @@ register(Claim(
     constant="source", tolerance=0.5, sample=sample_arena_sizes, evaluate=check_l5,
     notes="Counts for N in {4, 8, 16, 32} and random N in 1..40 (byes to the top seeds); seeding by anchor, "
           "random bracket and given scores.",
+    subjects=("mdp.llm.single_elimination", "mdp.llm.round_robin"),
+    instance="a list of group sizes (positive ints)",
+    accepts=_accept_sizes,
 ))
 
 register(Claim(
@@ -429,6 +524,9 @@ register(Claim(
           "s.e. <= 0.007: the seeded bracket recovers ~84% of round robin's tau at a quarter of the calls "
           "(with e ~ N(0, 1): 0.80 / 0.56 / 0.38, ~70%), so 'close to round robin' holds only loosely and the "
           "0.2 gap/margin are derived from the pilot (>= 9 s.e. of slack).",
+    subjects=("mdp.llm.single_elimination", "mdp.llm.round_robin"),
+    instance="a seed (int, or {seed: int}) for the 400 simulated groups",
+    accepts=_accept_seed,
 ))
 
 register(Claim(
@@ -441,6 +539,9 @@ register(Claim(
           "standard Hedge bound for payoffs in [0, 1]; the identity exploitability = Reg/T uses P + P^T = 1. The "
           "minimax winner is the row strategy of the antisymmetric game P - 1/2 from marl.zero_sum_matrix_game; "
           "the L1 distance of p_bar to it is reported in details (it need not be unique).",
+    subjects=("mdp.llm.spo_self_play", "mdp.llm.minimax_winner"),
+    instance="a win-rate matrix P (n, n), entries in [0, 1], P + P^T = 1",
+    accepts=_accept_preference,
 ))
 
 register(Claim(
@@ -451,6 +552,9 @@ register(Claim(
     notes="mu is the lower pi0-weighted median; the action(s) at mu get the fractional ratio that makes the "
           "constraint exact (bpo_gbpo.md's atom split). LP by scipy HiGHS; ratios compared only when Q has no "
           "ties (otherwise the optimum is not unique).",
+    subjects=("mdp.llm.bpo_sign_rule",),
+    instance="a dict {q: float (A,), pi0: probability vector (A,), eps: float in (0, 1)}",
+    accepts=_accept_bpo,
 ))
 
 register(Claim(
@@ -459,4 +563,7 @@ register(Claim(
     source="Liu et al. 2025, HAPO, arXiv:2509.16591 (hapo.md claim 1)",
     constant="none", tolerance=1e-9, sample=_sample_hapo, evaluate=check_l9,
     notes="Fallback to GRPO disabled (fallback=inf) so every group uses the token-level statistics.",
+    subjects=("mdp.llm.hapo_token_advantages",),
+    instance="a dict {rewards: float (n,), group_ids: int (n,), mask: 0/1 float (n, T)}",
+    accepts=_accept_hapo,
 ))
