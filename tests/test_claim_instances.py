@@ -159,3 +159,41 @@ def test_claim_check_rejects_a_model_of_another_package():
     with pytest.raises(TypeError, match="must be an mdp.TabularMDP, got MarkovGame"):
         get_claim("F1").check(GAME)
     assert isinstance(GAME, marl.MarkovGame)
+
+
+def test_g4_refuses_games_outside_the_class_its_threshold_was_set_for():
+    with pytest.raises(ValueError, match="gamma <= 0.5"):
+        get_claim("G4").check(GAME)  # gamma = 0.9
+
+
+def test_checks_run_pinned_to_one_thread_unless_asked_otherwise():
+    import contextlib
+    from unittest import mock
+
+    import numba
+
+    import mdp._threads
+    from theory_checks import Claim, inequality
+
+    seen, pins = [], []
+    real = mdp._threads.pinned_threads
+
+    @contextlib.contextmanager
+    def spy(n, **kw):
+        pins.append(n)
+        with real(n, **kw) as info:
+            yield info
+
+    def evaluate(instance, rng):
+        seen.append(numba.get_num_threads())
+        return inequality("TOY", 0.0, 1.0)
+
+    toy = Claim(id="TOY", name="toy", statement="0 <= 1", source="none", constant="none", tolerance=0.0,
+                sample=lambda rng: None, evaluate=evaluate, subjects=("mdp.solve",), instance="anything")
+    before = numba.get_num_threads()
+    with mock.patch.object(mdp._threads, "pinned_threads", spy):
+        toy.check()
+        toy.check(threads=None)
+        assert_claim(toy, threads=2)
+    assert pins == [1, 2]
+    assert seen[:2] == [1, before] and numba.get_num_threads() == before

@@ -1,4 +1,4 @@
-"""BQ-NCO claims (``shared/papers/bq_nco.md``) as executable checks on :mod:`mdp.cop`.
+"""BQ-NCO claims (``docs/papers/bq_nco.md``) as executable checks on :mod:`mdp.cop`.
 
 BQ1 (an optimal policy of the BQ-MDP solves the COP: exact DP through the quotient = direct-MDP
 optimum = brute force, and the lifted policy is optimal in the direct MDP), BQ2 (the map to the
@@ -158,7 +158,7 @@ register(Claim(
     id="BQ1", name="bq-mdp-solves-cop",
     statement=r"\pi^*_{BQ}\circ\Phi \text{ is optimal in the direct MDP}:\ V^*_{dir}(s) = V^*_{BQ}(\Phi(s))"
               r"= V^{\pi^*_{BQ}\circ\Phi}_{dir}(s),\ \ V^*_{BQ}(\Phi(s_0)) = -\min_{y \in Y(x)} f(x, y)",
-    source=f"{_SOURCE}, main proposition (bq_nco.md BQ1)",
+    source=f"{_SOURCE}, main proposition (docs/papers/bq_nco.md BQ1)",
     constant="none", tolerance=1e-9, sample=sample_bq1, evaluate=check_bq1, default_instances=10,
     notes="Direct MDP (partial solutions) and BQ-MDP (sub-problems) solved by exact backward induction; the DP is "
           "Held-Karp (TSP/ATSP), DP over (item, capacity) (knapsack), over (current, remaining, capacity) (CVRP), "
@@ -173,7 +173,7 @@ register(Claim(
     id="BQ2", name="bq-quotient-is-bisimulation",
     statement=r"\Phi(s) = \Phi(t) \Rightarrow s \sim t \text{ (coarsest bisimulation)};\ \ "
               r"|S_t^{dir}| = \tfrac{(n-1)!}{(n-1-t)!},\ |S_t^{BQ}| = \binom{n-1}{t}\, t \ (t \ge 1)",
-    source=f"{_SOURCE}, Sec. 3 (bisimulation quotienting); Givan, Dean & Greig (2003); bq_nco.md BQ2",
+    source=f"{_SOURCE}, Sec. 3 (bisimulation quotienting); Givan, Dean & Greig (2003); docs/papers/bq_nco.md BQ2",
     constant="none", tolerance=0.5, sample=sample_bq2, evaluate=check_bq2, default_instances=10,
     notes="Coarsest bisimulation by splitter-based partition refinement (mdp.abstraction.bisimulation). "
           "Inclusion, not equality: the refinement can be "
@@ -187,7 +187,7 @@ register(Claim(
 register(Claim(
     id="BQ4", name="held-karp-tsplib",
     statement=r"\text{Held-Karp}(\text{burma14}) = 3323,\ \ \text{Held-Karp}(\text{ulysses16}) = 6859 \ (\text{TSPLIB GEO})",
-    source="Reinelt (1991), TSPLIB95 (optimal values, GEO distance); bq_nco.md BQ4",
+    source="Reinelt (1991), TSPLIB95 (optimal values, GEO distance); docs/papers/bq_nco.md BQ4",
     constant="source", tolerance=0.5, sample=lambda rng: None, evaluate=check_bq4, default_instances=1,
     notes="GEO: PI = 3.141592, deg = int(x), d = int(6378.388 acos(...) + 1). Deterministic (no random instance).",
     subjects=("mdp.cop.solve_tsp_exact", "mdp.cop.tsplib_distance"),

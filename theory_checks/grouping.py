@@ -1,4 +1,4 @@
-"""Action-grouping claims (``shared/papers/action_grouping.md``, AG1-AG6) as executable checks.
+"""Action-grouping claims (``docs/papers/action_grouping.md``, AG1-AG6) as executable checks.
 
 Every evaluator measures the lab's own code (:mod:`mdp.abstraction.grouping`): the lifted model,
 the grouping errors, the three-term bound and the grouped learner. The bounds' constants are
@@ -28,7 +28,7 @@ __all__ = [
 ]
 
 _SOURCE = "Li, Ju & Shroff (2024), Achieving sample and computational efficient RL by action space reduction " \
-          "via grouping, ICLR; action_grouping.md"
+          "via grouping, ICLR; docs/papers/action_grouping.md"
 
 
 def _random_labels(rng, A: int, G: int) -> np.ndarray:

@@ -12,7 +12,6 @@ The pieces are small and composable:
 
 * :func:`tabular_mdp`, :func:`mdp_pair`, :func:`zero_sum_game`: model objects;
 * :func:`tuple_of`: a fixed-length tuple, one validator per entry;
-* :func:`one_of`: the first alternative that accepts (messages of all alternatives are reported);
 * :func:`record`: a mapping with required keys, one validator per key;
 * :func:`float_array`, :func:`int_array`, :func:`positive_int`, :func:`probability`, :func:`choice`:
   leaves;
@@ -27,7 +26,7 @@ import numpy as np
 from mdp._validation import as_float_array, check_positive_int
 
 __all__ = [
-    "kind_name", "tabular_mdp", "mdp_pair", "zero_sum_game", "tuple_of", "one_of", "record", "float_array",
+    "kind_name", "tabular_mdp", "mdp_pair", "zero_sum_game", "tuple_of", "record", "float_array",
     "int_array", "positive_int", "nonneg_float", "probability", "choice", "no_instance", "max_size",
 ]
 
@@ -85,24 +84,6 @@ def tuple_of(*validators: Validator, names: tuple = ()) -> Callable:
         if not isinstance(x, (tuple, list)) or len(x) != len(validators):
             raise TypeError(f"{name} must be a tuple ({', '.join(labels)}), got {kind_name(x)}")
         return tuple(v(item, f"{name}[{i}] ({labels[i]})") for i, (v, item) in enumerate(zip(validators, x)))
-
-    return check
-
-
-def one_of(*alternatives: Validator) -> Callable:
-    """The first alternative that accepts ``x``; if none does, a ``TypeError`` listing every reason
-    (a ``ValueError`` when some alternative recognised the kind but rejected the content)."""
-    def check(x, name: str = "instance"):
-        errors = []
-        for alt in alternatives:
-            try:
-                return alt(x, name)
-            except (TypeError, ValueError) as exc:
-                errors.append(exc)
-        content = [e for e in errors if isinstance(e, ValueError)]
-        if content:  # the kind was right, the content broke a rule: that message is the useful one
-            raise ValueError("; ".join(str(e) for e in content))
-        raise TypeError(" or ".join(str(e) for e in errors))
 
     return check
 

@@ -14,7 +14,7 @@ __all__ = ["assert_claim"]
 
 
 def assert_claim(claim, instance=None, *, rng: np.random.Generator | None = None,
-                 n: int | None = None) -> list[CheckResult]:
+                 n: int | None = None, threads: int | None = 1) -> list[CheckResult]:
     """Check ``claim`` (a :class:`Claim`, id or name) and raise ``AssertionError`` if it fails.
 
     Parameters
@@ -31,6 +31,9 @@ def assert_claim(claim, instance=None, *, rng: np.random.Generator | None = None
     n : int, optional
         Number of random instances (default 1). Only without ``instance``: a given instance is
         checked once, and passing ``n`` with it raises ``TypeError``.
+    threads : int or None
+        numba and BLAS threads during the check (default 1; ``None``: leave the current settings).
+        See :meth:`Claim.check`.
 
     Returns
     -------
@@ -58,12 +61,12 @@ def assert_claim(claim, instance=None, *, rng: np.random.Generator | None = None
         if n is not None:
             raise TypeError(f"n={n!r} counts random instances; it cannot be used with a given instance, "
                             "which is checked once (call assert_claim in a loop to vary the auxiliary draws)")
-        results = [c.check(instance, rng=rng)]
+        results = [c.check(instance, rng=rng, threads=threads)]
     else:
         n = 1 if n is None else n
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ValueError(f"n must be a positive int (the number of random instances), got {n!r}")
-        results = [c.check(rng) for _ in range(int(n))]
+        results = [c.check(rng, threads=threads) for _ in range(int(n))]
     bad = [r for r in results if not r.holds]
     if bad:
         r = bad[0]

@@ -1,6 +1,6 @@
 """Action grouping: learn and plan over groups of similar actions (Li, Ju & Shroff, ICLR 2024).
 
-Notation and propositions follow ``shared/papers/action_grouping.md`` (AG1-AG6). A grouping
+Notation and propositions follow ``docs/papers/action_grouping.md`` (AG1-AG6). A grouping
 ``g : A -> {0, ..., G-1}`` partitions the ``A`` primitive actions into ``G`` groups ``A_i``; a
 low-level rule ``mu(a | s, i)`` (uniform within the group by default) picks the primitive action
 once the high level has chosen a group. The *lifted* MDP ``M_g`` has the ``G`` groups as actions::
@@ -365,7 +365,7 @@ def _lifted_arrays(m: TabularMDP, grouping: ActionGrouping):
 
 
 def lifted_model(m, grouping) -> TabularMDP:
-    """The lifted MDP ``M_g``: the ``G`` groups are its actions (``action_grouping.md``).
+    """The lifted MDP ``M_g``: the ``G`` groups are its actions (``docs/papers/action_grouping.md``).
 
     Parameters
     ----------
@@ -426,7 +426,7 @@ class GroupingErrors:
 
 
 def grouping_errors(m, grouping) -> GroupingErrors:
-    """Transition and reward errors ``eps_P(g)``, ``eps_R(g)`` of a grouping (``action_grouping.md``).
+    """Transition and reward errors ``eps_P(g)``, ``eps_R(g)`` of a grouping (``docs/papers/action_grouping.md``).
 
     ``eps_P = max_{s, i, a in A_i} ||P(.|s,a) - Pbar_i(.|s)||_1`` and
     ``eps_R = max_{s, i, a in A_i} |R(s,a) - Rbar_i(s)|``, with ``Pbar, Rbar`` the ``mu``-averages
@@ -526,7 +526,7 @@ def grouping_loss_bound(m, grouping, N, T, *, delta: float = 0.05, eps_P=None, e
         V*_M - V^{pi_hat o mu}_M <= B(g) + 2 (e_R + gamma e_P c) / (1 - gamma) + 2 gamma^{T+1} r / (1 - gamma)^2
 
     componentwise, with ``c = span / (2 (1 - gamma))``, ``span = max R - min R`` and ``r = max |R|``
-    (``action_grouping.md`` AG5; same structure as Li, Ju & Shroff 2024, Thm 1; constants derived
+    (``docs/papers/action_grouping.md`` AG5; same structure as Li, Ju & Shroff 2024, Thm 1; constants derived
     here). Derivation: write ``M_hat`` for the empirical lifted model, ``pi_g*``, ``pi_inf`` for the
     optima of ``M_g``, ``M_hat``, and ``d(pi) = ||V^pi_{M_g} - V^pi_{M_hat}||_inf``. Then
 
@@ -728,7 +728,7 @@ def _v_star(m: TabularMDP) -> np.ndarray:
 
 def grouped_learner(m, grouping, N, T, rng=None, *, reward_noise: str = "none", true_loss: bool = False,
                     v_star=None) -> GroupedLearnerResult:
-    """Learn over groups with a generative model (``action_grouping.md``, the paper's Algorithm 1).
+    """Learn over groups with a generative model (``docs/papers/action_grouping.md``, the paper's Algorithm 1).
 
     For every state ``s`` and group ``i``, draw ``N`` pairs ``a ~ mu(.|s,i)``, ``s' ~ P(.|s,a)``
     (observing ``r = R(s, a)``); build ``Phat_i(.|s)`` (empirical distribution of ``s'``) and
@@ -802,7 +802,7 @@ def grouped_learner(m, grouping, N, T, rng=None, *, reward_noise: str = "none", 
 
 # ============================================================================ candidate groupings
 def action_signatures(m, *, reward_weight: float = 1.0) -> np.ndarray:
-    """``phi(a) = concat_s [P(.|s,a), w R(s,a)]``, shape ``(A, S * (S + 1))`` (``action_grouping.md``).
+    """``phi(a) = concat_s [P(.|s,a), w R(s,a)]``, shape ``(A, S * (S + 1))`` (``docs/papers/action_grouping.md``).
 
     Pass an empirical model (e.g. :func:`mdp.learners.empirical_model` of a pilot sample) to get
     the plug-in signatures of the note's selection procedure.
@@ -1010,7 +1010,7 @@ def select_grouping(m, budget, *, T: int = 100, delta: float = 0.05, sizes=None,
 # ============================================================================ instances
 def planted_cluster_mdp(rng, *, n_states: int = 10, n_clusters: int = 4, cluster_size: int = 16,
                         sigma: float = 0.2, alpha: float = 0.5, gamma: float = 0.9):
-    """An action-wise similar MDP with planted action clusters (``action_grouping.md``, lab section).
+    """An action-wise similar MDP with planted action clusters (``docs/papers/action_grouping.md``, lab section).
 
     Cluster ``c`` has a base kernel ``P_c(.|s) ~ Dirichlet(alpha)`` and a base reward
     ``r_c(s) ~ U[sigma/2, 1 - sigma/2]``; each of its ``cluster_size`` actions mixes the base kernel

@@ -4,20 +4,20 @@ step-level verification aggregation and HiLL hint rewards.
 Registered with :mod:`mdp.llm.registry` at import (``"arena"``, ``"spo"``, ``"spark"``,
 ``"hill"``); the building blocks are public too:
 
-* **ArenaRL** (Zhang et al. 2026, arXiv:2601.06487; ``shared/papers/arenarl.md``):
+* **ArenaRL** (Zhang et al. 2026, arXiv:2601.06487; ``docs/papers/arenarl.md``):
   :func:`single_elimination` -- anchor seeding (``N`` judge calls), standard seeded bracket
   (1 vs N, 2 vs N-1, ...; byes to the top seeds), ``N - 1`` matches, ranking by elimination round
   with ties broken by seed; :func:`round_robin` (``N(N-1)/2`` calls); :func:`rank_advantages`
-  ``u_k = (N - k)/(N - 1)`` z-normalised in the group (arenarl.md "Algorithm" steps 2-5).
-* **SPO** (Swamy et al. 2024, arXiv:2401.04056; ``shared/papers/spo.md``): win-rate rewards
+  ``u_k = (N - k)/(N - 1)`` z-normalised in the group (docs/papers/arenarl.md "Algorithm" steps 2-5).
+* **SPO** (Swamy et al. 2024, arXiv:2401.04056; ``docs/papers/spo.md``): win-rate rewards
   ``r(xi) = 1/(K-1) sum_{xi' != xi} P(xi > xi')`` (:func:`spo_win_rates`); the tabular self-play
   helper :func:`spo_self_play` and the exact minimax winner :func:`minimax_winner` (the symmetric
   zero-sum game ``P - 1/2`` solved by :func:`marl.zero_sum_matrix_game`).
-* **SPARK** (Rahman et al. 2025, arXiv:2512.03244; ``shared/papers/spark.md``):
+* **SPARK** (Rahman et al. 2025, arXiv:2512.03244; ``docs/papers/spark.md``):
   :func:`spark_aggregate` (single verification, outcome-level majority, step-level majority,
   meta-critique and combined), :func:`spark_process_reward` (PRM-CoT reward forms with format
   constraints) and :func:`majority_accuracy` (the Condorcet amplification of claim 1).
-* **HiLL** (Xia et al. 2026, arXiv:2604.00698; ``shared/papers/hill.md``): :func:`hint_reliance`,
+* **HiLL** (Xia et al. 2026, arXiv:2604.00698; ``docs/papers/hill.md``): :func:`hint_reliance`,
   :func:`hill_hint_reward` ``R(h) = [1 - p^n - (1-p)^n] exp(min(Delta, 0)/T)`` and its variants,
   and :func:`hill_replace_groups` (all-fail groups replaced by the best hint's rollouts).
 
@@ -145,7 +145,7 @@ def rank_advantages(ranks) -> np.ndarray:
     (population std); ``ranks`` is a permutation of ``1..N``. ``N = 1`` gives ``[0]``.
 
     Since ranks are a permutation, ``mean u = 1/2`` and ``std u = sqrt((N + 1) / (12 (N - 1)))``,
-    so ``A_k = (1/2 - (k - 1)/(N - 1)) / sqrt((N + 1) / (12 (N - 1)))`` (arenarl.md step 5).
+    so ``A_k = (1/2 - (k - 1)/(N - 1)) / sqrt((N + 1) / (12 (N - 1)))`` (docs/papers/arenarl.md step 5).
     """
     k = np.asarray(ranks)
     if k.ndim != 1 or k.size == 0:
@@ -203,7 +203,7 @@ def single_elimination(items: Sequence, judge: Callable, *, seeding: str = "anch
     judge : callable ``(a, b) -> float in [0, 1]`` (or bool)
         ``a`` wins a match when ``judge(a, b) > 1/2``; an exact ``1/2`` goes to the better seed.
     seeding : {"anchor", "scores", "random", "index"}
-        ``"anchor"``: ``sigma_i = judge(items[i], anchor)`` (``N`` extra calls; arenarl.md step 2);
+        ``"anchor"``: ``sigma_i = judge(items[i], anchor)`` (``N`` extra calls; docs/papers/arenarl.md step 2);
         ``"scores"``: given ``seed_scores`` (no calls); ``"random"``: a random bracket from ``rng``;
         ``"index"``: seeds in item order.
     symmetrize : bool
@@ -366,11 +366,11 @@ def _arena_estimator(batch, *, judge=None, scheme="single_elimination", seeding=
 # SPO
 # --------------------------------------------------------------------------------------------
 def spo_win_rates(items: Sequence, preference: Callable, *, symmetrize: bool = False) -> tuple[np.ndarray, int]:
-    """SPO win-rate rewards ``r_i = 1/(K-1) sum_{j != i} P(item_i > item_j)`` (spo.md, SPO loop).
+    """SPO win-rate rewards ``r_i = 1/(K-1) sum_{j != i} P(item_i > item_j)`` (docs/papers/spo.md, SPO loop).
 
     Each unordered pair is judged once (``P(j > i) = 1 - P(i > j)``), or both orders averaged when
     ``symmetrize``. Returns ``(r (K,), n_calls)``; ``K = 1`` gives ``r = [1/2]`` (no opponent). For any
-    such preference ``sum_i r_i = K/2`` (mean 1/2), spo.md's unit test.
+    such preference ``sum_i r_i = K/2`` (mean 1/2), docs/papers/spo.md's unit test.
     """
     items = list(items)
     K = len(items)
@@ -470,7 +470,7 @@ def spo_self_play(P, *, n_iter: int = 2000, update: str = "hedge", step_size: fl
     update : {"hedge", "pg", "sampled"}
         ``"hedge"``: exact win rates against the current policy, ``r_t = P p_t``, and logits
         ``z += eta r_t`` (multiplicative weights = natural policy gradient; no-regret, so
-        ``exploitability(p_bar_T) <= Reg(T)/T <= ln n/(eta T) + eta/8`` by spo.md claim 1);
+        ``exploitability(p_bar_T) <= Reg(T)/T <= ln n/(eta T) + eta/8`` by docs/papers/spo.md claim 1);
         ``"pg"``: exact softmax policy gradient ``z += eta p * (r_t - p^T r_t)``;
         ``"sampled"``: SPO proper -- ``n_samples`` responses from ``p_t``, win-rate rewards among them
         (:func:`spo_win_rates`), REINFORCE with the mean baseline 1/2 (needs ``rng``).
@@ -636,7 +636,7 @@ def _labels_from(step, valid, first):
 
 def spark_aggregate(verdicts, *, step_mask=None, method: str = "step_majority", tie: str = "incorrect",
                     final_verdicts=None, revised=None, which: int = 0) -> SparkLabels:
-    """Aggregate ``N`` verifications per solution into step labels (spark.md Stage 1).
+    """Aggregate ``N`` verifications per solution into step labels (docs/papers/spark.md Stage 1).
 
     Parameters
     ----------
@@ -648,11 +648,11 @@ def spark_aggregate(verdicts, *, step_mask=None, method: str = "step_majority", 
         ``"single"``: verification ``which``; ``"outcome_majority"``: majority of the final verdicts
         (default: a verification's final verdict is "all its valid steps correct") decides whether a
         solution is correct, and the first verification agreeing with an "incorrect" majority
-        locates the error; ``"step_majority"``: per-step majority of the ``N`` verdicts (spark.md
+        locates the error; ``"step_majority"``: per-step majority of the ``N`` verdicts (docs/papers/spark.md
         (b)); ``"meta_critique"``: per-step majority of the ``revised`` verifications (sequential
         scaling, (c)); ``"combined"``: per-step majority over original and revised (2N votes, (d)).
     tie : {"incorrect", "correct"}
-        Even-``N`` ties; "incorrect" is the conservative rule spark.md recommends.
+        Even-``N`` ties; "incorrect" is the conservative rule docs/papers/spark.md recommends.
     final_verdicts : array_like (M, N) of 0/1, optional
     revised : array_like (M, N', K) of 0/1, optional
         Revised verifications after the verifier's self-critique.
@@ -710,7 +710,7 @@ def spark_aggregate(verdicts, *, step_mask=None, method: str = "step_majority", 
 
 def majority_accuracy(q, n_votes: int, *, tie: str = "incorrect") -> float:
     """Probability that the majority of ``n_votes`` independent verdicts, each right with
-    probability ``q``, is right: ``sum_{j > N/2} C(N, j) q^j (1 - q)^(N - j)`` (spark.md claim 1;
+    probability ``q``, is right: ``sum_{j > N/2} C(N, j) q^j (1 - q)^(N - j)`` (docs/papers/spark.md claim 1;
     an even-``N`` tie counts as wrong with ``tie="incorrect"``, half with ``"half"``)."""
     from scipy.stats import binom
 
@@ -730,7 +730,7 @@ SPARK_REWARDS = ("all", "fraction", "min")
 
 def spark_process_reward(step_scores, step_mask=None, *, mode: str = "all", final_correct=None,
                          format_ok=None, max_steps: int | None = None, violation_reward: float = 0.0) -> np.ndarray:
-    """PRM-CoT process rewards per solution (spark.md Stage 3, reconstruction).
+    """PRM-CoT process rewards per solution (docs/papers/spark.md Stage 3, reconstruction).
 
     Parameters
     ----------
@@ -745,7 +745,7 @@ def spark_process_reward(step_scores, step_mask=None, *, mode: str = "all", fina
     format_ok : array_like (rows,) bool, optional
         Format check (one boxed answer, no appended problems, ...); violations get ``violation_reward``.
     max_steps : int, optional
-        Solutions with more valid steps violate the format (blocks step padding, spark.md claim 3).
+        Solutions with more valid steps violate the format (blocks step padding, docs/papers/spark.md claim 3).
 
     Returns
     -------
@@ -823,9 +823,9 @@ class HintReward:
 
 def hint_reliance(logp_plain, logp_hint, response_mask):
     """Hint reliance ``Delta(y) = mean_t log pi(y_t | q, y_<t) - mean_t log pi(y_t | q, h, y_<t)``
-    per row (hill.md step 5; ``<= 0`` when the hint makes ``y`` more likely). torch ``(rows,)``.
+    per row (docs/papers/hill.md step 5; ``<= 0`` when the hint makes ``y`` more likely). torch ``(rows,)``.
 
-    By the change of measure (hill.md claim 1), ``pi(y | q) = pi(y | q, h) exp(|y| Delta(y))``.
+    By the change of measure (docs/papers/hill.md claim 1), ``pi(y | q) = pi(y | q, h) exp(|y| Delta(y))``.
     """
     import torch
 
@@ -846,7 +846,7 @@ def hint_reliance(logp_plain, logp_hint, response_mask):
 def hill_hint_reward(rollout_rewards, *, reliance=None, reward_type: str = "transfer_weighted_non_deg",
                      temperature: float = 0.3, positive_threshold: float = 0.5, parsed=None, passed=None,
                      gate_penalty: float = -0.2, original_base_term=0.0) -> HintReward:
-    """HiLL hint rewards for ``H`` hints, each re-rolled ``n`` times (hill.md step 6, confirmed code).
+    """HiLL hint rewards for ``H`` hints, each re-rolled ``n`` times (docs/papers/hill.md step 6, confirmed code).
 
     ``p = mean(rewards > positive_threshold)``; base term ``1 - p^n - (1 - p)^n`` ("non_deg") or
     ``p(1 - p)`` ("variance"); transfer weight ``w = exp(min(Delta_bar, 0) / T)`` with ``Delta_bar`` the
@@ -897,7 +897,7 @@ def hill_hint_reward(rollout_rewards, *, reliance=None, reward_type: str = "tran
 
 
 def hill_replace_groups(rewards, hint_rollout_rewards, hint_scores, *, positive_threshold: float = 0.5):
-    """Replace all-incorrect groups by their best hint's rollouts (hill.md step 7).
+    """Replace all-incorrect groups by their best hint's rollouts (docs/papers/hill.md step 7).
 
     Parameters
     ----------
@@ -959,25 +959,25 @@ register_estimator(
     "arena", _arena_estimator, needs=("group_ids",),
     options={"judge": None, "scheme": "single_elimination", "seeding": "anchor", "anchor_judge": None,
              "rng": None, "symmetrize": False},
-    paper="ArenaRL, Zhang et al. 2026, arXiv:2601.06487 (shared/papers/arenarl.md)",
+    paper="ArenaRL, Zhang et al. 2026, arXiv:2601.06487 (docs/papers/arenarl.md)",
     equation="u_k = (N - k)/(N - 1); A = (u - mean u)/std u, k = tournament rank",
 )
 register_estimator(
     "spo", _spo_estimator, needs=("group_ids",),
     options={"preference": None, "symmetrize": False, "baseline": "mean", "base_options": None},
-    paper="SPO, Swamy et al. 2024, arXiv:2401.04056 (shared/papers/spo.md)",
+    paper="SPO, Swamy et al. 2024, arXiv:2401.04056 (docs/papers/spo.md)",
     equation="r_i = 1/(K-1) sum_{j != i} P(i > j); A_i = r_i - mean_g r",
 )
 register_estimator(
     "spark", _spark_estimator, needs=("group_ids", "step_scores"),
     options={"mode": "all", "max_steps": None, "violation_reward": 0.0, "base": "grpo", "base_options": None},
-    paper="SPARK, Rahman et al. 2025, arXiv:2512.03244 (shared/papers/spark.md)",
+    paper="SPARK, Rahman et al. 2025, arXiv:2512.03244 (docs/papers/spark.md)",
     equation="r = prod_k v_k | mean_k v_k | min_k v_k (format violations -> violation_reward); A = grpo(r)",
 )
 register_estimator(
     "hill", _hill_estimator, needs=("group_ids", "hint_rollout_rewards"),
     options={"reward_type": "transfer_weighted_non_deg", "temperature": 0.3, "positive_threshold": 0.5,
              "gate_penalty": -0.2, "base": "grpo", "base_options": None},
-    paper="HiLL, Xia et al. 2026, arXiv:2604.00698 (shared/papers/hill.md)",
+    paper="HiLL, Xia et al. 2026, arXiv:2604.00698 (docs/papers/hill.md)",
     equation="R(h) = [1 - p^n - (1-p)^n] exp(min(Delta_bar, 0)/T); A = grpo(R) over the hints of a question",
 )
