@@ -5,7 +5,7 @@ after every call. When ``mdp.solve`` and QuantEcon's MPI are timed interleaved i
 two threads each (as ``benchmarks.run_all`` does, so that both see the same machine load), a
 spinning OpenBLAS thread holds one of the two cores while numba's parallel kernels need both.
 
-This script times ``mdp.solve(m, 1e-8)`` against QuantEcon's ``modified_policy_iteration``
+This script times ``mdp.solve(m, tol=1e-8)`` against QuantEcon's ``modified_policy_iteration``
 (``epsilon = 2e-8``) on the dense S = 2000, A = 8, gamma = 0.99 model, interleaved, in fresh
 processes with the default spin time and with ``OPENBLAS_THREAD_TIMEOUT=4`` (threads sleep at once),
 and prints both ratios::

@@ -239,7 +239,7 @@ def main(argv=None):
     trajs = int(np.unique(d["trajectory_ids"]).size)
     b = batch()
     from mdp.llm._agentic_core import combine
-    from mdp.llm._util import dense_codes, segment_count
+    from mdp.llm.segments import dense_codes, segment_count
 
     g, _ = dense_codes(b.group_ids)
     o, no = dense_codes(b.observation_keys)

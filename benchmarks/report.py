@@ -190,7 +190,7 @@ def sweep_section(res):
          "pairs of processes (ours+floor, anchors), minimum taken over both. `ours/floor` is the median",
          "over rounds of the per-round ratio (both timed back to back in one process; the ratio of the",
          "minima is in parentheses). `floor` is a streaming",
-         "read of the same bytes (`mdp.solvers._bellman.stream_sum_rows` over `P` as `(S*A, S)` for dense,",
+         "read of the same bytes (`mdp._common.bellman.stream_sum_rows` over `P` as `(S*A, S)` for dense,",
          "a sum over `indptr/indices/data` for CSR) with the same `prange` and thread count. `ours` is",
          "`bellman_dense`/`bellman_sparse` (`T v` and greedy actions); `ours+q` also writes `q`",
          "(`bellman_q_dense`/`bellman_q_sparse`: the sparse check of `mdp.solve`; its dense checks read",

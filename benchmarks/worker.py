@@ -63,7 +63,7 @@ def build(inst: dict):
 
 # ----------------------------------------------------------------------------- sweep
 def task_sweep(spec):
-    from mdp.solvers import _bellman as K
+    from mdp._common import bellman as K
 
     m = build(spec["instance"])
     S, A, g = m.n_states, m.n_actions, m.gamma
@@ -156,7 +156,7 @@ def task_l1scan(spec):
     ``16 S`` bytes approach it, ``v`` no longer survives in L1 from one row to the next and every
     element's ``v`` load goes to L2 alongside the streaming ``P`` load.
     """
-    from mdp.solvers import _bellman as K
+    from mdp._common import bellman as K
 
     ctl = _short_v_kernel()
     out = {"points": []}

@@ -7,7 +7,7 @@ n_actions``, ``branching`` random successors per joint action, sparse CSR, Gauss
 * ``shapley_batched``: :func:`marl.shapley_value_iteration`, the ``S`` stage games of a backup
   solved in one call of the batched numba simplex;
 * ``shapley_lp``: the same iteration with one scipy HiGHS LP pair per state
-  (``stage_solver="highs"``), the per-state LP loop;
+  (``method="highs"``), the per-state LP loop;
 * ``hoffman_karp``: :func:`marl.hoffman_karp` (strategy iteration, best responses by ``mdp.solve``);
 * ``shapley_torch``: :func:`marl.torch.shapley_value_iteration` (Shapley-Snow kernels in torch,
   CPU here), when torch is installed.
@@ -73,7 +73,7 @@ def _solver(name: str, tol: float):
     if name == "shapley_batched":
         return lambda g: marl.shapley_value_iteration(g, tol=tol)
     if name == "shapley_lp":
-        return lambda g: marl.shapley_value_iteration(g, tol=tol, stage_solver="highs")
+        return lambda g: marl.shapley_value_iteration(g, tol=tol, method="highs")
     if name == "hoffman_karp":
         return lambda g: marl.hoffman_karp(g, tol=tol)
 

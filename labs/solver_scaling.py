@@ -77,7 +77,7 @@ def _solver(name: str, tol: float):
         "vi_gauss_seidel": lambda m: mdp.value_iteration(m, tol=tol, method="gauss-seidel"),
         "policy_iteration": lambda m: mdp.policy_iteration(m),
         "modified_policy_iteration": lambda m: mdp.modified_policy_iteration(m, tol=tol),
-        "linear_programming": lambda m: mdp.linear_programming(m, backend="highs"),
+        "linear_programming": lambda m: mdp.linear_programming(m, method="highs"),
         "solve": lambda m: mdp.solve(m, tol=tol),
     }[name]
 

@@ -33,12 +33,11 @@ from __future__ import annotations
 import itertools
 import math
 import numbers
-from dataclasses import dataclass
 
 import numpy as np
 
 from mdp._validation import as_float_array, check_tol
-from mdp._common import frozen
+from mdp._common import result
 
 __all__ = [
     "BimatrixEquilibrium",
@@ -54,7 +53,7 @@ __all__ = [
 _MAX_BASES = 2_000_000  # guard against accidental combinatorial blow-up
 
 
-@dataclass(frozen=True)
+@result
 class BimatrixEquilibrium:
     """One Nash equilibrium ``(x, y)`` of a bimatrix game.
 
@@ -80,10 +79,6 @@ class BimatrixEquilibrium:
     regret: float
     row_support: tuple
     col_support: tuple
-
-    def __post_init__(self):
-        frozen(self.row_strategy)
-        frozen(self.col_strategy)
 
     @property
     def welfare(self) -> float:

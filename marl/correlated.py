@@ -19,12 +19,12 @@ inside the functions) and the solution is checked in numpy afterwards.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import numpy as np
 
+from mdp._common.deprecation import migrate_signature
 from mdp._validation import as_float_array, check_tol
-from mdp._common import frozen
+from mdp._common import result
 
 __all__ = [
     "CorrelatedResult",
@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@result
 class CorrelatedResult:
     """Result of :func:`correlated_equilibrium` / :func:`coarse_correlated_equilibrium`.
 
@@ -65,9 +65,6 @@ class CorrelatedResult:
     kind: str
     solver: str
 
-    def __post_init__(self):
-        frozen(self.distribution)
-        frozen(self.payoffs)
 
 
 # ---------------------------------------------------------------------------- constraints
@@ -187,9 +184,9 @@ def _solve(game, objective, solver, tol, kind):
     if solver is None:
         solver = _default_solver(cp)
     elif not isinstance(solver, str):
-        raise TypeError(f"solver must be a cvxpy solver name (str), got {type(solver).__name__}")
+        raise TypeError(f"method must be a cvxpy solver name (str), got {type(solver).__name__}")
     elif solver.upper() not in cp.installed_solvers():
-        raise ValueError(f"solver {solver!r} is not installed for cvxpy; installed: {cp.installed_solvers()}")
+        raise ValueError(f"method {solver!r} is not a cvxpy solver installed here; installed: {cp.installed_solvers()}")
     solver = solver.upper()
     mu = cp.Variable(J, nonneg=True)
     cons = [cp.sum(mu) == 1]
@@ -250,14 +247,16 @@ _PARAMS_DOC = """
 """
 
 
-def correlated_equilibrium(game, objective="welfare", *, solver: str | None = None,
+@migrate_signature(renamed={"solver": "method"})
+def correlated_equilibrium(game, objective="welfare", *, method: str | None = None,
                            tol: float = 1e-6) -> CorrelatedResult:
-    return _solve(game, objective, solver, tol, "correlated")
+    return _solve(game, objective, method, tol, "correlated")
 
 
-def coarse_correlated_equilibrium(game, objective="welfare", *, solver: str | None = None,
+@migrate_signature(renamed={"solver": "method"})
+def coarse_correlated_equilibrium(game, objective="welfare", *, method: str | None = None,
                                   tol: float = 1e-6) -> CorrelatedResult:
-    return _solve(game, objective, solver, tol, "coarse_correlated")
+    return _solve(game, objective, method, tol, "coarse_correlated")
 
 
 correlated_equilibrium.__doc__ = (

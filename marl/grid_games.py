@@ -39,12 +39,12 @@ centre first) are paths of deterministic stationary equilibria.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import numpy as np
 
 from mdp._validation import check_gamma
 from marl.model import MarkovGame
+from mdp._common import result
 
 __all__ = ["GridLayout", "grid_layout", "grid_game", "ACTIONS"]
 
@@ -54,7 +54,7 @@ GOAL_REWARD = 100.0
 COLLISION_REWARD = -1.0
 
 
-@dataclass(frozen=True)
+@result
 class GridLayout:
     """State encoding and one-step dynamics of a grid game.
 

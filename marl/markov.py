@@ -14,14 +14,15 @@ Every solver here stops on that certificate, never on a bare iterate difference.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import field
 
 import numpy as np
 
 from marl.model import MarkovGame, check_stationary_strategy
+from mdp._common.deprecation import migrate_signature
 from mdp._validation import as_float_array, check_positive_int, check_tol
-from mdp._common import UNIT_ROUNDOFF, ConvergenceWarning, frozen
-from mdp.solvers._core import backup_rounding, difference_rounding, macqueen_bounds
+from mdp._common import ConvergenceWarning, UNIT_ROUNDOFF, result
+from mdp._common.roundoff import backup_rounding, difference_rounding, macqueen_bounds
 
 __all__ = [
     "GameSolverResult",
@@ -51,7 +52,7 @@ def _require_game(game, name: str = "game", *, zero_sum: bool | None = None) -> 
     return game
 
 
-@dataclass(frozen=True)
+@result
 class GameSolverResult:
     """Result of a zero-sum Markov-game solver.
 
@@ -86,14 +87,11 @@ class GameSolverResult:
     method: str
     residuals: np.ndarray = field(repr=False)
 
-    def __post_init__(self):
-        for name in ("v", "row_policy", "col_policy", "q", "residuals"):
-            frozen(getattr(self, name))
 
 
 def _stage_values(q: np.ndarray, out: np.ndarray, stage_solver: str = "simplex") -> float:
     """``out[s] = val(q[s])`` with the numba simplex (or one HiGHS LP pair per state when
-    ``stage_solver="highs"``); returns the largest certificate gap."""
+    ``method="highs"``); returns the largest certificate gap."""
     from marl import _simplex as K
 
     if stage_solver == "highs":
@@ -151,8 +149,9 @@ def _policies_at(game: MarkovGame, v: np.ndarray):
     return q, np.asarray(sol.row_strategy), np.asarray(sol.col_strategy)
 
 
+@migrate_signature(renamed={"stage_solver": "method"})
 def shapley_value_iteration(game, *, tol: float = 1e-8, max_iter: int = 100_000, v0=None,
-                            stage_solver: str = "simplex") -> GameSolverResult:
+                            method: str = "simplex") -> GameSolverResult:
     """Shapley (1953) value iteration for a zero-sum discounted Markov game.
 
     ``v_{t+1}(s) = val(R[s] + gamma * sum_s' P[s, :, :, s'] v_t(s'))`` (docs/papers/foundations.md section 6),
@@ -170,7 +169,7 @@ def shapley_value_iteration(game, *, tol: float = 1e-8, max_iter: int = 100_000,
         Budget of Shapley backups.
     v0 : array_like (S,), optional
         Starting values (default zeros).
-    stage_solver : {"simplex", "highs"}
+    method : {"simplex", "highs"}
         ``"simplex"``: all stage games of a backup in one batched numba call (default).
         ``"highs"``: one scipy HiGHS LP pair per state (the per-state LP loop baseline of the
         ``game_scaling`` lab and the benchmarks; same certificate, same iterates up to round-off).
@@ -184,8 +183,9 @@ def shapley_value_iteration(game, *, tol: float = 1e-8, max_iter: int = 100_000,
     game = _require_game(game, zero_sum=True)
     tol = check_tol(tol)
     max_iter = check_positive_int(max_iter, "max_iter")
-    if stage_solver not in ("simplex", "highs"):
-        raise ValueError(f"stage_solver must be 'simplex' or 'highs', got {stage_solver!r}")
+    if method not in ("simplex", "highs"):
+        raise ValueError(f"method must be 'simplex' or 'highs', got {method!r}")
+    stage_solver = method
     S = game.n_states
     if v0 is None:
         v = np.zeros(S)
@@ -353,7 +353,7 @@ def _solve_chain(P, r, gamma):
     return np.linalg.solve(np.eye(S) - gamma * P, r)
 
 
-@dataclass(frozen=True)
+@result
 class BestResponse:
     """Best response of ``player`` to a fixed stationary opponent strategy.
 
@@ -368,9 +368,6 @@ class BestResponse:
     policy: np.ndarray
     error_bound: float
 
-    def __post_init__(self):
-        for name in ("v", "pi", "policy"):
-            frozen(getattr(self, name))
 
 
 def best_response(game, opponent_strategy, player: int, *, tol: float | None = None) -> BestResponse:
@@ -397,7 +394,7 @@ def best_response(game, opponent_strategy, player: int, *, tol: float | None = N
     return BestResponse(player, np.asarray(res.v).copy(), pi.copy(), onehot, float(res.error_bound))
 
 
-@dataclass(frozen=True)
+@result
 class Exploitability:
     """Equilibrium certificate of a stationary pair in a zero-sum Markov game (foundations G2).
 
@@ -426,10 +423,6 @@ class Exploitability:
     v_row_best_response: np.ndarray
     v_col_best_response: np.ndarray
     error_bound: float
-
-    def __post_init__(self):
-        for name in ("per_state", "v_pair", "v_row_best_response", "v_col_best_response"):
-            frozen(getattr(self, name))
 
     def __float__(self) -> float:
         return float(self.value)
@@ -460,7 +453,7 @@ def exploitability(game, row_policy, col_policy, *, tol: float | None = None) ->
     )
 
 
-@dataclass(frozen=True)
+@result
 class NashGap:
     """Certified Nash gap of a stationary profile in a (general-sum) Markov game (foundations G5).
 
@@ -473,10 +466,6 @@ class NashGap:
     v_profile: np.ndarray
     v_best_response: np.ndarray
     error_bound: float
-
-    def __post_init__(self):
-        for name in ("per_player", "v_profile", "v_best_response"):
-            frozen(getattr(self, name))
 
     def __float__(self) -> float:
         return float(self.value)

@@ -11,18 +11,17 @@
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import numpy as np
 
 from marl.model import MatrixGame
 from mdp._validation import as_float_array
-from mdp._common import frozen
+from mdp._common import result
 
 __all__ = ["ZeroSumSolution", "zero_sum_matrix_game", "zero_sum_lp", "matrix_game_value"]
 
 
-@dataclass(frozen=True)
+@result
 class ZeroSumSolution:
     """Solution of one zero-sum matrix game or of a batch.
 
@@ -56,13 +55,6 @@ class ZeroSumSolution:
     gap: object
     method: str
 
-    def __post_init__(self):
-        for name in ("row_strategy", "col_strategy"):
-            frozen(getattr(self, name))
-        for name in ("value", "lower", "upper", "gap"):
-            v = getattr(self, name)
-            if isinstance(v, np.ndarray):
-                frozen(v)
 
 
 def _coerce_payoffs(M, name: str = "M") -> tuple[np.ndarray, bool]:

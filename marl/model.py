@@ -356,7 +356,7 @@ class MarkovGame:
         return self._backup(self._rewards[player], v)
 
     def _backup(self, R, v) -> np.ndarray:
-        from mdp.solvers import _bellman as K
+        from mdp._common import bellman as K
 
         R = np.ascontiguousarray(R.reshape(self._S, self._A1 * self._A2), dtype=np.float64)
         q = np.empty_like(R)

@@ -12,16 +12,15 @@ best-response gains); for other games :attr:`NashConvResult.exploitability` is `
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import numpy as np
 
-from mdp._common import frozen
+from mdp._common import result
 
 __all__ = ["NashConvResult", "nash_conv"]
 
 
-@dataclass(frozen=True)
+@result
 class NashConvResult:
     """Result of :func:`nash_conv`.
 
@@ -48,9 +47,6 @@ class NashConvResult:
     best_response_payoffs: np.ndarray
     exploitability: float | None
 
-    def __post_init__(self):
-        for name in ("per_player_regret", "best_responses", "payoffs", "best_response_payoffs"):
-            frozen(getattr(self, name))
 
 
 def nash_conv(game, strategies) -> NashConvResult:

@@ -17,6 +17,11 @@ __all__ = [
     "check_tol",
     "check_rng",
     "check_policy",
+    "check_mdp",
+    "check_real",
+    "check_probability",
+    "check_open_unit",
+    "check_bool",
 ]
 
 
@@ -125,3 +130,80 @@ def check_policy(pi, n_states: int, n_actions: int, name: str = "pi") -> np.ndar
             raise ValueError(f"{name} rows must sum to 1; row {s} sums to {arr[s].sum():.12g} (off by {dev[s]:.3g})")
         return arr
     raise ValueError(f"{name} must have shape ({n_states},) or ({n_states}, {n_actions}), got {arr.shape}")
+
+
+def check_mdp(m, name: str = "m", *, discounted: bool = True):
+    """Require an :class:`mdp.TabularMDP` (with ``gamma < 1`` and representable values when
+    ``discounted``); returns it."""
+    from mdp._common.numerics import VALUE_LIMIT
+    from mdp.model import TabularMDP
+
+    if not isinstance(m, TabularMDP):
+        raise TypeError(f"{name} must be an mdp.TabularMDP, got {type(m).__name__}")
+    if discounted:
+        check_gamma(m.gamma, f"{name}.gamma")
+        scale = m.r_max / (1.0 - m.gamma)
+        if not scale <= VALUE_LIMIT:
+            raise ValueError(
+                f"{name}: values can reach max|R| / (1 - gamma) = {m.r_max:.3g} / (1 - {m.gamma!r}) = {scale:.3g}, "
+                f"beyond the {VALUE_LIMIT:g} that float64 solvers can represent with room for their sums; "
+                "rescale R (the optimal policy is unchanged by a positive factor) or lower gamma"
+            )
+    return m
+
+
+def check_real(x, name: str, interval: str | None = None) -> float:
+    """Return ``x`` as a finite float, optionally inside ``interval``.
+
+    ``interval`` is written as in mathematics: ``"[0, 1]"``, ``"(0, 1)"``, ``"(0, inf)"``,
+    ``"[0, inf)"``, ``"(1/2, 1]"`` (bounds are numbers, ``inf`` or ``1/2``-style fractions). A
+    non-real ``x`` (a bool, a string, ``None``) is a ``TypeError``; a non-finite one or one outside
+    the interval a ``ValueError`` naming ``name`` and the interval.
+    """
+    if isinstance(x, bool) or not isinstance(x, (numbers.Real, np.floating, np.integer)):
+        raise TypeError(f"{name} must be a real number, got {type(x).__name__}")
+    v = float(x)
+    if not np.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {v}")
+    if interval is not None:
+        lo, hi, lo_open, hi_open = _parse_interval(interval)
+        ok = (v > lo if lo_open else v >= lo) and (v < hi if hi_open else v <= hi)
+        if not ok:
+            raise ValueError(f"{name} must lie in {interval}, got {v:g}")
+    return v
+
+
+def _parse_interval(text: str):
+    text = text.strip()
+    if len(text) < 5 or text[0] not in "[(" or text[-1] not in "])" or "," not in text:
+        raise ValueError(f"not an interval: {text!r}")
+    a, b = (t.strip() for t in text[1:-1].split(","))
+
+    def num(t):
+        if t in ("inf", "+inf"):
+            return np.inf
+        if t == "-inf":
+            return -np.inf
+        if "/" in t:
+            n, d = t.split("/")
+            return float(n) / float(d)
+        return float(t)
+
+    return num(a), num(b), text[0] == "(", text[-1] == ")"
+
+
+def check_probability(x, name: str, *, open_ends: bool = False) -> float:
+    """Return ``x`` as a float in ``[0, 1]`` (``(0, 1)`` when ``open_ends``)."""
+    return check_real(x, name, "(0, 1)" if open_ends else "[0, 1]")
+
+
+def check_open_unit(x, name: str) -> float:
+    """Return ``x`` as a float in ``(0, 1)`` (confidence levels ``delta``, accuracies ``eps``)."""
+    return check_real(x, name, "(0, 1)")
+
+
+def check_bool(x, name: str) -> bool:
+    """Require a Python or numpy bool (not an int that happens to be 0 or 1)."""
+    if not isinstance(x, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {type(x).__name__}")
+    return bool(x)

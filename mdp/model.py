@@ -203,9 +203,9 @@ class TabularMDP:
     def row_sum_defects(self) -> tuple[np.ndarray, float]:
         """``(tau, err)``: ``tau = sum_s' P[s, a, s'] - 1`` of the stored ``P`` as ``(S, A)`` float64,
         each within ``err`` of the exact value (Ogita-Rump-Oishi ``Sum2`` of the row and ``-1``,
-        :mod:`mdp.solvers._accurate`). Computed on first call (one pass over ``P``) and kept."""
+        :mod:`mdp._common.accurate`). Computed on first call (one pass over ``P``) and kept."""
         if getattr(self, "_row_defects", None) is None:  # None also for models pickled before it existed
-            from mdp.solvers import _accurate
+            from mdp._common import accurate as _accurate
 
             out = np.empty(self._S * self._A)
             if self._sparse:
@@ -338,7 +338,7 @@ class TabularMDP:
 
     def occupancy(self, pi, mu) -> np.ndarray:
         """Normalised discounted occupancy ``d = (1 - gamma) mu^T (I - gamma P_pi)^{-1}``, ``(S,)``."""
-        from mdp.solvers._linear import solve_transposed_system
+        from mdp._common.linear import solve_transposed_system
 
         mu = as_float_array(mu, "mu", ndim=1)
         if mu.shape != (self._S,):

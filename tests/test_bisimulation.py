@@ -107,21 +107,21 @@ def test_result_is_frozen_and_exact_errors_are_roundoff():
         res.labels[0] = 3
     with pytest.raises(Exception):
         res.n_blocks = 1
-    assert res.eps_r <= 1e-12 and res.eps_p <= 1e-12
+    assert res.eps_R <= 1e-12 and res.eps_P <= 1e-12
     assert res.compression == pytest.approx(5.0)
 
 
 def test_exact_mode_does_not_merge_chains_of_small_gaps():
     # 200 absorbing states with rewards k * 0.9e-12: consecutive rewards differ by less than the exact
     # allowance tol_r = 1e-12, but the whole chain spans 1.8e-10. Each block must span <= tol_r (measured
-    # from its smallest key), so the chain splits into pairs {2i, 2i+1}: 100 blocks, eps_r = 0.9e-12.
+    # from its smallest key), so the chain splits into pairs {2i, 2i+1}: 100 blocks, eps_R = 0.9e-12.
     # (Cutting only where consecutive keys differ by more than tol_r merged all 200 into one block.)
     S = 200
     P = np.zeros((S, 1, S))
     P[np.arange(S), 0, np.arange(S)] = 1.0
     R = (np.arange(S) * 0.9e-12)[:, None]
     res = bisimulation(_tiny(P, R))
-    assert res.exact and res.n_blocks == 100 and res.eps_r <= res.tol_r == 1e-12
+    assert res.exact and res.n_blocks == 100 and res.eps_R <= res.tol_r == 1e-12
     assert np.array_equal(res.labels, np.arange(S) // 2)
     for b in range(res.n_blocks):
         assert np.ptp(R[res.labels == b]) <= res.tol_r
@@ -139,7 +139,7 @@ def test_exact_mode_does_not_merge_chains_of_small_gaps():
     assert res.n_blocks > 50  # pairs, up to round-off in 1 - q
     for b in np.unique(res.labels[:n]):
         assert np.ptp(q[res.labels[:n] == b]) <= res.tol_p
-    assert res.eps_p <= 2 * res.tol_p
+    assert res.eps_P <= 2 * res.tol_p
 
 
 # ----------------------------------------------------------------------------- properties
@@ -172,7 +172,7 @@ def test_kernel_equals_reference_on_tie_rich_models(seed, S, A, n_rewards):
     ref = _reference(m.dense_P(), m.R)
     assert np.array_equal(res.labels, ref)
     assert np.array_equal(bisimulation(m.to_sparse()).labels, ref)
-    assert res.eps_r == 0.0 and res.eps_p <= 1e-12
+    assert res.eps_R == 0.0 and res.eps_P <= 1e-12
 
 
 @settings(max_examples=20)
@@ -223,7 +223,7 @@ def test_aggregation_bounds_hold_on_planted_near_symmetries(seed, n, gamma, nois
     assert loss <= res.policy_bound * (1 + 1e-9) + 1e-10
     # the bound is computed from the measured errors and implies the simulation-lemma form
     span_r = float(np.ptp(m.R))
-    f9 = (res.eps_r + gamma * res.eps_p * span_r / (2 * (1 - gamma)) + gamma * res.eps_sum * m.r_max / (1 - gamma)) / (1 - gamma)
+    f9 = (res.eps_R + gamma * res.eps_P * span_r / (2 * (1 - gamma)) + gamma * res.eps_sum * m.r_max / (1 - gamma)) / (1 - gamma)
     assert res.value_bound <= f9 + res.solver_error + 1e-9
 
 
@@ -234,7 +234,7 @@ def test_aggregation_recovers_planted_classes_and_is_tight_enough():
     res = approximate_aggregation(m, 1e-3, 1e-3)
     assert res.n_blocks == 5
     assert np.array_equal(res.labels, _canonical(classes)[0])
-    assert res.eps_r <= 2e-4 + 1e-12 and res.eps_p <= 4e-4 + 1e-12
+    assert res.eps_R <= 2e-4 + 1e-12 and res.eps_P <= 4e-4 + 1e-12
     assert res.value_bound < 0.05
 
 
@@ -252,7 +252,7 @@ def test_bisimulation_with_tolerance_merges_near_copies():
     assert bisimulation(m).n_blocks == 12
     res = bisimulation(m, tol=1e-4)
     assert res.n_blocks == 4 and not res.exact
-    assert 0 < res.eps_r <= 2e-6 + 1e-15
+    assert 0 < res.eps_R <= 2e-6 + 1e-15
 
 
 def test_refinement_work_is_near_linear_on_a_large_grid():
@@ -365,3 +365,11 @@ def test_public_name_is_the_function_in_a_fresh_process():
             "print(inspect.isfunction(bisimulation), inspect.isfunction(bisimulation_metric))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["True", "True"]
+
+
+def test_renamed_error_fields_warn():
+    m = mdp.generators.random_mdp(6, 2, rng=np.random.default_rng(0), gamma=0.9)
+    res = mdp.abstraction.bisimulation(m)
+    for old, new in (("eps_r", "eps_R"), ("eps_p", "eps_P")):
+        with pytest.warns(DeprecationWarning, match=new):
+            assert getattr(res, old) == getattr(res, new)

@@ -39,7 +39,7 @@ def test_import_mdp_is_light_and_fast():
 def test_lazy_backends_still_work_after_import():
     """The cvxpy backend is imported inside the function that needs it, not at import time."""
     code = ("import sys, mdp; assert 'cvxpy' not in sys.modules; "
-            "mdp.linear_programming(mdp.generators.forest(), backend='highs'); "
+            "mdp.linear_programming(mdp.generators.forest(), method='highs'); "
             "assert 'cvxpy' not in sys.modules; print('ok')")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,

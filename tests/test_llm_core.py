@@ -28,7 +28,7 @@ from mdp.llm import (  # noqa: E402
     register_estimator,
     stable_hash,
 )
-from mdp.llm import _util as U  # noqa: E402
+from mdp.llm import segments as U  # noqa: E402
 from mdp.llm import estimators as E  # noqa: E402
 from mdp.llm import registry as R  # noqa: E402
 
@@ -489,26 +489,8 @@ def test_dtype_and_broadcast_shapes():
 
 
 # ---------------------------------------------------------------------------------------- review fixes
-_NEEDS_FIELDS = dict(
-    rewards=[1.0, 0.0, 1.0, 0.0], group_ids=[0, 0, 0, 0], trajectory_ids=[0, 0, 1, 1], step_ids=[0, 1, 0, 1],
-    observation_keys=np.array([1, 1, 2, 2]), response_mask=np.ones((4, 2)), token_entropies=np.full((4, 2), 0.5))
-_NEEDS_EXTRA = dict(
-    aux=[1.0, 0.0, 1.0, 0.0], hint_rollout_rewards=np.array([[1, 0, 1], [1, 1, 1], [0, 0, 1], [1, 0, 0]], float),
-    step_scores=np.array([[1, 1, 0], [1, 1, 1], [0, 1, 1], [1, 1, 1]], float), action_keys=np.array([0, 1, 0, 1]),
-    gold_logprobs=[-1.0, -0.5, -1.0, -0.2], gold_logprob_init=[-2.0, -2.0, -2.0, -2.0], tags=np.array([0, 1, 0, 1]),
-    meta_rewards=[1.0, 0.0, 1.0, 0.0])
-_NEEDS_OPTIONS = {"spo": {"preference": lambda i, j: 0.5}, "arena": {"judge": lambda i, j: 0.5, "seeding": "index"}}
-
-
-@pytest.mark.parametrize("name", sorted(set(list_estimators())))
-def test_needs_metadata_is_truthful(name):
-    # review fix: get_estimator("gigpo").needs omitted observation_keys although the default
-    # grouping="exact" reads it. A batch holding exactly the listed fields must run with the defaults.
-    spec = get_estimator(name)
-    kw = {k: v for k, v in _NEEDS_FIELDS.items() if k in spec.needs or k == "rewards"}
-    extra = {k: v for k, v in _NEEDS_EXTRA.items() if k in spec.needs}
-    adv = compute_advantages(name, RolloutBatch(**kw, extra=extra), **_NEEDS_OPTIONS.get(name, {}))
-    assert bool(torch.isfinite(adv).all())
+# the needs-are-truthful contract of every estimator is theory_checks.conformance.check_estimator
+# (run over the whole registry by tests/test_conformance.py)
 
 
 def test_option_dependent_needs_gigpo():

@@ -32,7 +32,7 @@ def _random_payoffs(seed, shape):
 # ---------------------------------------------------------------------------- known values
 @pytest.mark.parametrize("solver", [None, "HIGHS"])
 def test_chicken_welfare_maximising_ce(solver):
-    r = correlated_equilibrium(marl.MatrixGame(CHICKEN), solver=solver)
+    r = correlated_equilibrium(marl.MatrixGame(CHICKEN), method=solver)
     assert r.objective == pytest.approx(10.5, abs=1e-7)
     np.testing.assert_allclose(r.payoffs, [5.25, 5.25], atol=1e-7)
     np.testing.assert_allclose(r.distribution, [[0.5, 0.25], [0.25, 0.0]], atol=1e-7)
@@ -160,10 +160,10 @@ def test_bad_input_correlated():
         correlated_equilibrium(CHICKEN, objective="max")
     with pytest.raises(ValueError, match=r"objective array must have shape \(N,\)"):
         correlated_equilibrium(CHICKEN, objective=[1.0, 2.0, 3.0])
-    with pytest.raises(ValueError, match="is not installed for cvxpy"):
-        correlated_equilibrium(CHICKEN, solver="NOPE")
-    with pytest.raises(TypeError, match="solver must be a cvxpy solver name"):
-        coarse_correlated_equilibrium(CHICKEN, solver=3)
+    with pytest.raises(ValueError, match="is not a cvxpy solver installed here"):
+        correlated_equilibrium(CHICKEN, method="NOPE")
+    with pytest.raises(TypeError, match="method must be a cvxpy solver name"):
+        coarse_correlated_equilibrium(CHICKEN, method=3)
     with pytest.raises(TypeError, match="game must be a marl.MatrixGame"):
         correlated_equilibrium("chicken")
     bad = CHICKEN.copy()

@@ -18,8 +18,8 @@ def _greedy_episode(layout, res, rng, max_steps=40):
     """
     s, collisions = layout.start, 0
     for step in range(1, max_steps + 1):
-        assert res.x[s].max() == 1.0 and res.y[s].max() == 1.0  # pure profile on the path
-        outs = layout.outcomes(s, int(np.argmax(res.x[s])), int(np.argmax(res.y[s])))
+        assert res.row_policy[s].max() == 1.0 and res.col_policy[s].max() == 1.0  # pure profile on the path
+        outs = layout.outcomes(s, int(np.argmax(res.row_policy[s])), int(np.argmax(res.col_policy[s])))
         _, s, _, collided, reached = outs[rng.choice(len(outs), p=[o[0] for o in outs])]
         collisions += collided
         if any(reached):
@@ -86,7 +86,7 @@ def test_nash_q_grid_game_1_synchronous():
     steps, collisions, reached = _greedy_episode(L, res, np.random.default_rng(1))
     # Hu & Wellman (2003), Sec. 5.1: on an equilibrium path both reach their goals in 4 moves
     assert (steps, collisions, reached) == (4, 0, (True, True))
-    gap = marl.nash_gap(g, (res.x, res.y))
+    gap = marl.nash_gap(g, (res.row_policy, res.col_policy))
     assert gap.value < 1e-6
 
 
@@ -97,13 +97,13 @@ def test_nash_q_grid_game_2_synchronous():
     for _ in range(20):
         steps, collisions, reached = _greedy_episode(L, res, rng)
         assert collisions == 0 and any(reached) and steps < 40
-    assert marl.nash_gap(g, (res.x, res.y)).value < 1e-6
+    assert marl.nash_gap(g, (res.row_policy, res.col_policy)).value < 1e-6
 
 
 def test_nash_q_grid_game_1_online():
     g, L = grid_game(1), grid_layout(1)
     res = nash_q(g, n_iter=20_000, rng=np.random.default_rng(0), mode="online", s0=L.start, epsilon=0.3)
-    assert res.n_samples == 20_000 and res.history.shape == (20_000,) and 0 <= res.final_state < L.n_states
+    assert res.n_samples == 20_000 and res.residuals.shape == (20_000,) and 0 <= res.final_state < L.n_states
     assert _greedy_episode(L, res, np.random.default_rng(1)) == (4, 0, (True, True))
 
 
@@ -113,12 +113,12 @@ def test_nash_gap_matches_best_response_mdps():
 
     g = grid_game(1, gamma=0.9)
     res = nash_q(g, n_iter=150, rng=np.random.default_rng(3), step_size=1.0)
-    v = marl.evaluate_strategies(g, res.x, res.y)
-    br0 = mdp.solve(g.fixed_column_mdp(res.y), tol=1e-10).v
-    br1 = mdp.solve(g.fixed_row_mdp(res.x), tol=1e-10).v
+    v = marl.evaluate_strategies(g, res.row_policy, res.col_policy)
+    br0 = mdp.solve(g.fixed_column_mdp(res.col_policy), tol=1e-10).v
+    br1 = mdp.solve(g.fixed_row_mdp(res.row_policy), tol=1e-10).v
     gap = max((br0 - v[0]).max(), (br1 - v[1]).max())
     assert gap < 1e-6
-    assert marl.nash_gap(g, (res.x, res.y)).value == pytest.approx(gap, abs=1e-6)
+    assert marl.nash_gap(g, (res.row_policy, res.col_policy)).value == pytest.approx(gap, abs=1e-6)
 
 
 # ---------------------------------------------------------------------------- G6: zero-sum = minimax-Q
@@ -179,7 +179,7 @@ def test_reproducible_and_frozen():
     a = nash_q(g, n_iter=5, rng=np.random.default_rng(7))
     b = nash_q(g, n_iter=5, rng=np.random.default_rng(7))
     assert isinstance(a, NashQResult) and np.array_equal(a.Q, b.Q) and a.Q.shape == (2, 56, 4, 4)
-    assert a.x.shape == (56, 4) and a.values.shape == (2, 56) and a.final_state == -1
+    assert a.row_policy.shape == (56, 4) and a.values.shape == (2, 56) and a.final_state == -1
     assert a.n_samples == 5 * 56 * 16 and a.step_size == "count"
     with pytest.raises(dataclasses.FrozenInstanceError):
         a.n_iter = 3
@@ -230,3 +230,13 @@ def test_learners_exports():
 
     assert L.nash_q is nash_q and callable(L.minimax_q) and L.minimax_q.__name__ == "minimax_q"
     assert {"nash_q", "NashQResult", "minimax_q", "MinimaxQResult"} <= set(L.__all__)
+
+
+def test_renamed_fields_still_work_with_a_deprecation_warning():
+    from marl.generators import random_general_sum_game
+
+    g = random_general_sum_game(3, 2, 2, rng=np.random.default_rng(0), gamma=0.9)
+    res = nash_q(g, n_iter=3, rng=np.random.default_rng(0))
+    for old, new in (("x", "row_policy"), ("y", "col_policy"), ("history", "residuals")):
+        with pytest.warns(DeprecationWarning, match=new):
+            assert getattr(res, old) is getattr(res, new)

@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mdp
-from mdp.solvers._accurate import defect_error_bound, reference_row_sum_defects
+from mdp._common.accurate import defect_error_bound, reference_row_sum_defects
 from mdp.solvers._core import backup_rounding, contraction, difference_rounding, recentred_sweep
 from theory_checks.strategies import mdps, value_vectors
 
@@ -44,7 +44,7 @@ def test_row_sum_defects_are_within_their_bound_of_the_exact_ones(m, data):
 def test_sum2_beats_a_plain_sum_on_a_long_row():
     # 10^6 entries of 1e-6 (as stored) minus 1: a left-to-right float64 sum drifts far outside the
     # Sum2 bound, the Sum2 kernel stays inside it
-    from mdp.solvers._accurate import sum2_rows_dense
+    from mdp._common.accurate import sum2_rows_dense
 
     n = 1_000_000
     x = np.full((1, n), 1e-6)
@@ -96,7 +96,7 @@ def test_each_term_of_the_sweep_bound_is_needed(case):
     vt = sw.u.astype(ld) + ld(sw.c)
     q_ld = np.asarray(m.R, dtype=ld) + ld(m.gamma) * np.einsum("sat,t->sa", np.asarray(m.dense_P(), dtype=ld), vt)
     err = float(np.abs((sw.q.astype(ld) + ld(sw.c)) - q_ld).max())
-    from mdp.solvers._core import _gamma_n
+    from mdp._common.roundoff import _gamma_n
 
     u_term = _gamma_n(m) * m.contraction * float(np.abs(sw.u).max())
     r_term = _gamma_n(m) * float(np.abs(sw.r).max())

@@ -3,7 +3,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mdp.solvers import _bellman as K
+from mdp._common import bellman as K
 from _helpers import assert_greedy_ties
 from theory_checks.strategies import mdps, value_vectors
 

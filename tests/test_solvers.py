@@ -23,7 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mdp
-from mdp.solvers import _bellman as K
+from mdp._common import bellman as K
 from mdp.solvers.certify import reference_certify
 from mdp.solvers.finite_horizon import reference_finite_horizon
 from mdp.solvers.modified_policy_iteration import reference_modified_policy_iteration
@@ -180,7 +180,7 @@ def test_cvxpy_backend_small_cases():
     cases.append((m.to_sparse(), exact_optimum(m)[0]))
     for m, v_star in cases:
         for polish in (True, False):
-            res = mdp.linear_programming(m, backend="cvxpy", polish=polish)
+            res = mdp.linear_programming(m, method="cvxpy", polish=polish)
             err = np.abs(res.v - v_star).max()
             assert err <= res.error_bound + roundoff(v_star)
             assert err <= 1e-4 * (1 + np.abs(v_star).max())

@@ -166,14 +166,14 @@ def test_f1_catches_a_modulus_1e10_above_gamma():
     # docs/papers/foundations.md section 1: tolerance 1e-12 relative (an operator 1e-10 too expansive must fail)
     from unittest import mock
 
-    from mdp.solvers import _core
+    from mdp import operators as _ops
 
     def too_expansive(m, v, out=None, pi_out=None):
         q = m.R + m.gamma * (1 + 1e-10) * (m.dense_P() @ v)
         return q.max(axis=1), q.argmax(axis=1).astype(np.int64)
 
     rng = np.random.default_rng(0)
-    with mock.patch.object(_core, "bellman_operator", too_expansive):
+    with mock.patch.object(_ops, "bellman_operator", too_expansive):
         results = [get_claim("F1").check(np.random.default_rng(rng.integers(2**63))) for _ in range(5)]
     assert not any(r.holds for r in results)
 

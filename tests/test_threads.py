@@ -1,6 +1,6 @@
 """The parallel kernels give the same bits on one thread and on two.
 
-``mdp.solvers._bellman`` splits its ``prange`` loops over states, so each ``v[s]`` is computed by one
+``mdp._common.bellman`` splits its ``prange`` loops over states, so each ``v[s]`` is computed by one
 thread in a fixed order and the results do not depend on the thread count (its module docstring).
 Under pytest-xdist the workers run numba on one thread each (``tests/conftest.py``), so this module
 is where the kernels run on two; a kernel whose per-state work depended on the split (a reduction
@@ -13,7 +13,7 @@ import pytest
 
 import mdp
 from mdp._threads import pinned_threads
-from mdp.solvers import _bellman as K
+from mdp._common import bellman as K
 
 
 def _both(fn):

@@ -262,8 +262,8 @@ def test_bad_method_and_backend_names(m):
         mdp.value_iteration(m, method="gs")
     with pytest.raises(ValueError, match=r"method must be 'exact' or 'iterative', got 'lu'"):
         mdp.policy_evaluation(m, [0, 0], method="lu")
-    with pytest.raises(ValueError, match=r"backend must be 'highs' or 'cvxpy', got 'glpk'"):
-        mdp.linear_programming(m, backend="glpk")
+    with pytest.raises(ValueError, match=r"method must be 'highs' or 'cvxpy', got 'glpk'"):
+        mdp.linear_programming(m, method="glpk")
     with pytest.raises(TypeError, match=r"polish must be a bool, got str"):
         mdp.linear_programming(m, polish="no")
     with pytest.raises(ValueError, match=r"k must be >= 0, got -1"):

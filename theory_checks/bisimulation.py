@@ -115,7 +115,7 @@ def check_agg(instance, rng) -> CheckResult:
         "policy": inequality("AGG", loss, res.policy_bound, rtol=1e-9, atol=1e-11),
     }
     out = combine("AGG", parts)
-    out.details.update(n_states=m.n_states, n_blocks=res.n_blocks, eps_r=res.eps_r, eps_p=res.eps_p)
+    out.details.update(n_states=m.n_states, n_blocks=res.n_blocks, eps_R=res.eps_R, eps_P=res.eps_P)
     return out
 
 
@@ -232,7 +232,7 @@ def _accept_b2(x, name="instance"):
 
 def _accept_agg(x, name="instance"):
     """``(m, tol_r, tol_p)`` with non-negative tolerances."""
-    return I.tuple_of(I.tabular_mdp, I.nonneg_float, I.nonneg_float, names=("m", "tol_r", "tol_p"))(x, name)
+    return I.tuple_of(I.tabular_mdp, I.real("[0, inf)"), I.real("[0, inf)"), names=("m", "tol_r", "tol_p"))(x, name)
 
 
 def _accept_b6(x, name="instance"):

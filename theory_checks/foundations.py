@@ -28,7 +28,7 @@ import numpy as np
 
 import mdp
 from mdp.learners import plugin_planner, sample_next_states
-from mdp.solvers import _core
+from mdp import operators as _ops
 from mdp.solvers.policy_iteration import evaluate_deterministic, improve_policy
 from theory_checks import instances as I
 from theory_checks.core import CheckResult, Claim, combine, estimate, identity, inequality, register
@@ -177,12 +177,11 @@ def _random_policy(rng, S, A):
 
 def _howard_trace(m, pi0, rtol=1e-12):
     """Howard PI (same improvement rule as :func:`mdp.policy_iteration`), keeping every ``(pi_t, v_t, q_t)``."""
-    S = m.n_states
     pi = np.array(pi0, dtype=np.int64)
     trace = []
     for _ in range(10_000):
         v = evaluate_deterministic(m, pi)
-        q = _core.q_values(m, v)
+        q = _ops.q_values(m, v)
         trace.append((pi.copy(), v, q))
         step = improve_policy(q, pi, rtol=rtol)
         if step.n_changed == 0:
@@ -196,7 +195,7 @@ def _vi_sequence(m, v0, n_steps):
     vs = [np.asarray(v0, dtype=float)]
     pis = [None]
     for _ in range(n_steps):
-        v, pi = _core.bellman_operator(m, vs[-1])
+        v, pi = _ops.bellman_operator(m, vs[-1])
         vs.append(v)
         pis.append(pi)
     return vs, pis
@@ -227,12 +226,12 @@ def check_f1(m, rng, *, gamma=None, n_pairs: int = 8) -> CheckResult:
             U = V + rng.uniform(-1, 1) * scale + rng.uniform(-noise, noise, S) * scale
         else:
             U = rng.uniform(-scale, scale, S)
-        TV, _ = _core.bellman_operator(m, V)
-        TU, _ = _core.bellman_operator(m, U)
+        TV, _ = _ops.bellman_operator(m, V)
+        TU, _ = _ops.bellman_operator(m, U)
         obs.append(np.abs(TV - TU).max())
         bnd.append(g * np.abs(V - U).max())
         W = V + rng.exponential(scale, S) + 1e-3 * scale  # W >= V componentwise
-        TW, _ = _core.bellman_operator(m, W)
+        TW, _ = _ops.bellman_operator(m, W)
         mono_lhs.append(g * (W - V).min())
         mono_rhs.append((TW - TV).min())
     atol = 1e3 * _EPS * scale
@@ -310,7 +309,7 @@ def check_f4(instance, rng, *, constant: float = 2.0) -> CheckResult:
               for j in range(5) for _ in range(3)]
     obs, bnd = [], []
     for V in vs:
-        pi = np.argmax(_core.q_values(m, V), axis=1).astype(np.int64)
+        pi = np.argmax(_ops.q_values(m, V), axis=1).astype(np.int64)
         obs.append(np.abs(v_star - evaluate_deterministic(m, pi)).max())
         bnd.append(constant * g * np.abs(V - v_star).max() / (1.0 - g))
     return _sequence("F4", obs, bnd, _roundoff(m, v_star))

@@ -261,7 +261,7 @@ def _accept_g5(x, name="instance"):
     kind, data = I.tuple_of(I.choice("zero-sum", "repeated-bimatrix"), lambda d, n: d, names=("kind", "data"))(x, name)
     if kind == "zero-sum":
         return kind, I.zero_sum_game(data, f"{name}[1]")
-    A, B, gamma = I.tuple_of(I.float_array(2), I.float_array(2), I.probability(open_low=False),
+    A, B, gamma = I.tuple_of(I.float_array(2), I.float_array(2), I.real("[0, 1)"),
                              names=("A", "B", "gamma"))(data, f"{name}[1]")
     if A.shape != B.shape:
         raise ValueError(f"{name}: A and B must have the same shape, got {A.shape} and {B.shape}")

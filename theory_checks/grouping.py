@@ -287,7 +287,7 @@ def _accept_ag3(x, name="instance"):
         raise TypeError(f"{name} must be a tuple (m, grouping, N, delta), got {I.kind_name(x)}")
     m, g = _accept_grouped(tuple(x[:2]), name)
     N = I.positive_int(x[2], f"{name}[2] (N)")
-    delta = I.probability()(x[3], f"{name}[3] (delta)")
+    delta = I.real("(0, 1)")(x[3], f"{name}[3] (delta)")
     R = np.asarray(m.R)
     if R.min() < 0 or R.max() > 1:
         raise ValueError(f"{name}: Bernoulli reward observations need rewards in [0, 1], got [{R.min():.3g}, {R.max():.3g}]")

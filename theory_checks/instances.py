@@ -13,7 +13,7 @@ The pieces are small and composable:
 * :func:`tabular_mdp`, :func:`mdp_pair`, :func:`zero_sum_game`: model objects;
 * :func:`tuple_of`: a fixed-length tuple, one validator per entry;
 * :func:`record`: a mapping with required keys, one validator per key;
-* :func:`float_array`, :func:`int_array`, :func:`positive_int`, :func:`probability`, :func:`choice`:
+* :func:`float_array`, :func:`int_array`, :func:`positive_int`, :func:`real`, :func:`choice`:
   leaves;
 * :func:`no_instance`: for claims that check fixed data and take no instance.
 """
@@ -23,11 +23,11 @@ from typing import Any, Callable
 
 import numpy as np
 
-from mdp._validation import as_float_array, check_positive_int
+from mdp._validation import as_float_array, check_positive_int, check_real
 
 __all__ = [
     "kind_name", "tabular_mdp", "mdp_pair", "zero_sum_game", "tuple_of", "record", "float_array",
-    "int_array", "positive_int", "nonneg_float", "probability", "choice", "no_instance", "max_size",
+    "int_array", "positive_int", "real", "choice", "no_instance", "max_size",
 ]
 
 Validator = Callable[[Any], Any]
@@ -142,26 +142,11 @@ def positive_int(x, name: str = "instance"):
     return check_positive_int(int(x), name)
 
 
-def nonneg_float(x, name: str = "instance"):
-    """A finite non-negative float."""
-    if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a float, got {kind_name(x)}")
-    if not (np.isfinite(x) and x >= 0):
-        raise ValueError(f"{name} must be a finite non-negative float, got {x}")
-    return float(x)
-
-
-def probability(*, open_low: bool = True, open_high: bool = True) -> Callable:
-    """A float in ``(0, 1)`` (ends open or closed as asked)."""
+def real(interval: str | None = None) -> Callable:
+    """A finite real number, optionally in ``interval`` written as in mathematics (``"(0, 1)"``,
+    ``"[0, inf)"``): :func:`mdp._validation.check_real`."""
     def check(x, name: str = "instance"):
-        if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, float, np.integer, np.floating)):
-            raise TypeError(f"{name} must be a float, got {kind_name(x)}")
-        x = float(x)
-        lo_ok = x > 0 if open_low else x >= 0
-        hi_ok = x < 1 if open_high else x <= 1
-        if not (lo_ok and hi_ok and np.isfinite(x)):
-            raise ValueError(f"{name} must lie in {'(' if open_low else '['}0, 1{')' if open_high else ']'}, got {x}")
-        return x
+        return check_real(x, name, interval)
 
     return check
 

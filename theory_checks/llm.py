@@ -52,7 +52,7 @@ def check_l1(inst, rng) -> CheckResult:
     import torch
 
     from mdp.llm import RolloutBatch, compute_advantages
-    from mdp.llm._util import dense_codes, segment_sum
+    from mdp.llm.segments import dense_codes, segment_sum
 
     batch = RolloutBatch(rewards=inst["rewards"], group_ids=inst["group_ids"])
     codes, n = dense_codes(torch.as_tensor(inst["group_ids"]))
@@ -359,7 +359,7 @@ def check_l9(inst, rng) -> CheckResult:
     group, in every group that does not fall back to GRPO (docs/papers/hapo.md claim 1)."""
     import torch
 
-    from mdp.llm._util import dense_codes, segment_sum
+    from mdp.llm.segments import dense_codes, segment_sum
     from mdp.llm.hapo import hapo_token_advantages
 
     A = hapo_token_advantages(inst["rewards"], inst["group_ids"], inst["mask"], fallback=math.inf)
@@ -442,7 +442,7 @@ def _accept_preference(x, name="instance"):
 
 
 def _accept_bpo(x, name="instance"):
-    d = _same_length(I.record(q=_rows, pi0=_rows, eps=I.probability())(x, name), name, ["q", "pi0"])
+    d = _same_length(I.record(q=_rows, pi0=_rows, eps=I.real("(0, 1)"))(x, name), name, ["q", "pi0"])
     if d["pi0"].min() < 0 or abs(float(d["pi0"].sum()) - 1.0) > 1e-9:
         raise ValueError(f"{name}: pi0 must be a probability vector (non-negative, summing to 1)")
     return d

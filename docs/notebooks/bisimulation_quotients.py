@@ -180,7 +180,7 @@ for noise in (1e-4, 1e-3, 1e-2):
     exact = mdp.solve(m_noisy, tol=1e-12)
     err = np.abs(exact.v - agg.v_lifted).max()
     loss = np.abs(exact.v - mdp.policy_evaluation(m_noisy, agg.pi_lifted).v).max()
-    print(f"{noise:7.0e} {m_noisy.n_states:4d} {agg.n_blocks:3d} {agg.eps_r:8.1e} {agg.eps_p:8.1e} {err:10.1e}"
+    print(f"{noise:7.0e} {m_noisy.n_states:4d} {agg.n_blocks:3d} {agg.eps_R:8.1e} {agg.eps_P:8.1e} {err:10.1e}"
           f" {agg.value_bound:8.1e} {loss:12.1e} {agg.policy_bound:8.1e}")
     assert err <= agg.value_bound and loss <= agg.policy_bound
 

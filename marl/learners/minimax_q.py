@@ -29,7 +29,7 @@ Randomness comes only from the caller's Generator (uniforms drawn in chunks, C o
 from __future__ import annotations
 
 import numbers
-from dataclasses import dataclass, field
+from dataclasses import field
 
 import numpy as np
 from numba import njit
@@ -39,14 +39,14 @@ from marl.model import MarkovGame, check_stationary_strategy
 from mdp._validation import as_float_array, check_positive_int, check_rng
 from mdp._common.sampling import cumulative_rows
 from mdp._common.sampling import draw_csr as _draw
-from mdp._common import frozen
+from mdp._common import result
 
 __all__ = ["MinimaxQResult", "minimax_q", "reference_minimax_q"]
 
 _CHUNK_FLOATS = 1 << 20
 
 
-@dataclass(frozen=True)
+@result
 class MinimaxQResult:
     """Result of :func:`minimax_q`.
 
@@ -80,9 +80,6 @@ class MinimaxQResult:
     mode: str = "synchronous"
     step_size: str = ""
 
-    def __post_init__(self):
-        for name in ("q", "v", "row_policy", "col_policy", "errors", "checkpoints", "q_checkpoints"):
-            frozen(getattr(self, name))
 
 
 # ---------------------------------------------------------------------------- kernels

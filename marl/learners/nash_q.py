@@ -52,19 +52,19 @@ Known failure modes
 from __future__ import annotations
 
 import numbers
-from dataclasses import dataclass
 
 import numpy as np
 
 from mdp._validation import as_float_array, check_positive_int, check_rng
-from mdp._common import frozen
+from mdp._common.results import renamed_field
+from mdp._common import result
 from mdp._common.sampling import draw_rows as _draw_many
 from mdp._common.sampling import draw_vector as _draw_from
 
 __all__ = ["NashQResult", "nash_q", "stage_equilibrium"]
 
 
-@dataclass(frozen=True)
+@result
 class NashQResult:
     """Result of :func:`nash_q`.
 
@@ -72,38 +72,40 @@ class NashQResult:
     ----------
     Q : ndarray, shape (2, S, A1, A2)
         Final ``Q_0``, ``Q_1``.
-    x : ndarray, shape (S, A1)
-        Row player's strategy of the selected stage equilibrium of ``(Q_0[s], Q_1[s])``.
-    y : ndarray, shape (S, A2)
-        Column player's strategy of the same equilibria.
+    row_policy : ndarray, shape (S, A1)
+        Row player's strategy of the selected stage equilibrium of ``(Q_0[s], Q_1[s])`` (``x``
+        before rlab 0.2).
+    col_policy : ndarray, shape (S, A2)
+        Column player's strategy of the same equilibria (``y`` before rlab 0.2).
     values : ndarray, shape (2, S)
-        ``NashQ_j(s) = x(s)^T Q_j(s) y(s)``.
+        ``NashQ_j(s) = x(s)^T Q_j(s) y(s)`` with ``x, y`` the two policies.
     n_iter : int
         Sweeps (synchronous) or trajectory steps (online).
     n_samples : int
         Generative-model calls / observed transitions.
-    history : ndarray, shape (n_iter,)
+    residuals : ndarray, shape (n_iter,)
         Synchronous: ``||Q_{t+1} - Q_t||_inf`` per sweep (both players). Online: ``|change|`` of the
-        updated entries at each step (max over the two players).
+        updated entries at each step (max over the two players). ``history`` before rlab 0.2.
     mode, step_size : str
     final_state : int
         Online mode: the state the trajectory ended in (-1 in synchronous mode).
     """
 
     Q: np.ndarray
-    x: np.ndarray
-    y: np.ndarray
+    row_policy: np.ndarray
+    col_policy: np.ndarray
     values: np.ndarray
     n_iter: int
     n_samples: int
-    history: np.ndarray
+    residuals: np.ndarray
     mode: str
     step_size: str
     final_state: int = -1
 
-    def __post_init__(self):
-        for name in ("Q", "x", "y", "values", "history"):
-            frozen(getattr(self, name))
+    x = renamed_field("row_policy", "x")
+    y = renamed_field("col_policy", "y")
+    history = renamed_field("residuals", "history")
+
 
 
 # ---------------------------------------------------------------------------- stage games
@@ -237,8 +239,8 @@ def nash_q(game, *, n_iter: int, rng, mode: str = "synchronous", step_size="coun
             history[t] = float(np.abs(new - Q).max())
             Q = new
         x, y, v = _all_stage(Q)
-        return NashQResult(Q=Q, x=x, y=y, values=v, n_iter=n_iter, n_samples=n_iter * S * A1 * A2,
-                           history=history, mode=mode, step_size=label)
+        return NashQResult(Q=Q, row_policy=x, col_policy=y, values=v, n_iter=n_iter, n_samples=n_iter * S * A1 * A2,
+                           residuals=history, mode=mode, step_size=label)
 
     # online
     counts = np.zeros((S, A1, A2), dtype=np.int64)
@@ -272,5 +274,5 @@ def nash_q(game, *, n_iter: int, rng, mode: str = "synchronous", step_size="coun
         cache.pop(s, None)
         s = s2
     x, y, v = _all_stage(Q)
-    return NashQResult(Q=Q, x=x, y=y, values=v, n_iter=n_iter, n_samples=n_iter, history=history,
+    return NashQResult(Q=Q, row_policy=x, col_policy=y, values=v, n_iter=n_iter, n_samples=n_iter, residuals=history,
                        mode=mode, step_size=label, final_state=s)

@@ -45,13 +45,13 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
 from itertools import combinations
 
 import numpy as np
 import torch
 
 from mdp._validation import as_float_array
+from mdp._common import result
 
 __all__ = ["zero_sum_matrix_game", "BatchedZeroSumSolution", "kernel_count", "MAX_KERNELS"]
 
@@ -62,7 +62,7 @@ _CHUNK_ELEMENTS = 1 << 23
 _FLOAT_DTYPES = (torch.float32, torch.float64)
 
 
-@dataclass(frozen=True)
+@result
 class BatchedZeroSumSolution:
     """Solution of a batch of zero-sum matrix games (torch tensors on the input's device).
 
@@ -139,7 +139,8 @@ def as_tensor(x, name: str, dtype: torch.dtype, device: torch.device) -> torch.T
         if t.is_complex():
             raise TypeError(f"{name} must be real, got complex dtype {t.dtype}")
     else:  # arrays and nested lists: the lab's shared checks (numeric, real, finite)
-        t = torch.from_numpy(as_float_array(x, name))
+        arr = as_float_array(x, name)
+        t = torch.from_numpy(arr if arr.flags.writeable else arr.copy())  # rlab results are read-only
     t = t.to(device=device, dtype=dtype)
     finite = torch.isfinite(t)
     if t.numel() and not bool(finite.all()):

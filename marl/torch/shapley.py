@@ -30,17 +30,17 @@ below about ``1e-6 * max|v|`` cannot be reached and the result comes back with
 from __future__ import annotations
 
 import numbers
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from marl.torch.matrix import _solve_batch, as_tensor, check_device, check_dtype, check_kernel_count
+from mdp._common import result
 
 __all__ = ["shapley_value_iteration", "BatchedShapleyResult"]
 
 
-@dataclass(frozen=True)
+@result
 class BatchedShapleyResult:
     """Result of :func:`shapley_value_iteration` (torch tensors on the compute device).
 

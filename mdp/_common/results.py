@@ -16,11 +16,12 @@ descriptor to freeze on first access. The field names follow the glossary of ``d
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from dataclasses import FrozenInstanceError
 
 import numpy as np
 
-__all__ = ["frozen", "result", "Deferred", "DeferrableArray", "freeze_fields"]
+__all__ = ["frozen", "result", "Deferred", "DeferrableArray", "freeze_fields", "renamed_field", "renamed_names"]
 
 
 def frozen(x) -> np.ndarray:
@@ -120,3 +121,30 @@ class DeferrableArray:
         if self.slot in obj.__dict__:
             raise FrozenInstanceError(f"cannot assign to field {self.name!r}")
         obj.__dict__[self.slot] = value if isinstance(value, Deferred) else frozen(value)
+
+
+def renamed_field(new: str, old: str, since: str = "0.2"):
+    """A read-only property ``old`` that returns the field ``new`` with a ``DeprecationWarning``
+    (for a result field renamed onto the glossary's name)."""
+
+    def get(self):
+        warnings.warn(f"{type(self).__name__}.{old} is deprecated since rlab {since}; use .{new}",
+                      DeprecationWarning, stacklevel=2)
+        return getattr(self, new)
+
+    return property(get, doc=f"Deprecated alias of ``{new}``.")
+
+
+def renamed_names(module: str, renames: dict, namespace: dict, since: str = "0.2"):
+    """A module ``__getattr__`` that serves ``renames = {old: new}`` from ``namespace`` with a
+    ``DeprecationWarning`` (for a public name moved onto the glossary's name)."""
+
+    def __getattr__(name):
+        if name in renames:
+            new = renames[name]
+            warnings.warn(f"{module}.{name} is deprecated since rlab {since}; use {module}.{new}",
+                          DeprecationWarning, stacklevel=2)
+            return namespace[new]
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+
+    return __getattr__

@@ -33,16 +33,17 @@ from __future__ import annotations
 
 import math
 import numbers
-from dataclasses import dataclass, field
+from dataclasses import field
 
 import numpy as np
 import scipy.sparse as sp
 
 from mdp._validation import as_float_array, check_positive_int, check_rng
+from mdp._validation import check_mdp as require_mdp
 from mdp.abstraction import _grouping_kernels as K
 from mdp.model import TabularMDP
-from mdp._common import frozen
-from mdp.solvers._core import bellman_operator, require_mdp
+from mdp._common import frozen, result
+from mdp.operators import bellman_operator
 
 __all__ = [
     "ActionGrouping",
@@ -395,7 +396,7 @@ def lifted_model(m, grouping) -> TabularMDP:
     return TabularMDP(Pbar, Rbar, m.gamma)
 
 
-@dataclass(frozen=True)
+@result
 class GroupingErrors:
     """``eps_P`` and ``eps_R`` of a grouping, with the per-action deviations they maximise.
 
@@ -415,10 +416,6 @@ class GroupingErrors:
     eps_R: float
     deviation_P: np.ndarray = field(repr=False)
     deviation_R: np.ndarray = field(repr=False)
-
-    def __post_init__(self):
-        frozen(self.deviation_P)
-        frozen(self.deviation_R)
 
     def __iter__(self):
         yield self.eps_P
@@ -471,7 +468,7 @@ def grouping_errors(m, grouping) -> GroupingErrors:
 
 
 # ============================================================================ the loss bound
-@dataclass(frozen=True)
+@result
 class GroupingLossBound:
     """The three-term loss bound of AG5 and its ingredients.
 
@@ -610,7 +607,7 @@ def _bound(S, G, gamma, span, rmax, eps_P, eps_R, N, T, delta, obs_width=None) -
 
 
 # ============================================================================ the learner
-@dataclass(frozen=True)
+@result
 class GroupedLearnerResult:
     """Result of :func:`grouped_learner`.
 
@@ -646,9 +643,6 @@ class GroupedLearnerResult:
     loss_per_state: np.ndarray = field(repr=False)
     loss: float = float("nan")
 
-    def __post_init__(self):
-        for name in ("pi_high", "policy", "v", "q", "loss_per_state"):
-            frozen(getattr(self, name))
 
 
 def _mu_cdf(grouping: ActionGrouping, W: np.ndarray):
@@ -708,14 +702,14 @@ def _vi_sweeps(model: TabularMDP, T: int):
     scratch = np.empty(model.n_states)
     pi = np.empty(model.n_states, dtype=np.int64)
     for _ in range(T):
-        bellman_operator(model, v, scratch, pi)
+        bellman_operator(model, v, out=scratch, pi_out=pi)
         v, scratch = scratch, v
-    bellman_operator(model, v, scratch, pi)
+    bellman_operator(model, v, out=scratch, pi_out=pi)
     return v, pi
 
 
 def _true_values(m: TabularMDP, policy: np.ndarray) -> np.ndarray:
-    from mdp.solvers._linear import solve_policy_system
+    from mdp._common.linear import solve_policy_system
 
     return solve_policy_system(m.policy_matrix(policy), m.gamma, np.einsum("sa,sa->s", policy, m.R))
 
@@ -787,7 +781,7 @@ def grouped_learner(m, grouping, N, T, rng=None, *, reward_noise: str = "none", 
     u_r = rng.random((S * G, N)) if reward_noise == "bernoulli" else None
     m_hat = _empirical_lifted(m, G, acts, nxt, u_r)
     v, pi_high = _vi_sweeps(m_hat, T)
-    from mdp.solvers._core import q_values
+    from mdp.operators import q_values
 
     q = q_values(m_hat, v)
     policy = grouping.execute(pi_high, S)
@@ -890,7 +884,7 @@ def _cut(Z: np.ndarray, A: int, G: int) -> ActionGrouping:
 
 
 # ============================================================================ selection
-@dataclass(frozen=True)
+@result
 class GroupingSelection:
     """Result of :func:`select_grouping`.
 
@@ -922,8 +916,6 @@ class GroupingSelection:
     pilot_samples: int
     budget: int
 
-    def __post_init__(self):
-        frozen(self.totals)
 
 
 def select_grouping(m, budget, *, T: int = 100, delta: float = 0.05, sizes=None, pilot: int = 0, rng=None,

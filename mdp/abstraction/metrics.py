@@ -37,15 +37,14 @@ a ``gamma``-contraction, with ``|V^pi(s) - V^pi(t)| <= d^pi(s, t)``. For determi
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
 import numpy as np
 import scipy.sparse as sp
 from numba import njit
 
-from mdp._validation import as_float_array, check_gamma, check_policy, check_positive_int, check_rng, check_tol
-from mdp.model import TabularMDP
-from mdp._common import frozen
+from mdp._validation import as_float_array, check_gamma, check_mdp, check_policy, check_positive_int, check_rng, check_tol
+from mdp._common import result
 
 __all__ = [
     "MetricResult",
@@ -301,7 +300,7 @@ def _kantorovich_lp(p, q, C) -> float:
 
 
 # ----------------------------------------------------------------------------------- results
-@dataclass(frozen=True)
+@result
 class MetricResult:
     """A bisimulation (pseudo)metric.
 
@@ -333,10 +332,6 @@ class MetricResult:
     method: str = ""
     n_fallback: int = 0
 
-    def __post_init__(self):
-        frozen(self.d)
-        frozen(self.increments)
-
     @property
     def upper(self) -> np.ndarray:
         """``d + error_bound`` off the diagonal: an entrywise upper bound on ``d*``."""
@@ -346,12 +341,6 @@ class MetricResult:
 
 
 # ----------------------------------------------------------------------------------- helpers
-def _require_model(m) -> TabularMDP:
-    if not isinstance(m, TabularMDP):
-        raise TypeError(f"m must be an mdp.TabularMDP, got {type(m).__name__}")
-    return m
-
-
 def _csr(P) -> sp.csr_matrix:
     P = sp.csr_matrix(P, dtype=np.float64)
     P.sum_duplicates()
@@ -487,7 +476,7 @@ def kantorovich(p, q, d, *, return_coupling: bool = False):
 
 def bisimulation_operator(m, d, *, c_R: float = 1.0, c_T: float | None = None) -> np.ndarray:
     """One application of the Ferns operator ``F(d)`` (see the module docstring), shape (S, S)."""
-    m = _require_model(m)
+    m = check_mdp(m, discounted=False)
     c_R, c_T = _weights(c_R, c_T, m.gamma)
     d = _check_d(d, m.n_states)
     P = _csr(m.P if m.is_sparse else np.asarray(m.P).reshape(m.n_states * m.n_actions, m.n_states))
@@ -523,7 +512,7 @@ def bisimulation_metric(m, c_R: float = 1.0, c_T: float | None = None, *, tol: f
     Cost per iteration: ``A S (S - 1) / 2`` exact transport problems on the supports of the rows
     (a dense row gives an ``S x S`` problem); iterations ``~ log(tol) / log(c_T)``.
     """
-    m = _require_model(m)
+    m = check_mdp(m, discounted=False)
     c_R, c_T = _weights(c_R, c_T, m.gamma)
     tol = check_tol(tol, "tol")
     max_iter = check_positive_int(max_iter, "max_iter")
@@ -569,7 +558,7 @@ def on_policy_bisimulation_metric(m, pi, *, method: str = "lp", tol: float = 1e-
         Iterations (``"lp"``, ``"deterministic"``) or chunks (``"sampled"``).
     rng : numpy.random.Generator, only for ``"sampled"``.
     """
-    m = _require_model(m)
+    m = check_mdp(m, discounted=False)
     gamma = check_gamma(m.gamma, "m.gamma")
     pi = check_policy(pi, m.n_states, m.n_actions)
     tol = check_tol(tol, "tol")

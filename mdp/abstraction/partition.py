@@ -28,22 +28,24 @@ exactly the states that are bisimilar in real arithmetic whenever distinct masse
 than ``1e-12``. ``tol > 0`` is epsilon-approximate aggregation (:func:`approximate_aggregation`
 with ``tol_r = tol_p = tol``): inside a block, for every splitter and action, the keys span at
 most ``tol``. Whatever the tolerance, the result reports the *measured* errors of the partition
-it returns, ``eps_r = max |R[s, a] - R_Q(block(s), a)|`` and
-``eps_p = max_{s, a} sum_C |P(s, a, C) - P_Q(block(s), a, C)|``, and the value-loss bounds are
+it returns, ``eps_R = max |R[s, a] - R_Q(block(s), a)|`` and
+``eps_P = max_{s, a} sum_C |P(s, a, C) - P_Q(block(s), a, C)|``, and the value-loss bounds are
 computed from those, not from ``tol``.
 """
 from __future__ import annotations
 
 import numbers
-from dataclasses import dataclass, field
+from dataclasses import field
 
 import numpy as np
 import scipy.sparse as sp
 
-from mdp._validation import as_float_array, check_gamma, check_policy, check_positive_int, check_rng, check_tol
+from mdp._common.deprecation import migrate_signature
+from mdp._validation import as_float_array, check_gamma, check_mdp, check_policy, check_positive_int, check_rng, check_tol
 from mdp.abstraction import _refine as K
 from mdp.model import TabularMDP
-from mdp._common import frozen
+from mdp._common.results import renamed_field
+from mdp._common import result
 
 __all__ = [
     "BisimulationResult",
@@ -59,7 +61,7 @@ EXACT_EPS = 1e-12
 
 
 # ----------------------------------------------------------------------------------- results
-@dataclass(frozen=True)
+@result
 class BisimulationResult:
     """A partition of the states into blocks, its quotient model and the maps between them.
 
@@ -77,7 +79,7 @@ class BisimulationResult:
     representatives : ndarray of int64, shape (Q,)
         The first state of each block (``labels[representatives] == arange(Q)``).
     block_sizes : ndarray of int64, shape (Q,)
-    eps_r, eps_p : float
+    eps_R, eps_P : float
         Measured errors of the quotient: ``max_{s,a} |R[s, a] - R_Q(block(s), a)|`` and
         ``max_{s,a} sum_C |P(s, a, C) - P_Q(block(s), a, C)|`` (round-off size, ~1e-16, for an exact
         bisimulation).
@@ -97,8 +99,8 @@ class BisimulationResult:
     quotient: TabularMDP
     representatives: np.ndarray
     block_sizes: np.ndarray
-    eps_r: float
-    eps_p: float
+    eps_R: float
+    eps_P: float
     eps_sum: float
     tol_r: float
     tol_p: float
@@ -108,9 +110,8 @@ class BisimulationResult:
     method: str
     gamma_contraction: float = field(repr=False)
 
-    def __post_init__(self):
-        for name in ("labels", "representatives", "block_sizes"):
-            frozen(getattr(self, name))
+    eps_r = renamed_field("eps_R", "eps_r")
+    eps_p = renamed_field("eps_P", "eps_p")
 
     @property
     def n_states(self) -> int:
@@ -177,11 +178,11 @@ class BisimulationResult:
         gamma = self.quotient.gamma
         span = float(v.max() - v.min()) + 2 * e + pe
         mid = abs(0.5 * float(v.max() + v.min())) + e + pe
-        delta = self.eps_r + gamma * (self.eps_p * span / 2 + self.eps_sum * mid)
+        delta = self.eps_R + gamma * (self.eps_P * span / 2 + self.eps_sum * mid)
         return delta / (1 - kappa) + e, 2 * delta / (1 - kappa) + pe
 
 
-@dataclass(frozen=True)
+@result
 class AggregationResult(BisimulationResult):
     """A :class:`BisimulationResult` with the quotient solved and the value-loss bounds.
 
@@ -205,12 +206,6 @@ class AggregationResult(BisimulationResult):
     solver_error: float = 0.0
     quotient_policy_error: float = 0.0
 
-    def __post_init__(self):
-        super().__post_init__()
-        for name in ("v_quotient", "pi_quotient"):
-            if getattr(self, name) is not None:
-                frozen(getattr(self, name))
-
     @property
     def v_lifted(self) -> np.ndarray:
         """``lift(v_quotient)``, shape (S,)."""
@@ -223,12 +218,6 @@ class AggregationResult(BisimulationResult):
 
 
 # ----------------------------------------------------------------------------------- helpers
-def _require_model(m) -> TabularMDP:
-    if not isinstance(m, TabularMDP):
-        raise TypeError(f"m must be an mdp.TabularMDP, got {type(m).__name__}")
-    return m
-
-
 def _forward_csr(m: TabularMDP) -> sp.csr_matrix:
     """The ``(S * A, S)`` CSR form in float64, sorted indices, no explicit zeros."""
     S, A = m.n_states, m.n_actions
@@ -255,7 +244,7 @@ def _default_atol(dtype) -> float:
 
 
 def _build(m: TabularMDP, labels: np.ndarray, reps: np.ndarray, P: sp.csr_matrix, how: str):
-    """Quotient model and the measured errors ``(quotient, eps_r, eps_p, eps_sum, sizes)``."""
+    """Quotient model and the measured errors ``(quotient, eps_R, eps_P, eps_sum, sizes)``."""
     S, A = m.n_states, m.n_actions
     Q = reps.shape[0]
     sizes = np.bincount(labels, minlength=Q).astype(np.int64)
@@ -276,12 +265,12 @@ def _build(m: TabularMDP, labels: np.ndarray, reps: np.ndarray, P: sp.csr_matrix
     err_p, err_sum = K.aggregation_errors(P.indptr.astype(np.int64), P.indices.astype(np.int64), P.data,
                                           labels, A, PQ.indptr.astype(np.int64), PQ.indices.astype(np.int64),
                                           PQ.data.astype(np.float64), Q)
-    eps_r = float(np.abs(m.R - RQ[labels]).max())
+    eps_R = float(np.abs(m.R - RQ[labels]).max())
     dev = float(np.abs(np.asarray(PQ.sum(axis=1)).ravel() - 1.0).max())
     atol = max(_default_atol(m.dtype), 2.0 * dev + 1e-15)
     Pq = PQ if m.is_sparse else PQ.toarray().reshape(Q, A, Q)
     quotient = TabularMDP(Pq, RQ, m.gamma, dtype=m.dtype, atol=atol)
-    return quotient, eps_r, float(err_p.max()), float(err_sum.max()), sizes
+    return quotient, eps_R, float(err_p.max()), float(err_sum.max()), sizes
 
 
 def _partition(m: TabularMDP, tol_r: float, tol_p: float, approx: bool):
@@ -295,7 +284,8 @@ def _partition(m: TabularMDP, tol_r: float, tol_p: float, approx: bool):
 
 
 # ----------------------------------------------------------------------------------- public API
-def bisimulation(m, tol: float = 0.0) -> BisimulationResult:
+@migrate_signature(was_positional=("tol",))
+def bisimulation(m, *, tol: float = 0.0) -> BisimulationResult:
     """Coarsest bisimulation of ``m`` and its quotient model.
 
     Parameters
@@ -313,7 +303,7 @@ def bisimulation(m, tol: float = 0.0) -> BisimulationResult:
     BisimulationResult
         ``labels`` (S,), ``n_blocks``, ``quotient`` (dense or CSR like ``m``, rows of the
         representatives), ``representatives`` (Q,), ``lift_values``, ``lift_policy``,
-        ``project_values``, and the measured ``eps_r``/``eps_p``.
+        ``project_values``, and the measured ``eps_R``/``eps_P``.
 
     Notes
     -----
@@ -330,7 +320,7 @@ def bisimulation(m, tol: float = 0.0) -> BisimulationResult:
     >>> res.labels.tolist(), res.n_blocks
     ([0, 0, 1, 1], 2)
     """
-    m = _require_model(m)
+    m = check_mdp(m, discounted=False)
     tol = check_tol(tol, "tol", allow_zero=True)
     if tol == 0.0:
         tol_r = EXACT_EPS * max(1.0, m.r_max)
@@ -340,10 +330,10 @@ def bisimulation(m, tol: float = 0.0) -> BisimulationResult:
         tol_r = tol_p = tol
         approx = True
     P, labels, reps, n_split, n_scan = _partition(m, tol_r, tol_p, approx)
-    quotient, eps_r, eps_p, eps_sum, sizes = _build(m, labels, reps, P, "representative" if not approx else "mean")
+    quotient, eps_R, eps_P, eps_sum, sizes = _build(m, labels, reps, P, "representative" if not approx else "mean")
     return BisimulationResult(
         labels=labels, n_blocks=int(reps.shape[0]), quotient=quotient, representatives=reps, block_sizes=sizes,
-        eps_r=eps_r, eps_p=eps_p, eps_sum=eps_sum, tol_r=tol_r, tol_p=tol_p, exact=not approx,
+        eps_R=eps_R, eps_P=eps_P, eps_sum=eps_sum, tol_r=tol_r, tol_p=tol_p, exact=not approx,
         n_splitters=n_split, n_scanned=n_scan,
         method="splitter refinement[exact]" if not approx else "splitter refinement[approximate]",
         gamma_contraction=m.contraction,
@@ -377,14 +367,14 @@ def approximate_aggregation(m, tol_r: float, tol_p: float, *, quotient: str = "m
         * ``value_bound >= ||V* - lift(v_quotient)||_inf``,
         * ``policy_bound >= ||V* - V^{lift(pi_quotient)}||_inf``,
 
-        computed from the measured ``eps_r``, ``eps_p`` (not from the tolerances): with
-        ``delta = eps_r + gamma (eps_p span(V_Q) / 2 + eps_sum |mid(V_Q)|)``,
+        computed from the measured ``eps_R``, ``eps_P`` (not from the tolerances): with
+        ``delta = eps_R + gamma (eps_P span(V_Q) / 2 + eps_sum |mid(V_Q)|)``,
         ``value_bound = delta / (1 - gamma) + e`` and ``policy_bound = 2 delta / (1 - gamma) + e'``
         (``e``, ``e'`` the certified solver errors; ``gamma`` times the largest row sum in place of
         ``gamma``). Since ``span(V_Q) <= span(R) / (1 - gamma)`` this implies the simulation-lemma form
         ``(eps_R + gamma eps_P span(R) / (2 (1 - gamma))) / (1 - gamma)`` (docs/papers/foundations.md F9, F10).
     """
-    m = _require_model(m)
+    m = check_mdp(m, discounted=False)
     check_gamma(m.gamma, "m.gamma")
     tol_r = check_tol(tol_r, "tol_r", allow_zero=True)
     tol_p = check_tol(tol_p, "tol_p", allow_zero=True)
@@ -395,13 +385,13 @@ def approximate_aggregation(m, tol_r: float, tol_p: float, *, quotient: str = "m
     tr = tol_r if tol_r > 0 else EXACT_EPS * max(1.0, m.r_max)
     tp = tol_p if tol_p > 0 else EXACT_EPS
     P, labels, reps, n_split, n_scan = _partition(m, tr, tp, approx)
-    q, eps_r, eps_p, eps_sum, sizes = _build(m, labels, reps, P, quotient)
+    q, eps_R, eps_P, eps_sum, sizes = _build(m, labels, reps, P, quotient)
     from mdp.solvers.solve import solve
 
     sol = solve(q, tol=solve_tol)
     base = BisimulationResult(
         labels=labels, n_blocks=int(reps.shape[0]), quotient=q, representatives=reps, block_sizes=sizes,
-        eps_r=eps_r, eps_p=eps_p, eps_sum=eps_sum, tol_r=tr, tol_p=tp, exact=not approx,
+        eps_R=eps_R, eps_P=eps_P, eps_sum=eps_sum, tol_r=tr, tol_p=tp, exact=not approx,
         n_splitters=n_split, n_scanned=n_scan,
         method=f"splitter refinement[{'approximate' if approx else 'exact'}], quotient={quotient}",
         gamma_contraction=m.contraction,
@@ -468,7 +458,7 @@ def planted_copies(base, copies, *, rng, noise_r: float = 0.0, noise_p: float = 
     (TabularMDP, ndarray of int64)
         The model and the planted class (base state) of each of its states.
     """
-    base = _require_model(base)
+    base = check_mdp(base, "base", discounted=False)
     rng = check_rng(rng)
     S0, A = base.n_states, base.n_actions
     if isinstance(copies, numbers.Integral) and not isinstance(copies, bool):

@@ -34,7 +34,6 @@ the start state is minus the optimal length (TSP, CVRP) or the optimal value/pri
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -44,7 +43,7 @@ from numba import njit
 from mdp.cop.problems import CVRPInstance, KnapsackInstance, OrienteeringInstance
 from mdp.cop.tsp import check_dist
 from mdp.model import TabularMDP
-from mdp._common import frozen
+from mdp._common import result
 
 __all__ = [
     "ConstructiveMDP", "direct_mdp", "bq_mdp", "bq_labels", "solve_total_reward", "reference_total_reward",
@@ -196,7 +195,6 @@ class _CVRP(_RouteProblem):
     def bq_start(self):
         return (0, (1 << (self.n - 1)) - 1, self.Q)
 
-
     def phi(self, s):
         U, r = (1 << (self.n - 1)) - 1, self.Q
         for j in s[1:]:
@@ -255,7 +253,6 @@ class _OP(_RouteProblem):
     def bq_start(self):
         return (0, (1 << (self.n - 1)) - 1, self.B)
 
-
     def phi(self, s):
         U, b = (1 << (self.n - 1)) - 1, self.B
         for a, j in zip(s[:-1], s[1:]):
@@ -283,7 +280,7 @@ def _make_problem(problem: str, instance) -> _Problem:
 
 
 # --------------------------------------------------------------------------- MDP construction
-@dataclass(frozen=True)
+@result
 class ConstructiveMDP:
     """A constructive MDP (direct or BQ) of one instance.
 
@@ -326,10 +323,6 @@ class ConstructiveMDP:
     feasible: np.ndarray
     successor: np.ndarray
     order: np.ndarray
-
-    def __post_init__(self):
-        for name in ("depth", "feasible", "successor", "order"):
-            frozen(getattr(self, name))
 
     @property
     def n_states(self) -> int:

@@ -40,20 +40,20 @@ from __future__ import annotations
 import contextlib
 import numbers
 import time
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
 from mdp._validation import as_float_array, check_positive_int, check_rng
-from mdp._common import frozen
+from mdp._common.results import renamed_names
+from mdp._common import result
 
 __all__ = [
     "BQPolicy",
     "DirectPolicy",
     "TrainingHistory",
-    "PolicyEvaluation",
+    "TourEvaluation",
     "train_bq_policy",
     "train_direct_policy",
     "evaluate",
@@ -224,7 +224,7 @@ def direct_score_fn(model: DirectPolicy):
 # --------------------------------------------------------------------------- training
 
 
-@dataclass(frozen=True)
+@result
 class TrainingHistory:
     """Behaviour-cloning record.
 
@@ -255,10 +255,6 @@ class TrainingHistory:
     batch_size: int
     view: str
 
-    def __post_init__(self):
-        frozen(self.losses)
-        frozen(self.sizes)
-        frozen(self.accuracy)
 
 
 @contextlib.contextmanager
@@ -444,8 +440,8 @@ train_direct_policy.__doc__ = """Behaviour cloning of Held-Karp tours with the d
 # --------------------------------------------------------------------------- evaluation
 
 
-@dataclass(frozen=True)
-class PolicyEvaluation:
+@result
+class TourEvaluation:
     """Greedy decoding of a policy against Held-Karp optima.
 
     Attributes
@@ -476,12 +472,9 @@ class PolicyEvaluation:
     view: str
     seconds: float
 
-    def __post_init__(self):
-        for a in (self.tours, self.lengths, self.optimal, self.gaps):
-            frozen(a)
 
 
-def evaluate(model, coords, view: str | None = None, *, optimal=None, threads: int = 1) -> PolicyEvaluation:
+def evaluate(model, coords, view: str | None = None, *, optimal=None, threads: int = 1) -> TourEvaluation:
     """Greedy-decode ``coords`` with ``model`` and compare with the optimal tours.
 
     Parameters
@@ -500,7 +493,7 @@ def evaluate(model, coords, view: str | None = None, *, optimal=None, threads: i
 
     Returns
     -------
-    PolicyEvaluation
+    TourEvaluation
     """
     from mdp.cop.tsp import greedy_tsp, solve_tsp_batch
 
@@ -545,6 +538,10 @@ def evaluate(model, coords, view: str | None = None, *, optimal=None, threads: i
     seconds = time.perf_counter() - t0
     lengths = np.asarray(dec.lengths, dtype=np.float64)
     gaps = lengths / opt - 1.0
-    return PolicyEvaluation(tours=np.asarray(dec.tours), lengths=lengths, optimal=opt, gaps=gaps,
+    return TourEvaluation(tours=np.asarray(dec.tours), lengths=lengths, optimal=opt, gaps=gaps,
                             mean_gap=float(gaps.mean()), n_calls=dec.n_calls, call_sizes=dec.call_sizes,
                             view=view, seconds=seconds)
+
+
+# ``PolicyEvaluation`` (before rlab 0.2) shared its name with mdp.PolicyEvaluationResult's concept
+__getattr__ = renamed_names(__name__, {"PolicyEvaluation": "TourEvaluation"}, globals())

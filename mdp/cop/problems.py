@@ -32,14 +32,13 @@ from __future__ import annotations
 
 import functools
 import itertools
-from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
 
 from mdp._validation import as_float_array, check_positive_int, check_rng
 from mdp.cop.tsp import check_dist
-from mdp._common import frozen
+from mdp._common import frozen, result
 
 __all__ = [
     "KnapsackInstance", "CVRPInstance", "OrienteeringInstance", "COPSolution",
@@ -75,7 +74,7 @@ def _int_scalar(x, name):
 
 
 # --------------------------------------------------------------------------- instances
-@dataclass(frozen=True)
+@result
 class KnapsackInstance:
     """0/1 knapsack: integer ``weights`` ``(n,)``, ``values`` ``(n,)`` >= 0, integer ``capacity``."""
 
@@ -99,7 +98,7 @@ class KnapsackInstance:
         return int(self.weights.shape[0])
 
 
-@dataclass(frozen=True)
+@result
 class CVRPInstance:
     """CVRP: ``dist`` ``(n, n)`` (node 0 the depot), integer ``demands`` ``(n,)`` with ``demands[0] = 0``,
     integer ``capacity`` >= every demand."""
@@ -128,7 +127,7 @@ class CVRPInstance:
         return int(self.dist.shape[0])
 
 
-@dataclass(frozen=True)
+@result
 class OrienteeringInstance:
     """Orienteering: ``dist`` ``(n, n)`` (node 0 the depot), ``prizes`` ``(n,)`` >= 0 with ``prizes[0] = 0``,
     length ``budget`` >= 0. ``integral`` is True when ``dist`` and ``budget`` are integers."""
@@ -162,7 +161,7 @@ class OrienteeringInstance:
         return bool(np.all(self.dist == np.round(self.dist)) and self.budget == round(self.budget))
 
 
-@dataclass(frozen=True)
+@result
 class COPSolution:
     """An optimal solution: ``value`` (objective; a value for knapsack/orienteering, a length for CVRP),
     ``solution`` (chosen items, or the node sequence from the depot back to it) and ``method``."""
@@ -171,8 +170,6 @@ class COPSolution:
     solution: np.ndarray
     method: str
 
-    def __post_init__(self):
-        frozen(self.solution)
 
 
 def random_knapsack(n: int, rng: np.random.Generator, *, max_weight: int = 10, capacity_ratio: float = 0.5) -> KnapsackInstance:

@@ -20,14 +20,13 @@ is never used); a tour is an ``(n,)`` permutation starting at node 0, closed imp
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 from numba import njit
 
 from mdp._validation import as_float_array, check_positive_int, check_rng
-from mdp._common import frozen
+from mdp._common import result
 
 __all__ = [
     "MAX_HELD_KARP_NODES",
@@ -83,7 +82,7 @@ def check_tour(tour, n: int, name: str = "tour") -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- results
-@dataclass(frozen=True)
+@result
 class TSPSolution:
     """An optimal tour.
 
@@ -104,20 +103,15 @@ class TSPSolution:
     value: float
     method: str = "held-karp"
 
-    def __post_init__(self):
-        frozen(self.tour)
 
 
-@dataclass(frozen=True)
+@result
 class TSPBatchSolution:
     """Optimal tours of a batch: ``tours`` ``(B, n)`` int64, ``lengths`` ``(B,)``."""
 
     tours: np.ndarray
     lengths: np.ndarray
 
-    def __post_init__(self):
-        frozen(self.tours)
-        frozen(self.lengths)
 
 
 # --------------------------------------------------------------------------- Held-Karp kernel
@@ -380,7 +374,7 @@ def random_euclidean_tsp(n: int, batch: int | None = None, rng: np.random.Genera
 
 
 # --------------------------------------------------------------------------- sub-problems
-@dataclass(frozen=True)
+@result
 class SubProblems:
     """Suffix sub-problems of expert tours, one per instance, all of size ``L``.
 
@@ -402,10 +396,6 @@ class SubProblems:
     size: int
     target: int = 1
 
-    def __post_init__(self):
-        frozen(self.nodes)
-        if self.coords is not None:
-            frozen(self.coords)
 
 
 def _as_batch(coords, tour):
@@ -470,7 +460,7 @@ def sample_subproblem_size(n: int, rng: np.random.Generator, *, min_size: int = 
 
 
 # --------------------------------------------------------------------------- greedy decoding
-@dataclass(frozen=True)
+@result
 class GreedyDecoding:
     """Greedy tours: ``tours`` ``(B, n)``, ``lengths`` ``(B,)`` (Euclidean or given distances),
     ``n_calls`` scoring calls made and ``call_sizes`` the token count of each call."""
@@ -480,9 +470,6 @@ class GreedyDecoding:
     n_calls: int
     call_sizes: tuple
 
-    def __post_init__(self):
-        frozen(self.tours)
-        frozen(self.lengths)
 
 
 def _scores_array(s, shape, view):

@@ -25,12 +25,11 @@ are rejected with a clear error.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from mdp._common import frozen
+from mdp._common import result
 
 __all__ = ["TSPLIBInstance", "read_tsplib", "tsplib_distance", "TSPLIB_PI", "GEO_RADIUS"]
 
@@ -47,7 +46,7 @@ _SECTIONS = {"NODE_COORD_SECTION", "EDGE_WEIGHT_SECTION", "DISPLAY_DATA_SECTION"
              "DEPOT_SECTION", "DEMAND_SECTION", "EDGE_DATA_SECTION", "TOUR_SECTION"}
 
 
-@dataclass(frozen=True)
+@result
 class TSPLIBInstance:
     """A parsed TSPLIB95 TSP/ATSP instance.
 
@@ -76,10 +75,6 @@ class TSPLIBInstance:
     coords: np.ndarray | None
     dist: np.ndarray
 
-    def __post_init__(self):
-        frozen(self.dist)
-        if self.coords is not None:
-            frozen(self.coords)
 
 
 def _nint(x):

@@ -14,17 +14,16 @@ from ever selecting a state outside the support).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 from numba import njit, prange
 
+from mdp._validation import check_mdp as require_mdp
 from mdp._validation import check_positive_int, check_rng
 from mdp.model import TabularMDP
-from mdp._common import cumulative_rows, frozen
+from mdp._common import cumulative_rows, result
 from mdp._common.sampling import draw_csr as _draw
-from mdp.solvers._core import require_mdp
 from mdp.solvers.policy_iteration import evaluate_deterministic, policy_iteration
 
 __all__ = [
@@ -84,7 +83,7 @@ def sample_next_states(m, n, *, rng) -> np.ndarray:
     return out.reshape(S, A, n)
 
 
-@dataclass(frozen=True)
+@result
 class PluginResult:
     """Result of :func:`plugin_planner`.
 
@@ -109,9 +108,6 @@ class PluginResult:
     n_samples: int
     loss: float = float("nan")
 
-    def __post_init__(self):
-        for name in ("q", "v", "pi"):
-            frozen(getattr(self, name))
 
 
 def empirical_model(m: TabularMDP, next_states: np.ndarray) -> TabularMDP:

@@ -25,16 +25,15 @@ chunks, in the same order as the numpy twins, so kernel and twin agree to round-
 from __future__ import annotations
 
 import numbers
-from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
 
+from mdp._validation import check_mdp as require_mdp
 from mdp._validation import as_float_array, check_positive_int, check_rng
 from mdp._common.sampling import cumulative_rows
 from mdp._common.sampling import draw_csr as _draw
-from mdp._common import frozen
-from mdp.solvers._core import require_mdp
+from mdp._common import result
 
 __all__ = ["QLearningResult", "q_learning", "reference_q_learning"]
 
@@ -42,7 +41,7 @@ _KINDS = {"rescaled-linear": 0, "polynomial": 1}
 _CHUNK_FLOATS = 1 << 20  # uniforms drawn per chunk (8 MiB)
 
 
-@dataclass(frozen=True)
+@result
 class QLearningResult:
     """Result of :func:`q_learning`.
 
@@ -73,9 +72,6 @@ class QLearningResult:
     step_size: str
     final_state: int = -1
 
-    def __post_init__(self):
-        for name in ("q", "v", "pi", "errors"):
-            frozen(getattr(self, name))
 
 
 # ---------------------------------------------------------------------------- kernels

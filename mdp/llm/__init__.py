@@ -15,6 +15,11 @@ from mdp._lazy import lazy_names
 
 # public name -> defining module
 _LAZY = {
+    # group statistics over integer group codes (mdp/llm/segments.py; the module itself is public)
+    "dense_codes": "mdp.llm.segments",
+    "segment_sum": "mdp.llm.segments",
+    "segment_mean": "mdp.llm.segments",
+    "group_stats": "mdp.llm.segments",
     # schema (mdp/llm/batch.py)
     "RolloutBatch": "mdp.llm.batch",
     "stable_hash": "mdp.llm.batch",

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from mdp.llm._util import dense_codes, segment_count, segment_mean, segment_sum
+from mdp.llm.segments import dense_codes, segment_count, segment_mean, segment_sum
 
 EPS = 1e-6
 

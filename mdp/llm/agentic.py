@@ -15,7 +15,7 @@ trajectory's step rewards (verl-agent's ``episode_rewards``); step returns are d
 
 Every function states the fields it needs (a missing one is a ``ValueError`` naming it and the
 method) and its cost. Nothing loops in Python over rows: grouping of observation keys is
-``torch.unique`` on packed integer codes, statistics are scatters (:mod:`mdp.llm._util`), returns
+``torch.unique`` on packed integer codes, statistics are scatters (:mod:`mdp.llm.segments`), returns
 are a doubling scan (:mod:`mdp.llm._agentic_core`).
 
 Reusable checks of the papers' propositions (each returns ``(observed, bound)``; the claim holds
@@ -31,7 +31,7 @@ import torch
 
 from mdp.llm import _agentic_core as C
 from mdp.llm._agentic_core import EPS
-from mdp.llm._util import dense_codes, segment_count, segment_mean, segment_sum
+from mdp.llm.segments import dense_codes, segment_count, segment_mean, segment_sum
 from mdp.llm.registry import register_estimator
 
 __all__ = [

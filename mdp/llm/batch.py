@@ -159,7 +159,8 @@ def _to_tensor(x, name: str, device) -> torch.Tensor:
             raise TypeError(f"{name} must be numeric, got an object array (ragged or non-numeric input)")
         if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
             raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}")
-        t = torch.from_numpy(np.ascontiguousarray(arr))
+        arr = np.ascontiguousarray(arr)
+        t = torch.from_numpy(arr if arr.flags.writeable else arr.copy())  # rlab results are read-only
     if t.is_complex():
         raise TypeError(f"{name} must be real, got {t.dtype}")
     return t.to(device) if device is not None else t
@@ -431,7 +432,7 @@ class RolloutBatch:
         self.require(field_name, method=method)
         key = ("codes", field_name)
         if key not in self._cache:
-            from mdp.llm._util import dense_codes
+            from mdp.llm.segments import dense_codes
 
             self._cache[key] = dense_codes(getattr(self, field_name))
         return self._cache[key]

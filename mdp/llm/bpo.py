@@ -38,11 +38,10 @@ are vectorised over the leading dimensions (``O(A log A)`` per row, one sort).
 """
 from __future__ import annotations
 
-import numbers
 
 import numpy as np
 
-from mdp._validation import as_float_array
+from mdp._validation import as_float_array, check_probability
 
 __all__ = [
     "weighted_median",
@@ -76,15 +75,6 @@ def _check_q_pi(q, pi0) -> tuple[np.ndarray, np.ndarray]:
     if np.any(np.abs(s - 1.0) > 1e-8):
         raise ValueError(f"pi0 rows must sum to 1 (within 1e-8); worst row sums to {s.flat[np.argmax(np.abs(s - 1))]}")
     return q, pi0
-
-
-def _check_eps(eps, name: str = "eps") -> float:
-    if isinstance(eps, bool) or not isinstance(eps, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(eps).__name__}")
-    e = float(eps)
-    if not np.isfinite(e) or not 0.0 <= e <= 1.0:
-        raise ValueError(f"{name} must lie in [0, 1], got {e}")
-    return e
 
 
 def weighted_median(q, pi0) -> np.ndarray:
@@ -132,7 +122,7 @@ def bpo_sign_rule(q, pi0, eps: float = 0.2) -> np.ndarray:
     [0.8, 1.0, 1.2]
     """
     q, pi0 = _check_q_pi(q, pi0)
-    e = _check_eps(eps)
+    e = check_probability(eps, "eps")
     mu = weighted_median(q, pi0)[..., None]
     above, below, at = q > mu, q < mu, q == mu
     pa = np.where(above, pi0, 0.0).sum(-1, keepdims=True)
@@ -167,7 +157,7 @@ def bpo_target_ratio(q, pi0, eps: float = 0.2, *, c_low: float | None = None,
     numpy.ndarray, shape (..., A)
     """
     q, pi0 = _check_q_pi(q, pi0)
-    e = _check_eps(eps)
+    e = check_probability(eps, "eps")
     lo = 1.0 - e if c_low is None else float(c_low)
     hi = 1.0 + e if c_high is None else float(c_high)
     if not (np.isfinite(lo) and np.isfinite(hi)) or not 0.0 <= lo <= 1.0 <= hi:
@@ -211,7 +201,7 @@ def _tensor(x, name: str, *, dtype=None, finite: bool = True):
         arr = np.asarray(x)
         if arr.dtype == object:
             raise TypeError(f"{name} must be a tensor or array of numbers, got dtype object")
-        t = torch.as_tensor(arr)
+        t = torch.as_tensor(arr if arr.flags.writeable else arr.copy())  # rlab results are read-only
     if t.is_complex():
         raise TypeError(f"{name} must be real, got {t.dtype}")
     if dtype is not None:
@@ -233,7 +223,7 @@ def _float(x, name, *, finite: bool = True):
 def _group_codes(group_ids, rows: int):
     import torch
 
-    from mdp.llm._util import dense_codes
+    from mdp.llm.segments import dense_codes
 
     g = _tensor(group_ids, "group_ids")
     if g.is_floating_point() or g.dtype == torch.bool:
@@ -248,7 +238,7 @@ def group_median(values, codes, n: int):
     count, so a half-successful binary group has median 1/2 as docs/papers/bpo_gbpo.md prescribes)."""
     import torch
 
-    from mdp.llm._util import segment_count
+    from mdp.llm.segments import segment_count
 
     order = torch.argsort(values, stable=True)
     order = order[torch.argsort(codes[order], stable=True)]
@@ -279,7 +269,7 @@ def gbpo_advantages(rewards, group_ids, *, scale: str = "none", eps: float = 1e-
         Binary groups: ``A = 0`` for the majority side (the median equals its reward), e.g.
         rewards ``[1, 0, 0]`` give ``[1, 0, 0]`` -- unlike GRPO's z-scores.
     """
-    from mdp.llm._util import gather, segment_mean
+    from mdp.llm.segments import gather, segment_mean
 
     r = _float(rewards, "rewards")
     if r.dim() != 1:
@@ -306,7 +296,7 @@ def bpo_target_from_advantages(advantages, eps: float = 0.2):
     import torch
 
     a = _float(advantages, "advantages")
-    return 1.0 + _check_eps(eps) * torch.sign(a)
+    return 1.0 + check_probability(eps, "eps") * torch.sign(a)
 
 
 def _valid_only(t, mask, name):
@@ -373,7 +363,7 @@ def bpo_token_losses(log_probs, old_log_probs, advantages, response_mask, *, eps
 
     if divergence not in BPO_DIVERGENCES:
         raise ValueError(f"divergence must be one of {BPO_DIVERGENCES}, got {divergence!r}")
-    e = _check_eps(eps)
+    e = check_probability(eps, "eps")
     lp, old, adv, mask = _token_inputs(log_probs, old_log_probs, advantages, response_mask)
     rho = torch.exp(lp - old)
     sgn = torch.sign(adv)

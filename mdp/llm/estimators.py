@@ -4,7 +4,7 @@ baseline variant), Lite-PPO and Gaussian GRPO.
 Every function takes a :class:`~mdp.llm.batch.RolloutBatch` and returns float advantages in the
 batch dtype, ``(rows,)`` for the outcome estimators or ``(rows, tokens)`` for the REINFORCE++ pair
 (token-level returns). All are vectorised: per-group statistics are scatters over dense group codes
-(:mod:`mdp.llm._util`), ``O(rows)`` (``O(rows log rows)`` for the rank-based Gaussian GRPO, one
+(:mod:`mdp.llm.segments`), ``O(rows)`` (``O(rows log rows)`` for the rank-based Gaussian GRPO, one
 ``torch.unique`` for the group codes); REINFORCE++'s discounted return is one pass over the token
 axis, vectorised over rows (``O(rows * tokens)``).
 
@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import torch
 
-from mdp.llm._util import (
+from mdp.llm.segments import (
     constant_groups,
     group_ordinal_ranks,
     gather,

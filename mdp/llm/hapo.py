@@ -26,9 +26,9 @@ quantile, ``O(n log n)`` over the valid tokens).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 from mdp.llm.bpo import _float, _group_codes, _tensor, aggregate
+from mdp._common import result
 
 __all__ = [
     "EntropyStats",
@@ -44,7 +44,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@result
 class EntropyStats:
     """Statistics of one batch's log-entropies, reused by the sampler at the next step.
 
@@ -215,7 +215,7 @@ def hapo_token_advantages(rewards, group_ids, response_mask, *, eps: float = 1e-
     """
     import torch
 
-    from mdp.llm._util import constant_groups, gather, segment_count, segment_mean, segment_sum
+    from mdp.llm.segments import constant_groups, gather, segment_count, segment_mean, segment_sum
 
     r = _float(rewards, "rewards")
     if r.dim() != 1 or r.numel() == 0:

@@ -76,8 +76,8 @@ kind (aliases)      value                              notes
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable
+from mdp._common import result
 
 import torch
 
@@ -111,7 +111,7 @@ def _as_tensor(x, name, like=None):
             arr = np.asarray(x, dtype=np.float64)
         except Exception:
             raise TypeError(f"{name} must be a tensor or array of numbers, got {type(x).__name__}") from None
-        x = torch.from_numpy(arr)
+        x = torch.from_numpy(arr if arr.flags.writeable else arr.copy())  # rlab results are read-only
         if like is not None:
             x = x.to(like.device, like.dtype)
     return x
@@ -232,7 +232,7 @@ def agg_loss(loss_mat, mask, mode: str = "token-mean", *, loss_scale_factor=None
 # policy losses
 
 
-@dataclass(frozen=True)
+@result
 class PolicyLossResult:
     """Output of :func:`policy_loss`.
 

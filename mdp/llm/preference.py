@@ -29,13 +29,13 @@ position bias), in a deterministic order, so tournaments are reproducible given 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from mdp._validation import as_float_array, check_positive_int, check_rng
 from mdp.llm.registry import register_estimator
+from mdp._common import result
 
 __all__ = [
     "TournamentResult",
@@ -96,7 +96,7 @@ class _Judge:
 # --------------------------------------------------------------------------------------------
 # ArenaRL
 # --------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
+@result
 class TournamentResult:
     """Outcome of :func:`single_elimination` or :func:`round_robin` on one group of ``N`` items.
 
@@ -437,7 +437,7 @@ def preference_exploitability(p, P) -> float:
     return float(0.5 - (x @ M).min())
 
 
-@dataclass(frozen=True)
+@result
 class SelfPlayResult:
     """Output of :func:`spo_self_play`.
 
@@ -554,7 +554,7 @@ def _spo_estimator(batch, *, preference=None, symmetrize=False, baseline="mean",
     """
     import torch
 
-    from mdp.llm._util import gather, segment_mean
+    from mdp.llm.segments import gather, segment_mean
 
     if preference is None:
         raise ValueError("method 'spo' needs preference=callable(i, j) -> P(row i preferred to row j) in [0, 1]")
@@ -582,7 +582,7 @@ def _spo_estimator(batch, *, preference=None, symmetrize=False, baseline="mean",
 # --------------------------------------------------------------------------------------------
 # SPARK
 # --------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
+@result
 class SparkLabels:
     """Aggregated verification of ``M`` solutions with up to ``K`` steps.
 
@@ -806,7 +806,7 @@ def _spark_estimator(batch, *, mode="all", max_steps=None, violation_reward=0.0,
 HILL_REWARDS = ("transfer_weighted_non_deg", "non_deg", "variance", "transfer_weighted_variance")
 
 
-@dataclass(frozen=True)
+@result
 class HintReward:
     """:func:`hill_hint_reward` output, one entry per hint (``(H,)`` arrays): ``reward``,
     ``base_term`` (non-degeneracy or variance), ``weight`` (transfer weight, 1 when unused),
@@ -948,7 +948,7 @@ def _hill_estimator(batch, *, reward_type="transfer_weighted_non_deg", temperatu
     hr = hill_hint_reward(R, reliance=get("hint_reliance"), reward_type=reward_type, temperature=temperature,
                           positive_threshold=positive_threshold, parsed=get("hint_parsed"),
                           passed=get("hint_passed"), gate_penalty=gate_penalty)
-    rt = torch.as_tensor(hr.reward, dtype=batch.dtype, device=batch.device)
+    rt = torch.tensor(hr.reward, dtype=batch.dtype, device=batch.device)  # a copy: result arrays are read-only
     return _base_advantages(base, batch, rt, base_options, "hill")
 
 

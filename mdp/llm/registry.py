@@ -232,7 +232,7 @@ def compute_advantages(method: str, batch, *, broadcast: bool = False, **options
     if broadcast:
         if adv.dim() == 1:
             batch.require("response_mask", method=f"{method} with broadcast=True")
-            from mdp.llm._util import broadcast_to_tokens
+            from mdp.llm.segments import broadcast_to_tokens
 
             adv = broadcast_to_tokens(adv, batch.response_mask)
     return adv

@@ -28,13 +28,13 @@ from __future__ import annotations
 import itertools
 import math
 import numbers
-from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from mdp._validation import as_float_array, check_positive_int, check_rng
 from mdp.llm.bpo import _float, _group_codes, _tensor
+from mdp._common import result
 
 __all__ = [
     "max_variance_subset",
@@ -101,7 +101,7 @@ def d3s_sample_mask(advantages, group_ids, keep):
     """
     import torch
 
-    from mdp.llm._util import segment_count
+    from mdp.llm.segments import segment_count
 
     a = _float(advantages, "advantages")
     if a.dim() != 1 or a.numel() == 0:
@@ -445,7 +445,7 @@ def variance_gradient_bounds(pi, r) -> dict:
 # --------------------------------------------------------------------------------------------
 # iGRPO
 # --------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
+@result
 class IGRPORollout:
     """Result of :func:`igrpo_rollout` (refinement rows only; drafts carry no gradient).
 

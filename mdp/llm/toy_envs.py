@@ -49,12 +49,11 @@ from __future__ import annotations
 
 import math
 import numbers
-from dataclasses import dataclass
 
 import numpy as np
 
-from mdp._validation import as_float_array, check_positive_int, check_rng
-from mdp._common import frozen
+from mdp._validation import as_float_array, check_positive_int, check_probability, check_real, check_rng
+from mdp._common import frozen, result
 
 __all__ = ["ToyEnv", "ExactValues", "ToyRollouts", "corridor", "branching_tree", "softmax_policy",
            "exact_values", "success_probability", "rollout", "CORRIDOR_ACTIONS"]
@@ -63,7 +62,7 @@ CORRIDOR_ACTIONS = ("left", "stay", "right")
 
 
 # ============================================================================ model
-@dataclass(frozen=True)
+@result
 class ToyEnv:
     """An episodic toy environment: a :class:`mdp.TabularMDP` plus the tables a rollout samples from.
 
@@ -103,11 +102,6 @@ class ToyEnv:
     observation_keys: np.ndarray
     labels: tuple
 
-    def __post_init__(self):
-        for a in (self.next_state, self.reward, self.success, self.terminal, self.start_states,
-                  self.observation_keys):
-            frozen(a)
-
     @property
     def gamma(self) -> float:
         """Continuation probability per step (the model's discount)."""
@@ -126,20 +120,6 @@ class ToyEnv:
         mu = np.zeros(self.n_states)
         np.add.at(mu, self.start_states, 1.0 / len(self.start_states))
         return mu
-
-
-def _check_real(x, name: str) -> float:
-    if isinstance(x, bool) or not isinstance(x, numbers.Real) or not math.isfinite(float(x)):
-        raise TypeError(f"{name} must be a finite real number, got {x!r}")
-    return float(x)
-
-
-def _check_prob(x, name: str, *, open_ends: bool = False) -> float:
-    v = _check_real(x, name)
-    ok = 0.0 < v < 1.0 if open_ends else 0.0 <= v <= 1.0
-    if not ok:
-        raise ValueError(f"{name} must lie in {'(0, 1)' if open_ends else '[0, 1]'}, got {v}")
-    return v
 
 
 def _check_ids(ids, upper: int, name: str, rule: str) -> np.ndarray:
@@ -206,10 +186,10 @@ def corridor(length: int = 5, *, gamma: float = 0.95, slip: float = 0.0, bump_pe
     ``V(s) = gamma^(L-1-s)`` and ``A(s, stay) = -(1 - gamma) gamma^(L-1-s)``.
     """
     L = check_positive_int(length, "length")
-    g = _check_prob(gamma, "gamma", open_ends=True)
-    slip = _check_prob(slip, "slip")
-    bump = _check_real(bump_penalty, "bump_penalty")
-    step_r = _check_real(step_reward, "step_reward")
+    g = check_probability(gamma, "gamma", open_ends=True)
+    slip = check_probability(slip, "slip")
+    bump = check_real(bump_penalty, "bump_penalty")
+    step_r = check_real(step_reward, "step_reward")
     starts = _check_ids(start_states, L, "start_states", f"[0, {L}) (position {L} is the terminal goal)")
     S = L + 1
     pos = np.arange(S)[:, None] + np.array([-1, 0, 1])[None, :]
@@ -253,9 +233,9 @@ def branching_tree(depth: int = 4, branching: int = 3, width: int = 5, *, gamma:
     D = check_positive_int(depth, "depth")
     b = check_positive_int(branching, "branching", minimum=2)
     W = check_positive_int(width, "width")
-    g = _check_prob(gamma, "gamma", open_ends=True)
-    slip = _check_prob(slip, "slip")
-    step_r = _check_real(step_reward, "step_reward")
+    g = check_probability(gamma, "gamma", open_ends=True)
+    slip = check_probability(slip, "slip")
+    step_r = check_real(step_reward, "step_reward")
     widths = [1]
     for _ in range(D):
         widths.append(min(widths[-1] * b, W))
@@ -294,7 +274,7 @@ def softmax_policy(theta) -> np.ndarray:
     return z / z.sum(axis=1, keepdims=True)
 
 
-@dataclass(frozen=True)
+@result
 class ExactValues:
     """Exact ``v = V^pi`` ``(S,)``, ``q = Q^pi`` ``(S, A)``, ``adv = q - v[:, None]``, ``pi`` ``(S, A)``."""
 
@@ -303,9 +283,6 @@ class ExactValues:
     adv: np.ndarray
     pi: np.ndarray
 
-    def __post_init__(self):
-        for a in (self.v, self.q, self.adv, self.pi):
-            frozen(a)
 
 
 def _check_env(env) -> ToyEnv:
@@ -358,7 +335,7 @@ def success_probability(env: ToyEnv, pi) -> float:
 
 
 # ============================================================================ rollouts
-@dataclass(frozen=True)
+@result
 class ToyRollouts:
     """Grouped rollouts: one row per environment step, sorted by (trajectory, step).
 

@@ -23,11 +23,11 @@ operator the kernels actually apply (see :func:`mdp.solvers._core.macqueen_bound
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import numpy as np
 
 from mdp._validation import check_policy
+from mdp._common import result
 from mdp.solvers._core import (
     UNDERFLOW,
     UNIT_ROUNDOFF,
@@ -36,7 +36,6 @@ from mdp.solvers._core import (
     iterate_rounding,
     contraction,
     difference_rounding,
-    frozen,
     macqueen_bounds,
     recentred_sweep,
     require_mdp,
@@ -45,7 +44,7 @@ from mdp.solvers._core import (
 __all__ = ["Certificate", "certify", "round_off_floor", "attainable_tol", "reference_certify"]
 
 
-@dataclass(frozen=True)
+@result
 class Certificate:
     """Bounds certified by one Bellman sweep from ``v``.
 
@@ -87,9 +86,6 @@ class Certificate:
     residual: float
     round_off: float
 
-    def __post_init__(self):
-        for name in ("lower", "upper", "v", "pi", "q"):
-            frozen(getattr(self, name))
 
 
 def certify(m, v, pi=None) -> Certificate:

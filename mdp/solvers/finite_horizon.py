@@ -19,19 +19,18 @@ and the rest of the loss is ``gamma P_pi (v*_{t+1} - v^pi_{t+1})``. Each step is
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
 
 from mdp._validation import check_positive_int
-from mdp.solvers import _bellman as K
-from mdp.solvers._core import UNIT_ROUNDOFF, VALUE_LIMIT, backup_rounding, check_v, frozen, require_mdp
+from mdp._common import bellman as K, result
+from mdp.solvers._core import UNIT_ROUNDOFF, VALUE_LIMIT, backup_rounding, check_v, require_mdp
 
 __all__ = ["FiniteHorizonResult", "finite_horizon", "reference_finite_horizon"]
 
 
-@dataclass(frozen=True)
+@result
 class FiniteHorizonResult:
     """Backward induction's answer, with certified round-off bounds per stage.
 
@@ -65,9 +64,6 @@ class FiniteHorizonResult:
     error_bound: float
     policy_error_bound: float
 
-    def __post_init__(self):
-        for name in ("v", "pi", "q", "error_bounds", "policy_error_bounds"):
-            frozen(getattr(self, name))
 
 
 @njit(cache=True)

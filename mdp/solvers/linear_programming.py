@@ -17,6 +17,7 @@ from dataclasses import replace
 import numpy as np
 import scipy.sparse as sp
 
+from mdp._common.deprecation import migrate_signature
 from mdp.solvers._core import SolverResult, q_values, require_mdp
 from mdp.solvers.certify import certify
 
@@ -35,14 +36,15 @@ def lp_matrices(m):
     return (m.gamma * P - E).tocsr(), -m.R.ravel()
 
 
-def linear_programming(m, *, backend: str = "highs", polish: bool = True) -> SolverResult:
+@migrate_signature(renamed={"backend": "method"})
+def linear_programming(m, *, method: str = "highs", polish: bool = True) -> SolverResult:
     """Solve a discounted MDP by linear programming.
 
     Parameters
     ----------
     m : TabularMDP
         Discounted model, dense or sparse.
-    backend : {"highs", "cvxpy"}
+    method : {"highs", "cvxpy"}
         ``scipy.optimize.linprog(method="highs")`` or a cvxpy problem with its default solver.
     polish : bool, default True
         Replace the LP values by exact policy iteration warm-started at the LP's greedy policy.
@@ -55,8 +57,9 @@ def linear_programming(m, *, backend: str = "highs", polish: bool = True) -> Sol
         counts, otherwise ``[||T v - v||_inf]``.
     """
     m = require_mdp(m)
-    if backend not in ("highs", "cvxpy"):
-        raise ValueError(f"backend must be 'highs' or 'cvxpy', got {backend!r}")
+    if method not in ("highs", "cvxpy"):
+        raise ValueError(f"method must be 'highs' or 'cvxpy', got {method!r}")
+    backend = method
     if not isinstance(polish, (bool, np.bool_)):
         raise TypeError(f"polish must be a bool, got {type(polish).__name__}")
     if backend == "highs" and not m.r_max < _HIGHS_INF:
@@ -82,14 +85,14 @@ def linear_programming(m, *, backend: str = "highs", polish: bool = True) -> Sol
         if prob.status not in ("optimal", "optimal_inaccurate") or x.value is None:
             raise RuntimeError(f"cvxpy failed on the MDP linear program: status {prob.status}")
         v, n_iter = np.asarray(x.value, dtype=np.float64), 0
-    method = f"linear_programming[{backend}{', polished' if polish else ''}]"
+    label = f"linear_programming[{backend}{', polished' if polish else ''}]"
     if polish:
         # crossover: Howard PI warm-started at the LP's greedy policy (usually stable at once); its
         # result is already certified, so it is returned as is (residuals: its switch counts)
         from mdp.solvers.policy_iteration import policy_iteration
 
         pi_lp = np.argmax(q_values(m, v), axis=1).astype(np.int64)
-        return replace(policy_iteration(m, pi0=pi_lp), n_iter=n_iter, method=method)
+        return replace(policy_iteration(m, pi0=pi_lp), n_iter=n_iter, method=label)
     cert = certify(m, v)
     return SolverResult(
         v=v,
@@ -99,6 +102,6 @@ def linear_programming(m, *, backend: str = "highs", polish: bool = True) -> Sol
         error_bound=cert.input_error_bound,
         policy_error_bound=cert.policy_error_bound,
         converged=True,
-        method=method,
+        method=label,
         residuals=np.asarray([cert.residual]),
     )

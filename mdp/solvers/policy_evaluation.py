@@ -8,7 +8,6 @@ Deterministic ``pi`` is ``(S,)`` integer actions; stochastic ``pi`` is ``(S, A)`
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -21,19 +20,18 @@ from mdp.solvers._core import (
     difference_rounding,
     f3_bound,
     f3_threshold,
-    frozen,
     iterate_rounding,
     policy_backup,
     q_values,
     require_mdp,
 )
-from mdp.solvers._linear import solve_policy_system
-from mdp._common import ConvergenceWarning
+from mdp._common.linear import solve_policy_system
+from mdp._common import ConvergenceWarning, result
 
 __all__ = ["PolicyEvaluationResult", "policy_evaluation", "reference_policy_evaluation"]
 
 
-@dataclass(frozen=True)
+@result
 class PolicyEvaluationResult:
     """``v = v^pi`` ``(S,)``, ``q = Q^pi`` ``(S, A)``, iterations, certified ``error_bound``."""
 
@@ -44,9 +42,6 @@ class PolicyEvaluationResult:
     converged: bool
     method: str
 
-    def __post_init__(self):
-        frozen(self.v)
-        frozen(self.q)
 
 
 def reference_policy_evaluation(P, R, gamma, pi):

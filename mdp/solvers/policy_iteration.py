@@ -15,7 +15,7 @@ from numba import njit
 from mdp._common import result
 from mdp._validation import as_float_array, check_policy, check_positive_int, check_tol
 from mdp.solvers._core import SolverResult, q_values, require_mdp
-from mdp.solvers._linear import solve_policy_system
+from mdp._common.linear import solve_policy_system
 from mdp.solvers.certify import certify
 from mdp._common import ConvergenceWarning
 

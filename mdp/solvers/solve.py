@@ -66,8 +66,9 @@ import warnings
 
 import numpy as np
 
+from mdp._common.deprecation import migrate_signature
 from mdp._validation import check_positive_int, check_tol
-from mdp.solvers import _bellman as K
+from mdp._common import bellman as K
 from mdp.solvers._core import (
     UNDERFLOW,
     UNIT_ROUNDOFF,
@@ -91,7 +92,8 @@ __all__ = ["solve"]
 _SERIAL_NNZ = 1 << 21
 
 
-def solve(m, tol: float = 1e-8, *, max_iter: int = 10_000) -> SolverResult:
+@migrate_signature(was_positional=("tol",))
+def solve(m, *, tol: float = 1e-8, max_iter: int = 10_000) -> SolverResult:
     """Solve a discounted MDP to a certified accuracy ``tol``.
 
     Parameters

@@ -21,7 +21,7 @@ from numba import njit
 
 from mdp._common import ConvergenceWarning
 from mdp._validation import check_positive_int, check_tol
-from mdp.solvers import _bellman as K
+from mdp._common import bellman as K
 from mdp.solvers._core import (
     SolverResult,
     backup_rounding,

@@ -1,0 +1,47 @@
+"""The shared validators of mdp._validation: kinds, intervals and messages."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mdp._validation import check_bool, check_open_unit, check_probability, check_real
+
+
+@pytest.mark.parametrize("x,interval,ok", [
+    (0.5, "[0, 1]", True), (0.0, "[0, 1]", True), (1.0, "[0, 1]", True), (1.0, "(0, 1)", False),
+    (0.0, "(0, 1)", False), (0.75, "(1/2, 1]", True), (0.5, "(1/2, 1]", False), (3.0, "[0, inf)", True),
+    (-1e-300, "[0, inf)", False), (np.float32(0.25), "(0, 1)", True), (2, "[0, 3]", True),
+])
+def test_check_real_intervals(x, interval, ok):
+    if ok:
+        assert check_real(x, "x", interval) == float(x)
+    else:
+        with pytest.raises(ValueError, match=r"x must lie in " + interval.replace("(", r"\(").replace(")", r"\)")
+                           .replace("[", r"\[").replace("]", r"\]")):
+            check_real(x, "x", interval)
+
+
+@pytest.mark.parametrize("bad", [True, "0.5", None, [0.5], 1 + 0j])
+def test_check_real_rejects_non_reals_with_type_error(bad):
+    with pytest.raises(TypeError, match="eps must be a real number"):
+        check_real(bad, "eps")
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_check_real_rejects_non_finite(bad):
+    with pytest.raises(ValueError, match="delta must be finite"):
+        check_real(bad, "delta", "(0, 1)")
+
+
+def test_probability_helpers():
+    assert check_probability(0.0, "p") == 0.0
+    with pytest.raises(ValueError, match=r"p must lie in \(0, 1\)"):
+        check_probability(0.0, "p", open_ends=True)
+    with pytest.raises(ValueError, match=r"delta must lie in \(0, 1\)"):
+        check_open_unit(1.0, "delta")
+
+
+def test_check_bool():
+    assert check_bool(np.bool_(True), "flag") is True
+    with pytest.raises(TypeError, match="flag must be a bool, got int"):
+        check_bool(1, "flag")
