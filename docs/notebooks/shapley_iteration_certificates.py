@@ -61,7 +61,7 @@ print("largest certificate gap over 10,000 random 5x5 games:", sols.gap.max())
 
 # %%
 game = marl.generators.random_zero_sum_game(20, 3, 4, rng=rng, gamma=0.9)
-(result,) = assert_claim("G1", game, n=1)
+(result,) = assert_claim("G1", game)
 print(result)
 
 # %% [markdown]
