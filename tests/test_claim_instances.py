@@ -197,3 +197,16 @@ def test_checks_run_pinned_to_one_thread_unless_asked_otherwise():
         assert_claim(toy, threads=2)
     assert pins == [1, 2]
     assert seen[:2] == [1, before] and numba.get_num_threads() == before
+
+
+def test_claims_report_shows_instance_and_subjects(tmp_path):
+    import json
+
+    from labs.cli import check_claims, write_claims_report
+
+    records = check_claims(["F1"], instances=1)
+    paths = write_claims_report(records, tmp_path / "report", seed=0, instances=1)
+    rec = json.loads(paths["json"].read_text())["claims"][0]
+    assert rec["instance"] == get_claim("F1").instance and rec["subjects"] == ["mdp.bellman_operator"]
+    md = paths["md"].read_text()
+    assert "| checks | instance |" in md and "mdp.bellman_operator" in md
