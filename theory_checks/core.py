@@ -170,9 +170,9 @@ class Claim:
         A given instance must be of the kind ``self.instance`` describes (``self.accepts`` checks
         it). ``threads``: numba and BLAS threads for the check (default 1, as ``rlab check``: the
         checks run thousands of small kernels, whose parallel start-up and, on a busy machine,
-        oversubscription cost far more than they save: F3 on a 500-state model took 40 s with
-        numba's default pool on a loaded 2-core machine and 1.8 s pinned); ``None`` leaves the
-        current settings.
+        oversubscription cost far more than they save: F3 on the README's 500-state model took 35.8 s
+        with numba's default pool and 5.5-10.6 s pinned, in one process on a loaded 2-core machine;
+        docs/algorithms.md, "Claims on your own model"); ``None`` leaves the current settings.
         """
         from mdp._threads import pinned_threads
 
