@@ -1,4 +1,4 @@
-"""Lab ``bq_tsp``: optimality gap of a learned TSP policy against instance size (BQ-NCO, ``bq_nco.md``).
+"""Lab ``bq_tsp``: optimality gap of a learned TSP policy against instance size (BQ-NCO, ``docs/papers/bq_nco.md``).
 
 Part B of the BQ-NCO lab: two tiny attention policies (:mod:`mdp.cop.policy`; 2 ReZero layers,
 ``d = 32``, 4 heads, no positional encoding) are trained by behaviour cloning on ``n_instances``

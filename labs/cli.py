@@ -165,7 +165,8 @@ def _print_claim(claim) -> None:
     console.print(f"[bold cyan]{claim.id}[/bold cyan] [bold]{escape(claim.name)}[/bold] "
                   f"(constant: {claim.constant}; {claim.default_instances} instance(s) by default)",
                   highlight=False)
-    for label, text in (("statement", claim.statement), ("source", claim.source), ("notes", claim.notes)):
+    for label, text in (("statement", claim.statement), ("source", claim.source),
+                        ("instance", claim.instance), ("checks", ", ".join(claim.subjects)), ("notes", claim.notes)):
         if text:
             console.print(f"  [dim]{label}:[/dim] {escape(text)}", highlight=False)
 
@@ -284,7 +285,8 @@ def check_claims(ids=None, *, instances: Optional[int] = None, seed: int = 0, on
     for claim in claims:
         t0 = time.perf_counter()
         rec = {"id": claim.id, "name": claim.name, "statement": claim.statement, "source": claim.source,
-               "constant": claim.constant, "tolerance": claim.tolerance, "notes": claim.notes}
+               "constant": claim.constant, "tolerance": claim.tolerance, "notes": claim.notes,
+               "instance": claim.instance, "subjects": list(claim.subjects)}
         try:
             with limit_threads(1):
                 (summary,) = run_claims([claim.id], n_instances=instances, rng=_claim_rng(seed, claim.id))
@@ -344,8 +346,8 @@ def write_claims_report(records: list[dict], path, *, seed: int, instances: Opti
         "Tightness is observed/bound for inequalities, error/tolerance for identities and "
         "|estimate - target|/tolerance for estimates: a claim holds iff its worst tightness is at most 1.",
         "",
-        "| claim | name | statement | source | constant | instances | worst tightness | status |",
-        "| --- | --- | --- | --- | --- | ---: | ---: | --- |",
+        "| claim | name | statement | source | checks | instance | constant | instances | worst tightness | status |",
+        "| --- | --- | --- | --- | --- | --- | --- | ---: | ---: | --- |",
     ]
     for r in records:
         wt = "-" if r["worst_tightness"] is None else f"{r['worst_tightness']:.3g}"
@@ -353,7 +355,8 @@ def write_claims_report(records: list[dict], path, *, seed: int, instances: Opti
         if r.get("error"):
             status = f"**ERROR**: {_md_escape(r['error'])}"
         lines.append(f"| {r['id']} | {_md_escape(r['name'])} | {_md_math(r['statement'])} | "
-                     f"{_md_escape(r['source'])} | {r['constant']} | {r['instances']} | {wt} | {status} |")
+                     f"{_md_escape(r['source'])} | {_md_escape(', '.join(r.get('subjects', ())))} | "
+                     f"{_md_escape(r.get('instance', ''))} | {r['constant']} | {r['instances']} | {wt} | {status} |")
     lines.append("")
     md_path = atomic_write_text(path.with_name(path.name + ".md"), "\n".join(lines))
     return {"json": json_path, "md": md_path}

@@ -2,7 +2,7 @@
 
 The environments (:mod:`mdp.llm.toy_envs`) are small episodic MDPs whose true ``Q^pi`` and
 ``A^pi = Q^pi - V^pi`` come from :func:`mdp.policy_evaluation` (one linear solve): a corridor with
-revisitable states (gigpo.md's CPU lab, lengthened: positions ``0..8``, left/stay/right, reward 1 at the
+revisitable states (docs/papers/gigpo.md's CPU lab, lengthened: positions ``0..8``, left/stay/right, reward 1 at the
 goal) and a branching DAG in which different action sequences reach the same node. ``gamma`` is the
 per-step continuation probability (a stochastic turn budget), so the expected *undiscounted*
 return the estimators see is exactly the discounted ``Q^pi`` (module docstring of ``toy_envs``).

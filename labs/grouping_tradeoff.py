@@ -1,6 +1,6 @@
 """Lab ``grouping_tradeoff``: loss vs number of action groups at several sample budgets (the U shape).
 
-The experiment of ``action_grouping.md`` (Li, Ju & Shroff, ICLR 2024). Each lab seed draws
+The experiment of ``docs/papers/action_grouping.md`` (Li, Ju & Shroff, ICLR 2024). Each lab seed draws
 ``replicates`` planted-cluster MDPs per ``sigma`` (:func:`mdp.abstraction.grouping.planted_cluster_mdp`:
 ``S = 10``, 4 clusters x 16 actions, ``gamma = 0.9``); for each it builds the nested Ward family of
 groupings from the exact action signatures (``G`` in ``1, 2, 4, ..., 64``, ``mu`` uniform), and

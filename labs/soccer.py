@@ -1,7 +1,7 @@
 """Lab ``soccer``: Littman's (1994) soccer solved exactly, minimax-Q learning against it.
 
 The exact model is :func:`marl.envs.soccer_v0.model` (760 states, 5x5 joint actions, the
-conventions of foundations.md section 6; ``gamma = 0.9``). Each seed:
+conventions of docs/papers/foundations.md section 6; ``gamma = 0.9``). Each seed:
 
 1. solves the game with :func:`marl.shapley_value_iteration` to a certified ``1e-10`` and
    certifies the strategies with :func:`marl.exploitability` (the exact reference);

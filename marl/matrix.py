@@ -1,7 +1,7 @@
 """Two-player zero-sum matrix games: value and optimal mixed strategies, one game or a batch.
 
 ``val(M) = max_x min_y x^T M y`` for ``M`` of shape ``(k1, k2)``, the row player maximising
-(von Neumann 1928; the LP formulation of foundations.md section 6). Two methods:
+(von Neumann 1928; the LP formulation of docs/papers/foundations.md section 6). Two methods:
 
 * ``"simplex"`` (default): the batched numba tableau simplex of :mod:`marl._simplex`, exact in the
   sense that it returns an optimal basic solution (see that module), with a per-game certificate

@@ -26,7 +26,7 @@ def random_mdp(n_states: int, n_actions: int, *, rng, alpha: float = 1.0, gamma:
     """Dense random MDP: ``P[s, a, :] ~ Dirichlet(alpha * 1)``, ``R[s, a] ~ U[0, 1]``.
 
     Small ``alpha`` (e.g. 0.1) gives nearly deterministic, hard instances; ``alpha = 1`` draws
-    rows uniformly from the simplex (foundations.md, "random-instance generator").
+    rows uniformly from the simplex (docs/papers/foundations.md, "random-instance generator").
 
     Parameters
     ----------

@@ -1,5 +1,5 @@
 """Bisimulation metrics (mdp.abstraction.metrics): Kantorovich distances, the Ferns fixed point,
-Castro's on-policy metric. Known values, properties (B4-B8 of foundations.md section 10),
+Castro's on-policy metric. Known values, properties (B4-B8 of docs/papers/foundations.md section 10),
 differential (transport simplex vs HiGHS LP) and bad input."""
 import numpy as np
 import pytest

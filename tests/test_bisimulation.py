@@ -2,7 +2,7 @@
 
 Known values (hand-built partitions, the stripe gridworld's one block per row), properties
 (hypothesis: planted copies of random MDPs, value preservation, loss bounds), differential
-(numba splitter refinement vs the naive signature refinement of foundations.md section 9) and
+(numba splitter refinement vs the naive signature refinement of docs/papers/foundations.md section 9) and
 bad input.
 """
 import numpy as np
@@ -59,7 +59,7 @@ def test_states_separated_by_their_successors():
 
 def test_actions_are_labels_no_relabelling():
     # two states whose actions are swapped are NOT bisimilar (no state-dependent action
-    # relabelling; that would be an MDP homomorphism, foundations.md B3)
+    # relabelling; that would be an MDP homomorphism, docs/papers/foundations.md B3)
     m = _det([[0, 1], [0, 1]], [[1.0, 0.0], [0.0, 1.0]])
     assert bisimulation(m).n_blocks == 2
 

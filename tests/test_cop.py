@@ -240,7 +240,7 @@ def test_tsp_state_counts_match_note(n):
     assert np.bincount(B.depth[:-1]).tolist() == c["bq"].tolist()
     assert D.n_states == c["direct_total"] + 1 and B.n_states == c["bq_total"] + 1  # + END
     assert c["bq_total"] == 1 + (n - 1) * 2 ** (n - 2)
-    if n == 6:  # bq_nco.md: 1 + 5 + 20 + 60 + 120 + 120 direct states
+    if n == 6:  # docs/papers/bq_nco.md: 1 + 5 + 20 + 60 + 120 + 120 direct states
         assert c["direct"].tolist() == [1, 5, 20, 60, 120, 120] and c["bq"].tolist() == [1, 5, 20, 30, 20, 5]
 
 

@@ -1,4 +1,4 @@
-"""Action grouping (mdp.abstraction.grouping; action_grouping.md AG1-AG6).
+"""Action grouping (mdp.abstraction.grouping; docs/papers/action_grouping.md AG1-AG6).
 
 Known values (hand-computed 2-state examples, identical-action groups), properties (hypothesis:
 AG1 lifting, AG2 inequality, refinement of the errors, nested families), differentials (numba
@@ -124,7 +124,7 @@ def test_singletons_reproduce_the_model():
 
 
 def test_note_refinement_monotonicity_is_false_but_factor_two_holds():
-    # action_grouping.md AG2 says refining never increases eps; counterexample (one state, rewards only)
+    # docs/papers/action_grouping.md AG2 says refining never increases eps; counterexample (one state, rewards only)
     R = np.array([[0.0, 10, 10, 10] + [5.0] * 100])
     m = mdp.TabularMDP(np.ones((1, 104, 1)), R, 0.9)
     coarse, fine = ActionGrouping.single(104), ActionGrouping(np.r_[[0] * 4, [1] * 100])

@@ -13,7 +13,7 @@ def test_soccer_lab_tiny_run(tmp_path):
     d = tmp_path / "soccer"
     for name in ("soccer.csv", "soccer.pdf", "soccer.png", "provenance.json"):
         assert (d / name).is_file()
-    # the regression value of foundations.md section 6 (conventions in marl.envs.soccer_v0)
+    # the regression value of docs/papers/foundations.md section 6 (conventions in marl.envs.soccer_v0)
     assert t["v_star_kickoff_A"].iloc[0] == pytest.approx(0.218484, abs=5e-7)
     exact = t[t["learner"] == "exact"]
     assert (exact["exploitability"] < 1e-8).all() and (exact["certified_error"] <= 1e-10).all()

@@ -251,7 +251,7 @@ def test_gigpo_step_rows_weighting():
 
 
 def test_gigpo_singleton_episode_group_verl_convention():
-    # gigpo.md pitfall 2: an episode group of one -> mean 0, std 1 (A_E = R / (1 + eps))
+    # docs/papers/gigpo.md pitfall 2: an episode group of one -> mean 0, std 1 (A_E = R / (1 + eps))
     b = step_batch([0, 0], [0, 0], [0, 1], [0, 1], [0.0, 2.0])
     a = compute_advantages("gigpo", b, mode="mean_std_norm", episode_stats="trajectories")
     np.testing.assert_allclose(a.numpy(), [2 / (1 + EPS)] * 2, atol=1e-12)
@@ -518,7 +518,7 @@ def test_row_permutation_equivariance(d, seed):
 @settings(max_examples=15)
 @given(d=batches)
 def test_salt_plugin_invariance_distinct_steps(d):
-    # salt.md claim 4: no shared step -> SALT = the base trajectory advantage
+    # docs/papers/salt.md claim 4: no shared step -> SALT = the base trajectory advantage
     n = len(d["rewards"])
     d = dict(d, act=np.arange(n))
     a = compute_advantages("salt", as_batch(d), base="grpo", merge="state").numpy()

@@ -23,7 +23,7 @@ def _det_judge(q):
 
 # ---------------------------------------------------------------------------------------- ArenaRL
 def test_bracket_order_known_values():
-    # standard seeding: 1 v 8, 4 v 5, 2 v 7, 3 v 6 (arenarl.md step 3)
+    # standard seeding: 1 v 8, 4 v 5, 2 v 7, 3 v 6 (docs/papers/arenarl.md step 3)
     assert bracket_order(8) == [1, 8, 4, 5, 2, 7, 3, 6]
     assert bracket_order(4) == [1, 4, 2, 3]
     assert bracket_order(1) == [1]
@@ -173,7 +173,7 @@ def test_spo_mean_half_and_matrix_twin(K, seed):
     U = np.triu(g.uniform(-0.5, 0.5, size=(K, K)), 1)
     P = 0.5 + U - U.T
     r, _ = spo_win_rates(range(K), lambda a, b: P[a, b])
-    assert r.sum() == pytest.approx(K / 2)  # spo.md: sum_i r_i = K/2 for any symmetric judge
+    assert r.sum() == pytest.approx(K / 2)  # docs/papers/spo.md: sum_i r_i = K/2 for any symmetric judge
     np.testing.assert_allclose(spo_win_rate_matrix(P).numpy(), r, atol=1e-12)
 
 
@@ -186,7 +186,7 @@ def test_spo_minimax_winner_rps():
 
 
 def test_spo_transitive_condorcet_winner():
-    # Bradley-Terry preferences: the MW is the reward-optimal response (spo.md claim 2)
+    # Bradley-Terry preferences: the MW is the reward-optimal response (docs/papers/spo.md claim 2)
     rew = np.array([0.3, 2.0, 1.0, -1.0])
     P = 1 / (1 + np.exp(-(rew[:, None] - rew[None, :])))
     p, _ = minimax_winner(P)
@@ -278,7 +278,7 @@ def test_majority_accuracy_known_values_and_simulation(rng):
     assert majority_accuracy(0.7, 3) == pytest.approx(0.784)
     assert majority_accuracy(0.7, 1) == pytest.approx(0.7)
     vals = [majority_accuracy(0.7, n) for n in (1, 3, 9, 33)]
-    assert all(a < b for a, b in zip(vals, vals[1:]))  # Condorcet amplification (spark.md claim 1)
+    assert all(a < b for a, b in zip(vals, vals[1:]))  # Condorcet amplification (docs/papers/spark.md claim 1)
     # simulation of step-level majority over 8 verifications (tie -> incorrect)
     M, N, K = 4000, 8, 1
     truth = np.ones((M, 1, K), dtype=int)
@@ -297,7 +297,7 @@ def test_spark_process_reward_padding_hack():
     S = np.vstack([honest, padded])
     m = np.vstack([mask_h, np.ones((1, 10))])
     frac = spark_process_reward(S, m, mode="fraction")
-    assert frac[1] > frac[0]  # padding raises the unconstrained reward (spark.md claim 3)
+    assert frac[1] > frac[0]  # padding raises the unconstrained reward (docs/papers/spark.md claim 3)
     cons = spark_process_reward(S, m, mode="fraction", max_steps=5)
     assert cons[1] == 0.0 and cons[0] == pytest.approx(2 / 3)
     assert spark_process_reward(S, m, mode="all").tolist() == [0.0, 0.0]
@@ -358,7 +358,7 @@ def test_hill_per_rollout_reliance_averages_correct_only():
 
 @given(st.floats(0.0, 1.0), st.integers(1, 16))
 def test_hill_non_degeneracy_property(p, n):
-    # 1 - p^n - (1 - p)^n in [0, 1), symmetric, max at 1/2 (hill.md claim 2)
+    # 1 - p^n - (1 - p)^n in [0, 1), symmetric, max at 1/2 (docs/papers/hill.md claim 2)
     f = lambda x: 1 - x ** n - (1 - x) ** n  # noqa: E731
     assert -1e-12 <= f(p) <= f(0.5) + 1e-12
     assert f(p) == pytest.approx(f(1 - p), abs=1e-12)

@@ -27,7 +27,7 @@ from mdp.llm.samplers import (  # noqa: E402
 
 # ---------------------------------------------------------------------------------------- D3S
 def test_max_variance_subset_known_values():
-    # binary group: the balanced set is optimal (d3s.md pitfall)
+    # binary group: the balanced set is optimal (docs/papers/d3s.md pitfall)
     v = np.array([1.0, 0, 0, 0, 1, 0])
     S = max_variance_subset(v, 4)
     assert sorted(v[S].tolist()) == [0, 0, 1, 1]
@@ -76,7 +76,7 @@ def test_d3s_token_mask_known_and_ties():
     H = torch.tensor([[0.1, 0.5, 0.0], [0.2, 0.3, 0.4]])
     m = d3s_token_mask(A, H, torch.ones(2, 3), 0.5)  # scores [.1 .5 0 | .4 .6 .8]; keep 3
     assert m.tolist() == [[False, True, False], [False, True, True]]
-    # H = 0 or A = 0 tokens score 0 (d3s.md claim 3); ties broken by position
+    # H = 0 or A = 0 tokens score 0 (docs/papers/d3s.md claim 3); ties broken by position
     m2 = d3s_token_mask(torch.tensor([0.0, 1.0]), torch.ones(2, 2), torch.ones(2, 2), 0.5)
     assert m2.tolist() == [[False, False], [True, True]]
     # sample mask excludes rows
@@ -85,7 +85,7 @@ def test_d3s_token_mask_known_and_ties():
 
 
 def test_d3s_softmax_logit_gradient_norm():
-    # d3s.md claim 3: ||grad_z log pi(y)||^2 = 1 - 2 pi_y + ||pi||^2 -> 0 as pi becomes deterministic
+    # docs/papers/d3s.md claim 3: ||grad_z log pi(y)||^2 = 1 - 2 pi_y + ||pi||^2 -> 0 as pi becomes deterministic
     for scale in (0.1, 1.0, 10.0, 50.0):
         z = torch.tensor([scale, 0.0, -1.0], dtype=torch.float64, requires_grad=True)
         lp = torch.log_softmax(z, 0)
@@ -134,7 +134,7 @@ def test_ovs_and_diversity_known_values():
     assert distinct_n([[1, 2, 3], [1, 2, 4]], n=2) == 0.75
     assert mean_edit_distance([[1, 2, 3], [1, 2, 4]], normalize=False) == 1.0
     assert mean_edit_distance([[1, 2, 3], [1, 2, 3]]) == 0.0
-    # identical responses: zero diversity (mmr1_vas.md claim 3)
+    # identical responses: zero diversity (docs/papers/mmr1_vas.md claim 3)
     np.testing.assert_allclose(trajectory_diversity([[[5, 6, 7]] * 3], kind="edit_distance"), [0.0])
 
 
@@ -165,7 +165,7 @@ def test_mixture_sampler_coverage_and_frequencies(rng):
 def test_variance_gradient_bounds_bernoulli():
     # two responses, Bernoulli reward: ||grad J||^2 = 2 p^2 (1-p)^2 is monotone in p(1-p) and vanishes at
     # p in {0, 1}; both lower bounds hold. The single-sample E||g||^2 = 2 p (1-p) (p^3 + (1-p)^3) also
-    # vanishes at the ends but is NOT monotone in p(1-p) (max near p = 0.3): mmr1_vas.md's "monotone" is
+    # vanishes at the ends but is NOT monotone in p(1-p) (max near p = 0.3): docs/papers/mmr1_vas.md's "monotone" is
     # true of the exact gradient only.
     prev = -1.0
     for p in np.linspace(0.0, 0.5, 11):
@@ -241,7 +241,7 @@ def test_igrpo_signal_recovery_and_best_of_n(rng):
     expect = q * 2 * 0.5 ** G + (1 - q) * grpo_zero  # 0.19
     assert out.zero_variance.mean() == pytest.approx(expect, abs=4 * math.sqrt(0.25 / 1500))
     assert out.zero_variance.mean() < grpo_zero
-    # with c = 0.9 a correct draft is usually copied 8 times: zero variance again (igrpo.md pitfall)
+    # with c = 0.9 a correct draft is usually copied 8 times: zero variance again (docs/papers/igrpo.md pitfall)
     d9, r9, _ = _toy(p, copy=0.9)
     out9 = igrpo_rollout(list(range(600)), draft_fn=d9, refine_fn=r9, reward_fn=rew, n_drafts=Nd, group_size=G,
                          rng=rng)

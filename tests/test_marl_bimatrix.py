@@ -93,7 +93,7 @@ def test_prisoners_dilemma_unique_defection(method):
 
 @pytest.mark.parametrize("method", METHODS)
 def test_rock_paper_scissors_unique_uniform(method):
-    # classical (foundations.md Sec. 6 table): value 0, both uniform, unique
+    # classical (docs/papers/foundations.md Sec. 6 table): value 0, both uniform, unique
     R = np.array([[0.0, -1.0, 1.0], [1.0, 0.0, -1.0], [-1.0, 1.0, 0.0]])
     eqs = nash_equilibria(R, -R, method=method)
     assert len(eqs) == 1

@@ -1,7 +1,7 @@
 """PettingZoo environments of marl.envs: API conformance, rules, exact model export, known values.
 
 Kinds of test: PettingZoo's own API/seed/max-cycles tests; rule scenarios worked out by hand from
-the conventions of foundations.md section 6 (soccer) and the module docstrings; the exported
+the conventions of docs/papers/foundations.md section 6 (soccer) and the module docstrings; the exported
 models against independent plain-loop re-implementations of the rules (differential); the
 environments' sampled transitions and rewards against the exported models (conformance,
 chi-square); known values (matrix games: val = 0 certified by best responses; soccer's
@@ -258,7 +258,7 @@ def test_soccer_model_matches_an_independent_enumeration_of_the_rules(soccer_gam
 
 
 def test_soccer_model_is_symmetric_under_swapping_roles(soccer_game):
-    """foundations.md G3: swapping A and B (point reflection, N<->S, E<->W, R -> -R) maps the game
+    """docs/papers/foundations.md G3: swapping A and B (point reflection, N<->S, E<->W, R -> -R) maps the game
     to itself, so V*(s) = -V*(swap(s)); checked here on P and R directly."""
     g = soccer_game
     P, R = g.dense_P(), g.R
@@ -271,7 +271,7 @@ def test_soccer_model_is_symmetric_under_swapping_roles(soccer_game):
 
 
 def test_soccer_regression_value(soccer_game):
-    """V*(kick-off, A has ball) = +0.218484 (foundations.md section 6 regression value; this
+    """V*(kick-off, A has ball) = +0.218484 (docs/papers/foundations.md section 6 regression value; this
     module's model reproduces it with a scratch HiGHS Shapley iteration: 0.2184844403)."""
     solve = _solver()
     v = np.asarray(solve(soccer_game, tol=1e-10).v)
@@ -569,7 +569,7 @@ def test_matrix_game_models():
 
 @pytest.mark.parametrize("name", ["matching_pennies", "rps"])
 def test_matrix_game_value_zero_certified_by_best_responses(name):
-    """val = 0 for matching pennies and RPS (classical; foundations.md G3): the uniform strategy
+    """val = 0 for matching pennies and RPS (classical; docs/papers/foundations.md G3): the uniform strategy
     of each player holds the other's best response to 0 in every state of the repeated game."""
     import mdp
 

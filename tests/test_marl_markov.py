@@ -20,7 +20,7 @@ def small_game(seed, S=6, A1=3, A2=2, gamma=0.9, **kw):
 # ---------------------------------------------------------------------------- known values
 @pytest.mark.parametrize("gamma", [0.0, 0.5, 0.9, 0.99])
 def test_repeated_matrix_game_value(gamma):
-    # the trivial Shapley fixed point (foundations.md section 6): V* = val(M) / (1 - gamma);
+    # the trivial Shapley fixed point (docs/papers/foundations.md section 6): V* = val(M) / (1 - gamma);
     # val([[3, -1], [-2, 1]]) = 1/7 (Ferguson, Game Theory, Part II, section 2.2)
     g = G.repeated_matrix_game([[3.0, -1.0], [-2.0, 1.0]], gamma)
     res = marl.shapley_value_iteration(g, tol=1e-12)

@@ -85,7 +85,7 @@ def test_matching_pennies_value_zero_uniform():
 
 
 def test_rock_paper_scissors_value_zero_uniform():
-    # classical: value 0, unique optimal strategies uniform (foundations.md section 6 table)
+    # classical: value 0, unique optimal strategies uniform (docs/papers/foundations.md section 6 table)
     rps = [[0, -1, 1], [1, 0, -1], [-1, 1, 0]]
     sol = zero_sum_matrix_game(rps)
     assert abs(float(sol.value)) < 1e-15
@@ -284,7 +284,7 @@ def test_cuda_request_without_cuda_is_a_clear_error():
 # ------------------------------------------------------------------------------ Shapley VI: known values
 @pytest.mark.parametrize("gamma", [0.0, 0.5, 0.9])
 def test_single_state_repeated_game(gamma):
-    # foundations.md section 6: a one-state game repeating M has V* = val(M) / (1 - gamma)
+    # docs/papers/foundations.md section 6: a one-state game repeating M has V* = val(M) / (1 - gamma)
     games = np.array([[[2, 3, 4], [3, 4, -5], [4, -5, -6]],  # value 57/25 (card game above)
                       [[0, -1, 1], [1, 0, -1], [-1, 1, 0]],  # RPS, value 0
                       [[3, 1, 1], [4, 2, 2], [0, 0, 0]]], dtype=float)  # saddle, value 2
@@ -303,7 +303,7 @@ def test_single_state_repeated_game(gamma):
 
 
 def test_symmetric_game_has_antisymmetric_value(rng):
-    # foundations.md G3: swapping the players (R -> -R^T, state s <-> its mirror) negates V*.
+    # docs/papers/foundations.md G3: swapping the players (R -> -R^T, state s <-> its mirror) negates V*.
     # Build a game on states {0..S-1} and its mirror {S..2S-1} joined into one game.
     S, A = 4, 3
     P1, R1 = random_game_arrays(rng, 1, S, A, A)

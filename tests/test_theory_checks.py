@@ -91,7 +91,7 @@ def test_f7_on_200_random_mdps(gamma):
         r = F.check_f7(m, rng)
         assert r.holds, r
         worst_howard = max(worst_howard, r.details["parts"]["howard_upper"]["observed"])
-    assert worst_howard < 15  # foundations.md: random instances converge in < 10 iterations
+    assert worst_howard < 15  # docs/papers/foundations.md: random instances converge in < 10 iterations
 
 
 def test_simplex_pi_agrees_with_reference_and_howard():
@@ -163,7 +163,7 @@ def test_estimate_kind_can_fail_f13_wrong_slope():
 
 # ----------------------------------------------------------------------------- each check catches what it guards
 def test_f1_catches_a_modulus_1e10_above_gamma():
-    # foundations.md section 1: tolerance 1e-12 relative (an operator 1e-10 too expansive must fail)
+    # docs/papers/foundations.md section 1: tolerance 1e-12 relative (an operator 1e-10 too expansive must fail)
     from unittest import mock
 
     from mdp import operators as _ops

@@ -1,4 +1,4 @@
-"""Bisimulation claims (``shared/papers/foundations.md`` sections 3, 9, 10) as executable checks.
+"""Bisimulation claims (``docs/papers/foundations.md`` sections 3, 9, 10) as executable checks.
 
 B1 (the exact quotient preserves ``V*`` and a lifted quotient-optimal policy is optimal), B2 (the
 computed partition is the coarsest: planted symmetries give the planted number of blocks), AGG (the
@@ -19,6 +19,8 @@ import numpy as np
 import mdp
 from mdp.abstraction import metrics as MT
 from mdp.abstraction.partition import approximate_aggregation, bisimulation, planted_copies, stripe_gridworld
+from mdp._validation import check_policy
+from theory_checks import instances as I
 from theory_checks.core import CheckResult, Claim, combine, identity, inequality, register, solve_exact
 
 __all__ = [
@@ -190,6 +192,60 @@ def check_b8(instance, rng) -> CheckResult:
     return identity("B8", float(np.abs(smp.d - lp.d).max()), 1e-8, chunks=smp.n_iter, converged=smp.converged)
 
 
+# ----------------------------------------------------------------------------------- user instances
+#: state counts above which the metric claims refuse a model: every fixed-point iteration of the Ferns
+#: operator solves S^2 transport problems between next-state distributions (measured: docs/algorithms.md)
+METRIC_MAX_STATES = 20
+
+
+def _model_or_tuple(x, name="instance"):
+    """A model, or a tuple whose first entry is one (the samplers' form); returns the model."""
+    if isinstance(x, (tuple, list)) and x:
+        return I.tabular_mdp(x[0], f"{name}[0]")
+    return I.tabular_mdp(x, name)
+
+
+def _metric_model(x, name="instance"):
+    m = I.tabular_mdp(x, name)
+    I.max_size(METRIC_MAX_STATES, "the number of states",
+               "S^2 transport problems per fixed-point iteration")(m.n_states, name)
+    return m
+
+
+def _accept_b1(x, name="instance"):
+    return (_model_or_tuple(x, name),)
+
+
+def _accept_b2(x, name="instance"):
+    """``(m, classes)`` or ``(m, classes, n_classes)``: the planted (expected coarsest) partition."""
+    if not isinstance(x, (tuple, list)) or len(x) not in (2, 3):
+        raise TypeError(f"{name} must be a tuple (m, classes) or (m, classes, n_classes), got {I.kind_name(x)}")
+    m = I.tabular_mdp(x[0], f"{name}[0] (m)")
+    classes = I.int_array(1)(x[1], f"{name}[1] (classes)")
+    if classes.shape != (m.n_states,):
+        raise ValueError(f"{name}: classes must have shape (S,) = ({m.n_states},), got {classes.shape}")
+    n = int(np.unique(classes).size)
+    if len(x) == 3 and I.positive_int(x[2], f"{name}[2] (n_classes)") != n:
+        raise ValueError(f"{name}: n_classes = {x[2]} but classes holds {n} distinct labels")
+    return m, classes, n
+
+
+def _accept_agg(x, name="instance"):
+    """``(m, tol_r, tol_p)`` with non-negative tolerances."""
+    return I.tuple_of(I.tabular_mdp, I.real("[0, inf)"), I.real("[0, inf)"), names=("m", "tol_r", "tol_p"))(x, name)
+
+
+def _accept_b6(x, name="instance"):
+    return _metric_model(_model_or_tuple(x, name), name), None, None
+
+
+def _accept_b8(x, name="instance"):
+    """``(m, pi)``: a model whose transitions under ``pi`` are deterministic and a policy ``pi``."""
+    m, pi = I.tuple_of(I.tabular_mdp, lambda p, n: p, names=("m", "pi"))(x, name)
+    pi = check_policy(pi, m.n_states, m.n_actions, f"{name}[1] (pi)")
+    return m, pi
+
+
 _GDG = "Givan, Dean & Greig (2003), Equivalence notions and model minimization in MDPs, Artif. Intell. 147"
 _FPP = "Ferns, Panangaden & Precup (2004), Metrics for finite MDPs, UAI (Thm 4.5); SIAM J. Comput. 40 (2011)"
 _CASTRO = "Castro (2020), Scalable methods for computing state similarity in deterministic MDPs, AAAI"
@@ -197,71 +253,95 @@ _CASTRO = "Castro (2020), Scalable methods for computing state similarity in det
 register(Claim(
     id="B1", name="bisimulation-value-preservation",
     statement=r"V^*_M(s) = V^*_{M/B}(\beta(s)),\ Q^*_M(s,a) = Q^*_{M/B}(\beta(s),a),\ V^{\pi_B\circ\beta}_M = V^*_M",
-    source=f"{_GDG}, Thm 7-8; foundations.md B1",
+    source=f"{_GDG}, Thm 7-8; docs/papers/foundations.md B1",
     constant="none", tolerance=1e-8, sample=sample_planted, evaluate=check_b1,
     notes="Exact bisimulation by splitter refinement; both models solved by mdp.solve to 1e-12 (or 4x the float64 round-off floor where that is larger).",
+    subjects=("mdp.abstraction.bisimulation", "mdp.solve"),
+    instance="an mdp.TabularMDP (or a tuple whose first entry is one)",
+    accepts=_accept_b1,
 ))
 
 register(Claim(
     id="B2", name="bisimulation-coarsest",
     statement=r"\text{planted classes } \mathcal{C} \Rightarrow B = \mathcal{C}\ (\text{coarsest bisimulation})",
-    source=f"{_GDG}, Thm 6 (uniqueness of the coarsest); foundations.md B2",
+    source=f"{_GDG}, Thm 6 (uniqueness of the coarsest); docs/papers/foundations.md B2",
     constant="none", tolerance=0.5, sample=sample_planted, evaluate=check_b2,
     notes="Observed = number of state pairs on which the computed and planted relations disagree plus the block "
           "count difference. Random U[0,1] rewards make the base model's own bisimulation trivial, so the planted "
           "classes are the coarsest bisimulation; stripe gridworlds have one block per row.",
+    subjects=("mdp.abstraction.bisimulation",),
+    instance="(m, classes) or (m, classes, n_classes): an mdp.TabularMDP and its planted coarsest partition, an int array (S,)",
+    accepts=_accept_b2,
 ))
 
 register(Claim(
     id="AGG", name="aggregation-value-loss",
     statement=r"\|V^* - V^*_Q\circ\beta\|_\infty \le \frac{\delta}{1-\gamma},\ \|V^* - V^{\pi_Q\circ\beta}\|_\infty "
               r"\le \frac{2\delta}{1-\gamma},\ \delta = \epsilon_R + \gamma\,\epsilon_P\,\mathrm{span}(V^*_Q)/2",
-    source="simulation lemma, foundations.md F9-F10 (span form); Whitt (1978), Approximations of dynamic programs I",
+    source="simulation lemma, docs/papers/foundations.md F9-F10 (span form); Whitt (1978), Approximations of dynamic programs I",
     constant="derived", tolerance=1e-9, sample=sample_noisy, evaluate=check_agg,
     notes="delta = ||T u - u|| bound for u = lift(V*_Q): |max_a x_a - max_a y_a| <= max_a|x_a - y_a| and "
           "|(p - q).V| <= ||p - q||_1 span(V)/2 on the block-aggregated rows (plus a row-sum term for rows "
           "stochastic only up to atol). eps_R, eps_P are measured on the returned partition, solver errors added.",
+    subjects=("mdp.abstraction.approximate_aggregation", "mdp.solve"),
+    instance="(m, tol_r, tol_p): an mdp.TabularMDP and the aggregation tolerances (non-negative floats)",
+    accepts=_accept_agg,
 ))
 
 register(Claim(
     id="B4", name="bisimulation-metric-contraction",
     statement=r"d_0 = 0,\ d_{t+1} = F(d_t):\ d_t \le d_{t+1},\ \|d_t - d^*\|_\infty \le c_T^t\,\|d^*\|_\infty",
-    source=f"{_FPP}; foundations.md B4",
+    source=f"{_FPP}; docs/papers/foundations.md B4",
     constant="source", tolerance=1e-9, sample=sample_small, evaluate=check_b4,
     notes="c_R = 1, c_T = gamma; d* from 1e-12-certified iteration (its error bound is added to the right side); "
           "six steps per instance.",
+    subjects=("mdp.abstraction.bisimulation_metric", "mdp.abstraction.bisimulation_operator"),
+    instance="an mdp.TabularMDP with at most 20 states (the metric solves S^2 transport problems per iteration: ~0.4 s at 10 states, ~15 s at 20)",
+    accepts=_metric_model,
 ))
 
 register(Claim(
     id="B5", name="bisimulation-metric-value-bound",
     statement=r"|V^*(s) - V^*(t)| \le d^*(s,t)\quad (c_R = 1,\ c_T = \gamma)",
-    source=f"{_FPP}, Thm 5.1; foundations.md B5",
+    source=f"{_FPP}, Thm 5.1; docs/papers/foundations.md B5",
     constant="derived", tolerance=1e-9, sample=sample_small, evaluate=check_b5,
-    notes="foundations.md states c_R|V*(s) - V*(t)| <= d*(s, t) for c_T >= gamma; with c_R = 1, c_T = gamma it is "
+    notes="docs/papers/foundations.md states c_R|V*(s) - V*(t)| <= d*(s, t) for c_T >= gamma; with c_R = 1, c_T = gamma it is "
           "the bound above (induction on value iteration and Kantorovich duality). Observed max |V*(s) - V*(t)| / "
           "(d + error bound) over pairs at positive distance, bound 1; pairs at distance 0 must have equal values.",
+    subjects=("mdp.abstraction.bisimulation_metric", "mdp.solve"),
+    instance="an mdp.TabularMDP with at most 20 states (the metric solves S^2 transport problems per iteration: ~0.4 s at 10 states, ~15 s at 20)",
+    accepts=_metric_model,
 ))
 
 register(Claim(
     id="B6", name="bisimulation-metric-kernel",
     statement=r"d^*(s,t) = 0 \iff s \sim t",
-    source=f"{_FPP}, Thm 4.5; foundations.md B6",
+    source=f"{_FPP}, Thm 4.5; docs/papers/foundations.md B6",
     constant="none", tolerance=0.5, sample=sample_planted, evaluate=check_b6,
     notes="Zero means <= 1e-9; observed = number of disagreeing pairs.",
+    subjects=("mdp.abstraction.bisimulation_metric", "mdp.abstraction.bisimulation"),
+    instance="an mdp.TabularMDP with at most 20 states (or a tuple whose first entry is one)",
+    accepts=_accept_b6,
 ))
 
 register(Claim(
     id="B7", name="on-policy-metric-value-bound",
     statement=r"d^\pi = |r_\pi(s) - r_\pi(t)| + \gamma W_{d^\pi}(P_\pi(s), P_\pi(t)),\ |V^\pi(s) - V^\pi(t)| \le d^\pi(s,t)",
-    source=f"{_CASTRO}, Thm 2-3; foundations.md B7",
+    source=f"{_CASTRO}, Thm 2-3; docs/papers/foundations.md B7",
     constant="source", tolerance=1e-9, sample=sample_small, evaluate=check_b7,
     notes="Random stochastic policy; d^pi by fixed-point iteration with exact transport distances.",
+    subjects=("mdp.abstraction.on_policy_bisimulation_metric", "mdp.policy_evaluation"),
+    instance="an mdp.TabularMDP with at most 20 states (the metric solves S^2 transport problems per iteration: ~0.4 s at 10 states, ~15 s at 20)",
+    accepts=_metric_model,
 ))
 
 register(Claim(
     id="B8", name="sampled-on-policy-metric",
     statement=r"d(s,t) \leftarrow |r_\pi(s) - r_\pi(t)| + \gamma\, d(N(s), N(t))\ \text{on sampled pairs} \to d^\pi",
-    source=f"{_CASTRO}, Sec. 4; foundations.md B8",
+    source=f"{_CASTRO}, Sec. 4; docs/papers/foundations.md B8",
     constant="none", tolerance=1e-8, sample=sample_deterministic, evaluate=check_b8,
     notes="Uniformly sampled pairs in chunks of S^2 until the certificate ||F d - d|| / (1 - gamma) <= 1e-9.",
+    subjects=("mdp.abstraction.on_policy_bisimulation_metric",),
+    instance="(m, pi): an mdp.TabularMDP whose transitions under pi are deterministic, and a policy pi ((S,) ints or (S, A) rows)",
+    accepts=_accept_b8,
 ))

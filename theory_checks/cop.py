@@ -1,4 +1,4 @@
-"""BQ-NCO claims (``shared/papers/bq_nco.md``) as executable checks on :mod:`mdp.cop`.
+"""BQ-NCO claims (``docs/papers/bq_nco.md``) as executable checks on :mod:`mdp.cop`.
 
 BQ1 (an optimal policy of the BQ-MDP solves the COP: exact DP through the quotient = direct-MDP
 optimum = brute force, and the lifted policy is optimal in the direct MDP), BQ2 (the map to the
@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from mdp import cop
+from theory_checks import instances as I
 from theory_checks.core import CheckResult, Claim, identity, register
 
 __all__ = ["sample_bq1", "check_bq1", "sample_bq2", "check_bq2", "check_bq4", "coarsest_bisimulation",
@@ -127,34 +128,69 @@ def check_bq4(instance, rng) -> CheckResult:
     return identity("BQ4", max(errs.values()), 0.5, **errs)
 
 
+# --------------------------------------------------------------------------- user instances
+#: largest instance sizes a user may pass: BQ1 enumerates every solution ((n-1)! tours) and both checks
+#: build the direct MDP of all partial solutions (sum_t (n-1)!/(n-1-t)! states for the TSP)
+MAX_SIZE = {"tsp": 8, "atsp": 8, "knapsack": 10, "cvrp": 6, "op": 8}
+_KINDS = {"knapsack": "KnapsackInstance", "cvrp": "CVRPInstance", "op": "OrienteeringInstance"}
+
+
+def _accept_problem(x, name="instance"):
+    """``(problem, data)``: ``"tsp"``/``"atsp"`` with a square distance matrix, ``"knapsack"``,
+    ``"cvrp"``, ``"op"`` with the matching ``mdp.cop`` instance; sizes up to :data:`MAX_SIZE`."""
+    problem, data = I.tuple_of(I.choice(*_SIZES), lambda d, n: d, names=("problem", "data"))(x, name)
+    if problem in ("tsp", "atsp"):
+        D = I.float_array(2)(data, f"{name}[1] (distances)")
+        if D.shape[0] != D.shape[1] or D.shape[0] < 2:
+            raise ValueError(f"{name}: a {problem} instance is a square (n, n) distance matrix, got shape {D.shape}")
+        n, data = D.shape[0], D
+    else:
+        cls = getattr(cop, _KINDS[problem])
+        if not isinstance(data, cls):
+            raise TypeError(f"{name}[1]: problem {problem!r} needs an mdp.cop.{cls.__name__}, got {I.kind_name(data)}")
+        n = len(data.weights) if problem == "knapsack" else data.dist.shape[0]
+    I.max_size(MAX_SIZE[problem], f"the {problem} size n",
+               "brute force enumerates every solution and the direct MDP holds every partial one")(n, name)
+    return problem, data
+
+
 register(Claim(
     id="BQ1", name="bq-mdp-solves-cop",
     statement=r"\pi^*_{BQ}\circ\Phi \text{ is optimal in the direct MDP}:\ V^*_{dir}(s) = V^*_{BQ}(\Phi(s))"
               r"= V^{\pi^*_{BQ}\circ\Phi}_{dir}(s),\ \ V^*_{BQ}(\Phi(s_0)) = -\min_{y \in Y(x)} f(x, y)",
-    source=f"{_SOURCE}, main proposition (bq_nco.md BQ1)",
+    source=f"{_SOURCE}, main proposition (docs/papers/bq_nco.md BQ1)",
     constant="none", tolerance=1e-9, sample=sample_bq1, evaluate=check_bq1, default_instances=10,
     notes="Direct MDP (partial solutions) and BQ-MDP (sub-problems) solved by exact backward induction; the DP is "
           "Held-Karp (TSP/ATSP), DP over (item, capacity) (knapsack), over (current, remaining, capacity) (CVRP), "
           "over (current, remaining, budget) (orienteering); brute force enumerates all solutions. Tolerance "
           "1e-9 * (1 + |optimum|).",
+    subjects=("mdp.cop.direct_mdp", "mdp.cop.bq_mdp", "mdp.cop.solve_total_reward", "mdp.cop.lift_policy", "mdp.cop.solve_tsp_exact"),
+    instance="(problem, data): problem in {tsp, atsp, knapsack, cvrp, op}; data a square distance matrix (tsp, atsp) or an mdp.cop KnapsackInstance / CVRPInstance / OrienteeringInstance; n at most 8, 8, 10, 6, 8",
+    accepts=_accept_problem,
 ))
 
 register(Claim(
     id="BQ2", name="bq-quotient-is-bisimulation",
     statement=r"\Phi(s) = \Phi(t) \Rightarrow s \sim t \text{ (coarsest bisimulation)};\ \ "
               r"|S_t^{dir}| = \tfrac{(n-1)!}{(n-1-t)!},\ |S_t^{BQ}| = \binom{n-1}{t}\, t \ (t \ge 1)",
-    source=f"{_SOURCE}, Sec. 3 (bisimulation quotienting); Givan, Dean & Greig (2003); bq_nco.md BQ2",
+    source=f"{_SOURCE}, Sec. 3 (bisimulation quotienting); Givan, Dean & Greig (2003); docs/papers/bq_nco.md BQ2",
     constant="none", tolerance=0.5, sample=sample_bq2, evaluate=check_bq2, default_instances=10,
     notes="Coarsest bisimulation by splitter-based partition refinement (mdp.abstraction.bisimulation). "
           "Inclusion, not equality: the refinement can be "
           "strictly coarser (equidistant TSPs; knapsack/CVRP/OP capacity or budget levels that no remaining "
           "item distinguishes). observed = split BQ classes + state-count mismatches (must be 0).",
+    subjects=("mdp.cop.bq_mdp", "mdp.cop.bq_labels", "mdp.abstraction.bisimulation"),
+    instance="(problem, data): problem in {tsp, atsp, knapsack, cvrp, op}; data a square distance matrix (tsp, atsp) or an mdp.cop KnapsackInstance / CVRPInstance / OrienteeringInstance; n at most 8, 8, 10, 6, 8",
+    accepts=_accept_problem,
 ))
 
 register(Claim(
     id="BQ4", name="held-karp-tsplib",
     statement=r"\text{Held-Karp}(\text{burma14}) = 3323,\ \ \text{Held-Karp}(\text{ulysses16}) = 6859 \ (\text{TSPLIB GEO})",
-    source="Reinelt (1991), TSPLIB95 (optimal values, GEO distance); bq_nco.md BQ4",
+    source="Reinelt (1991), TSPLIB95 (optimal values, GEO distance); docs/papers/bq_nco.md BQ4",
     constant="source", tolerance=0.5, sample=lambda rng: None, evaluate=check_bq4, default_instances=1,
     notes="GEO: PI = 3.141592, deg = int(x), d = int(6378.388 acos(...) + 1). Deterministic (no random instance).",
+    subjects=("mdp.cop.solve_tsp_exact", "mdp.cop.tsplib_distance"),
+    instance="no instance: burma14 and ulysses16 (TSPLIB) are fixed",
+    accepts=I.no_instance,
 ))

@@ -1,4 +1,4 @@
-"""The foundation claims F1-F13 (``shared/papers/foundations.md`` sections 1-5) as executable checks.
+"""The foundation claims F1-F13 (``docs/papers/foundations.md`` sections 1-5) as executable checks.
 
 Every claim measures the lab's own code (``mdp.bellman_operator`` kernels, ``mdp.policy_iteration``,
 ``mdp.simplex_policy_iteration``, ``mdp.policy_evaluation``, ``TabularMDP.occupancy``,
@@ -11,7 +11,7 @@ policy, F7: Howard + Simplex, F10, F12, F13) report the part with the worst tigh
 others are in ``details``. Sequences (F2, F3, F6) are checked at *every* iterate and report the
 worst ratio.
 
-Inequalities hold up to a relative tolerance of 1e-12 (foundations.md section 1) plus an absolute
+Inequalities hold up to a relative tolerance of 1e-12 (docs/papers/foundations.md section 1) plus an absolute
 round-off floor of order ``1e3 eps ||V|| / (1 - gamma)``. The contraction modulus in F1-F4 and F6 is
 ``gamma``, or ``gamma * max row sum`` when the stored rows sum to more than 1 (a float32 ``P`` can exceed
 1 by a few ulps; ``TabularMDP.contraction``): the theorems hold for the operator actually stored.
@@ -30,6 +30,7 @@ import mdp
 from mdp.learners import plugin_planner, sample_next_states
 from mdp import operators as _ops
 from mdp.solvers.policy_iteration import evaluate_deterministic, improve_policy
+from theory_checks import instances as I
 from theory_checks.core import CheckResult, Claim, combine, estimate, identity, inequality, register
 
 __all__ = [
@@ -48,7 +49,7 @@ _EPS = np.finfo(np.float64).eps
 
 # ============================================================================ instances
 def sample_mdp(rng: np.random.Generator) -> mdp.TabularMDP:
-    """A random instance of foundations.md: Dirichlet(alpha) rows, ``R ~ U[0, 1]``."""
+    """A random instance of docs/papers/foundations.md: Dirichlet(alpha) rows, ``R ~ U[0, 1]``."""
     S = int(rng.integers(3, 11))
     A = int(rng.integers(2, 5))
     alpha = float(rng.choice([0.1, 1.0]))
@@ -117,7 +118,7 @@ def hard_instance_p(gamma: float) -> float:
 
 
 def hard_instance(gamma: float) -> mdp.TabularMDP:
-    """The lower-bound instance of foundations.md section 5 (one action).
+    """The lower-bound instance of docs/papers/foundations.md section 5 (one action).
 
     State 0 pays 1 and loops with probability ``p = (4 gamma - 1) / (3 gamma)``, else falls into the
     absorbing zero-reward state 1; ``V(0) = 1 / (1 - gamma p)`` with ``1 - gamma p = 4 (1 - gamma) / 3``.
@@ -617,6 +618,53 @@ def check_f13(settings, rng, *, gamma_slope: float = 1.5, n_slope: float = -0.5,
     return res
 
 
+# ============================================================================ user instances
+_MDP = "an mdp.TabularMDP (dense or sparse)"
+_PAIR = "(M, M_hat): two mdp.TabularMDP with the same S, A and gamma"
+
+
+def _accept_f4(x, name="instance"):
+    """A model, or ``(m, V)`` with ``V`` of shape ``(S,)``."""
+    if not isinstance(x, (tuple, list)):
+        return I.tabular_mdp(x, name)
+    m, V = I.tuple_of(I.tabular_mdp, I.float_array(1), names=("m", "V"))(x, name)
+    if V.shape != (m.n_states,):
+        raise ValueError(f"{name}: V must have shape (S,) = ({m.n_states},), got {V.shape}")
+    return m, V
+
+
+def _accept_f12(x, name="instance"):
+    """A model (``N = 100``) or ``(m, N)``."""
+    if not isinstance(x, (tuple, list)):
+        return I.tabular_mdp(x, name), 100
+    return I.tuple_of(I.tabular_mdp, I.positive_int, names=("m", "N"))(x, name)
+
+
+def _accept_f13(x, name="instance"):
+    """A dict overriding some of :data:`F13_SETTINGS`."""
+    if not isinstance(x, dict):
+        raise TypeError(f"{name} must be a dict overriding some of {sorted(F13_SETTINGS)}, got {I.kind_name(x)}")
+    unknown = sorted(set(map(str, x)) - set(F13_SETTINGS))
+    if unknown:
+        raise ValueError(f"{name}: unknown settings {unknown}; known: {sorted(F13_SETTINGS)}")
+    out = dict(x)
+    for key in ("gammas", "ns"):
+        if key in out:
+            arr = np.asarray(out[key], dtype=float)
+            if arr.ndim != 1 or arr.size < 2:
+                raise ValueError(f"{name}[{key!r}] must list at least two values (a slope is fitted), got {out[key]!r}")
+            out[key] = tuple(int(v) if key == "ns" else float(v) for v in arr)
+    for key in ("gammas", "gamma_fixed"):
+        vals = np.atleast_1d(np.asarray(out.get(key, F13_SETTINGS[key]), dtype=float))
+        if np.any((vals <= 0.25) | (vals >= 1.0)):
+            raise ValueError(f"{name}[{key!r}]: every gamma must lie in (1/4, 1) (p = (4 gamma - 1)/(3 gamma) "
+                             f"must be a probability), got {out.get(key)!r}")
+    for key in ("n_fixed", "reps"):
+        if key in out:
+            out[key] = I.positive_int(out[key], f"{name}[{key!r}]")
+    return out
+
+
 # ============================================================================ registry
 _SRC_PUTERMAN = "Puterman (1994), Markov Decision Processes"
 
@@ -624,20 +672,26 @@ register(Claim(
     id="F1", name="bellman-contraction",
     statement=r"\|TV - TU\|_\infty \le \gamma \|V - U\|_\infty;\quad U \ge V \Rightarrow TU - TV \ge \gamma \min_s (U - V)(s)\,\mathbf{1} \ge 0",
     source=f"{_SRC_PUTERMAN}, Prop. 6.2.4 (contraction); monotonicity: Bertsekas, Dynamic Programming and Optimal "
-           "Control Vol. II, Lemma 1.1.1; foundations.md F1",
+           "Control Vol. II, Lemma 1.1.1; docs/papers/foundations.md F1",
     constant="source", tolerance=1e-12, sample=sample_mdp, evaluate=check_f1,
     notes="8 pairs per instance: one exact constant shift U = V + c (where the contraction is an equality, so a "
           "modulus 1e-10 too large fails), three near such a shift, four independent. Monotonicity is checked in the sharper form min(TU - TV) >= gamma min(U - V), which follows "
           "from evaluating TU at the maximiser of TV; tightness of that part = gamma min(U-V) / min(TU-TV).",
+    subjects=("mdp.bellman_operator",),
+    instance=_MDP,
+    accepts=I.tabular_mdp,
 ))
 
 register(Claim(
     id="F2", name="vi-geometric-convergence",
     statement=r"\|V_t - V^*\|_\infty \le \gamma^t \|V_0 - V^*\|_\infty \quad \forall t,\ V_{t+1} = T V_t",
-    source=f"{_SRC_PUTERMAN}, Thm 6.2.3 (Banach fixed point) applied to T; foundations.md F2",
+    source=f"{_SRC_PUTERMAN}, Thm 6.2.3 (Banach fixed point) applied to T; docs/papers/foundations.md F2",
     constant="source", tolerance=1e-12, sample=sample_mdp, evaluate=check_f2,
     notes="V* from Howard PI (exact solves); every iterate until gamma^t < 1e-12 (at most 3000) is compared; "
           "a round-off floor 1e3 eps ||V*|| / (1 - gamma) is added and excluded from the tightness.",
+    subjects=("mdp.bellman_operator", "mdp.policy_iteration"),
+    instance=_MDP,
+    accepts=I.tabular_mdp,
 ))
 
 register(Claim(
@@ -648,6 +702,9 @@ register(Claim(
     constant="source", tolerance=1e-12, sample=sample_mdp, evaluate=check_f3,
     notes="Both parts at every VI iterate; part (b) with the smallest admissible eps, eps_t = 2 gamma/(1-gamma) "
           "||V_{t+1} - V_t|| (the implication holds for every eps > eps_t, hence at eps_t by continuity).",
+    subjects=("mdp.bellman_operator", "mdp.policy_iteration"),
+    instance=_MDP,
+    accepts=I.tabular_mdp,
 ))
 
 register(Claim(
@@ -658,6 +715,9 @@ register(Claim(
     constant="source", tolerance=1e-12, sample=sample_mdp, evaluate=check_f4,
     notes="V = V* + uniform noise at 5 levels (relative to the largest action gap) x 3 draws. "
           "greedy_loss_tight_example() attains the constant 2 (tightness 1 - O(slack)).",
+    subjects=("mdp.q_values", "mdp.policy_iteration"),
+    instance=_MDP + " (V = V* + noise at 5 levels x 3 draws), or (TabularMDP, V) with V of shape (S,)",
+    accepts=_accept_f4,
 ))
 
 register(Claim(
@@ -669,14 +729,20 @@ register(Claim(
           "the increase is >= 0, it is >= the advantage a_t = T_(pi_(t+1)) V_t - V_t, a_t >= 0, and a_t > 0 at every "
           "switched state (so the increase is strict there, and strict somewhere at every step before the last). "
           "Tightness = max over (t, s) of advantage / increase (1 when the state is not revisited).",
+    subjects=("mdp.policy_iteration", "mdp.improve_policy"),
+    instance=_MDP,
+    accepts=I.tabular_mdp,
 ))
 
 register(Claim(
     id="F6", name="pi-faster-than-vi",
     statement=r"\|V^* - V^{\pi_t}\|_\infty \le \gamma^t \|V^* - V^{\pi_0}\|_\infty",
-    source=f"{_SRC_PUTERMAN}, Sec. 6.4 (V^(pi_(t+1)) >= T V^(pi_t)); foundations.md F6",
+    source=f"{_SRC_PUTERMAN}, Sec. 6.4 (V^(pi_(t+1)) >= T V^(pi_t)); docs/papers/foundations.md F6",
     constant="source", tolerance=1e-12, sample=sample_mdp, evaluate=check_f6,
     notes="Every PI iterate from a random pi_0.",
+    subjects=("mdp.policy_iteration",),
+    instance=_MDP,
+    accepts=I.tabular_mdp,
 ))
 
 register(Claim(
@@ -688,26 +754,32 @@ register(Claim(
     constant="derived", tolerance=0.0, sample=sample_mdp, evaluate=check_f7,
     notes="The upper bounds are an explicit instantiation (constant 1, plus 1 for the final evaluation) of "
           "Scherrer's O(m/(1-gamma) log 1/(1-gamma)) (Howard) and O(n m/(1-gamma) log 1/(1-gamma)) (Simplex), "
-          "chosen in foundations.md; they are regression guards, loose on random instances. The Simplex lower "
+          "chosen in docs/papers/foundations.md; they are regression guards, loose on random instances. The Simplex lower "
           "bound is exact: Simplex-PI changes one state per switch and ends optimal, and an optimal deterministic "
           "policy uses an optimal action in every state. Iterations = exact evaluations (switches + 1).",
+    subjects=("mdp.policy_iteration", "mdp.simplex_policy_iteration"),
+    instance=_MDP,
+    accepts=I.tabular_mdp,
 ))
 
 register(Claim(
     id="F8", name="simulation-identity",
     statement=r"V^\pi_M - V^\pi_{\hat M} = (I-\gamma P_\pi)^{-1}\big[(r_\pi - \hat r_\pi) + \gamma (P_\pi - \hat P_\pi) V^\pi_{\hat M}\big]",
-    source="foundations.md F8; the Q-form of the identity is the 'simulation lemma' of Agarwal, Jiang, Kakade & Sun, "
+    source="docs/papers/foundations.md F8; the Q-form of the identity is the 'simulation lemma' of Agarwal, Jiang, Kakade & Sun, "
            "Reinforcement Learning: Theory and Algorithms, ch. 2 (Kearns & Singh 2002's simulation lemma is the "
            "approximate-model bound, not this identity)",
     constant="none", tolerance=1e-10, sample=sample_model_pair, evaluate=check_f8,
     notes="Derivation: subtract V_hat = r_hat + g P_hat V_hat from V = r + g P V, add and subtract g P V_hat, and solve "
           "for V - V_hat. 5 policies (3 stochastic, 2 deterministic); tolerance 1e-10 * max(1, ||V^pi_M||).",
+    subjects=("mdp.policy_evaluation", "mdp.TabularMDP.policy_matrix", "mdp.TabularMDP.policy_reward"),
+    instance=_PAIR,
+    accepts=I.mdp_pair,
 ))
 
 register(Claim(
     id="F9", name="simulation-bound",
     statement=r"\|V^\pi_M - V^\pi_{\hat M}\|_\infty \le \frac{1}{1-\gamma}\Big(\varepsilon_r + \frac{\gamma\,\varepsilon_P R_{\max}}{2(1-\gamma)}\Big)",
-    source="foundations.md F9: the simulation lemma (Kearns & Singh 2002, Machine Learning 49) with "
+    source="docs/papers/foundations.md F9: the simulation lemma (Kearns & Singh 2002, Machine Learning 49) with "
            "|(p-q)^T V| <= ||p-q||_1 span(V)/2",
     constant="derived", tolerance=1e-12, sample=sample_model_pair, evaluate=check_f9,
     notes="Derived from F8: ||(I - g P_pi)^-1|| = 1/(1-g), |(p-q)^T V| <= ||p-q||_1 span(V)/2 because p-q sums to 0, "
@@ -716,15 +788,21 @@ register(Claim(
           "range is a valid R_max); eps_r, eps_P exact maxima over (s, a). 7 policies incl. both optima; half of the "
           "random pairs share R, so the transition term is the whole bound. simulation_bound_tight_example() attains "
           "it up to 1 - O(eps_P).",
+    subjects=("mdp.policy_evaluation", "mdp.policy_iteration"),
+    instance=_PAIR,
+    accepts=I.mdp_pair,
 ))
 
 register(Claim(
     id="F10", name="wrong-model-planning",
     statement=r"V^*_M - V^{\hat\pi}_M \le \|V^{\pi^*}_M - V^{\pi^*}_{\hat M}\|_\infty + \|V^{\hat\pi}_M - V^{\hat\pi}_{\hat M}\|_\infty \le 2\sup_\pi \|V^\pi_M - V^\pi_{\hat M}\|_\infty",
-    source="foundations.md F10 (F9 applied to pi* and pi_hat)",
+    source="docs/papers/foundations.md F10 (F9 applied to pi* and pi_hat)",
     constant="source", tolerance=1e-9, sample=sample_model_pair, evaluate=check_f10,
     notes="sup over policies is not computed: the check uses the two-policy middle term, which is <= 2 sup, so "
           "passing it implies the stated bound; also checked against 2 x the F9 bound.",
+    subjects=("mdp.policy_iteration",),
+    instance=_PAIR,
+    accepts=I.mdp_pair,
 ))
 
 register(Claim(
@@ -734,6 +812,9 @@ register(Claim(
     constant="none", tolerance=1e-10, sample=sample_mdp, evaluate=check_f11,
     notes="5 random stochastic pairs and start distributions; occupancy from TabularMDP.occupancy; "
           "tolerance 1e-10 * max(1, ||V^pi||).",
+    subjects=("mdp.policy_evaluation", "mdp.TabularMDP.occupancy"),
+    instance=_MDP,
+    accepts=I.tabular_mdp,
 ))
 
 register(Claim(
@@ -749,6 +830,9 @@ register(Claim(
           "span(V*) <= R_max/(1-gamma), i.e. eps ~ (1-gamma)^-2 N^-1/2: a factor (1-gamma)^-1/2 looser than Azar et al.'s "
           "Bernstein-based rate, whose explicit constant we did not confirm. Part (b) is checked as the empirical "
           "(1-delta)-quantile over 200 plug-in runs (delta = 0.1).",
+    subjects=("mdp.learners.plugin_planner",),
+    instance=_MDP + " (N = 100 samples per pair), or (TabularMDP, N) with N a positive int",
+    accepts=_accept_f12,
 ))
 
 register(Claim(
@@ -756,7 +840,7 @@ register(Claim(
     statement=r"\mathrm{RMSE}(\hat V) \propto (1-\gamma)^{-3/2} N^{-1/2}\ \text{on } p = \tfrac{4\gamma-1}{3\gamma}:\ "
               r"\text{slopes } 1.5 \pm 0.2 \text{ in } \log\tfrac{1}{1-\gamma},\ -0.5 \pm 0.1 \text{ in } \log N;\ "
               r"\mathrm{RMSE} = (1 \pm 0.1)\,\mathrm{RMSE}_{\mathrm{Bin}(N, p)}",
-    source="Azar, Munos & Kappen (2013), Machine Learning 91(3), lower-bound construction; foundations.md section 5",
+    source="Azar, Munos & Kappen (2013), Machine Learning 91(3), lower-bound construction; docs/papers/foundations.md section 5",
     constant="none", tolerance=0.2, sample=lambda rng: dict(F13_SETTINGS), evaluate=check_f13, default_instances=1,
     notes="Delta method: sd(Vhat) ~ gamma sqrt(p(1-p)/N)/(1-gamma p)^2 = const sqrt(gamma p) (1-gamma)^(-3/2) N^(-1/2); "
           "the sqrt(gamma p) factor adds about +0.06 to the gamma slope over gamma in {0.8,...,0.98}. 2000 repetitions "
@@ -765,4 +849,7 @@ register(Claim(
           "to end and is cross-checked against the closed form Vhat = 1/(1 - gamma p_hat)). Level part: each RMSE "
           "within 10% of the exact RMSE under K ~ Binomial(N, p) (summed over the pmf); with 2000 repetitions the "
           "relative sd of an RMSE is about 1.6%, and a sampler drawing N/2 samples gives a ratio of 1.41.",
+    subjects=("mdp.learners.plugin_planner", "mdp.learners.sample_next_states"),
+    instance="a dict overriding some of F13_SETTINGS (gammas, n_fixed, gamma_fixed, ns, reps); the instance is always the hard two-state chain of foundations section 5",
+    accepts=_accept_f13,
 ))

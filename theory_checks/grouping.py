@@ -1,4 +1,4 @@
-"""Action-grouping claims (``shared/papers/action_grouping.md``, AG1-AG6) as executable checks.
+"""Action-grouping claims (``docs/papers/action_grouping.md``, AG1-AG6) as executable checks.
 
 Every evaluator measures the lab's own code (:mod:`mdp.abstraction.grouping`): the lifted model,
 the grouping errors, the three-term bound and the grouped learner. The bounds' constants are
@@ -19,6 +19,7 @@ import numpy as np
 
 import mdp
 from mdp.abstraction import grouping as AG
+from theory_checks import instances as I
 from theory_checks.core import CheckResult, Claim, combine, identity, inequality, register, solve_exact
 
 __all__ = [
@@ -27,7 +28,7 @@ __all__ = [
 ]
 
 _SOURCE = "Li, Ju & Shroff (2024), Achieving sample and computational efficient RL by action space reduction " \
-          "via grouping, ICLR; action_grouping.md"
+          "via grouping, ICLR; docs/papers/action_grouping.md"
 
 
 def _random_labels(rng, A: int, G: int) -> np.ndarray:
@@ -263,6 +264,54 @@ def check_ag6(instance, rng, *, n_replicates: int = 30, sigma: float = 0.05, bud
                       mean_loss={b: losses[i].round(4).tolist() for i, b in enumerate(budgets)})
 
 
+# ------------------------------------------------------------------------------------ user instances
+_PAIR = "(m, grouping): an mdp.TabularMDP and an mdp.abstraction.ActionGrouping (or its labels, an int array (A,)) of its actions"
+
+
+def _grouping(x, name="grouping"):
+    if isinstance(x, AG.ActionGrouping):
+        return x
+    return AG.ActionGrouping(I.int_array(1)(x, name))
+
+
+def _accept_grouped(x, name="instance"):
+    """``(m, grouping)``; labels are turned into an :class:`ActionGrouping` (uniform ``mu``)."""
+    m, g = I.tuple_of(I.tabular_mdp, _grouping, names=("m", "grouping"))(x, name)
+    g.check_model(m, f"{name}[1] (grouping)")
+    return m, g
+
+
+def _accept_ag3(x, name="instance"):
+    """``(m, grouping, N, delta)``."""
+    if not isinstance(x, (tuple, list)) or len(x) != 4:
+        raise TypeError(f"{name} must be a tuple (m, grouping, N, delta), got {I.kind_name(x)}")
+    m, g = _accept_grouped(tuple(x[:2]), name)
+    N = I.positive_int(x[2], f"{name}[2] (N)")
+    delta = I.real("(0, 1)")(x[3], f"{name}[3] (delta)")
+    R = np.asarray(m.R)
+    if R.min() < 0 or R.max() > 1:
+        raise ValueError(f"{name}: Bernoulli reward observations need rewards in [0, 1], got [{R.min():.3g}, {R.max():.3g}]")
+    return m.to_dense(), g, N, delta
+
+
+def _accept_ag5(x, name="instance"):
+    """A model (exact reward observations) or ``(m, noise)`` with ``noise in {"none", "bernoulli"}``."""
+    if not isinstance(x, (tuple, list)):
+        return I.tabular_mdp(x, name), "none"
+    m, noise = I.tuple_of(I.tabular_mdp, I.choice("none", "bernoulli"), names=("m", "noise"))(x, name)
+    if noise == "bernoulli" and (np.asarray(m.R).min() < 0 or np.asarray(m.R).max() > 1):
+        raise ValueError(f"{name}: Bernoulli reward observations need rewards in [0, 1]")
+    return m, noise
+
+
+def _accept_ag6(x, name="instance"):
+    """An int seed (a Generator passed to check() is its rng and seeds the draw)."""
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, np.integer)) or x < 0:
+        raise TypeError(f"{name} must be a non-negative int seed (the 30 planted-cluster instances are drawn "
+                        f"inside the check), got {I.kind_name(x)}")
+    return np.random.default_rng(int(x))
+
+
 register(Claim(
     id="AG1", name="grouping-lifting-exact",
     statement=r"V^{\pi_h \circ \mu}_M = V^{\pi_h}_{M_g}\ \text{for every high-level } \pi_h",
@@ -271,6 +320,9 @@ register(Claim(
     notes="Exact linear solves (mdp.policy_evaluation) on random action-wise similar MDPs (dense and sparse), "
           "uniform and random state-dependent mu with zero entries; one deterministic and one stochastic pi_h; "
           "tolerance 1e-10 (1 + ||V||).",
+    subjects=("mdp.abstraction.lifted_model", "mdp.abstraction.ActionGrouping.execute"),
+    instance=_PAIR,
+    accepts=_accept_grouped,
 ))
 
 register(Claim(
@@ -283,6 +335,9 @@ register(Claim(
           "most the note's B). Also: B = 0 and zero loss when groups hold identical actions. The note's "
           "'refining never increases eps_P, eps_R' is false (counterexample in theory_checks/grouping.py); the "
           "true factor-2 statement is checked on a random split of a group with uniform mu.",
+    subjects=("mdp.abstraction.lifted_model", "mdp.abstraction.grouping_loss_bound", "mdp.abstraction.grouping_errors"),
+    instance=_PAIR,
+    accepts=_accept_grouped,
 ))
 
 register(Claim(
@@ -296,6 +351,9 @@ register(Claim(
           "observed is the failure frequency of the concentration event, bound is delta. The frequency with "
           "which the empirical optimum loses more than 2(e_R + gamma e_P c)/(1-gamma) in M_g is reported in "
           "details (always 0 in our runs: Weissman + the union bound are loose).",
+    subjects=("mdp.abstraction.grouped_learner", "mdp.abstraction.grouping_loss_bound"),
+    instance="(m, grouping, N, delta): a small mdp.TabularMDP with rewards in [0, 1], a grouping (as for AG1), N a positive int, delta in (0, 1); 500 samplings and 500 exact solves",
+    accepts=_accept_ag3,
 ))
 
 register(Claim(
@@ -305,6 +363,9 @@ register(Claim(
     constant="derived", tolerance=1e-10, sample=sample_grouped_mdp, evaluate=check_ag4,
     notes="T VI sweeps from V_0 = 0 in the empirical lifted model of grouped_learner (T random in 0-30, N in "
           "{1, 10}, expected or Bernoulli reward observations); exact evaluation of the greedy policy.",
+    subjects=("mdp.abstraction.grouped_learner",),
+    instance=_PAIR,
+    accepts=_accept_grouped,
 ))
 
 register(Claim(
@@ -316,6 +377,9 @@ register(Claim(
     notes="Statistical (delta = 0.05 per run): each instance is a planted-cluster MDP with 5 nested Ward "
           "groupings x 3 budgets (200, 2e3, 2e4 samples; T = 10); default 200 instances = 3000 runs, as in the "
           "note. A violation would be a bug: the realised loss is typically 20-300x below the bound.",
+    subjects=("mdp.abstraction.grouped_learner", "mdp.abstraction.grouping_loss_bound", "mdp.abstraction.nested_groupings"),
+    instance="an mdp.TabularMDP (exact reward observations) or (m, noise) with noise in {\"none\", \"bernoulli\"}; 15 grouped-learner runs",
+    accepts=_accept_ag5,
 ))
 
 register(Claim(
@@ -330,4 +394,7 @@ register(Claim(
           "clusters differ a lot), so the trade-off needs noisy rewards. The note's second assertion (the "
           "bound's argmin tracks the realised one within one step) is NOT made: the bound's argmin stays at "
           "G = 4 at every budget while the realised one moves to 32 (details report both).",
+    subjects=("mdp.abstraction.grouped_learner", "mdp.abstraction.planted_cluster_mdp"),
+    instance="an int seed (the 30 planted-cluster MDPs are drawn inside the check)",
+    accepts=_accept_ag6,
 ))

@@ -16,6 +16,7 @@ import math
 
 import numpy as np
 
+from theory_checks import instances as I
 from theory_checks.core import CheckResult, Claim, combine, identity, inequality, register
 
 __all__ = [
@@ -89,7 +90,7 @@ def sample_agentic(rng: np.random.Generator) -> dict:
 
 def check_l2(inst, rng) -> CheckResult:
     """GiGPO with all observations distinct equals GRPO (mean_std_norm) / Dr.GRPO (mean_norm) on
-    the episode returns (gigpo.md claim 2), via L2's helper."""
+    the episode returns (docs/papers/gigpo.md claim 2), via L2's helper."""
     from mdp.llm import RolloutBatch
     from mdp.llm.agentic import check_gigpo_reduces_to_grpo
 
@@ -114,7 +115,7 @@ def sample_softmax_bandit(rng: np.random.Generator) -> dict:
 
 
 def check_l3(inst, rng) -> CheckResult:
-    """``E||g||^2 >= c_pi Var(r)`` and ``||grad J||^2 >= min(pi) Var(r)`` (mmr1_vas.md claim 1).
+    """``E||g||^2 >= c_pi Var(r)`` and ``||grad J||^2 >= min(pi) Var(r)`` (docs/papers/mmr1_vas.md claim 1).
 
     Gradients are computed by torch autograd on the softmax logits (exact expectations by
     enumeration), independently of the closed forms in :func:`mdp.llm.samplers.variance_gradient_bounds`,
@@ -170,7 +171,7 @@ def sample_d3s(rng: np.random.Generator) -> dict:
 def check_l4(inst, rng) -> CheckResult:
     """D3S's selected subset attains ``max_{|S|=k} Var_S(A)`` (brute force over all subsets), i.e.
     it maximises the bound ``C sqrt(Var_S(A))`` on the norm of the re-centred gradient estimate
-    ``(1/k) sum_S (A_i - mean_S A) g_i`` (d3s.md claims 1-2), and that bound holds for it."""
+    ``(1/k) sum_S (A_i - mean_S A) g_i`` (docs/papers/d3s.md claims 1-2), and that bound holds for it."""
     from itertools import combinations
 
     from mdp.llm.samplers import max_variance_subset
@@ -199,7 +200,7 @@ def sample_arena_sizes(rng: np.random.Generator) -> list:
 
 def check_l5(sizes, rng) -> CheckResult:
     """Judge calls: seeded single elimination ``N - 1`` (+ ``N`` anchor seeding = ``2N - 1``), round
-    robin ``N(N-1)/2``, all doubled by symmetrised judging (arenarl.md claim 1)."""
+    robin ``N(N-1)/2``, all doubled by symmetrised judging (docs/papers/arenarl.md claim 1)."""
     from mdp.llm.arena import round_robin, single_elimination
 
     worst = 0
@@ -230,7 +231,7 @@ def check_l6(inst, rng) -> CheckResult:
     """Mean Kendall tau vs the true qualities over 400 groups under a noisy pairwise judge
     ``J(a, b) = sigmoid(q_a - q_b + e)``, ``e ~ N(0, 0.5^2)`` fresh per call (anchor of quality 0):
     round robin (120 calls) - seeded single elimination (31 calls) <= 0.2, and seeded single
-    elimination >= random-bracket single elimination (15 calls) + 0.2 (arenarl.md claim 3)."""
+    elimination >= random-bracket single elimination (15 calls) + 0.2 (docs/papers/arenarl.md claim 3)."""
     from mdp.llm.arena import kendall_tau, round_robin, single_elimination
 
     c = _L6
@@ -261,7 +262,7 @@ def check_l6(inst, rng) -> CheckResult:
 # L7 SPO
 # --------------------------------------------------------------------------------------------
 def _rpsd() -> np.ndarray:
-    """spo.md lab (a): R, P, S cyclic with win probability 0.9, D losing to all with 0.2."""
+    """docs/papers/spo.md lab (a): R, P, S cyclic with win probability 0.9, D losing to all with 0.2."""
     P = np.full((4, 4), 0.5)
     for i, j in ((1, 0), (2, 1), (0, 2)):  # paper beats rock, scissors beat paper, rock beats scissors
         P[i, j], P[j, i] = 0.9, 0.1
@@ -271,7 +272,7 @@ def _rpsd() -> np.ndarray:
 
 
 def sample_preference(rng: np.random.Generator) -> np.ndarray:
-    """spo.md's R/P/S/D matrix (a quarter of the time) or ``1/2 + S`` with ``S`` antisymmetric,
+    """docs/papers/spo.md's R/P/S/D matrix (a quarter of the time) or ``1/2 + S`` with ``S`` antisymmetric,
     entries uniform in (-1/2, 1/2), 3-7 responses (generically intransitive)."""
     if rng.random() < 0.25:
         return _rpsd()
@@ -282,7 +283,7 @@ def sample_preference(rng: np.random.Generator) -> np.ndarray:
 
 def check_l7(P, rng, *, n_iter: int = 4000) -> CheckResult:
     """Self-play Hedge on exact win rates (SPO's no-regret learner): ``exploitability(p_bar_T) =
-    Reg(T)/T <= ln n/(eta T) + eta/8`` with ``eta = sqrt(8 ln n / T)`` (spo.md claim 1 and the Hedge
+    Reg(T)/T <= ln n/(eta T) + eta/8`` with ``eta = sqrt(8 ln n / T)`` (docs/papers/spo.md claim 1 and the Hedge
     regret bound), and the LP minimax winner has exploitability 0."""
     from mdp.llm.spo import minimax_winner, preference_exploitability, spo_self_play
 
@@ -316,7 +317,7 @@ def check_l8(inst, rng) -> CheckResult:
     """The sign rule ``rho* = 1 + eps sign(Q - mu)`` (median atom split) is feasible and attains the
     optimum of ``max sum pi0 rho Q`` s.t. ``1 - eps <= rho <= 1 + eps``, ``sum pi0 rho = 1`` solved by
     scipy HiGHS; equal to the LP's ratios when ``Q`` has no ties (unique optimum); and
-    ``E_{pi*}[Q - V] = eps E_{pi0}|Q - mu|`` (bpo_gbpo.md claims 1-2)."""
+    ``E_{pi*}[Q - V] = eps E_{pi0}|Q - mu|`` (docs/papers/bpo_gbpo.md claims 1-2)."""
     from scipy.optimize import linprog
 
     from mdp.llm.bpo import bpo_sign_rule, weighted_median
@@ -355,7 +356,7 @@ def _sample_hapo(rng: np.random.Generator) -> dict:
 
 def check_l9(inst, rng) -> CheckResult:
     """HAPO's token-level group advantage has token-weighted zero mean, ``sum_i L_i A_i = 0`` per
-    group, in every group that does not fall back to GRPO (hapo.md claim 1)."""
+    group, in every group that does not fall back to GRPO (docs/papers/hapo.md claim 1)."""
     import torch
 
     from mdp.llm.segments import dense_codes, segment_sum
@@ -368,6 +369,93 @@ def check_l9(inst, rng) -> CheckResult:
 
 
 # --------------------------------------------------------------------------------------------
+# user instances
+# --------------------------------------------------------------------------------------------
+def _same_length(d: dict, name: str, keys=None) -> dict:
+    keys = list(d) if keys is None else keys
+    lengths = {k: len(d[k]) for k in keys}
+    if len(set(lengths.values())) > 1:
+        raise ValueError(f"{name}: {', '.join(keys)} must have one length (one entry per row), got {lengths}")
+    return d
+
+
+def _groups_of_two(d: dict, name: str) -> dict:
+    counts = np.unique(d["group_ids"], return_counts=True)[1]
+    if counts.size and counts.min() < 2:
+        raise ValueError(f"{name}: every group needs at least 2 rows (singleton conventions differ by framework), "
+                         f"got a group of {int(counts.min())}")
+    return d
+
+
+_rows = I.float_array(1, min_len=1)
+_ids = I.int_array(1)
+
+
+def _accept_groups(x, name="instance"):
+    return _groups_of_two(_same_length(I.record(rewards=_rows, group_ids=_ids)(x, name), name), name)
+
+
+def _accept_agentic(x, name="instance"):
+    fields = I.record(rewards=_rows, group_ids=_ids, trajectory_ids=_ids, step_ids=_ids, observation_keys=_ids)
+    return _same_length(fields(x, name), name)
+
+
+def _accept_bandit(x, name="instance"):
+    return _same_length(I.record(logits=I.float_array(1, min_len=2), rewards=_rows)(x, name), name)
+
+
+#: D3S's check compares with brute force over all C(G, k) subsets
+L4_MAX_GROUP = 20
+
+
+def _accept_d3s(x, name="instance"):
+    d = I.record(advantages=_rows, k=I.positive_int, scores=I.float_array(2))(x, name)
+    G = d["advantages"].size
+    if d["k"] > G:
+        raise ValueError(f"{name}: k = {d['k']} exceeds the group size {G}")
+    if d["scores"].shape[0] != G:
+        raise ValueError(f"{name}: scores must have one row per advantage ({G}), got shape {d['scores'].shape}")
+    I.max_size(L4_MAX_GROUP, "the group size", "brute force over all C(G, k) subsets")(G, name)
+    return d
+
+
+def _accept_sizes(x, name="instance"):
+    if not isinstance(x, (list, tuple)) or not x:
+        raise TypeError(f"{name} must be a non-empty list of group sizes (positive ints), got {I.kind_name(x)}")
+    return [I.positive_int(n, f"{name}[{i}]") for i, n in enumerate(x)]
+
+
+def _accept_seed(x, name="instance"):
+    if isinstance(x, dict):
+        return I.record(seed=I.positive_int)(x, name)
+    return {"seed": I.positive_int(x, name)}
+
+
+def _accept_preference(x, name="instance"):
+    """A square win-rate matrix ``P`` with entries in [0, 1] and ``P + P^T = 1``."""
+    P = I.float_array(2)(x, name)
+    if P.shape[0] != P.shape[1] or P.shape[0] < 2:
+        raise ValueError(f"{name} must be a square (n, n) win-rate matrix with n >= 2, got shape {P.shape}")
+    if P.min() < 0 or P.max() > 1 or float(np.abs(P + P.T - 1.0).max()) > 1e-12:
+        raise ValueError(f"{name}: a win-rate matrix has entries in [0, 1] and P + P^T = 1 (P[i, j] = Pr(i beats j))")
+    return P
+
+
+def _accept_bpo(x, name="instance"):
+    d = _same_length(I.record(q=_rows, pi0=_rows, eps=I.real("(0, 1)"))(x, name), name, ["q", "pi0"])
+    if d["pi0"].min() < 0 or abs(float(d["pi0"].sum()) - 1.0) > 1e-9:
+        raise ValueError(f"{name}: pi0 must be a probability vector (non-negative, summing to 1)")
+    return d
+
+
+def _accept_hapo(x, name="instance"):
+    d = _same_length(I.record(rewards=_rows, group_ids=_ids, mask=I.float_array(2))(x, name), name)
+    if not np.isin(d["mask"], (0.0, 1.0)).all():
+        raise ValueError(f"{name}: mask must hold 0/1 token indicators")
+    return d
+
+
+# --------------------------------------------------------------------------------------------
 # registration
 # --------------------------------------------------------------------------------------------
 register(Claim(
@@ -377,51 +465,66 @@ register(Claim(
     constant="none", tolerance=1e-12, sample=sample_groups, evaluate=check_l1,
     notes="Tolerance 1e-12 * (1 + sum|A|). Constant groups (zero variance) included; groups have >= 2 rows "
           "(singleton conventions differ by framework and are tested separately).",
+    subjects=("mdp.llm.compute_advantages",),
+    instance="a dict {rewards: float (n,), group_ids: int (n,)} with every group of >= 2 rows",
+    accepts=_accept_groups,
 ))
 
 register(Claim(
     id="L2", name="gigpo-reduces-to-grpo",
     statement=r"\text{all } o_t \text{ distinct} \Rightarrow A^{GiGPO}_t = A^{E}(\tau) = A^{GRPO}(R(\tau))",
-    source="Feng et al. 2025, GiGPO, arXiv:2505.10978 (gigpo.md claim 2)",
+    source="Feng et al. 2025, GiGPO, arXiv:2505.10978 (docs/papers/gigpo.md claim 2)",
     constant="none", tolerance=1e-8, sample=sample_agentic, evaluate=check_l2,
     notes="Measured by mdp.llm.agentic.check_gigpo_reduces_to_grpo (per-trajectory episode statistics) for "
           "mean_std_norm (vs grpo) and mean_norm (vs dr_grpo); bound 1e-8 * max(1, max|A|).",
+    subjects=("mdp.llm.check_gigpo_reduces_to_grpo", "mdp.llm.compute_advantages"),
+    instance="a dict of equal-length arrays {rewards, group_ids, trajectory_ids, step_ids, observation_keys} (one row per step)",
+    accepts=_accept_agentic,
 ))
 
 register(Claim(
     id="L3", name="mmr1-variance-gradient-bound",
     statement=r"E\|g\|^2 \ge \min_y\|e_y - \pi\|^2\,\mathrm{Var}_\pi(r),\quad \|\nabla_z J\|^2 \ge \min_y \pi_y\,\mathrm{Var}_\pi(r)",
-    source="Leng et al. 2025, MMR1, arXiv:2509.21268 (mmr1_vas.md claim 1, concrete softmax instance)",
+    source="Leng et al. 2025, MMR1, arXiv:2509.21268 (docs/papers/mmr1_vas.md claim 1, concrete softmax instance)",
     constant="derived", tolerance=1e-9, sample=sample_softmax_bandit, evaluate=check_l3,
     notes="The paper states a Fisher-type constant; the constants c_pi = min_y ||e_y - pi||^2 and min_y pi_y are "
-          "derived in mmr1_vas.md for a softmax policy with logits z and the single-sample estimator "
+          "derived in docs/papers/mmr1_vas.md for a softmax policy with logits z and the single-sample estimator "
           "g = (r(y) - J) grad log pi(y) (Cauchy-Schwarz / termwise bounds). Exact expectations by enumeration, "
           "gradients by torch autograd. Tightness is small for peaked policies (min pi tiny).",
+    subjects=("mdp.llm.samplers.variance_gradient_bounds",),
+    instance="a dict {logits: float (n,), rewards: float (n,)}, n >= 2",
+    accepts=_accept_bandit,
 ))
 
 register(Claim(
     id="L4", name="d3s-max-variance-selection",
     statement=r"S^* = \arg\max_{|S|=k}\mathrm{Var}_S(A);\ \ \|\tfrac1k\textstyle\sum_{S}(A_i - \bar A_S) g_i\| \le C\sqrt{\mathrm{Var}_S(A)}",
-    source="Wang et al. 2025, D3S, arXiv:2509.22115 (d3s.md claims 1-2)",
+    source="Wang et al. 2025, D3S, arXiv:2509.22115 (docs/papers/d3s.md claims 1-2)",
     constant="derived", tolerance=1e-12, sample=sample_d3s, evaluate=check_l4,
     notes="C = max_i ||g_i|| (random score vectors with norms <= 1); the bound C sqrt(mean_S (A - mean_S A)^2) is "
-          "Cauchy-Schwarz as in d3s.md, applied to re-centred advantages so that it is C sqrt(Var_S). The O(k) "
+          "Cauchy-Schwarz as in docs/papers/d3s.md, applied to re-centred advantages so that it is C sqrt(Var_S). The O(k) "
           "extremes scan (mdp.llm.samplers.d3s_sample_mask) is compared with brute force over all k-subsets.",
+    subjects=("mdp.llm.samplers.max_variance_subset",),
+    instance="a dict {advantages: float (G,), k: int in 1..G, scores: float (G, d)}, G <= 20 (brute force over all k-subsets)",
+    accepts=_accept_d3s,
 ))
 
 register(Claim(
     id="L5", name="arena-judge-calls",
     statement=r"\#\text{calls} = N - 1 \text{ (bracket)},\ 2N - 1 \text{ (anchor-seeded)},\ N(N-1)/2 \text{ (round robin)};\ \times 2 \text{ symmetrised}",
-    source="Zhang et al. 2026, ArenaRL, arXiv:2601.06487 (arenarl.md claim 1)",
+    source="Zhang et al. 2026, ArenaRL, arXiv:2601.06487 (docs/papers/arenarl.md claim 1)",
     constant="source", tolerance=0.5, sample=sample_arena_sizes, evaluate=check_l5,
     notes="Counts for N in {4, 8, 16, 32} and random N in 1..40 (byes to the top seeds); seeding by anchor, "
           "random bracket and given scores.",
+    subjects=("mdp.llm.single_elimination", "mdp.llm.round_robin"),
+    instance="a list of group sizes (positive ints)",
+    accepts=_accept_sizes,
 ))
 
 register(Claim(
     id="L6", name="arena-ranking-accuracy",
     statement=r"\bar\tau_{RR} - \bar\tau_{seeded} \le 0.2,\ \ \bar\tau_{random} + 0.2 \le \bar\tau_{seeded}\ \ (N = 16,\ 400 \text{ groups})",
-    source="Zhang et al. 2026, ArenaRL, arXiv:2601.06487 (arenarl.md claim 3, an empirical claim)",
+    source="Zhang et al. 2026, ArenaRL, arXiv:2601.06487 (docs/papers/arenarl.md claim 3, an empirical claim)",
     constant="derived", tolerance=0.2, sample=sample_arena_accuracy, evaluate=check_l6, default_instances=1,
     notes="Noise model fixed here: q ~ N(0,1), judge sigmoid(q_a - q_b + e), e ~ N(0, 0.5^2) fresh per call, anchor "
           "of quality 0, tie-breaks by anchor seed score. In a 300-group pilot mean Kendall tau was 0.884 (round "
@@ -429,34 +532,46 @@ register(Claim(
           "s.e. <= 0.007: the seeded bracket recovers ~84% of round robin's tau at a quarter of the calls "
           "(with e ~ N(0, 1): 0.80 / 0.56 / 0.38, ~70%), so 'close to round robin' holds only loosely and the "
           "0.2 gap/margin are derived from the pilot (>= 9 s.e. of slack).",
+    subjects=("mdp.llm.single_elimination", "mdp.llm.round_robin"),
+    instance="a seed (int, or {seed: int}) for the 400 simulated groups",
+    accepts=_accept_seed,
 ))
 
 register(Claim(
     id="L7", name="spo-minimax-winner",
     statement=r"\tfrac12 - \min_q \bar p_T^\top P q = \mathrm{Reg}(T)/T \le \tfrac{\ln n}{\eta T} + \tfrac{\eta}{8},\ \ \eta = \sqrt{8\ln n/T}",
-    source="Swamy et al. 2024, SPO, arXiv:2401.04056, Thm (self-play suffices; spo.md claim 1); Hedge regret "
+    source="Swamy et al. 2024, SPO, arXiv:2401.04056, Thm (self-play suffices; docs/papers/spo.md claim 1); Hedge regret "
            "(Freund & Schapire 1997)",
     constant="derived", tolerance=1e-10, sample=sample_preference, evaluate=check_l7,
     notes="T = 4000 iterations of exact-win-rate Hedge (z += eta P p_t). The regret bound ln n/eta + eta T/8 is the "
           "standard Hedge bound for payoffs in [0, 1]; the identity exploitability = Reg/T uses P + P^T = 1. The "
           "minimax winner is the row strategy of the antisymmetric game P - 1/2 from marl.zero_sum_matrix_game; "
           "the L1 distance of p_bar to it is reported in details (it need not be unique).",
+    subjects=("mdp.llm.spo_self_play", "mdp.llm.minimax_winner"),
+    instance="a win-rate matrix P (n, n), entries in [0, 1], P + P^T = 1",
+    accepts=_accept_preference,
 ))
 
 register(Claim(
     id="L8", name="bpo-sign-rule-lp",
     statement=r"\rho^* = 1 + \varepsilon\,\mathrm{sign}(Q - \mu) \in \arg\max\{\textstyle\sum_a\pi_0\rho Q : 1-\varepsilon\le\rho\le 1+\varepsilon,\ \sum_a\pi_0\rho = 1\}",
-    source="Ao et al. 2026, BRRL, arXiv:2604.18578 (bpo_gbpo.md claims 1-2)",
+    source="Ao et al. 2026, BRRL, arXiv:2604.18578 (docs/papers/bpo_gbpo.md claims 1-2)",
     constant="none", tolerance=1e-9, sample=sample_bpo, evaluate=check_l8,
     notes="mu is the lower pi0-weighted median; the action(s) at mu get the fractional ratio that makes the "
-          "constraint exact (bpo_gbpo.md's atom split). LP by scipy HiGHS; ratios compared only when Q has no "
+          "constraint exact (docs/papers/bpo_gbpo.md's atom split). LP by scipy HiGHS; ratios compared only when Q has no "
           "ties (otherwise the optimum is not unique).",
+    subjects=("mdp.llm.bpo_sign_rule",),
+    instance="a dict {q: float (A,), pi0: probability vector (A,), eps: float in (0, 1)}",
+    accepts=_accept_bpo,
 ))
 
 register(Claim(
     id="L9", name="hapo-token-weighted-zero-mean",
     statement=r"\sum_{i \in g} L_i A_i = 0,\ A_i = (r_i - \mu_g)/(\sigma_g + 10^{-6}),\ \mu_g = \textstyle\sum L_i r_i / \sum L_i",
-    source="Liu et al. 2025, HAPO, arXiv:2509.16591 (hapo.md claim 1)",
+    source="Liu et al. 2025, HAPO, arXiv:2509.16591 (docs/papers/hapo.md claim 1)",
     constant="none", tolerance=1e-9, sample=_sample_hapo, evaluate=check_l9,
     notes="Fallback to GRPO disabled (fallback=inf) so every group uses the token-level statistics.",
+    subjects=("mdp.llm.hapo_token_advantages",),
+    instance="a dict {rewards: float (n,), group_ids: int (n,), mask: 0/1 float (n, T)}",
+    accepts=_accept_hapo,
 ))

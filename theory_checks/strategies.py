@@ -1,6 +1,6 @@
 """Hypothesis strategies for tabular MDPs, value vectors and policies.
 
-The random-instance generator of ``shared/papers/foundations.md``: ``P[s, a, :] ~ Dirichlet(alpha * 1)``
+The random-instance generator of ``docs/papers/foundations.md``: ``P[s, a, :] ~ Dirichlet(alpha * 1)``
 with ``alpha in {0.1, 1}`` (0.1 gives nearly deterministic, hard cases), ``R ~ U[0, 1]``,
 ``gamma in {0.5, 0.9, 0.99}``.
 

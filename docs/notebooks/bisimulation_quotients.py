@@ -27,7 +27,7 @@
 #
 # References: Givan, Dean & Greig (2003), *Equivalence notions and model minimization in Markov
 # decision processes*, Artif. Intell. 147 (Def. 4, Thms 6-8); Ferns, Panangaden & Precup (2004),
-# *Metrics for finite Markov decision processes*, UAI; foundations.md sections 9-10.
+# *Metrics for finite Markov decision processes*, UAI; docs/papers/foundations.md sections 9-10.
 
 # %%
 import time

@@ -24,7 +24,7 @@
 # References: Shao et al. (2024), *DeepSeekMath*, arXiv:2402.03300, Sec. 4.1.2 (GRPO); Ahmadian
 # et al. (2024), arXiv:2402.14740, Eq. 6 (RLOO); Feng et al. (2025), *GiGPO*, arXiv:2505.10978,
 # Eqs. 3, 5-8; He, Feng et al. (2026), *HGPO*, arXiv:2602.22817; Li et al. (2025), *SALT*,
-# arXiv:2510.20022. Paper notes: `shared/papers/gigpo.md`, `hgpo.md`, `salt.md`.
+# arXiv:2510.20022. Paper notes: `docs/papers/gigpo.md`, `docs/papers/hgpo.md`, `docs/papers/salt.md`.
 
 # %%
 import matplotlib.pyplot as plt
@@ -174,7 +174,7 @@ fig.tight_layout()
 # ## 3. A claim: GiGPO reduces to GRPO when no observation repeats (L2)
 #
 # If every observation is distinct, every anchor-state group is a singleton, $A^S = 0$, and GiGPO is
-# GRPO on the episode returns (gigpo.md claim 2; with per-trajectory episode statistics; the default
+# GRPO on the episode returns (docs/papers/gigpo.md claim 2; with per-trajectory episode statistics; the default
 # `episode_stats="step_rows"` follows verl-agent and takes them over step rows instead). Claim L2 in
 # `theory_checks.llm` checks this identity, for the std-normalised mode (vs `grpo`) and the
 # mean-only mode (vs `dr_grpo`). We run it on one batch of corridor rollouts and on random

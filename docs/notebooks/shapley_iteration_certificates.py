@@ -23,7 +23,7 @@
 # This notebook shows (1) how `val` is computed exactly, (2) why $T$ is a $\gamma$-contraction (claim
 # G1), (3) how the lab *certifies* a solution: best responses computed exactly by single-agent MDP
 # solves (claim G2), and (4) how far a learner's strategies are from that certificate, on Littman's
-# soccer. References: Shapley (1953); Littman (1994); foundations.md sections 6-7.
+# soccer. References: Shapley (1953); Littman (1994); docs/papers/foundations.md sections 6-7.
 
 # %%
 import matplotlib.pyplot as plt
@@ -61,7 +61,7 @@ print("largest certificate gap over 10,000 random 5x5 games:", sols.gap.max())
 
 # %%
 game = marl.generators.random_zero_sum_game(20, 3, 4, rng=rng, gamma=0.9)
-(result,) = assert_claim("G1", game, n=1)
+(result,) = assert_claim("G1", game)
 print(result)
 
 # %% [markdown]
@@ -101,7 +101,7 @@ print("uniform play is exploitable by", marl.exploitability(game, *uniform).valu
 # ## 4. Littman's soccer: exact value, learned strategies
 #
 # `soccer_v0.model()` exports the exact 760-state game behind the PettingZoo environment (conventions
-# of foundations.md section 6). Its value at kick-off with A holding the ball is $+0.218484$.
+# of docs/papers/foundations.md section 6). Its value at kick-off with A holding the ball is $+0.218484$.
 # Minimax-Q (Littman 1994) learns from the same model used as a simulator; the certificate tells how
 # much a best-responding opponent could take from the learned strategy.
 

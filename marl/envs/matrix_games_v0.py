@@ -31,7 +31,7 @@ has exactly these observations as states: ``S = 1 + k1 * k2`` (memory-one, deter
 to the state of the joint action just played) or ``S = 1``; ``R[s] = `` the stage payoff in
 every state. It is zero-sum (``R (S, k1, k2)``) when the stage game is, general-sum
 (``(2, S, k1, k2)``) otherwise. The value of every state of a zero-sum repeated game is
-``val(M) / (1 - gamma)`` (foundations.md section 6 table).
+``val(M) / (1 - gamma)`` (docs/papers/foundations.md section 6 table).
 """
 from __future__ import annotations
 

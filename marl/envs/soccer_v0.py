@@ -1,6 +1,6 @@
 """Littman's (1994) two-player soccer as a PettingZoo environment with its exact Markov game.
 
-Conventions (foundations.md section 6, followed exactly):
+Conventions (docs/papers/foundations.md section 6, followed exactly):
 
 * Grid ``5`` wide (``x = 0..4``) by ``4`` high (``y = 0..3``). Goal mouths are the rows
   ``y in {1, 2}`` on both sides.
@@ -31,7 +31,7 @@ State index: cells are numbered ``c = y * 5 + x`` (``0..19``);
 the ball and ``1`` when B does (:func:`state_index`, :func:`decode_state`).
 ``KICKOFF_STATES = (state with A's ball, state with B's ball)``.
 
-Regression value (foundations.md section 6; reproduced with Shapley value iteration, sup-norm
+Regression value (docs/papers/foundations.md section 6; reproduced with Shapley value iteration, sup-norm
 change below 1e-10): ``V*(kick-off, A has ball) = +0.218484``, ``V*(kick-off, B has ball) =
 -0.218484`` at ``gamma = 0.9``.
 

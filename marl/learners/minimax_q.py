@@ -1,7 +1,7 @@
 """Minimax-Q (Littman 1994) for two-player zero-sum Markov games: synchronous and online.
 
 Update for an observed ``(s, a1, a2, s')`` with the known expected reward ``R[s, a1, a2]``
-(foundations.md section 7):
+(docs/papers/foundations.md section 7):
 
     Q(s, a1, a2) <- (1 - alpha) Q(s, a1, a2) + alpha (R[s, a1, a2] + gamma val(Q(s', :, :)))
 

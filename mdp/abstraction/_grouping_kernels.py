@@ -2,7 +2,7 @@
 
 Private to :mod:`mdp.abstraction.grouping`. One kernel and two numpy twins:
 
-* :func:`sample_grouped` -- the two-stage generative draw of ``action_grouping.md`` (Algorithm 1):
+* :func:`sample_grouped` -- the two-stage generative draw of ``docs/papers/action_grouping.md`` (Algorithm 1):
   for every state-group row ``k = s * G + i`` and sample ``n``, ``a ~ mu(. | s, i)`` then
   ``s' ~ P(. | s, a)``, both by inverse CDF from caller-supplied uniforms (so the kernel and its
   twin see the same draws and agree exactly);

@@ -2,7 +2,7 @@
 and the on-policy (pi-bisimulation) metric of Castro (2020).
 
 Ferns, Panangaden & Precup (2004), "Metrics for finite Markov decision processes", UAI, Thm 4.5;
-(2011) SIAM J. Comput. 40(6), Thm 3.12 (foundations.md section 10). For weights ``c_R > 0``,
+(2011) SIAM J. Comput. 40(6), Thm 3.12 (docs/papers/foundations.md section 10). For weights ``c_R > 0``,
 ``0 <= c_T < 1`` the operator on pseudometrics
 
     F(d)(s, t) = max_a [ c_R |R[s, a] - R[t, a]| + c_T W_d(P[s, a, :], P[t, a, :]) ],

@@ -2,13 +2,13 @@
 the states of a :class:`~mdp.TabularMDP`, its quotient model, and lifting back.
 
 Definition (Givan, Dean & Greig 2003, "Equivalence notions and model minimization in Markov
-decision processes", Artif. Intell. 147, Def. 4 / Thm 6; foundations.md section 9): a partition
+decision processes", Artif. Intell. 147, Def. 4 / Thm 6; docs/papers/foundations.md section 9): a partition
 ``B`` of the states is a bisimulation if ``s ~ t`` implies, for every action ``a``,
 ``R[s, a] = R[t, a]`` and ``P(s, a, C) = P(t, a, C)`` for every block ``C``, where
 ``P(s, a, C) = sum_{t' in C} P[s, a, t']``. The coarsest one is unique; its quotient
 ``P_Q(C, a, C') = P(rep(C), a, C')``, ``R_Q(C, a) = R[rep(C), a]`` has the same optimal values,
 ``V*(s) = V*_Q(block(s))``, and a quotient-optimal policy lifted to the states is optimal
-(foundations.md B1).
+(docs/papers/foundations.md B1).
 
 Algorithm: splitter-based partition refinement (Derisavi, Hermanns & Sanders 2003, "Optimal
 state-space lumping in Markov chains", IPL 87; the refinable-partition data structure and
@@ -18,7 +18,7 @@ processed splitter, so the scans cost ``O(m log n)`` for ``m`` stored transition
 states; sorting the touched keys inside each split block adds at most a ``log`` factor
 (``O(m log^2 n)`` worst case). The benchmark ``benchmarks/bench_bisim.py`` fits the exponent on
 sparse gridworlds up to ``10^6`` states. :func:`_reference` is the naive signature refinement of
-foundations.md section 9 (``O(rounds * n^2 A)``), the plain-numpy twin used in tests.
+docs/papers/foundations.md section 9 (``O(rounds * n^2 A)``), the plain-numpy twin used in tests.
 
 Tolerances. Floating sums of probabilities are never exactly equal, so keys are compared with a
 tolerance: ``tol = 0`` ("exact") compares rewards up to ``1e-12 * max(1, max|R|)`` and block masses
@@ -151,7 +151,7 @@ class BisimulationResult:
 
         (``|(p - q)^T V| <= ||p - q||_1 span(V) / 2 + |sum(p - q)| |mid(V)|`` with ``mid`` the midrange),
         so ``||V* - u||_inf <= delta / (1 - kappa)`` with ``kappa = gamma * max row sum`` the contraction
-        of ``T`` (the simulation lemma, foundations.md F9, in its span form). The same step with
+        of ``T`` (the simulation lemma, docs/papers/foundations.md F9, in its span form). The same step with
         ``T_pi`` for the lifted quotient policy ``pi`` gives ``||V^pi - lift(V_Q^{pi_Q})|| <= delta /
         (1 - kappa)``, hence ``||V* - V^pi|| <= 2 delta / (1 - kappa)``. A priori, ``span(V_Q) <=
         span(R) / (1 - gamma)``, which is the ``R_max / (2 (1 - gamma))`` form of F9.
@@ -372,7 +372,7 @@ def approximate_aggregation(m, tol_r: float, tol_p: float, *, quotient: str = "m
         ``value_bound = delta / (1 - gamma) + e`` and ``policy_bound = 2 delta / (1 - gamma) + e'``
         (``e``, ``e'`` the certified solver errors; ``gamma`` times the largest row sum in place of
         ``gamma``). Since ``span(V_Q) <= span(R) / (1 - gamma)`` this implies the simulation-lemma form
-        ``(eps_R + gamma eps_P span(R) / (2 (1 - gamma))) / (1 - gamma)`` (foundations.md F9, F10).
+        ``(eps_R + gamma eps_P span(R) / (2 (1 - gamma))) / (1 - gamma)`` (docs/papers/foundations.md F9, F10).
     """
     m = check_mdp(m, discounted=False)
     check_gamma(m.gamma, "m.gamma")
@@ -405,7 +405,7 @@ def approximate_aggregation(m, tol_r: float, tol_p: float, *, quotient: str = "m
 
 # ----------------------------------------------------------------------------------- reference twin
 def _reference(P, R, tol: float = 1e-9) -> np.ndarray:
-    """Naive signature refinement (foundations.md section 9), plain numpy, dense ``P`` (S, A, S).
+    """Naive signature refinement (docs/papers/foundations.md section 9), plain numpy, dense ``P`` (S, A, S).
 
     ``B0`` = classes of equal reward vectors (rounded to ``tol``); then repeatedly
     ``sig(s) = (block(s), round(P[s] @ onehot(B), tol))`` until the number of classes is stable.

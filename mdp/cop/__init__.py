@@ -1,4 +1,4 @@
-"""Combinatorial optimisation through bisimulation-quotient MDPs (BQ-NCO, ``bq_nco.md``).
+"""Combinatorial optimisation through bisimulation-quotient MDPs (BQ-NCO, ``docs/papers/bq_nco.md``).
 
 Exact core: the constructive ("direct") MDP of a COP and its bisimulation quotient, the BQ-MDP,
 whose states are the remaining sub-problems (Drakulic et al., NeurIPS 2023), for the TSP

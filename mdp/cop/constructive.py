@@ -1,11 +1,11 @@
 """Constructive ("direct") MDPs of combinatorial problems and their bisimulation quotients (BQ-MDPs).
 
-BQ-NCO (Drakulic et al., NeurIPS 2023; ``bq_nco.md``) builds a solution one element at a time: the
+BQ-NCO (Drakulic et al., NeurIPS 2023; ``docs/papers/bq_nco.md``) builds a solution one element at a time: the
 *direct* MDP's state is the partial solution ``y_{1:t}`` (for a fixed instance), an action appends a
 feasible element and the reward is minus the objective increment. The map ``Phi`` from a partial
 solution to the remaining sub-problem satisfies (i) equal images have equal feasible actions and
 rewards and (ii) transitions commute with ``Phi``, so its kernel is a bisimulation (Givan, Dean &
-Greig 2003; ``foundations.md`` Sec. 9) and the quotient, the *BQ-MDP*, has the sub-problems as
+Greig 2003; ``docs/papers/foundations.md`` Sec. 9) and the quotient, the *BQ-MDP*, has the sub-problems as
 states. This module builds both MDPs as :class:`mdp.TabularMDP` s for
 
 =============  ==========================================  ============================================
@@ -216,7 +216,7 @@ class _OP(_RouteProblem):
     shortest such path -- in exact arithmetic -- is ``<= b - d(c, j)``). This masks exactly the moves
     with no feasible completion, for any non-negative ``d``; under the triangle inequality the
     shortest way back is the edge ``(j, 0)`` and the rule is the note's "can go there and back",
-    ``d(c, j) + d(j, 0) <= b`` (``bq_nco.md``), which without it would discard feasible tours. The
+    ``d(c, j) + d(j, 0) <= b`` (``docs/papers/bq_nco.md``), which without it would discard feasible tours. The
     test is the recursion of :func:`mdp.cop.solve_orienteering_exact` (``V > -inf``), evaluated with
     the same float operations as the dynamics.
     """
@@ -529,7 +529,7 @@ def tsp_state_counts(n: int) -> dict:
     """State counts of the TSP's direct MDP and BQ-MDP per step ``t = 0..n-1`` (``END`` excluded).
 
     Direct: ``(n-1)! / (n-1-t)!`` visited sequences; BQ: ``C(n-1, t) * t`` pairs (current node,
-    unvisited set) for ``t >= 1`` and 1 at ``t = 0`` (``bq_nco.md``, BQ2). Totals are
+    unvisited set) for ``t >= 1`` and 1 at ``t = 0`` (``docs/papers/bq_nco.md``, BQ2). Totals are
     ``sum_t (n-1)!/(n-1-t)! = O((n-1)!)`` and ``1 + (n-1) 2^(n-2)``.
     """
     t = np.arange(n)

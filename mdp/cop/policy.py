@@ -1,4 +1,4 @@
-"""Small attention policies for the TSP, trained by imitation of Held-Karp tours (BQ-NCO, ``bq_nco.md``).
+"""Small attention policies for the TSP, trained by imitation of Held-Karp tours (BQ-NCO, ``docs/papers/bq_nco.md``).
 
 Two policies with the same encoder, differing only in the MDP state they see:
 
@@ -24,7 +24,7 @@ is a valid label only because the network is permutation-equivariant on the midd
 score of a node does not depend on where it sits in the list, so "index 1" carries no information
 the network could exploit; with positional encodings the network could learn "always pick position
 1" and would fail at decoding time, when the remaining nodes are in arbitrary order (the pitfall in
-``bq_nco.md``). Each minibatch draws one sub-problem size ``L ~ U{4, ..., N + 1}``
+``docs/papers/bq_nco.md``). Each minibatch draws one sub-problem size ``L ~ U{4, ..., N + 1}``
 (:func:`mdp.cop.sample_subproblem_size`; sizes 2 and 3 have a single feasible action). The direct
 baseline is trained on exactly the same states (after ``t = N + 1 - L`` expert steps) and targets.
 
@@ -129,7 +129,7 @@ class BQPolicy(nn.Module):
     ``forward(coords)`` takes ``(B, L, 2)`` (``L >= 3``) and returns ``(B, L)`` scores with
     ``scores[:, 0] = scores[:, -1] = -inf``. Tokens: ``Linear(2 -> d)(coords)``, plus ``E_begin`` on
     token 0 and ``E_end`` on token ``L - 1``; no positional encoding, so the scores of the middle
-    tokens are permutation-equivariant (Drakulic et al. 2023, Sec. 4; ``bq_nco.md``).
+    tokens are permutation-equivariant (Drakulic et al. 2023, Sec. 4; ``docs/papers/bq_nco.md``).
     """
 
     view = "bq"
@@ -422,7 +422,7 @@ def train_direct_policy(n_train: int = 10, n_instances: int = 2000, steps: int =
                   n_layers=n_layers, d_ff=d_ff)
 
 
-train_bq_policy.__doc__ = """Behaviour cloning of Held-Karp tours with the BQ policy (BQ-NCO, ``bq_nco.md``).
+train_bq_policy.__doc__ = """Behaviour cloning of Held-Karp tours with the BQ policy (BQ-NCO, ``docs/papers/bq_nco.md``).
 
     Each minibatch holds the suffix sub-problems of size ``L`` of the expert tours
     (:func:`mdp.cop.tsp_subproblems`); the target is the constant index 1, valid because

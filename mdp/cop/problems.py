@@ -1,7 +1,7 @@
 """Knapsack, CVRP and orienteering: instances, exact DPs through their BQ-MDPs, brute force.
 
 Each problem's constructive MDP (``mdp.cop.constructive``) is quotiented by the map to the remaining
-sub-problem (BQ-NCO, Drakulic et al. 2023; ``bq_nco.md``); the DPs here are the Bellman equations of
+sub-problem (BQ-NCO, Drakulic et al. 2023; ``docs/papers/bq_nco.md``); the DPs here are the Bellman equations of
 those quotients, evaluated with bitmasks in numba:
 
 * 0/1 knapsack (maximise value): the BQ state is (remaining items that still fit, remaining

@@ -1,6 +1,6 @@
 """Exact TSP by the BQ-MDP's dynamic programme (Held-Karp), and helpers for learned TSP policies.
 
-The bisimulation quotient of the constructive TSP MDP (``bq_nco.md``; Drakulic et al. 2023,
+The bisimulation quotient of the constructive TSP MDP (``docs/papers/bq_nco.md``; Drakulic et al. 2023,
 Sec. 3) has states ``(c, U)``: the current node and the set of unvisited nodes, the destination
 being the fixed start node 0. Its Bellman equation is the Held-Karp recursion (Held & Karp 1962;
 Bellman 1962)::
@@ -215,7 +215,7 @@ def solve_tsp_exact(dist) -> TSPSolution:
     Notes
     -----
     ``V(c, U) = min_{j in U} d(c, j) + V(j, U \\ {j})``, ``V(c, {}) = d(c, 0)`` (Held & Karp 1962;
-    Drakulic et al. 2023, BQ-MDP of the TSP, ``bq_nco.md``). Ties go to the smallest node index.
+    Drakulic et al. 2023, BQ-MDP of the TSP, ``docs/papers/bq_nco.md``). Ties go to the smallest node index.
     ``n = 16`` takes about 10 ms; ``n = 20`` about a second and 84 MB.
 
     Examples
@@ -415,7 +415,7 @@ def _as_batch(coords, tour):
 
 
 def tsp_subproblems(coords, tour, size: int | None = None):
-    """The suffix sub-problems of expert tours (BQ-NCO's data augmentation, ``bq_nco.md``).
+    """The suffix sub-problems of expert tours (BQ-NCO's data augmentation, ``docs/papers/bq_nco.md``).
 
     The closed tour ``t_0, ..., t_{n-1}, t_0`` has, for every ``L`` in ``2..n+1``, the suffix
     ``[t_{n+1-L}, ..., t_{n-1}, t_0]``: origin ``t_{n+1-L}`` (the current node), the ``L - 2``

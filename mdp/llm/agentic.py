@@ -157,7 +157,7 @@ def gigpo(batch, *, gamma: float = 0.95, step_advantage_w: float = 1.0, mode: st
     """GiGPO: episode-level group advantage plus omega times the anchor-state step advantage.
 
     Feng et al., *Group-in-Group Policy Optimization for LLM Agent Training*, arXiv:2505.10978
-    (Eqs. 3, 5-8); notes ``shared/papers/gigpo.md``. Matches verl-agent
+    (Eqs. 3, 5-8); notes ``docs/papers/gigpo.md``. Matches verl-agent
     ``gigpo/core_gigpo.py::compute_gigpo_outcome_advantage`` (parity vectors in
     ``tests/data/llm_parity_agentic``)::
 
@@ -269,7 +269,7 @@ def hgpo(batch, *, gamma: float = 0.95, history_length: int = 2, mode: str = "me
     """HGPO: weighted mean of relative advantages over a hierarchy of context groups.
 
     He, Feng et al., *Hierarchy-of-Groups Policy Optimization for Long-Horizon Agentic Tasks*,
-    arXiv:2602.22817 (ICLR 2026); notes ``shared/papers/hgpo.md``. Matches verl-agent
+    arXiv:2602.22817 (ICLR 2026); notes ``docs/papers/hgpo.md``. Matches verl-agent
     ``recipe/hgpo/core_hgpo.py::compute_hgpo_outcome_advantage`` (parity vectors committed)::
 
         G_k(i,t) = {(j,u) in the episode group : (o_{u-k+1..u}) = (o_{t-k+1..t})},  k = 1..K+1
@@ -348,7 +348,7 @@ def salt(batch, *, merge: str = "prefix", base: str = "grpo", epsilon: float = E
     """SALT: step advantage = mean trajectory advantage over the trajectories sharing the step's edge.
 
     Li et al., *SALT: Step-level Advantage Assignment for Long-horizon Agents via Trajectory
-    Graph*, arXiv:2510.20022; notes ``shared/papers/salt.md`` (the graph construction there is a
+    Graph*, arXiv:2510.20022; notes ``docs/papers/salt.md`` (the graph construction there is a
     reconstruction; no official code)::
 
         edge(i,t) = (o_1, a_1, ..., o_t, a_t)   (merge="prefix": trie of interaction prefixes)
@@ -453,7 +453,7 @@ def igpo(batch, *, gamma: float = 1.0, mode: str = "mean_std_norm", epsilon: flo
     """IGPO: information-gain turn rewards, outcome on the last turn, group-normalised, discounted.
 
     Wang et al., *Information Gain-based Policy Optimization*, arXiv:2510.14967 (paper's
-    description; ``shared/papers/igpo.md``)::
+    description; ``docs/papers/igpo.md``)::
 
         p_{i,t} = exp(mean_j log pi(a_j | q, o_{i,<=t}, a_{<j}))    (gold-answer belief)
         r_{i,t} = p_{i,t} - p_{i,t-1}   for t < T_i;   r_{i,T_i} = outcome reward
@@ -502,7 +502,7 @@ def gcpo(batch, *, eta: float = 0.1, lambda_aux: float = 0.5, lambda_len: float 
          min_subset: int = 1, mode: str = "mean_std_norm", epsilon: float = EPS) -> torch.Tensor:
     """GCPO (GeometryZero): group-contrastive masking of the auxiliary-construction reward, then GRPO.
 
-    Wang et al., *GeometryZero*, arXiv:2506.07160; notes ``shared/papers/gcpo_geometryzero.md``
+    Wang et al., *GeometryZero*, arXiv:2506.07160; notes ``docs/papers/gcpo_geometryzero.md``
     (thresholds are a reconstruction)::
 
         acc+ = mean R_acc over rollouts with aux = 1,  acc- = over aux = 0   (per group)
@@ -574,7 +574,7 @@ def gcpo_mask(batch, *, eta: float = 0.1, min_subset: int = 1) -> torch.Tensor:
 def rlvmr(batch, *, meta_weight: float = 1.0, mode: str = "mean_std_norm", epsilon: float = EPS) -> torch.Tensor:
     """RLVMR (GRPO-MR): outcome advantage plus meta-reasoning advantage normalised per tag.
 
-    Zhang et al., *RLVMR*, arXiv:2507.22844; notes ``shared/papers/rlvmr.md`` (combination is a
+    Zhang et al., *RLVMR*, arXiv:2507.22844; notes ``docs/papers/rlvmr.md`` (combination is a
     reconstruction)::
 
         A^O_i    = (R_i - mean_group R) / (std + eps)          R_i = sum of the trajectory's rewards
@@ -627,7 +627,7 @@ def _distinct_obs(batch):
 
 
 def check_gigpo_reduces_to_grpo(batch, *, mode: str = "mean_std_norm", gamma: float = 0.95):
-    """GiGPO with all observations distinct equals GRPO on the episode returns (gigpo.md claim 2).
+    """GiGPO with all observations distinct equals GRPO on the episode returns (docs/papers/gigpo.md claim 2).
 
     Replaces ``observation_keys`` by distinct keys (every anchor group a singleton, so A_S = 0),
     computes GiGPO with per-trajectory episode statistics, and compares every row with the
@@ -654,7 +654,7 @@ def check_gigpo_reduces_to_grpo(batch, *, mode: str = "mean_std_norm", gamma: fl
 
 
 def check_gigpo_zero_mean(batch, *, gamma: float = 0.95):
-    """Zero mean per group (gigpo.md claim 1) with ``mode="mean_norm"``.
+    """Zero mean per group (docs/papers/gigpo.md claim 1) with ``mode="mean_norm"``.
 
     The episode advantages of the trajectories of a group with at least two trajectories sum to 0
     (per-trajectory statistics; a group of one gets verl's ``A_E = R``, excluded) and the step advantages ``A - A_E`` of every anchor group sum to 0. Returns
@@ -680,7 +680,7 @@ def check_gigpo_zero_mean(batch, *, gamma: float = 0.95):
 def check_hgpo_k0_equals_gigpo_step(batch, *, gamma: float = 0.95):
     """HGPO with K = 0 (``mean_norm``) equals GiGPO's step advantage times ``w/(w + eps)``.
 
-    hgpo.md claim 6: with only the anchor-state groups (k = 1, weight 2^alpha) the weighted mean
+    docs/papers/hgpo.md claim 6: with only the anchor-state groups (k = 1, weight 2^alpha) the weighted mean
     is the single item ``A_1 * w / (w + eps)``, and in ``mean_norm`` mode (no std, so the
     population/unbiased difference vanishes) ``A_1`` is GiGPO's ``A_S``. Returns
     ``(max |difference|, 1e-9 * (1 + max|A_S|))``.
@@ -695,7 +695,7 @@ def check_hgpo_k0_equals_gigpo_step(batch, *, gamma: float = 0.95):
 
 
 def check_salt_shared_prefix_neutral(batch, *, base: str = "grpo"):
-    """SALT neutralisation (salt.md claim 1): an edge used by *every* trajectory of its group gets 0.
+    """SALT neutralisation (docs/papers/salt.md claim 1): an edge used by *every* trajectory of its group gets 0.
 
     Returns ``(max |A| over rows whose prefix edge is shared by all trajectories of the group,
     1e-9)``; ``(0.0, 1e-9)`` when no such edge exists.
@@ -717,7 +717,7 @@ def check_salt_shared_prefix_neutral(batch, *, base: str = "grpo"):
 
 
 def check_igpo_telescoping(batch):
-    """IGPO telescoping (igpo.md claim 1): sum of a trajectory's info-gain rewards = p_{T-1} - p_0.
+    """IGPO telescoping (docs/papers/igpo.md claim 1): sum of a trajectory's info-gain rewards = p_{T-1} - p_0.
 
     Recomputes the turn rewards of every non-final turn and compares each trajectory's sum with
     its net belief change. Returns ``(max |difference|, 1e-9)``.
@@ -741,16 +741,16 @@ def check_igpo_telescoping(batch):
 # ============================================================================ registration
 _PAPERS = {
     "gigpo": "Feng, Xue, Liu, An. Group-in-Group Policy Optimization for LLM Agent Training. arXiv:2505.10978 "
-             "(NeurIPS 2025); shared/papers/gigpo.md",
+             "(NeurIPS 2025); docs/papers/gigpo.md",
     "hgpo": "He, Feng, Wei, Cheng, Feng, An. Hierarchy-of-Groups Policy Optimization for Long-Horizon Agentic "
-            "Tasks. arXiv:2602.22817 (ICLR 2026); shared/papers/hgpo.md",
+            "Tasks. arXiv:2602.22817 (ICLR 2026); docs/papers/hgpo.md",
     "salt": "Li et al. SALT: Step-level Advantage Assignment for Long-horizon Agents via Trajectory Graph. "
-            "arXiv:2510.20022; shared/papers/salt.md",
-    "igpo": "Wang et al. Information Gain-based Policy Optimization. arXiv:2510.14967; shared/papers/igpo.md",
+            "arXiv:2510.20022; docs/papers/salt.md",
+    "igpo": "Wang et al. Information Gain-based Policy Optimization. arXiv:2510.14967; docs/papers/igpo.md",
     "gcpo": "Wang et al. GeometryZero: Group Contrastive Policy Optimization. arXiv:2506.07160; "
-            "shared/papers/gcpo_geometryzero.md",
+            "docs/papers/gcpo_geometryzero.md",
     "rlvmr": "Zhang et al. RLVMR: Reinforcement Learning with Verifiable Meta-Reasoning Rewards. arXiv:2507.22844; "
-             "shared/papers/rlvmr.md",
+             "docs/papers/rlvmr.md",
 }
 
 

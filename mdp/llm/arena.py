@@ -64,7 +64,7 @@ def rank_advantages(ranks) -> np.ndarray:
     (population std); ``ranks`` is a permutation of ``1..N``. ``N = 1`` gives ``[0]``.
 
     Since ranks are a permutation, ``mean u = 1/2`` and ``std u = sqrt((N + 1) / (12 (N - 1)))``,
-    so ``A_k = (1/2 - (k - 1)/(N - 1)) / sqrt((N + 1) / (12 (N - 1)))`` (arenarl.md step 5).
+    so ``A_k = (1/2 - (k - 1)/(N - 1)) / sqrt((N + 1) / (12 (N - 1)))`` (docs/papers/arenarl.md step 5).
     """
     k = np.asarray(ranks)
     if k.ndim != 1 or k.size == 0:
@@ -122,7 +122,7 @@ def single_elimination(items: Sequence, judge: Callable, *, seeding: str = "anch
     judge : callable ``(a, b) -> float in [0, 1]`` (or bool)
         ``a`` wins a match when ``judge(a, b) > 1/2``; an exact ``1/2`` goes to the better seed.
     seeding : {"anchor", "scores", "random", "index"}
-        ``"anchor"``: ``sigma_i = judge(items[i], anchor)`` (``N`` extra calls; arenarl.md step 2);
+        ``"anchor"``: ``sigma_i = judge(items[i], anchor)`` (``N`` extra calls; docs/papers/arenarl.md step 2);
         ``"scores"``: given ``seed_scores`` (no calls); ``"random"``: a random bracket from ``rng``;
         ``"index"``: seeds in item order.
     symmetrize : bool
@@ -285,6 +285,6 @@ register_estimator(
     "arena", _arena_estimator, needs=("group_ids",),
     options={"judge": None, "scheme": "single_elimination", "seeding": "anchor", "anchor_judge": None,
              "rng": None, "symmetrize": False},
-    paper="ArenaRL, Zhang et al. 2026, arXiv:2601.06487 (shared/papers/arenarl.md)",
+    paper="ArenaRL, Zhang et al. 2026, arXiv:2601.06487 (docs/papers/arenarl.md)",
     equation="u_k = (N - k)/(N - 1); A = (u - mean u)/std u, k = tournament rank",
 )

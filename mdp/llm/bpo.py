@@ -1,14 +1,14 @@
 """Bounded-ratio policy optimisation: BRRL's analytic target ratio, the BPO loss and GBPO.
 
 Source: Ao et al. (2026), *Bounded Ratio Reinforcement Learning*, arXiv:2604.18578
-(``shared/papers/bpo_gbpo.md``). The trust region is put on the probability ratio itself,
+(``docs/papers/bpo_gbpo.md``). The trust region is put on the probability ratio itself,
 
 .. math::
 
     \\max_\\rho\\ \\sum_a \\pi_0(a)\\,\\rho(a)\\,A(a)\\quad\\text{s.t.}\\quad c_l \\le \\rho(a) \\le c_h,\\ \\
     \\sum_a \\pi_0(a)\\rho(a) = 1,
 
-a linear programme (one per state) whose optimum is the *sign rule* (bpo_gbpo.md, "Analytic
+a linear programme (one per state) whose optimum is the *sign rule* (docs/papers/bpo_gbpo.md, "Analytic
 optimum")
 
 .. math::
@@ -27,11 +27,11 @@ Public functions
 * :func:`bpo_target_ratio` -- the LP optimum for any bounds ``c_low <= 1 <= c_high`` (a fractional
   knapsack: fill the best actions up to ``c_high`` first); equal to :func:`bpo_sign_rule` for
   ``c_low = 1 - eps, c_high = 1 + eps`` and to the cross-entropy-method elite update for
-  ``c_low = 0, c_high = 1/q`` (bpo_gbpo.md claim 5).
+  ``c_low = 0, c_high = 1/q`` (docs/papers/bpo_gbpo.md claim 5).
 * :func:`gbpo_advantages` -- GBPO's group-median advantages ``r_i - median_g(r)`` (torch).
 * :func:`bpo_target_from_advantages` -- per-token target ``1 + eps sign(A)`` (torch).
 * :func:`bpo_token_losses`, :func:`bpo_loss` -- the BPO/GBPO loss ``|A| D(rho, rho*)`` with the
-  squared or the one-sided hinge divergence (bpo_gbpo.md "BPO loss", a reconstruction).
+  squared or the one-sided hinge divergence (docs/papers/bpo_gbpo.md "BPO loss", a reconstruction).
 
 The tabular functions take numpy arrays ``q, pi0`` of shape ``(..., A)`` (one row per state) and
 are vectorised over the leading dimensions (``O(A log A)`` per row, one sort).
@@ -114,7 +114,7 @@ def bpo_sign_rule(q, pi0, eps: float = 0.2) -> np.ndarray:
     numpy.ndarray, shape (..., A)
         Target ratios: ``1 + eps`` above the weighted median ``mu`` (:func:`weighted_median`),
         ``1 - eps`` below it and ``1 + eps (P(Q<mu) - P(Q>mu)) / P(Q=mu)`` on the actions whose
-        value equals ``mu``, so that ``sum_a pi0 rho* = 1`` (bpo_gbpo.md, analytic optimum).
+        value equals ``mu``, so that ``sum_a pi0 rho* = 1`` (docs/papers/bpo_gbpo.md, analytic optimum).
 
     Examples
     --------
@@ -137,7 +137,7 @@ def bpo_target_ratio(q, pi0, eps: float = 0.2, *, c_low: float | None = None,
     """Exact optimum of the bounded-ratio LP for bounds ``c_low <= rho <= c_high``.
 
     Solves ``max_rho sum_a pi0 rho A`` s.t. ``c_low <= rho <= c_high``, ``sum_a pi0 rho = 1``
-    (bpo_gbpo.md "BRRL problem"; ``A`` may be ``Q`` or ``Q - V``: the constraint makes the two
+    (docs/papers/bpo_gbpo.md "BRRL problem"; ``A`` may be ``Q`` or ``Q - V``: the constraint makes the two
     objectives differ by a constant). Substituting the mass ``w = pi0 rho`` it is a fractional
     knapsack: every action starts at ``c_low``, and the free budget ``1 - c_low`` is poured into the
     actions in decreasing order of ``Q`` up to ``c_high``. Actions with equal ``Q`` share one ratio
@@ -235,7 +235,7 @@ def _group_codes(group_ids, rows: int):
 
 def group_median(values, codes, n: int):
     """Per-group median ``(n,)`` of ``values`` ``(rows,)`` (mean of the two middle values for an even
-    count, so a half-successful binary group has median 1/2 as bpo_gbpo.md prescribes)."""
+    count, so a half-successful binary group has median 1/2 as docs/papers/bpo_gbpo.md prescribes)."""
     import torch
 
     from mdp.llm.segments import segment_count
@@ -259,7 +259,7 @@ def gbpo_advantages(rewards, group_ids, *, scale: str = "none", eps: float = 1e-
     group_ids : integer tensor or array, shape (rows,)
     scale : {"none", "std", "mad"}
         ``"none"`` (no division, the default), ``"std"`` (population std of the group) or ``"mad"``
-        (mean absolute deviation about the median) -- bpo_gbpo.md "GBPO" (reconstruction).
+        (mean absolute deviation about the median) -- docs/papers/bpo_gbpo.md "GBPO" (reconstruction).
     eps : float
         Added to the scale (ignored for ``"none"``).
 
@@ -353,7 +353,7 @@ def bpo_token_losses(log_probs, old_log_probs, advantages, response_mask, *, eps
     divergence : {"squared", "hinge"}
         ``"squared"``: ``(rho - rho*)^2``; ``"hinge"``: one-sided ``max(sign(A) (rho* - rho), 0)``,
         flat beyond the target, which for ``A > 0`` equals PPO-clip's ``-A min(rho, 1 + eps)`` up to
-        a constant (bpo_gbpo.md, "BPO loss").
+        a constant (docs/papers/bpo_gbpo.md, "BPO loss").
 
     Returns
     -------
@@ -422,7 +422,7 @@ def _register() -> None:
 
     register_estimator(
         "gbpo", _gbpo_estimator, needs=("group_ids",), options={"scale": "none", "eps": 1e-6},
-        paper="BRRL/GBPO, Ao et al. 2026, arXiv:2604.18578 (shared/papers/bpo_gbpo.md)",
+        paper="BRRL/GBPO, Ao et al. 2026, arXiv:2604.18578 (docs/papers/bpo_gbpo.md)",
         equation="A_i = (r_i - median_g r) / (scale_g + eps); target ratio 1 + eps sign(A_i)", replace=True,
     )
     register_policy_loss("bpo", _bpo_policy_loss, replace=True)

@@ -354,7 +354,7 @@ def lite_ppo(batch, *, epsilon=1e-6, std_ddof=1, singleton="zero", zero_variance
 def gaussian_grpo(batch, *, ties="average_rank", unit_variance=False):
     """Gaussian GRPO (G^2RPO): within-group ranks mapped to normal quantiles.
 
-    Hu et al. 2026, OpenVLThinkerV2 (arXiv:2604.08539); notes ``g2rpo_gaussian.md`` (the
+    Hu et al. 2026, OpenVLThinkerV2 (arXiv:2604.08539); notes ``docs/papers/g2rpo_gaussian.md`` (the
     discretisation is a documented reconstruction): ``A_i = Phi^{-1}((rank_i - 0.5) / n_g)``.
     ``ties="average_rank"``: tied rewards share their average rank before ``Phi^{-1}`` (the brief's
     rule); ``"average_quantile"``: tied rows share the average of ``Phi^{-1}`` over their slots
@@ -415,10 +415,10 @@ register_estimator(
 register_estimator(
     "lite_ppo", lite_ppo, needs=("group_ids",),
     options={"epsilon": 1e-6, "std_ddof": 1, "singleton": "zero", "zero_variance": "zero"},
-    paper="Liu et al. 2025, Tricks or Traps (arXiv:2508.08221) Sec. 4; notes lite_ppo.md",
+    paper="Liu et al. 2025, Tricks or Traps (arXiv:2508.08221) Sec. 4; notes docs/papers/lite_ppo.md",
     equation="A_i = (r_i - mean_g(r)) / (std_batch(r) + eps)")
 register_estimator(
     "gaussian_grpo", gaussian_grpo, needs=("group_ids",),
     options={"ties": "average_rank", "unit_variance": False},
-    paper="Hu et al. 2026, OpenVLThinkerV2 G^2RPO (arXiv:2604.08539); notes g2rpo_gaussian.md (reconstruction)",
+    paper="Hu et al. 2026, OpenVLThinkerV2 G^2RPO (arXiv:2604.08539); notes docs/papers/g2rpo_gaussian.md (reconstruction)",
     equation="A_i = Phi^{-1}((rank_i - 0.5) / n_g)")

@@ -3,7 +3,7 @@ advantages, differential advantage redistribution and asymmetric adaptive clippi
 
 Source: Liu et al. (2025), *From Uniform to Heterogeneous: Tailoring Policy Optimization to Every
 Token's Nature* (HAPO), arXiv:2509.16591; formulas as confirmed from the official code in
-``shared/papers/hapo.md`` ("Algorithm"): normalised entropy :math:`\\hat h` (entropy pivot
+``docs/papers/hapo.md`` ("Algorithm"): normalised entropy :math:`\\hat h` (entropy pivot
 quantile on log-entropy), (1) adaptive temperature :math:`T_t = T(1 + \\tau \\hat h_t)`, (2) the
 token-level group average advantage
 
@@ -170,7 +170,7 @@ def apply_entropy_stats(entropies, stats: EntropyStats):
 
 
 def hapo_temperature(h_hat, temperature: float = 1.0, tau: float = 0.05):
-    """Adaptive sampling temperature ``T_t = T (1 + tau clamp(h_hat, -1, 1))`` (hapo.md (1))."""
+    """Adaptive sampling temperature ``T_t = T (1 + tau clamp(h_hat, -1, 1))`` (docs/papers/hapo.md (1))."""
     import torch
 
     h = _float(h_hat, "h_hat")
@@ -183,7 +183,7 @@ def hapo_temperature(h_hat, temperature: float = 1.0, tau: float = 0.05):
 
 def hapo_token_advantages(rewards, group_ids, response_mask, *, eps: float = 1e-6,
                           fallback: float = 5.0, grpo_eps: float = 1e-6, zero_variance: str = "zero"):
-    """Token-level group average advantage (hapo.md (2), ``compute_hapo_outcome_advantage``).
+    """Token-level group average advantage (docs/papers/hapo.md (2), ``compute_hapo_outcome_advantage``).
 
     Parameters
     ----------
@@ -254,7 +254,7 @@ def hapo_token_advantages(rewards, group_ids, response_mask, *, eps: float = 1e-
 
 def hapo_redistribute(advantages, h_hat, ratio, *, eps_low: float = 0.2, eps_high: float = 0.2,
                       beta: float = 1.0):
-    """Differential advantage redistribution (hapo.md (3)).
+    """Differential advantage redistribution (docs/papers/hapo.md (3)).
 
     High-entropy tokens (``h_hat > 0``) are amplified, ``A (1 + beta h_hat)``, when the ratio is
     outside the neutral band ``(1 - eps_low/2, 1 + eps_high/2)``; low-entropy tokens are damped,
@@ -277,7 +277,7 @@ def hapo_redistribute(advantages, h_hat, ratio, *, eps_low: float = 0.2, eps_hig
 
 
 def hapo_clip_bounds(h_hat, *, eps_low: float = 0.2, eps_high: float = 0.2, alpha: float = 1.0):
-    """Asymmetric adaptive clip bounds ``(eps_low', eps_high')`` per token (hapo.md (4)).
+    """Asymmetric adaptive clip bounds ``(eps_low', eps_high')`` per token (docs/papers/hapo.md (4)).
 
     ``eps_low' = eps_low (1 - alpha h_hat)`` where ``h_hat <= 0`` (else ``eps_low``);
     ``eps_high' = eps_high (1 + alpha h_hat)`` where ``h_hat > 0`` (else ``eps_high``).
@@ -367,7 +367,7 @@ def _register() -> None:
     register_estimator(
         "hapo", _hapo_estimator, needs=("group_ids", "response_mask"),
         options={"eps": 1e-6, "fallback": 5.0, "grpo_eps": 1e-6, "zero_variance": "zero"},
-        paper="HAPO, Liu et al. 2025, arXiv:2509.16591 (shared/papers/hapo.md)",
+        paper="HAPO, Liu et al. 2025, arXiv:2509.16591 (docs/papers/hapo.md)",
         equation="mu_g = sum L_i r_i / sum L_i; sigma_g^2 = sum L_i (r_i - mu_g)^2 / sum L_i; A_i = (r_i - mu_g)/(sigma_g + eps)",
         replace=True,
     )

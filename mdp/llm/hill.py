@@ -32,9 +32,9 @@ class HintReward:
 
 def hint_reliance(logp_plain, logp_hint, response_mask):
     """Hint reliance ``Delta(y) = mean_t log pi(y_t | q, y_<t) - mean_t log pi(y_t | q, h, y_<t)``
-    per row (hill.md step 5; ``<= 0`` when the hint makes ``y`` more likely). torch ``(rows,)``.
+    per row (docs/papers/hill.md step 5; ``<= 0`` when the hint makes ``y`` more likely). torch ``(rows,)``.
 
-    By the change of measure (hill.md claim 1), ``pi(y | q) = pi(y | q, h) exp(|y| Delta(y))``.
+    By the change of measure (docs/papers/hill.md claim 1), ``pi(y | q) = pi(y | q, h) exp(|y| Delta(y))``.
     """
     import torch
 
@@ -55,7 +55,7 @@ def hint_reliance(logp_plain, logp_hint, response_mask):
 def hill_hint_reward(rollout_rewards, *, reliance=None, reward_type: str = "transfer_weighted_non_deg",
                      temperature: float = 0.3, positive_threshold: float = 0.5, parsed=None, passed=None,
                      gate_penalty: float = -0.2, original_base_term=0.0) -> HintReward:
-    """HiLL hint rewards for ``H`` hints, each re-rolled ``n`` times (hill.md step 6, confirmed code).
+    """HiLL hint rewards for ``H`` hints, each re-rolled ``n`` times (docs/papers/hill.md step 6, confirmed code).
 
     ``p = mean(rewards > positive_threshold)``; base term ``1 - p^n - (1 - p)^n`` ("non_deg") or
     ``p(1 - p)`` ("variance"); transfer weight ``w = exp(min(Delta_bar, 0) / T)`` with ``Delta_bar`` the
@@ -106,7 +106,7 @@ def hill_hint_reward(rollout_rewards, *, reliance=None, reward_type: str = "tran
 
 
 def hill_replace_groups(rewards, hint_rollout_rewards, hint_scores, *, positive_threshold: float = 0.5):
-    """Replace all-incorrect groups by their best hint's rollouts (hill.md step 7).
+    """Replace all-incorrect groups by their best hint's rollouts (docs/papers/hill.md step 7).
 
     Parameters
     ----------
@@ -165,6 +165,6 @@ register_estimator(
     "hill", _hill_estimator, needs=("group_ids", "hint_rollout_rewards"),
     options={"reward_type": "transfer_weighted_non_deg", "temperature": 0.3, "positive_threshold": 0.5,
              "gate_penalty": -0.2, "base": "grpo", "base_options": None},
-    paper="HiLL, Xia et al. 2026, arXiv:2604.00698 (shared/papers/hill.md)",
+    paper="HiLL, Xia et al. 2026, arXiv:2604.00698 (docs/papers/hill.md)",
     equation="R(h) = [1 - p^n - (1-p)^n] exp(min(Delta_bar, 0)/T); A = grpo(R) over the hints of a question",
 )

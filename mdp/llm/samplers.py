@@ -1,21 +1,21 @@
 """Rollout samplers and selectors: D3S down-sampling, MMR1 variance-aware prompt sampling and
 iGRPO's draft-then-refine rollout wrapper.
 
-* **D3S** (Wang et al. 2025, arXiv:2509.22115; ``shared/papers/d3s.md``): per group keep the
+* **D3S** (Wang et al. 2025, arXiv:2509.22115; ``docs/papers/d3s.md``): per group keep the
   ``k``-subset of rollouts that maximises the advantage variance ``Var_{i in S}(A_i)``
   (:func:`d3s_sample_mask`; the optimum is an "extremes" set -- the ``t`` largest and ``k - t``
   smallest values -- found by scanning ``t``), keep the tokens with the largest ``|A_{i,t}| H_{i,t}``
   (:func:`d3s_token_mask`) and relax both retention ratios with a schedule
-  (:func:`d3s_retention`). The motivation is the Cauchy--Schwarz bound (d3s.md claim 1)
+  (:func:`d3s_retention`). The motivation is the Cauchy--Schwarz bound (docs/papers/d3s.md claim 1)
   ``||(1/k) sum_{i in S} A_i g_i|| <= C sqrt((1/k) sum_{i in S} A_i^2)`` for ``||g_i|| <= C``, which
   for re-centred advantages is ``C sqrt(Var_S(A))``.
-* **MMR1 VAS** (Leng et al. 2025, arXiv:2509.21268; ``shared/papers/mmr1_vas.md``): Variance
+* **MMR1 VAS** (Leng et al. 2025, arXiv:2509.21268; ``docs/papers/mmr1_vas.md``): Variance
   Promotion Score ``VPS = alpha OVS + beta TDS`` with ``OVS = p(1 - p)`` and a trajectory diversity
   score, min-max normalised into sampling weights (:func:`vps_weights`), and a batch sampler that
   draws ``floor(lambda B)`` prompts by weight and the rest from a shuffled uniform pass
   (:class:`MixtureSampler`). :func:`variance_gradient_bounds` evaluates the variance--progress
-  inequalities of mmr1_vas.md claim 1 exactly on a softmax policy.
-* **iGRPO** (Hatamizadeh et al. 2026, arXiv:2602.09000; ``shared/papers/igrpo.md``):
+  inequalities of docs/papers/mmr1_vas.md claim 1 exactly on a softmax policy.
+* **iGRPO** (Hatamizadeh et al. 2026, arXiv:2602.09000; ``docs/papers/igrpo.md``):
   :func:`igrpo_rollout` samples ``N_d`` drafts, keeps the best by the task reward, conditions the
   prompt on it and returns the ``G`` refinements with their GRPO advantages (drafts never enter
   the loss).
@@ -89,7 +89,7 @@ def d3s_sample_mask(advantages, group_ids, keep):
     -------
     torch.Tensor of bool, shape (rows,), on the device of ``advantages``
         ``True`` for the kept rollouts. Within a group the kept set is ``{t largest} U {k - t
-        smallest}`` for the ``t`` maximising the population variance (d3s.md claim 2; ties go to
+        smallest}`` for the ``t`` maximising the population variance (docs/papers/d3s.md claim 2; ties go to
         the smallest ``t``, then to the lowest row index among equal values). Advantages are
         *kept*, not recomputed on the subset (recompute them with the registry on the kept rows
         when the base method needs re-centred groups).
@@ -231,7 +231,7 @@ def d3s_token_mask(advantages, entropies, response_mask, keep_fraction: float, *
 
 
 def d3s_retention(step, *, warmup_steps: int, r_min: float = 0.25, shape: str = "linear"):
-    """D3S retention schedule (d3s.md step 3, a reconstruction): ``r_min`` at step 0 rising to 1.
+    """D3S retention schedule (docs/papers/d3s.md step 3, a reconstruction): ``r_min`` at step 0 rising to 1.
 
     ``linear``: ``r_min + (1 - r_min) min(1, t / T)``; ``cosine``:
     ``r_min + (1 - r_min) (1 - cos(pi min(1, t / T))) / 2``. ``step`` may be an int or an array.
@@ -257,7 +257,7 @@ def d3s_retention(step, *, warmup_steps: int, r_min: float = 0.25, shape: str = 
 # --------------------------------------------------------------------------------------------
 def outcome_variance_score(correct) -> np.ndarray:
     """Outcome Variance Score ``p(1 - p)`` per prompt from ``correct`` ``(prompts, n)`` 0/1 outcomes
-    (``p`` = fraction correct; mmr1_vas.md step 2)."""
+    (``p`` = fraction correct; docs/papers/mmr1_vas.md step 2)."""
     c = as_float_array(correct, "correct", ndim=2)
     if c.shape[1] == 0:
         raise ValueError("correct must have at least one rollout per prompt")
@@ -304,7 +304,7 @@ def mean_edit_distance(responses: Sequence[Sequence[int]], *, normalize: bool = 
 
 
 def trajectory_diversity(responses_per_prompt, *, kind: str = "distinct_n", n: int = 3) -> np.ndarray:
-    """Trajectory Diversity Score per prompt (mmr1_vas.md step 3): ``"distinct_n"`` or
+    """Trajectory Diversity Score per prompt (docs/papers/mmr1_vas.md step 3): ``"distinct_n"`` or
     ``"edit_distance"`` (normalised). Self-BLEU is not implemented."""
     if kind == "distinct_n":
         return np.array([distinct_n(r, n) for r in responses_per_prompt])
@@ -315,7 +315,7 @@ def trajectory_diversity(responses_per_prompt, *, kind: str = "distinct_n", n: i
 
 def vps_weights(ovs, tds=None, *, alpha: float = 1.0, beta: float = 0.0, previous=None,
                 momentum: float = 0.0) -> np.ndarray:
-    """Sampling weights from the Variance Promotion Score (mmr1_vas.md steps 4-5).
+    """Sampling weights from the Variance Promotion Score (docs/papers/mmr1_vas.md steps 4-5).
 
     ``VPS = alpha OVS + beta TDS``; ``w = (VPS - min) / (max - min + 1e-8)``; with ``previous``
     weights and ``momentum`` m: ``w <- m previous + (1 - m) w`` (released config: OVS only, m = 0).
@@ -343,7 +343,7 @@ def vps_weights(ovs, tds=None, *, alpha: float = 1.0, beta: float = 0.0, previou
 
 
 class MixtureSampler:
-    """MMR1's mixed curriculum sampler (mmr1_vas.md step 6).
+    """MMR1's mixed curriculum sampler (docs/papers/mmr1_vas.md step 6).
 
     Each batch of ``batch_size`` prompt indices holds ``floor(mixture_ratio * batch_size)`` draws
     with replacement proportional to ``weights`` and the rest from a shuffled uniform pass over the
@@ -416,7 +416,7 @@ class MixtureSampler:
 def variance_gradient_bounds(pi, r) -> dict:
     """Exact gradient norms of a softmax policy over a finite response set and MMR1's lower bounds.
 
-    For logits ``z`` with ``pi = softmax(z)`` and rewards ``r`` (mmr1_vas.md claim 1):
+    For logits ``z`` with ``pi = softmax(z)`` and rewards ``r`` (docs/papers/mmr1_vas.md claim 1):
     ``E||g||^2 = sum_y pi_y (r_y - J)^2 ||e_y - pi||^2 >= c_pi Var(r)``, ``c_pi = min_y ||e_y - pi||^2``,
     for the single-sample estimator ``g = (r(y) - J) grad log pi(y)``, and
     ``||grad J||^2 = sum_y pi_y^2 (r_y - J)^2 >= (min_y pi_y) Var(r)``.
@@ -494,7 +494,7 @@ def _call_n(fn, name, prompt, n, rng):
 def igrpo_rollout(prompts: Sequence, *, draft_fn: Callable, refine_fn: Callable, reward_fn: Callable,
                   n_drafts: int, group_size: int, rng: np.random.Generator,
                   template: Callable | None = None, tie: str = "first", eps: float = 1e-6) -> IGRPORollout:
-    """iGRPO's two-stage rollout (igrpo.md "Algorithm").
+    """iGRPO's two-stage rollout (docs/papers/igrpo.md "Algorithm").
 
     Stage 1: ``draft_fn(q, n_drafts, rng)`` -> drafts, scored by ``reward_fn(q, d)``; ``d*`` is the
     argmax (``tie="first"`` or ``"random"``). Stage 2: ``refine_fn(template(q, d*), group_size, rng)``
@@ -545,7 +545,7 @@ def igrpo_rollout(prompts: Sequence, *, draft_fn: Callable, refine_fn: Callable,
 
 
 def best_of_n_success(p, n: int):
-    """``P(max of n Bernoulli(p) draws = 1) = 1 - (1 - p)^n`` (igrpo.md claim 1)."""
+    """``P(max of n Bernoulli(p) draws = 1) = 1 - (1 - p)^n`` (docs/papers/igrpo.md claim 1)."""
     n = check_positive_int(n, "n")
     p = np.asarray(p, dtype=float)
     if np.any((p < 0) | (p > 1)):

@@ -66,7 +66,7 @@ def _labels_from(step, valid, first):
 
 def spark_aggregate(verdicts, *, step_mask=None, method: str = "step_majority", tie: str = "incorrect",
                     final_verdicts=None, revised=None, which: int = 0) -> SparkLabels:
-    """Aggregate ``N`` verifications per solution into step labels (spark.md Stage 1).
+    """Aggregate ``N`` verifications per solution into step labels (docs/papers/spark.md Stage 1).
 
     Parameters
     ----------
@@ -78,11 +78,11 @@ def spark_aggregate(verdicts, *, step_mask=None, method: str = "step_majority", 
         ``"single"``: verification ``which``; ``"outcome_majority"``: majority of the final verdicts
         (default: a verification's final verdict is "all its valid steps correct") decides whether a
         solution is correct, and the first verification agreeing with an "incorrect" majority
-        locates the error; ``"step_majority"``: per-step majority of the ``N`` verdicts (spark.md
+        locates the error; ``"step_majority"``: per-step majority of the ``N`` verdicts (docs/papers/spark.md
         (b)); ``"meta_critique"``: per-step majority of the ``revised`` verifications (sequential
         scaling, (c)); ``"combined"``: per-step majority over original and revised (2N votes, (d)).
     tie : {"incorrect", "correct"}
-        Even-``N`` ties; "incorrect" is the conservative rule spark.md recommends.
+        Even-``N`` ties; "incorrect" is the conservative rule docs/papers/spark.md recommends.
     final_verdicts : array_like (M, N) of 0/1, optional
     revised : array_like (M, N', K) of 0/1, optional
         Revised verifications after the verifier's self-critique.
@@ -140,7 +140,7 @@ def spark_aggregate(verdicts, *, step_mask=None, method: str = "step_majority", 
 
 def majority_accuracy(q, n_votes: int, *, tie: str = "incorrect") -> float:
     """Probability that the majority of ``n_votes`` independent verdicts, each right with
-    probability ``q``, is right: ``sum_{j > N/2} C(N, j) q^j (1 - q)^(N - j)`` (spark.md claim 1;
+    probability ``q``, is right: ``sum_{j > N/2} C(N, j) q^j (1 - q)^(N - j)`` (docs/papers/spark.md claim 1;
     an even-``N`` tie counts as wrong with ``tie="incorrect"``, half with ``"half"``)."""
     from scipy.stats import binom
 
@@ -160,7 +160,7 @@ SPARK_REWARDS = ("all", "fraction", "min")
 
 def spark_process_reward(step_scores, step_mask=None, *, mode: str = "all", final_correct=None,
                          format_ok=None, max_steps: int | None = None, violation_reward: float = 0.0) -> np.ndarray:
-    """PRM-CoT process rewards per solution (spark.md Stage 3, reconstruction).
+    """PRM-CoT process rewards per solution (docs/papers/spark.md Stage 3, reconstruction).
 
     Parameters
     ----------
@@ -175,7 +175,7 @@ def spark_process_reward(step_scores, step_mask=None, *, mode: str = "all", fina
     format_ok : array_like (rows,) bool, optional
         Format check (one boxed answer, no appended problems, ...); violations get ``violation_reward``.
     max_steps : int, optional
-        Solutions with more valid steps violate the format (blocks step padding, spark.md claim 3).
+        Solutions with more valid steps violate the format (blocks step padding, docs/papers/spark.md claim 3).
 
     Returns
     -------
@@ -233,6 +233,6 @@ def _spark_estimator(batch, *, mode="all", max_steps=None, violation_reward=0.0,
 register_estimator(
     "spark", _spark_estimator, needs=("group_ids", "step_scores"),
     options={"mode": "all", "max_steps": None, "violation_reward": 0.0, "base": "grpo", "base_options": None},
-    paper="SPARK, Rahman et al. 2025, arXiv:2512.03244 (shared/papers/spark.md)",
+    paper="SPARK, Rahman et al. 2025, arXiv:2512.03244 (docs/papers/spark.md)",
     equation="r = prod_k v_k | mean_k v_k | min_k v_k (format violations -> violation_reward); A = grpo(r)",
 )

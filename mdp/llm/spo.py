@@ -16,11 +16,11 @@ __all__ = ['spo_win_rates', 'spo_win_rate_matrix', 'minimax_winner', 'preference
 
 
 def spo_win_rates(items: Sequence, preference: Callable, *, symmetrize: bool = False) -> tuple[np.ndarray, int]:
-    """SPO win-rate rewards ``r_i = 1/(K-1) sum_{j != i} P(item_i > item_j)`` (spo.md, SPO loop).
+    """SPO win-rate rewards ``r_i = 1/(K-1) sum_{j != i} P(item_i > item_j)`` (docs/papers/spo.md, SPO loop).
 
     Each unordered pair is judged once (``P(j > i) = 1 - P(i > j)``), or both orders averaged when
     ``symmetrize``. Returns ``(r (K,), n_calls)``; ``K = 1`` gives ``r = [1/2]`` (no opponent). For any
-    such preference ``sum_i r_i = K/2`` (mean 1/2), spo.md's unit test.
+    such preference ``sum_i r_i = K/2`` (mean 1/2), docs/papers/spo.md's unit test.
     """
     items = list(items)
     K = len(items)
@@ -120,7 +120,7 @@ def spo_self_play(P, *, n_iter: int = 2000, update: str = "hedge", step_size: fl
     update : {"hedge", "pg", "sampled"}
         ``"hedge"``: exact win rates against the current policy, ``r_t = P p_t``, and logits
         ``z += eta r_t`` (multiplicative weights = natural policy gradient; no-regret, so
-        ``exploitability(p_bar_T) <= Reg(T)/T <= ln n/(eta T) + eta/8`` by spo.md claim 1);
+        ``exploitability(p_bar_T) <= Reg(T)/T <= ln n/(eta T) + eta/8`` by docs/papers/spo.md claim 1);
         ``"pg"``: exact softmax policy gradient ``z += eta p * (r_t - p^T r_t)``;
         ``"sampled"``: SPO proper -- ``n_samples`` responses from ``p_t``, win-rate rewards among them
         (:func:`spo_win_rates`), REINFORCE with the mean baseline 1/2 (needs ``rng``).
@@ -213,6 +213,6 @@ def _spo_estimator(batch, *, preference=None, symmetrize=False, baseline="mean",
 register_estimator(
     "spo", _spo_estimator, needs=("group_ids",),
     options={"preference": None, "symmetrize": False, "baseline": "mean", "base_options": None},
-    paper="SPO, Swamy et al. 2024, arXiv:2401.04056 (shared/papers/spo.md)",
+    paper="SPO, Swamy et al. 2024, arXiv:2401.04056 (docs/papers/spo.md)",
     equation="r_i = 1/(K-1) sum_{j != i} P(i > j); A_i = r_i - mean_g r",
 )

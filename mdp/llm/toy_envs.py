@@ -7,7 +7,7 @@ and every sampled step row can carry its exact advantage ``A^pi(s_t, a_t)``:
 * :func:`corridor` -- positions ``0..L`` on a line, actions (left, stay, right), goal ``L``
   (absorbing, outcome reward 1 on entering it), a wall at 0. States are *revisited* inside an
   episode (stay, left-right), so GiGPO's anchor-state groups form both within and across the
-  trajectories of a group (the corridor of ``shared/papers/gigpo.md``).
+  trajectories of a group (the corridor of ``docs/papers/gigpo.md``).
 * :func:`branching_tree` -- a layered DAG: node ``(d, j)`` at depth ``d``; action ``k`` leads to
   ``(d+1, (j * b + k) mod W_{d+1})`` with ``W_{d+1} = min(b W_d, width)``. Once ``b^d`` exceeds
   ``width``, different action sequences reach the *same* node (shared states, never revisited inside
@@ -173,7 +173,7 @@ def _build(name, next_state, reward, success, terminal, slip, gamma, start_state
 
 def corridor(length: int = 5, *, gamma: float = 0.95, slip: float = 0.0, bump_penalty: float = 0.0,
              step_reward: float = 0.0, start_states=(0,)) -> ToyEnv:
-    """Corridor ``0..length``, goal at ``length`` (the CPU lab of ``shared/papers/gigpo.md``).
+    """Corridor ``0..length``, goal at ``length`` (the CPU lab of ``docs/papers/gigpo.md``).
 
     Parameters
     ----------
@@ -184,7 +184,7 @@ def corridor(length: int = 5, *, gamma: float = 0.95, slip: float = 0.0, bump_pe
     slip : float in [0, 1]
         Probability that the executed action is uniformly random.
     bump_penalty : float
-        Subtracted from the reward when ``left`` is executed at 0 (gigpo.md uses 0.1).
+        Subtracted from the reward when ``left`` is executed at 0 (docs/papers/gigpo.md uses 0.1).
     step_reward : float
         Reward of every executed move that does not enter the goal (e.g. ``-0.01``).
     start_states : int or sequence of int in ``[0, L)``

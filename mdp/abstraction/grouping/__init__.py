@@ -1,6 +1,6 @@
 """Action grouping: learn and plan over groups of similar actions (Li, Ju & Shroff, ICLR 2024).
 
-Notation and propositions follow ``shared/papers/action_grouping.md`` (AG1-AG6). A grouping
+Notation and propositions follow ``docs/papers/action_grouping.md`` (AG1-AG6). A grouping
 ``g : A -> {0, ..., G-1}`` partitions the ``A`` primitive actions into ``G`` groups ``A_i``; a
 low-level rule ``mu(a | s, i)`` (uniform within the group by default) picks the primitive action
 once the high level has chosen a group. The *lifted* MDP ``M_g`` has the ``G`` groups as actions::

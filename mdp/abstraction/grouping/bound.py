@@ -75,7 +75,7 @@ def grouping_loss_bound(m, grouping, N, T, *, delta: float = 0.05, eps_P=None, e
         V*_M - V^{pi_hat o mu}_M <= B(g) + 2 (e_R + gamma e_P c) / (1 - gamma) + 2 gamma^{T+1} r / (1 - gamma)^2
 
     componentwise, with ``c = span / (2 (1 - gamma))``, ``span = max R - min R`` and ``r = max |R|``
-    (``action_grouping.md`` AG5; same structure as Li, Ju & Shroff 2024, Thm 1; constants derived
+    (``docs/papers/action_grouping.md`` AG5; same structure as Li, Ju & Shroff 2024, Thm 1; constants derived
     here). Derivation: write ``M_hat`` for the empirical lifted model, ``pi_g*``, ``pi_inf`` for the
     optima of ``M_g``, ``M_hat``, and ``d(pi) = ||V^pi_{M_g} - V^pi_{M_hat}||_inf``. Then
 

@@ -11,7 +11,7 @@ __all__ = ['action_signatures', 'nested_groupings']
 
 
 def action_signatures(m, *, reward_weight: float = 1.0) -> np.ndarray:
-    """``phi(a) = concat_s [P(.|s,a), w R(s,a)]``, shape ``(A, S * (S + 1))`` (``action_grouping.md``).
+    """``phi(a) = concat_s [P(.|s,a), w R(s,a)]``, shape ``(A, S * (S + 1))`` (``docs/papers/action_grouping.md``).
 
     Pass an empirical model (e.g. :func:`mdp.learners.empirical_model` of a pilot sample) to get
     the plug-in signatures of the note's selection procedure.

@@ -14,7 +14,7 @@ __all__ = ['planted_cluster_mdp']
 
 def planted_cluster_mdp(rng, *, n_states: int = 10, n_clusters: int = 4, cluster_size: int = 16,
                         sigma: float = 0.2, alpha: float = 0.5, gamma: float = 0.9):
-    """An action-wise similar MDP with planted action clusters (``action_grouping.md``, lab section).
+    """An action-wise similar MDP with planted action clusters (``docs/papers/action_grouping.md``, lab section).
 
     Cluster ``c`` has a base kernel ``P_c(.|s) ~ Dirichlet(alpha)`` and a base reward
     ``r_c(s) ~ U[sigma/2, 1 - sigma/2]``; each of its ``cluster_size`` actions mixes the base kernel

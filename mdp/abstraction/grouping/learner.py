@@ -137,7 +137,7 @@ def _v_star(m: TabularMDP) -> np.ndarray:
 
 def grouped_learner(m, grouping, N, T, rng=None, *, reward_noise: str = "none", true_loss: bool = False,
                     v_star=None) -> GroupedLearnerResult:
-    """Learn over groups with a generative model (``action_grouping.md``, the paper's Algorithm 1).
+    """Learn over groups with a generative model (``docs/papers/action_grouping.md``, the paper's Algorithm 1).
 
     For every state ``s`` and group ``i``, draw ``N`` pairs ``a ~ mu(.|s,i)``, ``s' ~ P(.|s,a)``
     (observing ``r = R(s, a)``); build ``Phat_i(.|s)`` (empirical distribution of ``s'``) and

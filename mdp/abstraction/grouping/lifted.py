@@ -41,7 +41,7 @@ def _lifted_arrays(m: TabularMDP, grouping: ActionGrouping):
 
 
 def lifted_model(m, grouping) -> TabularMDP:
-    """The lifted MDP ``M_g``: the ``G`` groups are its actions (``action_grouping.md``).
+    """The lifted MDP ``M_g``: the ``G`` groups are its actions (``docs/papers/action_grouping.md``).
 
     Parameters
     ----------
@@ -98,7 +98,7 @@ class GroupingErrors:
 
 
 def grouping_errors(m, grouping) -> GroupingErrors:
-    """Transition and reward errors ``eps_P(g)``, ``eps_R(g)`` of a grouping (``action_grouping.md``).
+    """Transition and reward errors ``eps_P(g)``, ``eps_R(g)`` of a grouping (``docs/papers/action_grouping.md``).
 
     ``eps_P = max_{s, i, a in A_i} ||P(.|s,a) - Pbar_i(.|s)||_1`` and
     ``eps_R = max_{s, i, a in A_i} |R(s,a) - Rbar_i(s)|``, with ``Pbar, Rbar`` the ``mu``-averages

@@ -1,0 +1,76 @@
+"""Every paper page cited in code, claims, notebooks or docs must be a file a reader can open.
+
+The regular expression is the one of the project's before-stop review hook: any ``<name>.md``
+mentioned in a tracked ``.py`` or ``.md`` file. A few such names are not citations but files that
+code *writes* (report outputs, argparse attributes, templates); they are listed in ``OUTPUTS`` with
+the reason, so that a new dangling citation still fails.
+"""
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NAME = re.compile(r"\b([A-Za-z0-9_\-]+\.md)\b")
+PAGE = re.compile(r"(?<![\w/.-])((?:docs/papers|shared/papers)/[A-Za-z0-9_\-]+\.md)")
+
+#: ``<name>.md`` strings that name generated files, not documents (checked to stay few)
+OUTPUTS = {
+    "claims_report.md": "written by `rlab check/demo --out` (README, tests/test_cli.py)",
+    "OUT.md": "the --out placeholder in `rlab check --help` (labs/cli.py)",
+    "rep.md": "a report written to tmp_path by tests/test_cli.py",
+    "r.md": "a report written to tmp_path by tests/test_cli.py",
+    "a.md": "argparse attribute `a.md` (--md option) in benchmarks/run_all.py, bench_games.py",
+    "_section.md": "template `benchmarks/<name>_section.md` spliced by benchmarks/report.py",
+}
+
+
+def _tracked(*patterns: str) -> list[str]:
+    try:
+        out = subprocess.run(["git", "ls-files", *patterns], cwd=ROOT, capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("not a git checkout")
+    return [f for f in out.stdout.split() if (ROOT / f).is_file()]
+
+
+def _texts():
+    for f in _tracked("*.py", "*.md"):
+        yield f, (ROOT / f).read_text(encoding="utf-8", errors="ignore")
+
+
+def test_every_cited_md_file_is_in_the_repository():
+    have = {Path(f).name for f in _tracked("*.md")}
+    missing: dict[str, list[str]] = {}
+    for f, text in _texts():
+        for name in set(NAME.findall(text)):
+            if name not in have and name not in OUTPUTS:
+                missing.setdefault(name, []).append(f)
+    assert not missing, "cited .md files that the repository does not hold: " + "; ".join(
+        f"{n} (in {', '.join(sorted(w)[:3])})" for n, w in sorted(missing.items()))
+
+
+def test_paper_citations_are_paths_in_the_repository():
+    """``docs/papers/<paper>.md`` must exist at that path; ``shared/papers/`` is not shipped."""
+    bad = {}
+    for f, text in _texts():
+        for path in set(PAGE.findall(text)):
+            if path.startswith("shared/") or not (ROOT / path).is_file():
+                bad.setdefault(path, []).append(f)
+    assert not bad, "; ".join(f"{p} (in {', '.join(sorted(w)[:3])})" for p, w in sorted(bad.items()))
+
+
+def test_output_names_are_not_documents():
+    """The exemptions stay exemptions: none of them is (or shadows) a real document."""
+    have = {Path(f).name for f in _tracked("*.md")}
+    assert not set(OUTPUTS) & have
+
+
+def test_papers_index_lists_every_page():
+    index = (ROOT / "docs" / "papers" / "README.md").read_text(encoding="utf-8")
+    pages = sorted(p.name for p in (ROOT / "docs" / "papers").glob("*.md") if p.name != "README.md")
+    assert pages, "docs/papers holds no page"
+    unlisted = [p for p in pages if f"({p})" not in index]
+    assert not unlisted, f"pages missing from docs/papers/README.md: {unlisted}"
