@@ -281,3 +281,72 @@ def test_bad_theta_and_game():
         random_theta(g, par, rng=0)
     with pytest.raises(ValueError, match="s must lie in"):
         bn_sample_actions(g, par, zero_theta(g, par), 5, rng=np.random.default_rng(0))
+
+
+# ---------------------------------------------------------------------------- batched matrix-game ascent
+from marl.bn.matrix import CLIMBING, PENALTY, bn_matrix_ascent, matrix_nash_gap, reference_bn_matrix_ascent  # noqa: E402
+from marl.bn.matrix import _ascent_kernel  # noqa: E402
+
+
+def test_matrix_ascent_known_first_value():
+    # all-zero logits (init_scale = 0): uniform play of the climbing game earns the mean payoff, -31/9
+    # (Claus & Boutilier 1998, Table 1: 11 - 30 + 0 - 30 + 7 + 6 + 0 + 0 + 5 = -31)
+    for mode in ("independent", "edge", "learned_edge"):
+        r = bn_matrix_ascent(CLIMBING, mode=mode, n_init=3, steps=2, init_scale=0.0, rng=np.random.default_rng(0))
+        assert r.residuals[0] == pytest.approx(-31 / 9, abs=1e-14)
+
+
+@pytest.mark.parametrize("mode", [0, 1, 2])
+@pytest.mark.parametrize("distill", [0.0, 0.7])
+def test_matrix_kernel_equals_reference(mode, distill):
+    rng = np.random.default_rng(mode)
+    N, R = 7, PENALTY
+    th1, th2, th2c, e = rng.normal(size=(N, 3)), rng.normal(size=(N, 3)), rng.normal(size=(N, 3, 3)), rng.normal(size=N)
+    ref = reference_bn_matrix_ascent(R, mode, th1, th2, th2c, e, 0.1, 200, 2.0, distill)
+    a, b, c, d, tr = th1.copy(), th2.copy(), th2c.copy(), e.copy(), np.empty(200)
+    _ascent_kernel(R, mode, a, b, c, d, 0.1, 200, 2.0, distill, tr)
+    for x, y in zip((a, b, c, d, tr), ref):
+        np.testing.assert_allclose(x, y, atol=1e-11)
+
+
+def test_matrix_nash_gap_equals_bn_nash_gap():
+    r_ind = bn_matrix_ascent(CLIMBING, mode="independent", n_init=4, steps=50, rng=np.random.default_rng(1))
+    r_edge = bn_matrix_ascent(CLIMBING, mode="edge", n_init=4, steps=50, rng=np.random.default_rng(1))
+    g = CooperativeGame.from_payoff(CLIMBING)
+    for k in range(4):
+        th = [np.log(r_ind.x[k])[None, None], np.log(r_ind.y[k])[None, None]]
+        assert bn_nash_gap(g, [(), ()], th).value == pytest.approx(r_ind.nash_gap[k], abs=1e-9)
+        th = [np.log(r_edge.x[k])[None, None], np.log(r_edge.y[k])[None]]
+        assert bn_nash_gap(g, [(), (0,)], th).value == pytest.approx(r_edge.nash_gap[k], abs=1e-9)
+        assert bn_policy_gradient(g, [(), (0,)], th).value == pytest.approx(r_edge.value[k], abs=1e-9)
+
+
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 1000), mode=st.sampled_from(["independent", "edge", "learned_edge"]))
+def test_property_matrix_ascent(seed, mode):
+    R = np.random.default_rng(seed).normal(size=(2, 3))
+    r = bn_matrix_ascent(R, mode=mode, n_init=20, steps=300, rng=np.random.default_rng(seed), distill=0.5)
+    assert np.all(r.nash_gap >= -1e-12)
+    assert np.all(r.value <= R.max() + 1e-12) and np.all(r.value >= R.min() - 1e-12)
+    assert r.success_rate == pytest.approx(r.success.mean())
+    if mode != "learned_edge":  # exact ascent on a smooth objective with a small step does not go down on average
+        assert r.residuals[-1] >= r.residuals[0] - 1e-12
+    np.testing.assert_allclose(r.x.sum(axis=1), 1.0)
+
+
+def test_matrix_ascent_bad_input():
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="mode must be one of"):
+        bn_matrix_ascent(CLIMBING, mode="both", rng=rng)
+    with pytest.raises(ValueError, match="payoff must be 2-dimensional"):
+        bn_matrix_ascent(np.zeros(3), mode="edge", rng=rng)
+    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
+        bn_matrix_ascent(CLIMBING, mode="edge", rng=1)
+    with pytest.raises(ValueError, match="n_init must be >= 1"):
+        bn_matrix_ascent(CLIMBING, mode="edge", n_init=0, rng=rng)
+    with pytest.raises(ValueError, match="lr"):
+        bn_matrix_ascent(CLIMBING, mode="edge", lr=0.0, rng=rng)
+    with pytest.raises(TypeError, match="edge_logit0"):
+        bn_matrix_ascent(CLIMBING, mode="edge", edge_logit0="high", rng=rng)
+    with pytest.raises(ValueError, match="payoff must be finite"):
+        bn_matrix_ascent([[1.0, np.inf]], mode="edge", rng=rng)

@@ -67,3 +67,24 @@ def test_accepts_rejects_bad_instances():
     # a user's instance is checked as given
     th = random_theta(g, [(), (0,)], rng=np.random.default_rng(0))
     assert get_claim("BN1").check((g, [(), (0,)], th)).holds
+
+
+def test_bn4_holds_on_both_games_at_a_small_budget():
+    from marl.bn.matrix import CLIMBING, PENALTY
+
+    for R in (CLIMBING, PENALTY):
+        r = B.check_bn4(R, np.random.default_rng(0), n_init=300, steps=3000)
+        assert r.holds, r
+
+
+def test_bn4_fails_when_the_edge_is_dropped():
+    from marl.bn.matrix import CLIMBING, bn_matrix_ascent
+
+    def no_edge(payoff, *, mode, **kw):
+        return bn_matrix_ascent(payoff, mode="independent", **kw)
+
+    with mock.patch("marl.bn.matrix.bn_matrix_ascent", side_effect=no_edge):
+        r = B.check_bn4(CLIMBING, np.random.default_rng(0), n_init=300, steps=3000)
+    assert not r.holds
+    with pytest.raises(ValueError, match="at least two actions"):
+        get_claim("BN4").check(np.zeros((1, 3)))

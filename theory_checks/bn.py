@@ -3,8 +3,8 @@
 BN1 (the BN policy-gradient formula equals finite differences), BN2 (exact-gradient ascent ends at
 a Nash equilibrium over conditional policies: certified small gap), BN3 (expressiveness: with the
 edge ``1 -> 2`` every 2-agent joint distribution is fitted exactly; without it the KL floor is the
-mutual information of the target) and BN4 (coordination benefit as measured frequencies; registered
-by :mod:`labs`-independent code once the batched matrix-game ascent exists, see below). Each
+mutual information of the target) and BN4 (the coordination benefit of one edge as measured
+frequencies over random initialisations, not as optimality of every run). Each
 evaluator measures the lab's own code (:mod:`marl.bn`).
 """
 from __future__ import annotations
@@ -25,7 +25,7 @@ from theory_checks.core import CheckResult, Claim, combine, identity, inequality
 
 __all__ = [
     "sample_bn_instance", "accept_bn_instance", "check_bn1", "check_bn2",
-    "sample_bn3", "accept_bn3", "check_bn3", "fit_bn_distribution",
+    "sample_bn3", "accept_bn3", "check_bn3", "fit_bn_distribution", "sample_bn4", "accept_bn4", "check_bn4",
 ]
 
 _PAPER = "Chen & Zhang (2023), Context-aware Bayesian network actor-critic methods for cooperative MARL, ICML"
@@ -165,6 +165,42 @@ def check_bn3(target, rng, *, tol: float = 1e-10) -> CheckResult:
     return combine("BN3", parts)
 
 
+# ---------------------------------------------------------------------------- BN4
+def sample_bn4(rng: np.random.Generator) -> np.ndarray:
+    """The climbing or the penalty game of Claus & Boutilier (1998), actions of each agent relabelled
+    by a random permutation (the result cannot depend on the labels)."""
+    from marl.bn.matrix import CLIMBING, PENALTY
+
+    R = CLIMBING if rng.random() < 0.5 else PENALTY
+    return R[rng.permutation(3)][:, rng.permutation(3)].copy()
+
+
+def accept_bn4(payoff) -> np.ndarray:
+    """Validate a common-payoff matrix ``(A1, A2)``."""
+    from mdp._validation import as_float_array
+
+    R = as_float_array(payoff, "payoff", ndim=2)
+    if min(R.shape) < 2:
+        raise ValueError(f"payoff must give each agent at least two actions, got shape {R.shape}")
+    return R
+
+
+def check_bn4(payoff, rng, *, n_init: int = 1000, steps: int = 5000, lr: float = 0.1, z: float = 3.0) -> CheckResult:
+    """Fraction of ``n_init`` N(0, 1) initialisations whose exact-gradient ascent ends within 0.1 of
+    the optimum: with the edge ``0 -> 1`` it must exceed the independent fraction by ``z`` standard
+    errors of the difference (two independent binomial estimates)."""
+    from marl.bn.matrix import bn_matrix_ascent
+
+    seed = int(rng.integers(2**31))
+    ind = bn_matrix_ascent(payoff, mode="independent", n_init=n_init, steps=steps, lr=lr,
+                           rng=np.random.default_rng(seed))
+    edge = bn_matrix_ascent(payoff, mode="edge", n_init=n_init, steps=steps, lr=lr, rng=np.random.default_rng(seed + 1))
+    p0, p1 = ind.success_rate, edge.success_rate
+    se = np.sqrt((p0 * (1 - p0) + p1 * (1 - p1)) / n_init)
+    return inequality("BN4", p0 + z * se, p1, rtol=0.0, atol=0.0, independent=p0, edge=p1,
+                      standard_error=float(se), median_gap_edge=float(np.median(edge.nash_gap)))
+
+
 # ---------------------------------------------------------------------------- registry
 _SUBJ_MODEL = ("marl.bn.CooperativeGame", "marl.bn.bn_joint_policy")
 _INSTANCE = "(marl.bn.CooperativeGame, parents, theta) with theta[i] of shape (S, K_i, A_i)"
@@ -204,4 +240,17 @@ register(Claim(
     notes="Both fits by gradient descent on the logits (lr 2, gradient sup-norm below 1e-13); the KL is computed "
           "from marl.bn.bn_joint_policy. Without the edge the optimum is the product of the marginals, whose KL "
           "is the mutual information.",
+))
+
+register(Claim(
+    id="BN4", name="bn-coordination-frequency",
+    statement=r"\Pr_{\theta_0}[\text{edge } 1\to 2 \text{ reaches } \max R] > \Pr_{\theta_0}[\text{independent reaches } \max R]",
+    source=f"{_PAPER}, motivation (coordination through action dependencies); Claus & Boutilier (1998), climbing "
+           "and penalty games; bn_marl.md BN4",
+    constant="derived", tolerance=0.0, sample=sample_bn4, evaluate=check_bn4, default_instances=1,
+    subjects=("marl.bn.bn_matrix_ascent",), instance="(A1, A2) common-payoff matrix", accepts=accept_bn4,
+    notes="1000 N(0, 1) initialisations, 5000 exact-gradient steps at lr 0.1, success = within 0.1 of max R "
+          "(bn_marl.md BN4). The margin of 3 standard errors of the difference is derived here so that the claim "
+          "is a statistical statement; measured: climbing 0.22 vs 0.71, penalty 0.37 vs 0.92. A BN Nash "
+          "equilibrium need not be optimal, so frequencies are asserted, not the optimality of every run.",
 ))

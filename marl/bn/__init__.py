@@ -6,7 +6,8 @@ Agents act in a topological order of a DAG and agent ``i`` observes its parents'
 softmax BN policy (logits ``theta[i]`` of shape ``(S, K_i, A_i)``, the context index
 :func:`numpy.ravel_multi_index` of the parents' actions over the parents in ascending order), its
 exact policy gradient (:func:`bn_policy_gradient`), exact-gradient ascent (:func:`bn_exact_pg`) and
-the Nash gap over conditional policies (:func:`bn_nash_gap`). See ``docs/papers/bn_marl.md``.
+the Nash gap over conditional policies (:func:`bn_nash_gap`), and batched exact-gradient ascent on
+2-agent common-payoff matrix games with and without an edge (:func:`bn_matrix_ascent`). See ``docs/papers/bn_marl.md``.
 
 ``import marl.bn`` loads numpy, scipy and numba only (kernels compile on first use).
 """
@@ -39,6 +40,12 @@ _LAZY = {
     "BNNashGap": "marl.bn.nash",
     "bn_nash_gap": "marl.bn.nash",
     "bn_best_response_mdp": "marl.bn.nash",
+    "MatrixAscentResult": "marl.bn.matrix",
+    "bn_matrix_ascent": "marl.bn.matrix",
+    "reference_bn_matrix_ascent": "marl.bn.matrix",
+    "matrix_nash_gap": "marl.bn.matrix",
+    "CLIMBING": "marl.bn.matrix",
+    "PENALTY": "marl.bn.matrix",
 }
 _EAGER = ("CooperativeGame", "bn_joint_policy", "bn_sample_actions", "check_parents", "conditional_policies",
           "context_index", "n_contexts", "random_theta", "reference_bn_joint_policy", "theta_shapes",
