@@ -7,7 +7,8 @@ softmax BN policy (logits ``theta[i]`` of shape ``(S, K_i, A_i)``, the context i
 :func:`numpy.ravel_multi_index` of the parents' actions over the parents in ascending order), its
 exact policy gradient (:func:`bn_policy_gradient`), exact-gradient ascent (:func:`bn_exact_pg`) and
 the Nash gap over conditional policies (:func:`bn_nash_gap`), and batched exact-gradient ascent on
-2-agent common-payoff matrix games with and without an edge (:func:`bn_matrix_ascent`). See ``docs/papers/bn_marl.md``.
+2-agent common-payoff matrix games with and without an edge (:func:`bn_matrix_ascent`); sampled
+learning by REINFORCE (:func:`bn_reinforce`) and a centralised actor-critic (:func:`bn_actor_critic`). See ``docs/papers/bn_marl.md``.
 
 ``import marl.bn`` loads numpy, scipy and numba only (kernels compile on first use).
 """
@@ -44,6 +45,12 @@ _LAZY = {
     "bn_matrix_ascent": "marl.bn.matrix",
     "reference_bn_matrix_ascent": "marl.bn.matrix",
     "matrix_nash_gap": "marl.bn.matrix",
+    "SampledResult": "marl.bn.sampled",
+    "bn_reinforce": "marl.bn.sampled",
+    "bn_reinforce_gradient": "marl.bn.sampled",
+    "bn_actor_critic": "marl.bn.sampled",
+    "reference_bn_reinforce_gradient": "marl.bn.sampled",
+    "reference_bn_actor_critic": "marl.bn.sampled",
     "CLIMBING": "marl.bn.matrix",
     "PENALTY": "marl.bn.matrix",
 }

@@ -218,7 +218,10 @@ class CooperativeGame:
         return self._joint.P.reshape(self._S, *self._A, self._S)
 
     def dense_joint_P(self) -> np.ndarray:
-        """Transitions as a dense ``(S, J, S)`` float64 array (materialises a sparse model)."""
+        """Transitions as a dense ``(S, J, S)`` float64 array (materialises a sparse model; a dense
+        float64 model returns its own read-only array, no copy)."""
+        if not self._sparse:
+            return np.ascontiguousarray(self._joint.P, dtype=np.float64)
         return np.ascontiguousarray(self._joint.dense_P(), dtype=np.float64)
 
     def __repr__(self) -> str:
