@@ -112,7 +112,7 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args(argv)
     info = C.machine_info()
-    data = {"machine": f"{info['cpu']} ({info['cores']} cores, load {info['loadavg'][0] if info['loadavg'] else 'n/a'})", "info": info,
+    data = {"machine": f"{info['cpu']} ({info['cores']} cores, load {info['loadavg'][0]:.1f})", "info": info,
             "date": time.strftime("%Y-%m-%d"), "gradient": bench_gradient(args.quick), "ascent": bench_ascent(args.quick)}
     JSON_PATH.write_text(json.dumps(data, indent=1, default=float))
     print(markdown(data))

@@ -10,8 +10,9 @@ policy-gradient ascent from ``n_init`` random initialisations (logits ``N(0, 1)`
   sparsity penalty growing linearly from 0 to 1, then executed *without* the edge (the schedule of
   ``docs/papers/bn_marl.md``, BN4);
 * ``learned+distill``: the same with ``e_0 = 3``, a penalty growing to 5 and the edge-free policy pulled
-  towards agent 2's marginal play (weight 1) -- a schedule found by a 9-setting search on seed 0 of
-  this lab's own games (so its numbers on seed 0 are in-sample; other seeds are not).
+  towards agent 2's marginal play (weight 1) -- a schedule found by a 9-setting search on these two
+  games with one batch of 1000 initialisations drawn outside the lab (the lab's seeds draw fresh
+  ones: out of sample in the initialisations, not in the games).
 
 Recorded per run: the executed payoff, the payoff before pruning, the final edge probability and the
 Nash gap over conditional policies of the executed policy. Success: payoff within 0.1 of the optimum.
