@@ -68,18 +68,10 @@ class BNCoordinationConfig:
 
 
 def markov_game():
-    """The 2-state climbing/penalty game of the Markov extension (see the module docstring)."""
-    from marl.bn import CooperativeGame
-    from marl.bn.matrix import CLIMBING, PENALTY
+    """The 2-state climbing/penalty game of the Markov extension (:func:`marl.bn.matrix.climbing_penalty_game`)."""
+    from marl.bn.matrix import climbing_penalty_game
 
-    R = np.stack([CLIMBING, PENALTY])  # (2, 3, 3)
-    same = np.eye(3, dtype=bool)
-    switch = np.where(same, 0.2, 0.6)
-    P = np.empty((2, 3, 3, 2))
-    for s in range(2):
-        P[s, :, :, 1 - s] = switch
-        P[s, :, :, s] = 1 - switch
-    return CooperativeGame(P, R, 0.5)
+    return climbing_penalty_game(0.5)
 
 
 def run(config: BNCoordinationConfig, rng: np.random.Generator) -> list[dict]:

@@ -53,9 +53,10 @@ _LAZY = {
     "reference_bn_actor_critic": "marl.bn.sampled",
     "CLIMBING": "marl.bn.matrix",
     "PENALTY": "marl.bn.matrix",
+    "climbing_penalty_game": "marl.bn.matrix",
 }
 _EAGER = ("CooperativeGame", "bn_joint_policy", "bn_sample_actions", "check_parents", "conditional_policies",
           "context_index", "n_contexts", "random_theta", "reference_bn_joint_policy", "theta_shapes",
           "topological_order", "zero_theta")
 
-__getattr__, __dir__, __all__ = lazy_names(__name__, _LAZY, eager=_EAGER)
+__getattr__, __dir__, __all__ = lazy_names(__name__, _LAZY, submodules=("torch",), eager=_EAGER)

@@ -26,7 +26,7 @@ from mdp._common import result
 from mdp._validation import as_float_array, check_positive_int, check_rng, check_tol
 
 __all__ = ["MatrixAscentResult", "bn_matrix_ascent", "reference_bn_matrix_ascent", "matrix_nash_gap",
-           "CLIMBING", "PENALTY"]
+           "CLIMBING", "PENALTY", "climbing_penalty_game"]
 
 #: Claus & Boutilier (1998), climbing game (common payoff; optimum 11 at (0, 0))
 CLIMBING = np.array([[11.0, -30.0, 0.0], [-30.0, 7.0, 6.0], [0.0, 0.0, 5.0]])
@@ -34,6 +34,25 @@ CLIMBING = np.array([[11.0, -30.0, 0.0], [-30.0, 7.0, 6.0], [0.0, 0.0, 5.0]])
 PENALTY = np.array([[10.0, 0.0, -100.0], [0.0, 2.0, 0.0], [-100.0, 0.0, 10.0]])
 
 _MODES = {"independent": 0, "edge": 1, "learned_edge": 2}
+
+
+def climbing_penalty_game(gamma: float = 0.5, *, switch_equal: float = 0.2, switch_other: float = 0.6):
+    """A 2-state cooperative game: state 0 plays :data:`CLIMBING`, state 1 :data:`PENALTY`; after the
+    agents play equal action indices the state switches with probability ``switch_equal``, otherwise
+    with ``switch_other`` (so the visitation depends on the policy). Uniform start."""
+    from mdp._validation import check_gamma
+
+    from marl.bn.model import CooperativeGame
+
+    for name, p in (("switch_equal", switch_equal), ("switch_other", switch_other)):
+        if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)) or not 0 <= p <= 1:
+            raise ValueError(f"{name} must be a probability in [0, 1], got {p!r}")
+    switch = np.where(np.eye(3, dtype=bool), float(switch_equal), float(switch_other))
+    P = np.empty((2, 3, 3, 2))
+    for s in range(2):
+        P[s, :, :, 1 - s] = switch
+        P[s, :, :, s] = 1 - switch
+    return CooperativeGame(P, np.stack([CLIMBING, PENALTY]), check_gamma(gamma))
 
 
 @njit(cache=True)
