@@ -31,7 +31,13 @@ JSON_PATH = ROOT / "benchmarks" / "latest_bn.json"
 
 
 def bench_gradient(quick: bool) -> dict:
-    from marl.bn import CooperativeGame, bn_policy_gradient, check_parents, random_theta, reference_bn_policy_gradient
+    from marl.bn import (
+        CooperativeGame,
+        bn_policy_gradient,
+        check_parents,
+        random_theta,
+        reference_bn_policy_gradient,
+    )
     from marl.bn.gradient import _pack, _value_grad_dense
 
     rng = np.random.default_rng(0)
@@ -66,11 +72,16 @@ def bench_gradient(quick: bool) -> dict:
 
 
 def bench_ascent(quick: bool) -> dict:
-    from marl.bn.matrix import CLIMBING, _MODES, bn_matrix_ascent, reference_bn_matrix_ascent
+    from marl.bn.matrix import (
+        _MODES,
+        CLIMBING,
+        bn_matrix_ascent,
+        reference_bn_matrix_ascent,
+    )
 
     n_init, steps, twin_steps = (1000, 1000, 100) if quick else (1000, 5000, 500)
     out = {}
-    for mode, kw in (("independent", {}), ("edge", {}), ("learned_edge", dict(distill=1.0))):
+    for mode, kw in (("independent", {}), ("edge", {}), ("learned_edge", {"distill": 1.0})):
         bn_matrix_ascent(CLIMBING, mode=mode, n_init=4, steps=2, rng=np.random.default_rng(0), **kw)  # JIT
         t = time.perf_counter()
         bn_matrix_ascent(CLIMBING, mode=mode, n_init=n_init, steps=steps, rng=np.random.default_rng(0), **kw)
@@ -91,15 +102,15 @@ def markdown(data: dict) -> str:
     lines = [
         "## Bayesian-network policies", "",
         f"`NUMBA_NUM_THREADS=1 python -m benchmarks.bench_bn` on {data['machine']}, {data['date']}.", "",
-        f"Exact BN policy gradient, dense random cooperative game, S = {g['S']}, {g['agents']} agents x "
+        (f"Exact BN policy gradient, dense random cooperative game, S = {g['S']}, {g['agents']} agents x "
         f"{g['actions']} actions, full DAG (gradients agree to {g['max_abs_difference']:.1e}); best of interleaved "
-        "rounds, JIT warm:", "",
+        "rounds, JIT warm:"), "",
         "| contender | min ms | median ms | speed-up vs numpy twin |", "|---|---:|---:|---:|",
     ]
     for n, r in g["contenders"].items():
         lines.append(f"| {n} | {r['min_ms']:.3f} | {r['median_ms']:.3f} | {r['speedup_vs_twin']:.1f}x |")
-    lines += ["", "Batched matrix-game ascent (climbing game), one call, JIT warm; the numpy twin's time is its "
-              "per-step cost measured on a tenth of the steps, scaled:", "",
+    lines += ["", ("Batched matrix-game ascent (climbing game), one call, JIT warm; the numpy twin's time is its "
+              "per-step cost measured on a tenth of the steps, scaled:"), "",
               "| mode | inits x steps | numba s | numpy twin s (scaled) | speed-up |", "|---|---|---:|---:|---:|"]
     for mode, r in data["ascent"].items():
         lines.append(f"| {mode} | {r['n_init']} x {r['steps']} | {r['kernel_s']:.2f} | {r['numpy_twin_s_scaled']:.1f} "

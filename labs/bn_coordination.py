@@ -32,14 +32,14 @@ import numpy as np
 
 from labs.base import Lab, register_lab
 
-__all__ = ["BNCoordinationConfig", "run", "plot", "LAB", "markov_game", "METHODS"]
+__all__ = ["LAB", "METHODS", "BNCoordinationConfig", "markov_game", "plot", "run"]
 
 #: method -> keyword arguments of marl.bn.bn_matrix_ascent
 METHODS = {
-    "independent": dict(mode="independent"),
-    "edge": dict(mode="edge"),
-    "learned": dict(mode="learned_edge", edge_logit0=0.0, beta=1.0, distill=0.0),
-    "learned+distill": dict(mode="learned_edge", edge_logit0=3.0, beta=5.0, distill=1.0),
+    "independent": {"mode": "independent"},
+    "edge": {"mode": "edge"},
+    "learned": {"mode": "learned_edge", "edge_logit0": 0.0, "beta": 1.0, "distill": 0.0},
+    "learned+distill": {"mode": "learned_edge", "edge_logit0": 3.0, "beta": 5.0, "distill": 1.0},
 }
 _GAMES = ("climbing", "penalty")
 

@@ -122,7 +122,7 @@ def test_kernel_equals_reference_and_finite_differences(parents):
     g = random_game(3)
     th = random_theta(g, parents, rng=np.random.default_rng(3))
     res = bn_policy_gradient(g, parents, th)
-    grads, J, v, q, d, pi = reference_bn_policy_gradient(g, check_parents(parents, 3), th)
+    grads, J, _v, q, d, _pi = reference_bn_policy_gradient(g, check_parents(parents, 3), th)
     for a, b in zip(res.grad, grads):
         np.testing.assert_allclose(a, b, atol=1e-12)
     assert res.value == pytest.approx(J, abs=1e-12)
@@ -284,8 +284,13 @@ def test_bad_theta_and_game():
 
 
 # ---------------------------------------------------------------------------- batched matrix-game ascent
-from marl.bn.matrix import CLIMBING, PENALTY, bn_matrix_ascent, matrix_nash_gap, reference_bn_matrix_ascent  # noqa: E402
-from marl.bn.matrix import _ascent_kernel  # noqa: E402
+from marl.bn.matrix import (
+    CLIMBING,
+    PENALTY,
+    _ascent_kernel,
+    bn_matrix_ascent,
+    reference_bn_matrix_ascent,
+)
 
 
 def test_matrix_ascent_known_first_value():

@@ -4,9 +4,14 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from marl.bn import CooperativeGame, check_parents  # noqa: E402
-from marl.bn.torch import BNActors, DAGSampler, exact_joint_policy, train_bn_actor_critic  # noqa: E402
-from marl.envs import coop_games_v0  # noqa: E402
+from marl.bn import CooperativeGame, check_parents
+from marl.bn.torch import (
+    BNActors,
+    DAGSampler,
+    exact_joint_policy,
+    train_bn_actor_critic,
+)
+from marl.envs import coop_games_v0
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:Observation is not a NumPy array"),
@@ -104,7 +109,12 @@ def test_training_bad_input():
 # ---------------------------------------------------------------------------- environment
 @pytest.mark.parametrize("kw", [{}, {"game": "climbing"}])
 def test_coop_env_api(kw):
-    from pettingzoo.test import api_test, parallel_api_test, parallel_seed_test, seed_test
+    from pettingzoo.test import (
+        api_test,
+        parallel_api_test,
+        parallel_seed_test,
+        seed_test,
+    )
 
     parallel_api_test(coop_games_v0.parallel_env(**kw), num_cycles=50)
     api_test(coop_games_v0.env(**kw), num_cycles=50)
@@ -116,11 +126,11 @@ def test_coop_env_follows_its_model():
     env = coop_games_v0.parallel_env("climbing_penalty", max_cycles=None)
     g = env.unwrapped.model()
     P = g.dense_joint_P()
-    obs, info = env.reset(seed=0)
+    _, info = env.reset(seed=0)
     counts = np.zeros((2, 2))
     for _ in range(4000):
         s = info["agent_0"]["state"]
-        obs, rew, term, trunc, info = env.step({"agent_0": 0, "agent_1": 0})
+        _obs, rew, _term, _trunc, info = env.step({"agent_0": 0, "agent_1": 0})
         assert rew["agent_0"] == rew["agent_1"] == g.R[s, 0, 0]
         counts[s, info["agent_0"]["state"]] += 1
     freq = counts / counts.sum(axis=1, keepdims=True)

@@ -5,7 +5,13 @@ import numpy as np
 import pytest
 
 import theory_checks.bn as B
-from marl.bn import CooperativeGame, bn_exact_pg, bn_joint_policy, bn_policy_gradient, random_theta
+from marl.bn import (
+    CooperativeGame,
+    bn_exact_pg,
+    bn_joint_policy,
+    bn_policy_gradient,
+    random_theta,
+)
 from theory_checks import assert_claim
 from theory_checks.core import get_claim
 

@@ -21,11 +21,27 @@ from marl.bn import (
     random_theta,
     theta_shapes,
 )
-from theory_checks.core import CheckResult, Claim, combine, identity, inequality, register
+from theory_checks.core import (
+    CheckResult,
+    Claim,
+    combine,
+    identity,
+    inequality,
+    register,
+)
 
 __all__ = [
-    "sample_bn_instance", "accept_bn_instance", "check_bn1", "check_bn2",
-    "sample_bn3", "accept_bn3", "check_bn3", "fit_bn_distribution", "sample_bn4", "accept_bn4", "check_bn4",
+    "accept_bn3",
+    "accept_bn4",
+    "accept_bn_instance",
+    "check_bn1",
+    "check_bn2",
+    "check_bn3",
+    "check_bn4",
+    "fit_bn_distribution",
+    "sample_bn3",
+    "sample_bn4",
+    "sample_bn_instance",
 ]
 
 _PAPER = "Chen & Zhang (2023), Context-aware Bayesian network actor-critic methods for cooperative MARL, ICML"

@@ -14,8 +14,6 @@ learning by REINFORCE (:func:`bn_reinforce`) and a centralised actor-critic (:fu
 """
 from __future__ import annotations
 
-from mdp._lazy import lazy_names
-
 from marl.bn.model import (  # noqa: F401  (public, eager: no kernels)
     CooperativeGame,
     bn_joint_policy,
@@ -30,6 +28,7 @@ from marl.bn.model import (  # noqa: F401  (public, eager: no kernels)
     topological_order,
     zero_theta,
 )
+from mdp._lazy import lazy_names
 
 _LAZY = {
     "BNGradient": "marl.bn.gradient",

@@ -21,9 +21,6 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from mdp._common import result
-from mdp._validation import check_positive_int, check_tol
-
 from marl.bn.model import (
     _require_game,
     check_parents,
@@ -32,14 +29,16 @@ from marl.bn.model import (
     context_index,
     reference_bn_joint_policy,
 )
+from mdp._common import result
+from mdp._validation import check_positive_int, check_tol
 
 __all__ = [
-    "BNGradient",
     "BNAscentResult",
-    "bn_policy_gradient",
-    "reference_bn_policy_gradient",
+    "BNGradient",
     "bn_exact_pg",
+    "bn_policy_gradient",
     "reference_bn_exact_pg",
+    "reference_bn_policy_gradient",
 ]
 
 
@@ -86,8 +85,7 @@ def _softmax_kernel(flat, off, K, A, S, cond):
             base = off[i] + r * a_i
             m = flat[base]
             for b in range(1, a_i):
-                if flat[base + b] > m:
-                    m = flat[base + b]
+                m = max(m, flat[base + b])
             tot = 0.0
             for b in range(a_i):
                 e = np.exp(flat[base + b] - m)
@@ -272,7 +270,7 @@ class BNAscentResult:
 def reference_bn_policy_gradient(game, parents, theta):
     """Plain-numpy twin: returns ``(grad tuple, J, v, q, d, pi)`` by dense linear algebra and
     grouping sums over the joint-action tensor."""
-    S, A, n = game.n_states, game.n_actions, game.n_agents
+    S, A, _n = game.n_states, game.n_actions, game.n_agents
     P = game.dense_joint_P()
     R = np.asarray(game.R, dtype=np.float64).reshape(S, -1)
     g = game.gamma

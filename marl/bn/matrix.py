@@ -25,8 +25,15 @@ from numba import njit
 from mdp._common import result
 from mdp._validation import as_float_array, check_positive_int, check_rng, check_tol
 
-__all__ = ["MatrixAscentResult", "bn_matrix_ascent", "reference_bn_matrix_ascent", "matrix_nash_gap",
-           "CLIMBING", "PENALTY", "climbing_penalty_game"]
+__all__ = [
+    "CLIMBING",
+    "PENALTY",
+    "MatrixAscentResult",
+    "bn_matrix_ascent",
+    "climbing_penalty_game",
+    "matrix_nash_gap",
+    "reference_bn_matrix_ascent",
+]
 
 #: Claus & Boutilier (1998), climbing game (common payoff; optimum 11 at (0, 0))
 CLIMBING = np.array([[11.0, -30.0, 0.0], [-30.0, 7.0, 6.0], [0.0, 0.0, 5.0]])
@@ -40,9 +47,8 @@ def climbing_penalty_game(gamma: float = 0.5, *, switch_equal: float = 0.2, swit
     """A 2-state cooperative game: state 0 plays :data:`CLIMBING`, state 1 :data:`PENALTY`; after the
     agents play equal action indices the state switches with probability ``switch_equal``, otherwise
     with ``switch_other`` (so the visitation depends on the policy). Uniform start."""
-    from mdp._validation import check_gamma
-
     from marl.bn.model import CooperativeGame
+    from mdp._validation import check_gamma
 
     for name, p in (("switch_equal", switch_equal), ("switch_other", switch_other)):
         if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)) or not 0 <= p <= 1:
@@ -59,8 +65,7 @@ def climbing_penalty_game(gamma: float = 0.5, *, switch_equal: float = 0.2, swit
 def _softmax_row(t, out):
     m = t[0]
     for k in range(1, t.shape[0]):
-        if t[k] > m:
-            m = t[k]
+        m = max(m, t[k])
     tot = 0.0
     for k in range(t.shape[0]):
         out[k] = np.exp(t[k] - m)

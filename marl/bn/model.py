@@ -29,18 +29,18 @@ from mdp.model import TabularMDP
 
 __all__ = [
     "CooperativeGame",
-    "check_parents",
-    "topological_order",
-    "n_contexts",
-    "check_theta",
-    "zero_theta",
-    "random_theta",
-    "conditional_policies",
     "bn_joint_policy",
-    "reference_bn_joint_policy",
     "bn_sample_actions",
+    "check_parents",
+    "check_theta",
+    "conditional_policies",
     "context_index",
+    "n_contexts",
+    "random_theta",
+    "reference_bn_joint_policy",
     "theta_shapes",
+    "topological_order",
+    "zero_theta",
 ]
 
 
@@ -74,7 +74,7 @@ class CooperativeGame:
         Naming the argument and the rule broken (shape, sign, row sums, fewer than two agents).
     """
 
-    __slots__ = ("_S", "_A", "_J", "_R", "_gamma", "_mu", "_joint", "_sparse")
+    __slots__ = ("_A", "_J", "_R", "_S", "_gamma", "_joint", "_mu", "_sparse")
 
     def __init__(self, P, R, gamma, *, mu=None, atol: float | None = None):
         R_arr = as_float_array(R, "R").copy()
@@ -121,7 +121,7 @@ class CooperativeGame:
 
     # ------------------------------------------------------------------ constructors
     @classmethod
-    def from_rewards(cls, P, rewards, gamma, *, mu=None, atol: float | None = None, rtol: float = 0.0) -> "CooperativeGame":
+    def from_rewards(cls, P, rewards, gamma, *, mu=None, atol: float | None = None, rtol: float = 0.0) -> CooperativeGame:
         """Game from one reward table per agent, ``rewards`` ``(n, S, A_1, ..., A_n)``.
 
         Raises ``ValueError`` naming ``rewards`` when the tables differ by more than ``rtol``
@@ -136,19 +136,18 @@ class CooperativeGame:
         return cls(P, arr[0], gamma, mu=mu, atol=atol)
 
     @classmethod
-    def from_markov_game(cls, game, *, mu=None, rtol: float = 0.0) -> "CooperativeGame":
+    def from_markov_game(cls, game, *, mu=None, rtol: float = 0.0) -> CooperativeGame:
         """The cooperative game of a two-player :class:`marl.MarkovGame` whose players share a reward."""
         from marl.model import MarkovGame
 
         if not isinstance(game, MarkovGame):
             raise TypeError(f"game must be a marl.MarkovGame, got {type(game).__name__}")
         _require_shared(np.asarray(game.rewards), "game.rewards", rtol)
-        S, (A1, A2) = game.n_states, game.n_actions
         P = game.P if game.is_sparse else game.dense_P()
         return cls(P, game.rewards[0], game.gamma, mu=mu)
 
     @classmethod
-    def from_payoff(cls, payoff) -> "CooperativeGame":
+    def from_payoff(cls, payoff) -> CooperativeGame:
         """A one-state game with ``gamma = 0``: the common-payoff matrix game ``payoff`` ``(A_1, ..., A_n)``.
 
         ``J = rho^T V^pi`` is then the expected payoff ``sum_a pi(a) payoff[a]``.
@@ -159,7 +158,7 @@ class CooperativeGame:
         return cls(np.ones((1, *M.shape, 1)), M[None], 0.0)
 
     @classmethod
-    def from_matrix_game(cls, game, *, rtol: float = 0.0) -> "CooperativeGame":
+    def from_matrix_game(cls, game, *, rtol: float = 0.0) -> CooperativeGame:
         """The one-state game of a :class:`marl.MatrixGame` whose players all receive the same payoff."""
         from marl.model import MatrixGame
 
@@ -266,7 +265,7 @@ def check_parents(parents, n_agents: int, name: str = "parents") -> tuple:
         raise ValueError(f"{name} must hold one parent set per agent ({n_agents}), got {len(items)}")
     out = []
     for i, pa in enumerate(items):
-        if isinstance(pa, (str, bytes)) or isinstance(pa, numbers.Number):
+        if isinstance(pa, (str, bytes, numbers.Number)):
             raise TypeError(f"{name}[{i}] must be a collection of agent indices, got {type(pa).__name__}")
         try:
             pa = list(pa)
@@ -279,7 +278,7 @@ def check_parents(parents, n_agents: int, name: str = "parents") -> tuple:
                 raise ValueError(f"{name}[{i}] holds {int(j)}, which is not an agent index in 0..{n_agents - 1}")
             if int(j) == i:
                 raise ValueError(f"{name}[{i}] holds {i} itself: a self-loop is a cycle; {name} must describe a DAG")
-        if len(set(int(j) for j in pa)) != len(pa):
+        if len({int(j) for j in pa}) != len(pa):
             raise ValueError(f"{name}[{i}] repeats a parent: {sorted(int(j) for j in pa)}")
         out.append(tuple(sorted(int(j) for j in pa)))
     out = tuple(out)
@@ -363,7 +362,7 @@ def check_theta(theta, game, parents, name: str = "theta") -> tuple:
     Returns a tuple of float64 copies. ``parents`` must already be valid.
     """
     shapes = theta_shapes(game, parents)
-    if isinstance(theta, np.ndarray) or isinstance(theta, (str, bytes)) or not hasattr(theta, "__len__"):
+    if isinstance(theta, (np.ndarray, str, bytes)) or not hasattr(theta, "__len__"):
         raise TypeError(f"{name} must be a sequence of {len(shapes)} arrays (one logit table per agent), "
                         f"got {type(theta).__name__}")
     if len(theta) != len(shapes):
@@ -427,7 +426,7 @@ def bn_joint_policy(game, parents, theta) -> np.ndarray:
     game = _require_game(game)
     parents = check_parents(parents, game.n_agents)
     theta = check_theta(theta, game, parents)
-    from marl.bn.gradient import _pack, _joint_policy_kernel
+    from marl.bn.gradient import _joint_policy_kernel, _pack
 
     packed = _pack(game, parents, theta)
     pi = np.empty((game.n_states, game.n_joint))

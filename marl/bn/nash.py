@@ -20,13 +20,18 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from marl.bn.model import (
+    _require_game,
+    check_parents,
+    check_theta,
+    conditional_policies,
+    context_index,
+)
 from mdp._common import result
 from mdp._validation import check_tol
 from mdp.model import TabularMDP
 
-from marl.bn.model import check_parents, check_theta, conditional_policies, context_index, _require_game
-
-__all__ = ["BNNashGap", "bn_nash_gap", "bn_best_response_mdp"]
+__all__ = ["BNNashGap", "bn_best_response_mdp", "bn_nash_gap"]
 
 
 @result

@@ -24,14 +24,25 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from marl.bn.gradient import (
+    _pack,
+    _softmax_kernel,
+    _unpack,
+    _validated,
+    bn_policy_gradient,
+)
+from marl.bn.model import _topological_order, conditional_policies, context_index
 from mdp._common import cumulative_rows, draw_csr, result
 from mdp._validation import check_positive_int, check_rng, check_tol
 
-from marl.bn.gradient import _pack, _softmax_kernel, _unpack, _validated, bn_policy_gradient
-from marl.bn.model import _topological_order, conditional_policies, context_index
-
-__all__ = ["SampledResult", "bn_reinforce", "bn_reinforce_gradient", "bn_actor_critic",
-           "reference_bn_reinforce_gradient", "reference_bn_actor_critic"]
+__all__ = [
+    "SampledResult",
+    "bn_actor_critic",
+    "bn_reinforce",
+    "bn_reinforce_gradient",
+    "reference_bn_actor_critic",
+    "reference_bn_reinforce_gradient",
+]
 
 
 # ---------------------------------------------------------------------- kernels
@@ -147,8 +158,7 @@ def _reinforce_loop(indptr, indices, cdf, R, gamma, mu_cdf, flat, off, K, A, par
 def _row_softmax(flat, base, n, out):
     m = flat[base]
     for b in range(1, n):
-        if flat[base + b] > m:
-            m = flat[base + b]
+        m = max(m, flat[base + b])
     tot = 0.0
     for b in range(n):
         out[b] = np.exp(flat[base + b] - m)
@@ -180,14 +190,13 @@ def _joint_row(s, flat, off, K, A, par_ptr, par_idx, J, row, acts, buf):
 @njit(cache=True)
 def _actor_critic_loop(indptr, indices, cdf, R, gamma, mu_cdf, flat, off, K, A, par_ptr, par_idx, order, n_steps,
                        lr_a, lr_c, Q, s0, rng):
-    S, J = R.shape
+    _S, J = R.shape
     n = A.shape[0]
     acts = np.empty(n, dtype=np.int64)
     tmp = np.empty(n, dtype=np.int64)
     amax = 0
     for i in range(n):
-        if A[i] > amax:
-            amax = A[i]
+        amax = max(amax, A[i])
     buf = np.empty(amax)
     row = np.empty(J)
     cond_s = np.empty(amax)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from typing import ClassVar
 
 import numpy as np
 from gymnasium import spaces
@@ -31,7 +32,7 @@ from pettingzoo.utils import parallel_to_aec
 
 from marl.envs._common import check_choice, check_max_cycles, check_render_mode
 
-__all__ = ["GAMES", "get_game", "model", "raw_env", "parallel_env", "env"]
+__all__ = ["GAMES", "env", "get_game", "model", "parallel_env", "raw_env"]
 
 GAMES = ("climbing", "penalty", "climbing_penalty")
 
@@ -63,7 +64,7 @@ def model(game="climbing_penalty", gamma: float = 0.5):
 class raw_parallel_env(ParallelEnv):
     """See the module docstring."""
 
-    metadata = {"render_modes": ["ansi"], "name": "coop_games_v0", "is_parallelizable": True}
+    metadata: ClassVar[dict] = {"render_modes": ["ansi"], "name": "coop_games_v0", "is_parallelizable": True}
 
     def __init__(self, game="climbing_penalty", *, gamma: float = 0.5, max_cycles=25, render_mode=None):
         self._game = get_game(game, gamma)

@@ -33,4 +33,4 @@ from marl.bn.torch.actor_critic import (
     train_bn_actor_critic,
 )
 
-__all__ = ["DAGSampler", "BNActors", "DeepBNResult", "exact_joint_policy", "train_bn_actor_critic"]
+__all__ = ["BNActors", "DAGSampler", "DeepBNResult", "exact_joint_policy", "train_bn_actor_critic"]

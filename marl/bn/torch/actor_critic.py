@@ -8,7 +8,7 @@ from torch import nn
 from mdp._common import result
 from mdp._validation import check_gamma, check_positive_int, check_rng, check_tol
 
-__all__ = ["DAGSampler", "BNActors", "DeepBNResult", "exact_joint_policy", "train_bn_actor_critic"]
+__all__ = ["BNActors", "DAGSampler", "DeepBNResult", "exact_joint_policy", "train_bn_actor_critic"]
 
 _GRAPHS = ("learned", "none", "full")
 
