@@ -197,7 +197,7 @@ def test_single_tree_estimates_unbiased():
 
 
 def test_model_based_kernel_matches_twin_and_converges():
-    from mdp.agnostic.trajectory_tree import _spread
+    from mdp.agnostic.generative import _spread
 
     rng = np.random.default_rng(8)
     m = ag.sparse_branching(4, 6, 2, rng=rng, branching=2)

@@ -4,6 +4,7 @@
 * policy classes as tables ``policies[k, h, s]`` (:mod:`mdp.agnostic.policies`);
 * :func:`spanning_capacity`: exact search and certified bounds;
 * :func:`trajectory_tree` (generative-model learner) and :func:`model_based` (baseline);
+* :func:`psdp` (with mu-resets) and :func:`cpi` (conservative policy iteration).
 """
 from mdp.agnostic.model import (
     LayeredMDP,
@@ -31,7 +32,8 @@ from mdp.agnostic.spanning import (
     reference_spanning_capacity,
     spanning_capacity,
 )
-from mdp.agnostic.trajectory_tree import (
+from mdp.agnostic.resets import CPIResult, PSDPResult, cpi, layer_distributions, psdp, stochastic_q_values
+from mdp.agnostic.generative import (
     ModelBasedResult,
     TrajectoryTreeResult,
     model_based,
@@ -43,6 +45,12 @@ from mdp.agnostic.trajectory_tree import (
 )
 
 __all__ = [
+    "CPIResult",
+    "PSDPResult",
+    "cpi",
+    "layer_distributions",
+    "psdp",
+    "stochastic_q_values",
     "ModelBasedResult",
     "TrajectoryTreeResult",
     "model_based",
