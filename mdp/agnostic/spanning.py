@@ -101,10 +101,12 @@ def reachable_pairs(policies, start, T, n_actions) -> np.ndarray:
 
 
 def _distinct_ids(rows: np.ndarray) -> np.ndarray:
-    """Integer label per row, equal labels for equal rows."""
+    """Integer label per row, equal labels for equal rows (rows compared as raw bytes)."""
     if rows.shape[1] == 0:
         return np.zeros(rows.shape[0], dtype=np.int64)
-    _, inv = np.unique(rows, axis=0, return_inverse=True)
+    r = np.ascontiguousarray(rows, dtype=np.int64)
+    keys = r.view(np.dtype((np.void, r.itemsize * r.shape[1]))).reshape(-1)
+    _, inv = np.unique(keys, return_inverse=True)
     return inv.reshape(-1).astype(np.int64)
 
 
@@ -114,8 +116,9 @@ def capacity_caps(pol: np.ndarray, A: int) -> np.ndarray:
     caps = np.empty(H, dtype=np.int64)
     prev = None
     for h in range(H):
-        used = sum(np.unique(pol[:, h, s]).size for s in range(S))
-        prefixes = np.unique(pol[:, : h + 1, :].reshape(K, -1), axis=0).shape[0]
+        srt = np.sort(pol[:, h, :], axis=0)
+        used = int(S + (np.diff(srt, axis=0) != 0).sum())  # distinct actions per state, summed
+        prefixes = int(_distinct_ids(pol[:, : h + 1, :].reshape(K, -1)).max()) + 1
         c = min(S * A, used, prefixes, A if prev is None else A * prev)
         caps[h] = c
         prev = c
@@ -132,6 +135,11 @@ class _Search:
         self.caps = capacity_caps(pol, A)
         # state kinds per layer: states with identical columns are interchangeable
         self.kind = [_distinct_ids(pol[:, h, :].T) for h in range(H)]
+        self.kind_lists = []
+        for h in range(H):
+            order = np.argsort(self.kind[h], kind="stable")
+            cuts = np.flatnonzero(np.diff(self.kind[h][order])) + 1
+            self.kind_lists.append([g.tolist() for g in np.split(order, cuts)])
         # behaviour labels of each policy on layers h1..h2
         self.beh = {}
         for h1 in range(H):
@@ -143,9 +151,12 @@ class _Search:
         self.nodes = 0
         self.seen = set()
         self.exhausted = False
+        self.finished = False
         self.apow = [A**i if A**i < 1 << 62 else 1 << 62 for i in range(H + 1)]
 
     def done(self):
+        if self.finished:
+            return True
         if self.per_layer:
             return bool(np.all(self.best >= self.caps))
         return int(self.best.max()) >= int(self.caps.max())
@@ -174,6 +185,8 @@ class _Search:
         if n > self.best[h]:
             self.best[h] = n
             self.wit[h] = list(trail)
+            self.finished = False
+            self.finished = self.done()
 
     def dfs(self, h, groups, trail):
         pairs = self.pairs(h, groups)
@@ -192,14 +205,12 @@ class _Search:
             np.maximum(self.open_ub, ub, out=self.open_ub)
             return
         kinds = self.kind[h + 1]
-        first_of_kind = {}
-        for s in range(self.S):
-            first_of_kind.setdefault(int(kinds[s]), []).append(s)
+        kind_lists = self.kind_lists[h + 1]
         m = len(pairs)
         assign = [0] * m
 
         def rec(i, used):
-            if self.exhausted or self.done():
+            if self.exhausted or self.finished:
                 return
             if i == m:
                 if self.nodes >= self.max_nodes:  # leaves count as work, seen or not
@@ -218,14 +229,12 @@ class _Search:
                 self.dfs(h + 1, groups2, trail + [step])
                 return
             # new states first (one per kind: the first unused), then states already used
-            options = []
-            for kd, states in first_of_kind.items():
-                for t in states:
-                    if t not in used:
-                        options.append(t)
-                        break
-            options += sorted(used)
+            options = [states[0] if states[0] not in used else next((x for x in states if x not in used), -1)
+                       for states in kind_lists]
+            options = [x for x in options if x >= 0] + sorted(used)
             for t in options:
+                if self.exhausted or self.finished:
+                    break
                 assign[i] = t
                 added = t not in used
                 if added:
@@ -240,8 +249,7 @@ class _Search:
             np.maximum(self.open_ub, ub, out=self.open_ub)
 
     def run(self):
-        kinds0 = self.kind[0]
-        starts = [int(np.flatnonzero(kinds0 == k)[0]) for k in np.unique(kinds0)]
+        starts = [states[0] for states in self.kind_lists[0]]
         all_ids = np.arange(self.K)
         for s0 in starts:
             if self.done() or self.exhausted:
@@ -287,7 +295,8 @@ def spanning_capacity(policies, n_actions, *, per_layer: bool = False, max_nodes
     A = check_positive_int(n_actions, "n_actions")
     pol = check_policy_table(policies, (None, None, A))
     budget = check_positive_int(max_nodes, "max_nodes")
-    pol = np.unique(pol, axis=0)  # the capacity depends on the set only
+    ids = _distinct_ids(pol.reshape(pol.shape[0], -1))  # the capacity depends on the set only
+    pol = pol[np.unique(ids, return_index=True)[1]]
     srch = _Search(pol, A, bool(per_layer), budget)
     srch.run()
     lower = srch.best.copy()

@@ -1,0 +1,89 @@
+"""Agnostic-learning benchmarks: `python -m benchmarks.bench_agnostic [--quick]`.
+
+1. Trajectory-tree sampling throughput for K = 10^4 policies, H = 10, S = 10^3 (A = 4, 2 successors per
+   pair): the numba kernel of :func:`mdp.agnostic.tree_returns` against its straightforward numpy twin
+   :func:`mdp.agnostic.reference_tree_returns` (the same algorithm, ``np.unique`` per layer), same draws,
+   interleaved in one process. Reported: trees per second, per-policy return updates per second
+   (``K H`` per tree) and the paired ratio.
+2. Exact spanning capacity: wall time of :func:`mdp.agnostic.spanning_capacity` (per_layer=False) vs ``K``
+   and ``S`` (H = 3, A = 2, random policies), with a node budget; where the search stops being exact, the
+   certified gap.
+
+Results go to ``benchmarks/latest_agnostic.json`` and are quoted in docs/benchmarks.md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks._common import interleaved, paired_ratio
+
+
+def trees(quick: bool) -> dict:
+    from mdp import agnostic as ag
+
+    K, H, S, A = 10_000, 10, 1_000, 4
+    rng = np.random.default_rng(0)
+    m = ag.sparse_branching(H, S, A, rng=rng, branching=2)
+    pol = ag.random_policies(K, H, S, A, rng=rng)
+    n = 20 if quick else 50
+    a, qa = ag.tree_returns(m, pol, n, rng=np.random.default_rng(1))
+    b, qb = ag.reference_tree_returns(m, pol, n, rng=np.random.default_rng(1))
+    assert np.array_equal(a, b) and np.array_equal(qa, qb)
+    fns = {
+        "numba": lambda: ag.tree_returns(m, pol, n, rng=np.random.default_rng(1)),
+        "numpy": lambda: ag.reference_tree_returns(m, pol, n, rng=np.random.default_rng(1)),
+    }
+    t = interleaved(fns, rounds=3 if quick else 7, warmup=1)
+    out = {"K": K, "H": H, "S": S, "A": A, "n_trees": n, "mean_queries_per_tree": float(qa.mean())}
+    for name in fns:
+        sec = t[name]["min_ms"] / 1e3
+        out[name] = {"min_ms": t[name]["min_ms"], "median_ms": t[name]["median_ms"], "trees_per_s": n / sec,
+                     "updates_per_s": n * K * H / sec}
+    out["ratio_numpy_over_numba"] = paired_ratio(t, "numpy", "numba")
+    return out
+
+
+def capacity(quick: bool) -> list:
+    from mdp import agnostic as ag
+
+    rows = []
+    Ks = (4, 16, 64) if quick else (4, 8, 16, 64, 256, 1024)
+    Ss = (2, 4, 8) if quick else (2, 4, 8, 16, 64)
+    for S in Ss:
+        for K in Ks:
+            pol = ag.random_policies(K, 3, S, 2, rng=np.random.default_rng(K * 1000 + S))
+            t = time.perf_counter()
+            r = ag.spanning_capacity(pol, 2, max_nodes=20_000)
+            dt = time.perf_counter() - t
+            rows.append({"S": S, "K": K, "seconds": dt, "exact": r.exact, "lower": r.lower, "upper": r.upper,
+                         "gap": r.gap, "nodes": r.n_nodes})
+    return rows
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--quick", action="store_true")
+    args = p.parse_args()
+    res = {"trees": trees(args.quick), "capacity": capacity(args.quick)}
+    tr = res["trees"]
+    print(f"trajectory trees K={tr['K']} H={tr['H']} S={tr['S']} A={tr['A']} ({tr['n_trees']} trees, "
+          f"{tr['mean_queries_per_tree']:.0f} queries/tree)")
+    for name in ("numba", "numpy"):
+        print(f"  {name:6s} {tr[name]['min_ms']:9.1f} ms  {tr[name]['trees_per_s']:9.1f} trees/s  "
+              f"{tr[name]['updates_per_s']:.3g} updates/s")
+    print(f"  numpy / numba (paired median): {tr['ratio_numpy_over_numba']:.1f}x")
+    print("spanning capacity (H=3, A=2, max_nodes=20000)")
+    print("  S     K   seconds  exact  lower upper gap  nodes")
+    for r in res["capacity"]:
+        print(f"  {r['S']:3d} {r['K']:5d} {r['seconds']:8.3f}  {str(r['exact']):5s}  {r['lower']:5d} {r['upper']:5d} "
+              f"{r['gap']:3d} {r['nodes']:6d}")
+    Path(__file__).with_name("latest_agnostic.json").write_text(json.dumps(res, indent=1))
+
+
+if __name__ == "__main__":
+    main()
