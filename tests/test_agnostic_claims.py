@@ -112,7 +112,19 @@ def test_ar1_fails_with_a_search_that_misses_a_branch():
     def too_small(self, h, pairs):  # an unsound bound prunes the optimum away
         return np.minimum(real(self, h, pairs), 1)
 
-    with mock.patch.object(sp_mod._Search, "node_ub", too_small):
+    with mock.patch.object(sp_mod._Search, "node_ub", too_small), \
+            mock.patch.object(sp_mod._Search, "seed_random", lambda self, n, rng: None):
+        assert not get_claim("AR1").check((ag.all_policies(3, 2, 2), 2)).holds
+
+
+def test_ar1_fails_when_reach_is_miscounted():
+    # counting states instead of (state, action) pairs makes search and enumeration disagree with the values
+    real = sp_mod.reachable_pairs
+
+    def states_only(policies, start, T, n_actions):
+        return np.maximum(real(policies, start, T, n_actions) - 1, 1)
+
+    with mock.patch.object(sp_mod, "reachable_pairs", states_only):
         assert not get_claim("AR1").check((ag.all_policies(3, 2, 2), 2)).holds
 
 

@@ -18,8 +18,11 @@ the Corrections of the paper notes).
 
 The kernel walks the policy table once per layer; the de-duplication of pairs uses a stamp array of
 size ``S A`` (no Python loop, no hashing). Uniforms come from the caller's generator in a fixed
-layout ``u[tree, layer, j]`` for the ``j``-th new pair of the layer (in policy order), so the numba
-kernel and its numpy twin (:func:`reference_tree_returns`) agree exactly.
+layout (``u[tree, off[h] + j]`` for the ``j``-th new pair of layer ``h``, in policy order; layer ``h``
+has at most ``min(K, S A, A^(h+1))`` of them), so the numba kernel and its numpy twin
+(:func:`reference_tree_returns`) agree exactly. The kernel reads the class in layer-major order
+(``int8`` when ``A <= 127``): for ``K = 10^4``, ``H = 10``, ``S = 10^3`` the ``(K, H, S)`` int64 table
+is 800 MB and its per-layer reads would each touch a different page.
 """
 from __future__ import annotations
 
@@ -143,11 +146,14 @@ def _first_above(c, x):
 
 
 @njit(cache=True)
-def _trees_kernel(pol, nxt, cdf, R, rho0_cdf, u0, u, G, out, queries, q_off, stamp, stamp_next, st, tag0):
-    """Sample ``len(u0)`` trees; ``G[k] += `` return of ``k`` per tree (``out[t, k]`` too when
-    ``out`` has rows). Returns the next unused stamp tag."""
-    K, H, S = pol.shape
+def _trees_kernel(pol_l, nxt, cdf, R, rho0_cdf, u0, u, off, G, out, queries, q_off, stamp, stamp_next, st, tag0):
+    """Sample ``len(u0)`` trees; ``G[k] +=`` the return of policy ``k`` on each tree (``out[t, k]``
+    too when ``out`` has rows). ``pol_l[h, k, s]`` is the class in layer-major order (policy ``k``'s
+    layer-``h`` row is contiguous, so the sweep over ``k`` reads memory in order). Returns the next
+    unused stamp tag."""
+    H, K, S = pol_l.shape
     A = R.shape[2]
+    B = cdf.shape[3]
     n = u0.shape[0]
     keep = out.shape[0] > 0
     tag = tag0
@@ -160,9 +166,10 @@ def _trees_kernel(pol, nxt, cdf, R, rho0_cdf, u0, u, G, out, queries, q_off, sta
             tag += 1
             cnt = 0
             last = h == H - 1
+            base = off[h]
             for k in range(K):
                 s = st[k]
-                a = pol[k, h, s]
+                a = pol_l[h, k, s]
                 r = R[h, s, a]
                 G[k] += r
                 if keep:
@@ -171,10 +178,16 @@ def _trees_kernel(pol, nxt, cdf, R, rho0_cdf, u0, u, G, out, queries, q_off, sta
                 if stamp[key] != tag:
                     stamp[key] = tag
                     cnt += 1
-                    if not last:
-                        c = cdf[h, s, a]
-                        b = _first_above(c, u[t, h, cnt - 1] * c[c.shape[0] - 1])
-                        stamp_next[key] = nxt[h, s, a, b]
+                    if not last:  # inverse CDF on the row cdf[h, s, a, :] (no array view: views cost refcounts)
+                        x = u[t, base + cnt - 1] * cdf[h, s, a, B - 1]
+                        lo, hi = 0, B - 1
+                        while lo < hi:
+                            mid = (lo + hi) // 2
+                            if cdf[h, s, a, mid] > x:
+                                hi = mid
+                            else:
+                                lo = mid + 1
+                        stamp_next[key] = nxt[h, s, a, lo]
                 if not last:
                     st[k] = stamp_next[key]
             q += cnt
@@ -182,13 +195,26 @@ def _trees_kernel(pol, nxt, cdf, R, rho0_cdf, u0, u, G, out, queries, q_off, sta
     return tag
 
 
-def _draws(rng, m, K, H, S, A):
-    M = min(K, S * A)
-    return rng.random(m), rng.random((m, max(H - 1, 1), M))
+def _layout(K, H, S, A):
+    """Offsets of each layer's uniforms: layer ``h`` has at most ``min(K, S A, A^(h+1))`` new pairs."""
+    sizes = [min(K, S * A, A ** min(h + 1, 60)) for h in range(max(H - 1, 1))]
+    return np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
 
 
-def _chunk(K, H, S, A):
-    return max(1, _CHUNK_FLOATS // (max(H - 1, 1) * min(K, S * A)))
+def _draws(rng, m, off):
+    return rng.random(m), rng.random((m, int(off[-1])))
+
+
+def _chunk(off):
+    return max(1, _CHUNK_FLOATS // int(off[-1]))
+
+
+def _layer_major(pol, A):
+    dt = np.int8 if A <= 127 else (np.int16 if A <= 32767 else np.int64)
+    out = np.empty((pol.shape[1], pol.shape[0], pol.shape[2]), dtype=dt)
+    for h in range(pol.shape[1]):
+        out[h] = pol[:, h, :]
+    return out
 
 
 def tree_returns(model, policies, n_trees, *, rng) -> tuple[np.ndarray, np.ndarray]:
@@ -214,14 +240,17 @@ def _run(model, pol, n, rng, out=None):
     stamp = np.zeros(S * A, dtype=np.int64)
     stamp_next = np.zeros(S * A, dtype=np.int64)
     st = np.empty(K, dtype=np.int64)
-    step = _chunk(K, H, S, A)
+    off = _layout(K, H, S, A)
+    step = _chunk(off)
+    pol_l = _layer_major(pol, A)
     tag = 0
     empty = np.zeros((0, K))
     for start in range(0, n, step):
         m = min(step, n - start)
-        u0, u = _draws(rng, m, K, H, S, A)
+        u0, u = _draws(rng, m, off)
         o = out[start:start + m] if out is not None else empty
-        tag = _trees_kernel(pol, model.next_states, model.next_cdf, model.R, model.rho0_cdf, u0, u, G, o, queries, start, stamp, stamp_next, st, tag)
+        tag = _trees_kernel(pol_l, model.next_states, model.next_cdf, model.R, model.rho0_cdf, u0, u, off, G, o,
+                            queries, start, stamp, stamp_next, st, tag)
     return G, queries
 
 
@@ -231,13 +260,14 @@ def reference_tree_returns(model, policies, n_trees, *, rng):
     pol = np.asarray(policies, dtype=np.int64)
     K, H, S = pol.shape
     A = model.n_actions
-    step = _chunk(K, H, S, A)
+    off = _layout(K, H, S, A)
+    step = _chunk(off)
     out = np.zeros((n_trees, K))
     queries = np.zeros(n_trees, dtype=np.int64)
     ks = np.arange(K)
     for start in range(0, n_trees, step):
         m = min(step, n_trees - start)
-        u0, u = _draws(rng, m, K, H, S, A)
+        u0, u = _draws(rng, m, off)
         for i in range(m):
             t = start + i
             c0 = model.rho0_cdf
@@ -255,7 +285,7 @@ def reference_tree_returns(model, policies, n_trees, *, rng):
                     rank[np.argsort(first, kind="stable")] = np.arange(uniq.size)
                     us, ua = uniq // A, uniq % A
                     c = model.next_cdf[h, us, ua]  # (m, B)
-                    b = np.minimum((c <= (u[i, h, rank] * c[:, -1])[:, None]).sum(axis=1), c.shape[1] - 1)
+                    b = np.minimum((c <= (u[i, off[h] + rank] * c[:, -1])[:, None]).sum(axis=1), c.shape[1] - 1)
                     st = model.next_states[h, us, ua, b][inv]
     return out, queries
 

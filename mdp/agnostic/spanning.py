@@ -248,6 +248,20 @@ class _Search:
             # the unexplored children of this node are bounded by its own bound
             np.maximum(self.open_ub, ub, out=self.open_ub)
 
+    def seed_random(self, n_mdps, rng):
+        """Random deterministic MDPs as a first lower bound (each is a witness); helps the pruning."""
+        H, S, A, K = self.H, self.S, self.A, self.K
+        k = np.arange(K)
+        for _ in range(n_mdps):
+            start = int(rng.integers(S))
+            T = rng.integers(0, S, size=(max(H - 1, 0), S, A))
+            counts = reachable_pairs(self.pol, start, T, A)
+            for h in range(H):
+                if counts[h] > self.best[h]:
+                    self.best[h] = counts[h]
+                    self.wit[h] = (start, T.copy())
+        self.finished = self.done()
+
     def run(self):
         starts = [states[0] for states in self.kind_lists[0]]
         all_ids = np.arange(self.K)
@@ -264,6 +278,8 @@ class _Search:
         T = np.zeros((max(self.H - 1, 0), self.S, self.A), dtype=np.int64)
         if trail is None:
             return (0, T)
+        if isinstance(trail, tuple):  # from seed_random
+            return (int(trail[0]), np.asarray(trail[1], dtype=np.int64))
         for layer, step in enumerate(trail[1:]):
             for s, a, t in step:
                 T[layer, s, a] = t
@@ -298,6 +314,7 @@ def spanning_capacity(policies, n_actions, *, per_layer: bool = False, max_nodes
     ids = _distinct_ids(pol.reshape(pol.shape[0], -1))  # the capacity depends on the set only
     pol = pol[np.unique(ids, return_index=True)[1]]
     srch = _Search(pol, A, bool(per_layer), budget)
+    srch.seed_random(32, np.random.default_rng(0))  # fixed seed: the result is a function of the input
     srch.run()
     lower = srch.best.copy()
     upper = np.minimum(srch.caps, np.maximum(lower, srch.open_ub)) if srch.exhausted else (
