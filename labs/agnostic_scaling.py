@@ -130,6 +130,9 @@ def plot(table, config: AgnosticScalingConfig):
     qmean = tt.groupby("S")["q_mean"].mean()
     ax_q.plot(qmean.index, qmean.values, color=OKABE_ITO["blue"], marker="o", ms=3, lw=1.2, label="mean per tree")
     ax_q.plot(qm.index, qm["q_max"], color=OKABE_ITO["sky_blue"], marker="^", ms=3, lw=1.0, label="max per tree")
+    lo = tt.groupby("S")["sum_C_lower"].min()
+    ax_q.fill_between(lo.index, lo.values, qm["sum_C_upper"].values, color="0.85", lw=0,
+                      label=r"$\sum_h C_h$ certified bracket")
     ax_q.plot(qm.index, qm["sum_C_upper"], color="0.2", ls="--", lw=1.0, label=r"$\sum_h C_h$ (certified upper)")
     ax_q.plot(qm.index, qm["H_C_upper"], color="0.55", ls=":", lw=1.0, label=r"$H\,C(\Pi)$ (upper)")
     ax_q.set_ylim(0, qm["H_C_upper"].max() * 1.1)
