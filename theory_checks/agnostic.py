@@ -116,7 +116,7 @@ register(Claim(
     id="AR1", name="spanning-capacity-values",
     statement=r"C_h(\Pi_{all}) = \min(A^{h}, SA);\ C(\Pi_{const}) = A;\ C(\Pi_{sing}) = H + 1 \text{ iff } S \ge H;"
               r"\ C(\Pi) \le |\Pi|;\ \text{search} = \max_{M \text{ det.}} |\mathrm{Reach}_h(\Pi; M)|",
-    source=f"{_JIA}, Def. 1 and its examples; {_THESIS}; {_NOTES} AR1 and Corrections",
+    source=f"{_JIA}, definition of spanning capacity and its examples; {_THESIS}; {_NOTES} AR1 and Corrections",
     constant="none", tolerance=0.5, sample=sample_ar1, evaluate=check_ar1, default_instances=10,
     subjects=("mdp.agnostic.spanning_capacity", "mdp.agnostic.reference_spanning_capacity"),
     instance="(policies (K, H, S), n_actions)", accepts=accept_class,
@@ -321,7 +321,7 @@ register(Claim(
     id="AR6", name="psdp-performance-difference",
     statement=r"V(\pi^*) - V(\hat\pi) = \sum_h \mathbb{E}_{s\sim d^{\pi^*}_h}\big[Q^{\hat\pi}_h(s, \pi^*_h(s)) - "
               r"Q^{\hat\pi}_h(s, \hat\pi_h(s))\big]",
-    source=f"Kakade & Langford (2002), Lemma 6.1 (finite-horizon form; foundations F11); {_NOTES} AR6 and Corrections",
+    source=f"Kakade & Langford (2002), performance-difference lemma (Lemma 6.1, cited from memory; finite-horizon form; foundations F11); {_NOTES} AR6 and Corrections",
     constant="none", tolerance=1e-10, sample=sample_model_and_class, evaluate=check_ar6, default_instances=10,
     subjects=("mdp.agnostic.psdp",),
     instance="(LayeredMDP with returns in [0, 1], policies (K, H, S))", accepts=accept_model_and_class,

@@ -1,8 +1,8 @@
 """The trajectory-tree learner with a generative model, and a model-based baseline.
 
 Trajectory trees (Kearns, Mansour & Ng 1999, "Approximate planning in large POMDPs via reusable
-trajectories"), as the agnostic-RL thesis uses them (G. Li 2025; Jia et al. 2023, Sec. 4, the
-generative-model upper bound; project page ``docs/papers/agnostic_rl.md``, Algorithm 1). One tree:
+trajectories"), as the agnostic-RL thesis uses them (G. Li 2025; Jia et al. 2023, the
+generative-model upper bound; project page ``docs/papers/agnostic_rl.md``, "Trajectory-tree learner"). One tree:
 draw ``s_0 ~ rho0``; at each layer query the generative model *once* per distinct reachable pair
 ``(s, a)`` (a pair some policy of the class reaches and plays in this tree) and send every policy
 taking that pair to the same sampled successor. A tree is a deterministic MDP, so the queries of one

@@ -1,6 +1,6 @@
 """Finite-horizon layered MDPs and exact values of every policy of a class.
 
-A layered MDP (Jia, Li, Rakhlin, Sekhari & Srebro 2023, Sec. 2; the thesis of G. Li 2025, Ch. 2;
+A layered MDP (Jia, Li, Rakhlin, Sekhari & Srebro 2023; the thesis of G. Li 2025;
 project page ``docs/papers/agnostic_rl.md``) has ``H`` layers of ``S`` states each (the state
 includes the time), ``A`` actions, transitions from layer ``h`` to layer ``h + 1`` and a start
 distribution on layer 0. It is stored in *successor form*: ``next_states[h, s, a, b]`` and

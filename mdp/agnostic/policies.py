@@ -1,6 +1,6 @@
 """Policy classes as integer tables ``policies[k, h, s]`` (shape ``(K, H, S)``).
 
-The classes of the spanning-capacity examples (Jia et al. 2023, Sec. 3 examples; project page
+The classes of the spanning-capacity examples (Jia et al. 2023, the examples of spanning capacity; project page
 ``docs/papers/agnostic_rl.md``): all deterministic policies, constant-action policies, singleton
 deviations around a default policy, random subsets, and classes built from state features
 (linear-argmax and threshold policies), for which ``K`` can be ``10^4`` and more.

@@ -1,6 +1,6 @@
 """Policy search by dynamic programming (PSDP) with mu-resets, and conservative policy iteration.
 
-**PSDP** (Bagnell, Kakade, Ng & Schneider 2003, "Policy search by dynamic programming", Alg. 1):
+**PSDP** (Bagnell, Kakade, Ng & Schneider 2003, "Policy search by dynamic programming"):
 given per-layer classes ``Pi_h`` and reset distributions ``mu_h``, choose backwards
 
     pi_h = argmax_{f in Pi_h} E_{s ~ mu_h}[ R_h(s, f(s)) + E V^{pi_{h+1:H}}_{h+1}(s') ],
@@ -12,7 +12,7 @@ the failure; claim AR5 (``theory_checks/agnostic.py``) is the two-layer instance
 ``docs/papers/agnostic_rl.md``.
 
 **CPI** (Kakade & Langford 2002, "Approximately optimal approximate reinforcement learning",
-Sec. 4 and Thm 4.1), in a finite-horizon form derived here (a reconstruction: the paper is
+Thm 4.1, cited from memory), in a finite-horizon form derived here (a reconstruction: the paper is
 discounted). The iterate is a stochastic non-stationary policy; each step finds the class policy
 ``pi_k`` with the largest advantage ``Adv(k) = sum_h E_{s ~ d^pi_{nu,h}}[A^pi_h(s, pi_k(h, s))]``
 (``d`` the layer distributions of ``pi`` started from ``nu``) and mixes ``pi <- (1 - alpha) pi +

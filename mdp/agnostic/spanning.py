@@ -7,7 +7,7 @@ reachable set of a class ``Pi`` at layer ``h`` is
 
 and the spanning capacity is ``C(Pi) = max_h C_h(Pi)``, ``C_h(Pi) = max_M |Reach_h(Pi; M)|``, the
 maximum over *all* deterministic MDPs on the state space (Jia, Li, Rakhlin, Sekhari & Srebro 2023,
-Def. 1 (spanning capacity); project page ``docs/papers/agnostic_rl.md``).
+definition of spanning capacity; project page ``docs/papers/agnostic_rl.md``).
 
 The exact search walks layer by layer. A node is the partition of ``Pi`` by the state each policy
 occupies at layer ``h``; only the successors of *reachable* pairs are chosen (the transitions of
@@ -289,7 +289,7 @@ class _Search:
 def spanning_capacity(policies, n_actions, *, per_layer: bool = False, max_nodes: int = 200_000) -> SpanningCapacityResult:
     """Spanning capacity ``C(Pi) = max_h max_M |Reach_h(Pi; M)|`` over all deterministic MDPs.
 
-    Jia et al. (2023), Def. 1; ``docs/papers/agnostic_rl.md``. Exact by a branch-and-bound search
+    Jia et al. (2023), definition of spanning capacity; ``docs/papers/agnostic_rl.md``. Exact by a branch-and-bound search
     over the successors of reachable pairs only (module docstring); when ``max_nodes`` runs out,
     certified bounds ``lower <= C <= upper`` with the gap reported (``exact=False``).
 
