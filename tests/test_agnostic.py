@@ -259,3 +259,19 @@ def test_bad_input():
         ag.reference_spanning_capacity(ag.random_policies(2, 4, 4, 2, rng=rng), 2)
     with pytest.raises(ValueError, match="all_policies would have"):
         ag.all_policies(10, 10, 2)
+
+
+def test_feature_class_with_thousands_of_policies():
+    rng = np.random.default_rng(6)
+    H, S, A, d = 4, 40, 3, 3
+    pols = ag.linear_argmax_policies(rng.normal(size=(H, S, d)), rng.normal(size=(3000, A, d)))
+    cap = ag.spanning_capacity(pols, A, max_nodes=100)
+    assert np.all(cap.per_layer <= cap.per_layer_upper)
+    assert np.all(cap.per_layer_upper <= np.minimum(S * A, A ** np.arange(1, H + 1)))
+    m = ag.sparse_branching(H, S, A, rng=rng)
+    _, q = ag.tree_returns(m, pols, 50, rng=rng)
+    assert q.max() <= cap.per_layer_upper.sum()
+    with pytest.raises(ValueError, match="share d"):
+        ag.linear_argmax_policies(np.zeros((H, S, 2)), np.zeros((5, A, 3)))
+    with pytest.raises(ValueError, match="empty class"):
+        ag.threshold_policies(np.zeros((H, S)), np.zeros(0))
