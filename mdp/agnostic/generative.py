@@ -16,8 +16,9 @@ so ``n = ceil(2 log(2K / delta) / eps^2)`` (``t = eps / 2``) makes the empirical
 ``eps``-optimal in the class with probability ``>= 1 - delta`` (the constant is derived here, see
 the Corrections of the paper notes).
 
-The kernel walks the policy table once per layer; the de-duplication of pairs uses a stamp array of
-size ``S A`` (no Python loop, no hashing). Uniforms come from the caller's generator in a fixed
+The kernel walks the policy table twice per layer: a branch-free pass gathers every policy's action
+and reward (its table reads overlap in memory), then a second pass de-duplicates the pairs with a
+stamp array of size ``S A`` (no Python loop, no hashing) and samples one successor per new pair. Uniforms come from the caller's generator in a fixed
 layout (``u[tree, off[h] + j]`` for the ``j``-th new pair of layer ``h``, in policy order; layer ``h``
 has at most ``min(K, S A, A^(h+1))`` of them), so the numba kernel and its numpy twin
 (:func:`reference_tree_returns`) agree exactly. The kernel reads the class in layer-major order
@@ -154,6 +155,8 @@ def _trees_kernel(pol_l, nxt, cdf, R, rho0_cdf, u0, u, off, G, out, queries, q_o
     H, K, S = pol_l.shape
     A = R.shape[2]
     B = cdf.shape[3]
+    keys = np.empty(K, dtype=np.int64)
+    Rf = R.reshape(-1)
     n = u0.shape[0]
     keep = out.shape[0] > 0
     tag = tag0
@@ -167,18 +170,24 @@ def _trees_kernel(pol_l, nxt, cdf, R, rho0_cdf, u0, u, off, G, out, queries, q_o
             cnt = 0
             last = h == H - 1
             base = off[h]
-            for k in range(K):
+            row = pol_l[h]
+            for k in range(K):  # branch-free pass first: the table and reward reads overlap in memory
                 s = st[k]
-                a = pol_l[h, k, s]
-                r = R[h, s, a]
+                a = row[k, s]
+                key = s * A + a
+                keys[k] = key
+                r = Rf[h * S * A + key]
                 G[k] += r
                 if keep:
                     out[t, k] += r
-                key = s * A + a
+            for k in range(K):  # then one generative query per new pair, shared by every policy taking it
+                key = keys[k]
                 if stamp[key] != tag:
                     stamp[key] = tag
                     cnt += 1
                     if not last:  # inverse CDF on the row cdf[h, s, a, :] (no array view: views cost refcounts)
+                        s = key // A
+                        a = key - s * A
                         x = u[t, base + cnt - 1] * cdf[h, s, a, B - 1]
                         lo, hi = 0, B - 1
                         while lo < hi:
