@@ -251,7 +251,6 @@ class _Search:
     def seed_random(self, n_mdps, rng):
         """Random deterministic MDPs as a first lower bound (each is a witness); helps the pruning."""
         H, S, A, K = self.H, self.S, self.A, self.K
-        k = np.arange(K)
         for _ in range(n_mdps):
             start = int(rng.integers(S))
             T = rng.integers(0, S, size=(max(H - 1, 0), S, A))
