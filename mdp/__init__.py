@@ -28,6 +28,10 @@ from mdp.solvers import (
     simplex_policy_iteration,
     solve,
     value_iteration,
+    SoftPolicyEvaluationResult,
+    SoftSolverResult,
+    soft_policy_evaluation,
+    soft_value_iteration,
 )
 from mdp.operators import bellman_operator, q_values
 
@@ -57,6 +61,10 @@ __all__ = [
     "simplex_policy_iteration",
     "solve",
     "value_iteration",
+    "SoftSolverResult",
+    "SoftPolicyEvaluationResult",
+    "soft_value_iteration",
+    "soft_policy_evaluation",
 ]
 
 # subpackages loaded on first attribute access (mdp.abstraction, mdp.cop; torch-based mdp.llm)

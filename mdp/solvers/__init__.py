@@ -10,6 +10,8 @@ from mdp.solvers.simplex_policy_iteration import simplex_policy_iteration
 from mdp.solvers.solve import solve
 from mdp._common import ConvergenceWarning
 from mdp.solvers.value_iteration import value_iteration
+from mdp.solvers.soft_value_iteration import (SoftPolicyEvaluationResult, SoftSolverResult, soft_policy_evaluation,
+                                              soft_value_iteration)
 
 __all__ = [
     "SolverResult",
@@ -30,4 +32,8 @@ __all__ = [
     "solve",
     "ConvergenceWarning",
     "value_iteration",
+    "SoftSolverResult",
+    "SoftPolicyEvaluationResult",
+    "soft_value_iteration",
+    "soft_policy_evaluation",
 ]
