@@ -222,6 +222,7 @@ _BUILTIN_MODULES = (
     "theory_checks.grouping",  # AG1-AG6
     "theory_checks.cop",  # BQ1, BQ2, BQ4
     "theory_checks.llm",  # L1-L9
+    "theory_checks.irl",  # M1-M6
 )
 _LOADING = {"done": False, "busy": False}
 
