@@ -10,9 +10,11 @@ environment exports its exact model as a :class:`marl.MarkovGame` (``module.mode
   two-player :class:`marl.MatrixGame`).
 * :mod:`marl.envs.soccer_v0` -- Littman's (1994) soccer.
 * :mod:`marl.envs.pursuit_v0` -- a one-pursuer, one-evader grid pursuit game.
+* :mod:`marl.envs.gems_v0` -- a two-agent general-sum gems grid game (the MAMQL lab's task).
 """
 from __future__ import annotations
 
 from marl.envs import matrix_games_v0, pursuit_v0, soccer_v0
+from marl.envs import gems_v0
 
-__all__ = ["matrix_games_v0", "pursuit_v0", "soccer_v0"]
+__all__ = ["matrix_games_v0", "pursuit_v0", "soccer_v0", "gems_v0"]

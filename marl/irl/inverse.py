@@ -15,8 +15,9 @@ other agent's policy read off ``rho``). Because the other agent's actions in ``D
 its policy, the data are samples of agent ``i``'s induced MDP and the critic is the marginalised one.
 
 The objective and its gradient are one numba kernel over "terms" ``(s_k, a_k, w_k, next-state
-distribution k)``; the maximiser is found by scipy's L-BFGS-B on the table (diagonally rescaled by
-the data weight per state). The policy is ``softmax(lam Qbar_i)``; the reward is read off by the
+distribution k)``; the maximiser is found by a numba L-BFGS with Armijo backtracking on the table
+(diagonally rescaled by the data weight per state); the reference twin runs scipy's L-BFGS-B on a
+plain-numpy objective. The policy is ``softmax(lam Qbar_i)``; the reward is read off by the
 inverse soft Bellman operator (:func:`recover_reward`) and is identified only up to potential shaping
 (:func:`remove_shaping`); :func:`joint_reward_regression` lifts a marginal reward to joint actions.
 """
@@ -46,6 +47,8 @@ __all__ = [
     "mamql",
     "iq_objective",
     "reference_iq_objective",
+    "fit_critic",
+    "reference_fit_critic",
     "agent_terms",
     "recover_reward",
     "remove_shaping",
@@ -204,6 +207,127 @@ def _iq_objective(Q, lam, gamma, ts, ta, tw, indptr, indices, probs, linear, alp
     return J
 
 
+@njit(cache=True)
+def _neg_scaled(z, sc, S, A, lam, gamma, ts, ta, tw, indptr, indices, probs, linear, alpha, Q, grad, g_out):
+    """``-J(Q = sc * z)`` and its gradient in ``z`` (into ``g_out``)."""
+    for k in range(S * A):
+        Q[k // A, k % A] = sc[k] * z[k]
+    J = _iq_objective(Q, lam, gamma, ts, ta, tw, indptr, indices, probs, linear, alpha, grad)
+    for k in range(S * A):
+        g_out[k] = -sc[k] * grad[k // A, k % A]
+    return -J
+
+
+@njit(cache=True)
+def _lbfgs_fit(z, sc, S, A, lam, gamma, ts, ta, tw, indptr, indices, probs, linear, alpha, mem, max_iter, gtol,
+               trace):
+    """Maximise the IQ objective by L-BFGS (Nocedal & Wright 2006, Alg. 7.4/7.5) with Armijo backtracking
+    on the rescaled table ``z`` (in place); where ``f`` no longer changes in float64, a step is also
+    accepted when it halves the gradient's sup-norm without raising ``f``. Returns ``(n_iter, n_evals, stalled)``; ``trace[t]`` is
+    ``J`` after iteration ``t``. The objective is concave, so ``s^T y > 0`` holds up to round-off
+    (pairs that violate it are skipped)."""
+    n = S * A
+    Q = np.empty((S, A))
+    grad = np.empty((S, A))
+    g = np.empty(n)
+    g_new = np.empty(n)
+    z_new = np.empty(n)
+    d = np.empty(n)
+    s_hist = np.zeros((mem, n))
+    y_hist = np.zeros((mem, n))
+    rho = np.zeros(mem)
+    alph = np.zeros(mem)
+    f = _neg_scaled(z, sc, S, A, lam, gamma, ts, ta, tw, indptr, indices, probs, linear, alpha, Q, grad, g)
+    n_evals = 1
+    k_stored = 0
+    head = 0
+    for it in range(max_iter):
+        gmax = 0.0
+        for j in range(n):
+            if abs(g[j]) > gmax:
+                gmax = abs(g[j])
+        if gmax <= gtol:
+            return it, n_evals, False
+        # two-loop recursion: d = -H g
+        for j in range(n):
+            d[j] = -g[j]
+        for c in range(k_stored):
+            idx = (head - 1 - c) % mem
+            a = 0.0
+            for j in range(n):
+                a += s_hist[idx, j] * d[j]
+            a *= rho[idx]
+            alph[idx] = a
+            for j in range(n):
+                d[j] -= a * y_hist[idx, j]
+        if k_stored > 0:
+            idx = (head - 1) % mem
+            yy = 0.0
+            for j in range(n):
+                yy += y_hist[idx, j] * y_hist[idx, j]
+            h0 = 1.0 / (rho[idx] * yy)
+            for j in range(n):
+                d[j] *= h0
+        for c in range(k_stored - 1, -1, -1):
+            idx = (head - 1 - c) % mem
+            b = 0.0
+            for j in range(n):
+                b += y_hist[idx, j] * d[j]
+            b *= rho[idx]
+            for j in range(n):
+                d[j] += s_hist[idx, j] * (alph[idx] - b)
+        slope = 0.0
+        for j in range(n):
+            slope += g[j] * d[j]
+        if not slope < 0.0:  # not a descent direction: restart from steepest descent
+            k_stored = 0
+            slope = 0.0
+            for j in range(n):
+                d[j] = -g[j]
+                slope -= g[j] * g[j]
+        step = 1.0 if k_stored > 0 else min(1.0, 1.0 / max(gmax, 1e-300))
+        accepted = False
+        for _ in range(60):
+            for j in range(n):
+                z_new[j] = z[j] + step * d[j]
+            f_new = _neg_scaled(z_new, sc, S, A, lam, gamma, ts, ta, tw, indptr, indices, probs, linear, alpha,
+                                Q, grad, g_new)
+            n_evals += 1
+            if f_new < f + 1e-4 * step * slope:  # Armijo, strictly (no credit for round-off ties)
+                accepted = True
+                break
+            if f_new <= f:
+                # at the float64 floor of f: accept a step that does not raise f and shrinks the gradient
+                gm_new = 0.0
+                for j in range(n):
+                    if abs(g_new[j]) > gm_new:
+                        gm_new = abs(g_new[j])
+                if gm_new < 0.5 * gmax:
+                    accepted = True
+                    break
+            step *= 0.5
+        if not accepted:
+            # round-off floor: the objective cannot be decreased along d any more
+            trace[it] = -f
+            return it + 1, n_evals, True
+        sy = 0.0
+        for j in range(n):
+            s_hist[head, j] = z_new[j] - z[j]
+            y_hist[head, j] = g_new[j] - g[j]
+            sy += s_hist[head, j] * y_hist[head, j]
+        if sy > 1e-300:
+            rho[head] = 1.0 / sy
+            head = (head + 1) % mem
+            if k_stored < mem:
+                k_stored += 1
+        for j in range(n):
+            z[j] = z_new[j]
+            g[j] = g_new[j]
+        f = f_new
+        trace[it] = -f
+    return max_iter, n_evals, False
+
+
 def iq_objective(Q, lam, gamma, terms, *, phi: str = "chi2", alpha: float = 0.5):
     """``(J, grad)`` of the IQ objective at the table ``Q`` ``(S, A_i)`` for :func:`agent_terms` ``terms``."""
     ts, ta, tw, indptr, indices, probs = terms[:6]
@@ -259,11 +383,13 @@ class MAMQLResult:
     objective : ndarray, shape (2,)
         Final ``J_i``.
     grad_norm : ndarray, shape (2,)
-        Final sup-norm of ``dJ_i/dQ``.
+        Final sup-norm of the (preconditioned) gradient ``dJ_i/dz``.
     n_iter : ndarray of int, shape (2,)
         L-BFGS iterations per agent (gradient steps).
     n_evals : ndarray of int, shape (2,)
         Objective/gradient evaluations per agent.
+    traces : tuple of ndarray (n_iter[i],)
+        Objective ``J_i`` after each L-BFGS iteration.
     converged : bool
     lam, alpha : float
     phi, method : str
@@ -279,6 +405,7 @@ class MAMQLResult:
     grad_norm: np.ndarray
     n_iter: np.ndarray
     n_evals: np.ndarray
+    traces: tuple
     converged: bool
     lam: float
     alpha: float
@@ -294,37 +421,51 @@ def _check_phi_alpha(phi, alpha):
     return float(alpha)
 
 
-def fit_critic(terms, S, A, lam, gamma, *, phi="chi2", alpha=0.5, tol=1e-10, max_iter=10_000, objective=None,
-               q0=None):
-    """Maximise the IQ objective over the ``(S, A)`` table by L-BFGS-B; returns ``(Q, J, gnorm, nit, nfev, ok)``.
-
-    Variables are rescaled per state by ``1 / sqrt(weight touching the state)`` (a diagonal
-    preconditioner; rarely visited states otherwise converge slowly). ``objective`` defaults to the
-    numba kernel (:func:`iq_objective`); the reference twin passes :func:`reference_iq_objective`.
-    """
-    from scipy.optimize import minimize
-
-    objective = iq_objective if objective is None else objective
+def _preconditioner(terms, S, A, gamma):
+    """Per-entry scale ``1 / sqrt(weight touching the state)`` (floored at 1e-6 of the largest)."""
     ts, ta, tw, indptr, indices, probs = terms[:6]
     touch = np.bincount(ts, weights=tw, minlength=S)
-    rep = np.diff(indptr)
-    touch += gamma * np.bincount(indices, weights=np.repeat(tw, rep) * probs, minlength=S)
+    touch += gamma * np.bincount(indices, weights=np.repeat(tw, np.diff(indptr)) * probs, minlength=S)
     scale = 1.0 / np.sqrt(np.maximum(touch, 1e-6 * max(touch.max(), 1e-300)))
-    sc = np.repeat(scale, A)
+    return np.repeat(scale, A)
+
+
+def fit_critic(terms, S, A, lam, gamma, *, phi="chi2", alpha=0.5, tol=1e-10, max_iter=10_000, memory: int = 20):
+    """Maximise the IQ objective over the ``(S, A)`` table: numba L-BFGS (:func:`_lbfgs_fit`).
+
+    Variables are rescaled per state by ``1 / sqrt(weight touching the state)`` (a diagonal
+    preconditioner; rarely visited states otherwise converge slowly); ``tol`` bounds the sup-norm of
+    the rescaled gradient at a converged fit. Returns ``(Q, J, grad_sup_norm, n_iter, n_evals,
+    converged, trace)`` with ``trace[t]`` the objective after iteration ``t``.
+    """
+    ts, ta, tw, indptr, indices, probs = terms[:6]
+    sc = _preconditioner(terms, S, A, gamma)
+    z = np.zeros(S * A)
+    trace = np.full(max_iter, np.nan)
+    nit, nfev, stalled = _lbfgs_fit(z, sc, S, A, float(lam), float(gamma), ts, ta, tw, indptr, indices, probs,
+                                    phi == "linear", float(alpha), int(memory), int(max_iter), float(tol), trace)
+    Q = (z * sc).reshape(S, A)
+    J, g = iq_objective(Q, lam, gamma, terms, phi=phi, alpha=alpha)
+    gz = float(np.abs(g.ravel() * sc).max())
+    # a stalled line search is the float64 floor of the objective: accept it when the gradient is small
+    converged = gz <= tol or (stalled and gz <= max(tol, 1e-7))
+    return Q, float(J), gz, int(nit), int(nfev), bool(converged), trace[:nit]
+
+
+def reference_fit_critic(terms, S, A, lam, gamma, *, phi="chi2", alpha=0.5, tol=1e-10, max_iter=10_000):
+    """Reference twin of :func:`fit_critic`: scipy's L-BFGS-B on :func:`reference_iq_objective` (same
+    preconditioner); returns ``Q``."""
+    from scipy.optimize import minimize
+
+    sc = _preconditioner(terms, S, A, gamma)
 
     def f(z):
-        Q = (z * sc).reshape(S, A)
-        J, g = objective(Q, lam, gamma, terms, phi=phi, alpha=alpha)
+        J, g = reference_iq_objective((z * sc).reshape(S, A), lam, gamma, terms, phi=phi, alpha=alpha)
         return -J, -(g.ravel() * sc)
 
-    z0 = np.zeros(S * A) if q0 is None else np.asarray(q0, dtype=np.float64).ravel() / sc
-    opt = minimize(f, z0, jac=True, method="L-BFGS-B",
-                   options={"maxiter": max_iter, "gtol": tol, "ftol": 0.0, "maxcor": 30, "maxls": 50,
-                            "maxfun": 20 * max_iter})
-    Q = (opt.x * sc).reshape(S, A)
-    J, g = objective(Q, lam, gamma, terms, phi=phi, alpha=alpha)
-    gnorm = float(np.abs(g).max())
-    return Q, float(J), gnorm, int(opt.nit), int(opt.nfev), bool(gnorm <= tol * 1e3 or opt.success)
+    opt = minimize(f, np.zeros(S * A), jac=True, method="L-BFGS-B",
+                   options={"maxiter": max_iter, "gtol": tol, "ftol": 0.0, "maxcor": 20, "maxls": 50})
+    return (opt.x * sc).reshape(S, A)
 
 
 def recover_reward(Qbar, Pbar_i, gamma, lam) -> np.ndarray:
@@ -381,7 +522,8 @@ def mamql(game, data, lam, *, phi: str = "chi2", alpha: float = 0.5, tol: float 
         likelihood: with exact occupancies it recovers the expert policy on its support, claim M3).
     alpha : float > 0, default 0.5
     tol : float, default 1e-10
-        L-BFGS stops when the preconditioned gradient's sup-norm is ``<= tol``.
+        The numba L-BFGS stops when the preconditioned gradient's sup-norm is ``<= tol`` (or when the
+        line search reaches the float64 floor of the objective with the gradient below ``max(tol, 1e-7)``).
     max_iter : int, default 10000
         L-BFGS iterations per agent (the "gradient steps" of the lab).
     agents : tuple of {0, 1}
@@ -404,19 +546,20 @@ def mamql(game, data, lam, *, phi: str = "chi2", alpha: float = 0.5, tol: float 
     max_iter = check_positive_int(max_iter, "max_iter")
     agents = tuple(check_player(i, "agents[]") for i in agents)
     S, A_all, g = game.n_states, game.n_actions, game.gamma
-    qs, vs, pis, rs, pbars, sups = [], [], [], [], [], []
+    qs, vs, pis, rs, pbars, sups, traces = [], [], [], [], [], [], []
     obj, gn, nit, nfev = np.zeros(2), np.zeros(2), np.zeros(2, dtype=np.int64), np.zeros(2, dtype=np.int64)
     ok = True
     for i in (0, 1):
         A = A_all[i]
         terms = agent_terms(game, data, i)
         if i in agents:
-            Q, J, gnorm, it, fe, conv = fit_critic(terms, S, A, lam, g, phi=phi, alpha=alpha, tol=tol,
-                                                   max_iter=max_iter)
+            Q, J, gnorm, it, fe, conv, tr = fit_critic(terms, S, A, lam, g, phi=phi, alpha=alpha, tol=tol,
+                                                       max_iter=max_iter)
             ok = ok and conv
         else:
-            Q, J, gnorm, it, fe = np.zeros((S, A)), 0.0, 0.0, 0, 0
+            Q, J, gnorm, it, fe, tr = np.zeros((S, A)), 0.0, 0.0, 0, 0, np.zeros(0)
         obj[i], gn[i], nit[i], nfev[i] = J, gnorm, it, fe
+        traces.append(tr)
         m = Q.max(axis=1)
         V = m + np.log(np.exp(lam * (Q - m[:, None])).sum(axis=1)) / lam
         qs.append(Q)
@@ -427,8 +570,8 @@ def mamql(game, data, lam, *, phi: str = "chi2", alpha: float = 0.5, tol: float 
         sups.append(terms[7])
     kind = "occupancy" if isinstance(data, (Occupancy, np.ndarray)) else "demonstrations"
     return MAMQLResult(q=tuple(qs), v=np.stack(vs), policies=tuple(pis), rewards=tuple(rs), p_bar=tuple(pbars),
-                       support=tuple(sups), objective=obj, grad_norm=gn, n_iter=nit, n_evals=nfev,
-                       converged=bool(ok), lam=lam, alpha=alpha, phi=phi, method=f"mamql[{phi}, {kind}, L-BFGS]")
+                       support=tuple(sups), objective=obj, grad_norm=gn, n_iter=nit, n_evals=nfev, traces=tuple(traces),
+                       converged=bool(ok), lam=lam, alpha=alpha, phi=phi, method=f"mamql[{phi}, {kind}, numba L-BFGS]")
 
 
 # ---------------------------------------------------------------------- shaping, joint rewards
