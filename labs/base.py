@@ -109,7 +109,8 @@ def register_lab(lab: Lab) -> Lab:
 # code: a lab's cache key covers the rlab modules its own code imports (lab_source_files), and a
 # lab does not depend on the others.
 _BUILTIN_LABS = ("labs.quickstart", "labs.solver_scaling", "labs.soccer", "labs.game_scaling",
-                 "labs.bisim_compression", "labs.exact_advantage", "labs.grouping_tradeoff", "labs.bq_tsp")
+                 "labs.bisim_compression", "labs.exact_advantage", "labs.grouping_tradeoff", "labs.bq_tsp",
+                 "labs.mamql_gems")
 
 
 def _load_builtin_labs() -> None:

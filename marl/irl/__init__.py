@@ -23,7 +23,11 @@ _LAZY = {
     "ShapingResult": "marl.irl.inverse",
     "joint_reward_regression": "marl.irl.inverse",
     "JointRewardResult": "marl.irl.inverse",
+    "behaviour_cloning": "marl.irl.baselines",
+    "BehaviourCloning": "marl.irl.baselines",
+    "adversarial_irl": "marl.irl.baselines",
+    "AdversarialIRLResult": "marl.irl.baselines",
 }
-_SUBMODULES = {"equilibrium", "inverse"}
+_SUBMODULES = {"equilibrium", "inverse", "baselines"}
 
 __getattr__, __dir__, __all__ = lazy_names(__name__, _LAZY, submodules=_SUBMODULES)

@@ -588,7 +588,8 @@ class ShapingResult:
     residual : float
         ``max |reward - r_ref|`` over the weighted support.
     correlation_before, correlation_after : float
-        Pearson correlation of ``r_hat`` (resp. ``reward``) with ``r_ref`` on the support.
+        Pearson correlation of ``r_hat`` (resp. ``reward``) with ``r_ref`` on the support, weighted by
+        ``weights`` (pass an occupancy to weight state-action pairs by how often they are visited).
     """
 
     reward: np.ndarray
@@ -598,10 +599,12 @@ class ShapingResult:
     correlation_after: float
 
 
-def _corr(a, b):
-    a, b = a - a.mean(), b - b.mean()
-    den = math.sqrt(float(a @ a) * float(b @ b))
-    return float(a @ b / den) if den > 0 else (1.0 if np.allclose(a, b) else 0.0)
+def _corr(a, b, w=None):
+    """Pearson correlation of ``a`` and ``b``, weighted by ``w`` (default equal weights)."""
+    w = np.full(a.shape, 1.0 / a.size) if w is None else w / w.sum()
+    a, b = a - w @ a, b - w @ b
+    den = math.sqrt(float(w @ (a * a)) * float(w @ (b * b)))
+    return float(w @ (a * b) / den) if den > 0 else (1.0 if np.allclose(a, b) else 0.0)
 
 
 def remove_shaping(r_hat, r_ref, Pbar, gamma, *, weights=None) -> ShapingResult:
@@ -639,12 +642,15 @@ def remove_shaping(r_hat, r_ref, Pbar, gamma, *, weights=None) -> ShapingResult:
     D = np.repeat(np.eye(S), A, axis=0) - gamma * P.reshape(S * A, S)
     sw = np.sqrt(w.ravel()[sel])
     diff = (r_hat - r_ref).ravel()[sel]
-    phi, *_ = np.linalg.lstsq(D[sel] * sw[:, None], diff * sw, rcond=None)
+    from scipy.linalg import lstsq
+
+    phi = lstsq(D[sel] * sw[:, None], diff * sw, lapack_driver="gelsy")[0]  # rank-revealing QR
     aligned = r_hat - (D @ phi).reshape(S, A)
     resid = float(np.abs((aligned - r_ref).ravel()[sel]).max())
+    ws = w.ravel()[sel]
     return ShapingResult(reward=aligned, potential=phi, residual=resid,
-                         correlation_before=_corr(r_hat.ravel()[sel], r_ref.ravel()[sel]),
-                         correlation_after=_corr(aligned.ravel()[sel], r_ref.ravel()[sel]))
+                         correlation_before=_corr(r_hat.ravel()[sel], r_ref.ravel()[sel], ws),
+                         correlation_after=_corr(aligned.ravel()[sel], r_ref.ravel()[sel], ws))
 
 
 @result
