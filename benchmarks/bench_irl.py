@@ -45,7 +45,13 @@ def soft_sweep(quick: bool):
     from mdp.solvers.soft_value_iteration import _soft_sweep_dense, _soft_sweep_sparse
 
     rng = np.random.default_rng(0)
-    cases = [("dense random S=500 A=8", mdp.generators.random_mdp(500, 8, rng=rng, gamma=0.95)),
+    from marl.envs import gems_v0
+    from marl.irl import induced_mdp
+
+    gems = gems_v0.model()
+    cases = [("gems induced MDP (S=256, A=5, CSR)", induced_mdp(gems, 0, np.full((256, 5), 0.2))),
+             ("dense random S=50 A=4", mdp.generators.random_mdp(50, 4, rng=rng, gamma=0.95)),
+             ("dense random S=500 A=8", mdp.generators.random_mdp(500, 8, rng=rng, gamma=0.95)),
              ("sparse gridworld 100x100 (S=10^4, A=4)", mdp.generators.gridworld(100, 100, gamma=0.95))]
     if not quick:
         cases.insert(1, ("dense random S=2000 A=8", mdp.generators.random_mdp(2000, 8, rng=rng, gamma=0.95)))

@@ -263,3 +263,37 @@ def test_bad_inputs(setup):
         joint_reward_regression(np.zeros((5, 3)), np.full((5, 2), 0.7))
     with pytest.raises(ValueError, match="r_ref"):
         remove_shaping(np.zeros((5, 3)), np.zeros((5, 2)), np.zeros((5, 3, 5)), 0.9)
+
+
+# ---------------------------------------------------------------------------- baselines
+def test_behaviour_cloning_on_exact_occupancy_is_the_expert(setup):
+    from marl.irl import behaviour_cloning
+
+    g, eq, occ = setup
+    bc = behaviour_cloning(g, occ)
+    for i in (0, 1):
+        np.testing.assert_allclose(bc.policies[i], eq.policies[i], atol=1e-10)
+    d = sample_demonstrations(g, eq.policies, n_trajectories=5, horizon=3, rng=np.random.default_rng(0))
+    bc = behaviour_cloning(g, d)
+    seen = np.zeros(5, bool)
+    seen[d.states[:, :3].ravel()] = True
+    np.testing.assert_allclose(bc.policies[0][~seen], 1 / 3)  # unvisited states: uniform
+    assert np.all(bc.policies[0].sum(axis=1) == pytest.approx(1.0))
+
+
+def test_adversarial_irl_matches_occupancy_and_counts_solves(setup):
+    from marl.irl import adversarial_irl
+
+    g, eq, occ = setup
+    res = adversarial_irl(g, occ, LAM, n_iter=200, lr=0.1, record_every=50)
+    assert res.n_inner_solves == 2 * res.n_iter == 400
+    assert [h[0] for h in res.history] == [100, 200, 300, 400]
+    # max-ent IRL drives the learner's occupancy towards the expert's
+    assert res.residuals[-1] < 0.2 * res.residuals[0]
+    assert max(tv(res.policies[i], eq.policies[i]).max() for i in (0, 1)) < 0.1
+    with pytest.raises(ValueError, match="lr"):
+        adversarial_irl(g, occ, LAM, lr=0.0)
+    with pytest.raises(ValueError, match="lam"):
+        adversarial_irl(g, occ, 0.0)
+    with pytest.raises(ValueError, match="n_iter"):
+        adversarial_irl(g, occ, LAM, n_iter=0)

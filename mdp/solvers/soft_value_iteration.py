@@ -132,7 +132,7 @@ class SoftPolicyEvaluationResult:
 
 
 # ---------------------------------------------------------------------- kernels
-@njit(inline="always")
+@njit(inline="always", fastmath=K._FM)
 def _lse_row(q, s, lam):
     """``(1/lam) log sum_a exp(lam q[s, a])`` with the row maximum taken out first."""
     A = q.shape[1]
@@ -146,7 +146,7 @@ def _lse_row(q, s, lam):
     return m + math.log(acc) / lam
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=K._FM)
 def _soft_sweep_dense(P, R, gamma, lam, v, q, v_out):
     S, A = R.shape
     for s in range(S):
@@ -155,7 +155,7 @@ def _soft_sweep_dense(P, R, gamma, lam, v, q, v_out):
         v_out[s] = _lse_row(q, s, lam)
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=K._FM)
 def _soft_sweep_sparse(indptr, indices, data, R, gamma, lam, v, q, v_out):
     S, A = R.shape
     for s in range(S):
@@ -164,7 +164,7 @@ def _soft_sweep_sparse(indptr, indices, data, R, gamma, lam, v, q, v_out):
         v_out[s] = _lse_row(q, s, lam)
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=K._FM)
 def _soft_vi_dense(P, R, gamma, lam, v, thresh, max_iter, residuals):
     S, A = R.shape
     q = np.empty((S, A))
@@ -183,7 +183,7 @@ def _soft_vi_dense(P, R, gamma, lam, v, thresh, max_iter, residuals):
     return max_iter
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=K._FM)
 def _soft_vi_sparse(indptr, indices, data, R, gamma, lam, v, thresh, max_iter, residuals):
     S, A = R.shape
     q = np.empty((S, A))
