@@ -28,6 +28,6 @@ _LAZY = {
     "adversarial_irl": "marl.irl.baselines",
     "AdversarialIRLResult": "marl.irl.baselines",
 }
-_SUBMODULES = {"equilibrium", "inverse", "baselines"}
+_SUBMODULES = {"equilibrium", "inverse", "baselines", "torch"}
 
 __getattr__, __dir__, __all__ = lazy_names(__name__, _LAZY, submodules=_SUBMODULES)
