@@ -31,3 +31,16 @@ def test_mamql_gems_config_errors():
         lab.config(n_demos=())
     with pytest.raises(ValueError, match="lam"):
         lab.config(lam=0.0)
+
+
+def test_mamql_gems_deep_tiny_run(tmp_path):
+    pytest.importorskip("torch")
+    out = run_lab("mamql_gems_deep", seeds=1, out=tmp_path, executor="serial", n_episodes=(3,), max_cycles=5,
+                  steps=5, hidden=(8,), batch_size=16)
+    t = out.table
+    assert (tmp_path / "mamql_gems_deep" / "mamql_gems_deep.png").is_file()
+    assert set(t["method"]) == {"deep MAMQL (MLP, chi2)", "behaviour cloning"}
+    deep = t[t["method"] == "deep MAMQL (MLP, chi2)"]
+    assert np.isfinite(deep["reward_corr"]).all() and np.isfinite(deep["final_loss"]).all()
+    with pytest.raises(ValueError, match="steps"):
+        labs.get_lab("mamql_gems_deep").config(steps=0)
