@@ -65,12 +65,13 @@ def soft_sweep(quick: bool):
         if m.is_sparse:
             indptr, indices, data = m.csr_arrays()
             Pcsr = m.P
-            fns = {"numba kernel": lambda: _soft_sweep_sparse(indptr, indices, data, m.R, m.gamma, lam, v, q, vo),
-                   "numpy/scipy logsumexp": lambda: _numpy_sweep_sparse(Pcsr, m.R, m.gamma, lam, v)}
+            args = (indptr, indices, data, m.R, m.gamma, lam, v, q, vo)
+            fns = {"numba kernel": lambda a=args: _soft_sweep_sparse(*a),
+                   "numpy/scipy logsumexp": lambda a=(Pcsr, m.R, m.gamma, lam, v): _numpy_sweep_sparse(*a)}
         else:
             P = np.asarray(m.P)
-            fns = {"numba kernel": lambda: _soft_sweep_dense(P, m.R, m.gamma, lam, v, q, vo),
-                   "numpy/scipy logsumexp": lambda: _numpy_sweep_dense(P, m.R, m.gamma, lam, v)}
+            fns = {"numba kernel": lambda a=(P, m.R, m.gamma, lam, v, q, vo): _soft_sweep_dense(*a),
+                   "numpy/scipy logsumexp": lambda a=(P, m.R, m.gamma, lam, v): _numpy_sweep_dense(*a)}
         t = C.interleaved(fns, rounds=7 if quick else 15, min_sample_ms=20)
         ratio = C.paired_ratio(t, "numpy/scipy logsumexp", "numba kernel")
         # full solves to a certified 1e-8 (same stopping rule)
@@ -100,7 +101,12 @@ def soft_sweep(quick: bool):
 
 def mamql_fit(quick: bool):
     from marl.envs import gems_v0
-    from marl.irl import logit_equilibrium, mamql, occupancy_measure, sample_demonstrations
+    from marl.irl import (
+        logit_equilibrium,
+        mamql,
+        occupancy_measure,
+        sample_demonstrations,
+    )
 
     g = gems_v0.model()
     t0 = time.perf_counter()

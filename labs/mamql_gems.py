@@ -29,7 +29,7 @@ import numpy as np
 
 from labs.base import Lab, register_lab
 
-__all__ = ["MamqlGemsConfig", "run", "plot", "LAB"]
+__all__ = ["LAB", "MamqlGemsConfig", "plot", "run"]
 
 
 @dataclass(frozen=True)
@@ -72,8 +72,8 @@ def _experts(lam, gamma, slip):
 
 
 def _returns(g, mu, pols):
-    import scipy.sparse.linalg as spla
     import scipy.sparse as sp
+    import scipy.sparse.linalg as spla
 
     P, r = g.pair_chain(*pols)
     M = (sp.identity(g.n_states, format="csc") - g.gamma * sp.csc_matrix(P))
@@ -83,7 +83,7 @@ def _returns(g, mu, pols):
 def _metrics(ctx, pols, rewards):
     from marl.irl import remove_shaping
 
-    g, eq, mu, rho_i, induced, expert_return = ctx
+    g, _, mu, rho_i, induced, expert_return = ctx
     ret = float(np.mean(_returns(g, mu, pols) / expert_return))
     if rewards is None:
         return ret, float("nan")
@@ -100,7 +100,12 @@ def run(config: MamqlGemsConfig, rng: np.random.Generator) -> list[dict]:
 
 
 def _run(config: MamqlGemsConfig, rng: np.random.Generator) -> list[dict]:
-    from marl.irl import adversarial_irl, behaviour_cloning, mamql, sample_demonstrations
+    from marl.irl import (
+        adversarial_irl,
+        behaviour_cloning,
+        mamql,
+        sample_demonstrations,
+    )
 
     ctx = _experts(config.lam, config.gamma, config.slip)
     g, eq, mu = ctx[:3]

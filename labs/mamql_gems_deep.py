@@ -18,7 +18,7 @@ import numpy as np
 
 from labs.base import Lab, register_lab
 
-__all__ = ["MamqlGemsDeepConfig", "run", "plot", "LAB"]
+__all__ = ["LAB", "MamqlGemsDeepConfig", "plot", "run"]
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,12 @@ warnings.filterwarnings("ignore", message=".*is not.*", category=UserWarning)
 
 
 def test_pettingzoo_api_and_seed_tests():
-    from pettingzoo.test import api_test, parallel_api_test, parallel_seed_test, seed_test
+    from pettingzoo.test import (
+        api_test,
+        parallel_api_test,
+        parallel_seed_test,
+        seed_test,
+    )
 
     parallel_api_test(gems_v0.parallel_env(), num_cycles=100)
     api_test(gems_v0.env(), num_cycles=100)

@@ -1,4 +1,6 @@
 """marl.irl: induced MDPs, marginal soft critics, logit equilibria, expert data, MAMQL, reward recovery."""
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -8,7 +10,6 @@ import marl
 import mdp
 from marl import generators as G
 from marl.irl import (
-    Demonstrations,
     induced_mdp,
     joint_reward_regression,
     logit_equilibrium,
@@ -19,7 +20,13 @@ from marl.irl import (
     remove_shaping,
     sample_demonstrations,
 )
-from marl.irl.inverse import agent_terms, fit_critic, iq_objective, reference_fit_critic, reference_iq_objective
+from marl.irl.inverse import (
+    agent_terms,
+    fit_critic,
+    iq_objective,
+    reference_fit_critic,
+    reference_iq_objective,
+)
 from mdp import ConvergenceWarning
 from mdp.solvers.soft_value_iteration import softmax_policy
 
@@ -77,7 +84,7 @@ def test_joint_reward_regression_known():
 
 # ---------------------------------------------------------------------------- properties (M1-M5)
 def test_m1_marginal_critic_is_induced_soft_q_and_best_response(setup):
-    g, eq, _ = setup
+    g, _, _ = setup
     rng = np.random.default_rng(5)
     y = rng.dirichlet(np.ones(3), size=5)
     Q, V = marginal_soft_q(g, LAM, 0, y)
@@ -117,7 +124,7 @@ def test_chi2_bias_shrinks_with_alpha(setup):
     g, eq, occ = setup
     errs = [max(tv(mamql(g, occ, LAM, alpha=a).policies[i], eq.policies[i]).max() for i in (0, 1))
             for a in (0.1, 0.5, 2.0, 10.0)]
-    assert all(b < a for a, b in zip(errs, errs[1:])), errs
+    assert all(b < a for a, b in itertools.pairwise(errs)), errs
 
 
 def test_m4_reward_recovered_up_to_shaping(setup):

@@ -5,10 +5,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-import marl  # noqa: E402
-from marl.envs import gems_v0  # noqa: E402
-from marl.irl import logit_equilibrium, mamql, sample_demonstrations  # noqa: E402
-from marl.irl.torch import collect_demonstrations, deep_mamql, one_hot_positions  # noqa: E402
+import marl
+from marl.envs import gems_v0
+from marl.irl import logit_equilibrium, mamql, sample_demonstrations
+from marl.irl.torch import collect_demonstrations, deep_mamql, one_hot_positions
 
 
 def test_import_marl_irl_does_not_load_torch():
@@ -16,7 +16,7 @@ def test_import_marl_irl_does_not_load_torch():
     import sys
 
     code = "import sys, marl, marl.irl; marl.irl.mamql; assert 'torch' not in sys.modules"
-    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
 
 @pytest.mark.parametrize("phi", ["chi2", "linear"])
@@ -51,7 +51,7 @@ def test_bad_input():
     g = marl.generators.random_general_sum_game(3, 2, 2, rng=np.random.default_rng(0))
     eq = logit_equilibrium(g, 1.0)
     d = sample_demonstrations(g, eq.policies, n_trajectories=2, horizon=3, rng=np.random.default_rng(0))
-    f = lambda s: np.eye(3, dtype=np.float32)[s]  # noqa: E731
+    f = lambda s: np.eye(3, dtype=np.float32)[s]
     with pytest.raises(ValueError, match="lam"):
         deep_mamql(d, f, (2, 2), 0.9, 0.0)
     with pytest.raises(ValueError, match="gamma"):
@@ -70,7 +70,7 @@ def test_cuda_matches_cpu():
     g = marl.generators.random_general_sum_game(4, 2, 3, rng=np.random.default_rng(0), gamma=0.8)
     eq = logit_equilibrium(g, 1.0)
     d = sample_demonstrations(g, eq.policies, n_trajectories=40, horizon=10, rng=np.random.default_rng(1))
-    f = lambda s: np.eye(4, dtype=np.float32)[s]  # noqa: E731
+    f = lambda s: np.eye(4, dtype=np.float32)[s]
     cpu = deep_mamql(d, f, (2, 3), 0.8, 1.0, hidden=(), steps=800, lr=0.05)
     gpu = deep_mamql(d, f, (2, 3), 0.8, 1.0, hidden=(), steps=800, lr=0.05, device="cuda")
     assert gpu.device == "cuda"

@@ -1,10 +1,10 @@
 """Soft (entropy-regularised) value iteration and soft policy evaluation (mdp.soft_value_iteration)."""
-import warnings
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.special import logsumexp
 
 import mdp
 from mdp import ConvergenceWarning
@@ -14,7 +14,6 @@ from mdp.solvers.soft_value_iteration import (
     reference_soft_value_iteration,
     soft_bellman_operator,
 )
-from scipy.special import logsumexp
 
 
 def _exact_soft(m, lam):
@@ -120,7 +119,7 @@ def test_kernel_matches_reference_twin(seed):
         _, tv_sp = soft_bellman_operator(m.to_sparse(), v, lam)
         np.testing.assert_allclose(tv_sp, tv_ref, atol=1e-13)
         res = mdp.soft_value_iteration(m, lam, tol=1e-11)
-        v_ref, n_ref = reference_soft_value_iteration(m.dense_P(), m.R, 0.9, lam, 1e-11, 10_000)
+        v_ref, _ = reference_soft_value_iteration(m.dense_P(), m.R, 0.9, lam, 1e-11, 10_000)
         np.testing.assert_allclose(res.v, v_ref, atol=1e-10)
 
 

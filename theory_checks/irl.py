@@ -10,6 +10,8 @@ grows. Each evaluator measures the lab's own code (:func:`marl.irl.marginal_soft
 """
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 import marl
@@ -24,9 +26,17 @@ from marl.irl import (
     occupancy_measure,
     remove_shaping,
 )
-from theory_checks.core import CheckResult, Claim, combine, estimate, identity, inequality, register
+from theory_checks.core import (
+    CheckResult,
+    Claim,
+    combine,
+    estimate,
+    identity,
+    inequality,
+    register,
+)
 
-__all__ = ["sample_irl_game", "accept_game", "check_m1", "check_m2", "check_m3", "check_m4", "check_m5", "check_m6"]
+__all__ = ["accept_game", "check_m1", "check_m2", "check_m3", "check_m4", "check_m5", "check_m6", "sample_irl_game"]
 
 _SRC = "Haynam et al. (2025), Multi-Agent Inverse Q-Learning from Demonstrations (MAMQL), arXiv:2503.04679, Sec. 4"
 _LAMS = (0.5, 1.0, 2.0)
@@ -137,7 +147,7 @@ def check_m4(instance, rng) -> CheckResult:
 def check_m5(instance, rng) -> CheckResult:
     """The least-norm joint reward reproduces ``rbar_i`` under ``pi_{-i}`` and the constraint matrix's null space
     (measured by SVD) has dimension ``S |A_i| (|A_{-i}| - 1)``."""
-    game, lam = instance
+    game, _ = instance
     S = game.n_states
     parts = {}
     for i in (0, 1):
@@ -167,12 +177,12 @@ def check_m6(instance, rng) -> CheckResult:
     eq, occ = _expert(game, lam)
     errs = [_tv_on_support(mamql(game, occ, lam, phi="chi2", alpha=a, tol=1e-11), eq) for a in _ALPHAS]
     # observed: the largest ratio of consecutive errors (must stay below 1 - 1e-6: strictly decreasing)
-    ratio = max(b / a if a > 0 else np.inf for a, b in zip(errs, errs[1:]))
+    ratio = max(b / a if a > 0 else np.inf for a, b in itertools.pairwise(errs))
     return inequality("M6", ratio, 1.0 - 1e-6, rtol=0.0, atol=0.0, tv=errs, alphas=list(_ALPHAS))
 
 
-_COMMON = dict(sample=sample_irl_game, instance="MarkovGame, or (MarkovGame, lam > 0)", accepts=accept_game,
-               default_instances=8)
+_COMMON = {"sample": sample_irl_game, "instance": "MarkovGame, or (MarkovGame, lam > 0)", "accepts": accept_game,
+           "default_instances": 8}
 
 register(Claim(
     id="M1", name="marginal-critic-soft-q",

@@ -31,8 +31,21 @@ from pettingzoo.utils import parallel_to_aec
 
 from marl.envs._common import TwoPlayerParallelEnv, check_probability
 
-__all__ = ["ACTIONS", "SIZE", "N_STATES", "GEMS", "SHARED_GEM", "START", "COLLISION", "state_index",
-           "decode_state", "model", "raw_env", "parallel_env", "env"]
+__all__ = [
+    "ACTIONS",
+    "COLLISION",
+    "GEMS",
+    "N_STATES",
+    "SHARED_GEM",
+    "SIZE",
+    "START",
+    "decode_state",
+    "env",
+    "model",
+    "parallel_env",
+    "raw_env",
+    "state_index",
+]
 
 SIZE = 4
 N_CELLS = SIZE * SIZE

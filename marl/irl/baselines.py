@@ -21,14 +21,20 @@ import warnings
 
 import numpy as np
 
-from marl.irl.equilibrium import Demonstrations, Occupancy, check_mu0, induced_mdp, occupancy_measure, require_game
+from marl.irl.equilibrium import (
+    Occupancy,
+    check_mu0,
+    induced_mdp,
+    occupancy_measure,
+    require_game,
+)
 from marl.irl.inverse import check_demonstrations, check_occupancy
 from mdp._common import ConvergenceWarning, result
 from mdp._validation import check_positive_int
 from mdp.model import TabularMDP
 from mdp.solvers.soft_value_iteration import check_lam, soft_value_iteration
 
-__all__ = ["behaviour_cloning", "BehaviourCloning", "adversarial_irl", "AdversarialIRLResult", "expert_marginals"]
+__all__ = ["AdversarialIRLResult", "BehaviourCloning", "adversarial_irl", "behaviour_cloning", "expert_marginals"]
 
 
 def expert_marginals(game, data):

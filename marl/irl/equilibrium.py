@@ -30,22 +30,26 @@ from mdp._common import ConvergenceWarning, result
 from mdp._common.sampling import draw_rows
 from mdp._validation import as_float_array, check_positive_int, check_rng, check_tol
 from mdp.model import TabularMDP
-from mdp.solvers.soft_value_iteration import check_lam, soft_policy_evaluation, soft_value_iteration, softmax_policy
+from mdp.solvers.soft_value_iteration import (
+    check_lam,
+    soft_policy_evaluation,
+    soft_value_iteration,
+)
 
 __all__ = [
-    "induced_mdp",
-    "marginal_soft_q",
-    "logit_equilibrium",
-    "LogitEquilibrium",
-    "occupancy_measure",
-    "Occupancy",
-    "sample_demonstrations",
+    "INNER_TOL",
     "Demonstrations",
-    "require_game",
+    "LogitEquilibrium",
+    "Occupancy",
+    "check_mu0",
     "check_player",
     "check_profile",
-    "check_mu0",
-    "INNER_TOL",
+    "induced_mdp",
+    "logit_equilibrium",
+    "marginal_soft_q",
+    "occupancy_measure",
+    "require_game",
+    "sample_demonstrations",
 ]
 
 #: accuracy of the inner soft value iterations (well above the round-off floor of unit-scale games)

@@ -43,20 +43,20 @@ from mdp.model import TabularMDP
 from mdp.solvers.soft_value_iteration import check_lam, softmax_policy
 
 __all__ = [
-    "MAMQLResult",
-    "mamql",
-    "iq_objective",
-    "reference_iq_objective",
-    "fit_critic",
-    "reference_fit_critic",
-    "agent_terms",
-    "recover_reward",
-    "remove_shaping",
-    "ShapingResult",
-    "joint_reward_regression",
     "JointRewardResult",
-    "check_occupancy",
+    "MAMQLResult",
+    "ShapingResult",
+    "agent_terms",
     "check_demonstrations",
+    "check_occupancy",
+    "fit_critic",
+    "iq_objective",
+    "joint_reward_regression",
+    "mamql",
+    "recover_reward",
+    "reference_fit_critic",
+    "reference_iq_objective",
+    "remove_shaping",
 ]
 
 
@@ -167,8 +167,7 @@ def _iq_objective(Q, lam, gamma, ts, ta, tw, indptr, indices, probs, linear, alp
     for s in range(S):
         m = Q[s, 0]
         for a in range(1, A):
-            if Q[s, a] > m:
-                m = Q[s, a]
+            m = max(m, Q[s, a])
         acc = 0.0
         for a in range(A):
             e = math.exp(lam * (Q[s, a] - m))
@@ -244,8 +243,7 @@ def _lbfgs_fit(z, sc, S, A, lam, gamma, ts, ta, tw, indptr, indices, probs, line
     for it in range(max_iter):
         gmax = 0.0
         for j in range(n):
-            if abs(g[j]) > gmax:
-                gmax = abs(g[j])
+            gmax = max(gmax, abs(g[j]))
         if gmax <= gtol:
             return it, n_evals, False
         # two-loop recursion: d = -H g
@@ -300,8 +298,7 @@ def _lbfgs_fit(z, sc, S, A, lam, gamma, ts, ta, tw, indptr, indices, probs, line
                 # at the float64 floor of f: accept a step that does not raise f and shrinks the gradient
                 gm_new = 0.0
                 for j in range(n):
-                    if abs(g_new[j]) > gm_new:
-                        gm_new = abs(g_new[j])
+                    gm_new = max(gm_new, abs(g_new[j]))
                 if gm_new < 0.5 * gmax:
                     accepted = True
                     break
@@ -423,7 +420,7 @@ def _check_phi_alpha(phi, alpha):
 
 def _preconditioner(terms, S, A, gamma):
     """Per-entry scale ``1 / sqrt(weight touching the state)`` (floored at 1e-6 of the largest)."""
-    ts, ta, tw, indptr, indices, probs = terms[:6]
+    ts, _, tw, indptr, indices, probs = terms[:6]
     touch = np.bincount(ts, weights=tw, minlength=S)
     touch += gamma * np.bincount(indices, weights=np.repeat(tw, np.diff(indptr)) * probs, minlength=S)
     scale = 1.0 / np.sqrt(np.maximum(touch, 1e-6 * max(touch.max(), 1e-300)))

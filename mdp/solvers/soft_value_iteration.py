@@ -46,15 +46,15 @@ from mdp.solvers._core import (
 )
 
 __all__ = [
-    "SoftSolverResult",
     "SoftPolicyEvaluationResult",
-    "soft_value_iteration",
-    "soft_policy_evaluation",
-    "soft_bellman_operator",
-    "reference_soft_value_iteration",
-    "reference_soft_sweep",
+    "SoftSolverResult",
     "check_lam",
     "lse_rounding",
+    "reference_soft_sweep",
+    "reference_soft_value_iteration",
+    "soft_bellman_operator",
+    "soft_policy_evaluation",
+    "soft_value_iteration",
     "softmax_policy",
 ]
 
@@ -138,8 +138,7 @@ def _lse_row(q, s, lam):
     A = q.shape[1]
     m = q[s, 0]
     for a in range(1, A):
-        if q[s, a] > m:
-            m = q[s, a]
+        m = max(m, q[s, a])
     acc = 0.0
     for a in range(A):
         acc += math.exp(lam * (q[s, a] - m))
@@ -174,8 +173,7 @@ def _soft_vi_dense(P, R, gamma, lam, v, thresh, max_iter, residuals):
         diff = 0.0
         for s in range(S):
             d = abs(v_new[s] - v[s])
-            if d > diff:
-                diff = d
+            diff = max(diff, d)
             v[s] = v_new[s]
         residuals[it] = diff
         if diff <= thresh:
@@ -193,8 +191,7 @@ def _soft_vi_sparse(indptr, indices, data, R, gamma, lam, v, thresh, max_iter, r
         diff = 0.0
         for s in range(S):
             d = abs(v_new[s] - v[s])
-            if d > diff:
-                diff = d
+            diff = max(diff, d)
             v[s] = v_new[s]
         residuals[it] = diff
         if diff <= thresh:
@@ -387,8 +384,7 @@ def soft_policy_evaluation(m, pi, lam) -> SoftPolicyEvaluationResult:
     with np.errstate(divide="ignore"):
         logp = np.where(pi > 0, np.log(np.where(pi > 0, pi, 1.0)), 0.0)
     R_ent = m.R - logp / lam
-    P = m.P if not m.is_sparse else m.P
-    shifted = TabularMDP(P, R_ent, m.gamma, atol=max(m.row_sum_range[1] - 1.0, 1.0 - m.row_sum_range[0], 1e-12) + 1e-12,
+    shifted = TabularMDP(m.P, R_ent, m.gamma, atol=max(m.row_sum_range[1] - 1.0, 1.0 - m.row_sum_range[0], 1e-12) + 1e-12,
                          dtype=m.dtype)
     pe = policy_evaluation(shifted, pi)
     v = np.array(pe.v)

@@ -6,6 +6,11 @@ first access. See ``docs/papers/mamql.md`` (the deep variant is a reconstruction
 critic training from the torch sketch of its digest, with the ``gamma^t`` weights of the
 Corrections).
 """
-from marl.irl.torch.deep import DeepMAMQLResult, collect_demonstrations, deep_mamql, one_hot_positions
+from marl.irl.torch.deep import (
+    DeepMAMQLResult,
+    collect_demonstrations,
+    deep_mamql,
+    one_hot_positions,
+)
 
-__all__ = ["deep_mamql", "DeepMAMQLResult", "collect_demonstrations", "one_hot_positions"]
+__all__ = ["DeepMAMQLResult", "collect_demonstrations", "deep_mamql", "one_hot_positions"]

@@ -23,7 +23,7 @@ from mdp._common import result
 from mdp._validation import check_positive_int
 from mdp.solvers.soft_value_iteration import check_lam
 
-__all__ = ["deep_mamql", "DeepMAMQLResult", "collect_demonstrations", "one_hot_positions"]
+__all__ = ["DeepMAMQLResult", "collect_demonstrations", "deep_mamql", "one_hot_positions"]
 
 
 def one_hot_positions(states, grid_cells: int = 16) -> np.ndarray:
