@@ -214,7 +214,7 @@ register(Claim(
     source=f"{_SRC}; Garg et al. (2021), IQ-Learn, NeurIPS, Sec. 4; docs/papers/mamql.md M3",
     constant="source", tolerance=1e-6, evaluate=check_m3,
     subjects=("marl.irl.mamql", "marl.irl.occupancy_measure"),
-    notes="Normalised discounted occupancy, Pbar_i under the expert's other policy (Corrections).",
+    notes="Normalised discounted occupancy, Pbar_i under the expert's other policy (both are needed for the TV to reach round-off).",
     **_COMMON,
 ))
 

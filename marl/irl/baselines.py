@@ -12,7 +12,7 @@
 
 Independent single-agent IQ-Learn is not a separate function: in this tabular, offline setting it is
 the same estimator as :func:`marl.irl.mamql` (each agent's data already marginalise the other's
-actions), as ``docs/papers/mamql.md`` (Corrections) notes.
+actions), as ``docs/papers/mamql.md`` explains.
 """
 from __future__ import annotations
 

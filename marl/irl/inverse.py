@@ -8,8 +8,7 @@ ingredients and IQ-Learn, Garg et al. 2021, Eq. 9-10; ``docs/papers/mamql.md``) 
     V(s) = (1/lam) log sum_b exp(lam Q(s, b)),     phi(x) = x - x^2 / (4 alpha)  ("chi2")  or  x  ("linear").
 
 ``D_E`` is either sampled joint trajectories, each step weighted by ``gamma^t`` (so that the value term
-telescopes to ``(1 - gamma) E_{mu0} V(s_0)`` up to the truncation, ``docs/papers/mamql.md``,
-Corrections), or the exact normalised discounted occupancy ``rho(s, a_i)`` with the expectation over
+telescopes to ``(1 - gamma) E_{mu0} V(s_0)`` up to the truncation; ``docs/papers/mamql.md``), or the exact normalised discounted occupancy ``rho(s, a_i)`` with the expectation over
 ``s' ~ Pbar_i(.|s, a_i)`` taken inside ``phi`` (the population objective; ``Pbar_i`` built under the
 other agent's policy read off ``rho``). Because the other agent's actions in ``D_E`` were drawn from
 its policy, the data are samples of agent ``i``'s induced MDP and the critic is the marginalised one.

@@ -3,8 +3,8 @@ joint demonstrations with the IQ-Learn-style objective of :mod:`marl.irl.inverse
 
 ``import marl.irl`` never imports torch; ``marl.irl.torch`` loads this subpackage (and torch) on
 first access. See ``docs/papers/mamql.md`` (the deep variant is a reconstruction of the paper's
-critic training from the torch sketch of its digest, with the ``gamma^t`` weights of the
-Corrections).
+critic training: the tabular objective of :mod:`marl.irl.inverse` with its ``gamma^t`` weights,
+on MLP critics).
 """
 from marl.irl.torch.deep import (
     DeepMAMQLResult,
