@@ -114,7 +114,7 @@ def register_lab(lab: Lab) -> Lab:
 # lab does not depend on the others.
 _BUILTIN_LABS = ("labs.quickstart", "labs.solver_scaling", "labs.soccer", "labs.game_scaling",
                  "labs.bisim_compression", "labs.exact_advantage", "labs.grouping_tradeoff", "labs.bq_tsp",
-                 "labs.bn_coordination", "labs.agnostic_scaling")
+                 "labs.bn_coordination", "labs.agnostic_scaling", "labs.mamql_gems", "labs.mamql_gems_deep")
 
 
 def _load_builtin_labs() -> None:
