@@ -38,7 +38,6 @@ are vectorised over the leading dimensions (``O(A log A)`` per row, one sort).
 """
 from __future__ import annotations
 
-
 import numpy as np
 
 from mdp._validation import as_float_array, check_probability
@@ -302,7 +301,8 @@ def bpo_target_from_advantages(advantages, eps: float = 0.2):
 def _valid_only(t, mask, name):
     """Check ``t`` is finite where ``mask > 0`` and return it with 0 elsewhere (padding may hold
     NaN/-inf; ``torch.where`` keeps it out of the values and gives it gradient 0)."""
-    from mdp.llm.losses import _check_finite, _keep_valid
+    from mdp.llm.batch import _check_finite
+    from mdp.llm.losses import _keep_valid
 
     _check_finite(_keep_valid(t.detach(), mask), name)
     return _keep_valid(t, mask)

@@ -77,9 +77,11 @@ kind (aliases)      value                              notes
 from __future__ import annotations
 
 from typing import Callable
-from mdp._common import result
 
 import torch
+
+from mdp._common import result
+from mdp.llm.batch import _check_finite  # the one finiteness check of mdp.llm
 
 __all__ = ["policy_loss", "agg_loss", "kl_estimate", "PolicyLossResult", "AGG_MODES", "KL_KINDS",
            "register_policy_loss", "list_policy_losses"]
@@ -120,12 +122,6 @@ def _as_tensor(x, name, like=None):
 def _check_pair(a, b, name_a, name_b):
     if a.shape != b.shape:
         raise ValueError(f"{name_b} must have the shape of {name_a} {tuple(a.shape)}, got {tuple(b.shape)}")
-
-
-def _check_finite(t, name):
-    if t.numel() and not bool(torch.isfinite(t).all()):
-        bad = torch.nonzero(~torch.isfinite(t))[0].tolist()
-        raise ValueError(f"{name} must be finite; {name}[{', '.join(map(str, bad))}] = {t[tuple(bad)].item()}")
 
 
 def _keep_valid(t, mask):
