@@ -10,6 +10,8 @@ from pathlib import Path
 
 _DOCS = Path(__file__).resolve().parent
 sys.path.insert(0, str(_DOCS.parent))  # the checkout's own packages, not an installed copy
+# ... in the notebook kernels too (they run in a temporary folder, see nb_execution_in_temp)
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_DOCS.parent), os.environ.get("PYTHONPATH")]))
 sys.path.insert(0, str(_DOCS / "_ext"))
 # The notebook kernels inherit this environment: with MPLBACKEND set (Agg, as the tests set it)
 # ipykernel keeps that backend and the figures are not captured; unset, it uses the inline one.
@@ -53,6 +55,7 @@ source_suffix = {".md": "myst-nb", ".rst": "restructuredtext"}
 nb_custom_formats = {".py": ["jupytext.reads", {"fmt": "py:percent"}]}
 nb_execution_mode = os.environ.get("RLAB_DOCS_EXECUTE", "force")  # "off" for a quick text-only build
 nb_execution_timeout = 300
+nb_execution_in_temp = True  # a notebook that writes files leaves nothing in docs/notebooks
 nb_execution_raise_on_error = True
 nb_execution_show_tb = True
 nb_merge_streams = True
@@ -66,6 +69,11 @@ suppress_warnings = []
 autodoc_default_options = {"member-order": "bysource"}
 autodoc_typehints = "none"  # the numpydoc Parameters sections carry the types
 numpydoc_show_class_members = False
+# Docstring checks that fail the build: sections out of order or unknown (GL06, GL07), a public
+# object without a docstring (GL08), a documented parameter the signature lacks (PR02: renamed
+# keywords, prose parsed as parameters), no summary line (SS01). Not PR01 (every parameter
+# documented): the house style describes the parameters of short helpers in their prose.
+numpydoc_validation_checks = {"GL06", "GL07", "GL08", "PR02", "SS01"}
 numpydoc_class_members_toctree = False
 
 nitpicky = True  # a dead cross-reference in a docstring is an error under -W
@@ -74,7 +82,6 @@ nitpicky = True  # a dead cross-reference in a docstring is an error under -W
 # the third-party base class) really refers to are listed.
 nitpick_ignore = [
     ("py:func", "pettingzoo.utils.parallel_to_aec"),  # marl.envs: the AEC wrapper
-    ("py:class", "Module"),  # torch.nn.Module.forward's docstring, inherited by mdp.cop policies
 ]
 
 html_theme = "alabaster"

@@ -120,8 +120,22 @@ def test_catalog_ignores_the_docs_build_outputs(tmp_path, monkeypatch):
 
     (tmp_path / "docs" / "papers").mkdir(parents=True)
     (tmp_path / "docs" / "_generated").mkdir()
-    for page in ("docs/algorithms.md", "docs/papers/x.md", "docs/_generated/claims.md"):
+    pages = [f"docs/{stem}.md" for stem in ("algorithms", "papers/some_paper", "_generated/claims")]
+    for page in pages:
         (tmp_path / page).write_text("`value_iteration`")
     monkeypatch.setattr(labs.catalog, "_ROOT", tmp_path)
-    assert [p.relative_to(tmp_path).as_posix() for p in labs.catalog._doc_pages()] == [
-        "docs/algorithms.md", "docs/papers/x.md"]
+    assert [p.relative_to(tmp_path).as_posix() for p in labs.catalog._doc_pages()] == pages[:2]
+
+
+def test_constants_take_the_doc_comment_of_their_defining_module():
+    import labs
+
+    # labs.PALETTE is defined in labs.plotting: autodata alone would show list's docstring
+    entry = rlab_registries._data_entry("labs.PALETTE", "labs", "PALETTE", labs.PALETTE)
+    assert entry[:2] == [".. py:data:: PALETTE", "   :module: labs"]
+    assert any("Cycle order" in line for line in entry)
+    fake = SimpleNamespace(__name__="labs._fake_for_test", UNDOCUMENTED=object())
+    with mock.patch.dict(sys.modules, {"labs._fake_for_test": fake}), \
+            mock.patch.object(rlab_registries.logger, "warning") as warn:
+        rlab_registries._data_entry("labs.UNDOCUMENTED", "labs", "UNDOCUMENTED", fake.UNDOCUMENTED)
+    warn.assert_called_once()

@@ -2,7 +2,7 @@
 
 At ``builder-inited`` (before Sphinx reads the sources) it writes
 
-* ``claims.md``, ``labs.md``, ``estimators.md``: status tables built from
+* the markdown pages ``claims``, ``labs`` and ``estimators``: status tables built from
   :func:`theory_checks.list_claims`, :func:`labs.list_labs` and :func:`mdp.llm.list_estimators`;
 * ``api/<package>.rst``: one autodoc page per package of the ``rlab_api_packages`` config value,
   documenting the names of the package's ``__all__`` (nothing else), and ``api/index.rst``.
@@ -138,6 +138,39 @@ def _directive(qualname: str, obj) -> str:
     return "autodata"
 
 
+def _data_doc(package: str, name: str, obj) -> str | None:
+    """The ``#:`` comment of a module-level constant, looked up in the module that defines it.
+
+    ``autodata`` reads ``#:`` comments only in the module named in the directive, so for a constant
+    re-exported by a package it falls back to the docstring of the value's type (``list``, ``int``).
+    """
+    import sys
+
+    from sphinx.pycode import ModuleAnalyzer, PycodeError
+
+    owners = [m for m_name, m in sorted(sys.modules.items())
+              if (m_name == package or m_name.startswith(package + ".")) and getattr(m, name, None) is obj]
+    for owner in owners:
+        try:
+            docs = ModuleAnalyzer.for_module(owner.__name__).find_attr_docs()
+        except PycodeError:
+            continue
+        if ("", name) in docs:
+            return "\n".join(docs[("", name)]).strip()
+    return None
+
+
+def _data_entry(full: str, package: str, name: str, obj) -> list:
+    doc = _data_doc(package, name, obj)
+    if doc is None:
+        logger.warning(f"rlab_registries: public constant {full} has no '#:' doc comment where it is defined")
+        doc = ""
+    value = " ".join(repr(obj).split())
+    if len(value) > 200:
+        value = value[:197] + "..."
+    return [f".. py:data:: {name}", f"   :module: {package}", f"   :value: {value}", ""] + [f"   {line}" for line in doc.splitlines()] + [""]
+
+
 def api_page(package: str, module, documented: set) -> str:
     title = f"``{package}``"
     lines = [title, "=" * len(title), "", f".. automodule:: {package}", "   :no-members:", ""]
@@ -152,23 +185,44 @@ def api_page(package: str, module, documented: set) -> str:
                 continue
             lines += [f".. automodule:: {full}", "   :members:", ""]
             continue
+        if kind == "autodata":
+            lines += _data_entry(full, package, name, obj)
+            continue
         lines += [f".. {kind}:: {full}", ""]
         if kind == "autoclass":
             lines.insert(len(lines) - 1, "   :members:")
     return "\n".join(lines) + "\n"
 
 
+def _in_checkout(package: str) -> bool:
+    """Whether ``package`` is a module of the checkout being documented.
+
+    The spec must lie inside the top-level package's folder: an editable install of another checkout
+    (setuptools' finder maps every ``mdp.*`` name to its own tree) must not supply a missing one.
+    """
+    root = package.split(".")[0]
+    root_spec = importlib.util.find_spec(root)
+    if root_spec is None or root_spec.submodule_search_locations is None:
+        return False
+    try:
+        spec = importlib.util.find_spec(package)
+    except ImportError:  # a parent is not a package
+        return False
+    if spec is None or spec.origin is None:
+        return False
+    folders = [Path(p).resolve() for p in root_spec.submodule_search_locations]
+    origin = Path(spec.origin).resolve()
+    return any(origin.is_relative_to(folder) for folder in folders)
+
+
 def api_pages(app) -> dict:
     packages = list(app.config.rlab_api_packages)
     built, skipped, pages = [], [], {}
     for package in packages:
-        if importlib.util.find_spec(package.split(".")[0]) is None:
+        if not _in_checkout(package):
             skipped.append((package, "not in this checkout"))
             continue
         try:
-            if importlib.util.find_spec(package) is None:
-                skipped.append((package, "not in this checkout"))
-                continue
             module = importlib.import_module(package)
         except ImportError as exc:
             if not _is_optional_missing(exc):
@@ -203,9 +257,8 @@ def api_pages(app) -> dict:
 def generate(app) -> None:
     out = Path(app.srcdir) / "_generated"
     pages = api_pages(app)  # first: it fills _DOCUMENTED, which the tables link against
-    _write(out / "claims.md", claims_page())
-    _write(out / "labs.md", labs_page())
-    _write(out / "estimators.md", estimators_page())
+    for stem, page in (("claims", claims_page), ("labs", labs_page), ("estimators", estimators_page)):
+        _write(out / f"{stem}.md", page())
     api = out / "api"
     for name, text in pages.items():
         _write(api / f"{name}.rst", text)
