@@ -11,7 +11,7 @@ import inspect
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["AlgorithmCard", "algorithm_card", "known_subjects"]
+__all__ = ["AlgorithmCard", "algorithm_card", "known_subjects", "resolve"]
 
 _ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,16 +43,20 @@ def _matches(subject: str, query: str) -> bool:
     return subject == query or subject.endswith("." + query)
 
 
-def _resolve(name: str):
-    mod, _, attr = name.rpartition(".")
-    for modname, attrname in ((mod, attr), (name, None)):
-        if not modname:
-            continue
+def resolve(name: str):
+    """The object a dotted name points to: the longest importable module prefix, then attributes
+    (``marl.MarkovGame.q_values``); ``None`` when it names nothing."""
+    parts = name.split(".")
+    for i in range(len(parts), 0, -1):
         try:
-            m = importlib.import_module(modname)
+            obj = importlib.import_module(".".join(parts[:i]))
         except Exception:  # noqa: BLE001 - not a module path
             continue
-        return m if attrname is None else getattr(m, attrname, None)
+        for attr in parts[i:]:
+            obj = getattr(obj, attr, None)
+            if obj is None:
+                return None
+        return obj
     return None
 
 
@@ -64,7 +68,7 @@ def algorithm_card(query: str) -> AlgorithmCard | None:
 
     subjects = [s for s in known_subjects() if _matches(s, query)]
     name = subjects[0] if subjects else query
-    obj = _resolve(name)
+    obj = resolve(name)
     if obj is None and not subjects:
         return _estimator_card(query)
     short = name.rpartition(".")[2]

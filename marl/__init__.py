@@ -48,6 +48,6 @@ _LAZY = {
     "BestResponse": "marl.markov",
     "shapley_operator": "marl.markov",
 }
-_SUBMODULES = {"generators", "learners", "envs", "torch"}
+_SUBMODULES = {"generators", "learners", "envs", "torch", "bn"}
 
 __getattr__, __dir__, __all__ = lazy_names(__name__, _LAZY, submodules=_SUBMODULES, eager=("MarkovGame", "MatrixGame"))

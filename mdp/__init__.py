@@ -75,7 +75,7 @@ __all__ = [
 ]
 
 # subpackages loaded on first attribute access (mdp.abstraction, mdp.cop; torch-based mdp.llm)
-_LAZY_SUBPACKAGES = ("abstraction", "cop", "llm")
+_LAZY_SUBPACKAGES = ("abstraction", "cop", "llm", "agnostic")
 
 
 def __getattr__(name):

@@ -318,7 +318,7 @@ def test_cache_key_tracks_the_rlab_modules_a_lab_imports(tmp_path, monkeypatch):
                    "from rlab_tmp_deco import traced\n\n@traced\ndef run(config, rng):\n    import rlabfake.lazy\n"
                    "    importlib.import_module('rlabfake.strimp')\n    return [{'x': core.X}]\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(labs.base, "_package_roots", lambda: {"rlabfake": pkg})
+    monkeypatch.setattr(labs.sources, "_package_roots", lambda: {"rlabfake": pkg})
     lab = Lab("tmp-deps", ToyConfig, importlib.import_module("rlab_tmp_lab_deps").run, toy_plot)
     got = {p.relative_to(tmp_path).as_posix() for p in labs.base.lab_source_files(lab)}
     assert got == {"rlab_tmp_lab_deps.py", "rlabfake/__init__.py", "rlabfake/core.py", "rlabfake/lazy.py",
@@ -346,7 +346,8 @@ def test_builtin_labs_depend_on_their_own_imports_only():
     assert {"labs/quickstart.py", "mdp/solvers/value_iteration.py", "mdp/_common/bellman.py",
             "labs/base.py", "labs/__init__.py", "mdp/abstraction/__init__.py"} <= quick
     assert not any(f.startswith("labs/") and f not in ("labs/quickstart.py", "labs/__init__.py", "labs/base.py",
-                                                      "labs/executors.py", "labs/plotting.py", "labs/provenance.py")
+                                                      "labs/executors.py", "labs/plotting.py", "labs/provenance.py",
+                                                      "labs/sources.py")
                    for f in quick)
     assert "marl/markov.py" in soccer and "labs/quickstart.py" not in soccer
     digests = {lab.name: labs.base.lab_source_digest(lab) for lab in labs.list_labs()}

@@ -24,7 +24,7 @@ from marl.model import MarkovGame  # noqa: E402
 from marl.torch import (  # noqa: E402
     MAX_KERNELS,
     kernel_count,
-    shapley_value_iteration,
+    batched_shapley_value_iteration,
     zero_sum_matrix_game,
 )
 
@@ -276,7 +276,7 @@ def test_cuda_request_without_cuda_is_a_clear_error():
         zero_sum_matrix_game([[1.0]], device="cuda")
     P, R = random_game_arrays(np.random.default_rng(0), 1, 2, 2, 2)
     with pytest.raises(ValueError, match="CUDA is not available"):
-        shapley_value_iteration(P, R, 0.9, device="cuda")
+        batched_shapley_value_iteration(P, R, 0.9, device="cuda")
     with pytest.raises(ValueError, match="device must name a torch device"):
         zero_sum_matrix_game([[1.0]], device="not-a-device")
 
@@ -290,7 +290,7 @@ def test_single_state_repeated_game(gamma):
                       [[3, 1, 1], [4, 2, 2], [0, 0, 0]]], dtype=float)  # saddle, value 2
     R = games[:, None]  # (B=3, S=1, 3, 3)
     P = np.ones((3, 1, 3, 3, 1))
-    res = shapley_value_iteration(P, R, gamma, tol=1e-12)
+    res = batched_shapley_value_iteration(P, R, gamma, tol=1e-12)
     assert res.converged
     expected = np.array([57 / 25, 0.0, 2.0]) / (1 - gamma)
     np.testing.assert_allclose(np_(res.v)[:, 0], expected, atol=1e-11)
@@ -313,7 +313,7 @@ def test_symmetric_game_has_antisymmetric_value(rng):
     R[:S] = R1[0]
     P[S:, :, :, S:] = P1[0].transpose(0, 2, 1, 3)
     R[S:] = -R1[0].transpose(0, 2, 1)
-    res = shapley_value_iteration(P, R, 0.9)
+    res = batched_shapley_value_iteration(P, R, 0.9)
     v = np_(res.v)[0]
     np.testing.assert_allclose(v[S:], -v[:S], atol=2e-8)
 
@@ -329,7 +329,7 @@ def _assert_equilibrium(game, v, x, y, atol):
 
 def test_policies_form_an_equilibrium(rng):
     P, R = random_game_arrays(rng, 3, 6, 3, 2, support=2)
-    res = shapley_value_iteration(P, R, 0.85, tol=1e-11)
+    res = batched_shapley_value_iteration(P, R, 0.85, tol=1e-11)
     assert res.converged and float(res.error_bound.max()) <= 1e-11
     assert float(res.stage_gap.max()) <= 1e-13
     for b in range(3):
@@ -340,7 +340,7 @@ def test_policies_form_an_equilibrium(rng):
 def test_fixed_point_against_lp_stage_games(rng):
     # independent oracle: v = val(R[s] + gamma P[s] v) state by state with HiGHS
     P, R = random_game_arrays(rng, 2, 5, 4, 3, support=3)
-    res = shapley_value_iteration(torch.from_numpy(P), torch.from_numpy(R), [0.9, 0.6], tol=1e-11)
+    res = batched_shapley_value_iteration(torch.from_numpy(P), torch.from_numpy(R), [0.9, 0.6], tol=1e-11)
     for b, gamma in enumerate([0.9, 0.6]):
         v = np_(res.v[b])
         Q = R[b] + gamma * np.einsum("sabt,t->sab", P[b], v)
@@ -351,24 +351,24 @@ def test_fixed_point_against_lp_stage_games(rng):
 def test_accepts_markov_games_and_matches_arrays(rng):
     P, R = random_game_arrays(rng, 2, 4, 2, 3)
     games = [MarkovGame(P[b], R[b], 0.8) for b in range(2)]
-    by_arrays = shapley_value_iteration(P, R, 0.8)
-    by_list = shapley_value_iteration(games)
-    by_one = shapley_value_iteration(games[1])
+    by_arrays = batched_shapley_value_iteration(P, R, 0.8)
+    by_list = batched_shapley_value_iteration(games)
+    by_one = batched_shapley_value_iteration(games[1])
     np.testing.assert_allclose(np_(by_list.v), np_(by_arrays.v), atol=1e-12)
     assert by_one.v.shape == (1, 4)
     np.testing.assert_allclose(np_(by_one.v[0]), np_(by_arrays.v[1]), atol=1e-12)
     # a batch of games with different discounts
-    mixed = shapley_value_iteration([games[0], MarkovGame(P[1], R[1], 0.5)])
-    alone = shapley_value_iteration(P[1], R[1], 0.5)  # 4-D input: a batch of one
+    mixed = batched_shapley_value_iteration([games[0], MarkovGame(P[1], R[1], 0.5)])
+    alone = batched_shapley_value_iteration(P[1], R[1], 0.5)  # 4-D input: a batch of one
     np.testing.assert_allclose(np_(mixed.v[1]), np_(alone.v[0]), atol=1e-12)
 
 
 def test_error_bound_is_honest_and_unconverged_flag(rng):
     P, R = random_game_arrays(rng, 4, 8, 3, 3, support=2)
-    exact = shapley_value_iteration(P, R, 0.95, tol=1e-12)
+    exact = batched_shapley_value_iteration(P, R, 0.95, tol=1e-12)
     assert exact.converged
     for tol, max_iter in [(1e-3, 10_000), (1e-12, 3)]:
-        rough = shapley_value_iteration(P, R, 0.95, tol=tol, max_iter=max_iter)
+        rough = batched_shapley_value_iteration(P, R, 0.95, tol=tol, max_iter=max_iter)
         err = np.abs(np_(rough.v) - np_(exact.v)).max(1)
         assert np.all(err <= np_(rough.error_bound) + 1e-12)
     assert rough.n_iter == 3 and not rough.converged and float(rough.error_bound.max()) > 1e-12
@@ -379,7 +379,7 @@ def test_error_bound_is_honest_and_unconverged_flag(rng):
 def test_property_certified_bound(seed, gamma, A1, A2):
     rng = np.random.default_rng(seed)
     P, R = random_game_arrays(rng, 3, 5, A1, A2, support=2)
-    res = shapley_value_iteration(P, R, gamma, tol=1e-9)
+    res = batched_shapley_value_iteration(P, R, gamma, tol=1e-9)
     assert res.converged and float(res.error_bound.max()) <= 1e-9
     assert float(res.stage_gap.max()) <= 1e-9
     # contraction: the fixed point is within tol + rounding of one more backup
@@ -390,8 +390,8 @@ def test_property_certified_bound(seed, gamma, A1, A2):
 
 def test_float32_path(rng):
     P, R = random_game_arrays(rng, 4, 6, 3, 3)
-    r64 = shapley_value_iteration(P, R, 0.9)
-    r32 = shapley_value_iteration(torch.tensor(P, dtype=torch.float32), torch.tensor(R, dtype=torch.float32),
+    r64 = batched_shapley_value_iteration(P, R, 0.9)
+    r32 = batched_shapley_value_iteration(torch.tensor(P, dtype=torch.float32), torch.tensor(R, dtype=torch.float32),
                                   0.9, tol=1e-4, dtype=torch.float32)
     assert r32.v.dtype == torch.float32 and r32.converged
     np.testing.assert_allclose(np_(r32.v), np_(r64.v), atol=2e-4)
@@ -402,7 +402,7 @@ def test_agrees_with_numba_shapley_value_iteration():
     rng = np.random.default_rng(7)
     for A1, A2, gamma in [(2, 2, 0.9), (3, 2, 0.8), (3, 3, 0.95)]:
         P, R = random_game_arrays(rng, 3, 6, A1, A2, support=3)
-        res = shapley_value_iteration(P, R, gamma, tol=1e-10)
+        res = batched_shapley_value_iteration(P, R, gamma, tol=1e-10)
         for b in range(3):
             ref = numba_svi(MarkovGame(P[b], R[b], gamma), tol=1e-10)
             np.testing.assert_allclose(np_(res.v[b]), ref.v, atol=1e-8)
@@ -435,31 +435,31 @@ def test_shapley_bad_input(mutate, exc, match):
     P, R = _good()
     args = mutate(P, R)
     with pytest.raises(exc, match=match):
-        shapley_value_iteration(*args)
+        batched_shapley_value_iteration(*args)
 
 
 def test_shapley_bad_options_and_games():
     P, R = _good()
     with pytest.raises(ValueError, match="tol must be finite and > 0"):
-        shapley_value_iteration(P, R, 0.9, tol=0.0)
+        batched_shapley_value_iteration(P, R, 0.9, tol=0.0)
     with pytest.raises(ValueError, match="max_iter must be >= 1"):
-        shapley_value_iteration(P, R, 0.9, max_iter=0)
+        batched_shapley_value_iteration(P, R, 0.9, max_iter=0)
     with pytest.raises(TypeError, match="dtype must be torch.float32 or torch.float64"):
-        shapley_value_iteration(P, R, 0.9, dtype=torch.int64)
+        batched_shapley_value_iteration(P, R, 0.9, dtype=torch.int64)
     g = MarkovGame(P[0], R[0], 0.9)
     with pytest.raises(ValueError, match="R and gamma come from the MarkovGame"):
-        shapley_value_iteration(g, R, 0.9)
+        batched_shapley_value_iteration(g, R, 0.9)
     general = MarkovGame(P[0], np.stack([R[0], R[0]]), 0.9)
     with pytest.raises(ValueError, match=r"games\[1\] is a general-sum game"):
-        shapley_value_iteration([g, general])
+        batched_shapley_value_iteration([g, general])
     P3, R3 = random_game_arrays(np.random.default_rng(1), 1, 4, 2, 2)
     with pytest.raises(ValueError, match="same \\(S, A1, A2\\)"):
-        shapley_value_iteration([g, MarkovGame(P3[0], R3[0], 0.9)])
+        batched_shapley_value_iteration([g, MarkovGame(P3[0], R3[0], 0.9)])
     with pytest.raises(TypeError, match="only marl.MarkovGame"):
-        shapley_value_iteration([g, "x"])
+        batched_shapley_value_iteration([g, "x"])
     big = np.ones((1, 1, 9, 9, 1))
     with pytest.raises(ValueError, match="MAX_KERNELS"):
-        shapley_value_iteration(big, np.zeros((1, 1, 9, 9)), 0.9)
+        batched_shapley_value_iteration(big, np.zeros((1, 1, 9, 9)), 0.9)
 
 
 # ------------------------------------------------------------------------------ packaging
@@ -471,3 +471,10 @@ def test_import_marl_does_not_import_torch_and_exposes_it_lazily():
                          timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().endswith("ok")
+
+
+def test_old_torch_name_still_works_with_a_warning():
+    import marl.torch as MT
+
+    with pytest.warns(DeprecationWarning, match="batched_shapley_value_iteration"):
+        assert MT.shapley_value_iteration is MT.batched_shapley_value_iteration

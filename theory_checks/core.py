@@ -246,6 +246,8 @@ _BUILTIN_MODULES = (
     "theory_checks.cop",  # BQ1, BQ2, BQ4
     "theory_checks.llm",  # L1-L9
     "theory_checks.average_reward",  # RV1, RV2
+    "theory_checks.bn",  # BN1-BN4
+    "theory_checks.agnostic",  # AR1-AR6
 )
 _LOADING = {"done": False, "busy": False}
 

@@ -10,9 +10,13 @@ environment exports its exact model as a :class:`marl.MarkovGame` (``module.mode
   two-player :class:`marl.MatrixGame`).
 * :mod:`marl.envs.soccer_v0` -- Littman's (1994) soccer.
 * :mod:`marl.envs.pursuit_v0` -- a one-pursuer, one-evader grid pursuit game.
+* :mod:`marl.envs.coop_games_v0` -- cooperative n-agent games (climbing, penalty, a 2-state
+  climbing/penalty game, or any dense :class:`marl.bn.CooperativeGame`), exporting the
+  ``CooperativeGame``.
 """
 from __future__ import annotations
 
 from marl.envs import matrix_games_v0, pursuit_v0, soccer_v0
+from marl.envs import coop_games_v0
 
-__all__ = ["matrix_games_v0", "pursuit_v0", "soccer_v0"]
+__all__ = ["matrix_games_v0", "pursuit_v0", "soccer_v0", "coop_games_v0"]

@@ -35,14 +35,15 @@ import numpy as np
 import torch
 
 from marl.torch.matrix import _solve_batch, as_tensor, check_device, check_dtype, check_kernel_count
+from mdp._common.deprecation import migrate_signature
 from mdp._common import result
 
-__all__ = ["shapley_value_iteration", "BatchedShapleyResult"]
+__all__ = ["batched_shapley_value_iteration", "BatchedShapleyResult"]
 
 
 @result
 class BatchedShapleyResult:
-    """Result of :func:`shapley_value_iteration` (torch tensors on the compute device).
+    """Result of :func:`batched_shapley_value_iteration` (torch tensors on the compute device).
 
     Attributes
     ----------
@@ -139,7 +140,8 @@ def _check_P(P: torch.Tensor, atol: float) -> torch.Tensor:
     return P / sums[..., None]
 
 
-def shapley_value_iteration(P, R=None, gamma=None, tol: float = 1e-8, max_iter: int = 100_000, *,
+@migrate_signature(was_positional=("tol", "max_iter"))
+def batched_shapley_value_iteration(P, R=None, gamma=None, *, tol: float = 1e-8, max_iter: int = 100_000,
                             device=None, dtype=torch.float64, atol: float | None = None
                             ) -> BatchedShapleyResult:
     """Shapley value iteration for a batch of two-player zero-sum discounted Markov games.

@@ -174,6 +174,7 @@ def grouped_learner(m, grouping, N, T, rng=None, *, reward_noise: str = "none", 
     Examples
     --------
     >>> import numpy as np
+    >>> from mdp.abstraction import planted_cluster_mdp
     >>> m, clusters = planted_cluster_mdp(np.random.default_rng(0), sigma=0.05)
     >>> res = grouped_learner(m, clusters, 200, 100, np.random.default_rng(1), true_loss=True)
     >>> res.n_samples, res.policy.shape, bool(res.loss < 0.5)
