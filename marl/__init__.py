@@ -47,7 +47,9 @@ _LAZY = {
     "NashGap": "marl.markov",
     "BestResponse": "marl.markov",
     "shapley_operator": "marl.markov",
+    # entropy-regularised games and inverse RL
+    "logit_equilibrium": "marl.irl.equilibrium",
 }
-_SUBMODULES = {"generators", "learners", "envs", "torch", "bn"}
+_SUBMODULES = {"generators", "learners", "envs", "torch", "bn", "irl"}
 
 __getattr__, __dir__, __all__ = lazy_names(__name__, _LAZY, submodules=_SUBMODULES, eager=("MarkovGame", "MatrixGame"))

@@ -32,6 +32,10 @@ from mdp.solvers import (
     relative_value_iteration,
     GainBias,
     policy_gain_bias,
+    SoftPolicyEvaluationResult,
+    SoftSolverResult,
+    soft_policy_evaluation,
+    soft_value_iteration,
 )
 from mdp.operators import bellman_operator, q_values
 from mdp.interop import from_gymnasium, to_gymnasium
@@ -72,6 +76,10 @@ __all__ = [
     "load_model",
     "save_result",
     "load_result",
+    "SoftSolverResult",
+    "SoftPolicyEvaluationResult",
+    "soft_value_iteration",
+    "soft_policy_evaluation",
 ]
 
 # subpackages loaded on first attribute access (mdp.abstraction, mdp.cop; torch-based mdp.llm)

@@ -11,7 +11,7 @@ import pytest
 from mdp._common import Deferred, result
 from mdp._common.results import DeferrableArray
 
-MODULES = ["mdp", "mdp.learners", "mdp.abstraction", "mdp.cop", "mdp.agnostic", "marl", "marl.learners", "marl.bn"]
+MODULES = ["mdp", "mdp.learners", "mdp.abstraction", "mdp.cop", "mdp.agnostic", "marl", "marl.learners", "marl.bn", "marl.irl"]
 
 
 def _public_dataclasses():

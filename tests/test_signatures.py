@@ -19,7 +19,7 @@ import re
 
 import pytest
 
-MODULES = ["mdp", "mdp.learners", "mdp.abstraction", "mdp.cop", "mdp.agnostic", "mdp.generators", "marl", "marl.learners", "marl.bn",
+MODULES = ["mdp", "mdp.learners", "mdp.abstraction", "mdp.cop", "mdp.agnostic", "mdp.generators", "marl", "marl.learners", "marl.bn", "marl.irl",
            "marl.generators", "theory_checks", "theory_checks.conformance", "labs"]
 KEYWORD_ONLY = ("rng", "tol", "max_iter")
 SELECTORS = ("backend", "solver", "stage_solver")
@@ -41,8 +41,9 @@ MATH_NAMES = {"Q0", "Q1", "A1", "A2", "c_R", "c_T", "eps_P", "eps_R"}
 
 
 def _is_symbol(name: str) -> bool:
-    """A paper's symbol: one upper-case letter, optionally followed by digits (``S``, ``H``, ``A2``)."""
-    return bool(re.fullmatch(r"[A-Z][0-9]*", name)) or name in MATH_NAMES
+    """A paper's symbol: one upper-case letter with digits, a bar or hat and a subscript (``S``,
+    ``A2``, ``Qbar``, ``Pbar_i``, ``R_hat``)."""
+    return bool(re.fullmatch(r"[A-Z][0-9]*(bar|hat|_hat)?(_[a-z0-9]+)?", name)) or name in MATH_NAMES
 
 
 def _public_functions():

@@ -248,6 +248,7 @@ _BUILTIN_MODULES = (
     "theory_checks.average_reward",  # RV1, RV2
     "theory_checks.bn",  # BN1-BN4
     "theory_checks.agnostic",  # AR1-AR6
+    "theory_checks.irl",  # M1-M6
 )
 _LOADING = {"done": False, "busy": False}
 

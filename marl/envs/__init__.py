@@ -13,10 +13,11 @@ environment exports its exact model as a :class:`marl.MarkovGame` (``module.mode
 * :mod:`marl.envs.coop_games_v0` -- cooperative n-agent games (climbing, penalty, a 2-state
   climbing/penalty game, or any dense :class:`marl.bn.CooperativeGame`), exporting the
   ``CooperativeGame``.
+* :mod:`marl.envs.gems_v0` -- a two-agent general-sum gems grid game (the MAMQL lab's task).
 """
 from __future__ import annotations
 
 from marl.envs import matrix_games_v0, pursuit_v0, soccer_v0
-from marl.envs import coop_games_v0
+from marl.envs import coop_games_v0, gems_v0
 
-__all__ = ["matrix_games_v0", "pursuit_v0", "soccer_v0", "coop_games_v0"]
+__all__ = ["matrix_games_v0", "pursuit_v0", "soccer_v0", "coop_games_v0", "gems_v0"]

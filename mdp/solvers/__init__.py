@@ -12,6 +12,8 @@ from mdp._common import ConvergenceWarning
 from mdp.solvers.value_iteration import value_iteration
 from mdp.solvers.relative_value_iteration import AverageRewardResult, relative_value_iteration
 from mdp.solvers.gain_bias import GainBias, policy_gain_bias
+from mdp.solvers.soft_value_iteration import (SoftPolicyEvaluationResult, SoftSolverResult, soft_policy_evaluation,
+                                              soft_value_iteration)
 
 __all__ = [
     "SolverResult",
@@ -36,4 +38,8 @@ __all__ = [
     "relative_value_iteration",
     "GainBias",
     "policy_gain_bias",
+    "SoftSolverResult",
+    "SoftPolicyEvaluationResult",
+    "soft_value_iteration",
+    "soft_policy_evaluation",
 ]
