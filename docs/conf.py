@@ -46,7 +46,9 @@ rlab_api_packages = [
     "marl.envs",
     "marl.torch",
     "marl.irl",
+    "marl.irl.torch",
     "marl.bn",
+    "marl.bn.torch",
     "theory_checks",
     "labs",
 ]
