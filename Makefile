@@ -1,13 +1,15 @@
 # rlab: the two set-up commands of the README, plus conveniences.
 #   make demo   venv + install + quickstart lab + claims report under results/
-#   make test   venv + install with dev extras (torch pinned) + the whole test suite
+#   make test   venv + install with dev and docs extras (torch pinned) + the whole test suite
+#               (tests/test_docs_build.py builds the docs site, warnings as errors)
+#   make docs   the documentation site, docs/_build/html/index.html (warnings as errors)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 TORCH := torch==2.13.0
 PYTEST_ARGS ?= -n 2
 
-.PHONY: demo test bench clean
+.PHONY: demo test docs bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,12 +20,16 @@ demo: $(BIN)/python
 	$(BIN)/rlab demo --out results
 
 test: $(BIN)/python
-	$(BIN)/python -m pip install -q "$(TORCH)" -e ".[dev,deep,cluster]"
+	$(BIN)/python -m pip install -q "$(TORCH)" -e ".[dev,deep,cluster,docs]"
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+docs: $(BIN)/python
+	$(BIN)/python -m pip install -q "$(TORCH)" -e ".[deep,docs]"
+	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html
 
 bench: $(BIN)/python
 	$(BIN)/python -m pip install -q -e ".[bench]"
 	$(BIN)/python -m benchmarks.run_all
 
 clean:
-	rm -rf $(VENV) results build *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) results build *.egg-info .pytest_cache .hypothesis docs/_build docs/_generated

@@ -10,9 +10,9 @@ A :class:`Lab` is
   ``seed`` column;
 * ``plot(table, config) -> matplotlib.figure.Figure`` drawn from the tidy table of all seeds.
 
-:func:`run_lab` runs the seeds (see :mod:`labs.executors`), caches each seed's rows under
+:func:`run_lab` runs the seeds (see ``labs.executors``), caches each seed's rows under
 ``out/<lab>/cache/`` keyed by a hash of ``(lab, version, code, config, seed)`` (atomic writes; ``code``
-covers the lab's module and the rlab modules it imports, :func:`lab_source_digest`; each file records
+covers the lab's module and the rlab modules it imports, ``lab_source_digest``; each file records
 its row count and a SHA-256 of its rows, and a file that does not match them is recomputed with a
 :class:`CacheWarning`), so an interrupted sweep resumes without recomputing finished seeds, then writes ``out/<lab>/<lab>.csv``
 (and ``.parquet`` when pyarrow is importable), ``<lab>.pdf`` and ``<lab>.png`` (deterministic) and
@@ -258,13 +258,13 @@ def parse_assignments(items: Sequence[str] | None) -> dict[str, str]:
 def cache_key(lab: Lab, config, seed: int, *, source_digest: str | None = None) -> str:
     """Hash of ``(lab name, lab version, code, config, seed)``: names a seed's cache file.
 
-    ``code`` is :func:`lab_source_digest`: the lab's module and every ``mdp``/``marl``/
+    ``code`` is ``lab_source_digest``: the lab's module and every ``mdp``/``marl``/
     ``theory_checks``/``labs`` module it imports, so editing any of them invalidates the lab's cache
     (an interrupted run still resumes: its code has not changed). Changes outside these files do
     not: other modules of a user's own package that the lab imports, numpy, numba, ... - bump
     ``Lab.version`` or run with ``force`` when they change a lab's numbers.
     Every cache file also records the git commit it was computed at, and ``provenance.json`` lists
-    them per seed. ``source_digest`` is :func:`lab_source_digest` when the caller already has it.
+    them per seed. ``source_digest`` is ``lab_source_digest`` when the caller already has it.
     """
     source = lab_source_digest(lab) if source_digest is None else source_digest
     payload = json.dumps({"lab": lab.name, "version": lab.version, "source": source,
@@ -392,7 +392,7 @@ def run_lab(lab, *, seeds=3, out="results", executor: str = "local", address: st
     out : path, default "results"
         Outputs go to ``out/<lab>/``; per-seed caches to ``out/<lab>/cache/``.
     executor : {"local", "serial", "dask", "slurm"}
-        See :mod:`labs.executors`.
+        See ``labs.executors``.
     address : str, optional
         Dask scheduler address (``executor="dask"``).
     config : config instance or dict, optional

@@ -76,7 +76,7 @@ def algorithm_card(query: str) -> AlgorithmCard | None:
     lab_names = tuple(lab.name for lab in labs.list_labs() if any(_matches(s, short) or s == name for s in lab.subjects))
     notebooks = tuple(sorted(str(p.relative_to(_ROOT)) for p in (_ROOT / "docs" / "notebooks").glob("*.py")
                              if short in p.read_text(encoding="utf-8")))
-    pages = sorted((_ROOT / "docs").rglob("*.md"))
+    pages = _doc_pages()
     docs = tuple(str(p.relative_to(_ROOT)) for p in pages if name in p.read_text(encoding="utf-8")
                  or f"`{short}`" in p.read_text(encoding="utf-8"))
     summary, source = "", None
@@ -88,6 +88,12 @@ def algorithm_card(query: str) -> AlgorithmCard | None:
         except (TypeError, ValueError):
             source = None
     return AlgorithmCard(name, summary, source, claims, lab_names, notebooks, docs)
+
+
+def _doc_pages() -> list[Path]:
+    """The docs pages written by hand: not the docs build's outputs (``docs/_build``, ``docs/_generated``)."""
+    docs = _ROOT / "docs"
+    return sorted(p for p in docs.rglob("*.md") if not any(part.startswith("_") for part in p.relative_to(docs).parts))
 
 
 def _estimator_card(query: str) -> AlgorithmCard | None:
@@ -105,7 +111,7 @@ def _estimator_card(query: str) -> AlgorithmCard | None:
         source = None
     notebooks = tuple(sorted(str(p.relative_to(_ROOT)) for p in (_ROOT / "docs" / "notebooks").glob("*.py")
                              if f'"{query}"' in p.read_text(encoding="utf-8")))
-    docs = tuple(str(p.relative_to(_ROOT)) for p in sorted((_ROOT / "docs").rglob("*.md"))
+    docs = tuple(str(p.relative_to(_ROOT)) for p in _doc_pages()
                  if f"`{query}`" in p.read_text(encoding="utf-8"))
     import labs
 

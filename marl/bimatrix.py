@@ -420,7 +420,7 @@ def lemke_howson(game, B=None, *, initial_label: int = 0, tol: float = 1e-9,
     :func:`vertex_enumeration`, drops ``initial_label`` and follows the path of almost completely
     labelled pairs by alternating pivots in the two tableaux until the missing label is picked up
     again (von Stengel 2002, Alg. 2.9). The leaving variable is chosen by the lexicographic
-    minimum-ratio test (:func:`_lex_min_ratio`), so the path is well defined and finite in
+    minimum-ratio test (``_lex_min_ratio``), so the path is well defined and finite in
     degenerate games too.
 
     Parameters

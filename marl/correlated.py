@@ -229,8 +229,9 @@ _PARAMS_DOC = """
         ``"welfare"``: maximise the expected sum of payoffs; ``"feasible"``: any point of the set
         (objective 0); an ``(N,)`` array ``w``: maximise ``sum_i w_i E_mu[u_i]``; a
         ``(k_1, ..., k_N)`` array ``c``: maximise ``sum_a c[a] mu(a)``.
-    solver : str, optional
-        A cvxpy solver name; default the first installed of CLARABEL, HIGHS, SCIPY, SCS.
+    method : str, optional
+        A cvxpy solver name; default the first installed of CLARABEL, HIGHS, SCIPY, SCS
+        (``solver=`` is the deprecated name of this keyword).
     tol : float, default 1e-6
         The numpy re-check must give ``max_violation <= tol * (max u - min u)``, else RuntimeError.
 

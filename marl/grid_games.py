@@ -103,7 +103,7 @@ class GridLayout:
         """All outcomes of joint action ``(a0, a1)`` in state ``s``.
 
         Returns a list of ``(prob, next_state, (r0, r1), collided, reached)`` where ``reached`` is
-        a pair of booleans (who reached its goal; a goal resets to :attr:`start`).
+        a pair of booleans (who reached its goal; a goal resets to ``start``).
         """
         c0, c1 = self.decode(s)
         out = []

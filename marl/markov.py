@@ -155,7 +155,7 @@ def shapley_value_iteration(game, *, tol: float = 1e-8, max_iter: int = 100_000,
     """Shapley (1953) value iteration for a zero-sum discounted Markov game.
 
     ``v_{t+1}(s) = val(R[s] + gamma * sum_s' P[s, :, :, s'] v_t(s'))`` (docs/papers/foundations.md section 6),
-    the stage games solved exactly by the batched numba simplex (:mod:`marl._simplex`). Stops as
+    the stage games solved exactly by the batched numba simplex (``marl._simplex``). Stops as
     soon as the MacQueen certificate of the Shapley operator has half-width ``<= tol`` and
     returns its midpoint, so ``||v - v*||_inf <= error_bound <= tol`` on convergence.
 

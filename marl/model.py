@@ -22,14 +22,14 @@ __all__ = ["MatrixGame", "MarkovGame", "check_strategy", "check_stationary_strat
 class MatrixGame:
     """A finite normal-form game for ``N >= 2`` players.
 
+    Use :meth:`zero_sum` for a two-player zero-sum game given by the row player's matrix ``M``
+    (the column player gets ``-M``) and :meth:`bimatrix` for ``(A, B)``.
+
     Parameters
     ----------
     payoffs : array_like
         Shape ``(N, k_1, ..., k_N)``: ``payoffs[i, a_1, ..., a_N]`` is player ``i``'s payoff for
         the joint action ``(a_1, ..., a_N)``. Finite reals.
-
-    Use :meth:`zero_sum` for a two-player zero-sum game given by the row player's matrix ``M``
-    (the column player gets ``-M``) and :meth:`bimatrix` for ``(A, B)``.
 
     Raises
     ------
@@ -203,16 +203,16 @@ class MarkovGame:
     atol : float, optional
         Row-sum tolerance, default ``1e-8``.
 
+    Raises
+    ------
+    TypeError, ValueError
+        With messages that name the argument, the offending ``(s, a1, a2)`` and the rule broken.
+
     Notes
     -----
     Internally the game keeps a joint-action :class:`mdp.TabularMDP` with ``A1 * A2`` actions
     (``joint_mdp``) so that every backup ``R + gamma * P v`` runs on the numba kernels of
     :mod:`mdp` for dense and sparse storage alike.
-
-    Raises
-    ------
-    TypeError, ValueError
-        With messages that name the argument, the offending ``(s, a1, a2)`` and the rule broken.
     """
 
     __slots__ = ("_S", "_A1", "_A2", "_rewards", "_zero_sum", "_gamma", "_joint", "_sparse", "_atol")

@@ -3,7 +3,7 @@
 * :func:`from_gymnasium` reads the transition table ``env.unwrapped.P`` of a toy-text environment
   (FrozenLake, Taxi, CliffWalking, or any environment that exposes the same table) and builds a
   :class:`~mdp.TabularMDP`.
-* :func:`to_gymnasium` (the class :class:`TabularEnv`) exposes a :class:`~mdp.TabularMDP` as a
+* :func:`to_gymnasium` (the class ``TabularEnv``) exposes a :class:`~mdp.TabularMDP` as a
   ``gymnasium.Env`` with ``Discrete`` observation and action spaces; it passes
   ``gymnasium.utils.env_checker.check_env``.
 
@@ -124,7 +124,7 @@ def from_gymnasium(env, *, gamma: float, sparse: bool | None = None, atol: float
     env : gymnasium.Env or dict
         An environment whose ``env.unwrapped.P[s][a]`` is a list of
         ``(prob, next_state, reward, terminated)`` (FrozenLake, Taxi, CliffWalking, and
-        :class:`TabularEnv` itself), or that dict.
+        ``TabularEnv`` itself), or that dict.
     gamma : float
         Discount of the model (Gymnasium environments carry none), in ``[0, 1]``.
     sparse : bool, optional
@@ -185,7 +185,7 @@ _ENV_CLASS = None
 
 
 def _env_class():
-    """Build :class:`TabularEnv` on first use (it subclasses ``gymnasium.Env``; import is lazy)."""
+    """Build ``TabularEnv`` on first use (it subclasses ``gymnasium.Env``; import is lazy)."""
     global _ENV_CLASS
     if _ENV_CLASS is not None:
         return _ENV_CLASS
@@ -306,9 +306,9 @@ def _env_class():
 
 
 def to_gymnasium(m, *, mu=None, terminal_states=(), max_episode_steps=None):
-    """A :class:`TabularEnv` (a ``gymnasium.Env``) that samples the dynamics of ``m``.
+    """A ``TabularEnv`` (a ``gymnasium.Env``) that samples the dynamics of ``m``.
 
-    See :class:`TabularEnv` for the parameters. Example::
+    See ``TabularEnv`` for the parameters. Example::
 
         env = mdp.to_gymnasium(mdp.generators.forest(), max_episode_steps=100)
         obs, info = env.reset(seed=0)

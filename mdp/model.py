@@ -203,7 +203,7 @@ class TabularMDP:
     def row_sum_defects(self) -> tuple[np.ndarray, float]:
         """``(tau, err)``: ``tau = sum_s' P[s, a, s'] - 1`` of the stored ``P`` as ``(S, A)`` float64,
         each within ``err`` of the exact value (Ogita-Rump-Oishi ``Sum2`` of the row and ``-1``,
-        :mod:`mdp._common.accurate`). Computed on first call (one pass over ``P``) and kept."""
+        ``mdp._common.accurate``). Computed on first call (one pass over ``P``) and kept."""
         if getattr(self, "_row_defects", None) is None:  # None also for models pickled before it existed
             from mdp._common import accurate as _accurate
 
@@ -302,7 +302,7 @@ class TabularMDP:
 
     def save(self, path):
         """Write the model to ``path`` as ``.npz`` (open format, schema-versioned); see
-        :func:`mdp.load_model` and :mod:`mdp.persistence`. Returns the path."""
+        :func:`mdp.load_model` and ``mdp.persistence``. Returns the path."""
         from mdp.persistence import save_model
 
         return save_model(self, path)

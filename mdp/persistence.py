@@ -97,7 +97,7 @@ def save_model(m, path) -> Path:
 
 
 def load_model(path) -> TabularMDP:
-    """Read a model written by :func:`save_model` / :meth:`TabularMDP.save` (validated again)."""
+    """Read a model written by ``mdp.persistence.save_model`` / :meth:`TabularMDP.save` (validated again)."""
     d = _read(path, MODEL_SCHEMA, MODEL_SCHEMA_VERSION, "model")
     try:
         fmt = str(d["format"])

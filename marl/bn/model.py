@@ -63,15 +63,15 @@ class CooperativeGame:
     atol : float, optional
         Row-sum tolerance of ``P`` (default as :class:`mdp.TabularMDP`).
 
-    Notes
-    -----
-    The game keeps the joint-action :class:`mdp.TabularMDP` (``J`` actions, the shared reward) in
-    :attr:`joint_mdp`, so every evaluation runs on :mod:`mdp`'s code for dense and sparse storage.
-
     Raises
     ------
     TypeError, ValueError
         Naming the argument and the rule broken (shape, sign, row sums, fewer than two agents).
+
+    Notes
+    -----
+    The game keeps the joint-action :class:`mdp.TabularMDP` (``J`` actions, the shared reward) in
+    :attr:`joint_mdp`, so every evaluation runs on :mod:`mdp`'s code for dense and sparse storage.
     """
 
     __slots__ = ("_A", "_J", "_R", "_S", "_gamma", "_joint", "_mu", "_sparse")

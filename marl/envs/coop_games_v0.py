@@ -13,7 +13,7 @@ Built-in games (:data:`GAMES`):
   (one state; optimum 11, resp. 10 at two miscoordination-prone joint actions);
 * ``"climbing_penalty"`` -- two states playing the climbing and the penalty payoffs, switching with
   probability 0.2 after equal action indices and 0.6 otherwise
-  (:func:`marl.bn.matrix.climbing_penalty_game`).
+  (:func:`marl.bn.climbing_penalty_game`).
 
 ``game`` may also be any dense :class:`marl.bn.CooperativeGame`. :func:`model` (and
 ``env.unwrapped.model()``) returns the exact game, with ``gamma`` as given (built-ins: 0.5 by
@@ -34,6 +34,7 @@ from marl.envs._common import check_choice, check_max_cycles, check_render_mode
 
 __all__ = ["GAMES", "env", "get_game", "model", "parallel_env", "raw_env"]
 
+#: Names of the built-in games :func:`get_game` accepts.
 GAMES = ("climbing", "penalty", "climbing_penalty")
 
 

@@ -225,6 +225,9 @@ def model(gamma: float = 0.9, *, width=4, height=4, torus=False, walls=(), start
 class raw_env(TwoPlayerParallelEnv):
     """Grid pursuit, Parallel API. See the module docstring for the rules.
 
+    The validated configuration is kept in ``width``, ``height``, ``torus``, ``walls`` (sorted
+    tuple), ``start`` and ``slip``.
+
     Parameters
     ----------
     width, height : int
@@ -243,9 +246,6 @@ class raw_env(TwoPlayerParallelEnv):
         End the episode at the first capture (default ``False``: restart and play on).
     obs_type : {"index", "positions"}
     render_mode : None or "ansi"
-
-    The validated configuration is kept in ``width``, ``height``, ``torus``, ``walls`` (sorted
-    tuple), ``start`` and ``slip``.
     """
 
     metadata = {"render_modes": ["ansi"], "name": "pursuit_v0", "is_parallelizable": True}

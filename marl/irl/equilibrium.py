@@ -1,7 +1,7 @@
 """Entropy-regularised two-player Markov games: induced MDPs, marginal soft critics, logit
 equilibria and soft-optimal demonstrations (the experts of :mod:`marl.irl`).
 
-With the other agent fixed at a stationary ``pi_{-i}``, agent ``i`` faces the induced MDP
+With the other agent fixed at a stationary ``pi_{-i}``, agent ``i`` faces the induced MDP::
 
     Pbar_i(s'|s, a_i) = sum_{a_-i} pi_{-i}(a_-i|s) P(s'|s, a_i, a_-i),
     rbar_i(s, a_i)    = sum_{a_-i} pi_{-i}(a_-i|s) r_i(s, a_i, a_-i),
@@ -193,7 +193,7 @@ def logit_equilibrium(game, lam, *, damping: float = 0.5, tol: float = 1e-10, ma
     """Entropy-regularised Nash (logit QRE) equilibrium by damped soft best responses.
 
     Each round computes both agents' soft best responses ``softmax(lam Qbar_i)`` against the other's
-    current policy (:func:`marginal_soft_q`, warm-started soft value iteration) and moves every
+    current policy (:func:`marl.irl.marginal_soft_q`, warm-started soft value iteration) and moves every
     policy a fraction ``damping`` towards its response: ``pi_i <- (1 - eta) pi_i + eta BR_i``
     (Haynam et al. 2025; ``docs/papers/mamql.md`` claim M2). The fixed point is a logit equilibrium (McKelvey & Palfrey
     1998, agent QRE); convergence is not guaranteed for every game and ``lam`` (large ``lam``
@@ -321,7 +321,7 @@ class Demonstrations:
 def sample_demonstrations(game, policies, mu0=None, *, n_trajectories: int, horizon: int, rng) -> Demonstrations:
     """Roll out the profile ``(x, y)`` ``n_trajectories`` times for ``horizon`` steps from ``s_0 ~ mu0``.
 
-    Inverse-CDF draws (:func:`mdp._common.sampling.draw_rows`) from ``rng`` only.
+    Inverse-CDF draws (``mdp._common.sampling.draw_rows``) from ``rng`` only.
     """
     game = require_game(game)
     x, y = check_profile(game, policies)

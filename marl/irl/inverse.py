@@ -61,7 +61,7 @@ __all__ = [
 
 # ---------------------------------------------------------------------- data validation
 def check_occupancy(occ, game, name: str = "occupancy") -> np.ndarray:
-    """``rho`` ``(S, A1, A2)``: non-negative, summing to one (an :class:`Occupancy` or a raw array)."""
+    """``rho`` ``(S, A1, A2)``: non-negative, summing to one (an :class:`marl.irl.Occupancy` or a raw array)."""
     rho = occ.rho if isinstance(occ, Occupancy) else occ
     rho = as_float_array(rho, name, ndim=3)
     S, (A1, A2) = game.n_states, game.n_actions
@@ -427,7 +427,7 @@ def _preconditioner(terms, S, A, gamma):
 
 
 def fit_critic(terms, S, A, lam, gamma, *, phi="chi2", alpha=0.5, tol=1e-10, max_iter=10_000, memory: int = 20):
-    """Maximise the IQ objective over the ``(S, A)`` table: numba L-BFGS (:func:`_lbfgs_fit`).
+    """Maximise the IQ objective over the ``(S, A)`` table: numba L-BFGS (``_lbfgs_fit``).
 
     Variables are rescaled per state by ``1 / sqrt(weight touching the state)`` (a diagonal
     preconditioner; rarely visited states otherwise converge slowly); ``tol`` bounds the sup-norm of
@@ -510,7 +510,7 @@ def mamql(game, data, lam, *, phi: str = "chi2", alpha: float = 0.5, tol: float 
         transitions (model-free, as IQ-Learn); ``P`` then only serves validation.
     data : Demonstrations, (states, actions), Occupancy or ndarray (S, A1, A2)
         Sampled joint trajectories (``states`` ``(n, H + 1)``, ``actions`` ``(n, H, 2)``), or the
-        expert's normalised discounted occupancy ``rho(s, a1, a2)`` (:func:`occupancy_measure`).
+        expert's normalised discounted occupancy ``rho(s, a1, a2)`` (:func:`marl.irl.occupancy_measure`).
     lam : float > 0
         The experts' inverse temperature (the critic's softmax scale).
     phi : {"chi2", "linear"}

@@ -37,7 +37,7 @@ Cost
 The number of kernels is ``sum_{r=1}^{min(k1,k2)} C(k1, r) C(k2, r)`` (= ``C(k1 + k2, k1) - 1``):
 19 for 3x3, 251 for 5x5, 923 for 6x6, 3431 for 7x7, 12869 for 8x8. Each game costs about
 ``sum_r n_r (r^3 + k1 k2)`` flops, so the method is meant for small action sets (k <= 5..6 is
-cheap); more than :data:`MAX_KERNELS` kernels raise ``ValueError`` (use an LP solver such as
+cheap); more than :data:`~marl.torch.MAX_KERNELS` kernels raise ``ValueError`` (use an LP solver such as
 :func:`marl.zero_sum_matrix_game` instead). Games are processed in chunks so that the working
 memory stays near :data:`_CHUNK_ELEMENTS` numbers.
 """
@@ -291,7 +291,7 @@ def zero_sum_matrix_game(M, *, dtype=None, device=None) -> BatchedZeroSumSolutio
         If ``M`` is not real-numeric or ``dtype`` is not float32/float64.
     ValueError
         If ``M`` has fewer than two axes, an empty action axis, a NaN or infinite entry, more
-        than :data:`MAX_KERNELS` kernels, or ``device`` is unavailable (e.g. ``'cuda'`` without
+        than :data:`~marl.torch.MAX_KERNELS` kernels, or ``device`` is unavailable (e.g. ``'cuda'`` without
         CUDA).
 
     Notes

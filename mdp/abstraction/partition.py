@@ -146,6 +146,7 @@ class BisimulationResult:
         """Bounds ``(value_bound, policy_bound)`` for a quotient solved to within ``solver_error``.
 
         With ``u = lift(V*_Q)`` and, for every ``(s, a)`` with ``C = block(s)``,
+        ::
 
             |(T u)(s) - u(s)| <= max_a [ eps_R + gamma ( eps_P span(V_Q) / 2 + eps_sum |mid(V_Q)| ) ] =: delta
 

@@ -1,7 +1,7 @@
 """Agnostic policy learning on layered MDPs (the thesis of G. Li 2025; ``docs/papers/agnostic_rl.md``).
 
 * :class:`LayeredMDP` and its generators; :func:`policy_values` (exact values of a whole class);
-* policy classes as tables ``policies[k, h, s]`` (:mod:`mdp.agnostic.policies`);
+* policy classes as tables ``policies[k, h, s]`` (``mdp.agnostic.policies``);
 * :func:`spanning_capacity`: exact search and certified bounds;
 * :func:`trajectory_tree` (generative-model learner) and :func:`model_based` (baseline);
 * :func:`psdp` (with mu-resets) and :func:`cpi` (conservative policy iteration).

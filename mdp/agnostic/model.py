@@ -67,13 +67,6 @@ class LayeredMDP:
     rho0 : array_like, shape (S,)
         Start distribution on layer 0.
 
-    Notes
-    -----
-    Use :meth:`from_successors` for the sparse successor form. Bounds that need returns in
-    ``[0, 1]`` (the trajectory-tree learner's Hoeffding step) check :meth:`return_range` and say
-    so; :meth:`scaled` maps the rewards affinely (per layer) so that every return lies in
-    ``[0, 1]``, which keeps the order of all policies.
-
     Attributes
     ----------
     next_states : ndarray, shape (H - 1, S, A, B)
@@ -86,6 +79,13 @@ class LayeredMDP:
     rho0 : ndarray, shape (S,)
     horizon, n_states, n_actions, branching : int
         ``H``, ``S``, ``A``, ``B``.
+
+    Notes
+    -----
+    Use :meth:`from_successors` for the sparse successor form. Bounds that need returns in
+    ``[0, 1]`` (the trajectory-tree learner's Hoeffding step) check :meth:`return_range` and say
+    so; :meth:`scaled` maps the rewards affinely (per layer) so that every return lies in
+    ``[0, 1]``, which keeps the order of all policies.
     """
 
     def __init__(self, P, R, rho0):
@@ -155,10 +155,26 @@ class LayeredMDP:
         for arr in (self.next_states, self.next_probs, self.next_cdf, self.R, self.rho0, self.rho0_cdf):
             arr.setflags(write=False)
 
-    horizon = property(lambda self: self.R.shape[0], doc="``H``, the number of layers.")
-    n_states = property(lambda self: self.R.shape[1], doc="``S``, states per layer.")
-    n_actions = property(lambda self: self.R.shape[2], doc="``A``, the number of actions.")
-    branching = property(lambda self: self.next_states.shape[3], doc="``B``, successors stored per pair.")
+    # def, not property(lambda ...): numpydoc's validator cannot find the source line of a lambda
+    @property
+    def horizon(self) -> int:
+        """``H``, the number of layers."""
+        return self.R.shape[0]
+
+    @property
+    def n_states(self) -> int:
+        """``S``, states per layer."""
+        return self.R.shape[1]
+
+    @property
+    def n_actions(self) -> int:
+        """``A``, the number of actions."""
+        return self.R.shape[2]
+
+    @property
+    def branching(self) -> int:
+        """``B``, successors stored per pair."""
+        return self.next_states.shape[3]
 
     def __repr__(self) -> str:
         return f"LayeredMDP(H={self.horizon}, S={self.n_states}, A={self.n_actions}, B={self.branching})"

@@ -143,6 +143,7 @@ class BQPolicy(nn.Module):
         self.end = nn.Parameter(0.5 * torch.randn(d_model))
 
     def forward(self, coords):
+        """Scores ``(B, L)`` of the ``(B, L, 2)`` coordinates ``coords`` (see the class Notes)."""
         x = _as_tensor(coords, "coords", 2, 3)
         L = x.shape[1]
         h = self.encoder.embed(x)
@@ -186,6 +187,7 @@ class DirectPolicy(nn.Module):
         self.encoder = _Encoder(5, d_model, n_heads, n_layers, d_ff)
 
     def forward(self, features):
+        """Scores ``(B, n)`` of the ``(B, n, 5)`` node features, ``-inf`` on visited nodes."""
         x = _as_tensor(features, "features", 5, 2)
         h = self.encoder.embed(x)
         for layer in self.encoder.layers:

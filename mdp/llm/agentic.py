@@ -563,7 +563,7 @@ def _gcpo_mask(batch, eta: float, k: int, m: str):
 
 
 def gcpo_mask(batch, *, eta: float = 0.1, min_subset: int = 1) -> torch.Tensor:
-    """Group contrastive mask M(q) of :func:`gcpo` for every row, ``(rows,)`` in {-1, 0, 1}."""
+    """Group contrastive mask M(q) of ``gcpo`` for every row, ``(rows,)`` in {-1, 0, 1}."""
     eta = _real(eta, "eta", "gcpo", lo=0.0)
     k = _int(min_subset, "min_subset", "gcpo", lo=1)
     g, _, _, _, M = _gcpo_mask(batch, eta, k, "gcpo")

@@ -406,7 +406,7 @@ class RolloutBatch:
     def require(self, *fields: str, method: str) -> None:
         """Raise ``ValueError`` naming the first missing field and ``method``.
 
-        A name that is not a schema field is looked up in :attr:`extra`.
+        A name that is not a schema field is looked up in ``extra``.
         """
         for f in fields:
             if f in FIELDS:

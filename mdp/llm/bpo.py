@@ -22,7 +22,7 @@ that action gets :math:`\\rho = 1 + \\varepsilon (P(Q<\\mu) - P(Q>\\mu)) / P(Q=\
 
 Public functions
 ----------------
-* :func:`weighted_median` -- lower :math:`\\pi_0`-weighted median of ``Q`` per state.
+* ``weighted_median`` -- lower :math:`\\pi_0`-weighted median of ``Q`` per state.
 * :func:`bpo_sign_rule` -- the paper's sign rule (symmetric bounds ``1 +- eps``), atom split.
 * :func:`bpo_target_ratio` -- the LP optimum for any bounds ``c_low <= 1 <= c_high`` (a fractional
   knapsack: fill the best actions up to ``c_high`` first); equal to :func:`bpo_sign_rule` for
@@ -30,7 +30,7 @@ Public functions
   ``c_low = 0, c_high = 1/q`` (docs/papers/bpo_gbpo.md claim 5).
 * :func:`gbpo_advantages` -- GBPO's group-median advantages ``r_i - median_g(r)`` (torch).
 * :func:`bpo_target_from_advantages` -- per-token target ``1 + eps sign(A)`` (torch).
-* :func:`bpo_token_losses`, :func:`bpo_loss` -- the BPO/GBPO loss ``|A| D(rho, rho*)`` with the
+* ``bpo_token_losses``, :func:`bpo_loss` -- the BPO/GBPO loss ``|A| D(rho, rho*)`` with the
   squared or the one-sided hinge divergence (docs/papers/bpo_gbpo.md "BPO loss", a reconstruction).
 
 The tabular functions take numpy arrays ``q, pi0`` of shape ``(..., A)`` (one row per state) and
@@ -111,7 +111,7 @@ def bpo_sign_rule(q, pi0, eps: float = 0.2) -> np.ndarray:
     Returns
     -------
     numpy.ndarray, shape (..., A)
-        Target ratios: ``1 + eps`` above the weighted median ``mu`` (:func:`weighted_median`),
+        Target ratios: ``1 + eps`` above the weighted median ``mu`` (``weighted_median``),
         ``1 - eps`` below it and ``1 + eps (P(Q<mu) - P(Q>mu)) / P(Q=mu)`` on the actions whose
         value equals ``mu``, so that ``sum_a pi0 rho* = 1`` (docs/papers/bpo_gbpo.md, analytic optimum).
 
@@ -377,9 +377,9 @@ def bpo_token_losses(log_probs, old_log_probs, advantages, response_mask, *, eps
 
 def bpo_loss(log_probs, old_log_probs, advantages, response_mask, *, eps: float = 0.2,
              divergence: str = "squared", loss_agg_mode: str = "token-mean"):
-    """Scalar BPO/GBPO loss: :func:`bpo_token_losses` aggregated by ``loss_agg_mode``.
+    """Scalar BPO/GBPO loss: ``bpo_token_losses`` aggregated by ``loss_agg_mode``.
 
-    ``loss_agg_mode``: any mode of :func:`mdp.llm.losses.agg_loss` (``"token-mean"``,
+    ``loss_agg_mode``: any mode of :func:`mdp.llm.agg_loss` (``"token-mean"``,
     ``"seq-mean-token-mean"``, ``"seq-mean-token-sum"``, ``"seq-mean-token-sum-norm"``, ...). The
     same loss is available as ``mdp.llm.policy_loss("bpo", logp, old_logp, adv, mask, eps=...,
     divergence=...)``.
@@ -391,7 +391,7 @@ def bpo_loss(log_probs, old_log_probs, advantages, response_mask, *, eps: float 
 
 
 def aggregate(token_losses, mask, mode: str, *, loss_scale_factor=None):
-    """Aggregate a ``(rows, tokens)`` loss over ``mask`` with :func:`mdp.llm.losses.agg_loss`."""
+    """Aggregate a ``(rows, tokens)`` loss over ``mask`` with :func:`mdp.llm.agg_loss`."""
     from mdp.llm.losses import agg_loss
 
     if float(mask.sum()) == 0:

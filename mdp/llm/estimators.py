@@ -68,6 +68,8 @@ __all__ = [
     "CONVENTIONS",
 ]
 
+#: Named normalisation conventions of the group-relative estimators (``convention=`` keyword):
+#: the ``epsilon``, ``std_ddof``, ``singleton`` and ``variance_floor`` each framework uses.
 CONVENTIONS = {
     "verl": {"epsilon": 1e-6, "std_ddof": 1, "singleton": "reward", "variance_floor": None},
     "verl_vectorized": {"epsilon": 1e-6, "std_ddof": 1, "singleton": "reward", "variance_floor": 1e-6},

@@ -73,7 +73,7 @@ def normalized_entropy(entropies, response_mask, *, pivot: float = 0.8):
     """HAPO's normalised token entropy :math:`\\hat h \\in [-1, 1]` (``compute_entropy_h``).
 
     ``e = log(max(H, 1e-8))``; ``m`` = the ``pivot`` quantile of ``e`` over valid tokens (torch's
-    ``"nearest"`` interpolation, computed by :func:`nearest_quantile` so any number of tokens
+    ``"nearest"`` interpolation, computed by ``nearest_quantile`` so any number of tokens
     works: ``torch.quantile`` stops at 2^24 elements); ``h = (e - m) / sd`` with
     ``sd = sqrt(mean((e - m)^2))``; then positive values are divided by their maximum and
     non-positive ones by ``|min|``.
@@ -89,7 +89,7 @@ def normalized_entropy(entropies, response_mask, *, pivot: float = 0.8):
     Returns
     -------
     (torch.Tensor (rows, tokens), EntropyStats)
-        ``h_hat`` (0 off the mask) and the statistics for :func:`apply_entropy_stats`.
+        ``h_hat`` (0 off the mask) and the statistics for ``apply_entropy_stats``.
     """
     import torch
 
@@ -202,7 +202,7 @@ def hapo_token_advantages(rewards, group_ids, response_mask, *, eps: float = 1e-
         ``(r_i - mean) / (std + grpo_eps)`` (unbiased std; a singleton group gets ``r_i``, verl's
         mean-0/std-1 convention).
     zero_variance : {"zero", "formula"}
-        ``"zero"`` (default, as :func:`mdp.llm.estimators.grpo`): a group whose rows with tokens all
+        ``"zero"`` (default, as the ``grpo`` estimator): a group whose rows with tokens all
         have the same reward gets exactly 0 (in float32 the computed ``sigma_g`` is rounding
         residue ~1e-8, not 0, and ``dev / (sigma_g + eps)`` would be far from 0);
         ``"formula"``: the literal formula (HAPO's code).
@@ -330,7 +330,7 @@ def hapo_token_losses(log_probs, old_log_probs, advantages, response_mask, *, h_
 
 def hapo_policy_loss(log_probs, old_log_probs, advantages, response_mask, *, loss_agg_mode: str = "token-mean",
                      **kwargs):
-    """Scalar HAPO loss: :func:`hapo_token_losses` aggregated (token-mean in the HAPO recipes)."""
+    """Scalar HAPO loss: ``hapo_token_losses`` aggregated (token-mean in the HAPO recipes)."""
     losses = hapo_token_losses(log_probs, old_log_probs, advantages, response_mask, **kwargs)
     mask = _tensor(response_mask, "response_mask").to(losses.dtype)
     return aggregate(losses, mask, loss_agg_mode)

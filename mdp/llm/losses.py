@@ -86,6 +86,7 @@ from mdp.llm.batch import _check_finite  # the one finiteness check of mdp.llm
 __all__ = ["policy_loss", "agg_loss", "kl_estimate", "PolicyLossResult", "AGG_MODES", "KL_KINDS",
            "register_policy_loss", "list_policy_losses"]
 
+#: The ``mode`` values :func:`agg_loss` accepts (how token losses become a scalar).
 AGG_MODES = ("token-mean", "seq-mean-token-mean", "seq-mean-token-sum", "seq-mean-token-sum-norm",
              "token-sum-norm")
 _AGG_ALIASES = {
@@ -98,6 +99,7 @@ _AGG_ALIASES = {
     "verl:seq-mean-token-sum": "seq-mean-token-sum",
     "verl:seq-mean-token-sum-norm": "token-sum-norm",
 }
+#: The ``kind`` values :func:`kl_estimate` accepts (estimators of the KL to the reference policy).
 KL_KINDS = ("k1", "kl", "abs", "k2", "mse", "k3", "low_var_kl", "k1+", "kl+", "k3+", "low_var_kl+")
 
 

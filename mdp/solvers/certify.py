@@ -15,7 +15,7 @@ The sweep itself is computed in float64: ``T v`` and ``D`` carry round-off, boun
 ``n`` entries, Higham 2002, Eq. 3.5), and every bound is widened by it, so the certificate holds for
 the exact optimum of the stored model, not only for the rounded operator. ``certify`` evaluates the
 sweep re-centred on the mid-range ``c`` of ``v`` (``T v = c + T_c (v - c)``,
-:func:`mdp.solvers._core.recentred_sweep`), which replaces ``||v||`` by ``span(v) / 2`` there.
+``mdp.solvers._core.recentred_sweep``), which replaces ``||v||`` by ``span(v) / 2`` there.
 
 Rows of ``P`` are stochastic only up to the model's ``atol`` and its storage precision (float32);
 the bounds use the stored row-sum range (``TabularMDP.row_sum_range``) so they stay valid for the
@@ -71,7 +71,7 @@ class Certificate:
     round_off : float
         The part of the bounds that covers floating-point round-off: a bound on the error of the
         computed ``T v_in - v_in``, divided by ``1 - gamma``. The sweep is re-centred on the
-        mid-range of ``v_in`` (:func:`mdp.solvers._core.recentred_sweep`), so this scales with
+        mid-range of ``v_in`` (``mdp.solvers._core.recentred_sweep``), so this scales with
         ``span(v_in)`` rather than ``||v_in||``. No certificate from this sweep can be tighter than it.
     """
 
@@ -173,9 +173,9 @@ def round_off_floor(m) -> float:
     ``||v||`` the solvers meet on the way to ``v*`` (``||T v|| <= max|R| + gamma ||v||``); with rows
     of ``n`` entries it is about ``(n + 2) u max|R| / (1 - gamma)^2``, ``u = 1.1e-16``. A plain sweep
     at ``v ~ v*`` has at most this round-off. ``mdp.certify``, and ``mdp.solve`` once ``tol`` lies below
-    it, re-centre the sweep on the mid-range of ``v`` (:func:`mdp.solvers._core.recentred_sweep`), whose
+    it, re-centre the sweep on the mid-range of ``v`` (``mdp.solvers._core.recentred_sweep``), whose
     round-off scales with ``span(v)``: on fast-mixing models they certify 76-774x below this floor
-    (:attr:`Certificate.round_off` says how far at a given ``v``); the other solvers stop at it, with
+    (``Certificate.round_off`` says how far at a given ``v``); the other solvers stop at it, with
     ``converged=False`` and a warning. To ask for "as exact as float64 allows" without one, pass
     ``tol=mdp.attainable_tol(m, tol)``.
 

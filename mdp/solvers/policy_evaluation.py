@@ -74,7 +74,7 @@ def policy_evaluation(m, pi, *, method: str = "exact", tol: float = 1e-10, max_i
     PolicyEvaluationResult
         ``error_bound`` is ``||T_pi v - v||_inf / (1 - gamma)`` for the exact solve (round-off level)
         and the F3 bound for the iterative one, each widened by the round-off of the computed
-        backup (:func:`mdp.solvers._core.backup_rounding`), so it holds for the exact ``v^pi``.
+        backup (``mdp.solvers._core.backup_rounding``), so it holds for the exact ``v^pi``.
     """
     m = require_mdp(m)
     pi = check_policy(pi, m.n_states, m.n_actions)

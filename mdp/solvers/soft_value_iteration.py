@@ -284,7 +284,7 @@ def soft_value_iteration(m, lam, *, tol: float = 1e-10, max_iter: int = 10_000, 
     with a max-shifted log-sum-exp, on dense or CSR models. ``T_lam`` is a ``gamma``-contraction,
     so the loop stops on the F3 certificate with the sweep's round-off
     (``(c ||v_{t+1} - v_t|| + err) / (1 - c) <= tol``, ``c`` the contraction factor of the stored
-    model, :func:`mdp.solvers._core.f3_bound`).
+    model, ``mdp.solvers._core.f3_bound``).
 
     Parameters
     ----------

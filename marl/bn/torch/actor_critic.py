@@ -34,6 +34,7 @@ class DAGSampler(nn.Module):
         self.register_buffer("upper", torch.triu(torch.ones(n_agents, n_agents), diagonal=1))
 
     def forward(self, ctx, tau: float = 1.0, sample: bool = True, generator=None):
+        """``(adj, order, expected_edges)`` for the contexts ``ctx`` (see the class docstring)."""
         B, n = ctx.shape[0], self.n
         out = self.net(ctx)
         scores, logits = out[:, :n], out[:, n:].reshape(B, n, n)
