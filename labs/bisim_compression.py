@@ -16,6 +16,9 @@ construction), of :func:`mdp.solve` on the quotient and of lifting the values an
 (``t_pipeline`` is their sum), against :func:`mdp.solve` on the full model (``t_full``), each the
 minimum over ``repeats`` runs after a warm-up (JIT compiled) on 1 numba thread; ``speedup =
 t_full / t_pipeline``; ``value_error = ||lift(v_Q) - v_full||_inf`` (both certified to ``tol``).
+
+The lab is ``timed``: :func:`labs.run_lab` runs its seeds one at a time, so that they do not contend
+for the cores (``provenance.json`` records the worker count and thread pins).
 """
 from __future__ import annotations
 
@@ -185,4 +188,6 @@ LAB = register_lab(Lab(
     run=run,
     plot=plot,
     description="Bisimulation quotient size and solve-time savings vs model size (structured and random MDPs).",
+    version=2,
+    timed=True,
 ))
