@@ -131,6 +131,10 @@ def run(config: SoccerConfig, rng: np.random.Generator) -> list[dict]:
     return rows
 
 
+# why a learner has no curve in a panel (its values there are NaN by construction)
+_NO_CURVE = {("IQ", "value_error"): "its Q ignores the opponent: no game value"}
+
+
 def plot(table, config: SoccerConfig):
     from labs.plotting import PALETTE, TEXT_WIDTH, new_figure
 
@@ -141,19 +145,26 @@ def plot(table, config: SoccerConfig):
               (axes[1], "exploitability", r"exploitability at kick-off: $V^*(s_0) - \min_y V^{x_t,y}(s_0)$"))
     exact = table[table["learner"] == "exact"]
     for ax, col, title in panels:
+        absent = []
         for learner in [k for k in LEARNERS if k in config.learners]:
             s = table[table["learner"] == learner]
             if s.empty or s[col].isna().all():
+                absent.append(learner)
                 continue
             g = s.groupby("step")[col]
             med, lo, hi = g.median(), g.min(), g.max()
-            ax.plot(med.index, med.values, color=colours[learner], label=LEARNERS[learner], marker=markers[learner])
+            ax.plot(med.index, med.values, color=colours[learner], label=f"{learner}: {LEARNERS[learner]}",
+                    marker=markers[learner])
             if s["seed"].nunique() > 1:
                 ax.fill_between(med.index, lo.values, hi.values, color=colours[learner], alpha=0.15, lw=0)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("training steps")
         ax.set_title(title)
+        for k, learner in enumerate(absent):  # a legend entry without a curve in this panel says why
+            why = _NO_CURVE.get((learner, col), "no values")
+            ax.text(0.97, 0.97 - 0.14 * k, f"{learner}: no curve here,\n{why}", transform=ax.transAxes,
+                    ha="right", va="top", fontsize=6, color=colours[learner], in_layout=False)
     if not exact.empty:
         axes[1].text(0.03, 0.04, f"exact strategies (Shapley VI): {exact['exploitability'].max():.1e}",
                      transform=axes[1].transAxes, fontsize=7)
@@ -177,4 +188,5 @@ LAB = register_lab(Lab(
     run=run,
     plot=plot,
     description="Littman's soccer: exact Shapley solution, minimax-Q learning curves and exploitability vs exact.",
+    version=2,
 ))

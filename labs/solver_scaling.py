@@ -159,6 +159,11 @@ def plot(table, config: SolverScalingConfig):
     any_capped = bool((table["status"] == "capped").any()) if "status" in table else False
     for ax, family in zip(axes, ("dense", "sparse")):
         sub = table[table["family"] == family]
+        if sub.empty:
+            ax.set_axis_off()
+            ax.text(0.5, 0.5, f"{titles[family]}:\nnot run (no sizes configured)", transform=ax.transAxes,
+                    ha="center", va="center")
+            continue
         for k, name in enumerate(SOLVERS):
             if name not in config.solvers:
                 continue

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["summarise_times", "plot_times"]
+__all__ = ["plot_times", "summarise_times"]
 
 
 def summarise_times(sub, x: str, *, cap: float, value: str = "seconds", status: str = "status"):
