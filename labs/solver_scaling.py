@@ -193,7 +193,7 @@ def plot(table, config: SolverScalingConfig):
     threads = sorted(set(int(t) for t in table["threads"]))
     fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 3) or 1)
     fig.suptitle(rf"Solver wall time ($\gamma = {config.gamma:g}$, tol = {config.tol:g}, "
-                 f"numba threads = {','.join(map(str, threads))}, seeds run one at a time); median over "
+                 f"numba threads = {','.join(map(str, threads))})\nseeds run one at a time; median over "
                  f"{table['seed'].nunique()} seed(s), band = range, k/n = seeds that finished", fontsize=8)
     return fig
 
