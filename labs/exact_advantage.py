@@ -379,7 +379,7 @@ def plot(table, config: ExactAdvantageConfig):
     outcome noise saturates for every single-return estimator (module docstring), stay in the CSV.
     """
     from matplotlib.lines import Line2D
-    from matplotlib.ticker import NullFormatter
+    from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
 
     from labs.plotting import TEXT_WIDTH, new_figure
 
@@ -413,6 +413,8 @@ def plot(table, config: ExactAdvantageConfig):
             ax.xaxis.set_minor_formatter(NullFormatter())
             if col == "bias2_frac":
                 ax.set_yscale("log")
+                ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+                ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
                 ax.yaxis.set_minor_formatter(NullFormatter())
             else:
                 ax.axhline(0.5, color="0.6", lw=0.6, ls="-", zorder=1)
