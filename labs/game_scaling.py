@@ -15,9 +15,9 @@ n_actions``, ``branching`` random successors per joint action, sparse CSR, Gauss
 Each contender is first run on the smallest game (JIT and caches warm), then timed ``repeats``
 times (minimum reported); one whose time exceeds ``max_seconds`` is not run at larger sizes: its
 rows there say ``status = "capped"`` (and ``skipped``; ``seconds`` NaN, ``cap_seconds`` the cap). The
-figure counts a capped run as ``>= cap`` (see :mod:`labs.timing`): medians are over all seeds, a
-median that falls on a capped run is drawn as a hollow triangle at the cap, ``k/n`` marks sizes
-where only ``k`` of ``n`` seeds finished.
+figure counts a capped run as at least the time that exceeded the cap (see :mod:`labs.timing`):
+medians are over all seeds, a median that capped runs leave undetermined is drawn as its lower
+bound (hollow triangle), ``k/n`` marks sizes where only ``k`` of ``n`` seeds finished.
 
 The lab is ``timed``: :func:`labs.run_lab` runs its seeds one at a time (``provenance.json`` records
 the worker count and thread pins).
@@ -172,7 +172,7 @@ def plot(table, config: GameScalingConfig):
         ax.axhline(config.max_seconds, color="0.5", lw=0.7, ls="--")
         handles.append(Line2D([], [], ls="--", color="0.5", marker="^", markerfacecolor="white",
                               markeredgecolor="0.3", markersize=6))
-        labels.append(f"median >= this (capped runs count as >= the {config.max_seconds:g} s cap)")
+        labels.append(f"median >= this: a capped run counts as >= the time\nthat exceeded the {config.max_seconds:g} s cap (dashed)")
     threads = sorted(set(int(t) for t in table["threads"]))
     ax.set_title(rf"Zero-sum Markov games, {config.n_actions}$\times${config.n_actions} actions, "
                  rf"{config.branching} successors, $\gamma = {config.gamma:g}$" "\n"

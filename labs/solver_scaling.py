@@ -19,9 +19,9 @@ The thread count actually used is recorded in each row.
 A solver whose time at one size exceeds ``max_seconds`` is not run at the larger sizes of that
 family, so a big sweep (``--set dense_sizes=500,1000,2000``) stays bounded: its rows there say
 ``status = "capped"`` (and ``skipped``; ``seconds`` NaN, ``cap_seconds`` the cap). The figure counts
-a capped run as ``>= cap`` (see :mod:`labs.timing`): medians are over all seeds, a median that falls
-on a capped run is drawn as a hollow triangle at the cap, and ``k/n`` marks sizes where only ``k``
-of ``n`` seeds finished.
+a capped run as at least the time that exceeded the cap (see :mod:`labs.timing`): medians are over
+all seeds, a median that capped runs leave undetermined is drawn as its lower bound (hollow
+triangle), and ``k/n`` marks sizes where only ``k`` of ``n`` seeds finished.
 
 The lab is ``timed``: :func:`labs.run_lab` runs its seeds one at a time, so that they do not contend
 for the cores (``provenance.json`` records the worker count and thread pins).
@@ -189,7 +189,7 @@ def plot(table, config: SolverScalingConfig):
     if any_capped:
         handles.append(Line2D([], [], ls="--", color="0.5", marker="^", markerfacecolor="white",
                               markeredgecolor="0.3", markersize=6))
-        labels.append(f"median >= this (capped runs count as >= the {config.max_seconds:g} s cap, dashed)")
+        labels.append(f"median >= this: a capped run counts as >= the time that exceeded\nthe {config.max_seconds:g} s cap (dashed line)")
     threads = sorted(set(int(t) for t in table["threads"]))
     fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 3) or 1)
     fig.suptitle(rf"Solver wall time ($\gamma = {config.gamma:g}$, tol = {config.tol:g}, "

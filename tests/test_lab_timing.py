@@ -119,6 +119,15 @@ def test_summarise_times_counts_capped_runs_as_at_least_the_cap():
     assert summarise_times(_rows([3.0, 1.0, 2.0]), "S", cap=1.5)[0][1] == 2.0
 
 
+def test_a_capped_run_counts_as_at_least_the_time_that_exceeded_the_cap():
+    # seed 0 took 3 s (> cap 1.5) at S = 10, so at S = 30 it is >= 3 s; seeds 1, 2 finished
+    table = pd.concat([_rows([3.0, 0.5, 0.6], x=10), _rows([None, 1.0, 2.0], x=30)])
+    assert summarise_times(table, "S", cap=1.5)[1][1:] == (2.0, 1.0, 3.0, 2, 3, False)  # median known: 2
+    # two of three capped after 3 s and 4 s: the median is >= 3 s (not >= the 1.5 s cap)
+    table = pd.concat([_rows([3.0, 4.0, 0.5], x=10), _rows([None, None, 2.0], x=30)])
+    assert summarise_times(table, "S", cap=1.5)[1][1:] == (3.0, 2.0, 4.0, 1, 3, True)
+
+
 def test_plot_times_marks_capped_points():
     table = pd.concat([_rows([0.1, 0.2, 0.3], x=10), _rows([1.0, 2.0, None], x=30)])
     _, ax = new_figure(1)
