@@ -10,6 +10,8 @@ arrive (an interrupted sweep keeps everything that finished).
   avoid oversubscription.
 * ``"dask"``: ``distributed.Client(address)`` when an address is given, otherwise a
   ``LocalCluster(processes=True, n_workers=2, threads_per_worker=1)`` started and closed here.
+  With ``max_workers``, at most that many tasks are in flight, also on a scheduler at an address
+  (a timed lab, ``Lab.timed``, asks for one).
 * ``"slurm"``: a ``dask_jobqueue.SLURMCluster`` (``pip install rlab[cluster]``); ``cluster_kwargs``
   are passed to it (queue, cores, memory, walltime, ...).
 
