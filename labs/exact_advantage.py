@@ -461,7 +461,8 @@ def plot(table, config: ExactAdvantageConfig):
                ncols=ncols, columnspacing=1.0, handlelength=2.2)
     n_seeds = int(table["seed"].nunique()) if "seed" in table else 1
     fig.suptitle(rf"Advantage estimators vs exact $A^\pi$: uniform softmax policy, continuation $\gamma={config.gamma:g}$, "
-                 rf"{config.n_batches} batches x {config.n_prompts} groups per $G$; PG with "
+                 rf"{config.n_batches} batches x {config.n_prompts} groups per $G$;" "\n"
+                 rf"PG with "
                  rf"{config.train_prompts}x{config.train_group_size} episodes/iter, Adam lr {config.learning_rate:g}"
                  "\n"
                  f"mean of {n_seeds} seed(s) (band = range, step-level only); grey line at 1/2 = chance; "

@@ -199,8 +199,9 @@ def plot(table, config: QuickstartConfig):
     handles = [Line2D([], [], color=OKABE_ITO[colour], lw=1.3, ls=ls, label=label) for _, label, colour, ls in _CURVES]
     fig.legend(handles=handles, loc="outside lower center", ncols=3)
     fig.suptitle(f"Value iteration from $V_0 = 0$: error and certified bounds "
-                 f"(median of {table['seed'].nunique()} seeds bold, each seed light; values below "
-                 f"{_FLOOR:g} shown at {_FLOOR:g})", fontsize=8)
+                 "\n"
+                 f"median of {table['seed'].nunique()} seeds bold, each seed light; values below "
+                 f"{_FLOOR:g} shown at {_FLOOR:g}", fontsize=8)
     return fig
 
 
