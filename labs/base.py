@@ -45,6 +45,7 @@ __all__ = [
     "LabRun",
     "LabRunError",
     "CacheWarning",
+    "TimedLabWarning",
     "register_lab",
     "get_lab",
     "list_labs",
@@ -77,6 +78,11 @@ class Lab:
     subjects : tuple of str
         Dotted names of the public code the lab exercises (``"mdp.value_iteration"``), for
         ``rlab list <algorithm>`` and the docs' status tables.
+    timed : bool
+        The lab measures wall time. :func:`run_lab` then runs its seeds one at a time (one worker
+        process, or one task in flight on a Dask cluster), whatever ``max_workers`` asks for (with a
+        :class:`TimedLabWarning` when it asked for more), so that seeds do not contend for the
+        cores and distort each other's times; ``provenance.json`` records it.
     """
 
     name: str
@@ -86,6 +92,7 @@ class Lab:
     description: str = ""
     version: int = 1
     subjects: tuple = ()
+    timed: bool = False
 
     def __post_init__(self):
         if not dataclasses.is_dataclass(self.config_cls):
@@ -341,6 +348,10 @@ class CacheWarning(UserWarning):
     the seed is recomputed and the file replaced."""
 
 
+class TimedLabWarning(UserWarning):
+    """A timed lab (``Lab.timed``) was asked for several workers: it runs its seeds one at a time."""
+
+
 class LabRunError(RuntimeError):
     """Some seeds of a lab run failed (the others are cached; rerunning resumes)."""
 
@@ -400,7 +411,8 @@ def run_lab(lab, *, seeds=3, out="results", executor: str = "local", address: st
     progress : callable ``(done, total)``, optional
         Called once with the cached count and after each seed finishes.
     max_workers : int, optional
-        Worker processes (local: ``min(2, n_seeds)``; dask LocalCluster: 2).
+        Worker processes (local: ``min(2, n_seeds)``; dask LocalCluster: 2). A timed lab
+        (``Lab.timed``) always uses one (see :class:`Lab`).
     cluster_kwargs : dict, optional
         Extra arguments for the Dask cluster (LocalCluster or SLURMCluster).
     force : bool
@@ -419,7 +431,7 @@ def run_lab(lab, *, seeds=3, out="results", executor: str = "local", address: st
     """
     import pandas as pd
 
-    from labs.executors import check_executor
+    from labs.executors import check_executor, worker_settings
     from labs.provenance import code_identity
 
     t0 = time.perf_counter()
@@ -427,6 +439,13 @@ def run_lab(lab, *, seeds=3, out="results", executor: str = "local", address: st
     cfg = make_config(lab, config, **overrides)
     seed_list = _normalise_seeds(seeds)
     check_executor(executor, address, max_workers)  # also when every seed is cached
+    requested_workers = max_workers
+    if lab.timed:
+        if max_workers is not None and max_workers > 1:
+            warnings.warn(f"lab {lab.name!r} measures wall time: its seeds run one at a time, not on "
+                          f"{max_workers} workers (concurrent seeds contend for the cores)", TimedLabWarning,
+                          stacklevel=2)
+        max_workers = 1
     out_dir = Path(out) / lab.name
     cache_dir = out_dir / "cache"
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -488,6 +507,9 @@ def run_lab(lab, *, seeds=3, out="results", executor: str = "local", address: st
     prov = provenance(lab=lab.name, config=cfg, seeds=seed_list, executor=executor, code=code_now, extra={
         "lab_version": lab.version,
         "address": address,
+        "timed": bool(lab.timed),
+        # how the seeds computed in this call ran: worker count and the thread pins of each worker
+        "workers": dict(worker_settings(executor, max_workers, len(todo), address), requested=requested_workers),
         "cache_keys": {str(s): keys[s] for s in seed_list},
         "computed_seeds": [s for s in seed_list if s in todo],
         "cached_seeds": cached,

@@ -209,7 +209,9 @@ def _run_lab(lab: str, *, seeds: int, out: Path, executor: str, address: Optiona
     except ValueError as exc:
         _error(exc.args[0], 2)
     console.print(f"[bold]{lab_obj.name}[/bold]: {seeds} seed(s), executor [cyan]{executor}[/cyan]"
-                  + (f" at {escape(address)}" if address else "") + f", config {escape(str(config))}")
+                  + (f" at {escape(address)}" if address else "")
+                  + (" (timed: seeds run one at a time)" if getattr(lab_obj, "timed", False) else "")
+                  + f", config {escape(str(config))}")
     t0 = time.perf_counter()
     from labs.executors import ExecutorUnavailable
 

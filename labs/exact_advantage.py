@@ -109,17 +109,6 @@ SKIP_REASONS = {
 
 ENVS = ("corridor", "tree")
 
-# plotting styles: outcome estimators solid, step-level dashed, oracle black
-_STYLE = {
-    "grpo": ("blue", "-", "o"), "dr_grpo": ("vermillion", "-", "v"), "rloo": ("bluish_green", "-", "^"),
-    "reinforce_pp": ("orange", "-", "D"), "reinforce_pp_baseline": ("yellow", "-", "<"),
-    "lite_ppo": ("reddish_purple", "-", "s"), "gaussian_grpo": ("sky_blue", "-", "P"),
-    "gigpo": ("blue", "--", "o"), "gigpo_traj": ("vermillion", "--", "v"), "gigpo_mean_norm": ("yellow", "--", ">"),
-    "hgpo": ("bluish_green", "--", "^"), "hgpo_base": ("sky_blue", "--", "X"), "salt": ("orange", "--", "D"),
-    "salt_state": ("reddish_purple", "--", "s"), "oracle": ("black", ":", None),
-}
-
-
 def skipped_estimators() -> dict:
     """Registered estimators this lab does not run, with the reason (inputs the toys do not have)."""
     from mdp.llm import get_estimator, list_estimators
@@ -357,15 +346,48 @@ def run(config: ExactAdvantageConfig, rng: np.random.Generator) -> list[dict]:
     return rows
 
 
+# figure styles: outcome estimators (one advantage per episode, nearly coinciding) in greys, solid;
+# step-level estimators in Okabe-Ito colours, dashed; the exact oracle black, dotted
+_OUTCOME_GREYS = ("0.10", "0.25", "0.40", "0.52", "0.64", "0.76", "0.85")
+_FIG_MARKERS = ("o", "v", "^", "D", "s", "P", "X", "<", ">")
+
+
+def _figure_style(estimators) -> dict:
+    """``{variant: (colour, linestyle, marker, family)}`` for the estimators of a config."""
+    from labs.plotting import PALETTE
+
+    out, n_out, n_step = {}, 0, 0
+    for name in estimators:
+        level = VARIANTS[name][1]
+        if level == "exact":
+            out[name] = ("black", ":", None, "exact")
+        elif level == "trajectory":
+            out[name] = (_OUTCOME_GREYS[n_out % len(_OUTCOME_GREYS)], "-", _FIG_MARKERS[n_out % len(_FIG_MARKERS)],
+                         "outcome")
+            n_out += 1
+        else:
+            out[name] = (PALETTE[n_step % (len(PALETTE) - 2)], "--", _FIG_MARKERS[n_step % len(_FIG_MARKERS)], "step")
+            n_step += 1
+    return out
+
+
 def plot(table, config: ExactAdvantageConfig):
-    from labs.plotting import OKABE_ITO, TEXT_WIDTH, new_figure
+    """Two metrics and the training curves per environment (the other metrics are in the table).
+
+    Shown: batch sign agreement (``cell_sign_agree``) and the calibrated bias (``bias2_frac``) against
+    ``G``, and the exact success of policy gradient. Row sign agreement and correlation, which
+    outcome noise saturates for every single-return estimator (module docstring), stay in the CSV.
+    """
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
+
+    from labs.plotting import TEXT_WIDTH, new_figure
 
     envs = [e for e in config.envs if e in set(table["env"])]
-    from matplotlib.ticker import NullFormatter
-
-    panels = (("sign_agree", "row sign agreement"), ("cell_sign_agree", "batch sign agr."),
-              ("corr", r"corr$(\hat A, A^\pi)$"), ("bias2_frac", r"calib. bias$^2$/Var$(A^\pi)$"))
-    fig, axes = new_figure(len(panels) + 1, len(envs), width=TEXT_WIDTH, height=1.9 * len(envs) + 0.7,
+    panels = (("cell_sign_agree", "batch sign agreement\n(sign of the PG step on each (s, a))"),
+              ("bias2_frac", "calibrated bias$^2$ / Var$(A^\\pi)$\n(error no rescaling removes)"))
+    style = _figure_style(config.estimators)
+    fig, axes = new_figure(len(panels) + 1, len(envs), width=TEXT_WIDTH, height=2.1 * len(envs) + 1.4,
                            squeeze=False)
     est = table[table["panel"] == "estimate"]
     train = table[table["panel"] == "train"] if "panel" in table else table.iloc[:0]
@@ -377,19 +399,25 @@ def plot(table, config: ExactAdvantageConfig):
                 s = e[e["estimator"] == name]
                 if s.empty or (col == "bias2_frac" and name == "oracle"):
                     continue
-                colour, ls, marker = _STYLE[name]
+                colour, ls, marker, family = style[name]
                 g = s.groupby("group_size")[col]
                 mean = g.mean()
-                ax.plot(mean.index, mean.values, color=OKABE_ITO[colour], ls=ls, marker=marker, label=name)
-                if s["seed"].nunique() > 1:
-                    ax.fill_between(mean.index, g.min().values, g.max().values, color=OKABE_ITO[colour],
-                                    alpha=0.08, lw=0)
+                ax.plot(mean.index, mean.values, color=colour, ls=ls, marker=marker, label=name,
+                        lw=0.9 if family == "outcome" else 1.3, markersize=3 if family == "outcome" else 4,
+                        zorder=2 if family == "outcome" else 3)
+                if s["seed"].nunique() > 1 and family != "outcome":
+                    ax.fill_between(mean.index, g.min().values, g.max().values, color=colour, alpha=0.1, lw=0)
             ax.set_xscale("log", base=2)
             ax.set_xticks(list(config.group_sizes))
             ax.set_xticklabels([str(g) for g in config.group_sizes])
+            ax.xaxis.set_minor_formatter(NullFormatter())
             if col == "bias2_frac":
                 ax.set_yscale("log")
+                ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+                ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
                 ax.yaxis.set_minor_formatter(NullFormatter())
+            else:
+                ax.axhline(0.5, color="0.6", lw=0.6, ls="-", zorder=1)
             if r == len(envs) - 1:
                 ax.set_xlabel("group size G")
             if r == 0:
@@ -400,25 +428,45 @@ def plot(table, config: ExactAdvantageConfig):
             s = t[t["estimator"] == name]
             if s.empty:
                 continue
-            colour, ls, _ = _STYLE[name]
-            g = s.groupby("iteration")["success"]
-            mean = g.mean()
-            ax.plot(mean.index, mean.values, color=OKABE_ITO[colour], ls=ls, lw=1.0 if name != "oracle" else 1.6)
+            colour, ls, _, family = style[name]
+            mean = s.groupby("iteration")["success"].mean()
+            ax.plot(mean.index, mean.values, color=colour, ls=ls,
+                    lw=0.9 if family == "outcome" else (1.3 if family == "step" else 1.8))
         ax.set_ylim(0, 1)
         if r == 0:
-            ax.set_title("PG: exact success")
+            ax.set_title("policy gradient from $\\theta = 0$:\nexact success probability")
         if r == len(envs) - 1:
             ax.set_xlabel("iteration")
-        axes[r, 0].set_ylabel(env_name)
+        axes[r, 0].set_ylabel(f"{env_name}\n\nfraction of (batch, s, a)")
+        axes[r, 1].set_ylabel("fraction of Var$(A^\\pi)$")
+        axes[r, 2].set_ylabel("success probability")
     handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 6))
+    fam = {n: style[n][3] for n in labels}
+    # one legend row per family: outcome estimators (greys, solid), step-level (colours, dashed) + oracle
+    blank = Line2D([], [], ls="none")
+    rows = [("outcome:", [n for n in labels if fam[n] == "outcome"]),
+            ("step-level, exact:", [n for n in labels if fam[n] in ("step", "exact")])]
+    ncols = max(len(r[1]) for r in rows) + 1
+    hs, ls_ = [], []
+    for head, names in rows:
+        row_h = [blank] + [handles[labels.index(n)] for n in names]
+        row_l = [head] + names
+        row_h += [blank] * (ncols - len(row_h))
+        row_l += [""] * (ncols - len(row_l))
+        hs.append(row_h)
+        ls_.append(row_l)
+    # matplotlib fills legend columns first: interleave so that each family is one row
+    order = [(r, c) for c in range(ncols) for r in range(len(rows))]
+    fig.legend([hs[r][c] for r, c in order], [ls_[r][c] for r, c in order], loc="outside lower center",
+               ncols=ncols, columnspacing=1.0, handlelength=2.2)
     n_seeds = int(table["seed"].nunique()) if "seed" in table else 1
     fig.suptitle(rf"Advantage estimators vs exact $A^\pi$: uniform softmax policy, continuation $\gamma={config.gamma:g}$, "
-                 rf"{config.n_batches} batches x {config.n_prompts} groups per $G$; PG from $\theta=0$ with "
+                 rf"{config.n_batches} batches x {config.n_prompts} groups per $G$;" "\n"
+                 rf"PG with "
                  rf"{config.train_prompts}x{config.train_group_size} episodes/iter, Adam lr {config.learning_rate:g}"
                  "\n"
-                 f"mean of {n_seeds} seed(s), band = range; solid: outcome estimators, dashed: step-level, "
-                 "dotted: exact oracle", fontsize=7)
+                 f"mean of {n_seeds} seed(s) (band = range, step-level only); grey line at 1/2 = chance; "
+                 "row sign agreement and correlation are in the CSV", fontsize=7)
     return fig
 
 
@@ -429,4 +477,5 @@ LAB = register_lab(Lab(
     run=run,
     plot=plot,
     description="LLM-RL advantage estimators (GRPO ... GiGPO, HGPO, SALT) vs exact A^pi on toy MDPs; PG training.",
+    version=2,
 ))

@@ -10,6 +10,8 @@ arrive (an interrupted sweep keeps everything that finished).
   avoid oversubscription.
 * ``"dask"``: ``distributed.Client(address)`` when an address is given, otherwise a
   ``LocalCluster(processes=True, n_workers=2, threads_per_worker=1)`` started and closed here.
+  With ``max_workers``, at most that many tasks are in flight, also on a scheduler at an address
+  (a timed lab, ``Lab.timed``, asks for one).
 * ``"slurm"``: a ``dask_jobqueue.SLURMCluster`` (``pip install rlab[cluster]``); ``cluster_kwargs``
   are passed to it (queue, cores, memory, walltime, ...).
 
@@ -22,7 +24,7 @@ import os
 from typing import Any, Callable, Iterator, Sequence
 
 __all__ = ["EXECUTORS", "SINGLE_THREAD_ENV", "ExecutorUnavailable", "check_executor", "limit_threads", "map_seeds",
-           "pin_threads"]
+           "pin_threads", "worker_settings"]
 
 EXECUTORS = ("local", "serial", "dask", "slurm")
 
@@ -81,6 +83,38 @@ def limit_threads(n: int = 1):
 
     with pinned_threads(max(1, int(n))) as info:
         yield int(info["numba"])
+
+
+def worker_settings(executor: str, max_workers: int | None, n_tasks: int, address: str | None = None) -> dict:
+    """How :func:`map_seeds` runs ``n_tasks`` tasks: for provenance.
+
+    ``{"executor", "max_in_flight", "thread_pins", "cpu_affinity", "cpu_count"}``: ``max_in_flight`` is
+    the most tasks that run at the same time (``None`` where the cluster decides: a Dask scheduler at
+    ``address`` without ``max_workers``; 0 when there is nothing to run), ``thread_pins`` the thread
+    settings every task runs under, ``cpu_affinity`` the cores this process may use.
+    """
+    n_tasks = int(n_tasks)
+    if executor == "serial":
+        used = min(1, n_tasks)
+        pins = {"numba": 1, "blas": 1, "how": "labs.executors.limit_threads(1) in this process"}
+    else:
+        pins = dict(SINGLE_THREAD_ENV, how="labs.executors.pin_threads in every worker")
+        if n_tasks == 0:
+            used = 0
+        elif max_workers is not None:
+            used = min(int(max_workers), n_tasks)  # local pool, LocalCluster, SLURM jobs, tasks in flight
+        elif executor == "local" or (executor == "dask" and address is None):
+            used = min(2, n_tasks)  # the default pool / LocalCluster
+        elif executor == "slurm":
+            used = min(n_tasks, 8)
+        else:
+            used = None  # as many as the workers of the scheduler at address
+    try:
+        affinity = sorted(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        affinity = None
+    return {"executor": executor, "max_in_flight": used, "thread_pins": pins, "cpu_affinity": affinity,
+            "cpu_count": os.cpu_count()}
 
 
 def _call_pinned(fn, *args):
@@ -193,12 +227,23 @@ def _dask(fn, tasks, *, executor, address, max_workers, cluster_kwargs):
         cluster = LocalCluster(**kwargs)
         client = Client(cluster)
     try:
-        futures = [client.submit(_call_pinned, fn, *args, pure=False, key=f"rlab-task-{i}-{os.getpid()}-{id(tasks)}")
-                   for i, args in enumerate(tasks)]
+        def submit(i):
+            return client.submit(_call_pinned, fn, *tasks[i], pure=False, key=f"rlab-task-{i}-{os.getpid()}-{id(tasks)}")
+
+        # at most max_workers tasks in flight (a scheduler at an address may have more workers: a timed
+        # lab asks for one, so that its tasks never run side by side)
+        limit = len(tasks) if max_workers is None else max(1, int(max_workers))
+        futures = [submit(i) for i in range(min(limit, len(tasks)))]
         index = {f.key: i for i, f in enumerate(futures)}
+        pending = as_completed(futures)
         try:
-            for fut in as_completed(futures):
+            for fut in pending:
                 i = index[fut.key]
+                if len(index) < len(tasks):
+                    nxt = submit(len(index))
+                    index[nxt.key] = len(index)
+                    futures.append(nxt)
+                    pending.add(nxt)
                 if fut.status == "error":
                     yield i, fut.exception()
                 else:

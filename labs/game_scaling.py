@@ -13,7 +13,14 @@ n_actions``, ``branching`` random successors per joint action, sparse CSR, Gauss
   CPU here), when torch is installed.
 
 Each contender is first run on the smallest game (JIT and caches warm), then timed ``repeats``
-times (minimum reported); one whose time exceeds ``max_seconds`` is skipped at larger sizes.
+times (minimum reported); one whose time exceeds ``max_seconds`` is not run at larger sizes: its
+rows there say ``status = "capped"`` (and ``skipped``; ``seconds`` NaN, ``cap_seconds`` the cap). The
+figure counts a capped run as at least the time that exceeded the cap (see :mod:`labs.timing`):
+medians are over all seeds, a median that capped runs leave undetermined is drawn as its lower
+bound (hollow triangle), ``k/n`` marks sizes where only ``k`` of ``n`` seeds finished.
+
+The lab is ``timed``: :func:`labs.run_lab` runs its seeds one at a time (``provenance.json`` records
+the worker count and thread pins).
 """
 from __future__ import annotations
 
@@ -111,10 +118,11 @@ def run(config: GameScalingConfig, rng: np.random.Generator) -> list[dict]:
             ref_v = None
             for name in names:
                 row = {"S": int(size), "A": config.n_actions, "branching": min(config.branching, size),
-                       "gamma": config.gamma, "contender": name, "threads": int(threads)}
+                       "gamma": config.gamma, "contender": name, "threads": int(threads),
+                       "cap_seconds": float(config.max_seconds)}
                 if name in too_slow:
                     rows.append({**row, "seconds": float("nan"), "n_iter": -1, "error_bound": float("nan"),
-                                 "max_diff": float("nan"), "skipped": True})
+                                 "max_diff": float("nan"), "skipped": True, "status": "capped"})
                     continue
                 fn = _solver(name, config.tol)
                 times = []
@@ -132,38 +140,45 @@ def run(config: GameScalingConfig, rng: np.random.Generator) -> list[dict]:
                 err = res.error_bound
                 err = float(np.max(np.asarray(err.cpu() if hasattr(err, "cpu") else err)))
                 rows.append({**row, "seconds": min(times), "n_iter": int(res.n_iter), "error_bound": err,
-                             "max_diff": float(np.abs(v - ref_v).max()), "skipped": False})
+                             "max_diff": float(np.abs(v - ref_v).max()), "skipped": False,
+                             "status": "finished"})
     return rows
 
 
 def plot(table, config: GameScalingConfig):
+    from matplotlib.lines import Line2D
     from matplotlib.ticker import NullFormatter
 
     from labs.plotting import PALETTE, COLUMN_WIDTH, new_figure
+    from labs.timing import plot_times
 
     markers = ["o", "s", "^", "D"]
-    fig, ax = new_figure(1, width=COLUMN_WIDTH + 1.2, height=2.6)
-    done = table[~table["skipped"].astype(bool)]
+    fig, ax = new_figure(1, width=COLUMN_WIDTH + 1.2, height=3.0)
     for k, name in enumerate(CONTENDERS):
-        s = done[done["contender"] == name]
+        s = table[table["contender"] == name]
         if s.empty:
             continue
-        g = s.groupby("S")["seconds"]
-        med, lo, hi = g.median(), g.min(), g.max()
-        ax.plot(med.index, med.values, marker=markers[k], color=PALETTE[k], label=CONTENDERS[name])
-        if s["seed"].nunique() > 1:
-            ax.fill_between(med.index, lo.values, hi.values, color=PALETTE[k], alpha=0.15, lw=0)
+        plot_times(ax, s, "S", cap=config.max_seconds, colour=PALETTE[k], marker=markers[k], label=CONTENDERS[name],
+                   index=k)
     ax.set_xscale("log")
     ax.set_yscale("log")
-    sizes = sorted(done["S"].unique())
+    sizes = sorted(table["S"].unique())
     ax.set_xticks(sizes, [str(int(x)) for x in sizes])
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel(r"number of states $S$")
     ax.set_ylabel(f"time to certified {config.tol:g} [s]")
+    handles, labels = ax.get_legend_handles_labels()
+    if "status" in table and (table["status"] == "capped").any():
+        ax.axhline(config.max_seconds, color="0.5", lw=0.7, ls="--")
+        handles.append(Line2D([], [], ls="--", color="0.5", marker="^", markerfacecolor="white",
+                              markeredgecolor="0.3", markersize=6))
+        labels.append(f"median >= this: a capped run counts as >= the time\nthat exceeded the {config.max_seconds:g} s cap (dashed)")
     threads = sorted(set(int(t) for t in table["threads"]))
     ax.set_title(rf"Zero-sum Markov games, {config.n_actions}$\times${config.n_actions} actions, "
-                 rf"{config.branching} successors, $\gamma = {config.gamma:g}$ (threads {','.join(map(str, threads))})")
-    ax.legend(loc="upper left")
+                 rf"{config.branching} successors, $\gamma = {config.gamma:g}$" "\n"
+                 f"numba/torch threads {','.join(map(str, threads))}, seeds run one at a time; "
+                 f"median of {table['seed'].nunique()} seed(s), band = range, k/n = seeds finished")
+    fig.legend(handles, labels, loc="outside lower center", ncols=2)
     return fig
 
 
@@ -174,4 +189,6 @@ LAB = register_lab(Lab(
     run=run,
     plot=plot,
     description="Time vs number of states for Shapley iteration: batched numba simplex vs per-state LP, HK, torch.",
+    version=2,
+    timed=True,
 ))

@@ -131,6 +131,10 @@ def run(config: SoccerConfig, rng: np.random.Generator) -> list[dict]:
     return rows
 
 
+# why a learner has no curve in a panel (its values there are NaN by construction)
+_NO_CURVE = {("IQ", "value_error"): "its Q ignores the opponent: no game value"}
+
+
 def plot(table, config: SoccerConfig):
     from labs.plotting import PALETTE, TEXT_WIDTH, new_figure
 
@@ -141,19 +145,39 @@ def plot(table, config: SoccerConfig):
               (axes[1], "exploitability", r"exploitability at kick-off: $V^*(s_0) - \min_y V^{x_t,y}(s_0)$"))
     exact = table[table["learner"] == "exact"]
     for ax, col, title in panels:
+        absent = []
         for learner in [k for k in LEARNERS if k in config.learners]:
             s = table[table["learner"] == learner]
             if s.empty or s[col].isna().all():
+                absent.append(learner)
                 continue
             g = s.groupby("step")[col]
             med, lo, hi = g.median(), g.min(), g.max()
-            ax.plot(med.index, med.values, color=colours[learner], label=LEARNERS[learner], marker=markers[learner])
+            ax.plot(med.index, med.values, color=colours[learner], label=f"{learner}: {LEARNERS[learner]}",
+                    marker=markers[learner])
             if s["seed"].nunique() > 1:
                 ax.fill_between(med.index, lo.values, hi.values, color=colours[learner], alpha=0.15, lw=0)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("training steps")
         ax.set_title(title)
+        notes = []
+        shown = [k for k in LEARNERS if k in config.learners and k not in absent]
+        med = table[table["learner"].isin(shown)].pivot_table(index="step", columns="learner", values=col,
+                                                               aggfunc="median")
+        if med.shape[1] > 1 and not med.empty:
+            # curves drawn on top of each other from the first checkpoint on: say so
+            same = (med.max(axis=1) <= 1.01 * med.min(axis=1)).to_numpy()
+            n_same = int(same.argmin()) if not same.all() else len(same)
+            if n_same >= 2:
+                notes.append((f"{', '.join(med.columns)} coincide up to {int(med.index[n_same - 1]):.0e} steps",
+                              "0.2"))
+        for learner in absent:  # a legend entry without a curve in this panel says why
+            notes.append((f"{learner}: no curve here, {_NO_CURVE.get((learner, col), 'no values')}",
+                          colours[learner]))
+        for k, (text, colour) in enumerate(notes):
+            ax.text(0.03, 0.13 + 0.09 * k, text, transform=ax.transAxes, ha="left", va="bottom", fontsize=6,
+                    color=colour, in_layout=False)
     if not exact.empty:
         axes[1].text(0.03, 0.04, f"exact strategies (Shapley VI): {exact['exploitability'].max():.1e}",
                      transform=axes[1].transAxes, fontsize=7)
@@ -161,11 +185,12 @@ def plot(table, config: SoccerConfig):
                      transform=axes[0].transAxes, fontsize=7)
     vstar = float(table["v_star_kickoff_A"].iloc[0])
     axes[0].set_ylabel("absolute error")
-    axes[1].set_ylabel("value conceded to a best response")
+    axes[1].set_ylabel("value conceded\nto a best response")
     handles, labs_ = axes[1].get_legend_handles_labels()
-    fig.legend(handles, labs_, loc="outside lower center", ncols=len(labs_))
+    fig.legend(handles, labs_, loc="outside lower center", ncols=2)
     fig.suptitle(rf"Littman's soccer ($\gamma = {config.gamma:g}$, 760 states), $V^*$(kick-off, A has ball) = "
-                 rf"{vstar:+.6f}; exploration {config.epsilon:g}, draws {config.draw_probability:g}; "
+                 rf"{vstar:+.6f}; exploration {config.epsilon:g}, draws {config.draw_probability:g}" "\n"
+                 f"{table['seed'].nunique()} seed(s): "
                  "median over seeds, band = range", fontsize=8)
     return fig
 
@@ -177,4 +202,5 @@ LAB = register_lab(Lab(
     run=run,
     plot=plot,
     description="Littman's soccer: exact Shapley solution, minimax-Q learning curves and exploitability vs exact.",
+    version=2,
 ))

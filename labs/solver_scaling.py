@@ -16,8 +16,15 @@ minimum is reported (``seconds``) with the median (``seconds_median``) and the c
 disturbed by the other seeds' processes); BLAS is limited likewise when threadpoolctl is installed.
 The thread count actually used is recorded in each row.
 
-A solver whose time at one size exceeds ``max_seconds`` is skipped at larger sizes of that
-family (rows say ``skipped``), so a big sweep (``--set dense_sizes=500,1000,2000``) stays bounded.
+A solver whose time at one size exceeds ``max_seconds`` is not run at the larger sizes of that
+family, so a big sweep (``--set dense_sizes=500,1000,2000``) stays bounded: its rows there say
+``status = "capped"`` (and ``skipped``; ``seconds`` NaN, ``cap_seconds`` the cap). The figure counts
+a capped run as at least the time that exceeded the cap (see :mod:`labs.timing`): medians are over
+all seeds, a median that capped runs leave undetermined is drawn as its lower bound (hollow
+triangle), and ``k/n`` marks sizes where only ``k`` of ``n`` seeds finished.
+
+The lab is ``timed``: :func:`labs.run_lab` runs its seeds one at a time, so that they do not contend
+for the cores (``provenance.json`` records the worker count and thread pins).
 """
 from __future__ import annotations
 
@@ -112,11 +119,12 @@ def run(config: SolverScalingConfig, rng: np.random.Generator) -> list[dict]:
                 m = _model(family, size, config, rng)
                 for name in config.solvers:
                     row = {"family": family, "size": int(size), "S": m.n_states, "A": m.n_actions,
-                           "nnz": int(m.nnz), "gamma": config.gamma, "solver": name, "threads": int(threads)}
+                           "nnz": int(m.nnz), "gamma": config.gamma, "solver": name, "threads": int(threads),
+                           "cap_seconds": float(config.max_seconds)}
                     if name in too_slow:
                         rows.append({**row, "seconds": float("nan"), "seconds_median": float("nan"),
                                      "n_iter": -1, "error_bound": float("nan"), "repeats": 0,
-                                     "skipped": True})
+                                     "skipped": True, "status": "capped"})
                         continue
                     fn = _solver(name, config.tol)
                     times = []
@@ -133,51 +141,60 @@ def run(config: SolverScalingConfig, rng: np.random.Generator) -> list[dict]:
                         too_slow.add(name)
                     rows.append({**row, "seconds": min(times), "seconds_median": statistics.median(times),
                                  "n_iter": int(res.n_iter), "error_bound": float(res.error_bound),
-                                 "repeats": len(times), "skipped": False})
+                                 "repeats": len(times), "skipped": False, "status": "finished"})
     return rows
 
 
 def plot(table, config: SolverScalingConfig):
+    from matplotlib.lines import Line2D
     from matplotlib.ticker import NullFormatter
 
     from labs.plotting import PALETTE, TEXT_WIDTH, new_figure
+    from labs.timing import plot_times
 
     markers = ["o", "s", "^", "D", "v", "P"]
-    fig, axes = new_figure(2, width=TEXT_WIDTH, height=2.6)
-    done = table[~table["skipped"].astype(bool)]
+    fig, axes = new_figure(2, width=TEXT_WIDTH, height=2.8)
     titles = {"dense": f"dense random MDPs (A = {config.n_actions})",
               "sparse": "sparse gridworlds (A = 4, 3 successors)"}
+    any_capped = bool((table["status"] == "capped").any()) if "status" in table else False
     for ax, family in zip(axes, ("dense", "sparse")):
-        sub = done[done["family"] == family]
+        sub = table[table["family"] == family]
+        if sub.empty:
+            ax.set_axis_off()
+            ax.text(0.5, 0.5, f"{titles[family]}:\nnot run (no sizes configured)", transform=ax.transAxes,
+                    ha="center", va="center")
+            continue
         for k, name in enumerate(SOLVERS):
             if name not in config.solvers:
                 continue
             s = sub[sub["solver"] == name]
             if s.empty:
                 continue
-            g = s.groupby("S")["seconds"]
-            med, lo, hi = g.median(), g.min(), g.max()
-            colour = PALETTE[k % len(PALETTE)]
-            ax.plot(med.index, med.values, marker=markers[k % len(markers)], color=colour, label=SOLVERS[name])
-            if s["seed"].nunique() > 1:
-                ax.fill_between(med.index, lo.values, hi.values, color=colour, alpha=0.15, lw=0)
+            plot_times(ax, s, "S", cap=config.max_seconds, colour=PALETTE[k % len(PALETTE)],
+                       marker=markers[k % len(markers)], label=SOLVERS[name], index=k)
         ax.set_xscale("log")
         ax.set_yscale("log")
         sizes = sorted(sub["S"].unique())
         if sizes:
             ax.set_xticks(sizes, [str(int(x)) for x in sizes])
             ax.xaxis.set_minor_formatter(NullFormatter())
+        if any_capped:
+            ax.axhline(config.max_seconds, color="0.5", lw=0.7, ls="--")
         ax.set_xlabel(r"number of states $S$")
         ax.set_title(titles[family])
-    axes[0].set_ylabel("wall time [s]")
+    axes[0].set_ylabel("wall time [s] (min of repeats)")
     handles, labels = axes[0].get_legend_handles_labels()
     if not handles:
         handles, labels = axes[1].get_legend_handles_labels()
+    if any_capped:
+        handles.append(Line2D([], [], ls="--", color="0.5", marker="^", markerfacecolor="white",
+                              markeredgecolor="0.3", markersize=6))
+        labels.append(f"median >= this: a capped run counts as >= the time that exceeded\nthe {config.max_seconds:g} s cap (dashed line)")
     threads = sorted(set(int(t) for t in table["threads"]))
-    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 6) or 1)
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 3) or 1)
     fig.suptitle(rf"Solver wall time ($\gamma = {config.gamma:g}$, tol = {config.tol:g}, "
-                 f"numba threads = {','.join(map(str, threads))}; median over seeds, band = range)",
-                 fontsize=8)
+                 f"numba threads = {','.join(map(str, threads))})\nseeds run one at a time; median over "
+                 f"{table['seed'].nunique()} seed(s), band = range, k/n = seeds that finished", fontsize=8)
     return fig
 
 
@@ -188,4 +205,6 @@ LAB = register_lab(Lab(
     run=run,
     plot=plot,
     description="Wall time vs number of states for every solver, dense random MDPs and sparse gridworlds.",
+    version=2,
+    timed=True,
 ))
