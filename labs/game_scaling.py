@@ -9,7 +9,7 @@ n_actions``, ``branching`` random successors per joint action, sparse CSR, Gauss
 * ``shapley_lp``: the same iteration with one scipy HiGHS LP pair per state
   (``method="highs"``), the per-state LP loop;
 * ``hoffman_karp``: :func:`marl.hoffman_karp` (strategy iteration, best responses by ``mdp.solve``);
-* ``shapley_torch``: :func:`marl.torch.shapley_value_iteration` (Shapley-Snow kernels in torch,
+* ``shapley_torch``: :func:`marl.torch.batched_shapley_value_iteration` (Shapley-Snow kernels in torch,
   CPU here), when torch is installed.
 
 Each contender is first run on the smallest game (JIT and caches warm), then timed ``repeats``
@@ -85,7 +85,7 @@ def _solver(name: str, tol: float):
         return lambda g: marl.hoffman_karp(g, tol=tol)
 
     def torch_solve(g):
-        from marl.torch import shapley_value_iteration as tsvi
+        from marl.torch import batched_shapley_value_iteration as tsvi
 
         return tsvi(g, tol=tol)
 
