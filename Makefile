@@ -1,6 +1,7 @@
 # rlab: the two set-up commands of the README, plus conveniences.
 #   make demo   venv + install + quickstart lab + claims report under results/
-#   make test   venv + install with dev and docs extras (torch pinned) + the whole test suite
+#   make test   venv + install with dev and docs extras (torch pinned) + ruff (lint, format check)
+#               + the whole test suite
 #               (tests/test_docs_build.py builds the docs site, warnings as errors)
 #   make docs   the documentation site, docs/_build/html/index.html (warnings as errors)
 PYTHON ?= python3
@@ -21,6 +22,8 @@ demo: $(BIN)/python
 
 test: $(BIN)/python
 	$(BIN)/python -m pip install -q "$(TORCH)" -e ".[dev,deep,cluster,docs]"
+	$(BIN)/python -m ruff check .
+	$(BIN)/python -m ruff format --check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 docs: $(BIN)/python

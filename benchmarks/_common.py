@@ -1,4 +1,5 @@
 """Shared helpers: interleaved timing, machine/library info, peer-library adapters."""
+
 from __future__ import annotations
 
 import json
@@ -9,8 +10,9 @@ import time
 import numpy as np
 
 
-def interleaved(fns: dict, rounds: int = 15, warmup: int = 2, budget_s: float | None = None,
-                min_sample_ms: float = 0.0) -> dict:
+def interleaved(
+    fns: dict, rounds: int = 15, warmup: int = 2, budget_s: float | None = None, min_sample_ms: float = 0.0
+) -> dict:
     """Time each callable ``rounds`` times, interleaved (the order rotates every round).
 
     Interleaving puts every contender under the same background load, which matters on a shared
@@ -36,7 +38,7 @@ def interleaved(fns: dict, rounds: int = 15, warmup: int = 2, budget_s: float | 
     times = {n: [] for n in names}
     t_start = time.perf_counter()
     for r in range(rounds):
-        order = names[r % len(names):] + names[:r % len(names)]
+        order = names[r % len(names) :] + names[: r % len(names)]
         for n in order:
             f = fns[n]
             t = time.perf_counter()
@@ -45,9 +47,16 @@ def interleaved(fns: dict, rounds: int = 15, warmup: int = 2, budget_s: float | 
             times[n].append((time.perf_counter() - t) / reps)
         if budget_s is not None and time.perf_counter() - t_start > budget_s and r >= 2:
             break
-    return {n: {"min_ms": 1e3 * min(ts), "median_ms": 1e3 * float(np.median(ts)), "n": len(ts), "reps": reps,
-                "samples_ms": [1e3 * x for x in ts]}
-            for n, ts in times.items()}
+    return {
+        n: {
+            "min_ms": 1e3 * min(ts),
+            "median_ms": 1e3 * float(np.median(ts)),
+            "n": len(ts),
+            "reps": reps,
+            "samples_ms": [1e3 * x for x in ts],
+        }
+        for n, ts in times.items()
+    }
 
 
 def paired_ratio(timings: dict, num: str, den: str) -> float | None:
@@ -98,8 +107,10 @@ def machine_info() -> dict:
         "mem_gb": mem_gb,
         "platform": platform.platform(),
         "python": platform.python_version(),
-        "versions": {k: _version(k) for k in ("numpy", "scipy", "numba", "llvmlite", "threadpoolctl",
-                                               "quantecon", "pymdptoolbox")},
+        "versions": {
+            k: _version(k)
+            for k in ("numpy", "scipy", "numba", "llvmlite", "threadpoolctl", "quantecon", "pymdptoolbox")
+        },
         "loadavg": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
     }
 
@@ -155,8 +166,8 @@ def mdptoolbox_shims():
     for name, val in (("float", float), ("int", int), ("bool", bool)):
         if not hasattr(np, name):
             setattr(np, name, val)
-    import scipy.sparse as sp
     import mdptoolbox.util as U
+    import scipy.sparse as sp
 
     if getattr(U.isStochastic, "_rlab_shim", False):
         return
@@ -205,8 +216,14 @@ def run_job(module_args: list, spec: dict, threads: int, timeout: float, extra_e
     spec = {**spec, "threads": threads}
     t = time.perf_counter()
     try:
-        p = subprocess.run([sys.executable, "-m", *module_args, json.dumps(spec)], cwd=root, env=env,
-                           capture_output=True, text=True, timeout=timeout)
+        p = subprocess.run(
+            [sys.executable, "-m", *module_args, json.dumps(spec)],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
     except subprocess.TimeoutExpired:
         return {"capped": True, "cap_s": timeout, "wall_s": time.perf_counter() - t}
     if p.returncode != 0:

@@ -11,6 +11,7 @@
 
 Results go to ``benchmarks/latest_agnostic.json`` and are quoted in docs/benchmarks.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,9 +44,24 @@ def trees(quick: bool) -> dict:
     u0, u = gen._draws(np.random.default_rng(2), n_nb, off)
 
     def kernel():  # the compiled sampler alone on a prepared (layer-major) table and pre-drawn uniforms
-        gen._trees_kernel(pol_l, m.next_states, m.next_cdf, m.R, m.rho0_cdf, u0, u, off, np.zeros(K),
-                          np.zeros((n_nb, K)), np.zeros(n_nb, dtype=np.int64), 0, np.zeros(S * A, dtype=np.int64),
-                          np.zeros(S * A, dtype=np.int64), np.empty(K, dtype=np.int64), 0)
+        gen._trees_kernel(
+            pol_l,
+            m.next_states,
+            m.next_cdf,
+            m.R,
+            m.rho0_cdf,
+            u0,
+            u,
+            off,
+            np.zeros(K),
+            np.zeros((n_nb, K)),
+            np.zeros(n_nb, dtype=np.int64),
+            0,
+            np.zeros(S * A, dtype=np.int64),
+            np.zeros(S * A, dtype=np.int64),
+            np.empty(K, dtype=np.int64),
+            0,
+        )
 
     fns = {
         "numba": lambda: ag.tree_returns(m, pol, n_nb, rng=np.random.default_rng(1)),
@@ -53,8 +69,14 @@ def trees(quick: bool) -> dict:
         "numpy": lambda: ag.reference_tree_returns(m, pol, n_np, rng=np.random.default_rng(1)),
     }
     t = interleaved(fns, rounds=3 if quick else 5, warmup=1)
-    out = {"K": K, "H": H, "S": S, "A": A, "n_trees": {"numba": n_nb, "numpy": n_np},
-           "mean_queries_per_tree": float(qa.mean())}
+    out = {
+        "K": K,
+        "H": H,
+        "S": S,
+        "A": A,
+        "n_trees": {"numba": n_nb, "numpy": n_np},
+        "mean_queries_per_tree": float(qa.mean()),
+    }
     per = {"numba": n_nb, "numba kernel": n_nb, "numpy": n_np}
     for name in fns:
         sec = t[name]["min_ms"] / 1e3 / per[name]
@@ -78,8 +100,19 @@ def capacity(quick: bool) -> list:
             t = time.perf_counter()
             r = ag.spanning_capacity(pol, A, per_layer=True, max_nodes=20_000)
             dt = time.perf_counter() - t
-            rows.append({"S": S, "K": K, "seconds": dt, "exact": r.exact, "lower": r.lower, "upper": r.upper,
-                         "gap": r.gap, "layer_gaps": (r.per_layer_upper - r.per_layer).tolist(), "nodes": r.n_nodes})
+            rows.append(
+                {
+                    "S": S,
+                    "K": K,
+                    "seconds": dt,
+                    "exact": r.exact,
+                    "lower": r.lower,
+                    "upper": r.upper,
+                    "gap": r.gap,
+                    "layer_gaps": (r.per_layer_upper - r.per_layer).tolist(),
+                    "nodes": r.n_nodes,
+                }
+            )
     return rows
 
 
@@ -89,18 +122,26 @@ def main():
     args = p.parse_args()
     res = {"trees": trees(args.quick), "capacity": capacity(args.quick)}
     tr = res["trees"]
-    print(f"trajectory trees K={tr['K']} H={tr['H']} S={tr['S']} A={tr['A']} ({tr['n_trees']} trees, "
-          f"{tr['mean_queries_per_tree']:.0f} queries/tree)")
+    print(
+        f"trajectory trees K={tr['K']} H={tr['H']} S={tr['S']} A={tr['A']} ({tr['n_trees']} trees, "
+        f"{tr['mean_queries_per_tree']:.0f} queries/tree)"
+    )
     for name in ("numba", "numba kernel", "numpy"):
-        print(f"  {name:12s} {tr[name]['ms_per_tree']:9.2f} ms/tree  {tr[name]['trees_per_s']:9.1f} trees/s  "
-              f"{tr[name]['updates_per_s']:.3g} updates/s")
-    print(f"  numpy / numba per tree (paired median over rounds): {tr['ratio_numpy_over_numba']:.1f}x end to end, "
-          f"{tr['ratio_numpy_over_kernel']:.1f}x kernel alone")
+        print(
+            f"  {name:12s} {tr[name]['ms_per_tree']:9.2f} ms/tree  {tr[name]['trees_per_s']:9.1f} trees/s  "
+            f"{tr[name]['updates_per_s']:.3g} updates/s"
+        )
+    print(
+        f"  numpy / numba per tree (paired median over rounds): {tr['ratio_numpy_over_numba']:.1f}x end to end, "
+        f"{tr['ratio_numpy_over_kernel']:.1f}x kernel alone"
+    )
     print("spanning capacity, per layer (H=4, A=2, max_nodes=20000)")
     print("  S     K   seconds  exact  lower upper  per-layer gaps  nodes")
     for r in res["capacity"]:
-        print(f"  {r['S']:3d} {r['K']:5d} {r['seconds']:8.3f}  {str(r['exact']):5s}  {r['lower']:5d} {r['upper']:5d}  "
-              f"{str(r['layer_gaps']):14s} {r['nodes']:6d}")
+        print(
+            f"  {r['S']:3d} {r['K']:5d} {r['seconds']:8.3f}  {str(r['exact']):5s}  {r['lower']:5d} {r['upper']:5d}  "
+            f"{str(r['layer_gaps']):14s} {r['nodes']:6d}"
+        )
     Path(__file__).with_name("latest_agnostic.json").write_text(json.dumps(res, indent=1))
 
 

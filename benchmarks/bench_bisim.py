@@ -16,6 +16,7 @@
 Numba and BLAS are pinned to one thread (``mdp._threads.pinned_threads``); JIT compilation is
 excluded (every function warmed on a small grid first).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,8 +50,10 @@ def _models(side: int):
     import mdp
     from mdp.abstraction.partition import stripe_gridworld
 
-    return {"corner": lambda: mdp.generators.gridworld(side, side, gamma=0.99),
-            "stripe": lambda: stripe_gridworld(side, side, gamma=0.99)}
+    return {
+        "corner": lambda: mdp.generators.gridworld(side, side, gamma=0.99),
+        "stripe": lambda: stripe_gridworld(side, side, gamma=0.99),
+    }
 
 
 def _fit(xs, ys, min_x: float = 1e5):
@@ -73,26 +76,45 @@ def bench_refine(sides, repeats: int):
             m = _models(side)[family]()
             t_build = time.perf_counter() - t0
             rep = 1 if m.n_states >= 500_000 else repeats
-            t_kernel, t_kernel_med, part = _best(lambda: B._partition(m, B.EXACT_EPS * max(1.0, m.r_max), B.EXACT_EPS,
-                                                                      False), rep)
+            t_kernel, t_kernel_med, part = _best(
+                lambda: B._partition(m, B.EXACT_EPS * max(1.0, m.r_max), B.EXACT_EPS, False), rep
+            )
             t_total, t_total_med, res = _best(lambda: B.bisimulation(m), rep)
-            rows.append({"family": family, "side": side, "S": m.n_states, "nnz": m.nnz, "n_blocks": res.n_blocks,
-                         "t_model_build_s": t_build, "t_refine_s": t_kernel, "t_refine_median_s": t_kernel_med,
-                         "t_bisimulation_s": t_total, "t_bisimulation_median_s": t_total_med,
-                         "n_splitters": res.n_splitters, "scans_per_nnz": res.n_scanned / m.nnz,
-                         "repeats": rep})
-            print(f"refine {family:6s} S={m.n_states:>8d} nnz={m.nnz:>9d} Q={res.n_blocks:>8d} "
-                  f"kernel {t_kernel:.3f}s total {t_total:.3f}s scans/nnz {res.n_scanned / m.nnz:.2f}", flush=True)
+            rows.append(
+                {
+                    "family": family,
+                    "side": side,
+                    "S": m.n_states,
+                    "nnz": m.nnz,
+                    "n_blocks": res.n_blocks,
+                    "t_model_build_s": t_build,
+                    "t_refine_s": t_kernel,
+                    "t_refine_median_s": t_kernel_med,
+                    "t_bisimulation_s": t_total,
+                    "t_bisimulation_median_s": t_total_med,
+                    "n_splitters": res.n_splitters,
+                    "scans_per_nnz": res.n_scanned / m.nnz,
+                    "repeats": rep,
+                }
+            )
+            print(
+                f"refine {family:6s} S={m.n_states:>8d} nnz={m.nnz:>9d} Q={res.n_blocks:>8d} "
+                f"kernel {t_kernel:.3f}s total {t_total:.3f}s scans/nnz {res.n_scanned / m.nnz:.2f}",
+                flush=True,
+            )
     fits = {}
     for family in ("corner", "stripe"):
         sub = [r for r in rows if r["family"] == family]
-        fits[family] = {"refine_vs_nnz": _fit([r["nnz"] for r in sub], [r["t_refine_s"] for r in sub]),
-                        "bisimulation_vs_nnz": _fit([r["nnz"] for r in sub], [r["t_bisimulation_s"] for r in sub])}
+        fits[family] = {
+            "refine_vs_nnz": _fit([r["nnz"] for r in sub], [r["t_refine_s"] for r in sub]),
+            "bisimulation_vs_nnz": _fit([r["nnz"] for r in sub], [r["t_bisimulation_s"] for r in sub]),
+        }
     return rows, fits
 
 
 def bench_solve(sides, repeats: int, cap: float):
     import mdp
+
     B = importlib.import_module("mdp.abstraction.partition")
     rows = []
     for family in ("stripe", "corner"):
@@ -105,13 +127,29 @@ def bench_solve(sides, repeats: int, cap: float):
             t_lift, _, v = _best(lambda: (res.lift_values(sq.v), res.lift_policy(sq.pi))[0], rep)
             pipe = t_bis + t_q + t_lift
             err = float(np.abs(v - sol.v).max())
-            rows.append({"family": family, "side": side, "S": m.n_states, "n_blocks": res.n_blocks,
-                         "t_full_solve_s": t_full, "t_bisimulation_s": t_bis, "t_quotient_solve_s": t_q,
-                         "t_lift_s": t_lift, "t_pipeline_s": pipe, "speedup": t_full / pipe, "value_error": err,
-                         "full_sweeps": int(sol.n_iter), "repeats": rep})
-            print(f"solve  {family:6s} S={m.n_states:>8d} Q={res.n_blocks:>8d} full {t_full:.3f}s "
-                  f"pipeline {pipe:.3f}s (bisim {t_bis:.3f}, quotient {t_q:.4f}, lift {t_lift:.4f}) "
-                  f"speedup {t_full / pipe:.2f} err {err:.1e}", flush=True)
+            rows.append(
+                {
+                    "family": family,
+                    "side": side,
+                    "S": m.n_states,
+                    "n_blocks": res.n_blocks,
+                    "t_full_solve_s": t_full,
+                    "t_bisimulation_s": t_bis,
+                    "t_quotient_solve_s": t_q,
+                    "t_lift_s": t_lift,
+                    "t_pipeline_s": pipe,
+                    "speedup": t_full / pipe,
+                    "value_error": err,
+                    "full_sweeps": int(sol.n_iter),
+                    "repeats": rep,
+                }
+            )
+            print(
+                f"solve  {family:6s} S={m.n_states:>8d} Q={res.n_blocks:>8d} full {t_full:.3f}s "
+                f"pipeline {pipe:.3f}s (bisim {t_bis:.3f}, quotient {t_q:.4f}, lift {t_lift:.4f}) "
+                f"speedup {t_full / pipe:.2f} err {err:.1e}",
+                flush=True,
+            )
             if t_full > cap:
                 break
     return rows
@@ -119,40 +157,57 @@ def bench_solve(sides, repeats: int, cap: float):
 
 def markdown(result: dict) -> str:
     info = result["machine"]
-    lines = ["## Bisimulation: partition refinement and quotient solves", "",
-             f"Machine: {info['cpu']} ({info['cores']} cores available), numba/BLAS pinned to 1 thread; "
-             f"`python -m benchmarks.bench_bisim` ({result['date']}). Best of the repeats (one run at "
-             f"`S >= 5e5`); JIT warm.", "",
-             "Exact bisimulation by splitter refinement (Derisavi, Hermanns & Sanders 2003; "
-             "\"process all but the largest piece\"): `O(m log n)` splitter scans plus sorting of touched keys "
-             "(`O(m log^2 n)` worst case). *kernel* = transposition + refinement; *total* = "
-             "`mdp.abstraction.bisimulation` (canonical labels, quotient model, measured errors). "
-             "*scans/nnz* = predecessor entries scanned per stored transition.", "",
-             "| family | S | nnz | blocks | kernel [s] | total [s] | scans/nnz |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "## Bisimulation: partition refinement and quotient solves",
+        "",
+        f"Machine: {info['cpu']} ({info['cores']} cores available), numba/BLAS pinned to 1 thread; "
+        f"`python -m benchmarks.bench_bisim` ({result['date']}). Best of the repeats (one run at "
+        f"`S >= 5e5`); JIT warm.",
+        "",
+        "Exact bisimulation by splitter refinement (Derisavi, Hermanns & Sanders 2003; "
+        '"process all but the largest piece"): `O(m log n)` splitter scans plus sorting of touched keys '
+        "(`O(m log^2 n)` worst case). *kernel* = transposition + refinement; *total* = "
+        "`mdp.abstraction.bisimulation` (canonical labels, quotient model, measured errors). "
+        "*scans/nnz* = predecessor entries scanned per stored transition.",
+        "",
+        "| family | S | nnz | blocks | kernel [s] | total [s] | scans/nnz |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in result["refine"]:
-        lines.append(f"| {r['family']} | {r['S']:,} | {r['nnz']:,} | {r['n_blocks']:,} | {r['t_refine_s']:.3f} | "
-                     f"{r['t_bisimulation_s']:.3f} | {r['scans_per_nnz']:.2f} |")
+        lines.append(
+            f"| {r['family']} | {r['S']:,} | {r['nnz']:,} | {r['n_blocks']:,} | {r['t_refine_s']:.3f} | "
+            f"{r['t_bisimulation_s']:.3f} | {r['scans_per_nnz']:.2f} |"
+        )
     lines += ["", "Fitted exponent `b` of `t ~ nnz^b` (least squares on log-log, sizes with nnz >= 1e5):", ""]
     for fam, f in result["fits"].items():
         lines.append(f"* {fam}: kernel `b = {f['refine_vs_nnz']:.2f}`, total `b = {f['bisimulation_vs_nnz']:.2f}`")
-    lines += ["", "Solving through the quotient (`mdp.solve`, tol 1e-8, gamma 0.99) vs the full model:", "",
-              "| family | S | blocks | full solve [s] | bisim [s] | quotient solve [s] | lift [s] | speed-up | "
-              "max value error |",
-              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines += [
+        "",
+        "Solving through the quotient (`mdp.solve`, tol 1e-8, gamma 0.99) vs the full model:",
+        "",
+        "| family | S | blocks | full solve [s] | bisim [s] | quotient solve [s] | lift [s] | speed-up | "
+        "max value error |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in result["solve"]:
-        lines.append(f"| {r['family']} | {r['S']:,} | {r['n_blocks']:,} | {r['t_full_solve_s']:.3f} | "
-                     f"{r['t_bisimulation_s']:.3f} | {r['t_quotient_solve_s']:.4f} | {r['t_lift_s']:.4f} | "
-                     f"{r['speedup']:.2f} | {r['value_error']:.1e} |")
-    lines += ["", "The corner-goal gridworld has no bisimilar cells (actions are labels), so its quotient is the "
-              "model itself and the pipeline only adds the refinement cost; the stripe gridworld collapses to one "
-              "block per row. `mdp.solve` (adaptive modified policy iteration with Gauss-Seidel sweeps) is fast on "
-              "these grids, so the refinement - not the solve - dominates the pipeline. Every predecessor entry is "
-              "scanned once (scans/nnz = 1.00: the all-but-largest rule never re-scans a state on these grids); "
-              "exponents a little above 1 at the largest sizes come from memory traffic (arrays of 1.2e7 entries "
-              "out of cache) and, for the total, building a 10^6-state quotient. Sizes with `S >= 2.5e5` are timed "
-              "once on a shared 2-core machine: the corner quotient (the model itself) solving slower than the "
-              "full model there is noise of that size.", ""]
+        lines.append(
+            f"| {r['family']} | {r['S']:,} | {r['n_blocks']:,} | {r['t_full_solve_s']:.3f} | "
+            f"{r['t_bisimulation_s']:.3f} | {r['t_quotient_solve_s']:.4f} | {r['t_lift_s']:.4f} | "
+            f"{r['speedup']:.2f} | {r['value_error']:.1e} |"
+        )
+    lines += [
+        "",
+        "The corner-goal gridworld has no bisimilar cells (actions are labels), so its quotient is the "
+        "model itself and the pipeline only adds the refinement cost; the stripe gridworld collapses to one "
+        "block per row. `mdp.solve` (adaptive modified policy iteration with Gauss-Seidel sweeps) is fast on "
+        "these grids, so the refinement - not the solve - dominates the pipeline. Every predecessor entry is "
+        "scanned once (scans/nnz = 1.00: the all-but-largest rule never re-scans a state on these grids); "
+        "exponents a little above 1 at the largest sizes come from memory traffic (arrays of 1.2e7 entries "
+        "out of cache) and, for the total, building a 10^6-state quotient. Sizes with `S >= 2.5e5` are timed "
+        "once on a shared 2-core machine: the corner quotient (the model itself) solving slower than the "
+        "full model there is noise of that size.",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -172,6 +227,7 @@ def main(argv=None):
 
     with pinned_threads(1):
         import mdp
+
         B = importlib.import_module("mdp.abstraction.partition")
         for f in _models(8).values():  # JIT warm-up
             m = f()
@@ -179,8 +235,14 @@ def main(argv=None):
             mdp.solve(m)
         refine_rows, fits = bench_refine(sides, repeats)
         solve_rows = bench_solve(solve_sides, repeats, args.cap)
-    result = {"date": time.strftime("%Y-%m-%d"), "machine": C.machine_info(), "refine": refine_rows, "fits": fits,
-              "solve": solve_rows, "quick": bool(args.quick)}
+    result = {
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": C.machine_info(),
+        "refine": refine_rows,
+        "fits": fits,
+        "solve": solve_rows,
+        "quick": bool(args.quick),
+    }
     print(json.dumps(fits, indent=1))
     if not args.no_write:
         JSON_PATH.write_text(C.dump(result) + "\n")

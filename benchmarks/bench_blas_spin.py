@@ -12,6 +12,7 @@ and prints both ratios::
 
     python -m benchmarks.bench_blas_spin [--threads 2] [--reps 7]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,8 +43,7 @@ def run(threads: int, reps: int, extra: dict) -> dict:
     from mdp._threads import thread_env
 
     env = {**os.environ, **thread_env(threads), **extra}
-    out = subprocess.run([sys.executable, "-c", _CHILD, str(reps)], env=env, capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run([sys.executable, "-c", _CHILD, str(reps)], env=env, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -52,11 +52,16 @@ def main(argv=None) -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--reps", type=int, default=7)
     args = ap.parse_args(argv)
-    for label, extra in (("default OpenBLAS spin", {}), ("OPENBLAS_THREAD_TIMEOUT=4", {"OPENBLAS_THREAD_TIMEOUT": "4"})):
+    for label, extra in (
+        ("default OpenBLAS spin", {}),
+        ("OPENBLAS_THREAD_TIMEOUT=4", {"OPENBLAS_THREAD_TIMEOUT": "4"}),
+    ):
         r = run(args.threads, args.reps, extra)
-        print(f"{label:28s} threads={args.threads}: mdp.solve {r['ours_min'] * 1e3:6.1f} ms, "
-              f"QuantEcon MPI {r['peer_min'] * 1e3:6.1f} ms, ratio {r['ours_min'] / r['peer_min']:.2f} "
-              f"(medians {r['ours_median'] / r['peer_median']:.2f})")
+        print(
+            f"{label:28s} threads={args.threads}: mdp.solve {r['ours_min'] * 1e3:6.1f} ms, "
+            f"QuantEcon MPI {r['peer_min'] * 1e3:6.1f} ms, ratio {r['ours_min'] / r['peer_min']:.2f} "
+            f"(medians {r['ours_median'] / r['peer_median']:.2f})"
+        )
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ Each job is a fresh subprocess with numba and BLAS pinned (``mdp._threads``), li
 Peer-library contenders need the ``bench`` extra (quantecon, nashpy); missing ones are reported as
 missing, never silently dropped.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,7 +51,7 @@ def best_of(fns: dict, rounds: int, budget_s: float, warmup: int = 1):
     times = {n: [] for n in names}
     t0 = time.perf_counter()
     for r in range(rounds):
-        for n in names[r % len(names):] + names[:r % len(names)]:
+        for n in names[r % len(names) :] + names[: r % len(names)]:
             t = time.perf_counter()
             outs[n] = fns[n]()
             times[n].append(time.perf_counter() - t)
@@ -70,8 +71,9 @@ def _row_lp(A):
     A_ub = np.hstack([-A.T, np.ones((k2, 1))])
     A_eq = np.ones((1, k1 + 1))
     A_eq[0, -1] = 0.0
-    res = linprog(c, A_ub=A_ub, b_ub=np.zeros(k2), A_eq=A_eq, b_eq=[1.0],
-                  bounds=[(0, None)] * k1 + [(None, None)], method="highs")
+    res = linprog(
+        c, A_ub=A_ub, b_ub=np.zeros(k2), A_eq=A_eq, b_eq=[1.0], bounds=[(0, None)] * k1 + [(None, None)], method="highs"
+    )
     return -res.fun
 
 
@@ -99,8 +101,14 @@ def matrix_contenders(Ms: np.ndarray, threads: int):
     fast["marl.zero_sum_matrix_game"] = lambda: marl.zero_sum_matrix_game(Ms, parallel=False).value
     from marl import _simplex as K
 
-    kv, klo, kup, kx, ky, kst = (np.empty(n), np.empty(n), np.empty(n), np.empty((n, k1)), np.empty((n, k2)),
-                                 np.zeros(n, dtype=np.int64))
+    kv, klo, kup, kx, ky, kst = (
+        np.empty(n),
+        np.empty(n),
+        np.empty(n),
+        np.empty((n, k1)),
+        np.empty((n, k2)),
+        np.zeros(n, dtype=np.int64),
+    )
 
     def kernel():
         K.solve_batch(Ms, kv, klo, kup, kx, ky, kst)
@@ -108,7 +116,9 @@ def matrix_contenders(Ms: np.ndarray, threads: int):
 
     fast["marl._simplex.solve_batch (kernel only)"] = kernel
     if threads > 1:
-        fast[f"marl.zero_sum_matrix_game parallel ({threads} thr)"] = lambda: marl.zero_sum_matrix_game(Ms, parallel=True).value
+        fast[f"marl.zero_sum_matrix_game parallel ({threads} thr)"] = lambda: (
+            marl.zero_sum_matrix_game(Ms, parallel=True).value
+        )
     if C.have("quantecon"):
         from quantecon.optimize import minmax
 
@@ -189,14 +199,25 @@ def job_matrix(spec):
     outs = {**of, **os_}
     res = {}
     for name, t in {**tf, **ts}.items():
-        res[name] = {**t, "games_per_s": n / t["min_s"], "us_per_game": 1e6 * t["min_s"] / n,
-                     "max_abs_diff_vs_highs": float(np.abs(np.asarray(outs[name]) - ref.value).max()),
-                     "max_abs_diff_vs_ours": float(np.abs(np.asarray(outs[name]) - ours.value).max())}
-    return {"n": n, "k": k, "seed": spec.get("seed", 0), "payoffs": "standard normal",
-            "reference": "marl.zero_sum_lp (scipy HiGHS, both players' LPs; value = certificate midpoint)",
-            "ref_max_gap": float(np.max(ref.gap)), "ours_max_gap": float(np.max(ours.gap)),
-            "ours_max_abs_diff_vs_highs": float(np.abs(ours.value - ref.value).max()),
-            "contenders": res, "missing": missing}
+        res[name] = {
+            **t,
+            "games_per_s": n / t["min_s"],
+            "us_per_game": 1e6 * t["min_s"] / n,
+            "max_abs_diff_vs_highs": float(np.abs(np.asarray(outs[name]) - ref.value).max()),
+            "max_abs_diff_vs_ours": float(np.abs(np.asarray(outs[name]) - ours.value).max()),
+        }
+    return {
+        "n": n,
+        "k": k,
+        "seed": spec.get("seed", 0),
+        "payoffs": "standard normal",
+        "reference": "marl.zero_sum_lp (scipy HiGHS, both players' LPs; value = certificate midpoint)",
+        "ref_max_gap": float(np.max(ref.gap)),
+        "ours_max_gap": float(np.max(ours.gap)),
+        "ours_max_abs_diff_vs_highs": float(np.abs(ours.value - ref.value).max()),
+        "contenders": res,
+        "missing": missing,
+    }
 
 
 # ----------------------------------------------------------------------------- Shapley iteration
@@ -204,8 +225,14 @@ def build_game(inst):
     import marl
 
     return marl.generators.random_zero_sum_game(
-        inst["S"], inst["A"], rng=np.random.default_rng(inst.get("seed", 0)), gamma=inst["gamma"],
-        concentration=inst.get("concentration", 1.0), branching=inst.get("branching"), sparse=inst.get("sparse", False))
+        inst["S"],
+        inst["A"],
+        rng=np.random.default_rng(inst.get("seed", 0)),
+        gamma=inst["gamma"],
+        concentration=inst.get("concentration", 1.0),
+        branching=inst.get("branching"),
+        sparse=inst.get("sparse", False),
+    )
 
 
 def shapley_loop(game, stage_values, tol, cap_s):
@@ -225,8 +252,7 @@ def shapley_loop(game, stage_values, tol, cap_s):
         if half <= tol:
             return {"v": mid, "n_iter": n, "time_s": el, "capped": False, "half": half}
         if el > cap_s:
-            return {"v": None, "n_iter_done": n, "time_s": el, "capped": True, "half": half,
-                    "s_per_iter": el / n}
+            return {"v": None, "n_iter_done": n, "time_s": el, "capped": True, "half": half, "s_per_iter": el / n}
         v = tv
 
 
@@ -241,14 +267,25 @@ def job_shapley(spec):
     marl.shapley_value_iteration(small, tol=tol)
     marl.hoffman_karp(small, tol=tol)
     out = {"methods": {}}
-    res, outs = best_of({"marl.shapley_value_iteration": lambda: marl.shapley_value_iteration(game, tol=tol),
-                         "marl.hoffman_karp": lambda: marl.hoffman_karp(game, tol=tol)},
-                        rounds=spec.get("reps", 3), budget_s=spec.get("budget_s", 30), warmup=0)
+    res, outs = best_of(
+        {
+            "marl.shapley_value_iteration": lambda: marl.shapley_value_iteration(game, tol=tol),
+            "marl.hoffman_karp": lambda: marl.hoffman_karp(game, tol=tol),
+        },
+        rounds=spec.get("reps", 3),
+        budget_s=spec.get("budget_s", 30),
+        warmup=0,
+    )
     svi = outs["marl.shapley_value_iteration"]
     n_ref = int(svi.n_iter)
     for name, r in outs.items():
-        out["methods"][name] = {**res[name], "n_iter": int(r.n_iter), "error_bound": float(r.error_bound),
-                                "converged": bool(r.converged), "max_abs_diff_vs_svi": float(np.abs(r.v - svi.v).max())}
+        out["methods"][name] = {
+            **res[name],
+            "n_iter": int(r.n_iter),
+            "error_bound": float(r.error_bound),
+            "converged": bool(r.converged),
+            "max_abs_diff_vs_svi": float(np.abs(r.v - svi.v).max()),
+        }
     if not spec.get("peers", True):
         return out
     S = game.n_states
@@ -276,11 +313,24 @@ def job_shapley(spec):
         r = shapley_loop(game, fn, tol, cap)
         rec = {"capped": r["capped"], "cap_s": cap}
         if r["capped"]:
-            rec.update({"n_iter_done": r["n_iter_done"], "time_done_s": r["time_s"], "s_per_iter": r["s_per_iter"],
-                        "extrapolated_s": r["s_per_iter"] * n_ref, "extrapolated_to_n_iter": n_ref})
+            rec.update(
+                {
+                    "n_iter_done": r["n_iter_done"],
+                    "time_done_s": r["time_s"],
+                    "s_per_iter": r["s_per_iter"],
+                    "extrapolated_s": r["s_per_iter"] * n_ref,
+                    "extrapolated_to_n_iter": n_ref,
+                }
+            )
         else:
-            rec.update({"min_s": r["time_s"], "n": 1, "n_iter": r["n_iter"],
-                        "max_abs_diff_vs_svi": float(np.abs(r["v"] - svi.v).max())})
+            rec.update(
+                {
+                    "min_s": r["time_s"],
+                    "n": 1,
+                    "n_iter": r["n_iter"],
+                    "max_abs_diff_vs_svi": float(np.abs(r["v"] - svi.v).max()),
+                }
+            )
             if r["time_s"] < spec.get("repeat_below_s", 10):  # cheap enough: best of 3
                 for _ in range(2):
                     rec["min_s"] = min(rec["min_s"], shapley_loop(game, fn, tol, cap)["time_s"])
@@ -298,9 +348,11 @@ def job_jit(spec):
     res = {"import_s": time.perf_counter() - t}
     Ms = np.random.default_rng(0).standard_normal((100, 5, 5))
     game = marl.generators.random_zero_sum_game(20, 5, rng=np.random.default_rng(0), gamma=0.9)
-    for label, fn in (("zero_sum_matrix_game", lambda: marl.zero_sum_matrix_game(Ms, parallel=False)),
-                      ("zero_sum_matrix_game_parallel", lambda: marl.zero_sum_matrix_game(Ms, parallel=True)),
-                      ("shapley_value_iteration", lambda: marl.shapley_value_iteration(game))):
+    for label, fn in (
+        ("zero_sum_matrix_game", lambda: marl.zero_sum_matrix_game(Ms, parallel=False)),
+        ("zero_sum_matrix_game_parallel", lambda: marl.zero_sum_matrix_game(Ms, parallel=True)),
+        ("shapley_value_iteration", lambda: marl.shapley_value_iteration(game)),
+    ):
         t = time.perf_counter()
         fn()
         first = time.perf_counter() - t
@@ -348,12 +400,24 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="200-state games, fewer rounds")
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--only", nargs="+", default=["matrix", "shapley", "jit"], choices=["matrix", "shapley", "jit"])
-    ap.add_argument("--cap", type=float, default=None, help="seconds before a per-state peer loop is cut off "
-                    "(its total is then extrapolated from its per-iteration time); default 120 (30 with --quick)")
-    ap.add_argument("--json", default=None, help="default benchmarks/latest_games.json for a full run, "
-                    "bench_results/games_<topics>.json otherwise")
-    ap.add_argument("--md", default=None, help="markdown file whose games section is replaced (default "
-                    "docs/benchmarks.md for a full run, bench_results/games_<topics>.md otherwise)")
+    ap.add_argument(
+        "--cap",
+        type=float,
+        default=None,
+        help="seconds before a per-state peer loop is cut off "
+        "(its total is then extrapolated from its per-iteration time); default 120 (30 with --quick)",
+    )
+    ap.add_argument(
+        "--json",
+        default=None,
+        help="default benchmarks/latest_games.json for a full run, bench_results/games_<topics>.json otherwise",
+    )
+    ap.add_argument(
+        "--md",
+        default=None,
+        help="markdown file whose games section is replaced (default "
+        "docs/benchmarks.md for a full run, bench_results/games_<topics>.md otherwise)",
+    )
     a = ap.parse_args(argv)
     if a.job is not None:
         _job_main(json.loads(a.job))
@@ -368,9 +432,16 @@ def main(argv=None):
     Path(a.md).parent.mkdir(parents=True, exist_ok=True)
     cap = a.cap if a.cap is not None else (30.0 if a.quick else 120.0)
     argv_s = argv if argv is not None else sys.argv[1:]
-    results = {"command": ("python -m benchmarks.bench_games " + " ".join(argv_s)).strip(),
-               "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "machine": C.machine_info(),
-               "threads": a.threads, "cap_s": cap, "matrix": [], "shapley": [], "jit": {}}
+    results = {
+        "command": ("python -m benchmarks.bench_games " + " ".join(argv_s)).strip(),
+        "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "machine": C.machine_info(),
+        "threads": a.threads,
+        "cap_s": cap,
+        "matrix": [],
+        "shapley": [],
+        "jit": {},
+    }
     results["machine"]["versions"].update({k: C._version(k) for k in ("nashpy", "cvxpy", "highspy", "clarabel")})
 
     def log(msg):
@@ -379,8 +450,14 @@ def main(argv=None):
     if "matrix" in a.only:
         for nt in a.threads:
             log(f"matrix games threads={nt}")
-            spec = {"task": "matrix", "n": 1000, "k": 5, "seed": 0,
-                    "fast_rounds": 10 if a.quick else 30, "slow_rounds": 2 if a.quick else 3}
+            spec = {
+                "task": "matrix",
+                "n": 1000,
+                "k": 5,
+                "seed": 0,
+                "fast_rounds": 10 if a.quick else 30,
+                "slow_rounds": 2 if a.quick else 3,
+            }
             results["matrix"].append({"threads": nt, **run_job(spec, nt, timeout=900)})
     if "shapley" in a.only:
         for inst in shapley_instances(a.quick):
@@ -388,8 +465,14 @@ def main(argv=None):
                 peers = nt == min(a.threads)  # the per-state loops are single-threaded: run them once
                 log(f"shapley {shapley_label(inst)} threads={nt} peers={peers}")
                 spec = {"task": "shapley", "instance": inst, "tol": 1e-8, "cap_s": cap, "peers": peers}
-                results["shapley"].append({"instance": inst, "label": shapley_label(inst), "threads": nt,
-                                           **run_job(spec, nt, timeout=4 * cap + 600)})
+                results["shapley"].append(
+                    {
+                        "instance": inst,
+                        "label": shapley_label(inst),
+                        "threads": nt,
+                        **run_job(spec, nt, timeout=4 * cap + 600),
+                    }
+                )
     if "jit" in a.only:
         cache = tempfile.mkdtemp(prefix="rlab_numba_cache_games_")
         for phase in ("cold", "warm"):

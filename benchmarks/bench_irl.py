@@ -11,6 +11,7 @@
 * ``mamql_fit``: :func:`marl.irl.mamql` on the 256-joint-state gems game (both agents) from 200
   demonstrations of 30 steps and from the exact occupancy, wall time on one core (JIT warm).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,10 +50,12 @@ def soft_sweep(quick: bool):
     from marl.irl import induced_mdp
 
     gems = gems_v0.model()
-    cases = [("gems induced MDP (S=256, A=5, CSR)", induced_mdp(gems, 0, np.full((256, 5), 0.2))),
-             ("dense random S=50 A=4", mdp.generators.random_mdp(50, 4, rng=rng, gamma=0.95)),
-             ("dense random S=500 A=8", mdp.generators.random_mdp(500, 8, rng=rng, gamma=0.95)),
-             ("sparse gridworld 100x100 (S=10^4, A=4)", mdp.generators.gridworld(100, 100, gamma=0.95))]
+    cases = [
+        ("gems induced MDP (S=256, A=5, CSR)", induced_mdp(gems, 0, np.full((256, 5), 0.2))),
+        ("dense random S=50 A=4", mdp.generators.random_mdp(50, 4, rng=rng, gamma=0.95)),
+        ("dense random S=500 A=8", mdp.generators.random_mdp(500, 8, rng=rng, gamma=0.95)),
+        ("sparse gridworld 100x100 (S=10^4, A=4)", mdp.generators.gridworld(100, 100, gamma=0.95)),
+    ]
     if not quick:
         cases.insert(1, ("dense random S=2000 A=8", mdp.generators.random_mdp(2000, 8, rng=rng, gamma=0.95)))
     lam = 5.0
@@ -66,12 +69,16 @@ def soft_sweep(quick: bool):
             indptr, indices, data = m.csr_arrays()
             Pcsr = m.P
             args = (indptr, indices, data, m.R, m.gamma, lam, v, q, vo)
-            fns = {"numba kernel": lambda a=args: _soft_sweep_sparse(*a),
-                   "numpy/scipy logsumexp": lambda a=(Pcsr, m.R, m.gamma, lam, v): _numpy_sweep_sparse(*a)}
+            fns = {
+                "numba kernel": lambda a=args: _soft_sweep_sparse(*a),
+                "numpy/scipy logsumexp": lambda a=(Pcsr, m.R, m.gamma, lam, v): _numpy_sweep_sparse(*a),
+            }
         else:
             P = np.asarray(m.P)
-            fns = {"numba kernel": lambda a=(P, m.R, m.gamma, lam, v, q, vo): _soft_sweep_dense(*a),
-                   "numpy/scipy logsumexp": lambda a=(P, m.R, m.gamma, lam, v): _numpy_sweep_dense(*a)}
+            fns = {
+                "numba kernel": lambda a=(P, m.R, m.gamma, lam, v, q, vo): _soft_sweep_dense(*a),
+                "numpy/scipy logsumexp": lambda a=(P, m.R, m.gamma, lam, v): _numpy_sweep_dense(*a),
+            }
         t = C.interleaved(fns, rounds=7 if quick else 15, min_sample_ms=20)
         ratio = C.paired_ratio(t, "numpy/scipy logsumexp", "numba kernel")
         # full solves to a certified 1e-8 (same stopping rule)
@@ -83,19 +90,31 @@ def soft_sweep(quick: bool):
         thresh = 1e-8 * (1 - m.gamma) / m.gamma
         n_ref = 0
         while True:
-            nv = (_numpy_sweep_sparse(m.P, m.R, m.gamma, lam, vv) if m.is_sparse
-                  else _numpy_sweep_dense(np.asarray(m.P), m.R, m.gamma, lam, vv))
+            nv = (
+                _numpy_sweep_sparse(m.P, m.R, m.gamma, lam, vv)
+                if m.is_sparse
+                else _numpy_sweep_dense(np.asarray(m.P), m.R, m.gamma, lam, vv)
+            )
             n_ref += 1
             d = np.abs(nv - vv).max()
             vv = nv
             if d <= thresh:
                 break
         t_r = time.perf_counter() - t0
-        out.append({"case": name, "sweep_kernel_ms": t["numba kernel"]["min_ms"],
-                    "sweep_numpy_ms": t["numpy/scipy logsumexp"]["min_ms"], "sweep_ratio": ratio,
-                    "solve_kernel_s": t_k, "solve_numpy_s": t_r, "solve_ratio": t_r / t_k,
-                    "sweeps_kernel": res.n_iter, "sweeps_numpy": n_ref,
-                    "max_diff": float(np.abs(vv - res.v).max())})
+        out.append(
+            {
+                "case": name,
+                "sweep_kernel_ms": t["numba kernel"]["min_ms"],
+                "sweep_numpy_ms": t["numpy/scipy logsumexp"]["min_ms"],
+                "sweep_ratio": ratio,
+                "solve_kernel_s": t_k,
+                "solve_numpy_s": t_r,
+                "solve_ratio": t_r / t_k,
+                "sweeps_kernel": res.n_iter,
+                "sweeps_numpy": n_ref,
+                "max_diff": float(np.abs(vv - res.v).max()),
+            }
+        )
     return out
 
 
@@ -132,13 +151,18 @@ def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args(argv)
-    res = {"machine": C.machine_info() if hasattr(C, "machine_info") else {}, "soft_sweep": soft_sweep(args.quick),
-           "mamql_fit": mamql_fit(args.quick)}
+    res = {
+        "machine": C.machine_info() if hasattr(C, "machine_info") else {},
+        "soft_sweep": soft_sweep(args.quick),
+        "mamql_fit": mamql_fit(args.quick),
+    }
     JSON_PATH.write_text(json.dumps(res, indent=2, default=float))
     for row in res["soft_sweep"]:
-        print(f"{row['case']}: sweep {row['sweep_kernel_ms']:.3f} ms vs {row['sweep_numpy_ms']:.3f} ms "
-              f"(x{row['sweep_ratio']:.1f}); solve {row['solve_kernel_s']:.3f} s vs {row['solve_numpy_s']:.3f} s "
-              f"(x{row['solve_ratio']:.1f}), {row['sweeps_kernel']}/{row['sweeps_numpy']} sweeps")
+        print(
+            f"{row['case']}: sweep {row['sweep_kernel_ms']:.3f} ms vs {row['sweep_numpy_ms']:.3f} ms "
+            f"(x{row['sweep_ratio']:.1f}); solve {row['solve_kernel_s']:.3f} s vs {row['solve_numpy_s']:.3f} s "
+            f"(x{row['solve_ratio']:.1f}), {row['sweeps_kernel']}/{row['sweeps_numpy']} sweeps"
+        )
     for k, v in res["mamql_fit"].items():
         print(k, v)
 

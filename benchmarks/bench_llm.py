@@ -31,6 +31,7 @@ verl-agent checkout (``gigpo/core_gigpo.py``, ``recipe/hgpo/core_hgpo.py``) or a
 holding ``core_gigpo.py`` and ``core_hgpo.py``; without it the reference columns are reported
 missing. ``verl.DataProto`` (imported, unused by these functions) is stubbed when verl is absent.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -68,7 +69,10 @@ def corridor_steps(rng, rows, n_traj=8, n_cells=8, horizon=50, penalty=-0.125, s
             for t in range(horizon):
                 a = acts[i, t]
                 r = 0.0
-                g_l.append(g); tr_l.append(tid); st_l.append(t); ob_l.append(pos + 100 * g)
+                g_l.append(g)
+                tr_l.append(tid)
+                st_l.append(t)
+                ob_l.append(pos + 100 * g)
                 if a == 0:
                     if pos == 0:
                         r = penalty
@@ -83,8 +87,10 @@ def corridor_steps(rng, rows, n_traj=8, n_cells=8, horizon=50, penalty=-0.125, s
                 rw_l.append(r)
             tid += 1
         g += 1
-    d = {k: np.asarray(v) for k, v in dict(group_ids=g_l, trajectory_ids=tr_l, step_ids=st_l,
-                                             observation_keys=ob_l, rewards=rw_l).items()}
+    d = {
+        k: np.asarray(v)
+        for k, v in dict(group_ids=g_l, trajectory_ids=tr_l, step_ids=st_l, observation_keys=ob_l, rewards=rw_l).items()
+    }
     d["rewards"] = d["rewards"].astype(np.float64)
     # interleave rows across trajectories, keeping time order inside each trajectory
     n = d["rewards"].size
@@ -106,7 +112,7 @@ def returns_numpy(traj, rewards, gamma):
     out = np.zeros_like(r)
     last = np.r_[t_sorted[1:] != t_sorted[:-1], True]
     run = 0.0
-    for i in range(r.size - 1, -1, -1):       # one pass (reference input only, not timed)
+    for i in range(r.size - 1, -1, -1):  # one pass (reference input only, not timed)
         if last[i]:
             run = 0.0
         run = r[i] + gamma * run
@@ -122,9 +128,11 @@ def load_reference(ref_dir):
     if not ref_dir:
         return None
     ref = Path(ref_dir)
-    cands = [(ref / "gigpo" / "core_gigpo.py", ref / "recipe" / "hgpo" / "core_hgpo.py"),
-             (ref / "core_gigpo.py", ref / "core_hgpo.py"),
-             (ref / "core_gigpo.py", ref / "core_hgpo_dropzeros.py")]
+    cands = [
+        (ref / "gigpo" / "core_gigpo.py", ref / "recipe" / "hgpo" / "core_hgpo.py"),
+        (ref / "core_gigpo.py", ref / "core_hgpo.py"),
+        (ref / "core_gigpo.py", ref / "core_hgpo_dropzeros.py"),
+    ]
     for gp, hp in cands:
         if gp.exists() and hp.exists():
             break
@@ -150,6 +158,7 @@ def _quiet(fn):
     def run():
         with contextlib.redirect_stdout(io.StringIO()):  # build_step_group prints a summary line
             return fn()
+
     return run
 
 
@@ -188,26 +197,53 @@ def main(argv=None):
     obs_obj = d["observation_keys"].astype(object)
 
     def batch():
-        return RolloutBatch(rewards=d["rewards"], group_ids=d["group_ids"], trajectory_ids=d["trajectory_ids"],
-                            step_ids=d["step_ids"], observation_keys=d["observation_keys"])
+        return RolloutBatch(
+            rewards=d["rewards"],
+            group_ids=d["group_ids"],
+            trajectory_ids=d["trajectory_ids"],
+            step_ids=d["step_ids"],
+            observation_keys=d["observation_keys"],
+        )
 
     ours = {
         "gigpo": lambda: compute_advantages("gigpo", batch(), gamma=gamma, mode="mean_std_norm"),
-        "hgpo": lambda: compute_advantages("hgpo", batch(), gamma=hgamma, history_length=2, mode="mean_std_norm",
-                                           alpha=1.0, zero_items="drop"),
+        "hgpo": lambda: compute_advantages(
+            "hgpo", batch(), gamma=hgamma, history_length=2, mode="mean_std_norm", alpha=1.0, zero_items="drop"
+        ),
     }
     refmods = load_reference(args.ref_dir)
     refs = {}
     if refmods is not None:
         G, H, gpath, hpath = refmods
         refs = {
-            "gigpo": _quiet(lambda: G.compute_gigpo_outcome_advantage(
-                torch.tensor(tlr), torch.tensor(ret), torch.tensor(mask), obs_obj, d["group_ids"],
-                d["trajectory_ids"], epsilon=1e-6, step_advantage_w=1.0, mode="mean_std_norm")[0][:, 0]),
-            "hgpo": _quiet(lambda: H.compute_hgpo_outcome_advantage(
-                torch.tensor(tlr, dtype=torch.float32), torch.tensor(ret_h), torch.tensor(mask, dtype=torch.float32),
-                obs_obj, d["group_ids"], d["trajectory_ids"], history_length=2, epsilon=1e-6,
-                mode="mean_std_norm", length_weight_alpha=1.0, base_group=False)[0][:, 0]),
+            "gigpo": _quiet(
+                lambda: G.compute_gigpo_outcome_advantage(
+                    torch.tensor(tlr),
+                    torch.tensor(ret),
+                    torch.tensor(mask),
+                    obs_obj,
+                    d["group_ids"],
+                    d["trajectory_ids"],
+                    epsilon=1e-6,
+                    step_advantage_w=1.0,
+                    mode="mean_std_norm",
+                )[0][:, 0]
+            ),
+            "hgpo": _quiet(
+                lambda: H.compute_hgpo_outcome_advantage(
+                    torch.tensor(tlr, dtype=torch.float32),
+                    torch.tensor(ret_h),
+                    torch.tensor(mask, dtype=torch.float32),
+                    obs_obj,
+                    d["group_ids"],
+                    d["trajectory_ids"],
+                    history_length=2,
+                    epsilon=1e-6,
+                    mode="mean_std_norm",
+                    length_weight_alpha=1.0,
+                    base_group=False,
+                )[0][:, 0]
+            ),
         }
     results = {}
     for m in ("gigpo", "hgpo"):
@@ -228,8 +264,9 @@ def main(argv=None):
             delta = (out.double() - rout.double()).abs()
             diff = float(delta.max())
             rel = float((delta / (1.0 + rout.double().abs())).max())
-            res.update(ref_min_s=min(rts), ref_rounds=len(rts), speedup=min(rts) / min(ts), max_abs_diff=diff,
-                       max_rel_diff=rel)
+            res.update(
+                ref_min_s=min(rts), ref_rounds=len(rts), speedup=min(rts) / min(ts), max_abs_diff=diff, max_rel_diff=rel
+            )
         else:
             res.update(ref_min_s=None, speedup=None, max_abs_diff=None, note="reference not found")
         results[m] = res
@@ -246,15 +283,24 @@ def main(argv=None):
     c, nc = combine(g, o, no)
     sizes = segment_count(c, nc, dtype=torch.int64)
     report = {
-        "rows": n, "episode_groups": groups, "trajectories": trajs, "gamma_gigpo": gamma, "gamma_hgpo": hgamma,
-        "mean_anchor_group_size": float(n / nc), "rows_in_nonsingleton_anchor_groups": float(
-            (sizes[c] > 1).double().mean()),
-        "torch": torch.__version__, "torch_threads": 1,
-        "reference": dict(UPSTREAM, gigpo_path=refmods[2] if refmods else None,
-                          hgpo_path=refmods[3] if refmods else None,
-                          hgpo_variant="upstream (drops zero items)",
-                          reference_inputs="precomputed float64 step returns (returns time excluded)"),
-        "results": results, "machine": Cm.machine_info(),
+        "rows": n,
+        "episode_groups": groups,
+        "trajectories": trajs,
+        "gamma_gigpo": gamma,
+        "gamma_hgpo": hgamma,
+        "mean_anchor_group_size": float(n / nc),
+        "rows_in_nonsingleton_anchor_groups": float((sizes[c] > 1).double().mean()),
+        "torch": torch.__version__,
+        "torch_threads": 1,
+        "reference": dict(
+            UPSTREAM,
+            gigpo_path=refmods[2] if refmods else None,
+            hgpo_path=refmods[3] if refmods else None,
+            hgpo_variant="upstream (drops zero items)",
+            reference_inputs="precomputed float64 step returns (returns time excluded)",
+        ),
+        "results": results,
+        "machine": Cm.machine_info(),
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
     md = render_md(report)
@@ -265,28 +311,38 @@ def main(argv=None):
 
 
 def render_md(rep) -> str:
-    lines = ["## LLM agentic advantages (GiGPO, HGPO)", "",
-             f"{rep['rows']:,} step rows ({rep['episode_groups']} episode groups x 8 trajectories, corridor random "
-             f"walks, horizon 50; mean anchor-group size {rep['mean_anchor_group_size']:.1f}, "
-             f"{100 * rep['rows_in_nonsingleton_anchor_groups']:.0f}% of rows in non-singleton anchor groups), "
-             f"gamma {rep['gamma_gigpo']} (GiGPO) / {rep['gamma_hgpo']} (HGPO, float32-exact returns), torch {rep['torch']} on 1 thread. Reference: verl-agent "
-             f"(`{rep['reference']['repo']}` @ `{rep['reference']['commit'][:12]}`) "
-             "`compute_gigpo_outcome_advantage` / `compute_hgpo_outcome_advantage`, run in the same process on the "
-             "same batch with precomputed step returns (their O(rows^2) `compute_step_discounted_returns` "
-             "excluded); ours includes building the `RolloutBatch` and the returns.", "",
-             "| method | verl-agent (s) | mdp.llm (s, best of n) | speed-up | max abs diff | max diff / (1 + abs ref) |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "## LLM agentic advantages (GiGPO, HGPO)",
+        "",
+        f"{rep['rows']:,} step rows ({rep['episode_groups']} episode groups x 8 trajectories, corridor random "
+        f"walks, horizon 50; mean anchor-group size {rep['mean_anchor_group_size']:.1f}, "
+        f"{100 * rep['rows_in_nonsingleton_anchor_groups']:.0f}% of rows in non-singleton anchor groups), "
+        f"gamma {rep['gamma_gigpo']} (GiGPO) / {rep['gamma_hgpo']} (HGPO, float32-exact returns), torch {rep['torch']} on 1 thread. Reference: verl-agent "
+        f"(`{rep['reference']['repo']}` @ `{rep['reference']['commit'][:12]}`) "
+        "`compute_gigpo_outcome_advantage` / `compute_hgpo_outcome_advantage`, run in the same process on the "
+        "same batch with precomputed step returns (their O(rows^2) `compute_step_discounted_returns` "
+        "excluded); ours includes building the `RolloutBatch` and the returns.",
+        "",
+        "| method | verl-agent (s) | mdp.llm (s, best of n) | speed-up | max abs diff | max diff / (1 + abs ref) |",
+        "|---|---|---|---|---|---|",
+    ]
     for m, r in rep["results"].items():
         if r.get("ref_min_s") is None:
             lines.append(f"| {m} | missing | {r['ours_min_s']:.3f} | - | - | - |")
         else:
-            lines.append(f"| {m} | {r['ref_min_s']:.2f} | {r['ours_min_s']:.3f} (median "
-                         f"{r['ours_median_s']:.3f}, n={r['ours_rounds']}) | {r['speedup']:.0f}x | "
-                         f"{r['max_abs_diff']:.1e} | {r['max_rel_diff']:.1e} |")
-    lines += ["", "Settings: GiGPO `mean_std_norm`, omega 1, step-row episode statistics (verl-agent's default); "
-              "HGPO K = 2, alpha 1, `mean_std_norm`, upstream zero-item convention (`zero_items=\"drop\"`). "
-              "The HGPO reference computes in float32, hence differences at float32 resolution. "
-              f"Machine: {rep['machine'].get('cpu', '?')}; {rep['date']}.", ""]
+            lines.append(
+                f"| {m} | {r['ref_min_s']:.2f} | {r['ours_min_s']:.3f} (median "
+                f"{r['ours_median_s']:.3f}, n={r['ours_rounds']}) | {r['speedup']:.0f}x | "
+                f"{r['max_abs_diff']:.1e} | {r['max_rel_diff']:.1e} |"
+            )
+    lines += [
+        "",
+        "Settings: GiGPO `mean_std_norm`, omega 1, step-row episode statistics (verl-agent's default); "
+        'HGPO K = 2, alpha 1, `mean_std_norm`, upstream zero-item convention (`zero_items="drop"`). '
+        "The HGPO reference computes in float32, hence differences at float32 resolution. "
+        f"Machine: {rep['machine'].get('cpu', '?')}; {rep['date']}.",
+        "",
+    ]
     return "\n".join(lines)
 
 

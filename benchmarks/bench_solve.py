@@ -1,4 +1,5 @@
 """Only the solve benchmarks: `python -m benchmarks.bench_solve [--quick] [--threads 1 2]` (see run_all)."""
+
 from benchmarks.run_all import main
 
 if __name__ == "__main__":

@@ -1,13 +1,18 @@
 """Turn ``benchmarks/latest.json`` into ``docs/benchmarks.md`` (``python -m benchmarks.report``), and
 ``benchmarks/latest_games.json`` into its games section (``python -m benchmarks.report --games``)."""
+
 from __future__ import annotations
 
 import json
 import sys
 from pathlib import Path
 
-ANCHOR_SOLVERS = ("quantecon:policy_iteration", "quantecon:modified_policy_iteration",
-                  "pymdptoolbox:PolicyIteration", "pymdptoolbox:PolicyIterationModified")
+ANCHOR_SOLVERS = (
+    "quantecon:policy_iteration",
+    "quantecon:modified_policy_iteration",
+    "pymdptoolbox:PolicyIteration",
+    "pymdptoolbox:PolicyIterationModified",
+)
 
 
 NOTES = """## How `mdp.solve` gets there (and stays certified)
@@ -162,44 +167,50 @@ def l1scan_section(res):
     sc = res.get("l1scan")
     if not sc or not sc.get("points"):
         return []
-    L = ["## Where the dense float64 gap comes from: `v` and one row of `P` against L1",
-         "",
-         "One thread, dense random `P` with A = 8 and growing S; per-round median ratios as above.",
-         "A row of `P` and `v` are `8 S` bytes each and a core's L1 data cache is 32 KiB, so from about",
-         "S = 2000 on `v` is evicted by the row streaming past before the next row needs it, and each",
-         "element's `v` load is served by L2 next to the `P` stream. `short-v control` streams the same",
-         "`P` with the same loads and FMAs per element, but multiplies each half of a row with the *first*",
-         "half of `v` (`benchmarks/worker.py:_short_v_kernel`, a diagnostic, not a Bellman sweep): only the",
-         "length of the vector it rereads differs.",
-         "",
-         "| S | P MB | 16 S bytes vs 32 KiB L1 | floor GB/s | ours / floor | short-v control / floor |",
-         "|---|---|---|---|---|---|"]
+    L = [
+        "## Where the dense float64 gap comes from: `v` and one row of `P` against L1",
+        "",
+        "One thread, dense random `P` with A = 8 and growing S; per-round median ratios as above.",
+        "A row of `P` and `v` are `8 S` bytes each and a core's L1 data cache is 32 KiB, so from about",
+        "S = 2000 on `v` is evicted by the row streaming past before the next row needs it, and each",
+        "element's `v` load is served by L2 next to the `P` stream. `short-v control` streams the same",
+        "`P` with the same loads and FMAs per element, but multiplies each half of a row with the *first*",
+        "half of `v` (`benchmarks/worker.py:_short_v_kernel`, a diagnostic, not a Bellman sweep): only the",
+        "length of the vector it rereads differs.",
+        "",
+        "| S | P MB | 16 S bytes vs 32 KiB L1 | floor GB/s | ours / floor | short-v control / floor |",
+        "|---|---|---|---|---|---|",
+    ]
     for pt in sc["points"]:
         t = pt["timings"]
         fl = t["floor_f64"]["min_ms"]
-        L.append(f"| {pt['S']} | {pt['bytes'] / 1e6:.0f} | {16 * pt['S'] / 32768:.2f}x | {pt['bytes'] / fl / 1e6:.1f} | "
-                 f"**{_f(_floor_ratio(t, 'ours_f64', 'floor_f64'))}x** | {_f(_floor_ratio(t, 'short_v', 'floor_f64'))}x |")
+        L.append(
+            f"| {pt['S']} | {pt['bytes'] / 1e6:.0f} | {16 * pt['S'] / 32768:.2f}x | {pt['bytes'] / fl / 1e6:.1f} | "
+            f"**{_f(_floor_ratio(t, 'ours_f64', 'floor_f64'))}x** | {_f(_floor_ratio(t, 'short_v', 'floor_f64'))}x |"
+        )
     return L
 
 
 def sweep_section(res):
-    L = ["## One Bellman sweep",
-         "",
-         "Minimum over interleaved rounds (median in parentheses), milliseconds per call; each sample",
-         "times enough back-to-back calls to last >= 5 ms, and each configuration runs as two alternating",
-         "pairs of processes (ours+floor, anchors), minimum taken over both. `ours/floor` is the median",
-         "over rounds of the per-round ratio (both timed back to back in one process; the ratio of the",
-         "minima is in parentheses). `floor` is a streaming",
-         "read of the same bytes (`mdp._common.bellman.stream_sum_rows` over `P` as `(S*A, S)` for dense,",
-         "a sum over `indptr/indices/data` for CSR) with the same `prange` and thread count. `ours` is",
-         "`bellman_dense`/`bellman_sparse` (`T v` and greedy actions); `ours+q` also writes `q`",
-         "(`bellman_q_dense`/`bellman_q_sparse`: the sparse check of `mdp.solve`; its dense checks read",
-         "only the rows that can win, see below). Anchors: QuantEcon `DiscreteDP.bellman_operator`",
-         "(one BLAS gemv + row max for dense; scipy CSR matvec for the sparse sa-pair form) and",
-         "pymdptoolbox `ValueIteration._bellmanOperator` (A gemvs / CSR matvecs).",
-         "",
-         "| instance | thr | floor f64 | ours f64 | ours/floor | ours+q | floor f32 | ours f32 | f32/floor32 | QuantEcon | pymdptoolbox | ours f64 / best anchor | ours f32 / best anchor f64 |",
-         "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    L = [
+        "## One Bellman sweep",
+        "",
+        "Minimum over interleaved rounds (median in parentheses), milliseconds per call; each sample",
+        "times enough back-to-back calls to last >= 5 ms, and each configuration runs as two alternating",
+        "pairs of processes (ours+floor, anchors), minimum taken over both. `ours/floor` is the median",
+        "over rounds of the per-round ratio (both timed back to back in one process; the ratio of the",
+        "minima is in parentheses). `floor` is a streaming",
+        "read of the same bytes (`mdp._common.bellman.stream_sum_rows` over `P` as `(S*A, S)` for dense,",
+        "a sum over `indptr/indices/data` for CSR) with the same `prange` and thread count. `ours` is",
+        "`bellman_dense`/`bellman_sparse` (`T v` and greedy actions); `ours+q` also writes `q`",
+        "(`bellman_q_dense`/`bellman_q_sparse`: the sparse check of `mdp.solve`; its dense checks read",
+        "only the rows that can win, see below). Anchors: QuantEcon `DiscreteDP.bellman_operator`",
+        "(one BLAS gemv + row max for dense; scipy CSR matvec for the sparse sa-pair form) and",
+        "pymdptoolbox `ValueIteration._bellmanOperator` (A gemvs / CSR matvecs).",
+        "",
+        "| instance | thr | floor f64 | ours f64 | ours/floor | ours+q | floor f32 | ours f32 | f32/floor32 | QuantEcon | pymdptoolbox | ours f64 / best anchor | ours f32 / best anchor f64 |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in res["sweep"]:
         t = r.get("timings")
         if not t:
@@ -210,31 +221,38 @@ def sweep_section(res):
         cell = lambda k: "-" if g(k) is None else f"{_f(g(k))} ({_f(gm(k))})"  # noqa: E731
         anchors = [x for x in (g("quantecon"), g("pymdptoolbox")) if x is not None]
         best = min(anchors) if anchors else None
-        L.append(f"| {r['label']} | {r['threads']} | {cell('floor_f64')} | {cell('ours_f64')} | "
-                 f"**{_f(_floor_ratio(t, 'ours_f64', 'floor_f64'))}x** ({_f(g('ours_f64') / g('floor_f64'))}x) | "
-                 f"{cell('ours_f64_q')} | {cell('floor_f32')} | {cell('ours_f32')} | "
-                 f"{_f(_floor_ratio(t, 'ours_f32', 'floor_f32'))}x | {cell('quantecon')} | {cell('pymdptoolbox')} | "
-                 f"**{_f(g('ours_f64') / best) if best else '-'}x** | **{_f(g('ours_f32') / best) if best else '-'}x** |")
+        L.append(
+            f"| {r['label']} | {r['threads']} | {cell('floor_f64')} | {cell('ours_f64')} | "
+            f"**{_f(_floor_ratio(t, 'ours_f64', 'floor_f64'))}x** ({_f(g('ours_f64') / g('floor_f64'))}x) | "
+            f"{cell('ours_f64_q')} | {cell('floor_f32')} | {cell('ours_f32')} | "
+            f"{_f(_floor_ratio(t, 'ours_f32', 'floor_f32'))}x | {cell('quantecon')} | {cell('pymdptoolbox')} | "
+            f"**{_f(g('ours_f64') / best) if best else '-'}x** | **{_f(g('ours_f32') / best) if best else '-'}x** |"
+        )
     return L
 
 
 def solve_section(res):
-    L = ["## Solving to a certified 1e-8",
-         "",
-         "Wall time of one call (minimum over up to 3 calls, one if it took > 5 s; dense models: best of two alternating passes over all methods), `mdp.solve(m, tol=1e-8)`",
-         "against the peers' solvers on the same model in the same thread configuration. JIT compilation",
-         "is excluded (compiled on a small model first). `err` is `max |v - V*|` against the reference",
-         "named below, so a wrong answer shows. Peers were called with `epsilon = 2e-8` for their",
-         "span-based rules (QuantEcon MPI/VI and pymdptoolbox MPI/VI stop when",
-         "`span(T v - v) < epsilon (1 - gamma) / gamma`; for QuantEcon's midpoint answer this is the same",
-         "guarantee, `||v - v*|| <= 1e-8`) and `max_iter = 10^7` (QuantEcon) / `10^6` (pymdptoolbox) so",
-         "that no default iteration cap (QuantEcon's 250, pymdptoolbox MPI's 10) stops them silently.",
-         "Policy iteration has no epsilon. Peers that ran past the cap were killed: `capped`.",
-         ""]
+    L = [
+        "## Solving to a certified 1e-8",
+        "",
+        "Wall time of one call (minimum over up to 3 calls, one if it took > 5 s; dense models: best of two alternating passes over all methods), `mdp.solve(m, tol=1e-8)`",
+        "against the peers' solvers on the same model in the same thread configuration. JIT compilation",
+        "is excluded (compiled on a small model first). `err` is `max |v - V*|` against the reference",
+        "named below, so a wrong answer shows. Peers were called with `epsilon = 2e-8` for their",
+        "span-based rules (QuantEcon MPI/VI and pymdptoolbox MPI/VI stop when",
+        "`span(T v - v) < epsilon (1 - gamma) / gamma`; for QuantEcon's midpoint answer this is the same",
+        "guarantee, `||v - v*|| <= 1e-8`) and `max_iter = 10^7` (QuantEcon) / `10^6` (pymdptoolbox) so",
+        "that no default iteration cap (QuantEcon's 250, pymdptoolbox MPI's 10) stops them silently.",
+        "Policy iteration has no epsilon. Peers that ran past the cap were killed: `capped`.",
+        "",
+    ]
     by_inst = {}
     for r in res["solve"]:
         by_inst.setdefault((r["label"], r["threads"]), []).append(r)
-    L += ["| instance | thr | method | time s | iters | err vs V* | time / mdp.solve |", "|---|---|---|---|---|---|---|"]
+    L += [
+        "| instance | thr | method | time s | iters | err vs V* | time / mdp.solve |",
+        "|---|---|---|---|---|---|---|",
+    ]
     summary = []
     for (lab, nt), rows in by_inst.items():
         ours = None
@@ -246,26 +264,45 @@ def solve_section(res):
         for r in rows:
             m = r.get("methods", {}).get(r["method"])
             if m is None:
-                what = f"killed at {r.get('cap_s', 0):.0f} s (cap {res['cap_s']:.0f} s + 20 s setup)" if r.get("capped") else f"error: {str(r.get('error'))[-120:]}".replace("\n", " ").replace("|", "/")
-                L.append(f"| {lab} | {nt} | {r['method']} | {what} | - | - | > {_f(res['cap_s'] / ours) if (ours and r.get('capped')) else '-'} |")
+                what = (
+                    f"killed at {r.get('cap_s', 0):.0f} s (cap {res['cap_s']:.0f} s + 20 s setup)"
+                    if r.get("capped")
+                    else f"error: {str(r.get('error'))[-120:]}".replace("\n", " ").replace("|", "/")
+                )
+                L.append(
+                    f"| {lab} | {nt} | {r['method']} | {what} | - | - | > {_f(res['cap_s'] / ours) if (ours and r.get('capped')) else '-'} |"
+                )
                 continue
             ratio = m["min_s"] / ours if ours else None
-            L.append(f"| {lab} | {nt} | {r['method']} | {_f(m['min_s'], 3)} | {m['n_iter']} | {_f(m.get('err_vs_vstar'))} | {_f(ratio)}x |")
+            L.append(
+                f"| {lab} | {nt} | {r['method']} | {_f(m['min_s'], 3)} | {m['n_iter']} | {_f(m.get('err_vs_vstar'))} | {_f(ratio)}x |"
+            )
             if r["method"] in ANCHOR_SOLVERS and (best is None or m["min_s"] < best[1]):
                 best = (r["method"], m["min_s"])
         ref = next((r.get("reference") for r in rows if r.get("reference")), None)
         if ours and best:
-            summary.append(f"| {lab} | {nt} | {_f(ours, 3)} | {best[0]} | {_f(best[1], 3)} | **{_f(ours / best[1])}x** |")
+            summary.append(
+                f"| {lab} | {nt} | {_f(ours, 3)} | {best[0]} | {_f(best[1], 3)} | **{_f(ours / best[1])}x** |"
+            )
         elif ours:
             peers_here = [r for r in rows if r["method"] != "mdp.solve"]
             if peers_here:
-                summary.append(f"| {lab} | {nt} | {_f(ours, 3)} | all anchors capped/failed | > {res['cap_s']:.0f} | < {_f(ours / res['cap_s'])}x |")
+                summary.append(
+                    f"| {lab} | {nt} | {_f(ours, 3)} | all anchors capped/failed | > {res['cap_s']:.0f} | < {_f(ours / res['cap_s'])}x |"
+                )
             else:
-                summary.append(f"| {lab} | {nt} | {_f(ours, 3)} | (peers run at thr={min(res['threads'])} only) | - | - |")
+                summary.append(
+                    f"| {lab} | {nt} | {_f(ours, 3)} | (peers run at thr={min(res['threads'])} only) | - | - |"
+                )
         if ref:
             L.append(f"| {lab} | {nt} | *reference V\\**: {ref} | | | | |")
-    L += ["", "### mdp.solve vs the best anchor (their PI or MPI)", "",
-          "| instance | thr | mdp.solve s | best anchor | its time s | ratio (goal <= 0.5) |", "|---|---|---|---|---|---|"]
+    L += [
+        "",
+        "### mdp.solve vs the best anchor (their PI or MPI)",
+        "",
+        "| instance | thr | mdp.solve s | best anchor | its time s | ratio (goal <= 0.5) |",
+        "|---|---|---|---|---|---|",
+    ]
     return L + summary
 
 
@@ -273,27 +310,37 @@ def jit_section(res):
     j = res.get("jit") or {}
     if not j:
         return []
-    L = ["## JIT cost", "",
-         "Fresh process, `NUMBA_CACHE_DIR` pointing at an empty folder (`cold`: everything compiles), then",
-         "a second fresh process with the same folder (`warm`: kernels load from the cache). `first` is",
-         "the first call in the process, `second` the next call (compiled code only). All kernels use",
-         "`cache=True`.", "",
-         "| phase | import mdp s | solve dense first / second s | solve sparse first / second s | value_iteration first / second s |",
-         "|---|---|---|---|---|"]
+    L = [
+        "## JIT cost",
+        "",
+        "Fresh process, `NUMBA_CACHE_DIR` pointing at an empty folder (`cold`: everything compiles), then",
+        "a second fresh process with the same folder (`warm`: kernels load from the cache). `first` is",
+        "the first call in the process, `second` the next call (compiled code only). All kernels use",
+        "`cache=True`.",
+        "",
+        "| phase | import mdp s | solve dense first / second s | solve sparse first / second s | value_iteration first / second s |",
+        "|---|---|---|---|---|",
+    ]
     for ph in ("cold", "warm"):
         r = j.get(ph, {})
         if "import_s" not in r:
             L.append(f"| {ph} | error: {str(r)[:100]} |")
             continue
         c = lambda k: f"{_f(r[k]['first_s'], 3)} / {r[k]['second_s'] * 1e3:.2f} ms"  # noqa: E731
-        L.append(f"| {ph} | {_f(r['import_s'], 3)} | {c('solve_dense')} | {c('solve_sparse')} | {c('value_iteration_dense')} |")
+        L.append(
+            f"| {ph} | {_f(r['import_s'], 3)} | {c('solve_dense')} | {c('solve_sparse')} | {c('value_iteration_dense')} |"
+        )
     return L
 
 
 def goals_section(res):
     """Each stated goal against this run's numbers (computed, not hand-written)."""
-    L = ["## Goals, checked against this run", "",
-         "| goal | instance | thr | measured | met? |", "|---|---|---|---|---|"]
+    L = [
+        "## Goals, checked against this run",
+        "",
+        "| goal | instance | thr | measured | met? |",
+        "|---|---|---|---|---|",
+    ]
     for r in res["sweep"]:
         t = r.get("timings")
         if not t:
@@ -303,22 +350,32 @@ def goals_section(res):
         best = min(anchors) if anchors else None
         if r["instance"]["kind"] == "dense":
             x = _floor_ratio(t, "ours_f64", "floor_f64")
-            L.append(f"| f64 sweep <= 1.1x bandwidth floor | {r['label']} | {r['threads']} | {_f(x)}x | {'yes' if x <= 1.1 else 'no'} |")
+            L.append(
+                f"| f64 sweep <= 1.1x bandwidth floor | {r['label']} | {r['threads']} | {_f(x)}x | {'yes' if x <= 1.1 else 'no'} |"
+            )
             if best:
                 x = g("ours_f64") / best
-                L.append(f"| f64 sweep <= anchors at equal threads | {r['label']} | {r['threads']} | {_f(x)}x | {'yes' if x <= 1.0 else 'no'} |")
+                L.append(
+                    f"| f64 sweep <= anchors at equal threads | {r['label']} | {r['threads']} | {_f(x)}x | {'yes' if x <= 1.0 else 'no'} |"
+                )
                 x = g("ours_f32") / best
                 why = ""
                 if g("floor_f32") and g("floor_f32_f32sum"):
                     # what float64 accumulation allows: its streaming read alone, against the anchors
-                    why = (f" (f32 floor with f64 accumulation alone: {_f(g('floor_f32') / best)}x; "
-                           f"f32 bytes summed in f32: {_f(g('floor_f32_f32sum') / best)}x)")
-                L.append(f"| f32 sweep <= 0.6x anchors' f64 sweep | {r['label']} | {r['threads']} | {_f(x)}x{why} | {'yes' if x <= 0.6 else 'no'} |")
+                    why = (
+                        f" (f32 floor with f64 accumulation alone: {_f(g('floor_f32') / best)}x; "
+                        f"f32 bytes summed in f32: {_f(g('floor_f32_f32sum') / best)}x)"
+                    )
+                L.append(
+                    f"| f32 sweep <= 0.6x anchors' f64 sweep | {r['label']} | {r['threads']} | {_f(x)}x{why} | {'yes' if x <= 0.6 else 'no'} |"
+                )
     by = {}
     for r in res["solve"]:
         by.setdefault((r["label"], r["threads"]), []).append(r)
     for (lab, nt), rows in by.items():
-        ours = next((r["methods"]["mdp.solve"]["min_s"] for r in rows if r["method"] == "mdp.solve" and "methods" in r), None)
+        ours = next(
+            (r["methods"]["mdp.solve"]["min_s"] for r in rows if r["method"] == "mdp.solve" and "methods" in r), None
+        )
         anchors = [r["methods"][r["method"]]["min_s"] for r in rows if r["method"] in ANCHOR_SOLVERS and "methods" in r]
         capped = [r for r in rows if r["method"] in ANCHOR_SOLVERS and r.get("capped")]
         if ours is None or not (anchors or capped):
@@ -327,33 +384,57 @@ def goals_section(res):
             x = ours / min(anchors)
             L.append(f"| solve <= 0.5x best anchor PI/MPI | {lab} | {nt} | {_f(x)}x | {'yes' if x <= 0.5 else 'no'} |")
         else:
-            L.append(f"| solve <= 0.5x best anchor PI/MPI | {lab} | {nt} | < {_f(ours / res['cap_s'])}x (every anchor PI/MPI capped at {res['cap_s']:.0f} s) | yes |")
+            L.append(
+                f"| solve <= 0.5x best anchor PI/MPI | {lab} | {nt} | < {_f(ours / res['cap_s'])}x (every anchor PI/MPI capped at {res['cap_s']:.0f} s) | yes |"
+            )
     return L
 
 
 def write_markdown(res, path):
     m = res["machine"]
-    L = ["# Benchmarks: rlab's MDP core vs pymdptoolbox and QuantEcon", "",
-         "Generated by `benchmarks/report.py` from the run's JSON (`benchmarks/latest.json` for the full run). Reproduce with:", "",
-         f"    {res['command']}", "",
-         f"Run {res['started']} - {res['finished']}. Machine: {m['cpu']}, {m['cores']} cores, {m['mem_gb']} GB,",
-         f"{m['platform']}, Python {m['python']}. Versions: "
-         + ", ".join(f"{k} {v}" for k, v in m["versions"].items()) + ".",
-         f"Load average at start {m['loadavg']}, at end {m.get('loadavg_end')}: this is a shared 2-core",
-         "virtual machine. Sweeps: our kernels and the floor in one process, the anchors in another",
-         "(each timed interleaved, so contenders in a process see the same load); solves: one method",
-         "per process, each dense configuration in two alternating passes. Minima are the headline",
-         "numbers, except sweep/floor ratios: the median of per-round ratios (see the sweep table).", "",
-         "Thread counts: each configuration `thr` pins numba (`numba.set_num_threads`) and BLAS",
-         "(`threadpoolctl` plus `OMP/OPENBLAS/MKL_NUM_THREADS` set before numpy is imported) to `thr`",
-         "threads in a fresh process (`mdp._threads.pinned_threads`); each job's JSON records the pools it saw.",
-         "scipy's sparse matvec is single-threaded whatever the setting.", ""]
-    L += goals_section(res) + [""] + sweep_section(res) + [""] + l1scan_section(res) + [""] + solve_section(res) + [""] + jit_section(res) + [""]
+    L = [
+        "# Benchmarks: rlab's MDP core vs pymdptoolbox and QuantEcon",
+        "",
+        "Generated by `benchmarks/report.py` from the run's JSON (`benchmarks/latest.json` for the full run). Reproduce with:",
+        "",
+        f"    {res['command']}",
+        "",
+        f"Run {res['started']} - {res['finished']}. Machine: {m['cpu']}, {m['cores']} cores, {m['mem_gb']} GB,",
+        f"{m['platform']}, Python {m['python']}. Versions: "
+        + ", ".join(f"{k} {v}" for k, v in m["versions"].items())
+        + ".",
+        f"Load average at start {m['loadavg']}, at end {m.get('loadavg_end')}: this is a shared 2-core",
+        "virtual machine. Sweeps: our kernels and the floor in one process, the anchors in another",
+        "(each timed interleaved, so contenders in a process see the same load); solves: one method",
+        "per process, each dense configuration in two alternating passes. Minima are the headline",
+        "numbers, except sweep/floor ratios: the median of per-round ratios (see the sweep table).",
+        "",
+        "Thread counts: each configuration `thr` pins numba (`numba.set_num_threads`) and BLAS",
+        "(`threadpoolctl` plus `OMP/OPENBLAS/MKL_NUM_THREADS` set before numpy is imported) to `thr`",
+        "threads in a fresh process (`mdp._threads.pinned_threads`); each job's JSON records the pools it saw.",
+        "scipy's sparse matvec is single-threaded whatever the setting.",
+        "",
+    ]
+    L += (
+        goals_section(res)
+        + [""]
+        + sweep_section(res)
+        + [""]
+        + l1scan_section(res)
+        + [""]
+        + solve_section(res)
+        + [""]
+        + jit_section(res)
+        + [""]
+    )
     L += NOTES.splitlines()
     Path(path).write_text("\n".join(L) + "\n")
     # the games section has its own JSON (python -m benchmarks.bench_games): keep it in the docs file
     games_json = Path(__file__).resolve().parent / "latest_games.json"
-    if Path(path).resolve() == (Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md") and games_json.exists():
+    if (
+        Path(path).resolve() == (Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md")
+        and games_json.exists()
+    ):
         splice_games(json.loads(games_json.read_text()), path)
     if Path(path).resolve() == (Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"):
         splice_snippets(path)
@@ -430,13 +511,17 @@ def _rate(x):
 
 
 def _matrix_rows(res):
-    L = ["### 1000 random 5x5 zero-sum games", "",
-         "All contenders solve the same 1000 games (standard normal payoffs, seed 0) in the same process,",
-         "interleaved, JIT warm; best of the rounds shown (median per game in parentheses).",
-         "`time / ours` is relative to `marl.zero_sum_matrix_game` (serial) in the same job;",
-         "`max |v - HiGHS|` is against `marl.zero_sum_lp` (both players' HiGHS LPs).", "",
-         "| thr | contender | games/s | us/game (median) | rounds | time / ours | max abs(v - HiGHS) |",
-         "|---|---|---|---|---|---|---|"]
+    L = [
+        "### 1000 random 5x5 zero-sum games",
+        "",
+        "All contenders solve the same 1000 games (standard normal payoffs, seed 0) in the same process,",
+        "interleaved, JIT warm; best of the rounds shown (median per game in parentheses).",
+        "`time / ours` is relative to `marl.zero_sum_matrix_game` (serial) in the same job;",
+        "`max |v - HiGHS|` is against `marl.zero_sum_lp` (both players' HiGHS LPs).",
+        "",
+        "| thr | contender | games/s | us/game (median) | rounds | time / ours | max abs(v - HiGHS) |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for job in res.get("matrix", []):
         c = job.get("contenders")
         if not c:
@@ -444,48 +529,62 @@ def _matrix_rows(res):
             continue
         ours = c[OURS_MATRIX]["min_s"]
         for name, r in c.items():
-            L.append(f"| {job['threads']} | {name} | {_rate(r['games_per_s'])} | {_f(r['us_per_game'])} "
-                     f"({_f(1e6 * r['median_s'] / job['n'])}) | {r['n']} | {_f(r['min_s'] / ours)}x | {r['max_abs_diff_vs_highs']:.1e} |")
+            L.append(
+                f"| {job['threads']} | {name} | {_rate(r['games_per_s'])} | {_f(r['us_per_game'])} "
+                f"({_f(1e6 * r['median_s'] / job['n'])}) | {r['n']} | {_f(r['min_s'] / ours)}x | {r['max_abs_diff_vs_highs']:.1e} |"
+            )
         for name, why in job.get("missing", {}).items():
             L.append(f"| {job['threads']} | {name} | {why} | | | | |")
-        L.append(f"| {job['threads']} | *certificate gaps*: ours max `upper - lower` = {job['ours_max_gap']:.1e}; "
-                 f"HiGHS reference {job['ref_max_gap']:.1e} | | | | | |")
+        L.append(
+            f"| {job['threads']} | *certificate gaps*: ours max `upper - lower` = {job['ours_max_gap']:.1e}; "
+            f"HiGHS reference {job['ref_max_gap']:.1e} | | | | | |"
+        )
     return L
 
 
 def _shapley_rows(res):
-    L = ["### Shapley iteration to a certified 1e-8 (1000 states, 5x5 actions)", "",
-         "Every contender runs Shapley value iteration from `v = 0` with the same stopping rule: the",
-         "MacQueen bounds of the Shapley operator (`marl.markov._certify`, half-width <= 1e-8), so",
-         "the iteration counts agree. They differ only in the stage-game solver: the batched numba simplex",
-         "(`marl.shapley_value_iteration`), scipy HiGHS one LP per state in a Python loop, QuantEcon",
-         "`minmax` per state from a Python loop, and (for reference) from an `@njit` loop. `marl.hoffman_karp`",
-         "(strategy iteration; its outer iterations are not Shapley backups) stops on the same certificate.",
-         "Best of up to 3 calls (one call for loops over 10 s). A per-state loop still running after the",
-         f"cap ({res.get('cap_s', 120):.0f} s) was stopped; its total is then **extrapolated** as",
-         "(measured seconds per iteration) x (the iteration count of `marl.shapley_value_iteration`) and",
-         "marked `~`. The per-state loops run at the smallest thread count only (they are single-threaded).",
-         "`marl.shapley_value_iteration` does one backup more than the loops: at the answer it recomputes",
-         "`Q(v)` and solves all stage games with strategies (its `row_policy`/`col_policy`); on the dense",
-         "instance that extra pass over the 200 MB `P` is most of the gap to the `@njit` minmax loop, whose",
-         "time is almost all the same `q_values` backups.", "",
-         "| instance | thr | method | time s | iterations | certified bound | max abs(v - SVI) | time / SVI |",
-         "|---|---|---|---|---|---|---|---|"]
+    L = [
+        "### Shapley iteration to a certified 1e-8 (1000 states, 5x5 actions)",
+        "",
+        "Every contender runs Shapley value iteration from `v = 0` with the same stopping rule: the",
+        "MacQueen bounds of the Shapley operator (`marl.markov._certify`, half-width <= 1e-8), so",
+        "the iteration counts agree. They differ only in the stage-game solver: the batched numba simplex",
+        "(`marl.shapley_value_iteration`), scipy HiGHS one LP per state in a Python loop, QuantEcon",
+        "`minmax` per state from a Python loop, and (for reference) from an `@njit` loop. `marl.hoffman_karp`",
+        "(strategy iteration; its outer iterations are not Shapley backups) stops on the same certificate.",
+        "Best of up to 3 calls (one call for loops over 10 s). A per-state loop still running after the",
+        f"cap ({res.get('cap_s', 120):.0f} s) was stopped; its total is then **extrapolated** as",
+        "(measured seconds per iteration) x (the iteration count of `marl.shapley_value_iteration`) and",
+        "marked `~`. The per-state loops run at the smallest thread count only (they are single-threaded).",
+        "`marl.shapley_value_iteration` does one backup more than the loops: at the answer it recomputes",
+        "`Q(v)` and solves all stage games with strategies (its `row_policy`/`col_policy`); on the dense",
+        "instance that extra pass over the 200 MB `P` is most of the gap to the `@njit` minmax loop, whose",
+        "time is almost all the same `q_values` backups.",
+        "",
+        "| instance | thr | method | time s | iterations | certified bound | max abs(v - SVI) | time / SVI |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for job in res.get("shapley", []):
         ms = job.get("methods")
         if not ms:
-            L.append(f"| {job['label']} | {job['threads']} | error: {str(job.get('error', job))[-150:]} |".replace("\n", " "))
+            L.append(
+                f"| {job['label']} | {job['threads']} | error: {str(job.get('error', job))[-150:]} |".replace("\n", " ")
+            )
             continue
         svi = ms["marl.shapley_value_iteration"]["min_s"]
         for name, r in ms.items():
             if r.get("capped"):
                 t = r["extrapolated_s"]
-                L.append(f"| {job['label']} | {job['threads']} | {name} | ~{_f(t)} (stopped at {_f(r['time_done_s'])} s "
-                         f"after {r['n_iter_done']} iterations, {_f(r['s_per_iter'], 3)} s/iteration) | "
-                         f"~{r['extrapolated_to_n_iter']} | - | - | ~{_f(t / svi)}x |")
+                L.append(
+                    f"| {job['label']} | {job['threads']} | {name} | ~{_f(t)} (stopped at {_f(r['time_done_s'])} s "
+                    f"after {r['n_iter_done']} iterations, {_f(r['s_per_iter'], 3)} s/iteration) | "
+                    f"~{r['extrapolated_to_n_iter']} | - | - | ~{_f(t / svi)}x |"
+                )
                 continue
-            L.append(f"| {job['label']} | {job['threads']} | {name} | {_f(r['min_s'], 3)} | {r['n_iter']} | "
-                     f"{_f(r['error_bound']) if 'error_bound' in r else '-'} | {r['max_abs_diff_vs_svi']:.1e} | {_f(r['min_s'] / svi)}x |")
+            L.append(
+                f"| {job['label']} | {job['threads']} | {name} | {_f(r['min_s'], 3)} | {r['n_iter']} | "
+                f"{_f(r['error_bound']) if 'error_bound' in r else '-'} | {r['max_abs_diff_vs_svi']:.1e} | {_f(r['min_s'] / svi)}x |"
+            )
     return L
 
 
@@ -493,23 +592,29 @@ def _jit_rows(res):
     j = res.get("jit") or {}
     if not j:
         return []
-    L = ["### JIT cost (games)", "",
-         "Fresh process with `NUMBA_CACHE_DIR` set to an empty folder (`cold`: every kernel compiles, the",
-         "`mdp` kernels that Shapley's backups use included), then a second fresh process on the same",
-         "folder (`warm`: kernels load from the on-disk cache). Matrix calls on 100 games of 5x5;",
-         "Shapley on a 20-state dense game. `first` is the first call in the process, `second` the next.",
-         "`import marl` is lazy (numba and the kernel modules load on first use), so `first` also includes",
-         "importing them: that is most of the warm `zero_sum_matrix_game` first call.", "",
-         "| phase | import marl s | zero_sum_matrix_game first s / second ms | parallel first s / second ms | shapley_value_iteration first s / second ms |",
-         "|---|---|---|---|---|"]
+    L = [
+        "### JIT cost (games)",
+        "",
+        "Fresh process with `NUMBA_CACHE_DIR` set to an empty folder (`cold`: every kernel compiles, the",
+        "`mdp` kernels that Shapley's backups use included), then a second fresh process on the same",
+        "folder (`warm`: kernels load from the on-disk cache). Matrix calls on 100 games of 5x5;",
+        "Shapley on a 20-state dense game. `first` is the first call in the process, `second` the next.",
+        "`import marl` is lazy (numba and the kernel modules load on first use), so `first` also includes",
+        "importing them: that is most of the warm `zero_sum_matrix_game` first call.",
+        "",
+        "| phase | import marl s | zero_sum_matrix_game first s / second ms | parallel first s / second ms | shapley_value_iteration first s / second ms |",
+        "|---|---|---|---|---|",
+    ]
     for ph in ("cold", "warm"):
         r = j.get(ph, {})
         if "import_s" not in r:
             L.append(f"| {ph} | error: {str(r)[-150:]} |".replace("\n", " "))
             continue
         c = lambda k: f"{_f(r[k]['first_s'], 3)} / {r[k]['second_s'] * 1e3:.2f}"  # noqa: E731
-        L.append(f"| {ph} | {_f(r['import_s'], 3)} | {c('zero_sum_matrix_game')} | {c('zero_sum_matrix_game_parallel')} | "
-                 f"{c('shapley_value_iteration')} |")
+        L.append(
+            f"| {ph} | {_f(r['import_s'], 3)} | {c('zero_sum_matrix_game')} | {c('zero_sum_matrix_game_parallel')} | "
+            f"{c('shapley_value_iteration')} |"
+        )
     return L
 
 
@@ -525,20 +630,28 @@ def _games_goals(res):
         best_name = min((k for k in c if k.startswith(OURS_MATRIX)), key=lambda k: c[k]["min_s"])
         if QE_NJIT in c:
             x = ours / c[QE_NJIT]["min_s"]
-            L.append(f"| batched solver <= QuantEcon minmax (@njit loop), same games, serial | {nt} | {_f(x)}x | {'yes' if x <= 1 else 'no'} |")
+            L.append(
+                f"| batched solver <= QuantEcon minmax (@njit loop), same games, serial | {nt} | {_f(x)}x | {'yes' if x <= 1 else 'no'} |"
+            )
             if best_name != OURS_MATRIX:
                 x = best_ours / c[QE_NJIT]["min_s"]
-                L.append(f"| same, {best_name} (QuantEcon's loop is single-threaded) | {nt} | {_f(x)}x | {'yes' if x <= 1 else 'no'} |")
+                L.append(
+                    f"| same, {best_name} (QuantEcon's loop is single-threaded) | {nt} | {_f(x)}x | {'yes' if x <= 1 else 'no'} |"
+                )
         if QE_PY in c:
             x = ours / c[QE_PY]["min_s"]
-            L.append(f"| batched solver <= QuantEcon minmax (Python loop) | {nt} | {_f(x)}x | {'yes' if x <= 1 else 'no'} |")
+            L.append(
+                f"| batched solver <= QuantEcon minmax (Python loop) | {nt} | {_f(x)}x | {'yes' if x <= 1 else 'no'} |"
+            )
         if SCIPY_1LP in c:
             x = c[SCIPY_1LP]["min_s"] / ours
             L.append(f"| >= 300x scipy linprog HiGHS per game | {nt} | {_f(x)}x | {'yes' if x >= 300 else 'no'} |")
         d = job["ours_max_abs_diff_vs_highs"]
         L.append(f"| same values as HiGHS to 1e-9 | {nt} | max diff {d:.1e} | {'yes' if d <= 1e-9 else 'no'} |")
-        L.append(f"| exact (optimal basis; certified gap) | {nt} | max gap {job['ours_max_gap']:.1e} | "
-                 f"{'yes' if job['ours_max_gap'] <= 1e-12 else 'no'} |")
+        L.append(
+            f"| exact (optimal basis; certified gap) | {nt} | max gap {job['ours_max_gap']:.1e} | "
+            f"{'yes' if job['ours_max_gap'] <= 1e-12 else 'no'} |"
+        )
     for job in res.get("shapley", []):
         ms = job.get("methods") or {}
         if "marl.shapley_value_iteration" not in ms:
@@ -550,8 +663,10 @@ def _games_goals(res):
                 continue
             t = r["extrapolated_s"] if r.get("capped") else r["min_s"]
             pre = "~" if r.get("capped") else ""
-            L.append(f"| Shapley to 1e-8 faster than the {peer} | {job['threads']} ({job['label']}) | "
-                     f"{pre}{_f(t / svi)}x faster | {'yes' if t > svi else 'no'} |")
+            L.append(
+                f"| Shapley to 1e-8 faster than the {peer} | {job['threads']} ({job['label']}) | "
+                f"{pre}{_f(t / svi)}x faster | {'yes' if t > svi else 'no'} |"
+            )
     if res.get("jit"):
         L.append("| first-call JIT cost and cached cost reported | 1 | see JIT table | yes |")
     return L
@@ -560,23 +675,33 @@ def _games_goals(res):
 def games_section(res) -> list:
     """Markdown lines of the "Matrix and Markov games" section from ``latest_games.json``."""
     m = res["machine"]
-    L = [GAMES_BEGIN, "## Matrix and Markov games", "",
-         "Generated by `benchmarks/report.py` from `benchmarks/latest_games.json` (its own JSON: rerunning",
-         "it leaves the MDP sections above untouched). Reproduce with:", "",
-         f"    {res['command']}", "",
-         f"Run {res['started']} - {res['finished']}. Versions: "
-         + ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v) + ".",
-         f"Load average at start {[round(x, 2) for x in m['loadavg']]}, at end {[round(x, 2) for x in m.get('loadavg_end', [])]}"
-         " on this shared 2-core machine (other engineers' tests were running): medians are noisy,",
-         "minima are the headline numbers. Each job is a fresh process with numba and BLAS pinned to `thr`",
-         "threads before numpy is imported (`mdp._threads.thread_env` + `pinned_threads`); the pools each job saw:", ""]
+    L = [
+        GAMES_BEGIN,
+        "## Matrix and Markov games",
+        "",
+        "Generated by `benchmarks/report.py` from `benchmarks/latest_games.json` (its own JSON: rerunning",
+        "it leaves the MDP sections above untouched). Reproduce with:",
+        "",
+        f"    {res['command']}",
+        "",
+        f"Run {res['started']} - {res['finished']}. Versions: "
+        + ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v)
+        + ".",
+        f"Load average at start {[round(x, 2) for x in m['loadavg']]}, at end {[round(x, 2) for x in m.get('loadavg_end', [])]}"
+        " on this shared 2-core machine (other engineers' tests were running): medians are noisy,",
+        "minima are the headline numbers. Each job is a fresh process with numba and BLAS pinned to `thr`",
+        "threads before numpy is imported (`mdp._threads.thread_env` + `pinned_threads`); the pools each job saw:",
+        "",
+    ]
     seen = set()
     for job in res.get("matrix", []) + res.get("shapley", []):
         ti = job.get("thread_info")
         if ti and job["threads"] not in seen:
             seen.add(job["threads"])
-            L.append(f"* thr={job['threads']}: numba {ti.get('numba')} (pool {ti.get('numba_max')}, layer {ti.get('numba_layer')}), "
-                     f"BLAS {ti.get('blas') or 'pinned by environment only (threadpoolctl not installed)'}")
+            L.append(
+                f"* thr={job['threads']}: numba {ti.get('numba')} (pool {ti.get('numba_max')}, layer {ti.get('numba_layer')}), "
+                f"BLAS {ti.get('blas') or 'pinned by environment only (threadpoolctl not installed)'}"
+            )
     L += ["", "### Goals, checked against this run", ""] + _games_goals(res)
     L += [""] + _matrix_rows(res) + [""] + _shapley_rows(res) + [""] + _jit_rows(res) + [""]
     L += GAMES_NOTES.splitlines() + [GAMES_END]

@@ -9,6 +9,7 @@ set: it has its own JSON (``benchmarks/latest_games.json``) and its own section 
 Each job is a fresh subprocess with numba and BLAS pinned to the job's thread count. Peer methods
 that exceed ``--cap`` seconds are killed and reported as capped (never silently dropped).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,13 @@ from benchmarks.report import write_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 
-PEER_DENSE = ["quantecon:policy_iteration", "quantecon:modified_policy_iteration",
-              "pymdptoolbox:PolicyIteration", "pymdptoolbox:PolicyIterationModified", "pymdptoolbox:ValueIteration"]
+PEER_DENSE = [
+    "quantecon:policy_iteration",
+    "quantecon:modified_policy_iteration",
+    "pymdptoolbox:PolicyIteration",
+    "pymdptoolbox:PolicyIterationModified",
+    "pymdptoolbox:ValueIteration",
+]
 PEER_SPARSE = PEER_DENSE
 
 
@@ -60,8 +66,13 @@ def merge_timings(runs: list) -> dict:
     for name in ok[0]["timings"]:
         samples = [x for r in ok for x in r["timings"].get(name, {}).get("samples_ms", [])]
         mins = [r["timings"][name]["min_ms"] for r in ok if name in r["timings"]]
-        tim[name] = {"min_ms": min(mins), "median_ms": float(np.median(samples)) if samples else None,
-                     "n": len(samples), "reps": ok[0]["timings"][name].get("reps", 1), "samples_ms": samples}
+        tim[name] = {
+            "min_ms": min(mins),
+            "median_ms": float(np.median(samples)) if samples else None,
+            "n": len(samples),
+            "reps": ok[0]["timings"][name].get("reps", 1),
+            "samples_ms": samples,
+        }
     out["timings"] = tim
     return out
 
@@ -79,10 +90,14 @@ def main(argv=None, default_only=("sweep", "solve", "jit")):
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--only", nargs="+", default=list(default_only), choices=["sweep", "solve", "jit", "games"])
     ap.add_argument("--cap", type=float, default=None, help="seconds before a peer method is cut off")
-    ap.add_argument("--json", default=None, help="default benchmarks/latest.json for a full run_all, "
-                    "bench_results/<topics>.json otherwise")
-    ap.add_argument("--md", default=None, help="default docs/benchmarks.md for a full run_all, "
-                    "bench_results/<topics>.md otherwise")
+    ap.add_argument(
+        "--json",
+        default=None,
+        help="default benchmarks/latest.json for a full run_all, bench_results/<topics>.json otherwise",
+    )
+    ap.add_argument(
+        "--md", default=None, help="default docs/benchmarks.md for a full run_all, bench_results/<topics>.md otherwise"
+    )
     a = ap.parse_args(argv)
     if "games" in a.only:
         from benchmarks import bench_games
@@ -93,10 +108,18 @@ def main(argv=None, default_only=("sweep", "solve", "jit")):
         if not a.only:  # games only: its own JSON and its section of docs/benchmarks.md
             bench_games.main(gargs)
             return
-        main([*(["--quick"] if a.quick else []),
-              "--threads", *map(str, a.threads), "--only", *a.only,
-              *([] if a.cap is None else ["--cap", str(a.cap)]),
-              *([] if a.json is None else ["--json", a.json]), *([] if a.md is None else ["--md", a.md])])
+        main(
+            [
+                *(["--quick"] if a.quick else []),
+                "--threads",
+                *map(str, a.threads),
+                "--only",
+                *a.only,
+                *([] if a.cap is None else ["--cap", str(a.cap)]),
+                *([] if a.json is None else ["--json", a.json]),
+                *([] if a.md is None else ["--md", a.md]),
+            ]
+        )
         bench_games.main(gargs)
         return
     full = set(a.only) == {"sweep", "solve", "jit"} and not a.quick
@@ -111,8 +134,16 @@ def main(argv=None, default_only=("sweep", "solve", "jit")):
     prog = Path(sys.argv[0]).stem if sys.argv and sys.argv[0].endswith(".py") else "run_all"
     cmd = f"python -m benchmarks.{prog} " + " ".join(argv if argv is not None else sys.argv[1:])
     dense, grids = instances(a.quick)
-    results = {"command": cmd.strip(), "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "machine": C.machine_info(),
-               "threads": a.threads, "cap_s": cap, "sweep": [], "solve": [], "jit": {}}
+    results = {
+        "command": cmd.strip(),
+        "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "machine": C.machine_info(),
+        "threads": a.threads,
+        "cap_s": cap,
+        "sweep": [],
+        "solve": [],
+        "jit": {},
+    }
 
     def log(msg):
         print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
@@ -124,21 +155,33 @@ def main(argv=None, default_only=("sweep", "solve", "jit")):
                 # numba contenders and peers in separate processes (see worker.task_sweep), in
                 # alternating passes (numba, peers, numba, peers) so a slow phase of the machine
                 # reaches both sides; merged with merge_timings
-                spec = {"task": "sweep", "instance": inst, "rounds": 10 if a.quick else 20,
-                        "min_sample_ms": 5.0, "budget_s": 30}
+                spec = {
+                    "task": "sweep",
+                    "instance": inst,
+                    "rounds": 10 if a.quick else 20,
+                    "min_sample_ms": 5.0,
+                    "budget_s": 30,
+                }
                 runs = {"numba": [], "peers": []}
                 for _ in range(SWEEP_PASSES):
                     for grp in ("numba", "peers"):
                         runs[grp].append(run_job({**spec, "group": grp}, nt, timeout=900))
                 ra, rb = (merge_timings(runs[g]) for g in ("numba", "peers"))
-                r = {**rb, **ra, "timings": {**rb.get("timings", {}), **ra.get("timings", {})},
-                     "jobs": {"numba": {k: v for k, v in ra.items() if k != "timings"},
-                              "peers": {k: v for k, v in rb.items() if k != "timings"}}}
+                r = {
+                    **rb,
+                    **ra,
+                    "timings": {**rb.get("timings", {}), **ra.get("timings", {})},
+                    "jobs": {
+                        "numba": {k: v for k, v in ra.items() if k != "timings"},
+                        "peers": {k: v for k, v in rb.items() if k != "timings"},
+                    },
+                }
                 results["sweep"].append({"instance": inst, "label": label(inst), "threads": nt, **r})
         sizes = [1024, 2048] if a.quick else [1024, 1536, 2048, 2560]
         log(f"l1scan S={sizes} threads=1")
-        results["l1scan"] = run_job({"task": "l1scan", "sizes": sizes, "rounds": 10 if a.quick else 20,
-                                     "min_sample_ms": 5.0}, 1, timeout=900)
+        results["l1scan"] = run_job(
+            {"task": "l1scan", "sizes": sizes, "rounds": 10 if a.quick else 20, "min_sample_ms": 5.0}, 1, timeout=900
+        )
     if "solve" in a.only:
         refdir = Path(tempfile.mkdtemp(prefix="rlab_bench_ref_"))
         for inst in dense + grids:
@@ -159,14 +202,29 @@ def main(argv=None, default_only=("sweep", "solve", "jit")):
                         if any(r.get("capped") or "error" in r for r in runs[meth]):
                             continue  # a capped or failing peer is not rerun
                         log(f"solve {label(inst)} threads={nt} {meth} (pass {p + 1}/{passes})")
-                        spec = {"task": "solve", "instance": inst, "methods": [meth], "tol": 1e-8,
-                                "reps": 3, "rep_budget_s": 5, "ref_path": str(refdir / f"{label(inst)}.npy")}
+                        spec = {
+                            "task": "solve",
+                            "instance": inst,
+                            "methods": [meth],
+                            "tol": 1e-8,
+                            "reps": 3,
+                            "rep_budget_s": 5,
+                            "ref_path": str(refdir / f"{label(inst)}.npy"),
+                        }
                         runs[meth].append(run_job(spec, nt, timeout=(900 if meth == "mdp.solve" else cap + 20)))
                 for meth, rs in runs.items():
                     ok = [r for r in rs if "methods" in r]
                     pick = min(ok, key=lambda r: r["methods"][meth]["min_s"]) if ok else rs[-1]
-                    results["solve"].append({"instance": inst, "label": label(inst), "threads": nt,
-                                             "method": meth, **pick, "passes": len(rs)})
+                    results["solve"].append(
+                        {
+                            "instance": inst,
+                            "label": label(inst),
+                            "threads": nt,
+                            "method": meth,
+                            **pick,
+                            "passes": len(rs),
+                        }
+                    )
     if "jit" in a.only:
         cache = tempfile.mkdtemp(prefix="rlab_numba_cache_")
         for phase in ("cold", "warm"):

@@ -4,6 +4,7 @@ The parent sets the thread environment (``mdp._threads.thread_env``) before this
 numpy; here the pools are pinned again with ``pinned_threads`` and reported. The last line printed
 is the job's JSON result.
 """
+
 from __future__ import annotations
 
 import json
@@ -56,8 +57,9 @@ def build(inst: dict):
     import mdp
 
     if inst["kind"] == "dense":
-        return mdp.generators.random_mdp(inst["S"], inst["A"], rng=np.random.default_rng(inst.get("seed", 0)),
-                                         gamma=inst["gamma"])
+        return mdp.generators.random_mdp(
+            inst["S"], inst["A"], rng=np.random.default_rng(inst.get("seed", 0)), gamma=inst["gamma"]
+        )
     return mdp.generators.gridworld(inst["W"], inst["W"], slip=0.1, gamma=inst["gamma"])
 
 
@@ -120,8 +122,12 @@ def task_sweep(spec):
         # BLAS or scipy anchor, whose spinning OpenBLAS workers would hold a core (bench_blas_spin)
         ours = {k for k in fns if k.startswith(("ours_", "floor_"))}
         fns = {k: f for k, f in fns.items() if (k in ours) == (group == "numba")}
-    res = C.interleaved(fns, rounds=spec.get("rounds", 15), budget_s=spec.get("budget_s", 60),
-                        min_sample_ms=spec.get("min_sample_ms", 0.0))
+    res = C.interleaved(
+        fns,
+        rounds=spec.get("rounds", 15),
+        budget_s=spec.get("budget_s", 60),
+        min_sample_ms=spec.get("min_sample_ms", 0.0),
+    )
     return {"timings": res, "group": group, **info}
 
 
@@ -171,11 +177,17 @@ def task_l1scan(spec):
         pi = np.empty(S, dtype=np.int64)
         X = P.reshape(S * A, S)
         o = np.empty(S * A)
-        fns = {"floor_f64": lambda: K.stream_sum_rows(X, o),
-               "ours_f64": lambda: K.bellman_dense(P, R, 0.9, v, vo, pi),
-               "short_v": lambda: ctl(X, v, o)}
-        t = C.interleaved(fns, rounds=spec.get("rounds", 25), budget_s=spec.get("budget_s", 30),
-                          min_sample_ms=spec.get("min_sample_ms", 0.0))
+        fns = {
+            "floor_f64": lambda: K.stream_sum_rows(X, o),
+            "ours_f64": lambda: K.bellman_dense(P, R, 0.9, v, vo, pi),
+            "short_v": lambda: ctl(X, v, o),
+        }
+        t = C.interleaved(
+            fns,
+            rounds=spec.get("rounds", 25),
+            budget_s=spec.get("budget_s", 30),
+            min_sample_ms=spec.get("min_sample_ms", 0.0),
+        )
         out["points"].append({"S": S, "A": A, "bytes": int(P.nbytes), "timings": t})
         fns.clear()  # free P before the next size
     return out
@@ -279,8 +291,11 @@ def task_jit(spec):
     dense = mdp.generators.random_mdp(50, 4, rng=np.random.default_rng(0), gamma=0.9)
     grid = mdp.generators.gridworld(10, 10, gamma=0.9)
     res = {"import_s": _IMPORT_S[0]}
-    for label, fn in (("solve_dense", lambda: mdp.solve(dense)), ("solve_sparse", lambda: mdp.solve(grid)),
-                      ("value_iteration_dense", lambda: mdp.value_iteration(dense))):
+    for label, fn in (
+        ("solve_dense", lambda: mdp.solve(dense)),
+        ("solve_sparse", lambda: mdp.solve(grid)),
+        ("value_iteration_dense", lambda: mdp.value_iteration(dense)),
+    ):
         t = time.perf_counter()
         fn()
         first = time.perf_counter() - t
@@ -299,10 +314,9 @@ def main():
 
     _IMPORT_S[0] = time.perf_counter() - t0
 
-    with pinned_threads(spec["threads"]) as tinfo:
+    with pinned_threads(spec["threads"]):
         t = time.perf_counter()
-        out = {"sweep": task_sweep, "solve": task_solve, "jit": task_jit,
-               "l1scan": task_l1scan}[spec["task"]](spec)
+        out = {"sweep": task_sweep, "solve": task_solve, "jit": task_jit, "l1scan": task_l1scan}[spec["task"]](spec)
         out["wall_s"] = time.perf_counter() - t
         from mdp._threads import thread_info
 

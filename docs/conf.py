@@ -4,6 +4,7 @@ The API pages and the status tables (claims, labs, LLM advantage estimators) are
 build time by ``docs/_ext/rlab_registries.py`` into ``docs/_generated/`` from the registries; the
 teaching notebooks (``docs/notebooks/*.py``, jupytext percent format) are executed by myst-nb.
 """
+
 import os
 import sys
 from pathlib import Path

@@ -7,6 +7,7 @@ PosixPath('results/quickstart/quickstart.pdf')
 
 From the shell: ``rlab list``, ``rlab run quickstart --seeds 5``, ``rlab check``, ``rlab demo``.
 """
+
 from labs.base import (
     CacheWarning,
     Lab,

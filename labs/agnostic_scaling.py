@@ -19,6 +19,7 @@ random deterministic policies (agnostic: it need not contain the optimal policy)
 Second part: PSDP on the two-layer counterexample (claim AR5) as the reset mass ``mu_x`` on ``x``
 varies, with and without the completing policy (exact evaluation; deterministic).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -74,20 +75,44 @@ def run(config: AgnosticScalingConfig, rng) -> list[dict]:
             tr = ag.trajectory_tree(m, pol, c.eps, c.delta, rng=rng)
             budget = int(tr.queries.sum())
             mb = ag.model_based(m, pol, budget, rng=rng)
-            common = {"kind": "scaling", "S": S, "run": r, "budget": budget, "v_best": float(v.max()),
-                      "v_spread": float(v.max() - v.min()), "v_star": vstar,
-                      "sum_C_upper": int(cap.per_layer_upper.sum()), "sum_C_lower": int(cap.per_layer.sum()),
-                      "H_C_upper": c.horizon * int(cap.upper)}
-            rows.append({**common, "learner": "trajectory tree", "subopt": float(v.max() - v[tr.best]),
-                         "q_mean": float(tr.queries.mean()), "q_max": int(tr.queries.max()), "n_trees": tr.n_trees})
-            rows.append({**common, "learner": "model-based", "subopt": float(v.max() - v[mb.best]),
-                         "per_triple": mb.per_triple})
+            common = {
+                "kind": "scaling",
+                "S": S,
+                "run": r,
+                "budget": budget,
+                "v_best": float(v.max()),
+                "v_spread": float(v.max() - v.min()),
+                "v_star": vstar,
+                "sum_C_upper": int(cap.per_layer_upper.sum()),
+                "sum_C_lower": int(cap.per_layer.sum()),
+                "H_C_upper": c.horizon * int(cap.upper),
+            }
+            rows.append(
+                {
+                    **common,
+                    "learner": "trajectory tree",
+                    "subopt": float(v.max() - v[tr.best]),
+                    "q_mean": float(tr.queries.mean()),
+                    "q_max": int(tr.queries.max()),
+                    "n_trees": tr.n_trees,
+                }
+            )
+            rows.append(
+                {**common, "learner": "model-based", "subopt": float(v.max() - v[mb.best]), "per_triple": mb.per_triple}
+            )
     for complete in (False, True):
         for mu_x in np.linspace(0.0, 1.0, c.mu_grid + 1)[1:]:  # mu_x = 0 is a tie between g and h
             mod, classes, mus, pi_star = psdp_counterexample(complete, float(mu_x))
             res = ag.psdp(mod, classes, mus)
-            rows.append({"kind": "psdp", "complete": complete, "mu_x": float(mu_x), "value": res.value,
-                         "chosen": int(res.chosen[1])})
+            rows.append(
+                {
+                    "kind": "psdp",
+                    "complete": complete,
+                    "mu_x": float(mu_x),
+                    "value": res.value,
+                    "chosen": int(res.chosen[1]),
+                }
+            )
     return rows
 
 
@@ -107,8 +132,15 @@ def plot(table, config: AgnosticScalingConfig):
     jitter = {"trajectory tree": 0.94, "model-based": 1.06}
     for learner, sub in sc.groupby("learner"):
         col = colours[learner]
-        ax_sub.scatter(sub["S"] * jitter[learner], sub["subopt"].clip(lower=1e-4), s=6, color=col, alpha=0.35,
-                       marker=markers[learner], lw=0)
+        ax_sub.scatter(
+            sub["S"] * jitter[learner],
+            sub["subopt"].clip(lower=1e-4),
+            s=6,
+            color=col,
+            alpha=0.35,
+            marker=markers[learner],
+            lw=0,
+        )
         agg = sub.groupby("S")["subopt"].mean()
         ax_sub.plot(agg.index, agg.clip(lower=1e-4).values, color=col, marker=markers[learner], ms=3, lw=1.2)
         f = sub.groupby("S")["fail"].agg(["mean", "count"])
@@ -131,8 +163,9 @@ def plot(table, config: AgnosticScalingConfig):
     ax_q.plot(qmean.index, qmean.values, color=OKABE_ITO["blue"], marker="o", ms=3, lw=1.2, label="mean per tree")
     ax_q.plot(qm.index, qm["q_max"], color=OKABE_ITO["sky_blue"], marker="^", ms=3, lw=1.0, label="max per tree")
     lo = tt.groupby("S")["sum_C_lower"].min()
-    ax_q.fill_between(lo.index, lo.values, qm["sum_C_upper"].values, color="0.85", lw=0,
-                      label=r"$\sum_h C_h$ certified bracket")
+    ax_q.fill_between(
+        lo.index, lo.values, qm["sum_C_upper"].values, color="0.85", lw=0, label=r"$\sum_h C_h$ certified bracket"
+    )
     ax_q.plot(qm.index, qm["sum_C_upper"], color="0.2", ls="--", lw=1.0, label=r"$\sum_h C_h$ (certified upper)")
     ax_q.plot(qm.index, qm["H_C_upper"], color="0.55", ls=":", lw=1.0, label=r"$H\,C(\Pi)$ (upper)")
     ax_q.set_ylim(0, qm["H_C_upper"].max() * 1.1)
@@ -146,10 +179,20 @@ def plot(table, config: AgnosticScalingConfig):
         ax.minorticks_off()
         ax.set_xlabel(r"states per layer $|S_h|$")
     ps = table[table["kind"] == "psdp"]
-    for complete, col, ls, lab in ((False, OKABE_ITO["vermillion"], "-", r"$\Pi_2 = \{f, g\}$"),
-                                   (True, OKABE_ITO["bluish_green"], "-", r"$\Pi_2 = \{f, g, h\}$ (completed)")):
+    for complete, col, ls, lab in (
+        (False, OKABE_ITO["vermillion"], "-", r"$\Pi_2 = \{f, g\}$"),
+        (True, OKABE_ITO["bluish_green"], "-", r"$\Pi_2 = \{f, g, h\}$ (completed)"),
+    ):
         sub = ps[ps["complete"] == complete].drop_duplicates("mu_x").sort_values("mu_x")
-        ax_psdp.plot(sub["mu_x"], sub["value"], color=col, ls=ls, lw=2.2 if complete else 1.3, label=lab, zorder=3 if complete else 2)
+        ax_psdp.plot(
+            sub["mu_x"],
+            sub["value"],
+            color=col,
+            ls=ls,
+            lw=2.2 if complete else 1.3,
+            label=lab,
+            zorder=3 if complete else 2,
+        )
     ax_psdp.axhline(1.0, color="0.2", ls=":", lw=0.8, zorder=4)
     ax_psdp.axvline(2 / 3, color="0.6", lw=0.6)
     ax_psdp.text(2 / 3 + 0.02, 0.62, r"$\mu_x = 2/3$", fontsize=6, color="0.4")
@@ -161,18 +204,27 @@ def plot(table, config: AgnosticScalingConfig):
     handles = [Line2D([], [], color=colours[k], marker=markers[k], ms=3, lw=1.2, label=k) for k in colours]
     fig.legend(handles=handles, loc="outside lower center", ncols=2)
     n = sc.groupby(["S", "learner"]).size().max()
-    fig.suptitle(f"Agnostic learning with a generative model: H = {c.horizon}, A = {c.n_actions}, {c.branching} "
-                 f"successors, |Pi| = {c.n_policies} random policies, eps = {c.eps:g}, delta = {c.delta:g}; "
-                 f"{n} runs per point", fontsize=7)
+    fig.suptitle(
+        f"Agnostic learning with a generative model: H = {c.horizon}, A = {c.n_actions}, {c.branching} "
+        f"successors, |Pi| = {c.n_policies} random policies, eps = {c.eps:g}, delta = {c.delta:g}; "
+        f"{n} runs per point",
+        fontsize=7,
+    )
     return fig
 
 
-LAB = register_lab(Lab(
-    name="agnostic_scaling",
-    config_cls=AgnosticScalingConfig,
-    run=run,
-    plot=plot,
-    description="Trajectory trees vs a model-based learner as |S_h| grows (equal budgets); PSDP without completeness.",
-    subjects=("mdp.agnostic.trajectory_tree", "mdp.agnostic.model_based", "mdp.agnostic.spanning_capacity",
-              "mdp.agnostic.psdp"),
-))
+LAB = register_lab(
+    Lab(
+        name="agnostic_scaling",
+        config_cls=AgnosticScalingConfig,
+        run=run,
+        plot=plot,
+        description="Trajectory trees vs a model-based learner as |S_h| grows (equal budgets); PSDP without completeness.",
+        subjects=(
+            "mdp.agnostic.trajectory_tree",
+            "mdp.agnostic.model_based",
+            "mdp.agnostic.spanning_capacity",
+            "mdp.agnostic.psdp",
+        ),
+    )
+)

@@ -22,6 +22,7 @@ its row count and a SHA-256 of its rows, and a file that does not match them is 
 >>> {"quickstart", "solver_scaling"} <= {lab.name for lab in labs.list_labs()}
 True
 """
+
 from __future__ import annotations
 
 import ast
@@ -31,8 +32,8 @@ import io
 import json
 import time
 import types
-import warnings
 import typing
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -119,9 +120,20 @@ def register_lab(lab: Lab) -> Lab:
 # The built-in labs, imported by name so that registering them is not an import of each other's
 # code: a lab's cache key covers the rlab modules its own code imports (lab_source_files), and a
 # lab does not depend on the others.
-_BUILTIN_LABS = ("labs.quickstart", "labs.solver_scaling", "labs.soccer", "labs.game_scaling",
-                 "labs.bisim_compression", "labs.exact_advantage", "labs.grouping_tradeoff", "labs.bq_tsp",
-                 "labs.bn_coordination", "labs.agnostic_scaling", "labs.mamql_gems", "labs.mamql_gems_deep")
+_BUILTIN_LABS = (
+    "labs.quickstart",
+    "labs.solver_scaling",
+    "labs.soccer",
+    "labs.game_scaling",
+    "labs.bisim_compression",
+    "labs.exact_advantage",
+    "labs.grouping_tradeoff",
+    "labs.bq_tsp",
+    "labs.bn_coordination",
+    "labs.agnostic_scaling",
+    "labs.mamql_gems",
+    "labs.mamql_gems_deep",
+)
 
 
 def _load_builtin_labs() -> None:
@@ -149,6 +161,7 @@ def get_lab(name) -> Lab:
 
 
 # ----------------------------------------------------------------------------------- configs
+
 
 def _coerce(value: Any, tp: Any, name: str) -> Any:
     """Convert ``value`` (a CLI string or a Python value) to the annotated type ``tp``."""
@@ -235,8 +248,9 @@ def make_config(lab, config=None, **overrides):
     names = [f.name for f in dataclasses.fields(cls)]
     unknown = sorted(set(overrides) - set(names))
     if unknown:
-        raise ValueError(f"unknown config field(s) {', '.join(unknown)} for lab {lab.name!r}; "
-                         f"fields: {', '.join(names)}")
+        raise ValueError(
+            f"unknown config field(s) {', '.join(unknown)} for lab {lab.name!r}; fields: {', '.join(names)}"
+        )
     values = {}
     for k, v in overrides.items():
         try:
@@ -244,7 +258,9 @@ def make_config(lab, config=None, **overrides):
         except (ValueError, TypeError, SyntaxError) as exc:
             msg = exc.msg if isinstance(exc, SyntaxError) else str(exc)
             if k not in msg:
-                msg = f"cannot read {v!r} for config field {k} ({getattr(hints.get(k), '__name__', hints.get(k))}): {msg}"
+                msg = (
+                    f"cannot read {v!r} for config field {k} ({getattr(hints.get(k), '__name__', hints.get(k))}): {msg}"
+                )
             raise ValueError(msg) from None
     return dataclasses.replace(base, **values)
 
@@ -262,6 +278,7 @@ def parse_assignments(items: Sequence[str] | None) -> dict[str, str]:
 
 # ----------------------------------------------------------------------------------- cache
 
+
 def cache_key(lab: Lab, config, seed: int, *, source_digest: str | None = None) -> str:
     """Hash of ``(lab name, lab version, code, config, seed)``: names a seed's cache file.
 
@@ -274,10 +291,18 @@ def cache_key(lab: Lab, config, seed: int, *, source_digest: str | None = None) 
     them per seed. ``source_digest`` is ``lab_source_digest`` when the caller already has it.
     """
     source = lab_source_digest(lab) if source_digest is None else source_digest
-    payload = json.dumps({"lab": lab.name, "version": lab.version, "source": source,
-                          "config": jsonable(config, strict=False),
-                          "config_type": lab.config_cls.__qualname__, "seed": int(seed)},
-                         sort_keys=True, allow_nan=True)
+    payload = json.dumps(
+        {
+            "lab": lab.name,
+            "version": lab.version,
+            "source": source,
+            "config": jsonable(config, strict=False),
+            "config_type": lab.config_cls.__qualname__,
+            "seed": int(seed),
+        },
+        sort_keys=True,
+        allow_nan=True,
+    )
     return hashlib.sha256(payload.encode()).hexdigest()[:24]
 
 
@@ -343,6 +368,7 @@ def run_seed(run: Callable, config, seed: int) -> list[dict]:
 
 # ----------------------------------------------------------------------------------- runner
 
+
 class CacheWarning(UserWarning):
     """A seed's cache file was corrupt (unreadable, or rows not matching their count and checksum):
     the seed is recomputed and the file replaced."""
@@ -390,9 +416,20 @@ def _normalise_seeds(seeds) -> list[int]:
     return out
 
 
-def run_lab(lab, *, seeds=3, out="results", executor: str = "local", address: str | None = None,
-            config=None, progress: Callable[[int, int], None] | None = None, max_workers: int | None = None,
-            cluster_kwargs: dict | None = None, force: bool = False, **overrides) -> LabRun:
+def run_lab(
+    lab,
+    *,
+    seeds=3,
+    out="results",
+    executor: str = "local",
+    address: str | None = None,
+    config=None,
+    progress: Callable[[int, int], None] | None = None,
+    max_workers: int | None = None,
+    cluster_kwargs: dict | None = None,
+    force: bool = False,
+    **overrides,
+) -> LabRun:
     """Run ``lab`` over ``seeds`` with caching and resume, then write table, figure and provenance.
 
     Parameters
@@ -442,9 +479,12 @@ def run_lab(lab, *, seeds=3, out="results", executor: str = "local", address: st
     requested_workers = max_workers
     if lab.timed:
         if max_workers is not None and max_workers > 1:
-            warnings.warn(f"lab {lab.name!r} measures wall time: its seeds run one at a time, not on "
-                          f"{max_workers} workers (concurrent seeds contend for the cores)", TimedLabWarning,
-                          stacklevel=2)
+            warnings.warn(
+                f"lab {lab.name!r} measures wall time: its seeds run one at a time, not on "
+                f"{max_workers} workers (concurrent seeds contend for the cores)",
+                TimedLabWarning,
+                stacklevel=2,
+            )
         max_workers = 1
     out_dir = Path(out) / lab.name
     cache_dir = out_dir / "cache"
@@ -462,8 +502,12 @@ def run_lab(lab, *, seeds=3, out="results", executor: str = "local", address: st
                 results[s], seed_code[s] = hit
             elif why is not None:
                 corrupt[s] = why
-                warnings.warn(f"lab {lab.name!r}, seed {s}: cache file {_cache_path(cache_dir, s, keys[s])} is "
-                              f"corrupt ({why}); recomputing the seed", CacheWarning, stacklevel=2)
+                warnings.warn(
+                    f"lab {lab.name!r}, seed {s}: cache file {_cache_path(cache_dir, s, keys[s])} is "
+                    f"corrupt ({why}); recomputing the seed",
+                    CacheWarning,
+                    stacklevel=2,
+                )
     cached = [s for s in seed_list if s in results]
     todo = [s for s in seed_list if s not in results]
     total = len(seed_list)
@@ -475,28 +519,43 @@ def run_lab(lab, *, seeds=3, out="results", executor: str = "local", address: st
         from labs.executors import map_seeds
 
         tasks = [(lab.run, cfg, s) for s in todo]
-        for i, res in map_seeds(run_seed, tasks, executor=executor, address=address, max_workers=max_workers,
-                                cluster_kwargs=cluster_kwargs):
+        for i, res in map_seeds(
+            run_seed, tasks, executor=executor, address=address, max_workers=max_workers, cluster_kwargs=cluster_kwargs
+        ):
             s = todo[i]
             if isinstance(res, BaseException):
                 failures[s] = res
             else:
                 results[s], seed_code[s] = res, code_now
-                payload = {"lab": lab.name, "version": lab.version, "key": keys[s], "seed": s,
-                           "config": jsonable(cfg, strict=False), "code": code_now, "n_rows": len(res),
-                           "rows_sha256": _rows_digest(res), "rows": res}
-                path = atomic_write_bytes(_cache_path(cache_dir, s, keys[s]),
-                                          json.dumps(payload, allow_nan=True).encode("utf-8"))
+                payload = {
+                    "lab": lab.name,
+                    "version": lab.version,
+                    "key": keys[s],
+                    "seed": s,
+                    "config": jsonable(cfg, strict=False),
+                    "code": code_now,
+                    "n_rows": len(res),
+                    "rows_sha256": _rows_digest(res),
+                    "rows": res,
+                }
+                path = atomic_write_bytes(
+                    _cache_path(cache_dir, s, keys[s]), json.dumps(payload, allow_nan=True).encode("utf-8")
+                )
                 if s in corrupt:
-                    warnings.warn(f"lab {lab.name!r}, seed {s}: replaced the corrupt cache file {path}",
-                                  CacheWarning, stacklevel=2)
+                    warnings.warn(
+                        f"lab {lab.name!r}, seed {s}: replaced the corrupt cache file {path}",
+                        CacheWarning,
+                        stacklevel=2,
+                    )
             if progress is not None:
                 progress(len(results) + len(failures), total)
     if failures:
         first_seed, first = next(iter(failures.items()))
-        msg = (f"lab {lab.name!r}: {len(failures)} of {total} seed(s) failed ({sorted(failures)}); "
-               f"{len(results)} finished and are cached under {cache_dir} - rerun to resume. "
-               f"First failure (seed {first_seed}): {type(first).__name__}: {first}")
+        msg = (
+            f"lab {lab.name!r}: {len(failures)} of {total} seed(s) failed ({sorted(failures)}); "
+            f"{len(results)} finished and are cached under {cache_dir} - rerun to resume. "
+            f"First failure (seed {first_seed}): {type(first).__name__}: {first}"
+        )
         raise LabRunError(msg, failures) from first
 
     rows = [r for s in seed_list for r in results[s]]
@@ -504,26 +563,42 @@ def run_lab(lab, *, seeds=3, out="results", executor: str = "local", address: st
     files = write_outputs(lab, cfg, table, out_dir)
 
     elapsed = time.perf_counter() - t0
-    prov = provenance(lab=lab.name, config=cfg, seeds=seed_list, executor=executor, code=code_now, extra={
-        "lab_version": lab.version,
-        "address": address,
-        "timed": bool(lab.timed),
-        # how the seeds computed in this call ran: worker count and the thread pins of each worker
-        "workers": dict(worker_settings(executor, max_workers, len(todo), address), requested=requested_workers),
-        "cache_keys": {str(s): keys[s] for s in seed_list},
-        "computed_seeds": [s for s in seed_list if s in todo],
-        "cached_seeds": cached,
-        "replaced_corrupt_cache": {str(k): v for k, v in corrupt.items()},
-        # the code each seed's rows were computed with (None: cached before rlab recorded it)
-        "seed_code": {str(s): seed_code.get(s) for s in seed_list},
-        "mixed_code": len({json.dumps(seed_code.get(s), sort_keys=True) for s in seed_list}) > 1,
-        "elapsed_s": round(elapsed, 3),
-        "n_rows": int(len(table)),
-        "outputs": {k: {"file": p.name, "sha256": sha256_file(p)} for k, p in files.items()},
-    })
+    prov = provenance(
+        lab=lab.name,
+        config=cfg,
+        seeds=seed_list,
+        executor=executor,
+        code=code_now,
+        extra={
+            "lab_version": lab.version,
+            "address": address,
+            "timed": bool(lab.timed),
+            # how the seeds computed in this call ran: worker count and the thread pins of each worker
+            "workers": dict(worker_settings(executor, max_workers, len(todo), address), requested=requested_workers),
+            "cache_keys": {str(s): keys[s] for s in seed_list},
+            "computed_seeds": [s for s in seed_list if s in todo],
+            "cached_seeds": cached,
+            "replaced_corrupt_cache": {str(k): v for k, v in corrupt.items()},
+            # the code each seed's rows were computed with (None: cached before rlab recorded it)
+            "seed_code": {str(s): seed_code.get(s) for s in seed_list},
+            "mixed_code": len({json.dumps(seed_code.get(s), sort_keys=True) for s in seed_list}) > 1,
+            "elapsed_s": round(elapsed, 3),
+            "n_rows": int(len(table)),
+            "outputs": {k: {"file": p.name, "sha256": sha256_file(p)} for k, p in files.items()},
+        },
+    )
     files["provenance"] = atomic_write_json(out_dir / "provenance.json", prov)
-    return LabRun(lab=lab.name, config=cfg, seeds=seed_list, table=table, out_dir=out_dir, files=files,
-                  computed=[s for s in seed_list if s in todo], cached=cached, elapsed_s=elapsed)
+    return LabRun(
+        lab=lab.name,
+        config=cfg,
+        seeds=seed_list,
+        table=table,
+        out_dir=out_dir,
+        files=files,
+        computed=[s for s in seed_list if s in todo],
+        cached=cached,
+        elapsed_s=elapsed,
+    )
 
 
 def write_outputs(lab: Lab, config, table, out_dir: Path) -> dict[str, Path]:

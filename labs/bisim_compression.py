@@ -20,6 +20,7 @@ t_full / t_pipeline``; ``value_error = ||lift(v_Q) - v_full||_inf`` (both certif
 The lab is ``timed``: :func:`labs.run_lab` runs its seeds one at a time, so that they do not contend
 for the cores (``provenance.json`` records the worker count and thread pins).
 """
+
 from __future__ import annotations
 
 import time
@@ -59,7 +60,9 @@ class BisimCompressionConfig:
     def __post_init__(self):
         unknown = sorted(set(self.families) - set(FAMILIES))
         if unknown:
-            raise ValueError(f"unknown famil{'y' if len(unknown) == 1 else 'ies'} {unknown}; choose from {list(FAMILIES)}")
+            raise ValueError(
+                f"unknown famil{'y' if len(unknown) == 1 else 'ies'} {unknown}; choose from {list(FAMILIES)}"
+            )
         if self.repeats < 1 or self.threads < 1 or self.copies < 1:
             raise ValueError("repeats, threads and copies must be positive")
         if not 0 < self.gamma < 1:
@@ -111,19 +114,33 @@ def run(config: BisimCompressionConfig, rng: np.random.Generator) -> list[dict]:
                 m = _model(family, size, config, rng)
                 t_bisim, res = _best(lambda: bisimulation(m), config.repeats)
                 t_q, sol_q = _best(lambda: mdp.solve(res.quotient, tol=config.tol), config.repeats)
-                t_lift, (v_lift, _) = _best(lambda: (res.lift_values(sol_q.v), res.lift_policy(sol_q.pi)),
-                                            config.repeats)
+                t_lift, (v_lift, _) = _best(
+                    lambda: (res.lift_values(sol_q.v), res.lift_policy(sol_q.pi)), config.repeats
+                )
                 t_full, sol = _best(lambda: mdp.solve(m, tol=config.tol), config.repeats)
                 t_pipe = t_bisim + t_q + t_lift
-                rows.append({
-                    "family": family, "size": int(size), "S": m.n_states, "A": m.n_actions, "nnz": int(m.nnz),
-                    "n_blocks": res.n_blocks, "compression": m.n_states / res.n_blocks,
-                    "t_bisim": t_bisim, "t_quotient_solve": t_q, "t_lift": t_lift, "t_pipeline": t_pipe,
-                    "t_full": t_full, "speedup": t_full / t_pipe,
-                    "value_error": float(np.abs(v_lift - sol.v).max()),
-                    "n_splitters": res.n_splitters, "scans_per_nnz": res.n_scanned / m.nnz,
-                    "gamma": config.gamma, "threads": int(threads),
-                })
+                rows.append(
+                    {
+                        "family": family,
+                        "size": int(size),
+                        "S": m.n_states,
+                        "A": m.n_actions,
+                        "nnz": int(m.nnz),
+                        "n_blocks": res.n_blocks,
+                        "compression": m.n_states / res.n_blocks,
+                        "t_bisim": t_bisim,
+                        "t_quotient_solve": t_q,
+                        "t_lift": t_lift,
+                        "t_pipeline": t_pipe,
+                        "t_full": t_full,
+                        "speedup": t_full / t_pipe,
+                        "value_error": float(np.abs(v_lift - sol.v).max()),
+                        "n_splitters": res.n_splitters,
+                        "scans_per_nnz": res.n_scanned / m.nnz,
+                        "gamma": config.gamma,
+                        "threads": int(threads),
+                    }
+                )
     return rows
 
 
@@ -153,13 +170,29 @@ def plot(table, config: BisimCompressionConfig):
         # a linear-time reference through the median time at the largest model
         m_all = np.array(sorted(table["nnz"].unique()), dtype=float)
         big = table[table["nnz"] == table["nnz"].max()]["t_bisim"].median()
-        axes[2].plot(m_all, big * m_all / m_all.max(), color="0.6", lw=0.8, ls="--",
-                     label=r"$\propto m$ (linear in stored transitions)")
-    uncompressed = [FAMILIES[f].split(" (")[0] for f in FAMILIES
-                    if f in set(table["family"]) and (table.loc[table["family"] == f, "compression"] == 1).all()]
+        axes[2].plot(
+            m_all,
+            big * m_all / m_all.max(),
+            color="0.6",
+            lw=0.8,
+            ls="--",
+            label=r"$\propto m$ (linear in stored transitions)",
+        )
+    uncompressed = [
+        FAMILIES[f].split(" (")[0]
+        for f in FAMILIES
+        if f in set(table["family"]) and (table.loc[table["family"] == f, "compression"] == 1).all()
+    ]
     if uncompressed:  # their curves lie on the dashed Q = S line and hide it
-        axes[0].text(0.03, 0.97, "on the dashed line (Q = S):\n" + "\n".join(uncompressed), transform=axes[0].transAxes,
-                     ha="left", va="top", fontsize=6)
+        axes[0].text(
+            0.03,
+            0.97,
+            "on the dashed line (Q = S):\n" + "\n".join(uncompressed),
+            transform=axes[0].transAxes,
+            ha="left",
+            va="top",
+            fontsize=6,
+        )
     axes[1].axhline(1.0, color="0.4", lw=0.8, ls=":")
     for ax in axes:
         ax.set_xscale("log")
@@ -180,19 +213,24 @@ def plot(table, config: BisimCompressionConfig):
             labels.append(lab)
     fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 3) or 1)
     threads = sorted(set(int(t) for t in table["threads"]))
-    fig.suptitle(rf"Exact bisimulation quotients ($\gamma = {config.gamma:g}$, tol = {config.tol:g}, "
-                 f"{config.copies} planted copies, numba threads = {','.join(map(str, threads))})\n"
-                 f"seeds run one at a time; median over {table['seed'].nunique()} seed(s), band = range", fontsize=8)
+    fig.suptitle(
+        rf"Exact bisimulation quotients ($\gamma = {config.gamma:g}$, tol = {config.tol:g}, "
+        f"{config.copies} planted copies, numba threads = {','.join(map(str, threads))})\n"
+        f"seeds run one at a time; median over {table['seed'].nunique()} seed(s), band = range",
+        fontsize=8,
+    )
     return fig
 
 
-LAB = register_lab(Lab(
-    name="bisim_compression",
-    subjects=("mdp.abstraction.bisimulation", "mdp.solve"),
-    config_cls=BisimCompressionConfig,
-    run=run,
-    plot=plot,
-    description="Bisimulation quotient size and solve-time savings vs model size (structured and random MDPs).",
-    version=2,
-    timed=True,
-))
+LAB = register_lab(
+    Lab(
+        name="bisim_compression",
+        subjects=("mdp.abstraction.bisimulation", "mdp.solve"),
+        config_cls=BisimCompressionConfig,
+        run=run,
+        plot=plot,
+        description="Bisimulation quotient size and solve-time savings vs model size (structured and random MDPs).",
+        version=2,
+        timed=True,
+    )
+)

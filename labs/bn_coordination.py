@@ -24,6 +24,7 @@ for ``independent`` and ``edge``: success is ``J >= J* - 0.1`` (``J*`` the centr
 :func:`mdp.solve` on the joint-action MDP) and the Nash gap (:func:`marl.bn.bn_nash_gap`) is BN2 with a
 policy-dependent visitation.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -85,13 +86,24 @@ def run(config: BNCoordinationConfig, rng: np.random.Generator) -> list[dict]:
         R = {"climbing": CLIMBING, "penalty": PENALTY}[game]
         for method in config.methods:
             sub = np.random.default_rng(rng.integers(2**63))
-            res = bn_matrix_ascent(R, n_init=config.n_init, steps=config.steps, lr=config.lr, rng=sub,
-                                   **METHODS[method])
+            res = bn_matrix_ascent(
+                R, n_init=config.n_init, steps=config.steps, lr=config.lr, rng=sub, **METHODS[method]
+            )
             for k in range(config.n_init):
-                rows.append({"part": "matrix", "game": game, "method": method, "run": k,
-                             "value": float(res.value[k]), "value_with_edge": float(res.value_with_edge[k]),
-                             "edge_probability": float(res.edge_probability[k]), "nash_gap": float(res.nash_gap[k]),
-                             "success": bool(res.success[k]), "optimum": res.optimum})
+                rows.append(
+                    {
+                        "part": "matrix",
+                        "game": game,
+                        "method": method,
+                        "run": k,
+                        "value": float(res.value[k]),
+                        "value_with_edge": float(res.value_with_edge[k]),
+                        "edge_probability": float(res.edge_probability[k]),
+                        "nash_gap": float(res.nash_gap[k]),
+                        "success": bool(res.success[k]),
+                        "optimum": res.optimum,
+                    }
+                )
     if config.n_markov_init:
         g = markov_game()
         j_star = float(np.asarray(g.mu) @ np.asarray(mdp.solve(g.joint_mdp, tol=1e-12).v))
@@ -100,9 +112,20 @@ def run(config: BNCoordinationConfig, rng: np.random.Generator) -> list[dict]:
                 th = random_theta(g, parents, rng=rng)
                 res = bn_exact_pg(g, parents, th, lr=config.lr, steps=config.markov_steps)
                 gap = bn_nash_gap(g, parents, res.theta)
-                rows.append({"part": "markov", "game": "2-state", "method": method, "run": k, "value": res.value,
-                             "value_with_edge": res.value, "edge_probability": float(method == "edge"),
-                             "nash_gap": gap.value, "success": bool(res.value >= j_star - 0.1), "optimum": j_star})
+                rows.append(
+                    {
+                        "part": "markov",
+                        "game": "2-state",
+                        "method": method,
+                        "run": k,
+                        "value": res.value,
+                        "value_with_edge": res.value,
+                        "edge_probability": float(method == "edge"),
+                        "nash_gap": gap.value,
+                        "success": bool(res.value >= j_star - 0.1),
+                        "optimum": j_star,
+                    }
+                )
     return rows
 
 
@@ -113,13 +136,21 @@ def summary(table):
     """Per (part, game, method, seed): success rate, median Nash gap, mean edge probability, and the
     share of the edge's advantage that the executed policy keeps ``(p - p_ind) / (p_edge - p_ind)``."""
     t = table.assign(success_with_edge=table["value_with_edge"] >= table["optimum"] - 0.1)
-    agg = (t.groupby(["part", "game", "method", "seed"], sort=False)
-           .agg(success_rate=("success", "mean"), success_with_edge=("success_with_edge", "mean"),
-                median_gap=("nash_gap", "median"), edge_probability=("edge_probability", "mean"))
-           .reset_index())
+    agg = (
+        t.groupby(["part", "game", "method", "seed"], sort=False)
+        .agg(
+            success_rate=("success", "mean"),
+            success_with_edge=("success_with_edge", "mean"),
+            median_gap=("nash_gap", "median"),
+            edge_probability=("edge_probability", "mean"),
+        )
+        .reset_index()
+    )
     kept = []
     for _, r in agg.iterrows():
-        base = agg[(agg.part == r.part) & (agg.game == r.game) & (agg.seed == r.seed)].set_index("method")["success_rate"]
+        base = agg[(agg.part == r.part) & (agg.game == r.game) & (agg.seed == r.seed)].set_index("method")[
+            "success_rate"
+        ]
         if "independent" in base and "edge" in base and base["edge"] > base["independent"]:
             kept.append((r.success_rate - base["independent"]) / (base["edge"] - base["independent"]))
         else:
@@ -152,8 +183,15 @@ def plot(table, config: BNCoordinationConfig):
             if m.startswith("learned"):
                 ax.plot([xpos], [sub.success_with_edge.mean()], marker="_", color="k", ms=7, mew=1.0)
                 kept = sub.advantage_kept.mean()
-                ax.annotate(f"{100 * kept:.0f}%", (xpos, sub.success_rate.mean()), xytext=(0, 2),
-                            textcoords="offset points", ha="center", va="bottom", fontsize=5.5)
+                ax.annotate(
+                    f"{100 * kept:.0f}%",
+                    (xpos, sub.success_rate.mean()),
+                    xytext=(0, 2),
+                    textcoords="offset points",
+                    ha="center",
+                    va="bottom",
+                    fontsize=5.5,
+                )
     ax.set_xticks(range(len(config.games)), [f"{g} game" for g in config.games])
     ax.set_ylim(0, 1.05)
     ax.set_ylabel(f"fraction of {config.n_init} inits\nreaching the optimum")
@@ -168,8 +206,11 @@ def plot(table, config: BNCoordinationConfig):
         v = R[R.method == m]["value"].to_numpy()
         bottom = 0.0
         for li, lev in enumerate(levels + [None]):
-            frac = (np.mean(np.abs(v - lev) <= 0.1) if lev is not None
-                    else 1.0 - np.mean(np.min(np.abs(v[:, None] - np.array(levels)[None]), axis=1) <= 0.1))
+            frac = (
+                np.mean(np.abs(v - lev) <= 0.1)
+                if lev is not None
+                else 1.0 - np.mean(np.min(np.abs(v[:, None] - np.array(levels)[None]), axis=1) <= 0.1)
+            )
             ax.bar(mi, frac, 0.7, bottom=bottom, color=shades[li], edgecolor=OKABE_ITO[_COLOURS[m]], lw=1.2)
             bottom += frac
     ax.set_xticks(range(len(methods)), methods, rotation=20, fontsize=6)
@@ -177,10 +218,20 @@ def plot(table, config: BNCoordinationConfig):
     ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
     ax.set_ylabel("fraction of runs")
     ax.set_title(f"(b) {game}: executed payoff\n(grey levels, see legend)")
-    ax.legend(handles=[Patch(facecolor=shades[i], edgecolor="k", lw=0.5,
-                             label=(f"{levels[i]:g}" if i < len(levels) else "other")) for i in range(len(levels) + 1)],
-              fontsize=5.5, loc="upper center", ncols=len(levels) + 1, title="payoff", title_fontsize=5.5,
-              handlelength=1.0, columnspacing=0.6, framealpha=0.9)
+    ax.legend(
+        handles=[
+            Patch(facecolor=shades[i], edgecolor="k", lw=0.5, label=(f"{levels[i]:g}" if i < len(levels) else "other"))
+            for i in range(len(levels) + 1)
+        ],
+        fontsize=5.5,
+        loc="upper center",
+        ncols=len(levels) + 1,
+        title="payoff",
+        title_fontsize=5.5,
+        handlelength=1.0,
+        columnspacing=0.6,
+        framealpha=0.9,
+    )
     if has_markov:
         ax = axes[2]
         mk = s[s.part == "markov"]
@@ -189,27 +240,39 @@ def plot(table, config: BNCoordinationConfig):
             ax.bar(mi, sub.success_rate.mean(), 0.6, color=OKABE_ITO[_COLOURS[m]])
             ax.plot([mi] * len(sub), sub.success_rate, "k.", ms=2)
             gaps = table[(table.part == "markov") & (table.method == m)]["nash_gap"]
-            ax.annotate(f"Nash gap: median {gaps.median():.0e}\n< 0.01 in {100 * (gaps < 0.01).mean():.0f}% of runs",
-                        (mi, 1.02), ha="center", va="bottom", fontsize=5.5)
+            ax.annotate(
+                f"Nash gap: median {gaps.median():.0e}\n< 0.01 in {100 * (gaps < 0.01).mean():.0f}% of runs",
+                (mi, 1.02),
+                ha="center",
+                va="bottom",
+                fontsize=5.5,
+            )
         ax.set_xticks([0, 1], ["independent", "edge"])
         ax.set_ylim(0, 1.2)
         ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
         ax.set_ylabel(r"fraction with $J \geq J^\star - 0.1$")
-        ax.set_title(f"(c) 2-state climbing/penalty game\n($\\gamma$ = 0.5, {config.n_markov_init} inits, "
-                     f"{config.markov_steps} steps)")
+        ax.set_title(
+            f"(c) 2-state climbing/penalty game\n($\\gamma$ = 0.5, {config.n_markov_init} inits, "
+            f"{config.markov_steps} steps)"
+        )
     handles = [Patch(color=OKABE_ITO[_COLOURS[m]], label=m) for m in methods]
     handles.append(Line2D([], [], color="k", marker=".", ls="", ms=3, label="one seed"))
     fig.legend(handles=handles, loc="outside lower center", ncols=len(handles))
-    fig.suptitle(f"Exact softmax policy gradient, lr {config.lr:g}, {config.steps} steps: one action edge vs "
-                 f"independent agents ({table['seed'].nunique()} seeds)", fontsize=8)
+    fig.suptitle(
+        f"Exact softmax policy gradient, lr {config.lr:g}, {config.steps} steps: one action edge vs "
+        f"independent agents ({table['seed'].nunique()} seeds)",
+        fontsize=8,
+    )
     return fig
 
 
-LAB = register_lab(Lab(
-    name="bn_coordination",
-    config_cls=BNCoordinationConfig,
-    run=run,
-    plot=plot,
-    description="Climbing/penalty games: success of independent, edge and learned-then-pruned BN policies.",
-    subjects=("marl.bn.bn_matrix_ascent", "marl.bn.bn_exact_pg", "marl.bn.bn_nash_gap"),
-))
+LAB = register_lab(
+    Lab(
+        name="bn_coordination",
+        config_cls=BNCoordinationConfig,
+        run=run,
+        plot=plot,
+        description="Climbing/penalty games: success of independent, edge and learned-then-pruned BN policies.",
+        subjects=("marl.bn.bn_matrix_ascent", "marl.bn.bn_exact_pg", "marl.bn.bn_nash_gap"),
+    )
+)

@@ -19,6 +19,7 @@ optimally and the number of network calls of the decoding (``n - 1``; BQ on size
 size (NaN when ``n_train`` is not evaluated). The paper's expected direction: similar in-distribution
 gaps, and a gap that grows less with ``n`` for ``bq`` than for ``direct``.
 """
+
 from __future__ import annotations
 
 import time
@@ -65,8 +66,9 @@ class BQTSPConfig:
         if not 3 <= self.n_train <= 20:
             raise ValueError(f"n_train must lie in [3, 20] (Held-Karp labels), got {self.n_train}")
         if not self.eval_sizes or any(not 3 <= n <= 20 for n in self.eval_sizes):
-            raise ValueError(f"eval_sizes must be non-empty with every n in [3, 20] (Held-Karp optima), "
-                             f"got {self.eval_sizes}")
+            raise ValueError(
+                f"eval_sizes must be non-empty with every n in [3, 20] (Held-Karp optima), got {self.eval_sizes}"
+            )
         for name in ("n_instances", "steps", "batch_size", "eval_instances", "threads"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -75,12 +77,19 @@ class BQTSPConfig:
 def _rows_for(model_name, n, ev, config, extra):
     gaps = 100.0 * ev.gaps
     return {
-        "model": model_name, "n": int(n), "n_train": config.n_train,
-        "mean_gap_pct": float(gaps.mean()), "std_gap_pct": float(gaps.std(ddof=1)) if gaps.size > 1 else 0.0,
+        "model": model_name,
+        "n": int(n),
+        "n_train": config.n_train,
+        "mean_gap_pct": float(gaps.mean()),
+        "std_gap_pct": float(gaps.std(ddof=1)) if gaps.size > 1 else 0.0,
         "sem_gap_pct": float(gaps.std(ddof=1) / np.sqrt(gaps.size)) if gaps.size > 1 else 0.0,
-        "median_gap_pct": float(np.median(gaps)), "max_gap_pct": float(gaps.max()),
-        "opt_rate": float(np.mean(ev.gaps < 1e-9)), "n_calls": int(ev.n_calls),
-        "eval_instances": int(gaps.size), "eval_seconds": float(ev.seconds), **extra,
+        "median_gap_pct": float(np.median(gaps)),
+        "max_gap_pct": float(gaps.max()),
+        "opt_rate": float(np.mean(ev.gaps < 1e-9)),
+        "n_calls": int(ev.n_calls),
+        "eval_instances": int(gaps.size),
+        "eval_seconds": float(ev.seconds),
+        **extra,
     }
 
 
@@ -91,26 +100,36 @@ def run(config: BQTSPConfig, rng: np.random.Generator) -> list[dict]:
     rng = np.random.default_rng(rng)
     t_start = time.perf_counter()
     arch = dict(d_model=config.d_model, n_heads=config.n_heads, n_layers=config.n_layers, d_ff=config.d_ff)
-    train_kw = dict(batch_size=config.batch_size, lr=config.lr, lr_decay=config.lr_decay, threads=config.threads,
-                    **arch)
+    train_kw = dict(
+        batch_size=config.batch_size, lr=config.lr, lr_decay=config.lr_decay, threads=config.threads, **arch
+    )
     # one training set for both learned policies (same instances, expert tours and sub-problem states)
     train_coords = random_euclidean_tsp(config.n_train, config.n_instances, rng)
     trainers = {"bq": train_bq_policy, "direct": train_direct_policy}
     policies, info = {}, {}
     for name in config.models:
         if name in trainers:
-            model, hist = trainers[name](config.n_train, config.n_instances, config.steps, rng,
-                                         instances=train_coords, **train_kw)
+            model, hist = trainers[name](
+                config.n_train, config.n_instances, config.steps, rng, instances=train_coords, **train_kw
+            )
             policies[name] = model
             tail = max(1, config.steps // 10)
-            info[name] = {"train_seconds": hist.seconds, "label_seconds": hist.label_seconds,
-                          "final_loss": float(hist.losses[-tail:].mean()),
-                          "final_accuracy": float(hist.accuracy[-tail:].mean()),
-                          "initial_loss": float(hist.losses[:tail].mean())}
+            info[name] = {
+                "train_seconds": hist.seconds,
+                "label_seconds": hist.label_seconds,
+                "final_loss": float(hist.losses[-tail:].mean()),
+                "final_accuracy": float(hist.accuracy[-tail:].mean()),
+                "initial_loss": float(hist.losses[:tail].mean()),
+            }
         else:
             policies[name] = nearest_neighbour_scores
-            info[name] = {"train_seconds": 0.0, "label_seconds": 0.0, "final_loss": np.nan,
-                          "final_accuracy": np.nan, "initial_loss": np.nan}
+            info[name] = {
+                "train_seconds": 0.0,
+                "label_seconds": 0.0,
+                "final_loss": np.nan,
+                "final_accuracy": np.nan,
+                "initial_loss": np.nan,
+            }
     rows = []
     for n in sorted(set(config.eval_sizes)):
         coords = random_euclidean_tsp(n, config.eval_instances, rng)
@@ -149,8 +168,14 @@ def plot(table, config: BQTSPConfig):
         kw = dict(marker=markers[name], color=colour, ls=styles[name], label=MODELS[name])
         if multi:  # spread over seeds
             axes[0].plot(mean.index, mean.values, **kw)
-            axes[0].fill_between(mean.index, g["mean_gap_pct"].min().values, g["mean_gap_pct"].max().values,
-                                 color=colour, alpha=0.15, lw=0)
+            axes[0].fill_between(
+                mean.index,
+                g["mean_gap_pct"].min().values,
+                g["mean_gap_pct"].max().values,
+                color=colour,
+                alpha=0.15,
+                lw=0,
+            )
         else:  # standard error over instances
             axes[0].errorbar(mean.index, mean.values, yerr=g["sem_gap_pct"].mean().values, capsize=2, **kw)
         opt = g["opt_rate"].mean()
@@ -173,21 +198,24 @@ def plot(table, config: BQTSPConfig):
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncols=len(labels) or 1)
     band = "band = range over seeds" if multi else "bars = standard error over instances"
-    head = (f"TSP, behaviour cloning on {config.n_instances} Held-Karp tours of n = {config.n_train} "
-            f"({config.steps} steps, d = {config.d_model}, {config.n_layers} layers); {band}")
+    head = (
+        f"TSP, behaviour cloning on {config.n_instances} Held-Karp tours of n = {config.n_train} "
+        f"({config.steps} steps, d = {config.d_model}, {config.n_layers} layers); {band}"
+    )
     if summary:
         n_max = int(table["n"].max())
-        head += (f"\ngeneralisation gap (gap at n = {n_max} minus gap at n = {config.n_train}): "
-                 + ", ".join(summary))
+        head += f"\ngeneralisation gap (gap at n = {n_max} minus gap at n = {config.n_train}): " + ", ".join(summary)
     fig.suptitle(head, fontsize=8)
     return fig
 
 
-LAB = register_lab(Lab(
-    name="bq_tsp",
-    subjects=("mdp.cop.train_bq_policy", "mdp.cop.train_direct_policy", "mdp.cop.solve_tsp_batch"),
-    config_cls=BQTSPConfig,
-    run=run,
-    plot=plot,
-    description="BQ-NCO: optimality gap vs n of a tiny BQ transformer vs a direct-view baseline (TSP, imitation).",
-))
+LAB = register_lab(
+    Lab(
+        name="bq_tsp",
+        subjects=("mdp.cop.train_bq_policy", "mdp.cop.train_direct_policy", "mdp.cop.solve_tsp_batch"),
+        config_cls=BQTSPConfig,
+        run=run,
+        plot=plot,
+        description="BQ-NCO: optimality gap vs n of a tiny BQ transformer vs a direct-view baseline (TSP, imitation).",
+    )
+)

@@ -4,6 +4,7 @@ The links come from the registries (``Claim.subjects``, ``Lab.subjects``) and fr
 of the teaching notebooks and docs pages that name the algorithm; ``rlab list
 mdp.value_iteration`` (or ``rlab list value_iteration``) prints the card.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -73,12 +74,22 @@ def algorithm_card(query: str) -> AlgorithmCard | None:
         return _estimator_card(query)
     short = name.rpartition(".")[2]
     claims = tuple(c.id for c in list_claims() if any(_matches(s, short) or s == name for s in c.subjects))
-    lab_names = tuple(lab.name for lab in labs.list_labs() if any(_matches(s, short) or s == name for s in lab.subjects))
-    notebooks = tuple(sorted(str(p.relative_to(_ROOT)) for p in (_ROOT / "docs" / "notebooks").glob("*.py")
-                             if short in p.read_text(encoding="utf-8")))
+    lab_names = tuple(
+        lab.name for lab in labs.list_labs() if any(_matches(s, short) or s == name for s in lab.subjects)
+    )
+    notebooks = tuple(
+        sorted(
+            str(p.relative_to(_ROOT))
+            for p in (_ROOT / "docs" / "notebooks").glob("*.py")
+            if short in p.read_text(encoding="utf-8")
+        )
+    )
     pages = _doc_pages()
-    docs = tuple(str(p.relative_to(_ROOT)) for p in pages if name in p.read_text(encoding="utf-8")
-                 or f"`{short}`" in p.read_text(encoding="utf-8"))
+    docs = tuple(
+        str(p.relative_to(_ROOT))
+        for p in pages
+        if name in p.read_text(encoding="utf-8") or f"`{short}`" in p.read_text(encoding="utf-8")
+    )
     summary, source = "", None
     if obj is not None:
         doc = inspect.getdoc(obj) or ""
@@ -109,12 +120,17 @@ def _estimator_card(query: str) -> AlgorithmCard | None:
         source = str(Path(inspect.getsourcefile(inspect.unwrap(spec.fn))).resolve().relative_to(_ROOT))
     except (TypeError, ValueError):
         source = None
-    notebooks = tuple(sorted(str(p.relative_to(_ROOT)) for p in (_ROOT / "docs" / "notebooks").glob("*.py")
-                             if f'"{query}"' in p.read_text(encoding="utf-8")))
-    docs = tuple(str(p.relative_to(_ROOT)) for p in _doc_pages()
-                 if f"`{query}`" in p.read_text(encoding="utf-8"))
+    notebooks = tuple(
+        sorted(
+            str(p.relative_to(_ROOT))
+            for p in (_ROOT / "docs" / "notebooks").glob("*.py")
+            if f'"{query}"' in p.read_text(encoding="utf-8")
+        )
+    )
+    docs = tuple(str(p.relative_to(_ROOT)) for p in _doc_pages() if f"`{query}`" in p.read_text(encoding="utf-8"))
     import labs
 
     lab_names = tuple(lab.name for lab in labs.list_labs() if "mdp.llm.compute_advantages" in lab.subjects)
-    return AlgorithmCard(f"mdp.llm.compute_advantages({query!r})", spec.doc, source, spec.claims, lab_names,
-                         notebooks, docs)
+    return AlgorithmCard(
+        f"mdp.llm.compute_advantages({query!r})", spec.doc, source, spec.claims, lab_names, notebooks, docs
+    )

@@ -12,6 +12,7 @@ Seeds are integers on the command line; each becomes ``numpy.random.default_rng(
 claim ``C`` checked with ``--seed S`` draws from ``default_rng(SeedSequence([S, crc32(C)]))``, so
 a claim's row does not depend on which other claims are checked with it.
 """
+
 from __future__ import annotations
 
 import math
@@ -59,23 +60,36 @@ def _version_callback(value: bool):
 
 
 @app.callback()
-def _root(version: Annotated[Optional[bool], typer.Option("--version", callback=_version_callback, is_eager=True,
-                                                          help="Print the version and exit.")] = None) -> None:
+def _root(
+    version: Annotated[
+        Optional[bool],
+        typer.Option("--version", callback=_version_callback, is_eager=True, help="Print the version and exit."),
+    ] = None,
+) -> None:
     """rlab: exact MDP solvers with certified bounds, theorems as executable checks, reproducible labs."""
 
 
 def _progress() -> Progress:
-    return Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=console, transient=False)
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
 
 
 # ------------------------------------------------------------------------------------ list
 
+
 @app.command("list")
 def list_command(
-    names: Annotated[Optional[list[str]], typer.Argument(
-        help="Labs, claims or algorithms (e.g. mdp.solve) to show in full.",
-        show_default=False)] = None,
+    names: Annotated[
+        Optional[list[str]],
+        typer.Argument(help="Labs, claims or algorithms (e.g. mdp.solve) to show in full.", show_default=False),
+    ] = None,
     long: Annotated[bool, typer.Option("--long", "-l", help="Every lab and claim in full.")] = False,
 ) -> None:
     """List the labs and the claims, one line each; name some (or pass --long) for the details."""
@@ -99,8 +113,11 @@ def list_command(
         if unknown:
             if claims is None:
                 console.print(f"[red]{escape(claims_error)}[/red]")
-            _error(f"unknown lab, claim or algorithm {', '.join(unknown)}; labs: {', '.join(lab.name for lab in all_labs)}; "
-                   f"claims: {', '.join(c.id for c in claims or [])}", 2)
+            _error(
+                f"unknown lab, claim or algorithm {', '.join(unknown)}; labs: {', '.join(lab.name for lab in all_labs)}; "
+                f"claims: {', '.join(c.id for c in claims or [])}",
+                2,
+            )
         for n in names:
             if n.lower() in lab_names:
                 _print_lab(lab_names[n.lower()])
@@ -130,7 +147,7 @@ def list_command(
             line("Claims (rlab check [CLAIM ...]; rlab list CLAIM for statement, source and notes)", "bold")
             line(f"  {'id':<{wi}}  {'name':<{wn}}  {'constant':<8}  {'n':>3}  source", "dim")
             for c in claims:
-                name = c.name if len(c.name) <= wn else c.name[:wn - 1] + "\u2026"
+                name = c.name if len(c.name) <= wn else c.name[: wn - 1] + "\u2026"
                 line(f"  {c.id:<{wi}}  {name:<{wn}}  {c.constant:<8}  {c.default_instances:>3}  {c.source}")
     if claims is None:
         console.print(f"[red]{escape(claims_error)}[/red]")
@@ -155,27 +172,40 @@ def _type_hints(cls) -> dict:
     import typing
 
     try:
-        return {k: getattr(v, "__name__", None) or str(v).replace("typing.", "")
-                for k, v in typing.get_type_hints(cls).items()}
+        return {
+            k: getattr(v, "__name__", None) or str(v).replace("typing.", "")
+            for k, v in typing.get_type_hints(cls).items()
+        }
     except Exception:  # noqa: BLE001 - only for display
         return {}
 
 
 def _print_claim(claim) -> None:
-    console.print(f"[bold cyan]{claim.id}[/bold cyan] [bold]{escape(claim.name)}[/bold] "
-                  f"(constant: {claim.constant}; {claim.default_instances} instance(s) by default)",
-                  highlight=False)
-    for label, text in (("statement", claim.statement), ("source", claim.source),
-                        ("instance", claim.instance), ("checks", ", ".join(claim.subjects)), ("notes", claim.notes)):
+    console.print(
+        f"[bold cyan]{claim.id}[/bold cyan] [bold]{escape(claim.name)}[/bold] "
+        f"(constant: {claim.constant}; {claim.default_instances} instance(s) by default)",
+        highlight=False,
+    )
+    for label, text in (
+        ("statement", claim.statement),
+        ("source", claim.source),
+        ("instance", claim.instance),
+        ("checks", ", ".join(claim.subjects)),
+        ("notes", claim.notes),
+    ):
         if text:
             console.print(f"  [dim]{label}:[/dim] {escape(text)}", highlight=False)
 
 
 def _print_card(card) -> None:
     console.print(f"[bold cyan]{escape(card.name)}[/bold cyan] {escape(card.summary)}", highlight=False)
-    rows = (("code", card.source or "-"), ("claims", ", ".join(card.claims) or "-"),
-            ("labs", ", ".join(card.labs) or "-"), ("notebooks", ", ".join(card.notebooks) or "-"),
-            ("docs", ", ".join(card.docs) or "-"))
+    rows = (
+        ("code", card.source or "-"),
+        ("claims", ", ".join(card.claims) or "-"),
+        ("labs", ", ".join(card.labs) or "-"),
+        ("notebooks", ", ".join(card.notebooks) or "-"),
+        ("docs", ", ".join(card.docs) or "-"),
+    )
     for label, text in rows:
         console.print(f"  [dim]{label}:[/dim] {escape(text)}", highlight=False)
 
@@ -188,8 +218,18 @@ def _fmt_value(v) -> str:
 
 # ------------------------------------------------------------------------------------- run
 
-def _run_lab(lab: str, *, seeds: int, out: Path, executor: str, address: Optional[str], assignments,
-             workers: Optional[int] = None, force: bool = False):
+
+def _run_lab(
+    lab: str,
+    *,
+    seeds: int,
+    out: Path,
+    executor: str,
+    address: Optional[str],
+    assignments,
+    workers: Optional[int] = None,
+    force: bool = False,
+):
     import labs
 
     try:
@@ -208,10 +248,12 @@ def _run_lab(lab: str, *, seeds: int, out: Path, executor: str, address: Optiona
         check_executor(executor, address, workers)
     except ValueError as exc:
         _error(exc.args[0], 2)
-    console.print(f"[bold]{lab_obj.name}[/bold]: {seeds} seed(s), executor [cyan]{executor}[/cyan]"
-                  + (f" at {escape(address)}" if address else "")
-                  + (" (timed: seeds run one at a time)" if getattr(lab_obj, "timed", False) else "")
-                  + f", config {escape(str(config))}")
+    console.print(
+        f"[bold]{lab_obj.name}[/bold]: {seeds} seed(s), executor [cyan]{executor}[/cyan]"
+        + (f" at {escape(address)}" if address else "")
+        + (" (timed: seeds run one at a time)" if getattr(lab_obj, "timed", False) else "")
+        + f", config {escape(str(config))}"
+    )
     t0 = time.perf_counter()
     from labs.executors import ExecutorUnavailable
 
@@ -224,8 +266,17 @@ def _run_lab(lab: str, *, seeds: int, out: Path, executor: str, address: Optiona
             bar.update(task, completed=done, total=total)
 
         try:
-            result = labs.run_lab(lab_obj, seeds=seeds, out=out, executor=executor, address=address,
-                                  config=config, progress=progress, max_workers=workers, force=force)
+            result = labs.run_lab(
+                lab_obj,
+                seeds=seeds,
+                out=out,
+                executor=executor,
+                address=address,
+                config=config,
+                progress=progress,
+                max_workers=workers,
+                force=force,
+            )
         except labs.LabRunError as exc:
             failure = (exc, 1)
         except (ImportError, ValueError, ExecutorUnavailable, OSError) as exc:
@@ -234,13 +285,18 @@ def _run_lab(lab: str, *, seeds: int, out: Path, executor: str, address: Optiona
             if isinstance(exc, SystemExit) and exc.code != _SIGTERM_EXIT:
                 raise
             n = len(list(cache_dir.glob("seed*.json"))) if cache_dir.is_dir() else 0
-            failure = (f"interrupted; {n} seed file(s) cached under {cache_dir}: rerun the same command to resume",
-                       130 if isinstance(exc, KeyboardInterrupt) else 143)
+            failure = (
+                f"interrupted; {n} seed file(s) cached under {cache_dir}: rerun the same command to resume",
+                130 if isinstance(exc, KeyboardInterrupt) else 143,
+            )
     if failure is not None:  # after the progress bar is closed, so the message is the last line
         _error(*failure)
     note = f"{len(result.computed)} computed, {len(result.cached)} from cache"
-    console.print(f"[green]done[/green] in {time.perf_counter() - t0:.1f} s ({note}); {len(result.table)} rows. "
-                  f"Results in [bold]{result.out_dir}[/bold]:", soft_wrap=True)
+    console.print(
+        f"[green]done[/green] in {time.perf_counter() - t0:.1f} s ({note}); {len(result.table)} rows. "
+        f"Results in [bold]{result.out_dir}[/bold]:",
+        soft_wrap=True,
+    )
     for kind, path in result.files.items():
         console.print(f"  {kind:<10} {path}", soft_wrap=True, highlight=False)
     return result
@@ -248,23 +304,31 @@ def _run_lab(lab: str, *, seeds: int, out: Path, executor: str, address: Optiona
 
 @app.command("run")
 def run_command(
-    lab: Annotated[str, typer.Argument(help="Lab name (see `rlab list`), or your own lab: path/to/my_lab.py or "
-                                            "a module name (optionally :LAB_NAME).")],
+    lab: Annotated[
+        str,
+        typer.Argument(
+            help="Lab name (see `rlab list`), or your own lab: path/to/my_lab.py or "
+            "a module name (optionally :LAB_NAME)."
+        ),
+    ],
     seeds: Annotated[int, typer.Option("--seeds", "-n", min=1, help="Number of seeds: 0..N-1.")] = 3,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (results go to OUT/LAB/).")] = Path("results"),
     executor: Annotated[str, typer.Option("--executor", "-e", help="local | serial | dask | slurm")] = "local",
     address: Annotated[Optional[str], typer.Option(help="Dask scheduler address (with --executor dask).")] = None,
-    set_: Annotated[Optional[list[str]], typer.Option("--set", "-s",
-                                                      help="Config override key=value (repeatable).")] = None,
+    set_: Annotated[
+        Optional[list[str]], typer.Option("--set", "-s", help="Config override key=value (repeatable).")
+    ] = None,
     workers: Annotated[Optional[int], typer.Option(help="Worker processes (default: min(2, seeds)).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Recompute every seed, ignoring the cache.")] = False,
 ) -> None:
     """Run a lab over seeds (cached, resumable), writing CSV, PDF/PNG figure and provenance."""
-    _run_lab(lab, seeds=seeds, out=out, executor=executor, address=address, assignments=set_, workers=workers,
-             force=force)
+    _run_lab(
+        lab, seeds=seeds, out=out, executor=executor, address=address, assignments=set_, workers=workers, force=force
+    )
 
 
 # ----------------------------------------------------------------------------------- check
+
 
 def _claim_rng(seed: int, claim_id: str):
     import numpy as np
@@ -286,21 +350,42 @@ def check_claims(ids=None, *, instances: Optional[int] = None, seed: int = 0, on
     records = []
     for claim in claims:
         t0 = time.perf_counter()
-        rec = {"id": claim.id, "name": claim.name, "statement": claim.statement, "source": claim.source,
-               "constant": claim.constant, "tolerance": claim.tolerance, "notes": claim.notes,
-               "instance": claim.instance, "subjects": list(claim.subjects)}
+        rec = {
+            "id": claim.id,
+            "name": claim.name,
+            "statement": claim.statement,
+            "source": claim.source,
+            "constant": claim.constant,
+            "tolerance": claim.tolerance,
+            "notes": claim.notes,
+            "instance": claim.instance,
+            "subjects": list(claim.subjects),
+        }
         try:
             with limit_threads(1):
                 (summary,) = run_claims([claim.id], n_instances=instances, rng=_claim_rng(seed, claim.id))
         except Exception as exc:  # noqa: BLE001 - reported as an error row
-            rec.update(instances=0, worst_tightness=None, holds=False, status="ERROR",
-                       error=f"{type(exc).__name__}: {exc}", results=[])
+            rec.update(
+                instances=0,
+                worst_tightness=None,
+                holds=False,
+                status="ERROR",
+                error=f"{type(exc).__name__}: {exc}",
+                results=[],
+            )
         else:
             worst = float(summary.worst_tightness)
-            rec.update(instances=summary.instances, worst_tightness=worst if math.isfinite(worst) else None,
-                       holds=bool(summary.holds), status=summary.status, error=None,
-                       results=[{"observed": r.observed, "bound": r.bound, "tightness": r.tightness,
-                                 "holds": r.holds} for r in summary.results])
+            rec.update(
+                instances=summary.instances,
+                worst_tightness=worst if math.isfinite(worst) else None,
+                holds=bool(summary.holds),
+                status=summary.status,
+                error=None,
+                results=[
+                    {"observed": r.observed, "bound": r.bound, "tightness": r.tightness, "holds": r.holds}
+                    for r in summary.results
+                ],
+            )
         rec["seconds"] = round(time.perf_counter() - t0, 3)
         records.append(rec)
         if on_result is not None:
@@ -356,9 +441,11 @@ def write_claims_report(records: list[dict], path, *, seed: int, instances: Opti
         status = r["status"] if r["status"] != "FAILS" else "**FAILS**"
         if r.get("error"):
             status = f"**ERROR**: {_md_escape(r['error'])}"
-        lines.append(f"| {r['id']} | {_md_escape(r['name'])} | {_md_math(r['statement'])} | "
-                     f"{_md_escape(r['source'])} | {_md_escape(', '.join(r.get('subjects', ())))} | "
-                     f"{_md_escape(r.get('instance', ''))} | {r['constant']} | {r['instances']} | {wt} | {status} |")
+        lines.append(
+            f"| {r['id']} | {_md_escape(r['name'])} | {_md_math(r['statement'])} | "
+            f"{_md_escape(r['source'])} | {_md_escape(', '.join(r.get('subjects', ())))} | "
+            f"{_md_escape(r.get('instance', ''))} | {r['constant']} | {r['instances']} | {wt} | {status} |"
+        )
     lines.append("")
     md_path = atomic_write_text(path.with_name(path.name + ".md"), "\n".join(lines))
     return {"json": json_path, "md": md_path}
@@ -374,8 +461,14 @@ def _check(ids, *, instances, seed, out) -> bool:
     if out is not None and Path(out).parent.exists() and not Path(out).parent.is_dir():
         _error(f"--out {out}: {Path(out).parent} is not a folder", 2)
     table = Table(title=f"Claims (seed {seed})", title_justify="left")
-    for col, kw in (("claim", {"style": "bold cyan"}), ("name", {}), ("instances", {"justify": "right"}),
-                    ("worst tightness", {"justify": "right"}), ("status", {}), ("seconds", {"justify": "right"})):
+    for col, kw in (
+        ("claim", {"style": "bold cyan"}),
+        ("name", {}),
+        ("instances", {"justify": "right"}),
+        ("worst tightness", {"justify": "right"}),
+        ("status", {}),
+        ("seconds", {"justify": "right"}),
+    ):
         table.add_column(col, **kw)
     with _progress() as bar:
         task = bar.add_task("checking claims", total=len(claims))
@@ -387,14 +480,17 @@ def _check(ids, *, instances, seed, out) -> bool:
     for r in records:
         wt = "-" if r["worst_tightness"] is None else f"{r['worst_tightness']:.3g}"
         status = {"holds": "[green]holds[/green]", "FAILS": "[bold red]FAILS[/bold red]"}.get(
-            r["status"], f"[bold red]ERROR[/bold red] {r.get('error', '')}")
+            r["status"], f"[bold red]ERROR[/bold red] {r.get('error', '')}"
+        )
         table.add_row(r["id"], r["name"], str(r["instances"]), wt, status, f"{r['seconds']:.2f}")
     console.print(table)
     ok = all(r["holds"] for r in records)
     n_fail = sum(not r["holds"] for r in records)
-    console.print(("[green]1 claim holds[/green]" if len(records) == 1 else f"[green]all {len(records)} claims hold[/green]")
-                  if ok else
-                  f"[bold red]{n_fail} of {len(records)} claims fail[/bold red]")
+    console.print(
+        ("[green]1 claim holds[/green]" if len(records) == 1 else f"[green]all {len(records)} claims hold[/green]")
+        if ok
+        else f"[bold red]{n_fail} of {len(records)} claims fail[/bold red]"
+    )
     if out is not None:
         paths = write_claims_report(records, out, seed=seed, instances=instances)
         console.print(f"report: {paths['md']} and {paths['json']}", soft_wrap=True, highlight=False)
@@ -404,11 +500,12 @@ def _check(ids, *, instances, seed, out) -> bool:
 @app.command("check")
 def check_command(
     claims: Annotated[Optional[list[str]], typer.Argument(help="Claim ids or names (default: all).")] = None,
-    instances: Annotated[Optional[int], typer.Option(
-        "--instances", "-n", min=1, help="Random instances per claim (default: each claim's own).")] = None,
+    instances: Annotated[
+        Optional[int],
+        typer.Option("--instances", "-n", min=1, help="Random instances per claim (default: each claim's own)."),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the instance generator.")] = 0,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o",
-                                                help="Write a report: OUT.json and OUT.md.")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write a report: OUT.json and OUT.md.")] = None,
 ) -> None:
     """Check claims on random instances; exits with status 1 if any claim fails."""
     if not _check(claims, instances=instances, seed=seed, out=out):
@@ -417,13 +514,15 @@ def check_command(
 
 # ------------------------------------------------------------------------------------ demo
 
+
 @app.command("demo")
 def demo_command(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("results"),
     seeds: Annotated[int, typer.Option("--seeds", "-n", min=1)] = 3,
     executor: Annotated[str, typer.Option("--executor", "-e", help="local | serial | dask | slurm")] = "serial",
-    instances: Annotated[Optional[int], typer.Option("--instances", min=1,
-                                                     help="Instances per claim (default: each claim's own).")] = None,
+    instances: Annotated[
+        Optional[int], typer.Option("--instances", min=1, help="Instances per claim (default: each claim's own).")
+    ] = None,
     seed: Annotated[int, typer.Option("--seed")] = 0,
 ) -> None:
     """The quickstart lab (3 seeds) and every claim, with a report in OUT/claims_report.{md,json}."""

@@ -63,6 +63,7 @@ is 1 and clipping is inactive). Success is the *exact* success probability of th
 (:func:`mdp.llm.toy_envs.success_probability`), so the curves carry no evaluation noise. The
 ``oracle`` arm uses the exact ``A^pi`` of the rows.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -72,8 +73,20 @@ import numpy as np
 from labs.base import Lab, register_lab
 from labs.executors import limit_threads
 
-__all__ = ["ExactAdvantageConfig", "VARIANTS", "DEFAULT_ESTIMATORS", "SKIP_REASONS", "skipped_estimators",
-           "make_env", "estimate_advantages", "advantage_metrics", "train_policy_gradient", "run", "plot", "LAB"]
+__all__ = [
+    "ExactAdvantageConfig",
+    "VARIANTS",
+    "DEFAULT_ESTIMATORS",
+    "SKIP_REASONS",
+    "skipped_estimators",
+    "make_env",
+    "estimate_advantages",
+    "advantage_metrics",
+    "train_policy_gradient",
+    "run",
+    "plot",
+    "LAB",
+]
 
 #: variant name -> (registered method, batch level, options)
 VARIANTS = {
@@ -94,8 +107,20 @@ VARIANTS = {
     "oracle": (None, "exact", {}),
 }
 
-DEFAULT_ESTIMATORS = ("grpo", "dr_grpo", "rloo", "reinforce_pp", "lite_ppo", "gaussian_grpo", "gigpo",
-                      "gigpo_traj", "hgpo", "salt", "salt_state", "oracle")
+DEFAULT_ESTIMATORS = (
+    "grpo",
+    "dr_grpo",
+    "rloo",
+    "reinforce_pp",
+    "lite_ppo",
+    "gaussian_grpo",
+    "gigpo",
+    "gigpo_traj",
+    "hgpo",
+    "salt",
+    "salt_state",
+    "oracle",
+)
 
 SKIP_REASONS = {
     "igpo": "needs extra['gold_logprobs'] / ['gold_logprob_init'] (gold-answer log-probabilities)",
@@ -108,6 +133,7 @@ SKIP_REASONS = {
 }
 
 ENVS = ("corridor", "tree")
+
 
 def skipped_estimators() -> dict:
     """Registered estimators this lab does not run, with the reason (inputs the toys do not have)."""
@@ -172,8 +198,9 @@ def make_env(name: str, config: ExactAdvantageConfig):
     if name == "corridor":
         return toy_envs.corridor(config.corridor_length, gamma=config.gamma, slip=config.slip)
     if name == "tree":
-        return toy_envs.branching_tree(config.tree_depth, config.tree_branching, config.tree_width,
-                                       gamma=config.gamma, slip=config.slip)
+        return toy_envs.branching_tree(
+            config.tree_depth, config.tree_branching, config.tree_width, gamma=config.gamma, slip=config.slip
+        )
     raise ValueError(f"unknown env {name!r}; choose from {list(ENVS)}")
 
 
@@ -225,17 +252,17 @@ def advantage_metrics(a_hat, a_true, cells, batches=None, *, tol: float = 1e-12)
     var_true = float(np.var(a_true))
     dh = a_hat - a_hat.mean()
     dt = a_true - a_true.mean()
-    var_hat = float(np.mean(dh ** 2))
+    var_hat = float(np.mean(dh**2))
     cov = float(np.mean(dh * dt))
     corr = cov / np.sqrt(var_hat * var_true) if var_hat > 0 and var_true > 0 else float("nan")
     slope = cov / var_true if var_true > 0 else float("nan")
     # calibration on the estimator's conditional mean per cell: A ~ alpha + beta * mean_cell(Ahat)
     m_hat = cell_mean(a_hat)
     dm = m_hat - m_hat.mean()
-    var_m = float(np.mean(dm ** 2))
+    var_m = float(np.mean(dm**2))
     beta = float(np.mean(dm * dt)) / var_m if var_m > 0 else 0.0
     bias2 = float(np.mean((a_true.mean() + beta * dm - a_true) ** 2))
-    noise = beta ** 2 * float(np.mean((a_hat - m_hat) ** 2))
+    noise = beta**2 * float(np.mean((a_hat - m_hat) ** 2))
     nz = np.abs(a_true) > tol
     sign_agree = float(np.mean(np.sign(a_hat[nz]) == np.sign(a_true[nz]))) if nz.any() else float("nan")
     # batch-level: summed Ahat per (batch, s, a) cell
@@ -286,8 +313,17 @@ def _estimate_rows(env_name, env, config, rng) -> list:
     return rows
 
 
-def train_policy_gradient(env, estimator: str, *, iterations: int, group_size: int, n_prompts: int,
-                          learning_rate: float, rng, eval_every: int = 5) -> list:
+def train_policy_gradient(
+    env,
+    estimator: str,
+    *,
+    iterations: int,
+    group_size: int,
+    n_prompts: int,
+    learning_rate: float,
+    rng,
+    eval_every: int = 5,
+) -> list:
     """Tabular softmax policy gradient with Adam; returns ``[(iteration, exact success), ...]``.
 
     Gradient of ``mean_rows Ahat_t log pi(a_t | s_t)`` in ``theta``: row ``t`` adds
@@ -317,9 +353,9 @@ def train_policy_gradient(env, estimator: str, *, iterations: int, group_size: i
         np.add.at(grad, ro.states, a_hat[:, None] * score)
         grad /= ro.n_rows
         m1 = b1 * m1 + (1 - b1) * grad
-        m2 = b2 * m2 + (1 - b2) * grad ** 2
+        m2 = b2 * m2 + (1 - b2) * grad**2
         t = it + 1
-        theta = theta + learning_rate * (m1 / (1 - b1 ** t)) / (np.sqrt(m2 / (1 - b2 ** t)) + eps)
+        theta = theta + learning_rate * (m1 / (1 - b1**t)) / (np.sqrt(m2 / (1 - b2**t)) + eps)
     return curve
 
 
@@ -337,12 +373,20 @@ def run(config: ExactAdvantageConfig, rng: np.random.Generator) -> list[dict]:
             for env_name in config.envs:
                 env = make_env(env_name, config)
                 for name in config.estimators:
-                    curve = train_policy_gradient(env, name, iterations=config.train_iterations,
-                                                  group_size=config.train_group_size, n_prompts=config.train_prompts,
-                                                  learning_rate=config.learning_rate, rng=rng,
-                                                  eval_every=config.eval_every)
-                    rows += [{"panel": "train", "env": env_name, "estimator": name, "iteration": int(i),
-                              "success": float(p)} for i, p in curve]
+                    curve = train_policy_gradient(
+                        env,
+                        name,
+                        iterations=config.train_iterations,
+                        group_size=config.train_group_size,
+                        n_prompts=config.train_prompts,
+                        learning_rate=config.learning_rate,
+                        rng=rng,
+                        eval_every=config.eval_every,
+                    )
+                    rows += [
+                        {"panel": "train", "env": env_name, "estimator": name, "iteration": int(i), "success": float(p)}
+                        for i, p in curve
+                    ]
     return rows
 
 
@@ -362,8 +406,12 @@ def _figure_style(estimators) -> dict:
         if level == "exact":
             out[name] = ("black", ":", None, "exact")
         elif level == "trajectory":
-            out[name] = (_OUTCOME_GREYS[n_out % len(_OUTCOME_GREYS)], "-", _FIG_MARKERS[n_out % len(_FIG_MARKERS)],
-                         "outcome")
+            out[name] = (
+                _OUTCOME_GREYS[n_out % len(_OUTCOME_GREYS)],
+                "-",
+                _FIG_MARKERS[n_out % len(_FIG_MARKERS)],
+                "outcome",
+            )
             n_out += 1
         else:
             out[name] = (PALETTE[n_step % (len(PALETTE) - 2)], "--", _FIG_MARKERS[n_step % len(_FIG_MARKERS)], "step")
@@ -384,11 +432,12 @@ def plot(table, config: ExactAdvantageConfig):
     from labs.plotting import TEXT_WIDTH, new_figure
 
     envs = [e for e in config.envs if e in set(table["env"])]
-    panels = (("cell_sign_agree", "batch sign agreement\n(sign of the PG step on each (s, a))"),
-              ("bias2_frac", "calibrated bias$^2$ / Var$(A^\\pi)$\n(error no rescaling removes)"))
+    panels = (
+        ("cell_sign_agree", "batch sign agreement\n(sign of the PG step on each (s, a))"),
+        ("bias2_frac", "calibrated bias$^2$ / Var$(A^\\pi)$\n(error no rescaling removes)"),
+    )
     style = _figure_style(config.estimators)
-    fig, axes = new_figure(len(panels) + 1, len(envs), width=TEXT_WIDTH, height=2.1 * len(envs) + 1.4,
-                           squeeze=False)
+    fig, axes = new_figure(len(panels) + 1, len(envs), width=TEXT_WIDTH, height=2.1 * len(envs) + 1.4, squeeze=False)
     est = table[table["panel"] == "estimate"]
     train = table[table["panel"] == "train"] if "panel" in table else table.iloc[:0]
     for r, env_name in enumerate(envs):
@@ -402,9 +451,17 @@ def plot(table, config: ExactAdvantageConfig):
                 colour, ls, marker, family = style[name]
                 g = s.groupby("group_size")[col]
                 mean = g.mean()
-                ax.plot(mean.index, mean.values, color=colour, ls=ls, marker=marker, label=name,
-                        lw=0.9 if family == "outcome" else 1.3, markersize=3 if family == "outcome" else 4,
-                        zorder=2 if family == "outcome" else 3)
+                ax.plot(
+                    mean.index,
+                    mean.values,
+                    color=colour,
+                    ls=ls,
+                    marker=marker,
+                    label=name,
+                    lw=0.9 if family == "outcome" else 1.3,
+                    markersize=3 if family == "outcome" else 4,
+                    zorder=2 if family == "outcome" else 3,
+                )
                 if s["seed"].nunique() > 1 and family != "outcome":
                     ax.fill_between(mean.index, g.min().values, g.max().values, color=colour, alpha=0.1, lw=0)
             ax.set_xscale("log", base=2)
@@ -430,8 +487,13 @@ def plot(table, config: ExactAdvantageConfig):
                 continue
             colour, ls, _, family = style[name]
             mean = s.groupby("iteration")["success"].mean()
-            ax.plot(mean.index, mean.values, color=colour, ls=ls,
-                    lw=0.9 if family == "outcome" else (1.3 if family == "step" else 1.8))
+            ax.plot(
+                mean.index,
+                mean.values,
+                color=colour,
+                ls=ls,
+                lw=0.9 if family == "outcome" else (1.3 if family == "step" else 1.8),
+            )
         ax.set_ylim(0, 1)
         if r == 0:
             ax.set_title("policy gradient from $\\theta = 0$:\nexact success probability")
@@ -444,8 +506,10 @@ def plot(table, config: ExactAdvantageConfig):
     fam = {n: style[n][3] for n in labels}
     # one legend row per family: outcome estimators (greys, solid), step-level (colours, dashed) + oracle
     blank = Line2D([], [], ls="none")
-    rows = [("outcome:", [n for n in labels if fam[n] == "outcome"]),
-            ("step-level, exact:", [n for n in labels if fam[n] in ("step", "exact")])]
+    rows = [
+        ("outcome:", [n for n in labels if fam[n] == "outcome"]),
+        ("step-level, exact:", [n for n in labels if fam[n] in ("step", "exact")]),
+    ]
     ncols = max(len(r[1]) for r in rows) + 1
     hs, ls_ = [], []
     for head, names in rows:
@@ -457,25 +521,37 @@ def plot(table, config: ExactAdvantageConfig):
         ls_.append(row_l)
     # matplotlib fills legend columns first: interleave so that each family is one row
     order = [(r, c) for c in range(ncols) for r in range(len(rows))]
-    fig.legend([hs[r][c] for r, c in order], [ls_[r][c] for r, c in order], loc="outside lower center",
-               ncols=ncols, columnspacing=1.0, handlelength=2.2)
+    fig.legend(
+        [hs[r][c] for r, c in order],
+        [ls_[r][c] for r, c in order],
+        loc="outside lower center",
+        ncols=ncols,
+        columnspacing=1.0,
+        handlelength=2.2,
+    )
     n_seeds = int(table["seed"].nunique()) if "seed" in table else 1
-    fig.suptitle(rf"Advantage estimators vs exact $A^\pi$: uniform softmax policy, continuation $\gamma={config.gamma:g}$, "
-                 rf"{config.n_batches} batches x {config.n_prompts} groups per $G$;" "\n"
-                 rf"PG with "
-                 rf"{config.train_prompts}x{config.train_group_size} episodes/iter, Adam lr {config.learning_rate:g}"
-                 "\n"
-                 f"mean of {n_seeds} seed(s) (band = range, step-level only); grey line at 1/2 = chance; "
-                 "row sign agreement and correlation are in the CSV", fontsize=7)
+    fig.suptitle(
+        rf"Advantage estimators vs exact $A^\pi$: uniform softmax policy, continuation $\gamma={config.gamma:g}$, "
+        rf"{config.n_batches} batches x {config.n_prompts} groups per $G$;"
+        "\n"
+        rf"PG with "
+        rf"{config.train_prompts}x{config.train_group_size} episodes/iter, Adam lr {config.learning_rate:g}"
+        "\n"
+        f"mean of {n_seeds} seed(s) (band = range, step-level only); grey line at 1/2 = chance; "
+        "row sign agreement and correlation are in the CSV",
+        fontsize=7,
+    )
     return fig
 
 
-LAB = register_lab(Lab(
-    name="exact_advantage",
-    subjects=("mdp.llm.compute_advantages", "mdp.llm.toy_envs"),
-    config_cls=ExactAdvantageConfig,
-    run=run,
-    plot=plot,
-    description="LLM-RL advantage estimators (GRPO ... GiGPO, HGPO, SALT) vs exact A^pi on toy MDPs; PG training.",
-    version=2,
-))
+LAB = register_lab(
+    Lab(
+        name="exact_advantage",
+        subjects=("mdp.llm.compute_advantages", "mdp.llm.toy_envs"),
+        config_cls=ExactAdvantageConfig,
+        run=run,
+        plot=plot,
+        description="LLM-RL advantage estimators (GRPO ... GiGPO, HGPO, SALT) vs exact A^pi on toy MDPs; PG training.",
+        version=2,
+    )
+)

@@ -17,14 +17,23 @@ arrive (an interrupted sweep keeps everything that finished).
 
 Dask is imported only inside the Dask branches.
 """
+
 from __future__ import annotations
 
 import contextlib
 import os
 from typing import Any, Callable, Iterator, Sequence
 
-__all__ = ["EXECUTORS", "SINGLE_THREAD_ENV", "ExecutorUnavailable", "check_executor", "limit_threads", "map_seeds",
-           "pin_threads", "worker_settings"]
+__all__ = [
+    "EXECUTORS",
+    "SINGLE_THREAD_ENV",
+    "ExecutorUnavailable",
+    "check_executor",
+    "limit_threads",
+    "map_seeds",
+    "pin_threads",
+    "worker_settings",
+]
 
 EXECUTORS = ("local", "serial", "dask", "slurm")
 
@@ -42,6 +51,7 @@ def check_executor(executor: str, address: str | None = None, max_workers: int |
     if max_workers is not None:
         if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
             raise ValueError(f"max_workers (--workers) must be a positive integer, got {max_workers!r}")
+
 
 #: Environment that makes each worker single-threaded.
 SINGLE_THREAD_ENV = {
@@ -113,8 +123,13 @@ def worker_settings(executor: str, max_workers: int | None, n_tasks: int, addres
         affinity = sorted(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not on Linux
         affinity = None
-    return {"executor": executor, "max_in_flight": used, "thread_pins": pins, "cpu_affinity": affinity,
-            "cpu_count": os.cpu_count()}
+    return {
+        "executor": executor,
+        "max_in_flight": used,
+        "thread_pins": pins,
+        "cpu_affinity": affinity,
+        "cpu_count": os.cpu_count(),
+    }
 
 
 def _call_pinned(fn, *args):
@@ -122,8 +137,15 @@ def _call_pinned(fn, *args):
     return fn(*args)
 
 
-def map_seeds(fn: Callable, tasks: Sequence[tuple], *, executor: str = "local", address: str | None = None,
-              max_workers: int | None = None, cluster_kwargs: dict | None = None) -> Iterator[tuple[int, Any]]:
+def map_seeds(
+    fn: Callable,
+    tasks: Sequence[tuple],
+    *,
+    executor: str = "local",
+    address: str | None = None,
+    max_workers: int | None = None,
+    cluster_kwargs: dict | None = None,
+) -> Iterator[tuple[int, Any]]:
     """Yield ``(i, fn(*tasks[i]))`` (or ``(i, exception)``) as each task finishes.
 
     ``fn`` and the task arguments must be picklable (module-level functions, dataclasses).
@@ -137,8 +159,9 @@ def map_seeds(fn: Callable, tasks: Sequence[tuple], *, executor: str = "local", 
     elif executor == "local":
         yield from _local(fn, tasks, max_workers)
     else:
-        yield from _dask(fn, tasks, executor=executor, address=address, max_workers=max_workers,
-                         cluster_kwargs=cluster_kwargs or {})
+        yield from _dask(
+            fn, tasks, executor=executor, address=address, max_workers=max_workers, cluster_kwargs=cluster_kwargs or {}
+        )
 
 
 def _serial(fn, tasks):
@@ -203,11 +226,17 @@ def _dask(fn, tasks, *, executor, address, max_workers, cluster_kwargs):
         import shutil
 
         if shutil.which("sbatch") is None:
-            raise ExecutorUnavailable("executor='slurm' submits jobs with sbatch, which is not on PATH here: run "
-                                      "from a SLURM login node, or use executor='dask' with the address of a "
-                                      "running scheduler")
-        kwargs = {"cores": 1, "processes": 1, "memory": "4GB", "job_script_prologue":
-                  [f"export {k}={v}" for k, v in SINGLE_THREAD_ENV.items()]}
+            raise ExecutorUnavailable(
+                "executor='slurm' submits jobs with sbatch, which is not on PATH here: run "
+                "from a SLURM login node, or use executor='dask' with the address of a "
+                "running scheduler"
+            )
+        kwargs = {
+            "cores": 1,
+            "processes": 1,
+            "memory": "4GB",
+            "job_script_prologue": [f"export {k}={v}" for k, v in SINGLE_THREAD_ENV.items()],
+        }
         kwargs.update(cluster_kwargs)
         cluster = SLURMCluster(**kwargs)
         cluster.scale(jobs=max_workers if max_workers is not None else min(len(tasks), 8))
@@ -221,14 +250,22 @@ def _dask(fn, tasks, *, executor, address, max_workers, cluster_kwargs):
         from distributed import LocalCluster
 
         n = max_workers if max_workers is not None else 2
-        kwargs = {"n_workers": max(1, min(int(n), len(tasks))), "threads_per_worker": 1, "processes": True,
-                  "dashboard_address": None, "env": dict(SINGLE_THREAD_ENV)}
+        kwargs = {
+            "n_workers": max(1, min(int(n), len(tasks))),
+            "threads_per_worker": 1,
+            "processes": True,
+            "dashboard_address": None,
+            "env": dict(SINGLE_THREAD_ENV),
+        }
         kwargs.update(cluster_kwargs)
         cluster = LocalCluster(**kwargs)
         client = Client(cluster)
     try:
+
         def submit(i):
-            return client.submit(_call_pinned, fn, *tasks[i], pure=False, key=f"rlab-task-{i}-{os.getpid()}-{id(tasks)}")
+            return client.submit(
+                _call_pinned, fn, *tasks[i], pure=False, key=f"rlab-task-{i}-{os.getpid()}-{id(tasks)}"
+            )
 
         # at most max_workers tasks in flight (a scheduler at an address may have more workers: a timed
         # lab asks for one, so that its tasks never run side by side)

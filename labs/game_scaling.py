@@ -22,6 +22,7 @@ bound (hollow triangle), ``k/n`` marks sizes where only ``k`` of ``n`` seeds fin
 The lab is ``timed``: :func:`labs.run_lab` runs its seeds one at a time (``provenance.json`` records
 the worker count and thread pins).
 """
+
 from __future__ import annotations
 
 import time
@@ -95,8 +96,9 @@ def _solver(name: str, tol: float):
 def _game(size, config, rng):
     from marl.generators import random_zero_sum_game
 
-    return random_zero_sum_game(size, config.n_actions, rng=rng, gamma=config.gamma,
-                                branching=min(config.branching, size), sparse=True)
+    return random_zero_sum_game(
+        size, config.n_actions, rng=rng, gamma=config.gamma, branching=min(config.branching, size), sparse=True
+    )
 
 
 def run(config: GameScalingConfig, rng: np.random.Generator) -> list[dict]:
@@ -117,12 +119,27 @@ def run(config: GameScalingConfig, rng: np.random.Generator) -> list[dict]:
             g = _game(size, config, rng)
             ref_v = None
             for name in names:
-                row = {"S": int(size), "A": config.n_actions, "branching": min(config.branching, size),
-                       "gamma": config.gamma, "contender": name, "threads": int(threads),
-                       "cap_seconds": float(config.max_seconds)}
+                row = {
+                    "S": int(size),
+                    "A": config.n_actions,
+                    "branching": min(config.branching, size),
+                    "gamma": config.gamma,
+                    "contender": name,
+                    "threads": int(threads),
+                    "cap_seconds": float(config.max_seconds),
+                }
                 if name in too_slow:
-                    rows.append({**row, "seconds": float("nan"), "n_iter": -1, "error_bound": float("nan"),
-                                 "max_diff": float("nan"), "skipped": True, "status": "capped"})
+                    rows.append(
+                        {
+                            **row,
+                            "seconds": float("nan"),
+                            "n_iter": -1,
+                            "error_bound": float("nan"),
+                            "max_diff": float("nan"),
+                            "skipped": True,
+                            "status": "capped",
+                        }
+                    )
                     continue
                 fn = _solver(name, config.tol)
                 times = []
@@ -139,9 +156,17 @@ def run(config: GameScalingConfig, rng: np.random.Generator) -> list[dict]:
                     ref_v = v
                 err = res.error_bound
                 err = float(np.max(np.asarray(err.cpu() if hasattr(err, "cpu") else err)))
-                rows.append({**row, "seconds": min(times), "n_iter": int(res.n_iter), "error_bound": err,
-                             "max_diff": float(np.abs(v - ref_v).max()), "skipped": False,
-                             "status": "finished"})
+                rows.append(
+                    {
+                        **row,
+                        "seconds": min(times),
+                        "n_iter": int(res.n_iter),
+                        "error_bound": err,
+                        "max_diff": float(np.abs(v - ref_v).max()),
+                        "skipped": False,
+                        "status": "finished",
+                    }
+                )
     return rows
 
 
@@ -149,7 +174,7 @@ def plot(table, config: GameScalingConfig):
     from matplotlib.lines import Line2D
     from matplotlib.ticker import NullFormatter
 
-    from labs.plotting import PALETTE, COLUMN_WIDTH, new_figure
+    from labs.plotting import COLUMN_WIDTH, PALETTE, new_figure
     from labs.timing import plot_times
 
     markers = ["o", "s", "^", "D"]
@@ -158,8 +183,9 @@ def plot(table, config: GameScalingConfig):
         s = table[table["contender"] == name]
         if s.empty:
             continue
-        plot_times(ax, s, "S", cap=config.max_seconds, colour=PALETTE[k], marker=markers[k], label=CONTENDERS[name],
-                   index=k)
+        plot_times(
+            ax, s, "S", cap=config.max_seconds, colour=PALETTE[k], marker=markers[k], label=CONTENDERS[name], index=k
+        )
     ax.set_xscale("log")
     ax.set_yscale("log")
     sizes = sorted(table["S"].unique())
@@ -170,25 +196,35 @@ def plot(table, config: GameScalingConfig):
     handles, labels = ax.get_legend_handles_labels()
     if "status" in table and (table["status"] == "capped").any():
         ax.axhline(config.max_seconds, color="0.5", lw=0.7, ls="--")
-        handles.append(Line2D([], [], ls="--", color="0.5", marker="^", markerfacecolor="white",
-                              markeredgecolor="0.3", markersize=6))
-        labels.append(f"median >= this: a capped run counts as >= the time\nthat exceeded the {config.max_seconds:g} s cap (dashed)")
+        handles.append(
+            Line2D(
+                [], [], ls="--", color="0.5", marker="^", markerfacecolor="white", markeredgecolor="0.3", markersize=6
+            )
+        )
+        labels.append(
+            f"median >= this: a capped run counts as >= the time\nthat exceeded the {config.max_seconds:g} s cap (dashed)"
+        )
     threads = sorted(set(int(t) for t in table["threads"]))
-    ax.set_title(rf"Zero-sum Markov games, {config.n_actions}$\times${config.n_actions} actions, "
-                 rf"{config.branching} successors, $\gamma = {config.gamma:g}$" "\n"
-                 f"numba/torch threads {','.join(map(str, threads))}, seeds run one at a time; "
-                 f"median of {table['seed'].nunique()} seed(s), band = range, k/n = seeds finished")
+    ax.set_title(
+        rf"Zero-sum Markov games, {config.n_actions}$\times${config.n_actions} actions, "
+        rf"{config.branching} successors, $\gamma = {config.gamma:g}$"
+        "\n"
+        f"numba/torch threads {','.join(map(str, threads))}, seeds run one at a time; "
+        f"median of {table['seed'].nunique()} seed(s), band = range, k/n = seeds finished"
+    )
     fig.legend(handles, labels, loc="outside lower center", ncols=2)
     return fig
 
 
-LAB = register_lab(Lab(
-    name="game_scaling",
-    subjects=("marl.shapley_value_iteration", "marl.hoffman_karp"),
-    config_cls=GameScalingConfig,
-    run=run,
-    plot=plot,
-    description="Time vs number of states for Shapley iteration: batched numba simplex vs per-state LP, HK, torch.",
-    version=2,
-    timed=True,
-))
+LAB = register_lab(
+    Lab(
+        name="game_scaling",
+        subjects=("marl.shapley_value_iteration", "marl.hoffman_karp"),
+        config_cls=GameScalingConfig,
+        run=run,
+        plot=plot,
+        description="Time vs number of states for Shapley iteration: batched numba simplex vs per-state LP, HK, torch.",
+        version=2,
+        timed=True,
+    )
+)

@@ -19,6 +19,7 @@ The figure: one panel per ``sigma``, mean realised loss vs ``G`` (log-log) per b
 bootstrap-free band of +- 2 standard errors over instances, the argmin marked; a second row shows
 the AG5 bound (same colours, dashed; it is 15-400x larger, so it gets its own axes) with its argmin.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -77,8 +78,14 @@ def run(config: GroupingTradeoffConfig, rng: np.random.Generator) -> list[dict]:
     with limit_threads(config.threads):
         for sigma in config.sigmas:
             for rep in range(config.replicates):
-                m, _ = AG.planted_cluster_mdp(rng, n_states=config.n_states, n_clusters=config.n_clusters,
-                                              cluster_size=config.cluster_size, sigma=sigma, gamma=config.gamma)
+                m, _ = AG.planted_cluster_mdp(
+                    rng,
+                    n_states=config.n_states,
+                    n_clusters=config.n_clusters,
+                    cluster_size=config.cluster_size,
+                    sigma=sigma,
+                    gamma=config.gamma,
+                )
                 v_star = np.asarray(solve_exact(m, 1e-12).v)
                 fam = AG.nested_groupings(AG.action_signatures(m), sizes, method=config.linkage)
                 errs = [AG.grouping_errors(m, g) for g in fam]
@@ -86,20 +93,46 @@ def run(config: GroupingTradeoffConfig, rng: np.random.Generator) -> list[dict]:
                     for g, e in zip(fam, errs):
                         G = g.n_groups
                         N = budget // (config.n_states * G)
-                        row = {"sigma": sigma, "replicate": rep, "budget": budget, "G": G, "N": N,
-                               "eps_P": e.eps_P, "eps_R": e.eps_R}
+                        row = {
+                            "sigma": sigma,
+                            "replicate": rep,
+                            "budget": budget,
+                            "G": G,
+                            "N": N,
+                            "eps_P": e.eps_P,
+                            "eps_R": e.eps_R,
+                        }
                         if N < 1:
-                            rows.append({**row, "loss": np.nan, "loss_sup": np.nan, "bound": np.nan,
-                                         "approximation": np.nan, "estimation": np.nan, "computation": np.nan})
+                            rows.append(
+                                {
+                                    **row,
+                                    "loss": np.nan,
+                                    "loss_sup": np.nan,
+                                    "bound": np.nan,
+                                    "approximation": np.nan,
+                                    "estimation": np.nan,
+                                    "computation": np.nan,
+                                }
+                            )
                             continue
-                        res = AG.grouped_learner(m, g, N, config.T, rng, reward_noise=config.reward_noise,
-                                                 v_star=v_star)
-                        b = AG.grouping_loss_bound(m, g, N, config.T, delta=config.delta,
-                                                   reward_noise=config.reward_noise)
-                        rows.append({**row, "loss": float(np.mean(res.loss_per_state)), "loss_sup": res.loss,
-                                     "bound": b.total, "approximation": b.approximation,
-                                     "estimation": b.estimation, "computation": b.computation,
-                                     "n_samples": res.n_samples})
+                        res = AG.grouped_learner(
+                            m, g, N, config.T, rng, reward_noise=config.reward_noise, v_star=v_star
+                        )
+                        b = AG.grouping_loss_bound(
+                            m, g, N, config.T, delta=config.delta, reward_noise=config.reward_noise
+                        )
+                        rows.append(
+                            {
+                                **row,
+                                "loss": float(np.mean(res.loss_per_state)),
+                                "loss_sup": res.loss,
+                                "bound": b.total,
+                                "approximation": b.approximation,
+                                "estimation": b.estimation,
+                                "computation": b.computation,
+                                "n_samples": res.n_samples,
+                            }
+                        )
     return rows
 
 
@@ -113,7 +146,7 @@ def _summary(table, sigma, budget, col):
 
 def _budget_label(budget) -> str:
     exp = int(np.floor(np.log10(budget)))
-    mant = budget / 10 ** exp
+    mant = budget / 10**exp
     mant_s = f"{mant:g}\\cdot " if mant != 1 else ""
     return rf"$N_{{tot}} = {mant_s}10^{{{exp}}}$"
 
@@ -123,8 +156,9 @@ def plot(table, config: GroupingTradeoffConfig):
 
     sigmas = sorted(table["sigma"].unique())
     budgets = sorted(table["budget"].unique())
-    fig, axes = new_figure(len(sigmas), 2, width=TEXT_WIDTH if len(sigmas) > 1 else 3.6, height=4.6,
-                           squeeze=False, sharex=True)
+    fig, axes = new_figure(
+        len(sigmas), 2, width=TEXT_WIDTH if len(sigmas) > 1 else 3.6, height=4.6, squeeze=False, sharex=True
+    )
     n_inst = table.groupby(["seed", "replicate"]).ngroups
     for j, sigma in enumerate(sigmas):
         top, bottom = axes[0, j], axes[1, j]
@@ -135,19 +169,33 @@ def plot(table, config: GroupingTradeoffConfig):
             if mean.empty:
                 continue
             top.plot(mean.index, mean.values, color=colour, marker="o", label=label)
-            top.fill_between(mean.index, np.maximum(mean - 2 * se, 1e-6).values, (mean + 2 * se).values,
-                             color=colour, alpha=0.18, lw=0)
+            top.fill_between(
+                mean.index,
+                np.maximum(mean - 2 * se, 1e-6).values,
+                (mean + 2 * se).values,
+                color=colour,
+                alpha=0.18,
+                lw=0,
+            )
             kmin = mean.idxmin()
             top.plot([kmin], [mean[kmin]], marker="*", ms=10, color=colour, mec="black", mew=0.5, zorder=5)
             bmean, bse = _summary(table, sigma, budget, "bound")
             bottom.plot(bmean.index, bmean.values, color=colour, ls="--", marker="s", ms=2.5, label=label)
-            bottom.fill_between(bmean.index, (bmean - 2 * bse).values, (bmean + 2 * bse).values, color=colour,
-                                alpha=0.15, lw=0)
+            bottom.fill_between(
+                bmean.index, (bmean - 2 * bse).values, (bmean + 2 * bse).values, color=colour, alpha=0.15, lw=0
+            )
             bmin = bmean.idxmin()
             bottom.plot([bmin], [bmean[bmin]], marker="*", ms=10, color=colour, mec="black", mew=0.5, zorder=5)
             ratio = float(np.median((bmean / mean).values))
-            bottom.annotate(f"{ratio:.0f}x", (bmean.index[-1], bmean.values[-1]), textcoords="offset points",
-                            xytext=(3, 0), fontsize=6, color=colour, va="center")
+            bottom.annotate(
+                f"{ratio:.0f}x",
+                (bmean.index[-1], bmean.values[-1]),
+                textcoords="offset points",
+                xytext=(3, 0),
+                fontsize=6,
+                color=colour,
+                va="center",
+            )
         for ax in (top, bottom):
             ax.set_xscale("log", base=2)
             ax.set_yscale("log")
@@ -160,18 +208,28 @@ def plot(table, config: GroupingTradeoffConfig):
         bottom.set_xticks(xs, [str(x) for x in xs])
     handles, labels_ = axes[0, 0].get_legend_handles_labels()
     fig.legend(handles, labels_, loc="outside lower center", ncols=len(labels_))
-    fig.suptitle(rf"Action grouping: $|S| = {config.n_states}$, "
-                 rf"$|A| = {config.n_clusters}\times{config.cluster_size}$ (planted clusters), $\gamma = {config.gamma:g}$, "
-                 rf"$T = {config.T}$, $N = N_{{tot}} / (|S| G)$, {config.reward_noise} rewards; "
-                 r"$\bigstar$ = argmin", fontsize=8)
+    fig.suptitle(
+        rf"Action grouping: $|S| = {config.n_states}$, "
+        rf"$|A| = {config.n_clusters}\times{config.cluster_size}$ (planted clusters), $\gamma = {config.gamma:g}$, "
+        rf"$T = {config.T}$, $N = N_{{tot}} / (|S| G)$, {config.reward_noise} rewards; "
+        r"$\bigstar$ = argmin",
+        fontsize=8,
+    )
     return fig
 
 
-LAB = register_lab(Lab(
-    name="grouping_tradeoff",
-    subjects=("mdp.abstraction.grouped_learner", "mdp.abstraction.grouping_loss_bound", "mdp.abstraction.grouping_errors", "mdp.abstraction.nested_groupings"),
-    config_cls=GroupingTradeoffConfig,
-    run=run,
-    plot=plot,
-    description="Action grouping: loss vs number of groups per sample budget (U shape) with the AG5 bound.",
-))
+LAB = register_lab(
+    Lab(
+        name="grouping_tradeoff",
+        subjects=(
+            "mdp.abstraction.grouped_learner",
+            "mdp.abstraction.grouping_loss_bound",
+            "mdp.abstraction.grouping_errors",
+            "mdp.abstraction.nested_groupings",
+        ),
+        config_cls=GroupingTradeoffConfig,
+        run=run,
+        plot=plot,
+        description="Action grouping: loss vs number of groups per sample budget (U shape) with the AG5 bound.",
+    )
+)

@@ -19,6 +19,7 @@ both weighted by the experts' occupancy. Also: the return against L-BFGS iterati
 rounds of inner soft-VI solves (adversarial; two solves per round), at ``n_curve`` demonstrations
 (both metrics are recorded in the table for every point).
 """
+
 from __future__ import annotations
 
 import functools
@@ -76,7 +77,7 @@ def _returns(g, mu, pols):
     import scipy.sparse.linalg as spla
 
     P, r = g.pair_chain(*pols)
-    M = (sp.identity(g.n_states, format="csc") - g.gamma * sp.csc_matrix(P))
+    M = sp.identity(g.n_states, format="csc") - g.gamma * sp.csc_matrix(P)
     return np.array([float(mu @ spla.spsolve(M, r[i])) for i in (0, 1)])
 
 
@@ -87,8 +88,12 @@ def _metrics(ctx, pols, rewards):
     ret = float(np.mean(_returns(g, mu, pols) / expert_return))
     if rewards is None:
         return ret, float("nan")
-    corr = np.mean([remove_shaping(rewards[i], induced[i].R, induced[i], g.gamma, weights=rho_i[i]).correlation_after
-                    for i in (0, 1)])
+    corr = np.mean(
+        [
+            remove_shaping(rewards[i], induced[i].R, induced[i], g.gamma, weights=rho_i[i]).correlation_after
+            for i in (0, 1)
+        ]
+    )
     return ret, float(corr)
 
 
@@ -119,32 +124,70 @@ def _run(config: MamqlGemsConfig, rng: np.random.Generator) -> list[dict]:
             r = mamql(g, demos, config.lam, phi=phi, alpha=config.alpha)
             fits.append((label, r.policies, r.rewards, time.perf_counter() - t0, int(r.n_iter.sum())))
         t0 = time.perf_counter()
-        a = adversarial_irl(g, demos, config.lam, mu, n_iter=config.airl_rounds, lr=config.airl_lr,
-                            record_every=config.record_every if n == config.n_curve else 0)
+        a = adversarial_irl(
+            g,
+            demos,
+            config.lam,
+            mu,
+            n_iter=config.airl_rounds,
+            lr=config.airl_lr,
+            record_every=config.record_every if n == config.n_curve else 0,
+        )
         fits.append(("adversarial MA-IRL", a.policies, a.rewards, time.perf_counter() - t0, a.n_inner_solves))
         b = behaviour_cloning(g, demos)
         fits.append(("behaviour cloning", b.policies, None, 0.0, 0))
         if n in config.n_demos:
             for label, pols, rew, secs, work in fits:
                 ret, corr = _metrics(ctx, pols, rew)
-                rows.append({"panel": "size", "method": label, "n_demos": n, "steps": work, "return": ret,
-                             "reward_corr": corr, "seconds": secs})
+                rows.append(
+                    {
+                        "panel": "size",
+                        "method": label,
+                        "n_demos": n,
+                        "steps": work,
+                        "return": ret,
+                        "reward_corr": corr,
+                        "seconds": secs,
+                    }
+                )
         if n == config.n_curve:
             for k in config.mamql_steps:
                 for label, phi in (("MAMQL (chi2)", "chi2"), ("MAMQL (linear)", "linear")):
                     r = mamql(g, demos, config.lam, phi=phi, alpha=config.alpha, max_iter=k)
                     ret, corr = _metrics(ctx, r.policies, r.rewards)
-                    rows.append({"panel": "steps", "method": label, "n_demos": n, "steps": int(r.n_iter.max()),
-                                 "return": ret, "reward_corr": corr, "seconds": float("nan")})
+                    rows.append(
+                        {
+                            "panel": "steps",
+                            "method": label,
+                            "n_demos": n,
+                            "steps": int(r.n_iter.max()),
+                            "return": ret,
+                            "reward_corr": corr,
+                            "seconds": float("nan"),
+                        }
+                    )
             for solves, theta, pols in a.history:
                 ret, corr = _metrics(ctx, pols, theta)
-                rows.append({"panel": "steps", "method": "adversarial MA-IRL", "n_demos": n, "steps": solves // 2,
-                             "return": ret, "reward_corr": corr, "seconds": float("nan")})
+                rows.append(
+                    {
+                        "panel": "steps",
+                        "method": "adversarial MA-IRL",
+                        "n_demos": n,
+                        "steps": solves // 2,
+                        "return": ret,
+                        "reward_corr": corr,
+                        "seconds": float("nan"),
+                    }
+                )
     return rows
 
 
-_STYLE = {"MAMQL (chi2)": ("blue", "-", "o"), "MAMQL (linear)": ("sky_blue", "--", "s"),
-          "adversarial MA-IRL": ("vermillion", "-", "^"), "behaviour cloning": ("black", ":", "x")}
+_STYLE = {
+    "MAMQL (chi2)": ("blue", "-", "o"),
+    "MAMQL (linear)": ("sky_blue", "--", "s"),
+    "adversarial MA-IRL": ("vermillion", "-", "^"),
+    "behaviour cloning": ("black", ":", "x"),
+}
 
 
 def plot(table, config: MamqlGemsConfig):
@@ -153,12 +196,25 @@ def plot(table, config: MamqlGemsConfig):
     fig, axes = new_figure(3, 1, width=TEXT_WIDTH, height=2.5, squeeze=False)
     size = table[table["panel"] == "size"]
     steps = table[table["panel"] == "steps"]
-    panels = ((axes[0, 0], size, "n_demos", "reward_corr", "demonstrations (trajectories of 30 steps)",
-               "reward correlation\n(after shaping removal)"),
-              (axes[0, 1], size, "n_demos", "return", "demonstrations (trajectories of 30 steps)",
-               "return / expert return"),
-              (axes[0, 2], steps, "steps", "return",
-               "L-BFGS iterations (MAMQL) or\nsoft-VI rounds (adversarial)", "return / expert return"))
+    panels = (
+        (
+            axes[0, 0],
+            size,
+            "n_demos",
+            "reward_corr",
+            "demonstrations (trajectories of 30 steps)",
+            "reward correlation\n(after shaping removal)",
+        ),
+        (axes[0, 1], size, "n_demos", "return", "demonstrations (trajectories of 30 steps)", "return / expert return"),
+        (
+            axes[0, 2],
+            steps,
+            "steps",
+            "return",
+            "L-BFGS iterations (MAMQL) or\nsoft-VI rounds (adversarial)",
+            "return / expert return",
+        ),
+    )
     for ax, sub, x, y, xl, yl in panels:
         for method, (colour, ls, mk) in _STYLE.items():
             part = sub[sub["method"] == method]
@@ -176,17 +232,21 @@ def plot(table, config: MamqlGemsConfig):
     axes[0, 0].set_ylim(0, 1.02)
     handles, labels = axes[0, 1].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncols=4)
-    fig.suptitle(f"Gems (256 joint states), logit-equilibrium experts ($\\lambda$ = {config.lam:g}, "
-                 f"$\\gamma$ = {config.gamma:g}); median over {table['seed'].nunique()} seeds, band = range",
-                 fontsize=8)
+    fig.suptitle(
+        f"Gems (256 joint states), logit-equilibrium experts ($\\lambda$ = {config.lam:g}, "
+        f"$\\gamma$ = {config.gamma:g}); median over {table['seed'].nunique()} seeds, band = range",
+        fontsize=8,
+    )
     return fig
 
 
-LAB = register_lab(Lab(
-    name="mamql_gems",
-    config_cls=MamqlGemsConfig,
-    run=run,
-    plot=plot,
-    description="MAMQL vs adversarial max-ent MA-IRL and BC on the gems game: reward recovery and return.",
-    subjects=("marl.irl.mamql", "marl.irl.adversarial_irl", "marl.irl.behaviour_cloning", "marl.logit_equilibrium"),
-))
+LAB = register_lab(
+    Lab(
+        name="mamql_gems",
+        config_cls=MamqlGemsConfig,
+        run=run,
+        plot=plot,
+        description="MAMQL vs adversarial max-ent MA-IRL and BC on the gems game: reward recovery and return.",
+        subjects=("marl.irl.mamql", "marl.irl.adversarial_irl", "marl.irl.behaviour_cloning", "marl.logit_equilibrium"),
+    )
+)

@@ -10,6 +10,7 @@ compared with the true marginal reward after removing the best potential. Both m
 ``mamql_gems``; behaviour cloning is the reference. The default is small (three data sizes, 300 Adam
 steps) so that the lab runs in about a minute per seed on a CPU.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -62,22 +63,47 @@ def run(config: MamqlGemsDeepConfig, rng: np.random.Generator) -> list[dict]:
         rows = []
         for n in config.n_episodes:
             seed = int(rng.integers(2**31))
-            demos = collect_demonstrations(gems_v0.parallel_env(max_cycles=config.max_cycles), eq.policies,
-                                           n_episodes=n, seed=seed)
-            res = deep_mamql(demos, one_hot_positions, g.n_actions, config.gamma, config.lam, alpha=config.alpha,
-                             hidden=config.hidden, steps=config.steps, lr=config.lr, batch_size=config.batch_size,
-                             seed=seed)
+            demos = collect_demonstrations(
+                gems_v0.parallel_env(max_cycles=config.max_cycles), eq.policies, n_episodes=n, seed=seed
+            )
+            res = deep_mamql(
+                demos,
+                one_hot_positions,
+                g.n_actions,
+                config.gamma,
+                config.lam,
+                alpha=config.alpha,
+                hidden=config.hidden,
+                steps=config.steps,
+                lr=config.lr,
+                batch_size=config.batch_size,
+                seed=seed,
+            )
             with torch.no_grad():
                 qs = [c(feats).double().numpy() for c in res.critics]
             pols = tuple(softmax_policy(q, config.lam) for q in qs)
             rews = tuple(recover_reward(qs[i], induced[i], config.gamma, config.lam) for i in (0, 1))
             ret, corr = _metrics(ctx, pols, rews)
-            rows.append({"method": "deep MAMQL (MLP, chi2)", "n_episodes": n, "return": ret, "reward_corr": corr,
-                         "final_loss": float(res.losses[:, -1].mean())})
+            rows.append(
+                {
+                    "method": "deep MAMQL (MLP, chi2)",
+                    "n_episodes": n,
+                    "return": ret,
+                    "reward_corr": corr,
+                    "final_loss": float(res.losses[:, -1].mean()),
+                }
+            )
             b = behaviour_cloning(g, demos)
             ret, _ = _metrics(ctx, b.policies, None)
-            rows.append({"method": "behaviour cloning", "n_episodes": n, "return": ret, "reward_corr": float("nan"),
-                         "final_loss": float("nan")})
+            rows.append(
+                {
+                    "method": "behaviour cloning",
+                    "n_episodes": n,
+                    "return": ret,
+                    "reward_corr": float("nan"),
+                    "final_loss": float("nan"),
+                }
+            )
     return rows
 
 
@@ -86,8 +112,10 @@ def plot(table, config: MamqlGemsDeepConfig):
 
     fig, axes = new_figure(2, 1, width=5.2, height=2.3, squeeze=False)
     style = {"deep MAMQL (MLP, chi2)": ("blue", "-", "o"), "behaviour cloning": ("black", ":", "x")}
-    for ax, col, label in ((axes[0, 0], "return", "return / expert return"),
-                           (axes[0, 1], "reward_corr", "reward correlation\n(after shaping removal)")):
+    for ax, col, label in (
+        (axes[0, 0], "return", "return / expert return"),
+        (axes[0, 1], "reward_corr", "reward correlation\n(after shaping removal)"),
+    ):
         for method, (colour, ls, mk) in style.items():
             part = table[table["method"] == method]
             if part[col].isna().all():
@@ -99,16 +127,21 @@ def plot(table, config: MamqlGemsDeepConfig):
         ax.set_ylabel(label)
     handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncols=2)
-    fig.suptitle(f"Deep MAMQL on gems: MLP {config.hidden} critics, {config.steps} Adam steps; "
-                 f"median of {table['seed'].nunique()} seeds", fontsize=8)
+    fig.suptitle(
+        f"Deep MAMQL on gems: MLP {config.hidden} critics, {config.steps} Adam steps; "
+        f"median of {table['seed'].nunique()} seeds",
+        fontsize=8,
+    )
     return fig
 
 
-LAB = register_lab(Lab(
-    name="mamql_gems_deep",
-    config_cls=MamqlGemsDeepConfig,
-    run=run,
-    plot=plot,
-    description="Deep MAMQL (torch MLP critics) on the PettingZoo gems env: return and reward recovery vs episodes.",
-    subjects=("marl.irl.torch.deep_mamql", "marl.irl.torch.collect_demonstrations"),
-))
+LAB = register_lab(
+    Lab(
+        name="mamql_gems_deep",
+        config_cls=MamqlGemsDeepConfig,
+        run=run,
+        plot=plot,
+        description="Deep MAMQL (torch MLP critics) on the PettingZoo gems env: return and reward recovery vs episodes.",
+        subjects=("marl.irl.torch.deep_mamql", "marl.irl.torch.collect_demonstrations"),
+    )
+)

@@ -9,6 +9,7 @@ metadata, so the same figure gives byte-identical files on every run, plus a PNG
 ...     fig, ax = new_figure(1)
 ...     _ = ax.plot([1, 2, 3], color=OKABE_ITO["blue"])
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -19,8 +20,17 @@ import matplotlib
 
 from labs.provenance import atomic_write_bytes
 
-__all__ = ["OKABE_ITO", "PALETTE", "COLUMN_WIDTH", "TEXT_WIDTH", "PAPER_RC", "paper_style", "new_figure",
-           "figure_bytes", "save_figure"]
+__all__ = [
+    "OKABE_ITO",
+    "PALETTE",
+    "COLUMN_WIDTH",
+    "TEXT_WIDTH",
+    "PAPER_RC",
+    "paper_style",
+    "new_figure",
+    "figure_bytes",
+    "save_figure",
+]
 
 #: Okabe & Ito (2008) colour-blind safe palette.
 OKABE_ITO = {
@@ -34,8 +44,10 @@ OKABE_ITO = {
     "reddish_purple": "#CC79A7",
 }
 #: Cycle order: strong colours first, yellow (poor on white) last.
-PALETTE = [OKABE_ITO[k] for k in ("blue", "vermillion", "bluish_green", "orange", "reddish_purple",
-                                   "sky_blue", "black", "yellow")]
+PALETTE = [
+    OKABE_ITO[k]
+    for k in ("blue", "vermillion", "bluish_green", "orange", "reddish_purple", "sky_blue", "black", "yellow")
+]
 
 #: Widths in inches for a two-column paper (one column, full text width).
 COLUMN_WIDTH = 3.4
@@ -99,8 +111,12 @@ def new_figure(ncols: int = 1, nrows: int = 1, *, width: float | None = None, he
 
 
 def _pdf_metadata() -> dict:
-    return {"Creator": "rlab", "Producer": f"rlab (matplotlib {matplotlib.__version__})",
-            "CreationDate": None, "ModDate": None}
+    return {
+        "Creator": "rlab",
+        "Producer": f"rlab (matplotlib {matplotlib.__version__})",
+        "CreationDate": None,
+        "ModDate": None,
+    }
 
 
 def figure_bytes(fig, fmt: str) -> bytes:

@@ -8,6 +8,7 @@ reader (or a resumed run) sees either the old file or the complete new one, neve
 numerical stack, the git commit of the checkout (``None`` outside a repository), platform and thread
 settings. The timestamp lives only here, never in a cache key or a hashed output.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -173,8 +174,21 @@ def package_versions() -> dict[str, str | None]:
     from importlib import metadata
 
     versions: dict[str, str | None] = {"python": platform.python_version()}
-    for name in ("rlab", "numpy", "numba", "llvmlite", "scipy", "matplotlib", "pandas", "torch", "cvxpy",
-                 "pettingzoo", "dask", "distributed", "dask-jobqueue"):
+    for name in (
+        "rlab",
+        "numpy",
+        "numba",
+        "llvmlite",
+        "scipy",
+        "matplotlib",
+        "pandas",
+        "torch",
+        "cvxpy",
+        "pettingzoo",
+        "dask",
+        "distributed",
+        "dask-jobqueue",
+    ):
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -184,8 +198,16 @@ def package_versions() -> dict[str, str | None]:
 
 def thread_settings() -> dict[str, Any]:
     """Thread-related environment variables and numba's thread count (without importing numba)."""
-    env = {k: os.environ.get(k) for k in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                                          "MKL_NUM_THREADS", "NUMBA_THREADING_LAYER")}
+    env = {
+        k: os.environ.get(k)
+        for k in (
+            "NUMBA_NUM_THREADS",
+            "OMP_NUM_THREADS",
+            "OPENBLAS_NUM_THREADS",
+            "MKL_NUM_THREADS",
+            "NUMBA_THREADING_LAYER",
+        )
+    }
     out: dict[str, Any] = {"env": env, "cpu_count": os.cpu_count()}
     try:
         from mdp._threads import thread_info
@@ -203,8 +225,9 @@ def thread_settings() -> dict[str, Any]:
     return out
 
 
-def provenance(*, lab: str, config: Any, seeds, executor: str | None = None, extra: dict | None = None,
-               code: dict | None = None) -> dict:
+def provenance(
+    *, lab: str, config: Any, seeds, executor: str | None = None, extra: dict | None = None, code: dict | None = None
+) -> dict:
     """Everything needed to reproduce a lab run (the ``created`` timestamp is informational only).
 
     ``code`` is a :func:`code_identity` the caller already has (saves asking git again).

@@ -21,6 +21,7 @@ MDPs the error of ``V_t``, F2 and F3) hide each other: a note in the panel names
 of ``V_t`` takes more than 3 times as many sweeps as the MacQueen certificate to reach round-off, the
 panel ends at 1.5 times the certificate's sweeps and the note gives the sweep where ``V_t`` gets there.
 """
+
 from __future__ import annotations
 
 import math
@@ -96,14 +97,18 @@ def run(config: QuickstartConfig, rng: np.random.Generator) -> list[dict]:
                 d = np.asarray(v_new) - v
                 v = np.asarray(v_new)
                 mid = v + c * (d.max() + d.min()) / 2
-                rows.append({
-                    "model": name, "gamma": gamma, "t": t,
-                    "error": float(np.max(np.abs(v - v_star))),
-                    "bound_apriori": gamma**t * e0,
-                    "bound_aposteriori": c * float(np.max(np.abs(d))),
-                    "error_midpoint": float(np.max(np.abs(mid - v_star))),
-                    "bound_midpoint": c * float(d.max() - d.min()) / 2,
-                })
+                rows.append(
+                    {
+                        "model": name,
+                        "gamma": gamma,
+                        "t": t,
+                        "error": float(np.max(np.abs(v - v_star))),
+                        "bound_apriori": gamma**t * e0,
+                        "bound_aposteriori": c * float(np.max(np.abs(d))),
+                        "error_midpoint": float(np.max(np.abs(mid - v_star))),
+                        "bound_midpoint": c * float(d.max() - d.min()) / 2,
+                    }
+                )
     return rows
 
 
@@ -113,7 +118,12 @@ _CURVES = (
     ("bound_apriori", r"a priori $\gamma^t\|V_0 - V^\star\|_\infty$ (F2)", "orange", "--"),
     ("bound_aposteriori", r"stopping rule $\frac{\gamma}{1-\gamma}\|V_t - V_{t-1}\|_\infty$ (F3)", "bluish_green", ":"),
     ("error_midpoint", "error of the MacQueen midpoint", "vermillion", "-"),
-    ("bound_midpoint", r"its certificate $\frac{\gamma}{1-\gamma}\,\mathrm{span}(V_t - V_{t-1})/2$", "reddish_purple", "-."),
+    (
+        "bound_midpoint",
+        r"its certificate $\frac{\gamma}{1-\gamma}\,\mathrm{span}(V_t - V_{t-1})/2$",
+        "reddish_purple",
+        "-.",
+    ),
 )
 
 
@@ -144,7 +154,7 @@ def _coinciding(sub, xmax: int, factor: float = 1.25) -> list[list[str]]:
     cols = list(med.columns)
     groups: list[list[str]] = []
     for i, a in enumerate(cols):
-        for b in cols[i + 1:]:
+        for b in cols[i + 1 :]:
             both = (med[a] > 1e3 * _FLOOR) & (med[b] > 1e3 * _FLOOR)
             if both.sum() < 5:
                 continue
@@ -158,8 +168,13 @@ def _coinciding(sub, xmax: int, factor: float = 1.25) -> list[list[str]]:
     return groups
 
 
-_SHORT = {"error": r"$V_t$ error", "bound_apriori": "F2", "bound_aposteriori": "F3",
-          "error_midpoint": "midpoint error", "bound_midpoint": "its certificate"}
+_SHORT = {
+    "error": r"$V_t$ error",
+    "bound_apriori": "F2",
+    "bound_aposteriori": "F3",
+    "error_midpoint": "midpoint error",
+    "bound_midpoint": "its certificate",
+}
 
 
 def plot(table, config: QuickstartConfig):
@@ -168,10 +183,17 @@ def plot(table, config: QuickstartConfig):
     from labs.plotting import OKABE_ITO, TEXT_WIDTH, new_figure
 
     models, gammas = list(config.models), list(config.gammas)
-    fig, axes = new_figure(len(gammas), len(models), width=TEXT_WIDTH if len(gammas) > 1 else 3.4,
-                           height=1.9 * len(models) + 0.9, squeeze=False)
-    titles = {"random": f"random MDP, S = {config.n_states}, A = {config.n_actions}, $\\alpha$ = {config.alpha:g}",
-              "gridworld": f"gridworld {config.grid_side}$\\times${config.grid_side} (10% walls), slip {config.slip:g}"}
+    fig, axes = new_figure(
+        len(gammas),
+        len(models),
+        width=TEXT_WIDTH if len(gammas) > 1 else 3.4,
+        height=1.9 * len(models) + 0.9,
+        squeeze=False,
+    )
+    titles = {
+        "random": f"random MDP, S = {config.n_states}, A = {config.n_actions}, $\\alpha$ = {config.alpha:g}",
+        "gridworld": f"gridworld {config.grid_side}$\\times${config.grid_side} (10% walls), slip {config.slip:g}",
+    }
     for i, mdl in enumerate(models):
         for j, gamma in enumerate(gammas):
             ax = axes[i, j]
@@ -190,27 +212,41 @@ def plot(table, config: QuickstartConfig):
             if cut is not None:
                 notes.append(rf"$V_t$ error at round-off only at $t$ = {cut}")
             if notes:  # a legend without a handle: placed where it hides the fewest curve points
-                ax.legend([Line2D([], [], ls="none")], ["\n".join(notes)], loc="best", handlelength=0,
-                          handletextpad=0, fontsize=6, frameon=True, framealpha=0.9, edgecolor="0.8")
+                ax.legend(
+                    [Line2D([], [], ls="none")],
+                    ["\n".join(notes)],
+                    loc="best",
+                    handlelength=0,
+                    handletextpad=0,
+                    fontsize=6,
+                    frameon=True,
+                    framealpha=0.9,
+                    edgecolor="0.8",
+                )
             ax.set_title(f"{titles[mdl]}, $\\gamma = {gamma:g}$")
             if i == len(models) - 1:
                 ax.set_xlabel(r"sweep $t$")
         axes[i, 0].set_ylabel(r"sup-norm distance to $V^\star$")
     handles = [Line2D([], [], color=OKABE_ITO[colour], lw=1.3, ls=ls, label=label) for _, label, colour, ls in _CURVES]
     fig.legend(handles=handles, loc="outside lower center", ncols=3)
-    fig.suptitle(f"Value iteration from $V_0 = 0$: error and certified bounds "
-                 "\n"
-                 f"median of {table['seed'].nunique()} seeds bold, each seed light; values below "
-                 f"{_FLOOR:g} shown at {_FLOOR:g}", fontsize=8)
+    fig.suptitle(
+        f"Value iteration from $V_0 = 0$: error and certified bounds "
+        "\n"
+        f"median of {table['seed'].nunique()} seeds bold, each seed light; values below "
+        f"{_FLOOR:g} shown at {_FLOOR:g}",
+        fontsize=8,
+    )
     return fig
 
 
-LAB = register_lab(Lab(
-    name="quickstart",
-    subjects=("mdp.value_iteration", "mdp.certify", "mdp.bellman_operator"),
-    config_cls=QuickstartConfig,
-    run=run,
-    plot=plot,
-    description="Value-iteration error vs sweeps with the F2, F3 and MacQueen bounds (random and gridworld MDPs).",
-    version=2,
-))
+LAB = register_lab(
+    Lab(
+        name="quickstart",
+        subjects=("mdp.value_iteration", "mdp.certify", "mdp.bellman_operator"),
+        config_cls=QuickstartConfig,
+        run=run,
+        plot=plot,
+        description="Value-iteration error vs sweeps with the F2, F3 and MacQueen bounds (random and gridworld MDPs).",
+        version=2,
+    )
+)

@@ -25,6 +25,7 @@ The headline (Littman 1994, Table 1): minimax-Q strategies are hard to exploit, 
 strategies are deterministic and beaten by their challenger; here the "challenger" is the exact
 best response, so the exploitability is measured, not estimated by play.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -36,8 +37,12 @@ from labs.executors import limit_threads
 
 __all__ = ["SoccerConfig", "run", "plot", "LAB"]
 
-LEARNERS = {"MM": "minimax-Q, self-play", "MR": "minimax-Q vs random",
-            "MM-L": "minimax-Q, self-play, Littman's schedule", "IQ": "independent Q vs random"}
+LEARNERS = {
+    "MM": "minimax-Q, self-play",
+    "MR": "minimax-Q vs random",
+    "MM-L": "minimax-Q, self-play, Littman's schedule",
+    "IQ": "independent Q vs random",
+}
 
 
 @dataclass(frozen=True)
@@ -95,39 +100,80 @@ def run(config: SoccerConfig, rng: np.random.Generator) -> list[dict]:
         cps = _checkpoints(config)
         base = {"n_states": game.n_states, "v_star_kickoff_A": float(v_star[kickoff[0]])}
         for step in cps:
-            rows.append({**base, "learner": "exact", "step": step, "value_error": 0.0,
-                         "exploitability": max(float(np.mean(cert.per_state[kickoff])), 0.0),
-                         "certified_error": float(exact.error_bound)})
+            rows.append(
+                {
+                    **base,
+                    "learner": "exact",
+                    "step": step,
+                    "value_error": 0.0,
+                    "exploitability": max(float(np.mean(cert.per_state[kickoff])), 0.0),
+                    "certified_error": float(exact.error_bound),
+                }
+            )
         reset = np.zeros(game.n_states)
         reset[kickoff] = 0.5
         for learner in config.learners:
             if learner in ("MM", "MR", "MM-L"):
-                schedule = (dict(step_size="littman", decay=config.decay) if learner == "MM-L"
-                            else dict(step_size="polynomial", omega=config.omega))
-                res = minimax_q(game, n_iter=config.n_steps, rng=rng, mode="online", epsilon=config.epsilon,
-                                opponent="random" if learner == "MR" else "minimax", s0=kickoff[0],
-                                reset_prob=config.draw_probability, reset_dist=reset, checkpoints=cps, **schedule)
+                schedule = (
+                    dict(step_size="littman", decay=config.decay)
+                    if learner == "MM-L"
+                    else dict(step_size="polynomial", omega=config.omega)
+                )
+                res = minimax_q(
+                    game,
+                    n_iter=config.n_steps,
+                    rng=rng,
+                    mode="online",
+                    epsilon=config.epsilon,
+                    opponent="random" if learner == "MR" else "minimax",
+                    s0=kickoff[0],
+                    reset_prob=config.draw_probability,
+                    reset_dist=reset,
+                    checkpoints=cps,
+                    **schedule,
+                )
                 for step, q in zip(cps, res.q_checkpoints):
                     sol = zero_sum_matrix_game(q[kickoff])
                     sol_all = zero_sum_matrix_game(q)
-                    rows.append({**base, "learner": learner, "step": step,
-                                 "value_error": float(np.mean(np.abs(np.asarray(sol.value) - v_star[kickoff]))),
-                                 "exploitability": _exploitability_at_kickoff(game, np.asarray(sol_all.row_strategy),
-                                                                              v_star, kickoff),
-                                 "certified_error": float("nan")})
+                    rows.append(
+                        {
+                            **base,
+                            "learner": learner,
+                            "step": step,
+                            "value_error": float(np.mean(np.abs(np.asarray(sol.value) - v_star[kickoff]))),
+                            "exploitability": _exploitability_at_kickoff(
+                                game, np.asarray(sol_all.row_strategy), v_star, kickoff
+                            ),
+                            "certified_error": float("nan"),
+                        }
+                    )
             else:
                 # independent Q: the row player's MDP against the uniformly random opponent
                 m = game.fixed_column_mdp(np.full((game.n_states, game.n_actions[1]), 1.0 / game.n_actions[1]))
                 iq_seed = int(rng.integers(2**63))
                 for step in cps:
                     # a fresh run of `step` steps from the same seed (per-visit step sizes restart otherwise)
-                    res = mdp.learners.q_learning(m, n_iter=step, rng=np.random.default_rng(iq_seed), mode="online",
-                                                  epsilon=config.epsilon, step_size="polynomial", omega=config.omega,
-                                                  s0=kickoff[0])
+                    res = mdp.learners.q_learning(
+                        m,
+                        n_iter=step,
+                        rng=np.random.default_rng(iq_seed),
+                        mode="online",
+                        epsilon=config.epsilon,
+                        step_size="polynomial",
+                        omega=config.omega,
+                        s0=kickoff[0],
+                    )
                     pi = np.asarray(res.pi)
-                    rows.append({**base, "learner": learner, "step": step, "value_error": float("nan"),
-                                 "exploitability": _exploitability_at_kickoff(game, pi, v_star, kickoff),
-                                 "certified_error": float("nan")})
+                    rows.append(
+                        {
+                            **base,
+                            "learner": learner,
+                            "step": step,
+                            "value_error": float("nan"),
+                            "exploitability": _exploitability_at_kickoff(game, pi, v_star, kickoff),
+                            "certified_error": float("nan"),
+                        }
+                    )
     return rows
 
 
@@ -141,8 +187,10 @@ def plot(table, config: SoccerConfig):
     fig, axes = new_figure(2, width=TEXT_WIDTH, height=2.6)
     colours = {"MM": PALETTE[0], "MR": PALETTE[1], "MM-L": PALETTE[3], "IQ": PALETTE[2]}
     markers = {"MM": "o", "MR": "s", "MM-L": "D", "IQ": "^"}
-    panels = ((axes[0], "value_error", r"learned kick-off value: $|\mathrm{val}\,Q_t(s_0) - V^*(s_0)|$"),
-              (axes[1], "exploitability", r"exploitability at kick-off: $V^*(s_0) - \min_y V^{x_t,y}(s_0)$"))
+    panels = (
+        (axes[0], "value_error", r"learned kick-off value: $|\mathrm{val}\,Q_t(s_0) - V^*(s_0)|$"),
+        (axes[1], "exploitability", r"exploitability at kick-off: $V^*(s_0) - \min_y V^{x_t,y}(s_0)$"),
+    )
     exact = table[table["learner"] == "exact"]
     for ax, col, title in panels:
         absent = []
@@ -153,8 +201,13 @@ def plot(table, config: SoccerConfig):
                 continue
             g = s.groupby("step")[col]
             med, lo, hi = g.median(), g.min(), g.max()
-            ax.plot(med.index, med.values, color=colours[learner], label=f"{learner}: {LEARNERS[learner]}",
-                    marker=markers[learner])
+            ax.plot(
+                med.index,
+                med.values,
+                color=colours[learner],
+                label=f"{learner}: {LEARNERS[learner]}",
+                marker=markers[learner],
+            )
             if s["seed"].nunique() > 1:
                 ax.fill_between(med.index, lo.values, hi.values, color=colours[learner], alpha=0.15, lw=0)
         ax.set_xscale("log")
@@ -163,44 +216,74 @@ def plot(table, config: SoccerConfig):
         ax.set_title(title)
         notes = []
         shown = [k for k in LEARNERS if k in config.learners and k not in absent]
-        med = table[table["learner"].isin(shown)].pivot_table(index="step", columns="learner", values=col,
-                                                               aggfunc="median")
+        med = table[table["learner"].isin(shown)].pivot_table(
+            index="step", columns="learner", values=col, aggfunc="median"
+        )
         if med.shape[1] > 1 and not med.empty:
             # curves drawn on top of each other from the first checkpoint on: say so
             same = (med.max(axis=1) <= 1.01 * med.min(axis=1)).to_numpy()
             n_same = int(same.argmin()) if not same.all() else len(same)
             if n_same >= 2:
-                notes.append((f"{', '.join(med.columns)} coincide up to {int(med.index[n_same - 1]):.0e} steps",
-                              "0.2"))
+                notes.append((f"{', '.join(med.columns)} coincide up to {int(med.index[n_same - 1]):.0e} steps", "0.2"))
         for learner in absent:  # a legend entry without a curve in this panel says why
-            notes.append((f"{learner}: no curve here, {_NO_CURVE.get((learner, col), 'no values')}",
-                          colours[learner]))
+            notes.append((f"{learner}: no curve here, {_NO_CURVE.get((learner, col), 'no values')}", colours[learner]))
         for k, (text, colour) in enumerate(notes):
-            ax.text(0.03, 0.13 + 0.09 * k, text, transform=ax.transAxes, ha="left", va="bottom", fontsize=6,
-                    color=colour, in_layout=False)
+            ax.text(
+                0.03,
+                0.13 + 0.09 * k,
+                text,
+                transform=ax.transAxes,
+                ha="left",
+                va="bottom",
+                fontsize=6,
+                color=colour,
+                in_layout=False,
+            )
     if not exact.empty:
-        axes[1].text(0.03, 0.04, f"exact strategies (Shapley VI): {exact['exploitability'].max():.1e}",
-                     transform=axes[1].transAxes, fontsize=7)
-        axes[0].text(0.03, 0.04, f"Shapley VI certified error: {exact['certified_error'].max():.1e}",
-                     transform=axes[0].transAxes, fontsize=7)
+        axes[1].text(
+            0.03,
+            0.04,
+            f"exact strategies (Shapley VI): {exact['exploitability'].max():.1e}",
+            transform=axes[1].transAxes,
+            fontsize=7,
+        )
+        axes[0].text(
+            0.03,
+            0.04,
+            f"Shapley VI certified error: {exact['certified_error'].max():.1e}",
+            transform=axes[0].transAxes,
+            fontsize=7,
+        )
     vstar = float(table["v_star_kickoff_A"].iloc[0])
     axes[0].set_ylabel("absolute error")
     axes[1].set_ylabel("value conceded\nto a best response")
     handles, labs_ = axes[1].get_legend_handles_labels()
     fig.legend(handles, labs_, loc="outside lower center", ncols=2)
-    fig.suptitle(rf"Littman's soccer ($\gamma = {config.gamma:g}$, 760 states), $V^*$(kick-off, A has ball) = "
-                 rf"{vstar:+.6f}; exploration {config.epsilon:g}, draws {config.draw_probability:g}" "\n"
-                 f"{table['seed'].nunique()} seed(s): "
-                 "median over seeds, band = range", fontsize=8)
+    fig.suptitle(
+        rf"Littman's soccer ($\gamma = {config.gamma:g}$, 760 states), $V^*$(kick-off, A has ball) = "
+        rf"{vstar:+.6f}; exploration {config.epsilon:g}, draws {config.draw_probability:g}"
+        "\n"
+        f"{table['seed'].nunique()} seed(s): "
+        "median over seeds, band = range",
+        fontsize=8,
+    )
     return fig
 
 
-LAB = register_lab(Lab(
-    name="soccer",
-    subjects=("marl.shapley_value_iteration", "marl.best_response", "marl.exploitability", "marl.learners.minimax_q", "marl.envs.soccer_v0"),
-    config_cls=SoccerConfig,
-    run=run,
-    plot=plot,
-    description="Littman's soccer: exact Shapley solution, minimax-Q learning curves and exploitability vs exact.",
-    version=2,
-))
+LAB = register_lab(
+    Lab(
+        name="soccer",
+        subjects=(
+            "marl.shapley_value_iteration",
+            "marl.best_response",
+            "marl.exploitability",
+            "marl.learners.minimax_q",
+            "marl.envs.soccer_v0",
+        ),
+        config_cls=SoccerConfig,
+        run=run,
+        plot=plot,
+        description="Littman's soccer: exact Shapley solution, minimax-Q learning curves and exploitability vs exact.",
+        version=2,
+    )
+)

@@ -26,6 +26,7 @@ triangle), and ``k/n`` marks sizes where only ``k`` of ``n`` seeds finished.
 The lab is ``timed``: :func:`labs.run_lab` runs its seeds one at a time, so that they do not contend
 for the cores (``provenance.json`` records the worker count and thread pins).
 """
+
 from __future__ import annotations
 
 import statistics
@@ -118,13 +119,30 @@ def run(config: SolverScalingConfig, rng: np.random.Generator) -> list[dict]:
             for size in sizes:
                 m = _model(family, size, config, rng)
                 for name in config.solvers:
-                    row = {"family": family, "size": int(size), "S": m.n_states, "A": m.n_actions,
-                           "nnz": int(m.nnz), "gamma": config.gamma, "solver": name, "threads": int(threads),
-                           "cap_seconds": float(config.max_seconds)}
+                    row = {
+                        "family": family,
+                        "size": int(size),
+                        "S": m.n_states,
+                        "A": m.n_actions,
+                        "nnz": int(m.nnz),
+                        "gamma": config.gamma,
+                        "solver": name,
+                        "threads": int(threads),
+                        "cap_seconds": float(config.max_seconds),
+                    }
                     if name in too_slow:
-                        rows.append({**row, "seconds": float("nan"), "seconds_median": float("nan"),
-                                     "n_iter": -1, "error_bound": float("nan"), "repeats": 0,
-                                     "skipped": True, "status": "capped"})
+                        rows.append(
+                            {
+                                **row,
+                                "seconds": float("nan"),
+                                "seconds_median": float("nan"),
+                                "n_iter": -1,
+                                "error_bound": float("nan"),
+                                "repeats": 0,
+                                "skipped": True,
+                                "status": "capped",
+                            }
+                        )
                         continue
                     fn = _solver(name, config.tol)
                     times = []
@@ -139,9 +157,18 @@ def run(config: SolverScalingConfig, rng: np.random.Generator) -> list[dict]:
                             break
                     if min(times) > config.max_seconds:
                         too_slow.add(name)
-                    rows.append({**row, "seconds": min(times), "seconds_median": statistics.median(times),
-                                 "n_iter": int(res.n_iter), "error_bound": float(res.error_bound),
-                                 "repeats": len(times), "skipped": False, "status": "finished"})
+                    rows.append(
+                        {
+                            **row,
+                            "seconds": min(times),
+                            "seconds_median": statistics.median(times),
+                            "n_iter": int(res.n_iter),
+                            "error_bound": float(res.error_bound),
+                            "repeats": len(times),
+                            "skipped": False,
+                            "status": "finished",
+                        }
+                    )
     return rows
 
 
@@ -154,15 +181,23 @@ def plot(table, config: SolverScalingConfig):
 
     markers = ["o", "s", "^", "D", "v", "P"]
     fig, axes = new_figure(2, width=TEXT_WIDTH, height=2.8)
-    titles = {"dense": f"dense random MDPs (A = {config.n_actions})",
-              "sparse": "sparse gridworlds (A = 4, 3 successors)"}
+    titles = {
+        "dense": f"dense random MDPs (A = {config.n_actions})",
+        "sparse": "sparse gridworlds (A = 4, 3 successors)",
+    }
     any_capped = bool((table["status"] == "capped").any()) if "status" in table else False
     for ax, family in zip(axes, ("dense", "sparse")):
         sub = table[table["family"] == family]
         if sub.empty:
             ax.set_axis_off()
-            ax.text(0.5, 0.5, f"{titles[family]}:\nnot run (no sizes configured)", transform=ax.transAxes,
-                    ha="center", va="center")
+            ax.text(
+                0.5,
+                0.5,
+                f"{titles[family]}:\nnot run (no sizes configured)",
+                transform=ax.transAxes,
+                ha="center",
+                va="center",
+            )
             continue
         for k, name in enumerate(SOLVERS):
             if name not in config.solvers:
@@ -170,8 +205,16 @@ def plot(table, config: SolverScalingConfig):
             s = sub[sub["solver"] == name]
             if s.empty:
                 continue
-            plot_times(ax, s, "S", cap=config.max_seconds, colour=PALETTE[k % len(PALETTE)],
-                       marker=markers[k % len(markers)], label=SOLVERS[name], index=k)
+            plot_times(
+                ax,
+                s,
+                "S",
+                cap=config.max_seconds,
+                colour=PALETTE[k % len(PALETTE)],
+                marker=markers[k % len(markers)],
+                label=SOLVERS[name],
+                index=k,
+            )
         ax.set_xscale("log")
         ax.set_yscale("log")
         sizes = sorted(sub["S"].unique())
@@ -187,24 +230,40 @@ def plot(table, config: SolverScalingConfig):
     if not handles:
         handles, labels = axes[1].get_legend_handles_labels()
     if any_capped:
-        handles.append(Line2D([], [], ls="--", color="0.5", marker="^", markerfacecolor="white",
-                              markeredgecolor="0.3", markersize=6))
-        labels.append(f"median >= this: a capped run counts as >= the time that exceeded\nthe {config.max_seconds:g} s cap (dashed line)")
+        handles.append(
+            Line2D(
+                [], [], ls="--", color="0.5", marker="^", markerfacecolor="white", markeredgecolor="0.3", markersize=6
+            )
+        )
+        labels.append(
+            f"median >= this: a capped run counts as >= the time that exceeded\nthe {config.max_seconds:g} s cap (dashed line)"
+        )
     threads = sorted(set(int(t) for t in table["threads"]))
     fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 3) or 1)
-    fig.suptitle(rf"Solver wall time ($\gamma = {config.gamma:g}$, tol = {config.tol:g}, "
-                 f"numba threads = {','.join(map(str, threads))})\nseeds run one at a time; median over "
-                 f"{table['seed'].nunique()} seed(s), band = range, k/n = seeds that finished", fontsize=8)
+    fig.suptitle(
+        rf"Solver wall time ($\gamma = {config.gamma:g}$, tol = {config.tol:g}, "
+        f"numba threads = {','.join(map(str, threads))})\nseeds run one at a time; median over "
+        f"{table['seed'].nunique()} seed(s), band = range, k/n = seeds that finished",
+        fontsize=8,
+    )
     return fig
 
 
-LAB = register_lab(Lab(
-    name="solver_scaling",
-    subjects=("mdp.solve", "mdp.value_iteration", "mdp.policy_iteration", "mdp.modified_policy_iteration", "mdp.linear_programming"),
-    config_cls=SolverScalingConfig,
-    run=run,
-    plot=plot,
-    description="Wall time vs number of states for every solver, dense random MDPs and sparse gridworlds.",
-    version=2,
-    timed=True,
-))
+LAB = register_lab(
+    Lab(
+        name="solver_scaling",
+        subjects=(
+            "mdp.solve",
+            "mdp.value_iteration",
+            "mdp.policy_iteration",
+            "mdp.modified_policy_iteration",
+            "mdp.linear_programming",
+        ),
+        config_cls=SolverScalingConfig,
+        run=run,
+        plot=plot,
+        description="Wall time vs number of states for every solver, dense random MDPs and sparse gridworlds.",
+        version=2,
+        timed=True,
+    )
+)

@@ -2,6 +2,7 @@
 importing): the lab's module and every module of rlab's packages it imports, transitively. A
 seed's cache key hashes them (:func:`lab_source_digest`), so editing a solver recomputes the labs
 that use it and leaves the others' caches alone."""
+
 from __future__ import annotations
 
 import ast
@@ -43,8 +44,12 @@ def _module_file(name: str, roots: dict[str, Path]) -> Path | None:
 _IMPORTS_CACHE: dict[tuple, frozenset] = {}
 # assignments whose string values are modules imported later (see _imports_of); labs/base.py's own
 # _BUILTIN_LABS is deliberately not one of them: registering the labs is not a dependency of a lab
-_STRING_IMPORT_TABLES = {"_LAZY": "absolute", "_BUILTIN_MODULES": "absolute", "_SUBMODULES": "relative",
-                         "_LAZY_SUBPACKAGES": "relative"}
+_STRING_IMPORT_TABLES = {
+    "_LAZY": "absolute",
+    "_BUILTIN_MODULES": "absolute",
+    "_SUBMODULES": "relative",
+    "_LAZY_SUBPACKAGES": "relative",
+}
 
 
 def _imports_of(path: Path, module: str) -> frozenset:
@@ -67,7 +72,7 @@ def _imports_of(path: Path, module: str) -> frozenset:
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 parts = package.split(".") if package else []
-                parts = parts[:len(parts) - (node.level - 1)] if node.level > 1 else parts
+                parts = parts[: len(parts) - (node.level - 1)] if node.level > 1 else parts
                 base = ".".join(parts + ([node.module] if node.module else []))
             else:
                 base = node.module or ""
@@ -78,16 +83,27 @@ def _imports_of(path: Path, module: str) -> frozenset:
             # imports by string, made on first use: the tables of mdp._lazy.lazy_names (``_LAZY`` maps
             # names to modules, ``_SUBMODULES`` / ``_LAZY_SUBPACKAGES`` name subpackages) and the
             # registries' ``_BUILTIN_MODULES`` (claims, LLM estimators)
-            kind = next((_STRING_IMPORT_TABLES[t.id] for t in node.targets
-                         if isinstance(t, ast.Name) and t.id in _STRING_IMPORT_TABLES), None)
+            kind = next(
+                (
+                    _STRING_IMPORT_TABLES[t.id]
+                    for t in node.targets
+                    if isinstance(t, ast.Name) and t.id in _STRING_IMPORT_TABLES
+                ),
+                None,
+            )
             if kind is not None:
                 value = node.value
                 items = value.values if isinstance(value, ast.Dict) else getattr(value, "elts", [])
                 found = [x.value for x in items if isinstance(x, ast.Constant) and isinstance(x.value, str)]
                 names.update(f"{package}.{x}" if kind == "relative" else x for x in found)
-        elif (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant)
-              and isinstance(node.args[0].value, str) and not node.args[0].value.startswith(".")
-              and getattr(node.func, "attr", getattr(node.func, "id", None)) == "import_module"):
+        elif (
+            isinstance(node, ast.Call)
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+            and not node.args[0].value.startswith(".")
+            and getattr(node.func, "attr", getattr(node.func, "id", None)) == "import_module"
+        ):
             names.add(node.args[0].value)  # importlib.import_module("pkg.module")
     out = frozenset(names)
     _IMPORTS_CACHE[key] = out

@@ -9,6 +9,7 @@ seeds is the median over *all* seeds. Where the capped runs leave it undetermine
 lower bound (capped runs set to those floors), drawn as a hollow up-triangle ("median >= this").
 Points where not every seed finished carry the fraction that did (``k/n``).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -60,8 +61,7 @@ def summarise_times(sub, x: str, *, cap: float, value: str = "seconds", status: 
     return out
 
 
-def plot_times(ax, sub, x: str, *, cap: float, colour, marker: str, label: str, index: int = 0,
-               band: bool = True):
+def plot_times(ax, sub, x: str, *, cap: float, colour, marker: str, label: str, index: int = 0, band: bool = True):
     """Draw one contender's median time against ``x``: solid where the median is known, a dotted
     line to hollow up-triangles where it is only a lower bound (capped runs), a range band, and
     ``k/n`` where only ``k`` of ``n`` seeds finished (offset by ``index`` so contenders do not overlap)."""
@@ -75,12 +75,21 @@ def plot_times(ax, sub, x: str, *, cap: float, colour, marker: str, label: str, 
     ge = np.array([r[6] for r in rows])
     if ge.any():
         ax.plot(xs, med, color=colour, ls=":", lw=0.9)
-        ax.plot(xs[ge], med[ge], ls="none", marker="^", markersize=6, markerfacecolor="white",
-                markeredgecolor=colour, markeredgewidth=1.1)
+        ax.plot(
+            xs[ge],
+            med[ge],
+            ls="none",
+            marker="^",
+            markersize=6,
+            markerfacecolor="white",
+            markeredgecolor=colour,
+            markeredgewidth=1.1,
+        )
     ax.plot(xs, np.where(ge, np.nan, med), marker=marker, color=colour, label=label)
     if band and sub["seed"].nunique() > 1:
         ax.fill_between(xs, lo, hi, color=colour, alpha=0.15, lw=0)
     for xv, m, _, _, k, n, _ in rows:
         if k < n:
-            ax.annotate(f"{k}/{n}", (xv, m), textcoords="offset points", xytext=(5, -4 + 3 * index),
-                        fontsize=6, color=colour)
+            ax.annotate(
+                f"{k}/{n}", (xv, m), textcoords="offset points", xytext=(5, -4 + 3 * index), fontsize=6, color=colour
+            )

@@ -33,6 +33,7 @@ processes of the ``local`` executor can import it too; a name that another modul
 workers (install it or put it on their ``PYTHONPATH``). ``path.py:name`` picks one lab of a file
 that registers several.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -67,17 +68,22 @@ def load_user_labs(target: str) -> tuple[str, list[Lab]]:
         path = path.resolve()
         name = path.stem
         if not name.isidentifier():
-            raise ValueError(f"lab file {target!r}: its name {name!r} is not a valid module name (use letters, "
-                             "digits and underscores)")
+            raise ValueError(
+                f"lab file {target!r}: its name {name!r} is not a valid module name (use letters, "
+                "digits and underscores)"
+            )
         loaded = sys.modules.get(name)
         if loaded is not None and Path(getattr(loaded, "__file__", "") or "").resolve() != path:
-            raise ValueError(f"lab file {target!r} is named like the module {name!r} that is already imported from "
-                             f"{getattr(loaded, '__file__', None)}; rename the file")
+            raise ValueError(
+                f"lab file {target!r} is named like the module {name!r} that is already imported from "
+                f"{getattr(loaded, '__file__', None)}; rename the file"
+            )
         if loaded is None:
             spec = importlib.util.find_spec(name)
             if spec is not None and spec.origin and Path(spec.origin).resolve() != path:
-                raise ValueError(f"lab file {target!r} is named like the module {name!r} at {spec.origin}; "
-                                 "rename the file")
+                raise ValueError(
+                    f"lab file {target!r} is named like the module {name!r} at {spec.origin}; rename the file"
+                )
             folder = str(path.parent)
             if folder not in sys.path:
                 # appended, not prepended: nothing else in that folder may shadow a module already
@@ -112,12 +118,13 @@ def resolve_lab(target: str) -> Lab:
     if pick is not None:
         chosen = [lab for lab in found if lab.name == pick]
         if not chosen:
-            raise ValueError(f"{where!r} registers no lab named {pick!r}; it registers "
-                             f"{[lab.name for lab in found]}")
+            raise ValueError(f"{where!r} registers no lab named {pick!r}; it registers {[lab.name for lab in found]}")
         return chosen[0]
     if not found:
         raise ValueError(f"{where!r} registers no lab: call labs.register_lab(Lab(...)) in it (see labs/user.py)")
     if len(found) > 1:
-        raise ValueError(f"{where!r} registers {len(found)} labs ({', '.join(lab.name for lab in found)}); "
-                         f"pick one with {where}:NAME")
+        raise ValueError(
+            f"{where!r} registers {len(found)} labs ({', '.join(lab.name for lab in found)}); "
+            f"pick one with {where}:NAME"
+        )
     return found[0]

@@ -7,11 +7,11 @@ Glossary: ``P`` is ``(S, A1, A2, S)``, ``R`` is ``(S, A1, A2)`` (zero-sum, row p
 or ``(2, S, A1, A2)`` (general-sum), ``x[s, a1]`` / ``y[s, a2]`` stationary strategies of the
 row (maximising) and column (minimising) player, ``v`` a state value ``(S,)``.
 """
+
 from __future__ import annotations
 
-from mdp._lazy import lazy_names
-
 from marl.model import MarkovGame, MatrixGame  # noqa: F401  (public, eager)
+from mdp._lazy import lazy_names
 
 # public name -> module that defines it (loaded on first access)
 _LAZY = {

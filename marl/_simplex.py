@@ -26,6 +26,7 @@ its own accuracy (``upper - lower``, typically ~1e-16 relative). A game whose pi
 terminate in the iteration cap gets ``status = 1`` and the public wrapper re-solves it with
 scipy's HiGHS: never a silent wrong value.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -28,6 +28,7 @@ by batched ``numpy.linalg`` calls, so a numba kernel would not pay off.
 Every returned profile is verified: ``BimatrixEquilibrium.regret`` is the largest gain of a pure
 deviation, and profiles with ``regret > tol * max(1, max|A|, max|B|)`` are discarded.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -36,8 +37,8 @@ import numbers
 
 import numpy as np
 
-from mdp._validation import as_float_array, check_tol
 from mdp._common import result
+from mdp._validation import as_float_array, check_tol
 
 __all__ = [
     "BimatrixEquilibrium",
@@ -168,12 +169,22 @@ def _finish(A, B, cands, tol) -> tuple:
         if _make(Au, Bu, x, y).regret > tol:
             continue
         eq = _make(A, B, x, y)
-        if any(np.abs(eq.row_strategy - k.row_strategy).max() <= 1e-9
-               and np.abs(eq.col_strategy - k.col_strategy).max() <= 1e-9 for k in kept):
+        if any(
+            np.abs(eq.row_strategy - k.row_strategy).max() <= 1e-9
+            and np.abs(eq.col_strategy - k.col_strategy).max() <= 1e-9
+            for k in kept
+        ):
             continue
         kept.append(eq)
-    kept.sort(key=lambda e: (len(e.row_support) + len(e.col_support), e.row_support, e.col_support,
-                             tuple(np.round(e.row_strategy, 12)), tuple(np.round(e.col_strategy, 12))))
+    kept.sort(
+        key=lambda e: (
+            len(e.row_support) + len(e.col_support),
+            e.row_support,
+            e.col_support,
+            tuple(np.round(e.row_strategy, 12)),
+            tuple(np.round(e.col_strategy, 12)),
+        )
+    )
     return tuple(kept)
 
 
@@ -331,8 +342,8 @@ def vertex_enumeration(game, B=None, *, tol: float = 1e-9) -> tuple[BimatrixEqui
             f"vertex enumeration would solve {math.comb(m + n, m)} bases (more than {_MAX_BASES}); "
             "use lemke_howson for a single equilibrium of a large game"
         )
-    X, LX = _vertices(_to_unit(B).T, first_nonneg=True)   # P: x >= 0 labels 0..m-1
-    Y, LY = _vertices(_to_unit(A), first_nonneg=False)    # Q: A'y <= 1 labels 0..m-1
+    X, LX = _vertices(_to_unit(B).T, first_nonneg=True)  # P: x >= 0 labels 0..m-1
+    Y, LY = _vertices(_to_unit(A), first_nonneg=False)  # Q: A'y <= 1 labels 0..m-1
     if X.shape[0] == 0 or Y.shape[0] == 0:  # pragma: no cover - polytopes are bounded with vertices
         return ()
     missing = (~LX).astype(np.int64) @ (~LY).astype(np.int64).T  # labels absent from both
@@ -379,10 +390,10 @@ def _lemke_howson_core(A, B, k, max_pivots):
     """
     A1, B1 = _to_unit(A), _to_unit(B)
     m, n = A.shape
-    TQ = np.hstack([np.eye(m), A1, np.ones((m, 1))])           # rows: m, cols: m + n + 1
-    TP = np.hstack([B1.T, np.eye(n), np.ones((n, 1))])         # rows: n
-    basis_Q = list(range(m))                                   # slacks r
-    basis_P = list(range(m, m + n))                            # slacks s
+    TQ = np.hstack([np.eye(m), A1, np.ones((m, 1))])  # rows: m, cols: m + n + 1
+    TP = np.hstack([B1.T, np.eye(n), np.ones((n, 1))])  # rows: n
+    basis_Q = list(range(m))  # slacks r
+    basis_P = list(range(m, m + n))  # slacks s
     init_Q = list(range(m))
     init_P = list(range(m, m + n))
     entering = k
@@ -412,8 +423,9 @@ def _lemke_howson_core(A, B, k, max_pivots):
     return x, y, pivots
 
 
-def lemke_howson(game, B=None, *, initial_label: int = 0, tol: float = 1e-9,
-                 max_pivots: int | None = None) -> BimatrixEquilibrium:
+def lemke_howson(
+    game, B=None, *, initial_label: int = 0, tol: float = 1e-9, max_pivots: int | None = None
+) -> BimatrixEquilibrium:
     """One Nash equilibrium by the Lemke-Howson algorithm (Lemke & Howson 1964).
 
     Starts at the artificial equilibrium ``(0, 0)`` of the polytopes ``P``, ``Q`` of
@@ -463,8 +475,9 @@ def lemke_howson(game, B=None, *, initial_label: int = 0, tol: float = 1e-9,
 _METHODS = ("support_enumeration", "vertex", "lemke_howson")
 
 
-def nash_equilibria(game, B=None, *, method: str = "support_enumeration",
-                    tol: float = 1e-9) -> tuple[BimatrixEquilibrium, ...]:
+def nash_equilibria(
+    game, B=None, *, method: str = "support_enumeration", tol: float = 1e-9
+) -> tuple[BimatrixEquilibrium, ...]:
     """Nash equilibria of a bimatrix game.
 
     Parameters

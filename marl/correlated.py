@@ -17,14 +17,14 @@ optimising a linear objective over them is an LP (Papadimitriou & Roughgarden 20
 correlated equilibria in multi-player games", J. ACM 55). The LP is built with ``cvxpy`` (imported
 inside the functions) and the solution is checked in numpy afterwards.
 """
-from __future__ import annotations
 
+from __future__ import annotations
 
 import numpy as np
 
+from mdp._common import result
 from mdp._common.deprecation import migrate_signature
 from mdp._validation import as_float_array, check_tol
-from mdp._common import result
 
 __all__ = [
     "CorrelatedResult",
@@ -64,7 +64,6 @@ class CorrelatedResult:
     status: str
     kind: str
     solver: str
-
 
 
 # ---------------------------------------------------------------------------- constraints
@@ -249,14 +248,16 @@ _PARAMS_DOC = """
 
 
 @migrate_signature(renamed={"solver": "method"})
-def correlated_equilibrium(game, objective="welfare", *, method: str | None = None,
-                           tol: float = 1e-6) -> CorrelatedResult:
+def correlated_equilibrium(
+    game, objective="welfare", *, method: str | None = None, tol: float = 1e-6
+) -> CorrelatedResult:
     return _solve(game, objective, method, tol, "correlated")
 
 
 @migrate_signature(renamed={"solver": "method"})
-def coarse_correlated_equilibrium(game, objective="welfare", *, method: str | None = None,
-                                  tol: float = 1e-6) -> CorrelatedResult:
+def coarse_correlated_equilibrium(
+    game, objective="welfare", *, method: str | None = None, tol: float = 1e-6
+) -> CorrelatedResult:
     return _solve(game, objective, method, tol, "coarse_correlated")
 
 
@@ -265,7 +266,9 @@ correlated_equilibrium.__doc__ = (
 
     Constraints: ``mu >= 0``, ``sum mu = 1`` and, for every player ``i`` and actions
     ``a_i != b``, ``sum_{a_-i} mu(a_i, a_-i) [u_i(b, a_-i) - u_i(a_i, a_-i)] <= 0``.
-""" + _PARAMS_DOC + """
+"""
+    + _PARAMS_DOC
+    + """
     Examples
     --------
     Chicken (the "correlated equilibrium" example of Aumann 1974 with the payoffs usually quoted):
@@ -274,7 +277,8 @@ correlated_equilibrium.__doc__ = (
     >>> U = np.array([[[6, 2], [7, 0]], [[6, 7], [2, 0]]], dtype=float)
     >>> round(marl.correlated_equilibrium(U).objective, 6)
     10.5
-""")
+"""
+)
 
 coarse_correlated_equilibrium.__doc__ = (
     """A coarse correlated equilibrium (Moulin & Vial 1978) optimising ``objective``, by LP.
@@ -282,4 +286,6 @@ coarse_correlated_equilibrium.__doc__ = (
     Constraints: ``mu >= 0``, ``sum mu = 1`` and, for every player ``i`` and action ``b``,
     ``sum_a mu(a) [u_i(b, a_-i) - u_i(a)] <= 0``. The CCE set contains the CE set, so its
     welfare optimum is at least the CE one.
-""" + _PARAMS_DOC)
+"""
+    + _PARAMS_DOC
+)

@@ -6,6 +6,7 @@
 * :func:`repeated_matrix_game`: one state, ``P = 1``; ``V* = val(M) / (1 - gamma)``.
 * :func:`symmetrize`: the player-swap symmetrisation used by foundations G3 (``V*(s) = -V*(sigma s)``).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -39,9 +40,18 @@ def _check_conc(concentration):
     return c
 
 
-def random_zero_sum_game(S: int, A1: int, A2: int | None = None, *, rng, gamma: float = 0.9,
-                         concentration: float = 1.0, branching: int | None = None, sparse: bool = False,
-                         reward_scale: float = 1.0) -> MarkovGame:
+def random_zero_sum_game(
+    S: int,
+    A1: int,
+    A2: int | None = None,
+    *,
+    rng,
+    gamma: float = 0.9,
+    concentration: float = 1.0,
+    branching: int | None = None,
+    sparse: bool = False,
+    reward_scale: float = 1.0,
+) -> MarkovGame:
     """Random zero-sum Markov game: ``P[s, a1, a2] ~ Dirichlet(concentration)`` over all states or
     over ``branching`` random successors, ``R ~ N(0, reward_scale^2)``.
 
@@ -68,9 +78,17 @@ def random_zero_sum_game(S: int, A1: int, A2: int | None = None, *, rng, gamma: 
     return MarkovGame(P, R, gamma)
 
 
-def random_general_sum_game(S: int, A1: int, A2: int | None = None, *, rng, gamma: float = 0.9,
-                            concentration: float = 1.0, branching: int | None = None,
-                            sparse: bool = False) -> MarkovGame:
+def random_general_sum_game(
+    S: int,
+    A1: int,
+    A2: int | None = None,
+    *,
+    rng,
+    gamma: float = 0.9,
+    concentration: float = 1.0,
+    branching: int | None = None,
+    sparse: bool = False,
+) -> MarkovGame:
     """Random general-sum Markov game (independent Gaussian rewards ``(2, S, A1, A2)``)."""
     S = check_positive_int(S, "S")
     A1 = check_positive_int(A1, "A1")
@@ -110,7 +128,11 @@ def symmetrize(game: MarkovGame, swap=None) -> MarkovGame:
     if A1 != A2:
         raise ValueError(f"a player-symmetric game needs A1 == A2, got {A1} and {A2}")
     sigma = np.arange(S) if swap is None else np.asarray(swap)
-    if sigma.shape != (S,) or not np.issubdtype(sigma.dtype, np.integer) or not np.array_equal(np.sort(sigma), np.arange(S)):
+    if (
+        sigma.shape != (S,)
+        or not np.issubdtype(sigma.dtype, np.integer)
+        or not np.array_equal(np.sort(sigma), np.arange(S))
+    ):
         raise ValueError(f"swap must be a permutation of range({S})")
     if not np.array_equal(sigma[sigma], np.arange(S)):
         raise ValueError("swap must be an involution (swap[swap[s]] == s)")

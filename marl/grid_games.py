@@ -37,14 +37,14 @@ Under these conventions the paper's Nash equilibrium paths (GG1: both reach thei
 moves without meeting; GG2: one agent goes through its barrier, the other steps to the bottom
 centre first) are paths of deterministic stationary equilibria.
 """
-from __future__ import annotations
 
+from __future__ import annotations
 
 import numpy as np
 
-from mdp._validation import check_gamma
 from marl.model import MarkovGame
 from mdp._common import result
+from mdp._validation import check_gamma
 
 __all__ = ["GridLayout", "grid_layout", "grid_game", "ACTIONS"]
 
@@ -138,8 +138,7 @@ def grid_layout(number: int, *, barrier_prob: float = 0.5) -> GridLayout:
     bp = check_gamma(barrier_prob, "barrier_prob", allow_one=True)
     goals = ((0, 2), (0, 0)) if number == 1 else ((0, 1), (0, 1))
     cells = [(r, c) for r in range(3) for c in range(3)]
-    states = tuple((c0, c1) for c0 in cells for c1 in cells
-                   if c0 != c1 and c0 != goals[0] and c1 != goals[1])
+    states = tuple((c0, c1) for c0 in cells for c1 in cells if c0 != c1 and c0 != goals[0] and c1 != goals[1])
     start = states.index(((2, 0), (2, 2)))
     return GridLayout(number=number, states=states, start=start, goals=goals, barrier_prob=bp)
 

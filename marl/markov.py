@@ -11,6 +11,7 @@ over verbatim: ``T v + k min(T v - v) <= v* <= T v + k max(T v - v)``, ``k = gam
 (widened by the stored row-sum range exactly as in :func:`mdp.solvers._core.macqueen_bounds`).
 Every solver here stops on that certificate, never on a bare iterate difference.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -19,10 +20,10 @@ from dataclasses import field
 import numpy as np
 
 from marl.model import MarkovGame, check_stationary_strategy
-from mdp._common.deprecation import migrate_signature
-from mdp._validation import as_float_array, check_positive_int, check_tol
 from mdp._common import UNIT_ROUNDOFF, ConvergenceWarning, StallTracker, result
+from mdp._common.deprecation import migrate_signature
 from mdp._common.roundoff import backup_rounding, difference_rounding, macqueen_bounds
+from mdp._validation import as_float_array, check_positive_int, check_tol
 
 __all__ = [
     "GameSolverResult",
@@ -48,7 +49,9 @@ def _require_game(game, name: str = "game", *, zero_sum: bool | None = None) -> 
     if not isinstance(game, MarkovGame):
         raise TypeError(f"{name} must be a marl.MarkovGame, got {type(game).__name__}")
     if zero_sum is True and not game.is_zero_sum:
-        raise ValueError(f"{name} must be a zero-sum MarkovGame (R of shape (S, A1, A2)); use marl.nash_gap for general-sum games")
+        raise ValueError(
+            f"{name} must be a zero-sum MarkovGame (R of shape (S, A1, A2)); use marl.nash_gap for general-sum games"
+        )
     return game
 
 
@@ -86,7 +89,6 @@ class GameSolverResult:
     converged: bool
     method: str
     residuals: np.ndarray = field(repr=False)
-
 
 
 def _stage_values(q: np.ndarray, out: np.ndarray, stage_solver: str = "simplex") -> float:
@@ -150,8 +152,9 @@ def _policies_at(game: MarkovGame, v: np.ndarray):
 
 
 @migrate_signature(renamed={"stage_solver": "method"})
-def shapley_value_iteration(game, *, tol: float = 1e-8, max_iter: int = 100_000, v0=None,
-                            method: str = "simplex") -> GameSolverResult:
+def shapley_value_iteration(
+    game, *, tol: float = 1e-8, max_iter: int = 100_000, v0=None, method: str = "simplex"
+) -> GameSolverResult:
     """Shapley (1953) value iteration for a zero-sum discounted Markov game.
 
     ``v_{t+1}(s) = val(R[s] + gamma * sum_s' P[s, :, :, s'] v_t(s'))`` (docs/papers/foundations.md section 6),
@@ -215,11 +218,17 @@ def shapley_value_iteration(game, *, tol: float = 1e-8, max_iter: int = 100_000,
     if not converged:
         # return the midpoint with the smallest certificate seen
         v, half = stall.payload, stall.best
-        why = (f"the certificate stopped shrinking at {half:.3g} for {_STALL} backups (the round-off "
-               "floor of these payoffs; rescale R or raise tol)") if n < max_iter else (
-               f"max_iter={max_iter} backups left a certified error of {half:.3g}")
-        warnings.warn(f"shapley_value_iteration did not reach tol={tol:g}: {why}", ConvergenceWarning,
-                      stacklevel=3)  # 3: the caller of the migrate_signature wrapper
+        why = (
+            (
+                f"the certificate stopped shrinking at {half:.3g} for {_STALL} backups (the round-off "
+                "floor of these payoffs; rescale R or raise tol)"
+            )
+            if n < max_iter
+            else (f"max_iter={max_iter} backups left a certified error of {half:.3g}")
+        )
+        warnings.warn(
+            f"shapley_value_iteration did not reach tol={tol:g}: {why}", ConvergenceWarning, stacklevel=3
+        )  # 3: the caller of the migrate_signature wrapper
     q, x, y = _policies_at(game, v)
     method = "shapley_value_iteration" + ("[highs]" if stage_solver == "highs" else "")
     return GameSolverResult(v, x, y, q, n, float(half), converged, method, np.array(residuals))
@@ -300,9 +309,14 @@ def hoffman_karp(game, *, tol: float = 1e-8, max_iter: int = 1000, inner_tol: fl
     v = mid
     if not converged:
         v, half = stall.payload, stall.best  # the midpoint with the smallest certificate seen
-        why = (f"the certificate stopped shrinking at {half:.3g} for {_HK_STALL} improvements (the "
-               "float64 round-off floor of these payoffs; rescale R or raise tol)") if n < max_iter else (
-               f"max_iter={max_iter} improvements left a certified error of {half:.3g}")
+        why = (
+            (
+                f"the certificate stopped shrinking at {half:.3g} for {_HK_STALL} improvements (the "
+                "float64 round-off floor of these payoffs; rescale R or raise tol)"
+            )
+            if n < max_iter
+            else (f"max_iter={max_iter} improvements left a certified error of {half:.3g}")
+        )
         warnings.warn(f"hoffman_karp did not reach tol={tol:g}: {why}", ConvergenceWarning, stacklevel=2)
     q, x, y = _policies_at(game, v)
     return GameSolverResult(v, x, y, q, n, float(half), converged, "hoffman_karp", np.array(residuals))
@@ -360,7 +374,6 @@ class BestResponse:
     error_bound: float
 
 
-
 def best_response(game, opponent_strategy, player: int, *, tol: float | None = None) -> BestResponse:
     """Solve the single-agent MDP of ``player`` against a fixed stationary opponent.
 
@@ -376,7 +389,11 @@ def best_response(game, opponent_strategy, player: int, *, tol: float | None = N
     game = _require_game(game)
     if player not in (0, 1):
         raise ValueError(f"player must be 0 (row) or 1 (column), got {player!r}")
-    m = game.fixed_column_mdp(opponent_strategy, player=0) if player == 0 else game.fixed_row_mdp(opponent_strategy, player=1)
+    m = (
+        game.fixed_column_mdp(opponent_strategy, player=0)
+        if player == 0
+        else game.fixed_row_mdp(opponent_strategy, player=1)
+    )
     tol = mdp.attainable_tol(m, 1e-11) if tol is None else check_tol(tol)
     res = mdp.solve(m, tol=tol)
     pi = np.asarray(res.pi)
@@ -438,9 +455,14 @@ def exploitability(game, row_policy, col_policy, *, tol: float | None = None) ->
     v_lo = -np.asarray(br_col.v)
     per_state = v_up - v_lo
     return Exploitability(
-        float(per_state.max()), per_state,
-        float((v_up - v_pair).max()), float((v_pair - v_lo).max()),
-        v_pair, v_up, v_lo, br_row.error_bound + br_col.error_bound,
+        float(per_state.max()),
+        per_state,
+        float((v_up - v_pair).max()),
+        float((v_pair - v_lo).max()),
+        v_pair,
+        v_up,
+        v_lo,
+        br_row.error_bound + br_col.error_bound,
     )
 
 

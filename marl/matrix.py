@@ -9,14 +9,14 @@
 * ``"highs"``: :func:`zero_sum_lp`, one pair of scipy HiGHS LPs per game (the row player's
   max-min LP and the column player's min-max LP). This is the plain reference twin.
 """
-from __future__ import annotations
 
+from __future__ import annotations
 
 import numpy as np
 
 from marl.model import MatrixGame
-from mdp._validation import as_float_array
 from mdp._common import result
+from mdp._validation import as_float_array
 
 __all__ = ["ZeroSumSolution", "zero_sum_matrix_game", "zero_sum_lp", "matrix_game_value"]
 
@@ -54,7 +54,6 @@ class ZeroSumSolution:
     upper: object
     gap: object
     method: str
-
 
 
 def _coerce_payoffs(M, name: str = "M") -> tuple[np.ndarray, bool]:
@@ -160,8 +159,13 @@ def matrix_game_value(M) -> float:
 
 def _squeeze(sol: ZeroSumSolution) -> ZeroSumSolution:
     return ZeroSumSolution(
-        float(sol.value[0]), sol.row_strategy[0].copy(), sol.col_strategy[0].copy(),
-        float(sol.lower[0]), float(sol.upper[0]), float(sol.gap[0]), sol.method,
+        float(sol.value[0]),
+        sol.row_strategy[0].copy(),
+        sol.col_strategy[0].copy(),
+        float(sol.lower[0]),
+        float(sol.upper[0]),
+        float(sol.gap[0]),
+        sol.method,
     )
 
 
@@ -192,8 +196,15 @@ def zero_sum_lp(M) -> ZeroSumSolution:
         A_ub = np.hstack([-A.T, np.ones((k2, 1))])
         A_eq = np.zeros((1, k1 + 1))
         A_eq[0, :k1] = 1.0
-        res = linprog(c, A_ub=A_ub, b_ub=np.zeros(k2), A_eq=A_eq, b_eq=[1.0],
-                      bounds=[(0, None)] * k1 + [(None, None)], method="highs")
+        res = linprog(
+            c,
+            A_ub=A_ub,
+            b_ub=np.zeros(k2),
+            A_eq=A_eq,
+            b_eq=[1.0],
+            bounds=[(0, None)] * k1 + [(None, None)],
+            method="highs",
+        )
         if res.status != 0:  # pragma: no cover
             raise RuntimeError(f"HiGHS failed on game {g}: {res.message}")
         # variables (y_1..y_k2, w): minimise w s.t. A[i] y - w <= 0
@@ -202,8 +213,15 @@ def zero_sum_lp(M) -> ZeroSumSolution:
         A_ub2 = np.hstack([A, -np.ones((k1, 1))])
         A_eq2 = np.zeros((1, k2 + 1))
         A_eq2[0, :k2] = 1.0
-        res2 = linprog(c2, A_ub=A_ub2, b_ub=np.zeros(k1), A_eq=A_eq2, b_eq=[1.0],
-                       bounds=[(0, None)] * k2 + [(None, None)], method="highs")
+        res2 = linprog(
+            c2,
+            A_ub=A_ub2,
+            b_ub=np.zeros(k1),
+            A_eq=A_eq2,
+            b_eq=[1.0],
+            bounds=[(0, None)] * k2 + [(None, None)],
+            method="highs",
+        )
         if res2.status != 0:  # pragma: no cover
             raise RuntimeError(f"HiGHS failed on game {g}: {res2.message}")
         x = np.clip(res.x[:k1], 0.0, None)

@@ -8,6 +8,7 @@ Glossary (extends the one of :mod:`mdp`): ``S`` states, ``A1``/``A2`` the action
 ``(2, S, A1, A2)`` (general-sum: ``R[i]`` is player ``i``'s reward). Stationary strategies are
 ``x[s, a1]`` (row) and ``y[s, a2]`` (column), rows on the simplex.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -46,9 +47,7 @@ class MatrixGame:
         arr = np.asarray(payoffs) if not isinstance(payoffs, (str, bytes)) else payoffs
         arr = as_float_array(arr, "payoffs").copy()
         if arr.ndim < 3:
-            raise ValueError(
-                f"payoffs must have shape (N, k_1, ..., k_N) with N >= 2 players, got shape {arr.shape}"
-            )
+            raise ValueError(f"payoffs must have shape (N, k_1, ..., k_N) with N >= 2 players, got shape {arr.shape}")
         if arr.shape[0] != arr.ndim - 1:
             raise ValueError(
                 f"payoffs has {arr.ndim - 1} action axes but {arr.shape[0]} payoff tables; "
@@ -111,8 +110,10 @@ class MatrixGame:
 
     def expected_payoffs(self, strategies) -> np.ndarray:
         """Expected payoff of every player, shape ``(N,)``, under independent mixed strategies."""
-        strategies = [check_strategy(p, f"strategies[{i}]", k) for i, (p, k) in
-                      enumerate(zip(_as_list(strategies, self.n_players), self.n_actions))]
+        strategies = [
+            check_strategy(p, f"strategies[{i}]", k)
+            for i, (p, k) in enumerate(zip(_as_list(strategies, self.n_players), self.n_actions))
+        ]
         out = np.empty(self.n_players)
         for i in range(self.n_players):
             t = self._payoffs[i]
@@ -123,10 +124,16 @@ class MatrixGame:
 
     def deviation_payoffs(self, strategies, player: int) -> np.ndarray:
         """Payoff to ``player`` of each of its pure actions against the others' mixed strategies."""
-        if isinstance(player, bool) or not isinstance(player, (int, np.integer)) or not 0 <= int(player) < self.n_players:
+        if (
+            isinstance(player, bool)
+            or not isinstance(player, (int, np.integer))
+            or not 0 <= int(player) < self.n_players
+        ):
             raise ValueError(f"player must be an index in 0..{self.n_players - 1}, got {player!r}")
-        strategies = [check_strategy(p, f"strategies[{i}]", k) for i, (p, k) in
-                      enumerate(zip(_as_list(strategies, self.n_players), self.n_actions))]
+        strategies = [
+            check_strategy(p, f"strategies[{i}]", k)
+            for i, (p, k) in enumerate(zip(_as_list(strategies, self.n_players), self.n_actions))
+        ]
         t = np.moveaxis(self._payoffs[player], player, 0)
         others = [p for j, p in enumerate(strategies) if j != player]
         for p in reversed(others):
@@ -162,8 +169,14 @@ def check_strategy(p, name: str, k: int, *, atol: float = 1e-8) -> np.ndarray:
 def check_stationary_strategy(x, name: str, S: int, k: int, *, atol: float = 1e-8) -> np.ndarray:
     """Validate a stationary strategy: ``(S, k)`` rows on the simplex, or ``(S,)`` pure actions."""
     arr = np.asarray(x)
-    if (arr.ndim == 1 and arr.shape[0] == S and np.issubdtype(arr.dtype, np.floating) and arr.size
-            and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr))):
+    if (
+        arr.ndim == 1
+        and arr.shape[0] == S
+        and np.issubdtype(arr.dtype, np.floating)
+        and arr.size
+        and np.all(np.isfinite(arr))
+        and np.all(arr == np.round(arr))
+    ):
         arr = arr.astype(np.int64)  # integral floats name pure actions, as mdp's policies do
     if arr.ndim == 1 and arr.shape[0] == S and np.issubdtype(arr.dtype, np.integer):
         if arr.size and (arr.min() < 0 or arr.max() >= k):
@@ -236,7 +249,9 @@ class MarkovGame:
                 f"R must have shape (S, A1, A2) (zero-sum) or (2, S, A1, A2) (general-sum), got {R_arr.shape}"
             )
         if min(S, A1, A2) == 0:
-            raise ValueError(f"empty game: R has shape {R_arr.shape}; need at least one state and one action per player")
+            raise ValueError(
+                f"empty game: R has shape {R_arr.shape}; need at least one state and one action per player"
+            )
         self._gamma = check_gamma(gamma)
         if atol is None:  # float32 input cannot be stochastic to 1e-8 (as mdp.TabularMDP's storage rule)
             p_dtype = P.dtype if sp.issparse(P) else getattr(np.asarray(P), "dtype", np.float64)
@@ -412,9 +427,7 @@ class MarkovGame:
             # row (s, a2) of the result sums rows (s, a1, a2) weighted by x[s, a1]
             rows = np.repeat(np.arange(S * A2).reshape(S, 1, A2), A1, axis=1)  # (S, A1, A2) -> out row
             w = np.repeat(x[:, :, None], A2, axis=2)
-            agg = sp.csr_matrix(
-                (w.ravel(), (rows.ravel(), np.arange(S * A1 * A2))), shape=(S * A2, S * A1 * A2)
-            )
+            agg = sp.csr_matrix((w.ravel(), (rows.ravel(), np.arange(S * A1 * A2))), shape=(S * A2, S * A1 * A2))
             P_x = agg @ self._joint.P.astype(np.float64)
         else:
             P_x = np.einsum("sabt,sa->sbt", self.P, x, optimize=True)
@@ -425,13 +438,11 @@ class MarkovGame:
         rewards ``(2, S)`` under the stationary pair ``(x, y)``."""
         x = check_stationary_strategy(x, "x", self._S, self._A1)
         y = check_stationary_strategy(y, "y", self._S, self._A2)
-        w = (x[:, :, None] * y[:, None, :])  # (S, A1, A2)
+        w = x[:, :, None] * y[:, None, :]  # (S, A1, A2)
         r = np.einsum("isab,sab->is", self._rewards, w)
         S, J = self._S, self._A1 * self._A2
         if self._sparse:
-            agg = sp.csr_matrix(
-                (w.ravel(), (np.repeat(np.arange(S), J), np.arange(S * J))), shape=(S, S * J)
-            )
+            agg = sp.csr_matrix((w.ravel(), (np.repeat(np.arange(S), J), np.arange(S * J))), shape=(S, S * J))
             P_xy = (agg @ self._joint.P.astype(np.float64)).tocsr()
         else:
             P_xy = np.einsum("sjt,sj->st", self._joint.P, w.reshape(S, J), optimize=True)

@@ -10,8 +10,8 @@ constant-sum) game OpenSpiel's convention is ``exploitability = NashConv / N``
 (``open_spiel.python.algorithms.exploitability``; for ``N = 2``: the average of the two players'
 best-response gains); for other games :attr:`NashConvResult.exploitability` is ``None``.
 """
-from __future__ import annotations
 
+from __future__ import annotations
 
 import numpy as np
 
@@ -46,7 +46,6 @@ class NashConvResult:
     payoffs: np.ndarray
     best_response_payoffs: np.ndarray
     exploitability: float | None
-
 
 
 def nash_conv(game, strategies) -> NashConvResult:

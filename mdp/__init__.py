@@ -7,39 +7,40 @@ Glossary: ``P`` is ``(S, A, S)`` (or CSR ``(S * A, S)``), ``R`` is ``(S, A)``, `
 discount, ``v`` ``(S,)``, ``q`` ``(S, A)``, ``pi`` a policy (``(S,)`` ints or ``(S, A)`` rows),
 ``mu`` a state distribution.
 """
+
 from mdp import generators, learners
+from mdp.interop import from_gymnasium, to_gymnasium
 from mdp.model import TabularMDP
+from mdp.operators import bellman_operator, q_values
+from mdp.persistence import load_model, load_result, save_result
 from mdp.solvers import (
+    AverageRewardResult,
     Certificate,
     ConvergenceWarning,
     FiniteHorizonResult,
+    GainBias,
     PolicyEvaluationResult,
+    PolicyImprovement,
+    SoftPolicyEvaluationResult,
+    SoftSolverResult,
     SolverResult,
     attainable_tol,
     certify,
     finite_horizon,
+    improve_policy,
     linear_programming,
     modified_policy_iteration,
     policy_evaluation,
+    policy_gain_bias,
     policy_iteration,
-    improve_policy,
-    PolicyImprovement,
+    relative_value_iteration,
     round_off_floor,
     simplex_policy_iteration,
-    solve,
-    value_iteration,
-    AverageRewardResult,
-    relative_value_iteration,
-    GainBias,
-    policy_gain_bias,
-    SoftPolicyEvaluationResult,
-    SoftSolverResult,
     soft_policy_evaluation,
     soft_value_iteration,
+    solve,
+    value_iteration,
 )
-from mdp.operators import bellman_operator, q_values
-from mdp.interop import from_gymnasium, to_gymnasium
-from mdp.persistence import load_model, load_result, save_result
 
 __version__ = "0.1.0"
 

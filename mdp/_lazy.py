@@ -4,6 +4,7 @@
 
 keeps ``import pkg`` cheap (numba kernels compile, torch and cvxpy load, only when a name is used).
 """
+
 from __future__ import annotations
 
 import importlib

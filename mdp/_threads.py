@@ -16,6 +16,7 @@ worker processes:
 pool can be pinned for a whole process only by setting ``OMP_NUM_THREADS`` /
 ``OPENBLAS_NUM_THREADS`` / ``MKL_NUM_THREADS`` before numpy is imported (see :func:`thread_env`).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -23,8 +24,14 @@ import os
 
 __all__ = ["pinned_threads", "thread_info", "thread_env", "available_cores"]
 
-_BLAS_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
-             "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+_BLAS_ENV = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "BLIS_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
 
 
 def available_cores() -> int:
@@ -110,8 +117,13 @@ def thread_info() -> dict:
     """Current thread settings: numba's count, layer, each BLAS pool's count, and the core count."""
     import numba
 
-    info = {"numba": int(numba.get_num_threads()), "numba_max": int(numba.config.NUMBA_NUM_THREADS),
-            "numba_layer": None, "blas": None, "cores": available_cores()}
+    info = {
+        "numba": int(numba.get_num_threads()),
+        "numba_max": int(numba.config.NUMBA_NUM_THREADS),
+        "numba_layer": None,
+        "blas": None,
+        "cores": available_cores(),
+    }
     try:
         info["numba_layer"] = numba.threading_layer()
     except Exception:  # the layer is only chosen once a parallel kernel has run

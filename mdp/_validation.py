@@ -4,6 +4,7 @@ Every function raises ``TypeError`` (wrong kind of object) or ``ValueError`` (ri
 broken) with a message that names the argument and the rule, so that no numba traceback or silent
 NaN ever reaches a user.
 """
+
 from __future__ import annotations
 
 import numbers
@@ -37,8 +38,10 @@ def as_float_array(x, name: str, *, ndim: int | None = None, dtype=np.float64, a
     if isinstance(x, (str, bytes)) or x is None:
         raise TypeError(f"{name} must be an array of numbers, got {type(x).__name__}")
     if isinstance(x, np.ma.MaskedArray):
-        raise TypeError(f"{name} is a numpy masked array: its masked entries would be used with their hidden "
-                        f"values; pass {name}.filled(value) or an unmasked array")
+        raise TypeError(
+            f"{name} is a numpy masked array: its masked entries would be used with their hidden "
+            f"values; pass {name}.filled(value) or an unmasked array"
+        )
     try:
         arr = np.asarray(x)
     except Exception as exc:  # pragma: no cover - numpy raises many kinds here
@@ -46,8 +49,10 @@ def as_float_array(x, name: str, *, ndim: int | None = None, dtype=np.float64, a
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
         raise TypeError(f"{name} must be an array of real numbers, got dtype {arr.dtype}")
     if arr.dtype == bool and not allow_bool:
-        raise TypeError(f"{name} must hold numbers, got a boolean array; cast it explicitly "
-                        f"({name}.astype(float)) if 0/1 values are meant")
+        raise TypeError(
+            f"{name} must hold numbers, got a boolean array; cast it explicitly "
+            f"({name}.astype(float)) if 0/1 values are meant"
+        )
     if np.iscomplexobj(arr):
         raise TypeError(f"{name} must be real, got complex dtype {arr.dtype}")
     if ndim is not None and arr.ndim != ndim:
@@ -55,9 +60,7 @@ def as_float_array(x, name: str, *, ndim: int | None = None, dtype=np.float64, a
     arr = np.ascontiguousarray(arr, dtype=dtype)
     if arr.size and not np.all(np.isfinite(arr)):
         bad = np.argwhere(~np.isfinite(arr))[0]
-        raise ValueError(
-            f"{name} must be finite; {name}[{', '.join(map(str, bad))}] = {arr[tuple(bad)]}"
-        )
+        raise ValueError(f"{name} must be finite; {name}[{', '.join(map(str, bad))}] = {arr[tuple(bad)]}")
     return arr
 
 
@@ -103,8 +106,7 @@ def check_rng(rng, name: str = "rng") -> np.random.Generator:
     """Require a ``numpy.random.Generator`` (the only source of randomness in the lab)."""
     if not isinstance(rng, np.random.Generator):
         raise TypeError(
-            f"{name} must be a numpy.random.Generator (e.g. numpy.random.default_rng(seed)), "
-            f"got {type(rng).__name__}"
+            f"{name} must be a numpy.random.Generator (e.g. numpy.random.default_rng(seed)), got {type(rng).__name__}"
         )
     return rng
 

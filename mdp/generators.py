@@ -3,6 +3,7 @@
 All generators return a :class:`mdp.TabularMDP`. Structured models with many states (gridworld,
 garnet) are built directly in the sparse ``(S * A, S)`` CSR form.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,8 +22,16 @@ def _check_prob(x, name: str) -> float:
     return float(x)
 
 
-def random_mdp(n_states: int, n_actions: int, *, rng, alpha: float = 1.0, gamma: float = 0.9,
-               sparse: bool = False, dtype=np.float64) -> TabularMDP:
+def random_mdp(
+    n_states: int,
+    n_actions: int,
+    *,
+    rng,
+    alpha: float = 1.0,
+    gamma: float = 0.9,
+    sparse: bool = False,
+    dtype=np.float64,
+) -> TabularMDP:
     """Dense random MDP: ``P[s, a, :] ~ Dirichlet(alpha * 1)``, ``R[s, a] ~ U[0, 1]``.
 
     Small ``alpha`` (e.g. 0.1) gives nearly deterministic, hard instances; ``alpha = 1`` draws
@@ -62,8 +71,7 @@ def random_mdp(n_states: int, n_actions: int, *, rng, alpha: float = 1.0, gamma:
     return m.to_sparse() if sparse else m
 
 
-def garnet(n_states: int, n_actions: int, branching: int, *, rng, gamma: float = 0.9,
-           dtype=np.float64) -> TabularMDP:
+def garnet(n_states: int, n_actions: int, branching: int, *, rng, gamma: float = 0.9, dtype=np.float64) -> TabularMDP:
     """GARNET MDP (Archibald, McKinnon & Thomas 1995; Bhatnagar et al. 2009), sparse.
 
     Each ``(s, a)`` moves to ``branching`` distinct successors drawn uniformly without replacement,
@@ -99,9 +107,18 @@ _GRID_MOVES = np.array([[0, -1], [0, 1], [1, 0], [-1, 0]])  # N, S, E, W
 _GRID_PERP = np.array([[2, 3], [2, 3], [0, 1], [0, 1]])  # perpendicular directions of each action
 
 
-def gridworld(width: int, height: int, *, slip: float = 0.1, walls=None, goal=None,
-              goal_reward: float = 1.0, step_reward: float = 0.0, gamma: float = 0.99,
-              dtype=np.float64) -> TabularMDP:
+def gridworld(
+    width: int,
+    height: int,
+    *,
+    slip: float = 0.1,
+    walls=None,
+    goal=None,
+    goal_reward: float = 1.0,
+    step_reward: float = 0.0,
+    gamma: float = 0.99,
+    dtype=np.float64,
+) -> TabularMDP:
     """Sparse gridworld with slippery moves, walls and an absorbing goal.
 
     State ``s = y * width + x`` for the cell in column ``x`` and row ``y`` (row 0 at the top).
@@ -135,7 +152,9 @@ def gridworld(width: int, height: int, *, slip: float = 0.1, walls=None, goal=No
         arr = np.asarray(walls)
         if arr.dtype == bool:
             if arr.shape != (H, W):
-                raise ValueError(f"walls as a boolean mask must have shape (height, width) = ({H}, {W}), got {arr.shape}")
+                raise ValueError(
+                    f"walls as a boolean mask must have shape (height, width) = ({H}, {W}), got {arr.shape}"
+                )
             wall = arr.copy()
         else:
             cells = np.asarray(list(walls))
@@ -148,7 +167,9 @@ def gridworld(width: int, height: int, *, slip: float = 0.1, walls=None, goal=No
                     f"integer (x, y) cells; got an array of shape {cells.shape} and dtype {cells.dtype}"
                 )
             cells = cells.astype(np.int64)
-            if cells.size and (cells[:, 0].min() < 0 or cells[:, 0].max() >= W or cells[:, 1].min() < 0 or cells[:, 1].max() >= H):
+            if cells.size and (
+                cells[:, 0].min() < 0 or cells[:, 0].max() >= W or cells[:, 1].min() < 0 or cells[:, 1].max() >= H
+            ):
                 raise ValueError(f"walls must be (x, y) cells inside the {W} x {H} grid")
             wall[cells[:, 1], cells[:, 0]] = True
     if goal is None:
@@ -180,7 +201,11 @@ def gridworld(width: int, height: int, *, slip: float = 0.1, walls=None, goal=No
     absorbing[g] = True
     rows, cols, vals = [], [], []
     for a in range(4):
-        outcomes = [(targets[a], 1.0 - slip), (targets[_GRID_PERP[a, 0]], slip / 2), (targets[_GRID_PERP[a, 1]], slip / 2)]
+        outcomes = [
+            (targets[a], 1.0 - slip),
+            (targets[_GRID_PERP[a, 0]], slip / 2),
+            (targets[_GRID_PERP[a, 1]], slip / 2),
+        ]
         for t, p in outcomes:
             if p == 0.0:
                 continue
@@ -195,8 +220,9 @@ def gridworld(width: int, height: int, *, slip: float = 0.1, walls=None, goal=No
     return TabularMDP(P, R, gamma, dtype=dtype)
 
 
-def chain(n_states: int = 5, *, slip: float = 0.2, small_reward: float = 2.0, large_reward: float = 10.0,
-          gamma: float = 0.99) -> TabularMDP:
+def chain(
+    n_states: int = 5, *, slip: float = 0.2, small_reward: float = 2.0, large_reward: float = 10.0, gamma: float = 0.99
+) -> TabularMDP:
     """The chain problem of Strens (2000) (also Dearden, Friedman & Russell 1998).
 
     Action 0 ("forward") moves from ``s`` to ``s + 1`` with reward 0, and at the last state stays
@@ -220,8 +246,9 @@ def chain(n_states: int = 5, *, slip: float = 0.2, small_reward: float = 2.0, la
     return TabularMDP(P, R, gamma)
 
 
-def riverswim(n_states: int = 6, *, small_reward: float = 5e-3, large_reward: float = 1.0,
-              gamma: float = 0.95) -> TabularMDP:
+def riverswim(
+    n_states: int = 6, *, small_reward: float = 5e-3, large_reward: float = 1.0, gamma: float = 0.95
+) -> TabularMDP:
     """RiverSwim (Strehl & Littman 2008), in the parameterisation of Osband, Russo & Van Roy (2013).
 
     Action 0 (left, with the current) moves deterministically to ``max(s - 1, 0)``; taking it in

@@ -23,6 +23,7 @@ the final drop-off is also an ordinary state of other episodes' tables, and in C
 goal state has ordinary (never used) moves of its own. Rewards are the expectations
 ``R[s, a] = sum_i prob_i reward_i``; repeated ``next_state`` entries are summed.
 """
+
 from __future__ import annotations
 
 import numbers
@@ -33,7 +34,7 @@ from mdp._common.sampling import cumulative_rows
 from mdp._validation import as_float_array, check_gamma, check_positive_int
 from mdp.model import TabularMDP
 
-__all__ = ["from_gymnasium", "to_gymnasium", "TabularEnv", "reference_table_to_arrays"]
+__all__ = ["from_gymnasium", "to_gymnasium", "TabularEnv", "reference_table_to_arrays"]  # noqa: F822 (TabularEnv: module __getattr__)
 
 
 def _table_of(env):
@@ -49,8 +50,10 @@ def _table_of(env):
                 "without a P attribute"
             )
     if not isinstance(table, dict):
-        raise TypeError(f"env.unwrapped.P must be a dict {{state: {{action: [(prob, next_state, reward, "
-                        f"terminated), ...]}}}}, got {type(table).__name__}")
+        raise TypeError(
+            f"env.unwrapped.P must be a dict {{state: {{action: [(prob, next_state, reward, "
+            f"terminated), ...]}}}}, got {type(table).__name__}"
+        )
     if len(table) == 0:
         raise ValueError("env.unwrapped.P is empty: need at least one state")
     return table
@@ -72,8 +75,10 @@ def _read_table(table):
         raise ValueError(f"env.unwrapped.P must have the states 0..{S - 1} as keys; got keys {states[:5]}...")
     n_actions = {len(table[s]) for s in range(S)}
     if len(n_actions) != 1 or 0 in n_actions:
-        raise ValueError(f"every state of env.unwrapped.P must list the same non-zero number of actions; "
-                         f"got the counts {sorted(n_actions)}")
+        raise ValueError(
+            f"every state of env.unwrapped.P must list the same non-zero number of actions; "
+            f"got the counts {sorted(n_actions)}"
+        )
     A = n_actions.pop()
     entries = []
     for s in range(S):
@@ -86,14 +91,16 @@ def _read_table(table):
                 raise ValueError(f"env.unwrapped.P[{s}][{a}] lists no transition")
             for k, br in enumerate(branches):
                 if len(br) != 4:
-                    raise ValueError(f"env.unwrapped.P[{s}][{a}][{k}] must be (prob, next_state, reward, "
-                                     f"terminated); got {br!r}")
+                    raise ValueError(
+                        f"env.unwrapped.P[{s}][{a}][{k}] must be (prob, next_state, reward, terminated); got {br!r}"
+                    )
                 prob, nxt, rew, term = br
                 nxt = _as_index(nxt, f"next_state of env.unwrapped.P[{s}][{a}][{k}]", S)
                 prob, rew = float(prob), float(rew)
                 if not (np.isfinite(prob) and prob >= 0):
-                    raise ValueError(f"probability of env.unwrapped.P[{s}][{a}][{k}] must be finite and >= 0, "
-                                     f"got {prob}")
+                    raise ValueError(
+                        f"probability of env.unwrapped.P[{s}][{a}][{k}] must be finite and >= 0, got {prob}"
+                    )
                 if not np.isfinite(rew):
                     raise ValueError(f"reward of env.unwrapped.P[{s}][{a}][{k}] must be finite, got {rew}")
                 entries.append((s, a, prob, nxt, rew, bool(term)))
@@ -240,8 +247,9 @@ def _env_class():
                     raise ValueError("mu must be a probability vector (non-negative, summing to 1)")
                 if np.any(mu[term] > 0):
                     raise ValueError("mu must put no mass on terminal_states (an episode cannot start there)")
-            self.max_episode_steps = (None if max_episode_steps is None
-                                      else check_positive_int(max_episode_steps, "max_episode_steps"))
+            self.max_episode_steps = (
+                None if max_episode_steps is None else check_positive_int(max_episode_steps, "max_episode_steps")
+            )
             self.model = m
             self.gamma = m.gamma
             self.terminal = term
@@ -282,8 +290,7 @@ def _env_class():
             self._state = nxt
             self._t += 1
             terminated = bool(self.terminal[nxt])
-            truncated = (not terminated and self.max_episode_steps is not None
-                         and self._t >= self.max_episode_steps)
+            truncated = not terminated and self.max_episode_steps is not None and self._t >= self.max_episode_steps
             if terminated or truncated:
                 self._state = None  # the episode is over: step() needs a reset()
             return nxt, reward, terminated, bool(truncated), {}
@@ -297,8 +304,10 @@ def _env_class():
                 for s in range(m.n_states):
                     for a in range(m.n_actions):
                         row = m.transition_row(s, a)
-                        self._table[s][a] = [(float(row[t]), t, float(m.R[s, a]), bool(self.terminal[t]))
-                                             for t in np.flatnonzero(row).tolist()]
+                        self._table[s][a] = [
+                            (float(row[t]), t, float(m.R[s, a]), bool(self.terminal[t]))
+                            for t in np.flatnonzero(row).tolist()
+                        ]
             return self._table
 
     _ENV_CLASS = TabularEnv

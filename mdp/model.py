@@ -6,6 +6,7 @@ CSR matrix of shape ``(S * A, S)`` whose row ``s * A + a`` is ``P[s, a, :]`` (sp
 ``pi`` a policy (deterministic ``(S,)`` integer actions or stochastic ``(S, A)`` rows), ``mu`` a
 state distribution ``(S,)``.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -52,8 +53,22 @@ class TabularMDP:
         does not sum to one (the message names the ``(s, a)`` pair and the deviation).
     """
 
-    __slots__ = ("_P", "_R", "_gamma", "_S", "_A", "_sparse", "_dtype", "_csr_arrays", "_atol", "_row_sums", "_row_sum_arr",
-                 "_max_row_length", "_r_max", "_row_defects")
+    __slots__ = (
+        "_P",
+        "_R",
+        "_gamma",
+        "_S",
+        "_A",
+        "_sparse",
+        "_dtype",
+        "_csr_arrays",
+        "_atol",
+        "_row_sums",
+        "_row_sum_arr",
+        "_max_row_length",
+        "_r_max",
+        "_row_defects",
+    )
 
     def __init__(self, P, R, gamma, *, dtype=np.float64, atol: float | None = None):
         dtype = np.dtype(dtype)
@@ -81,23 +96,21 @@ class TabularMDP:
                 try:
                     raw.check_format(full_check=True)
                 except ValueError as exc:
-                    raise ValueError(f"sparse P is malformed: {exc} (column indices must lie in [0, S) = "
-                                     f"[0, {S}) and indptr must be non-decreasing from 0 to nnz)") from None
+                    raise ValueError(
+                        f"sparse P is malformed: {exc} (column indices must lie in [0, S) = "
+                        f"[0, {S}) and indptr must be non-decreasing from 0 to nnz)"
+                    ) from None
             csr = sp.csr_matrix(raw, dtype=np.float64, copy=False)
             csr.sum_duplicates()
             csr.sort_indices()
             if csr.data.size and not np.all(np.isfinite(csr.data)):
                 i = int(np.argmax(~np.isfinite(csr.data)))
                 row = int(np.searchsorted(csr.indptr, i, side="right") - 1)
-                raise ValueError(
-                    f"P must be finite; P[{row // A}, {row % A}, {csr.indices[i]}] = {csr.data[i]}"
-                )
+                raise ValueError(f"P must be finite; P[{row // A}, {row % A}, {csr.indices[i]}] = {csr.data[i]}")
             if csr.data.size and csr.data.min() < 0:
                 i = int(np.argmin(csr.data))
                 row = int(np.searchsorted(csr.indptr, i, side="right") - 1)
-                raise ValueError(
-                    f"P must be non-negative; P[{row // A}, {row % A}, {csr.indices[i]}] = {csr.data[i]}"
-                )
+                raise ValueError(f"P must be non-negative; P[{row // A}, {row % A}, {csr.indices[i]}] = {csr.data[i]}")
             csr.eliminate_zeros()
             sums = np.asarray(csr.sum(axis=1)).ravel().reshape(S, A)
             self._check_row_sums(sums, tol)
@@ -112,8 +125,7 @@ class TabularMDP:
             P_arr = as_float_array(P, "P", ndim=3)
             if P_arr.shape != (S, A, S):
                 raise ValueError(
-                    f"P must have shape (S, A, S) = ({S}, {A}, {S}) to match R of shape ({S}, {A}); "
-                    f"got {P_arr.shape}"
+                    f"P must have shape (S, A, S) = ({S}, {A}, {S}) to match R of shape ({S}, {A}); got {P_arr.shape}"
                 )
             if P_arr.min() < 0:
                 s, a, t = np.unravel_index(int(np.argmin(P_arr)), P_arr.shape)
@@ -257,10 +269,7 @@ class TabularMDP:
 
     def __repr__(self) -> str:
         kind = f"sparse, nnz={self.nnz}" if self._sparse else "dense"
-        return (
-            f"TabularMDP(S={self._S}, A={self._A}, gamma={self._gamma:g}, {kind}, "
-            f"dtype={self._dtype.name})"
-        )
+        return f"TabularMDP(S={self._S}, A={self._A}, gamma={self._gamma:g}, {kind}, dtype={self._dtype.name})"
 
     # ------------------------------------------------------------------ conversions
     def dense_P(self) -> np.ndarray:
@@ -280,7 +289,10 @@ class TabularMDP:
         if self._sparse:
             return self
         return TabularMDP(
-            sp.csr_matrix(self._P.reshape(self._S * self._A, self._S)), self._R, self._gamma, dtype=self._dtype,
+            sp.csr_matrix(self._P.reshape(self._S * self._A, self._S)),
+            self._R,
+            self._gamma,
+            dtype=self._dtype,
             atol=self._atol,
         )
 
@@ -316,9 +328,7 @@ class TabularMDP:
             if pi.ndim == 1:
                 rows = np.arange(S) * A + pi
                 return self._P[rows].astype(np.float64)
-            weights = sp.csr_matrix(
-                (pi.ravel(), np.arange(S * A), np.arange(0, S * A + 1, A)), shape=(S, S * A)
-            )
+            weights = sp.csr_matrix((pi.ravel(), np.arange(S * A), np.arange(0, S * A + 1, A)), shape=(S, S * A))
             return (weights @ self._P.astype(np.float64)).tocsr()
         if pi.ndim == 1:
             return np.asarray(self._P[np.arange(S), pi, :], dtype=np.float64)

@@ -10,6 +10,7 @@ array([[1., 2.]])
 >>> tv.tolist(), pi.tolist()
 ([2.0], [1])
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -36,7 +37,12 @@ def bellman_operator(m, v, *, out: np.ndarray | None = None, pi_out: np.ndarray 
     v = _core.check_v(v, m)
     S = m.n_states
     for arr, name, dtype in ((out, "out", np.float64), (pi_out, "pi_out", np.int64)):
-        if arr is not None and (not isinstance(arr, np.ndarray) or arr.shape != (S,) or arr.dtype != dtype
-                                or not arr.flags.writeable or not arr.flags.c_contiguous):
+        if arr is not None and (
+            not isinstance(arr, np.ndarray)
+            or arr.shape != (S,)
+            or arr.dtype != dtype
+            or not arr.flags.writeable
+            or not arr.flags.c_contiguous
+        ):
             raise ValueError(f"{name} must be a writeable C-contiguous {np.dtype(dtype).name} array of shape ({S},)")
     return _core.bellman_operator(m, v, out, pi_out)

@@ -15,6 +15,7 @@ result class of ``mdp`` or ``marl``), ``fields`` (JSON: the kind of each field) 
 ``f.<name>`` per field. Fields may be arrays, numbers, booleans, strings, ``None`` and tuples of
 numbers.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -27,8 +28,7 @@ import numpy as np
 
 from mdp.model import TabularMDP
 
-__all__ = ["save_model", "load_model", "save_result", "load_result", "MODEL_SCHEMA_VERSION",
-           "RESULT_SCHEMA_VERSION"]
+__all__ = ["save_model", "load_model", "save_result", "load_result", "MODEL_SCHEMA_VERSION", "RESULT_SCHEMA_VERSION"]
 
 MODEL_SCHEMA = "rlab.TabularMDP"
 MODEL_SCHEMA_VERSION = 1
@@ -69,8 +69,10 @@ def _read(path, schema: str, version: int, what: str) -> dict:
     except (KeyError, TypeError, ValueError):
         raise ValueError(f"{str(path)!r} has no valid schema_version") from None
     if ver > version:
-        raise ValueError(f"{str(path)!r} was written with {what} schema version {ver}, newer than the version "
-                         f"{version} this rlab reads; upgrade rlab to load it")
+        raise ValueError(
+            f"{str(path)!r} was written with {what} schema version {ver}, newer than the version "
+            f"{version} this rlab reads; upgrade rlab to load it"
+        )
     if ver < 1:
         raise ValueError(f"{str(path)!r} has an invalid schema_version {ver} (versions start at 1)")
     return data
@@ -85,9 +87,14 @@ def save_model(m, path) -> Path:
     if not isinstance(m, TabularMDP):
         raise TypeError(f"m must be an mdp.TabularMDP, got {type(m).__name__}")
     p = _check_path(path)
-    arrays = dict(rlab_schema=np.array(MODEL_SCHEMA), schema_version=np.array(MODEL_SCHEMA_VERSION),
-                  R=np.asarray(m.R), gamma=np.array(m.gamma), atol=np.array(m._atol),
-                  p_dtype=np.array(m.dtype.name))
+    arrays = dict(
+        rlab_schema=np.array(MODEL_SCHEMA),
+        schema_version=np.array(MODEL_SCHEMA_VERSION),
+        R=np.asarray(m.R),
+        gamma=np.array(m.gamma),
+        atol=np.array(m._atol),
+        p_dtype=np.array(m.dtype.name),
+    )
     if m.is_sparse:
         indptr, indices, data = m.csr_arrays()
         arrays.update(format=np.array("csr"), P_indptr=indptr, P_indices=indices, P_data=data)
@@ -131,8 +138,7 @@ def save_result(res, path) -> Path:
     """Write a solver result (any result dataclass of ``mdp`` or ``marl``) to ``path`` (``.npz``)."""
     cls = type(res)
     if not _is_result_class(cls) or cls.__module__.split(".")[0] not in _RESULT_PACKAGES:
-        raise TypeError(f"res must be a result of an mdp or marl function (a result dataclass), "
-                        f"got {cls.__name__}")
+        raise TypeError(f"res must be a result of an mdp or marl function (a result dataclass), got {cls.__name__}")
     p = _check_path(path)
     kinds, arrays = {}, {}
     for f in dataclasses.fields(res):
@@ -151,17 +157,25 @@ def save_result(res, path) -> Path:
             kinds[f.name], arrays[key] = "str", np.array(val)
         elif isinstance(val, np.ndarray) and val.dtype != object:
             kinds[f.name], arrays[key] = "array", val
-        elif isinstance(val, tuple) and all(isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
-                                            for x in val):
+        elif isinstance(val, tuple) and all(
+            isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_)) for x in val
+        ):
             kinds[f.name], arrays[key] = "int_tuple", np.asarray(val, dtype=np.int64).reshape(-1)
-        elif isinstance(val, tuple) and all(isinstance(x, (int, float, np.number)) and not isinstance(x, bool)
-                                            for x in val):
+        elif isinstance(val, tuple) and all(
+            isinstance(x, (int, float, np.number)) and not isinstance(x, bool) for x in val
+        ):
             kinds[f.name], arrays[key] = "tuple", np.asarray(val, dtype=np.float64)
         else:
-            raise TypeError(f"field {f.name!r} of {cls.__name__} holds a {type(val).__name__}, which the .npz "
-                            "result format does not store (arrays, numbers, booleans, strings, None, tuples of numbers)")
-    arrays.update(rlab_schema=np.array(RESULT_SCHEMA), schema_version=np.array(RESULT_SCHEMA_VERSION),
-                  result_class=np.array(f"{cls.__module__}:{cls.__qualname__}"), fields=np.array(json.dumps(kinds)))
+            raise TypeError(
+                f"field {f.name!r} of {cls.__name__} holds a {type(val).__name__}, which the .npz "
+                "result format does not store (arrays, numbers, booleans, strings, None, tuples of numbers)"
+            )
+    arrays.update(
+        rlab_schema=np.array(RESULT_SCHEMA),
+        schema_version=np.array(RESULT_SCHEMA_VERSION),
+        result_class=np.array(f"{cls.__module__}:{cls.__qualname__}"),
+        fields=np.array(json.dumps(kinds)),
+    )
     return _write(p, arrays)
 
 
@@ -178,8 +192,9 @@ def load_result(path):
     try:
         cls = getattr(importlib.import_module(module), qualname)
     except (ImportError, AttributeError):
-        raise ValueError(f"{str(path)!r} names the result class {module}:{qualname}, which this rlab does not "
-                         "have") from None
+        raise ValueError(
+            f"{str(path)!r} names the result class {module}:{qualname}, which this rlab does not have"
+        ) from None
     if not _is_result_class(cls):
         raise ValueError(f"{module}:{qualname} is not a result class")
     kwargs = {}
@@ -190,10 +205,15 @@ def load_result(path):
         if kind not in _KINDS or f"f.{name}" not in d:
             raise ValueError(f"{str(path)!r}: field {name!r} is missing or has the unknown kind {kind!r}")
         val = d[f"f.{name}"]
-        kwargs[name] = {"bool": lambda x: bool(x), "int": lambda x: int(x), "float": lambda x: float(x),
-                        "str": lambda x: str(x), "array": lambda x: x,
-                        "tuple": lambda x: tuple(float(t) for t in x),
-                        "int_tuple": lambda x: tuple(int(t) for t in x)}[kind](val)
+        kwargs[name] = {
+            "bool": lambda x: bool(x),
+            "int": lambda x: int(x),
+            "float": lambda x: float(x),
+            "str": lambda x: str(x),
+            "array": lambda x: x,
+            "tuple": lambda x: tuple(float(t) for t in x),
+            "int_tuple": lambda x: tuple(int(t) for t in x),
+        }[kind](val)
     expected = {f.name for f in dataclasses.fields(cls)}
     if set(kwargs) != expected:
         raise ValueError(f"{str(path)!r}: the fields {sorted(kwargs)} do not match {qualname}'s {sorted(expected)}")

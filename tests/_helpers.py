@@ -1,4 +1,5 @@
 """Plain-numpy ground truth shared by the solver tests (no numba, no certificates)."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,5 @@
 """Shared test configuration: a hypothesis profile suited to JIT-compiled code, kernel warm-up."""
+
 import os
 
 import numpy as np

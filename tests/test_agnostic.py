@@ -1,7 +1,9 @@
 """mdp.agnostic: layered MDPs, policy classes, spanning capacity, trajectory trees, model-based baseline."""
+
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import mdp
 from mdp import agnostic as ag

@@ -1,14 +1,16 @@
 """mdp.agnostic PSDP / CPI and the claims AR1-AR6 (theory_checks/agnostic.py), including that each can fail."""
+
 from unittest import mock
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mdp import agnostic as ag
+from mdp.agnostic import generative as tt_mod
 from mdp.agnostic import resets as psdp_mod
 from mdp.agnostic import spanning as sp_mod
-from mdp.agnostic import generative as tt_mod
 from theory_checks import agnostic as AR
 from theory_checks.core import get_claim
 
@@ -112,8 +114,10 @@ def test_ar1_fails_with_a_search_that_misses_a_branch():
     def too_small(self, h, pairs):  # an unsound bound prunes the optimum away
         return np.minimum(real(self, h, pairs), 1)
 
-    with mock.patch.object(sp_mod._Search, "node_ub", too_small), \
-            mock.patch.object(sp_mod._Search, "seed_random", lambda self, n, rng: None):
+    with (
+        mock.patch.object(sp_mod._Search, "node_ub", too_small),
+        mock.patch.object(sp_mod._Search, "seed_random", lambda self, n, rng: None),
+    ):
         assert not get_claim("AR1").check((ag.all_policies(3, 2, 2), 2)).holds
 
 

@@ -1,4 +1,5 @@
 """The agnostic_scaling lab on a tiny configuration."""
+
 import numpy as np
 import pytest
 
@@ -6,8 +7,9 @@ from labs.base import get_lab, run_lab
 
 
 def test_agnostic_scaling_tiny_run(tmp_path):
-    kw = dict(sizes=(20, 200), horizon=3, n_actions=2, n_policies=5, eps=0.3, delta=0.2, runs=2, mu_grid=4,
-              capacity_nodes=50)
+    kw = dict(
+        sizes=(20, 200), horizon=3, n_actions=2, n_policies=5, eps=0.3, delta=0.2, runs=2, mu_grid=4, capacity_nodes=50
+    )
     out = run_lab("agnostic_scaling", seeds=1, out=tmp_path, executor="serial", **kw)
     t = out.table
     d = tmp_path / "agnostic_scaling"

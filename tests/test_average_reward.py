@@ -1,4 +1,5 @@
 """mdp.relative_value_iteration and mdp.policy_gain_bias: known values, certified bracket, twins, bad input."""
+
 from __future__ import annotations
 
 import itertools
@@ -25,7 +26,7 @@ def _forest_from_definition(S=3, r1=4.0, r2=2.0, p=0.1):
         P[s, 1, 0] = 1.0
     R = np.zeros((S, 2))
     R[S - 1, 0] = r1
-    R[1:S - 1, 1] = 1.0
+    R[1 : S - 1, 1] = 1.0
     R[S - 1, 1] = r2
     return mdp.TabularMDP(P, R, 0.96)
 
@@ -64,13 +65,20 @@ def _random_model(S, A, seed, sparse=False, density=1.0):
 
 
 def _brute_force_gain(m):
-    return max(mdp.policy_gain_bias(m, np.array(pi)).gain
-               for pi in itertools.product(range(m.n_actions), repeat=m.n_states))
+    return max(
+        mdp.policy_gain_bias(m, np.array(pi)).gain for pi in itertools.product(range(m.n_actions), repeat=m.n_states)
+    )
 
 
 @settings(max_examples=20, deadline=None)
-@given(S=st.integers(1, 4), A=st.integers(1, 3), seed=st.integers(0, 2**32 - 1), density=st.floats(0.2, 1.0),
-       n_sweeps=st.integers(1, 6), tau=st.sampled_from([0.0, 0.3, 0.5]))
+@given(
+    S=st.integers(1, 4),
+    A=st.integers(1, 3),
+    seed=st.integers(0, 2**32 - 1),
+    density=st.floats(0.2, 1.0),
+    n_sweeps=st.integers(1, 6),
+    tau=st.sampled_from([0.0, 0.3, 0.5]),
+)
 def test_bracket_contains_optimal_gain_at_every_budget(S, A, seed, density, n_sweeps, tau):
     m = _random_model(S, A, seed, density=density)
     g_star = _brute_force_gain(m)
@@ -117,8 +125,9 @@ def test_gamma_is_ignored_and_stochastic_policy():
     assert a.gain == b.gain
     assert mdp.relative_value_iteration(m.with_gamma(1.0)).gain == a.gain
     pi_det = np.array([0, 1, 0, 1, 1])
-    np.testing.assert_allclose(mdp.policy_gain_bias(m, np.eye(2)[pi_det]).bias,
-                               mdp.policy_gain_bias(m, pi_det).bias, atol=1e-12)
+    np.testing.assert_allclose(
+        mdp.policy_gain_bias(m, np.eye(2)[pi_det]).bias, mdp.policy_gain_bias(m, pi_det).bias, atol=1e-12
+    )
 
 
 def test_periodic_model_needs_the_aperiodicity_transform():
@@ -160,16 +169,19 @@ def test_transient_states_policy():
         assert gb.residual < 1e-12
 
 
-@pytest.mark.parametrize("kwargs,exc,match", [
-    (dict(tau=1.0), ValueError, "tau must lie in"),
-    (dict(tau="0.5"), TypeError, "tau must be a real"),
-    (dict(ref_state=3), ValueError, "ref_state must lie"),
-    (dict(ref_state=True), TypeError, "ref_state must be an integer"),
-    (dict(tol=0.0), ValueError, "tol"),
-    (dict(max_iter=0), ValueError, "max_iter"),
-    (dict(v0=[0.0]), ValueError, "v0 must have shape"),
-    (dict(v0=[0.0, np.nan, 0.0]), ValueError, "v0 must be finite"),
-])
+@pytest.mark.parametrize(
+    "kwargs,exc,match",
+    [
+        (dict(tau=1.0), ValueError, "tau must lie in"),
+        (dict(tau="0.5"), TypeError, "tau must be a real"),
+        (dict(ref_state=3), ValueError, "ref_state must lie"),
+        (dict(ref_state=True), TypeError, "ref_state must be an integer"),
+        (dict(tol=0.0), ValueError, "tol"),
+        (dict(max_iter=0), ValueError, "max_iter"),
+        (dict(v0=[0.0]), ValueError, "v0 must have shape"),
+        (dict(v0=[0.0, np.nan, 0.0]), ValueError, "v0 must be finite"),
+    ],
+)
 def test_rvi_bad_input(kwargs, exc, match):
     with pytest.raises(exc, match=match):
         mdp.relative_value_iteration(mdp.generators.forest(), **kwargs)
@@ -187,6 +199,7 @@ def test_bad_model_and_policy():
 
 
 # ------------------------------------------------------------------------------- claims RV1, RV2
+
 
 def test_claims_hold_on_random_instances_and_the_forest():
     from theory_checks import get_claim
@@ -226,8 +239,10 @@ def test_claims_fail_for_broken_implementations():
 
     def bad_policy(m, **kw):  # a claimed gap bound with the worst policy instead of the greedy one
         res = real(m, **kw)
-        worst = min(itertools.product(range(m.n_actions), repeat=m.n_states),
-                    key=lambda pi: mdp.policy_gain_bias(m, np.array(pi)).gain)
+        worst = min(
+            itertools.product(range(m.n_actions), repeat=m.n_states),
+            key=lambda pi: mdp.policy_gain_bias(m, np.array(pi)).gain,
+        )
         return dataclasses.replace(res, pi=np.array(worst), policy_error_bound=0.0)
 
     m = _random_model(3, 2, 5)

@@ -1,4 +1,5 @@
 """Lab bisim_compression (tiny run through labs.base.run_lab) and the bisimulation claims B1-B8, AGG."""
+
 import numpy as np
 import pytest
 
@@ -11,8 +12,9 @@ BISIM_IDS = ["B1", "B2", "AGG", "B4", "B5", "B6", "B7", "B8"]
 
 
 def test_bisim_compression_tiny_run(tmp_path):
-    out = run_lab("bisim_compression", seeds=1, out=tmp_path, executor="serial", grid_sides=(4, 8),
-                  dense_sizes=(8, 16), repeats=1)
+    out = run_lab(
+        "bisim_compression", seeds=1, out=tmp_path, executor="serial", grid_sides=(4, 8), dense_sizes=(8, 16), repeats=1
+    )
     t = out.table
     d = tmp_path / "bisim_compression"
     for name in ("bisim_compression.csv", "bisim_compression.pdf", "bisim_compression.png", "provenance.json"):

@@ -1,13 +1,13 @@
 """Bisimulation metrics (mdp.abstraction.metrics): Kantorovich distances, the Ferns fixed point,
 Castro's on-policy metric. Known values, properties (B4-B8 of docs/papers/foundations.md section 10),
 differential (transport simplex vs HiGHS LP) and bad input."""
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mdp
-from mdp.abstraction.partition import bisimulation, planted_copies
 from mdp.abstraction.metrics import (
     MetricResult,
     _kantorovich_lp,
@@ -16,6 +16,7 @@ from mdp.abstraction.metrics import (
     kantorovich,
     on_policy_bisimulation_metric,
 )
+from mdp.abstraction.partition import bisimulation, planted_copies
 
 
 def _det(nxt, R, gamma=0.9):
@@ -39,8 +40,7 @@ def test_kantorovich_known_values():
 
 
 @settings(max_examples=40)
-@given(seed=st.integers(0, 2**32 - 1), n=st.integers(2, 12), alpha=st.sampled_from([0.1, 1.0]),
-       metric=st.booleans())
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(2, 12), alpha=st.sampled_from([0.1, 1.0]), metric=st.booleans())
 def test_transport_simplex_equals_highs(seed, n, alpha, metric):
     rng = np.random.default_rng(seed)
     p, q = rng.dirichlet(np.full(n, alpha), size=2)
@@ -91,8 +91,14 @@ def test_metric_known_value_chain():
 
 
 @settings(max_examples=12)
-@given(seed=st.integers(0, 2**32 - 1), S=st.integers(2, 7), A=st.integers(1, 3),
-       gamma=st.sampled_from([0.5, 0.9]), alpha=st.sampled_from([0.1, 1.0]), sparse=st.booleans())
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    S=st.integers(2, 7),
+    A=st.integers(1, 3),
+    gamma=st.sampled_from([0.5, 0.9]),
+    alpha=st.sampled_from([0.1, 1.0]),
+    sparse=st.booleans(),
+)
 def test_value_difference_bounded_by_metric(seed, S, A, gamma, alpha, sparse):
     # B5 with c_R = 1, c_T = gamma: |V*(s) - V*(t)| <= d*(s, t) <= d + error_bound
     rng = np.random.default_rng(seed)
@@ -119,7 +125,7 @@ def test_fixed_point_iteration_certificate(seed, S, gamma):
         res = bisimulation_metric(m, tol=1e-13, max_iter=it)
         assert np.all(res.d <= star.d + 1e-12)
         assert np.abs(star.d - res.d).max() <= res.error_bound + star.error_bound + 1e-12
-        assert np.abs(star.d - res.d).max() <= gamma ** it * np.abs(star.d).max() + star.error_bound + 1e-12
+        assert np.abs(star.d - res.d).max() <= gamma**it * np.abs(star.d).max() + star.error_bound + 1e-12
 
 
 @settings(max_examples=10)
@@ -228,8 +234,11 @@ def test_bad_metric_arguments():
     # gamma = 1 is fine with an explicit c_T < 1, but the default c_T = gamma is not a contraction;
     # the message says the 1.0 came from m.gamma (the caller passed no c_T)
     und = mdp.TabularMDP(m.P, m.R, 1.0)
-    with pytest.raises(ValueError, match=r"c_T defaults to m.gamma = 1.0; the metric needs c_T < 1 .*pass c_T "
-                                         r"explicitly .* or use a discounted model"):
+    with pytest.raises(
+        ValueError,
+        match=r"c_T defaults to m.gamma = 1.0; the metric needs c_T < 1 .*pass c_T "
+        r"explicitly .* or use a discounted model",
+    ):
         bisimulation_metric(und)
     with pytest.raises(ValueError, match=r"c_T defaults to m.gamma = 1.0"):
         bisimulation_operator(und, np.zeros((2, 2)))

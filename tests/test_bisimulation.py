@@ -5,6 +5,7 @@ Known values (hand-built partitions, the stripe gridworld's one block per row), 
 (numba splitter refinement vs the naive signature refinement of docs/papers/foundations.md section 9) and
 bad input.
 """
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -144,8 +145,14 @@ def test_exact_mode_does_not_merge_chains_of_small_gaps():
 
 # ----------------------------------------------------------------------------- properties
 @settings(max_examples=20)
-@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 7), A=st.integers(1, 3), k=st.integers(1, 4),
-       alpha=st.sampled_from([0.1, 1.0]), sparse=st.booleans())
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 7),
+    A=st.integers(1, 3),
+    k=st.integers(1, 4),
+    alpha=st.sampled_from([0.1, 1.0]),
+    sparse=st.booleans(),
+)
 def test_planted_copies_give_the_planted_blocks(seed, n, A, k, alpha, sparse):
     rng = np.random.default_rng(seed)
     base = mdp.generators.random_mdp(n, A, rng=rng, alpha=alpha, gamma=0.9)
@@ -206,8 +213,13 @@ def test_partition_is_equivariant_under_state_permutation(seed, S):
 
 
 @settings(max_examples=15)
-@given(seed=st.integers(0, 2**32 - 1), n=st.integers(2, 6), gamma=st.sampled_from([0.5, 0.9]),
-       noise=st.sampled_from([1e-4, 1e-3, 1e-2]), quotient=st.sampled_from(["mean", "representative"]))
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(2, 6),
+    gamma=st.sampled_from([0.5, 0.9]),
+    noise=st.sampled_from([1e-4, 1e-3, 1e-2]),
+    quotient=st.sampled_from(["mean", "representative"]),
+)
 def test_aggregation_bounds_hold_on_planted_near_symmetries(seed, n, gamma, noise, quotient):
     rng = np.random.default_rng(seed)
     base = mdp.generators.random_mdp(n, 2, rng=rng, gamma=gamma)
@@ -223,7 +235,9 @@ def test_aggregation_bounds_hold_on_planted_near_symmetries(seed, n, gamma, nois
     assert loss <= res.policy_bound * (1 + 1e-9) + 1e-10
     # the bound is computed from the measured errors and implies the simulation-lemma form
     span_r = float(np.ptp(m.R))
-    f9 = (res.eps_R + gamma * res.eps_P * span_r / (2 * (1 - gamma)) + gamma * res.eps_sum * m.r_max / (1 - gamma)) / (1 - gamma)
+    f9 = (res.eps_R + gamma * res.eps_P * span_r / (2 * (1 - gamma)) + gamma * res.eps_sum * m.r_max / (1 - gamma)) / (
+        1 - gamma
+    )
     assert res.value_bound <= f9 + res.solver_error + 1e-9
 
 
@@ -271,13 +285,16 @@ def test_bad_model_type():
         approximate_aggregation("model", 0.1, 0.1)
 
 
-@pytest.mark.parametrize("tol,exc,msg", [
-    (-1e-3, ValueError, r"tol must be finite and >= 0, got -0.001"),
-    (float("nan"), ValueError, r"tol must be finite and >= 0"),
-    (float("inf"), ValueError, r"tol must be finite and >= 0"),
-    ("0.1", TypeError, r"tol must be a real number, got str"),
-    (True, TypeError, r"tol must be a real number, got bool"),
-])
+@pytest.mark.parametrize(
+    "tol,exc,msg",
+    [
+        (-1e-3, ValueError, r"tol must be finite and >= 0, got -0.001"),
+        (float("nan"), ValueError, r"tol must be finite and >= 0"),
+        (float("inf"), ValueError, r"tol must be finite and >= 0"),
+        ("0.1", TypeError, r"tol must be a real number, got str"),
+        (True, TypeError, r"tol must be a real number, got bool"),
+    ],
+)
 def test_bad_tolerance(tol, exc, msg):
     m = stripe_gridworld(3, 2)
     with pytest.raises(exc, match=msg):
@@ -352,6 +369,7 @@ def test_lazy_public_names():
     import inspect
 
     import mdp.abstraction.partition  # noqa: F401
+
     assert inspect.isfunction(ab.bisimulation) and ab.bisimulation is bisimulation
     m = stripe_gridworld(4, 3)
     assert ab.bisimulation(m).n_blocks == 3
@@ -361,8 +379,10 @@ def test_public_name_is_the_function_in_a_fresh_process():
     import subprocess
     import sys
 
-    code = ("from mdp.abstraction import bisimulation, bisimulation_metric; import inspect; "
-            "print(inspect.isfunction(bisimulation), inspect.isfunction(bisimulation_metric))")
+    code = (
+        "from mdp.abstraction import bisimulation, bisimulation_metric; import inspect; "
+        "print(inspect.isfunction(bisimulation), inspect.isfunction(bisimulation_metric))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["True", "True"]
 

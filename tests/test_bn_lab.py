@@ -1,4 +1,5 @@
 """Lab bn_coordination at a tiny budget: files, columns, and the edge's advantage on the climbing game."""
+
 import numpy as np
 import pytest
 
@@ -8,8 +9,16 @@ from labs.bn_coordination import markov_game, summary
 
 
 def test_bn_coordination_tiny_run(tmp_path):
-    out = run_lab("bn_coordination", seeds=1, out=tmp_path, executor="serial", n_init=200, steps=2000,
-                  n_markov_init=3, markov_steps=300)
+    out = run_lab(
+        "bn_coordination",
+        seeds=1,
+        out=tmp_path,
+        executor="serial",
+        n_init=200,
+        steps=2000,
+        n_markov_init=3,
+        markov_steps=300,
+    )
     d = tmp_path / "bn_coordination"
     for name in ("bn_coordination.csv", "bn_coordination.pdf", "bn_coordination.png", "provenance.json"):
         assert (d / name).is_file()

@@ -1,4 +1,5 @@
 """mdp.cop.policy (BQ-NCO attention policies, behaviour cloning) and the bq_tsp lab on tiny configs."""
+
 import subprocess
 import sys
 
@@ -9,8 +10,7 @@ torch = pytest.importorskip("torch")
 
 import labs.bq_tsp  # noqa: E402,F401  (registers the lab until the lead adds it to _load_builtin_labs)
 from labs.base import run_lab  # noqa: E402
-from mdp.cop import (greedy_tsp, nearest_neighbour_scores, random_euclidean_tsp, solve_tsp_batch,  # noqa: E402
-                     tsp_subproblems)
+from mdp.cop import greedy_tsp, nearest_neighbour_scores, random_euclidean_tsp, solve_tsp_batch, tsp_subproblems  # noqa: E402
 from mdp.cop import policy as P  # noqa: E402
 
 TINY = dict(batch_size=64, lr=3e-3)
@@ -42,6 +42,7 @@ def trained():
 
 
 # ----------------------------------------------------------------------------- structure
+
 
 @pytest.mark.parametrize("L", [3, 5, 9])
 def test_bq_scores_are_permutation_equivariant_on_the_middle_tokens(L):
@@ -111,6 +112,7 @@ def test_masks_origin_destination_and_visited_nodes():
 
 # ----------------------------------------------------------------------------- training data
 
+
 def test_training_states_are_the_expert_suffix_subproblems_and_their_direct_twins():
     rng = np.random.default_rng(5)
     coords = random_euclidean_tsp(7, 20, rng)
@@ -140,6 +142,7 @@ def test_sampled_subproblem_sizes_are_uniform_on_4_to_n_plus_1(trained):
 
 
 # ----------------------------------------------------------------------------- learning
+
 
 def test_training_reduces_the_loss_and_beats_random_decoding(trained):
     bq, hb, direct, hd = trained
@@ -201,6 +204,7 @@ def test_nearest_neighbour_baseline_through_evaluate():
 
 # ----------------------------------------------------------------------------- bad input
 
+
 def test_bad_input_messages():
     m = P.BQPolicy()
     with pytest.raises(ValueError, match=r"coords must have shape \(B, L, 2\), got \(2, 5, 3\)"):
@@ -253,9 +257,20 @@ def test_bad_input_messages():
 
 # ----------------------------------------------------------------------------- lab and imports
 
+
 def test_bq_tsp_lab_tiny_run(tmp_path):
-    out = run_lab("bq_tsp", seeds=1, out=tmp_path, executor="serial", n_train=5, n_instances=64, steps=30,
-                  batch_size=32, eval_sizes=(5, 7), eval_instances=16)
+    out = run_lab(
+        "bq_tsp",
+        seeds=1,
+        out=tmp_path,
+        executor="serial",
+        n_train=5,
+        n_instances=64,
+        steps=30,
+        batch_size=32,
+        eval_sizes=(5, 7),
+        eval_instances=16,
+    )
     t = out.table
     d = tmp_path / "bq_tsp"
     for name in ("bq_tsp.csv", "bq_tsp.pdf", "bq_tsp.png", "provenance.json"):
@@ -271,6 +286,8 @@ def test_bq_tsp_lab_tiny_run(tmp_path):
 
 
 def test_mdp_cop_and_the_lab_module_do_not_import_torch():
-    code = ("import sys, mdp.cop, mdp.cop.tsp, labs.bq_tsp; from mdp.cop import greedy_tsp; "
-            "assert 'torch' not in sys.modules, 'torch imported'")
+    code = (
+        "import sys, mdp.cop, mdp.cop.tsp, labs.bq_tsp; from mdp.cop import greedy_tsp; "
+        "assert 'torch' not in sys.modules, 'torch imported'"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)

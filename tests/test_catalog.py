@@ -1,4 +1,5 @@
 """rlab list <algorithm>: the links from code to its claims, labs, notebooks and docs."""
+
 from __future__ import annotations
 
 import pytest

@@ -5,6 +5,7 @@ mentioned in a tracked ``.py`` or ``.md`` file. A few such names are not citatio
 code *writes* (report outputs, argparse attributes, templates); they are listed in ``OUTPUTS`` with
 the reason, so that a new dangling citation still fails.
 """
+
 from __future__ import annotations
 
 import re
@@ -49,7 +50,8 @@ def test_every_cited_md_file_is_in_the_repository():
             if name not in have and name not in OUTPUTS:
                 missing.setdefault(name, []).append(f)
     assert not missing, "cited .md files that the repository does not hold: " + "; ".join(
-        f"{n} (in {', '.join(sorted(w)[:3])})" for n, w in sorted(missing.items()))
+        f"{n} (in {', '.join(sorted(w)[:3])})" for n, w in sorted(missing.items())
+    )
 
 
 def test_paper_citations_are_paths_in_the_repository():

@@ -1,5 +1,6 @@
 """Claims on a user's own instance: every claim declares what it accepts, and a wrong instance gets a
 clear TypeError/ValueError naming what was expected (never an AttributeError from inside the check)."""
+
 from __future__ import annotations
 
 import importlib
@@ -188,8 +189,18 @@ def test_checks_run_pinned_to_one_thread_unless_asked_otherwise():
         seen.append(numba.get_num_threads())
         return inequality("TOY", 0.0, 1.0)
 
-    toy = Claim(id="TOY", name="toy", statement="0 <= 1", source="none", constant="none", tolerance=0.0,
-                sample=lambda rng: None, evaluate=evaluate, subjects=("mdp.solve",), instance="anything")
+    toy = Claim(
+        id="TOY",
+        name="toy",
+        statement="0 <= 1",
+        source="none",
+        constant="none",
+        tolerance=0.0,
+        sample=lambda rng: None,
+        evaluate=evaluate,
+        subjects=("mdp.solve",),
+        instance="anything",
+    )
     before = numba.get_num_threads()
     with mock.patch.object(mdp._threads, "pinned_threads", spy):
         toy.check()

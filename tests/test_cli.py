@@ -1,4 +1,5 @@
 """The ``rlab`` command line through typer's CliRunner."""
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,18 @@ from theory_checks import Claim, inequality, list_claims, register, unregister
 
 runner = CliRunner()
 
-TINY = ["--set", "n_states=6", "--set", "n_actions=2", "--set", "gammas=0.5,0.9", "--set", "grid_side=3",
-        "--set", "n_iter=20"]
+TINY = [
+    "--set",
+    "n_states=6",
+    "--set",
+    "n_actions=2",
+    "--set",
+    "gammas=0.5,0.9",
+    "--set",
+    "grid_side=3",
+    "--set",
+    "n_iter=20",
+]
 
 
 def _sample(rng):
@@ -27,13 +38,39 @@ def _boom(x, rng):
 
 # Deliberate toy claims, registered for this module only (other test modules see the real registry).
 TOY_CLAIMS = [
-    Claim(id="TOY-TRUE", name="toy-true", statement=r"$x \le 1$", source="test", constant="none", tolerance=0.0,
-          sample=_sample, evaluate=lambda x, rng: inequality("TOY-TRUE", x, 1.0), default_instances=3),
-    Claim(id="TOY-FALSE", name="toy-false", statement=r"$x + 1 \le 1$ (deliberately false)", source="test",
-          constant="none", tolerance=0.0, sample=_sample,
-          evaluate=lambda x, rng: inequality("TOY-FALSE", x + 1.0, 1.0), default_instances=3),
-    Claim(id="TOY-CRASH", name="toy-crash", statement="-", source="test", constant="none", tolerance=0.0,
-          sample=_sample, evaluate=_boom, default_instances=1),
+    Claim(
+        id="TOY-TRUE",
+        name="toy-true",
+        statement=r"$x \le 1$",
+        source="test",
+        constant="none",
+        tolerance=0.0,
+        sample=_sample,
+        evaluate=lambda x, rng: inequality("TOY-TRUE", x, 1.0),
+        default_instances=3,
+    ),
+    Claim(
+        id="TOY-FALSE",
+        name="toy-false",
+        statement=r"$x + 1 \le 1$ (deliberately false)",
+        source="test",
+        constant="none",
+        tolerance=0.0,
+        sample=_sample,
+        evaluate=lambda x, rng: inequality("TOY-FALSE", x + 1.0, 1.0),
+        default_instances=3,
+    ),
+    Claim(
+        id="TOY-CRASH",
+        name="toy-crash",
+        statement="-",
+        source="test",
+        constant="none",
+        tolerance=0.0,
+        sample=_sample,
+        evaluate=_boom,
+        default_instances=1,
+    ),
 ]
 
 
@@ -70,7 +107,9 @@ def test_list_details_and_unknown_names():
     res = runner.invoke(app, ["list", "quickstart", "nope", "F99"])
     assert res.exit_code == 2
     out = " ".join(res.output.split())
-    assert "unknown lab, claim or algorithm nope, F99; labs: " in out and "quickstart" in out and "claims: F1, F2" in out
+    assert (
+        "unknown lab, claim or algorithm nope, F99; labs: " in out and "quickstart" in out and "claims: F1, F2" in out
+    )
     res = runner.invoke(app, ["list", "QuickStart"])  # names are case-insensitive, like claim ids
     assert res.exit_code == 0 and "n_iter" in res.output
     res = runner.invoke(app, ["list", "--long"])
@@ -78,8 +117,9 @@ def test_list_details_and_unknown_names():
 
 
 def test_run_quickstart_with_overrides(tmp_path):
-    res = runner.invoke(app, ["run", "quickstart", "--seeds", "2", "--out", str(tmp_path), "--executor", "serial",
-                              *TINY])
+    res = runner.invoke(
+        app, ["run", "quickstart", "--seeds", "2", "--out", str(tmp_path), "--executor", "serial", *TINY]
+    )
     assert res.exit_code == 0, res.output
     d = tmp_path / "quickstart"
     for name in ("quickstart.csv", "quickstart.pdf", "quickstart.png", "provenance.json"):
@@ -192,6 +232,8 @@ def test_bad_executor_is_rejected_even_when_every_seed_is_cached(tmp_path):
 def test_slurm_without_sbatch_is_a_clear_error(tmp_path, monkeypatch):
     pytest.importorskip("dask_jobqueue")
     monkeypatch.setenv("PATH", str(tmp_path))  # no sbatch here
-    r = runner.invoke(app, ["run", "quickstart", "--seeds", "1", "--out", str(tmp_path / "o"), "--executor", "slurm",
-                            "--force", *TINY])
+    r = runner.invoke(
+        app,
+        ["run", "quickstart", "--seeds", "1", "--out", str(tmp_path / "o"), "--executor", "slurm", "--force", *TINY],
+    )
     assert r.exit_code == 2 and "sbatch" in r.output and "Traceback" not in r.output

@@ -1,5 +1,6 @@
 """The shared contracts (theory_checks.conformance) over the project's own solvers and estimators,
 and proof that each contract can fail."""
+
 from __future__ import annotations
 
 import warnings
@@ -14,10 +15,12 @@ from theory_checks.conformance import ConformanceError, parametrize_with_checks
 SOLVERS = {
     "value_iteration": lambda m, *, tol, max_iter=10_000: mdp.value_iteration(m, tol=tol, max_iter=max_iter),
     "value_iteration[gauss-seidel]": lambda m, *, tol, max_iter=10_000: mdp.value_iteration(
-        m, tol=tol, max_iter=max_iter, method="gauss-seidel"),
+        m, tol=tol, max_iter=max_iter, method="gauss-seidel"
+    ),
     "policy_iteration": lambda m, *, tol, max_iter=10_000: mdp.policy_iteration(m, max_iter=max_iter),
     "modified_policy_iteration": lambda m, *, tol, max_iter=10_000: mdp.modified_policy_iteration(
-        m, tol=tol, max_iter=max_iter),
+        m, tol=tol, max_iter=max_iter
+    ),
     "linear_programming": lambda m, *, tol: mdp.linear_programming(m),
     "solve": lambda m, *, tol, max_iter=10_000: mdp.solve(m, tol=tol, max_iter=max_iter),
 }

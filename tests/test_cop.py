@@ -1,5 +1,6 @@
 """mdp.cop: Held-Karp, the knapsack/CVRP/OP DPs, constructive MDPs and their bisimulation quotients,
 learning helpers, claims BQ1/BQ2/BQ4 and bad input."""
+
 import itertools
 import math
 
@@ -59,8 +60,11 @@ def test_held_karp_asymmetric_uses_arc_directions():
 def test_held_karp_kernel_vs_reference_vs_brute_force(n):
     rng = np.random.default_rng(n)
     for _ in range(4):
-        for d in (cop.euclidean_distances(rng.random((n, 2))), rng.random((n, n)) * 10,
-                  rng.integers(0, 4, size=(n, n)).astype(float)):  # integer matrices: many ties
+        for d in (
+            cop.euclidean_distances(rng.random((n, 2))),
+            rng.random((n, n)) * 10,
+            rng.integers(0, 4, size=(n, n)).astype(float),
+        ):  # integer matrices: many ties
             r = cop.solve_tsp_exact(d)
             v_ref, tour_ref = reference_held_karp(d)
             best, _ = cop.brute_force_tsp(d)
@@ -95,6 +99,7 @@ def test_batch_matches_single_and_n16_timing():
     assert np.array_equal(b2.lengths, b.lengths)
     assert np.array_equal(cop.tour_length(x, b.tours), b.lengths)
     import time
+
     x16 = cop.random_euclidean_tsp(16, 4, rng)
     cop.solve_tsp_batch(x16[:1])
     t = time.perf_counter()
@@ -111,8 +116,9 @@ def test_knapsack_cvrp_op_dp_equal_brute_force(seed):
         a, b = cop.solve_knapsack_exact(k), cop.brute_force_knapsack(k)
         assert math.isclose(a.value, b.value, abs_tol=1e-12)
         assert k.weights[a.solution].sum() <= k.capacity and math.isclose(k.values[a.solution].sum(), a.value)
-        c = cop.random_cvrp(int(rng.integers(2, 7)), rng, capacity=int(rng.integers(3, 12)),
-                            integral=bool(rng.random() < 0.5))
+        c = cop.random_cvrp(
+            int(rng.integers(2, 7)), rng, capacity=int(rng.integers(3, 12)), integral=bool(rng.random() < 0.5)
+        )
         a, b = cop.solve_cvrp_exact(c), cop.brute_force_cvrp(c)
         assert math.isclose(a.value, b.value, rel_tol=1e-12, abs_tol=1e-12)
         seq = a.solution.tolist()
@@ -120,8 +126,9 @@ def test_knapsack_cvrp_op_dp_equal_brute_force(seed):
         loads = [sum(c.demands[j] for j in r) for r in _routes(seq)]
         assert max(loads) <= c.capacity
         assert math.isclose(sum(c.dist[i, j] for i, j in zip(seq[:-1], seq[1:])), a.value, rel_tol=1e-12)
-        o = cop.random_orienteering(int(rng.integers(2, 8)), rng, budget_ratio=float(rng.uniform(0.3, 2.0)),
-                                    integral=bool(rng.random() < 0.6))
+        o = cop.random_orienteering(
+            int(rng.integers(2, 8)), rng, budget_ratio=float(rng.uniform(0.3, 2.0)), integral=bool(rng.random() < 0.6)
+        )
         a, b = cop.solve_orienteering_exact(o), cop.brute_force_orienteering(o)
         assert math.isclose(a.value, b.value, abs_tol=1e-12)
         seq = a.solution.tolist()
@@ -171,8 +178,11 @@ def test_orienteering_non_metric_known_value():
     # 1 + 1 + 1 = 3 <= budget 3 and collects both prizes (optimum 2, by hand), although the old rule
     # "d(c, j) + d(j, 0) <= b" rejected node 1 (1 + 10 > 3) and node 2 after 1 (1 + 1 > 2).
     o = cop.OrienteeringInstance([[0, 1, 1], [10, 0, 1], [1, 10, 0]], [0, 1, 1], 3)
-    for sol in (cop.solve_orienteering_exact(o), cop.solve_orienteering_exact(o, method="recursion"),
-                cop.brute_force_orienteering(o)):
+    for sol in (
+        cop.solve_orienteering_exact(o),
+        cop.solve_orienteering_exact(o, method="recursion"),
+        cop.brute_force_orienteering(o),
+    ):
         assert sol.value == 2.0 and sol.solution.tolist() == [0, 1, 2, 0]
         _op_solution_ok(o, sol)
     for build in (cop.direct_mdp, cop.bq_mdp):
@@ -287,7 +297,7 @@ def test_knapsack_direct_mdp_is_larger_than_bq():
     k = cop.KnapsackInstance([1, 1, 1, 1], [1, 2, 3, 4], 4)  # everything fits: all 4! orders of 4 items
     D, B = cop.direct_mdp("knapsack", k), cop.bq_mdp("knapsack", k)
     assert D.n_states == sum(math.perm(4, t) for t in range(5)) + 1
-    assert B.n_states == 2 ** 4 + 1  # chosen sets (capacity is determined by them) + END
+    assert B.n_states == 2**4 + 1  # chosen sets (capacity is determined by them) + END
 
 
 # --------------------------------------------------------------------------- BQ1
@@ -358,8 +368,10 @@ def test_subproblems_are_suffixes_with_expert_next_at_index_1():
     d = cop.euclidean_distances(x[0])
     s = cop.tsp_subproblems(x[0], tours[0], 5)
     path = s.nodes[0]
-    best = min(sum(d[a, b] for a, b in zip(p[:-1], p[1:]))
-               for p in ([path[0], *q, path[-1]] for q in itertools.permutations(path[1:-1])))
+    best = min(
+        sum(d[a, b] for a, b in zip(p[:-1], p[1:]))
+        for p in ([path[0], *q, path[-1]] for q in itertools.permutations(path[1:-1]))
+    )
     assert math.isclose(sum(d[a, b] for a, b in zip(path[:-1], path[1:])), best, rel_tol=1e-12)
 
 
@@ -393,8 +405,11 @@ def test_greedy_bq_view_equals_nearest_neighbour_and_counts_calls():
     hk = cop.solve_tsp_batch(x).lengths
     assert np.all(g.lengths >= hk - 1e-12)
     # direct view with the same heuristic: same tours
-    gd = cop.greedy_tsp(x, lambda c, f: -np.linalg.norm(c - np.take_along_axis(c, f[:, :, 1].argmax(1)[:, None, None], 1),
-                                                        axis=-1), view="direct")
+    gd = cop.greedy_tsp(
+        x,
+        lambda c, f: -np.linalg.norm(c - np.take_along_axis(c, f[:, :, 1].argmax(1)[:, None, None], 1), axis=-1),
+        view="direct",
+    )
     assert np.array_equal(gd.tours, g.tours) and gd.call_sizes == (10,) * 9
 
 
@@ -441,17 +456,20 @@ def test_claims_can_fail():
 
 
 # --------------------------------------------------------------------------- bad input
-@pytest.mark.parametrize("dist, exc, match", [
-    (np.ones((3, 4)), ValueError, r"dist must be a square \(n, n\) matrix, got shape \(3, 4\)"),
-    (np.ones(3), ValueError, r"dist must be a square \(n, n\) matrix, got shape \(3,\)"),
-    (np.zeros((0, 0)), ValueError, r"dist must have at least one node"),
-    (np.array([[0, -1], [1, 0]]), ValueError, r"dist must be non-negative; dist\[0, 1\] = -1"),
-    (np.array([[0, np.nan], [1, 0]]), ValueError, r"dist must be finite; dist\[0, 1\] = nan"),
-    (np.array([[0, np.inf], [1, 0]]), ValueError, r"dist must be finite"),
-    (np.ones((21, 21)), ValueError, r"n = 21 nodes; Held-Karp .* limited to n <= 20"),
-    ("abc", TypeError, r"dist must be an array of numbers, got str"),
-    (np.array([["a", "b"], ["c", "d"]]), TypeError, r"dist must be an array of real numbers"),
-])
+@pytest.mark.parametrize(
+    "dist, exc, match",
+    [
+        (np.ones((3, 4)), ValueError, r"dist must be a square \(n, n\) matrix, got shape \(3, 4\)"),
+        (np.ones(3), ValueError, r"dist must be a square \(n, n\) matrix, got shape \(3,\)"),
+        (np.zeros((0, 0)), ValueError, r"dist must have at least one node"),
+        (np.array([[0, -1], [1, 0]]), ValueError, r"dist must be non-negative; dist\[0, 1\] = -1"),
+        (np.array([[0, np.nan], [1, 0]]), ValueError, r"dist must be finite; dist\[0, 1\] = nan"),
+        (np.array([[0, np.inf], [1, 0]]), ValueError, r"dist must be finite"),
+        (np.ones((21, 21)), ValueError, r"n = 21 nodes; Held-Karp .* limited to n <= 20"),
+        ("abc", TypeError, r"dist must be an array of numbers, got str"),
+        (np.array([["a", "b"], ["c", "d"]]), TypeError, r"dist must be an array of real numbers"),
+    ],
+)
 def test_bad_distance_matrices(dist, exc, match):
     with pytest.raises(exc, match=match):
         cop.solve_tsp_exact(dist)
@@ -483,8 +501,11 @@ def test_bad_input_helpers():
         cop.solve_tsp_batch(np.ones((2, 4, 3)))
     # (B, 2, 2): two points in the plane or a 2 x 2 distance matrix? "auto" refuses to guess
     two = np.array([[[0.0, 0.0], [3.0, 4.0]]])
-    with pytest.raises(ValueError, match=r"instances of shape \(1, 2, 2\) are ambiguous under kind='auto': "
-                                         r"pass kind='coords' .* or kind='dist'"):
+    with pytest.raises(
+        ValueError,
+        match=r"instances of shape \(1, 2, 2\) are ambiguous under kind='auto': "
+        r"pass kind='coords' .* or kind='dist'",
+    ):
         cop.solve_tsp_batch(two)
     assert cop.solve_tsp_batch(two, kind="coords").lengths.tolist() == [10.0]  # 5 there and 5 back
     assert cop.solve_tsp_batch(two, kind="dist").lengths.tolist() == [3.0]  # d(0, 1) + d(1, 0) = 0 + 3
@@ -527,7 +548,9 @@ def test_import_is_lazy_and_names_resolve():
     import subprocess
     import sys
 
-    code = ("import sys, mdp; assert 'mdp.cop' not in sys.modules; from mdp import cop; "
-            "assert 'mdp.cop.tsp' not in sys.modules; cop.solve_tsp_exact; assert 'torch' not in sys.modules; "
-            "[getattr(cop, n) for n in cop.__all__]")
+    code = (
+        "import sys, mdp; assert 'mdp.cop' not in sys.modules; from mdp import cop; "
+        "assert 'mdp.cop.tsp' not in sys.modules; cop.solve_tsp_exact; assert 'torch' not in sys.modules; "
+        "[getattr(cop, n) for n in cop.__all__]"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,4 +1,5 @@
 """TSPLIB95 reader: known optima, distance rules by hand, every explicit format, bad input."""
+
 import math
 from pathlib import Path
 
@@ -13,14 +14,17 @@ DATA = Path(__file__).parent / "data" / "tsplib"
 
 
 # --------------------------------------------------------------------------- known values
-@pytest.mark.parametrize("name, n, optimum", [
-    # TSPLIB95 (Reinelt 1991), optimal tour lengths from the TSPLIB95 symmetric-TSP page
-    ("burma14.tsp", 14, 3323.0),
-    ("ulysses16.tsp", 16, 6859.0),
-    ("gr17.tsp", 17, 2085.0),
-    # constructed (tests/data/tsplib/README.md): the successor arcs cost 2, all others >= 3
-    ("tiny5.atsp", 5, 10.0),
-])
+@pytest.mark.parametrize(
+    "name, n, optimum",
+    [
+        # TSPLIB95 (Reinelt 1991), optimal tour lengths from the TSPLIB95 symmetric-TSP page
+        ("burma14.tsp", 14, 3323.0),
+        ("ulysses16.tsp", 16, 6859.0),
+        ("gr17.tsp", 17, 2085.0),
+        # constructed (tests/data/tsplib/README.md): the successor arcs cost 2, all others >= 3
+        ("tiny5.atsp", 5, 10.0),
+    ],
+)
 def test_known_optima(name, n, optimum):
     inst = read_tsplib(DATA / name)
     assert inst.dimension == n and inst.dist.shape == (n, n)
@@ -51,9 +55,9 @@ def test_distance_rules_by_hand():
     assert tsplib_distance(pts, "CEIL_2D")[0, 2] == 2
     assert tsplib_distance(pts, "MAN_2D")[0, 1] == 7 and tsplib_distance(pts, "MAX_2D")[0, 1] == 4
     att = tsplib_distance(np.array([[0.0, 0], [10, 0], [10, 30], [30, 40]]), "ATT")
-    assert att[0, 1] == 4    # r = sqrt(10) = 3.16, nint 3 < r -> 4
-    assert att[0, 2] == 10   # r = sqrt(1000 / 10) = 10 exactly
-    assert att[0, 3] == 16   # r = sqrt(250) = 15.81, nint 16 >= r -> 16
+    assert att[0, 1] == 4  # r = sqrt(10) = 3.16, nint 3 < r -> 4
+    assert att[0, 2] == 10  # r = sqrt(1000 / 10) = 10 exactly
+    assert att[0, 3] == 16  # r = sqrt(250) = 15.81, nint 16 >= r -> 16
     e3 = tsplib_distance(np.array([[0.0, 0, 0], [1, 2, 2]]), "EUC_3D")
     assert e3[0, 1] == 3
 
@@ -99,13 +103,24 @@ def _render(M, fmt):
                 js = range(0, i + 1 if diag else i)
             out += [M[i, j] if row else M[j, i] for j in js]
         vals = np.array(out)
-    body = "\n".join(" ".join(str(int(v)) for v in vals[k:k + 7]) for k in range(0, len(vals), 7))
-    return (f"NAME: t\nTYPE: TSP\nDIMENSION: {n}\nEDGE_WEIGHT_TYPE: EXPLICIT\nEDGE_WEIGHT_FORMAT: {fmt}\n"
-            f"EDGE_WEIGHT_SECTION\n{body}\nEOF\n")
+    body = "\n".join(" ".join(str(int(v)) for v in vals[k : k + 7]) for k in range(0, len(vals), 7))
+    return (
+        f"NAME: t\nTYPE: TSP\nDIMENSION: {n}\nEDGE_WEIGHT_TYPE: EXPLICIT\nEDGE_WEIGHT_FORMAT: {fmt}\n"
+        f"EDGE_WEIGHT_SECTION\n{body}\nEOF\n"
+    )
 
 
-FORMATS = ["FULL_MATRIX", "UPPER_ROW", "LOWER_ROW", "UPPER_DIAG_ROW", "LOWER_DIAG_ROW", "UPPER_COL", "LOWER_COL",
-           "UPPER_DIAG_COL", "LOWER_DIAG_COL"]
+FORMATS = [
+    "FULL_MATRIX",
+    "UPPER_ROW",
+    "LOWER_ROW",
+    "UPPER_DIAG_ROW",
+    "LOWER_DIAG_ROW",
+    "UPPER_COL",
+    "LOWER_COL",
+    "UPPER_DIAG_COL",
+    "LOWER_DIAG_COL",
+]
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -115,8 +130,10 @@ def test_every_explicit_format_reads_the_same_matrix(fmt):
 
 
 def test_lower_diag_row_layout_by_hand():
-    text = "NAME: x\nTYPE: TSP\nDIMENSION: 3\nEDGE_WEIGHT_TYPE: EXPLICIT\nEDGE_WEIGHT_FORMAT: LOWER_DIAG_ROW\n" \
-           "EDGE_WEIGHT_SECTION\n0\n7 0\n8 9 0\nEOF\n"
+    text = (
+        "NAME: x\nTYPE: TSP\nDIMENSION: 3\nEDGE_WEIGHT_TYPE: EXPLICIT\nEDGE_WEIGHT_FORMAT: LOWER_DIAG_ROW\n"
+        "EDGE_WEIGHT_SECTION\n0\n7 0\n8 9 0\nEOF\n"
+    )
     assert read_tsplib(text).dist.tolist() == [[0, 7, 8], [7, 0, 9], [8, 9, 0]]
     text = text.replace("LOWER_DIAG_ROW", "UPPER_ROW").replace("0\n7 0\n8 9 0", "7 8\n9")
     assert read_tsplib(text).dist.tolist() == [[0, 7, 8], [7, 0, 9], [8, 9, 0]]
@@ -149,8 +166,10 @@ def test_text_path_str_and_bytes_agree():
 
 
 def test_sections_ignored_and_colon_spacing():
-    text = ("NAME : x\nTYPE : TSP\nDIMENSION : 3\nEDGE_WEIGHT_TYPE : EUC_2D\nNODE_COORD_SECTION\n1 0 0\n2 3 4\n3 6 8\n"
-            "DISPLAY_DATA_SECTION\n1 0 0\n2 1 1\n3 2 2\nFIXED_EDGES_SECTION\n1 2\n-1\nEOF\n")
+    text = (
+        "NAME : x\nTYPE : TSP\nDIMENSION : 3\nEDGE_WEIGHT_TYPE : EUC_2D\nNODE_COORD_SECTION\n1 0 0\n2 3 4\n3 6 8\n"
+        "DISPLAY_DATA_SECTION\n1 0 0\n2 1 1\n3 2 2\nFIXED_EDGES_SECTION\n1 2\n-1\nEOF\n"
+    )
     assert read_tsplib(text).dist.tolist() == [[0, 5, 10], [5, 0, 5], [10, 5, 0]]
 
 
@@ -158,48 +177,89 @@ def test_sections_ignored_and_colon_spacing():
 _EUC = "NAME: x\nTYPE: TSP\nDIMENSION: {n}\nEDGE_WEIGHT_TYPE: {t}\nNODE_COORD_SECTION\n1 0 0\n2 3 4\n3 6 8\nEOF\n"
 
 
-_ASYM = ("NAME: a\nTYPE: {t}\nDIMENSION: 3\nEDGE_WEIGHT_TYPE: EXPLICIT\nEDGE_WEIGHT_FORMAT: FULL_MATRIX\n"
-         "EDGE_WEIGHT_SECTION\n0 1 7\n1 0 2\n5 2 0\nEOF\n")
+_ASYM = (
+    "NAME: a\nTYPE: {t}\nDIMENSION: 3\nEDGE_WEIGHT_TYPE: EXPLICIT\nEDGE_WEIGHT_FORMAT: FULL_MATRIX\n"
+    "EDGE_WEIGHT_SECTION\n0 1 7\n1 0 2\n5 2 0\nEOF\n"
+)
 
 
-@pytest.mark.parametrize("text, exc, match", [
-    (_EUC.format(n=4, t="EUC_2D"), ValueError, r"NODE_COORD_SECTION has 3 lines; DIMENSION is 4"),
-    (_EUC.format(n=2, t="EUC_2D"), ValueError, r"NODE_COORD_SECTION has 3 lines; DIMENSION is 2"),
-    (_EUC.format(n=3, t="XRAY1"), ValueError, r"EDGE_WEIGHT_TYPE 'XRAY1' is not supported"),
-    (_EUC.format(n=3, t="SPECIAL"), ValueError, r"EDGE_WEIGHT_TYPE 'SPECIAL' is not supported"),
-    (_EUC.format(n=3, t="EUC_3D"), ValueError, r"EUC_3D needs 3 coordinates per node"),
-    (_EUC.format(n=0, t="EUC_2D"), ValueError, r"DIMENSION must be a positive integer, got 0"),
-    (_EUC.format(n="three", t="EUC_2D"), ValueError, r"DIMENSION must be a positive integer, got 'three'"),
-    (_EUC.replace("TYPE: TSP", "TYPE: CVRP").format(n=3, t="EUC_2D"), ValueError, r"TYPE 'CVRP' is not supported"),
-    (_EUC.replace("TYPE: TSP\n", "").format(n=3, t="EUC_2D"), ValueError, r"missing TYPE"),
-    (_EUC.replace("DIMENSION: {n}\n", "").format(t="EUC_2D"), ValueError, r"missing DIMENSION"),
-    (_EUC.replace("EDGE_WEIGHT_TYPE: {t}\n", "").format(n=3), ValueError, r"missing EDGE_WEIGHT_TYPE"),
-    (_EUC.split("NODE_COORD")[0].format(n=3, t="GEO") + "EOF\n", ValueError, r"GEO needs a NODE_COORD_SECTION"),
-    (_EUC.replace("2 3 4", "1 3 4").format(n=3, t="EUC_2D"), ValueError, r"node index 1 appears twice"),
-    (_EUC.replace("3 6 8", "9 6 8").format(n=3, t="EUC_2D"), ValueError, r"node index 9 outside 1..DIMENSION"),
-    (_EUC.replace("3 6 8", "3 6 x").format(n=3, t="EUC_2D"), ValueError, r"is not 'index x y'"),
-    (_EUC.replace("NAME: x", "NAME: x\nFOO: 1").format(n=3, t="EUC_2D"), ValueError, r"unknown TSPLIB keyword or section 'FOO:'"),
-    ("NAME: x\nTYPE: TSP\nDIMENSION: 3\nEDGE_WEIGHT_TYPE: EXPLICIT\nEDGE_WEIGHT_FORMAT: FULL_MATRIX\n"
-     "EDGE_WEIGHT_SECTION\n0 1 2\n1 0\nEOF\n", ValueError,
-     r"EDGE_WEIGHT_SECTION has 5 numbers; EDGE_WEIGHT_FORMAT FULL_MATRIX with DIMENSION 3 needs exactly 9"),
-    ("NAME: x\nTYPE: TSP\nDIMENSION: 2\nEDGE_WEIGHT_TYPE: EXPLICIT\nEDGE_WEIGHT_FORMAT: FULL_MATRIX\nEOF\n",
-     ValueError, r"EXPLICIT needs an EDGE_WEIGHT_SECTION"),
-    ("NAME: x\nTYPE: TSP\nDIMENSION: 2\nEDGE_WEIGHT_TYPE: EXPLICIT\nEDGE_WEIGHT_SECTION\n0 1 1 0\nEOF\n",
-     ValueError, r"EXPLICIT needs an EDGE_WEIGHT_FORMAT"),
-    ("NAME: x\nTYPE: TSP\nDIMENSION: 2\nEDGE_WEIGHT_TYPE: EXPLICIT\nEDGE_WEIGHT_FORMAT: DIAGONAL\n"
-     "EDGE_WEIGHT_SECTION\n0 1 1 0\nEOF\n", ValueError, r"EDGE_WEIGHT_FORMAT 'DIAGONAL' is not a TSPLIB95 format"),
-    ("NAME: x\nTYPE: TSP\nDIMENSION: 2\nEDGE_WEIGHT_TYPE: EXPLICIT\nEDGE_WEIGHT_FORMAT: FULL_MATRIX\n"
-     "EDGE_WEIGHT_SECTION\n0 -1 1 0\nEOF\n", ValueError, r"must be non-negative; weight \(1, 2\) = -1"),
-    ("NAME: x\nTYPE: TSP\nDIMENSION: 2\nEDGE_WEIGHT_TYPE: EXPLICIT\nEDGE_WEIGHT_FORMAT: FULL_MATRIX\n"
-     "EDGE_WEIGHT_SECTION\n0 nan 1 0\nEOF\n", ValueError, r"entries must be finite"),
-    ("NAME: x\nTYPE: TSP\nDIMENSION: 2\nEDGE_WEIGHT_TYPE: EXPLICIT\nEDGE_WEIGHT_FORMAT: FULL_MATRIX\n"
-     "EDGE_WEIGHT_SECTION\n0 one 1 0\nEOF\n", ValueError, r"entry 'one' is not a number"),
-    ("NAME: x\nTYPE: ATSP\nDIMENSION: 2\nEDGE_WEIGHT_TYPE: EXPLICIT\nEDGE_WEIGHT_FORMAT: UPPER_ROW\n"
-     "EDGE_WEIGHT_SECTION\n1\nEOF\n", ValueError, r"ATSP instances need EDGE_WEIGHT_FORMAT FULL_MATRIX"),
-    (_ASYM.format(t="TSP"), ValueError,
-     r"TYPE TSP needs a symmetric EDGE_WEIGHT_SECTION, but weight \(1, 3\) = 7 differs from \(3, 1\) = 5; "
-     r"asymmetric instances have TYPE ATSP"),
-])
+@pytest.mark.parametrize(
+    "text, exc, match",
+    [
+        (_EUC.format(n=4, t="EUC_2D"), ValueError, r"NODE_COORD_SECTION has 3 lines; DIMENSION is 4"),
+        (_EUC.format(n=2, t="EUC_2D"), ValueError, r"NODE_COORD_SECTION has 3 lines; DIMENSION is 2"),
+        (_EUC.format(n=3, t="XRAY1"), ValueError, r"EDGE_WEIGHT_TYPE 'XRAY1' is not supported"),
+        (_EUC.format(n=3, t="SPECIAL"), ValueError, r"EDGE_WEIGHT_TYPE 'SPECIAL' is not supported"),
+        (_EUC.format(n=3, t="EUC_3D"), ValueError, r"EUC_3D needs 3 coordinates per node"),
+        (_EUC.format(n=0, t="EUC_2D"), ValueError, r"DIMENSION must be a positive integer, got 0"),
+        (_EUC.format(n="three", t="EUC_2D"), ValueError, r"DIMENSION must be a positive integer, got 'three'"),
+        (_EUC.replace("TYPE: TSP", "TYPE: CVRP").format(n=3, t="EUC_2D"), ValueError, r"TYPE 'CVRP' is not supported"),
+        (_EUC.replace("TYPE: TSP\n", "").format(n=3, t="EUC_2D"), ValueError, r"missing TYPE"),
+        (_EUC.replace("DIMENSION: {n}\n", "").format(t="EUC_2D"), ValueError, r"missing DIMENSION"),
+        (_EUC.replace("EDGE_WEIGHT_TYPE: {t}\n", "").format(n=3), ValueError, r"missing EDGE_WEIGHT_TYPE"),
+        (_EUC.split("NODE_COORD")[0].format(n=3, t="GEO") + "EOF\n", ValueError, r"GEO needs a NODE_COORD_SECTION"),
+        (_EUC.replace("2 3 4", "1 3 4").format(n=3, t="EUC_2D"), ValueError, r"node index 1 appears twice"),
+        (_EUC.replace("3 6 8", "9 6 8").format(n=3, t="EUC_2D"), ValueError, r"node index 9 outside 1..DIMENSION"),
+        (_EUC.replace("3 6 8", "3 6 x").format(n=3, t="EUC_2D"), ValueError, r"is not 'index x y'"),
+        (
+            _EUC.replace("NAME: x", "NAME: x\nFOO: 1").format(n=3, t="EUC_2D"),
+            ValueError,
+            r"unknown TSPLIB keyword or section 'FOO:'",
+        ),
+        (
+            "NAME: x\nTYPE: TSP\nDIMENSION: 3\nEDGE_WEIGHT_TYPE: EXPLICIT\nEDGE_WEIGHT_FORMAT: FULL_MATRIX\n"
+            "EDGE_WEIGHT_SECTION\n0 1 2\n1 0\nEOF\n",
+            ValueError,
+            r"EDGE_WEIGHT_SECTION has 5 numbers; EDGE_WEIGHT_FORMAT FULL_MATRIX with DIMENSION 3 needs exactly 9",
+        ),
+        (
+            "NAME: x\nTYPE: TSP\nDIMENSION: 2\nEDGE_WEIGHT_TYPE: EXPLICIT\nEDGE_WEIGHT_FORMAT: FULL_MATRIX\nEOF\n",
+            ValueError,
+            r"EXPLICIT needs an EDGE_WEIGHT_SECTION",
+        ),
+        (
+            "NAME: x\nTYPE: TSP\nDIMENSION: 2\nEDGE_WEIGHT_TYPE: EXPLICIT\nEDGE_WEIGHT_SECTION\n0 1 1 0\nEOF\n",
+            ValueError,
+            r"EXPLICIT needs an EDGE_WEIGHT_FORMAT",
+        ),
+        (
+            "NAME: x\nTYPE: TSP\nDIMENSION: 2\nEDGE_WEIGHT_TYPE: EXPLICIT\nEDGE_WEIGHT_FORMAT: DIAGONAL\n"
+            "EDGE_WEIGHT_SECTION\n0 1 1 0\nEOF\n",
+            ValueError,
+            r"EDGE_WEIGHT_FORMAT 'DIAGONAL' is not a TSPLIB95 format",
+        ),
+        (
+            "NAME: x\nTYPE: TSP\nDIMENSION: 2\nEDGE_WEIGHT_TYPE: EXPLICIT\nEDGE_WEIGHT_FORMAT: FULL_MATRIX\n"
+            "EDGE_WEIGHT_SECTION\n0 -1 1 0\nEOF\n",
+            ValueError,
+            r"must be non-negative; weight \(1, 2\) = -1",
+        ),
+        (
+            "NAME: x\nTYPE: TSP\nDIMENSION: 2\nEDGE_WEIGHT_TYPE: EXPLICIT\nEDGE_WEIGHT_FORMAT: FULL_MATRIX\n"
+            "EDGE_WEIGHT_SECTION\n0 nan 1 0\nEOF\n",
+            ValueError,
+            r"entries must be finite",
+        ),
+        (
+            "NAME: x\nTYPE: TSP\nDIMENSION: 2\nEDGE_WEIGHT_TYPE: EXPLICIT\nEDGE_WEIGHT_FORMAT: FULL_MATRIX\n"
+            "EDGE_WEIGHT_SECTION\n0 one 1 0\nEOF\n",
+            ValueError,
+            r"entry 'one' is not a number",
+        ),
+        (
+            "NAME: x\nTYPE: ATSP\nDIMENSION: 2\nEDGE_WEIGHT_TYPE: EXPLICIT\nEDGE_WEIGHT_FORMAT: UPPER_ROW\n"
+            "EDGE_WEIGHT_SECTION\n1\nEOF\n",
+            ValueError,
+            r"ATSP instances need EDGE_WEIGHT_FORMAT FULL_MATRIX",
+        ),
+        (
+            _ASYM.format(t="TSP"),
+            ValueError,
+            r"TYPE TSP needs a symmetric EDGE_WEIGHT_SECTION, but weight \(1, 3\) = 7 differs from \(3, 1\) = 5; "
+            r"asymmetric instances have TYPE ATSP",
+        ),
+    ],
+)
 def test_bad_instances(text, exc, match):
     with pytest.raises(exc, match=match):
         read_tsplib(text)

@@ -5,6 +5,7 @@ executed), so a broken docstring, a dead cross-reference or a notebook that rais
 it then checks the generated pages against the registries they come from. The other tests cover
 the generator of ``docs/_ext/rlab_registries.py`` directly.
 """
+
 import importlib
 import os
 import re
@@ -31,16 +32,34 @@ def test_docs_site_builds(tmp_path):
     out = tmp_path / "html"
     env = {**os.environ, "NUMBA_NUM_THREADS": "1", "RLAB_DOCS_EXECUTE": "force"}
     proc = subprocess.run(
-        [sys.executable, "-m", "sphinx", "-E", "-W", "--keep-going", "-q", "-b", "html",
-         "-d", str(tmp_path / "doctrees"), str(DOCS), str(out)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+        [
+            sys.executable,
+            "-m",
+            "sphinx",
+            "-E",
+            "-W",
+            "--keep-going",
+            "-q",
+            "-b",
+            "html",
+            "-d",
+            str(tmp_path / "doctrees"),
+            str(DOCS),
+            str(out),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     log = "\n".join(line for line in (proc.stdout + proc.stderr).splitlines() if "IPKernelApp" not in line)
     assert proc.returncode == 0, f"docs build failed (warnings are errors):\n{log[-6000:]}"
 
     # the status tables list every registered claim, lab and estimator
     claims = (out / "_generated" / "claims.html").read_text()
     for c in list_claims():
-        assert f"<code class=\"docutils literal notranslate\"><span class=\"pre\">{c.id}</span>" in claims, c.id
+        assert f'<code class="docutils literal notranslate"><span class="pre">{c.id}</span>' in claims, c.id
     labs_html = (out / "_generated" / "labs.html").read_text()
     assert all(f">{lab.name}<" in labs_html for lab in list_labs())
     estimators = (out / "_generated" / "estimators.html").read_text()
@@ -78,10 +97,14 @@ def test_api_pages_skip_a_missing_optional_dependency_but_not_a_broken_import():
             if mod == "mdp.learners":
                 raise exc
             return real(mod, *a, **k)
+
         return fake
 
-    with mock.patch.object(rlab_registries.importlib, "import_module",
-                           missing("mdp.learners", ModuleNotFoundError("no torch", name="torch"))):
+    with mock.patch.object(
+        rlab_registries.importlib,
+        "import_module",
+        missing("mdp.learners", ModuleNotFoundError("no torch", name="torch")),
+    ):
         pages = rlab_registries.api_pages(_app(["mdp.learners"]))
     assert set(pages) == {"index"} and "needs ``torch``, not installed" in pages["index"]
 
@@ -137,7 +160,9 @@ def test_constants_take_the_doc_comment_of_their_defining_module():
     assert entry[:2] == [".. py:data:: PALETTE", "   :module: labs"]
     assert any("Cycle order" in line for line in entry)
     fake = SimpleNamespace(__name__="labs._fake_for_test", UNDOCUMENTED=object())
-    with mock.patch.dict(sys.modules, {"labs._fake_for_test": fake}), \
-            mock.patch.object(rlab_registries.logger, "warning") as warn:
+    with (
+        mock.patch.dict(sys.modules, {"labs._fake_for_test": fake}),
+        mock.patch.object(rlab_registries.logger, "warning") as warn,
+    ):
         rlab_registries._data_entry("labs.UNDOCUMENTED", "labs", "UNDOCUMENTED", fake.UNDOCUMENTED)
     warn.assert_called_once()

@@ -1,4 +1,5 @@
 """mdp.llm.toy_envs (exact Q/A of toy agent MDPs, grouped rollouts) and the exact_advantage lab."""
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -26,14 +27,14 @@ def test_two_step_tree_hand_computed():
 @pytest.mark.parametrize("L,gamma", [(3, 0.9), (5, 0.95), (1, 0.5)])
 def test_deterministic_corridor_optimal_policy(L, gamma):
     env = T.corridor(L, gamma=gamma)
-    pi = np.tile([0.0, 0.0, 1.0], (L + 1, 1))          # always right: optimal
+    pi = np.tile([0.0, 0.0, 1.0], (L + 1, 1))  # always right: optimal
     ex = T.exact_values(env, pi)
     s = np.arange(L)
-    v = gamma ** (L - 1 - s)                            # reward 1 on the (L - s)-th step
+    v = gamma ** (L - 1 - s)  # reward 1 on the (L - s)-th step
     np.testing.assert_allclose(ex.v[:L], v, atol=1e-12)
     np.testing.assert_allclose(ex.adv[:L, 2], 0.0, atol=1e-12)
-    np.testing.assert_allclose(ex.adv[:L, 1], -(1 - gamma) * v, atol=1e-12)     # stay wastes a step
-    left = np.where(s >= 1, gamma ** (L - s + 1), gamma ** L) - v                 # bump at 0 = stay
+    np.testing.assert_allclose(ex.adv[:L, 1], -(1 - gamma) * v, atol=1e-12)  # stay wastes a step
+    left = np.where(s >= 1, gamma ** (L - s + 1), gamma**L) - v  # bump at 0 = stay
     np.testing.assert_allclose(ex.adv[:L, 0], left, atol=1e-12)
     assert T.success_probability(env, pi) == pytest.approx(gamma ** (L - 1), abs=1e-12)
 
@@ -52,19 +53,24 @@ def test_tree_shares_states_between_action_sequences():
     nxt = env.next_state
     # (0,0) -0-> (1,0) -1-> (2,1) ; (0,0) -1-> (1,1) -... widths 1, 3, 4: (1,1)*3+k mod 4
     lands = {(a, b): int(nxt[nxt[0, a], b]) for a in range(3) for b in range(3)}
-    assert len(set(lands.values())) < len(lands)       # different sequences, same node
+    assert len(set(lands.values())) < len(lands)  # different sequences, same node
 
 
 # ------------------------------------------------------------------------------ properties
 @settings(max_examples=25)
-@given(seed=st.integers(0, 2**31 - 1), env_kind=st.sampled_from(["corridor", "tree"]),
-       G=st.integers(1, 6), P=st.integers(1, 4), slip=st.sampled_from([0.0, 0.25]))
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    env_kind=st.sampled_from(["corridor", "tree"]),
+    G=st.integers(1, 6),
+    P=st.integers(1, 4),
+    slip=st.sampled_from([0.0, 0.25]),
+)
 def test_rollout_structure_and_zero_mean_advantage(seed, env_kind, G, P, slip):
     rng = np.random.default_rng(seed)
     env = T.corridor(4, slip=slip) if env_kind == "corridor" else T.branching_tree(3, 2, 3, slip=slip)
     theta = rng.normal(size=(env.n_states, env.n_actions))
     ex = T.exact_values(env, T.softmax_policy(theta))
-    np.testing.assert_allclose((ex.pi * ex.adv).sum(1), 0.0, atol=1e-12)       # sum_a pi A = 0
+    np.testing.assert_allclose((ex.pi * ex.adv).sum(1), 0.0, atol=1e-12)  # sum_a pi A = 0
     ro = T.rollout(env, theta, group_size=G, n_prompts=P, rng=rng)
     N = G * P
     assert ro.n_trajectories == N and ro.n_rows == int(ro.traj_length.sum())
@@ -81,7 +87,7 @@ def test_rollout_structure_and_zero_mean_advantage(seed, env_kind, G, P, slip):
     tb, sb = ro.trajectory_batch(), ro.step_batch()
     assert tb.n_rows == N and sb.n_rows == ro.n_rows
     if env_kind == "tree":
-        assert ro.traj_length.max() <= 3                # one decision per level
+        assert ro.traj_length.max() <= 3  # one decision per level
 
 
 def test_rollout_is_reproducible_and_truncation_is_flagged():
@@ -94,15 +100,20 @@ def test_rollout_is_reproducible_and_truncation_is_flagged():
 
 
 # ------------------------------------------------------------------------------ differential
-@pytest.mark.parametrize("env", [T.corridor(4, gamma=0.9, slip=0.2, bump_penalty=0.1, step_reward=-0.02),
-                                 T.branching_tree(3, 3, 4, gamma=0.85, slip=0.1, goal_leaves=(0, 2))],
-                         ids=["corridor", "tree"])
+@pytest.mark.parametrize(
+    "env",
+    [
+        T.corridor(4, gamma=0.9, slip=0.2, bump_penalty=0.1, step_reward=-0.02),
+        T.branching_tree(3, 3, 4, gamma=0.85, slip=0.1, goal_leaves=(0, 2)),
+    ],
+    ids=["corridor", "tree"],
+)
 def test_exact_q_matches_monte_carlo(env):
     rng = np.random.default_rng(2024)
     theta = rng.normal(size=(env.n_states, env.n_actions))
     ex = T.exact_values(env, T.softmax_policy(theta))
     ro = T.rollout(env, theta, group_size=4000, n_prompts=3, rng=rng)
-    first = ro.step_ids == 0                              # first step: independent episodes
+    first = ro.step_ids == 0  # first step: independent episodes
     for a in range(env.n_actions):
         m = first & (ro.actions == a)
         g = ro.reward_to_go[m]
@@ -119,7 +130,7 @@ def test_metrics_known_values():
     rng = np.random.default_rng(0)
     cells = rng.integers(0, 6, size=400)
     a_true = np.linspace(-1, 1, 6)[cells]
-    m = advantage_metrics(2 * a_true + 1, a_true, cells)          # affine: no bias/noise after calibration
+    m = advantage_metrics(2 * a_true + 1, a_true, cells)  # affine: no bias/noise after calibration
     assert m["corr"] == pytest.approx(1) and m["slope"] == pytest.approx(2)
     assert m["bias2_frac"] == pytest.approx(0, abs=1e-12) and m["var_frac"] == pytest.approx(0, abs=1e-12)
     assert m["variance"] == pytest.approx(0, abs=1e-12)
@@ -129,7 +140,8 @@ def test_metrics_known_values():
     noise = rng.normal(size=400)
     m = advantage_metrics(a_true + noise, a_true, cells)
     assert 0 < m["var_frac"] and m["variance"] == pytest.approx(
-        np.mean((noise - (np.bincount(cells, noise) / np.bincount(cells))[cells]) ** 2))
+        np.mean((noise - (np.bincount(cells, noise) / np.bincount(cells))[cells]) ** 2)
+    )
 
 
 # ------------------------------------------------------------------------------ the lab
@@ -137,8 +149,17 @@ def test_lab_tiny_run(tmp_path):
     import labs.exact_advantage as L  # registers the lab until the lead adds it to _load_builtin_labs
     from labs.base import run_lab
 
-    out = run_lab("exact_advantage", seeds=1, out=tmp_path, executor="serial", corridor_length=5,
-                  group_sizes=(4, 16), n_batches=4, train_iterations=6, eval_every=3)
+    out = run_lab(
+        "exact_advantage",
+        seeds=1,
+        out=tmp_path,
+        executor="serial",
+        corridor_length=5,
+        group_sizes=(4, 16),
+        n_batches=4,
+        train_iterations=6,
+        eval_every=3,
+    )
     d = tmp_path / "exact_advantage"
     for name in ("exact_advantage.csv", "exact_advantage.pdf", "exact_advantage.png", "provenance.json"):
         assert (d / name).is_file()
@@ -156,7 +177,7 @@ def test_lab_tiny_run(tmp_path):
     assert set(tr["iteration"]) == {0, 3, 6}
     assert np.all((tr["success"] >= 0) & (tr["success"] <= 1))
     start = tr[tr["iteration"] == 0].groupby("env")["success"].nunique()
-    assert np.all(start == 1)                              # every arm starts from theta = 0
+    assert np.all(start == 1)  # every arm starts from theta = 0
 
 
 def test_lab_skips_and_config_validation():
@@ -177,21 +198,24 @@ def test_lab_skips_and_config_validation():
 
 
 # ------------------------------------------------------------------------------ bad input
-@pytest.mark.parametrize("call,exc,msg", [
-    (lambda: T.corridor(0), ValueError, r"length must be >= 1, got 0"),
-    (lambda: T.corridor(2.5), TypeError, r"length must be an integer"),
-    (lambda: T.corridor(4, gamma=1.0), ValueError, r"gamma must lie in \(0, 1\), got 1.0"),
-    (lambda: T.corridor(4, slip=1.5), ValueError, r"slip must lie in \[0, 1\], got 1.5"),
-    (lambda: T.corridor(4, bump_penalty=float("nan")), TypeError, r"bump_penalty must be a finite real number"),
-    (lambda: T.corridor(4, start_states=(4,)), ValueError, r"start_states must lie in \[0, 4\).*got 4"),
-    (lambda: T.corridor(4, start_states=()), ValueError, r"start_states must be a non-empty 1-d sequence"),
-    (lambda: T.corridor(4, start_states=(0.5,)), TypeError, r"start_states must hold integers"),
-    (lambda: T.branching_tree(0), ValueError, r"depth must be >= 1, got 0"),
-    (lambda: T.branching_tree(3, 1), ValueError, r"branching must be >= 2, got 1"),
-    (lambda: T.branching_tree(3, 2, 0), ValueError, r"width must be >= 1, got 0"),
-    (lambda: T.branching_tree(2, 2, 3, goal_leaves=(3,)), ValueError, r"goal_leaves must lie in \[0, 3\).*got 3"),
-    (lambda: T.branching_tree(2, gamma="0.9"), TypeError, r"gamma must be a finite real number"),
-])
+@pytest.mark.parametrize(
+    "call,exc,msg",
+    [
+        (lambda: T.corridor(0), ValueError, r"length must be >= 1, got 0"),
+        (lambda: T.corridor(2.5), TypeError, r"length must be an integer"),
+        (lambda: T.corridor(4, gamma=1.0), ValueError, r"gamma must lie in \(0, 1\), got 1.0"),
+        (lambda: T.corridor(4, slip=1.5), ValueError, r"slip must lie in \[0, 1\], got 1.5"),
+        (lambda: T.corridor(4, bump_penalty=float("nan")), TypeError, r"bump_penalty must be a finite real number"),
+        (lambda: T.corridor(4, start_states=(4,)), ValueError, r"start_states must lie in \[0, 4\).*got 4"),
+        (lambda: T.corridor(4, start_states=()), ValueError, r"start_states must be a non-empty 1-d sequence"),
+        (lambda: T.corridor(4, start_states=(0.5,)), TypeError, r"start_states must hold integers"),
+        (lambda: T.branching_tree(0), ValueError, r"depth must be >= 1, got 0"),
+        (lambda: T.branching_tree(3, 1), ValueError, r"branching must be >= 2, got 1"),
+        (lambda: T.branching_tree(3, 2, 0), ValueError, r"width must be >= 1, got 0"),
+        (lambda: T.branching_tree(2, 2, 3, goal_leaves=(3,)), ValueError, r"goal_leaves must lie in \[0, 3\).*got 3"),
+        (lambda: T.branching_tree(2, gamma="0.9"), TypeError, r"gamma must be a finite real number"),
+    ],
+)
 def test_bad_env_arguments(call, exc, msg):
     with pytest.raises(exc, match=msg):
         call()

@@ -1,4 +1,5 @@
 """Generators: reproducibility, structure, and the semantics each docstring promises."""
+
 from __future__ import annotations
 
 import time
@@ -21,8 +22,13 @@ def _rows_sum_to_one(m, atol=1e-12):
 
 
 # --------------------------------------------------------------------------- random_mdp
-@given(S=st.integers(1, 12), A=st.integers(1, 5), alpha=st.sampled_from([1e-3, 0.1, 1.0, 10.0]),
-       seed=st.integers(0, 2**32 - 1), sparse=st.booleans())
+@given(
+    S=st.integers(1, 12),
+    A=st.integers(1, 5),
+    alpha=st.sampled_from([1e-3, 0.1, 1.0, 10.0]),
+    seed=st.integers(0, 2**32 - 1),
+    sparse=st.booleans(),
+)
 def test_random_mdp_structure_and_reproducibility(S, A, alpha, seed, sparse):
     m = G.random_mdp(S, A, rng=np.random.default_rng(seed), alpha=alpha, sparse=sparse)
     assert (m.n_states, m.n_actions, m.is_sparse, m.gamma) == (S, A, sparse, 0.9)
@@ -57,7 +63,7 @@ def test_garnet_structure(S, A, data, seed):
     assert np.all(counts <= b) and np.all(counts >= 1)
     assert np.mean(counts == b) > 0.9  # b distinct successors (a zero-width gap is measure-zero)
     for i in range(S * A):  # successors are distinct and sorted
-        assert np.all(np.diff(indices[indptr[i]:indptr[i + 1]]) > 0)
+        assert np.all(np.diff(indices[indptr[i] : indptr[i + 1]]) > 0)
     m2 = G.garnet(S, A, b, rng=np.random.default_rng(seed), gamma=0.8)
     np.testing.assert_array_equal(m.P.toarray(), m2.P.toarray())
 
@@ -87,13 +93,14 @@ def test_gridworld_deterministic_moves_walls_and_goal():
 
     def s(x, y):
         return y * W + x
-    assert P[s(0, 0), E, s(1, 0)] == 1.0           # a free move
-    assert P[s(0, 0), N, s(0, 0)] == 1.0           # off the grid: stay
+
+    assert P[s(0, 0), E, s(1, 0)] == 1.0  # a free move
+    assert P[s(0, 0), N, s(0, 0)] == 1.0  # off the grid: stay
     assert P[s(0, 0), Wst, s(0, 0)] == 1.0
-    assert P[s(1, 0), S_, s(1, 0)] == 1.0          # into a wall: stay
+    assert P[s(1, 0), S_, s(1, 0)] == 1.0  # into a wall: stay
     assert P[s(0, 1), E, s(0, 1)] == 1.0
-    assert P[s(3, 1), S_, s(3, 2)] == 1.0          # into the goal
-    for a in range(4):                             # goal and wall cells are absorbing with reward 0
+    assert P[s(3, 1), S_, s(3, 2)] == 1.0  # into the goal
+    for a in range(4):  # goal and wall cells are absorbing with reward 0
         for cell in (s(3, 2), s(1, 1), s(2, 1)):
             assert P[cell, a, cell] == 1.0 and m.R[cell, a] == 0.0
     assert m.R[s(3, 1), S_] == 1.0 and m.R[s(2, 2), E] == 1.0 and m.R[s(0, 0), E] == 0.0
@@ -103,7 +110,7 @@ def test_gridworld_deterministic_moves_walls_and_goal():
         wall[y, x] = True
     d = _bfs_moves_to_goal(W, H, wall, (3, 2))
     res = mdp.policy_iteration(m)
-    free = (d > 0)
+    free = d > 0
     np.testing.assert_allclose(res.v[free], 0.9 ** (d[free] - 1), atol=1e-12)
     np.testing.assert_allclose(res.v[~free], 0.0, atol=1e-12)
 

@@ -4,6 +4,7 @@ Known values (hand-computed 2-state examples, identical-action groups), properti
 AG1 lifting, AG2 inequality, refinement of the errors, nested families), differentials (numba
 kernels vs numpy twins, dense vs sparse), the claims AG1-AG6, and bad input.
 """
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -13,8 +14,6 @@ from hypothesis import strategies as st
 import mdp
 from mdp.abstraction import _grouping_kernels as K
 from mdp.abstraction import grouping as AG
-from mdp.abstraction.grouping import candidates as AGC
-from mdp.abstraction.grouping import learner as AGL
 from mdp.abstraction.grouping import (
     ActionGrouping,
     grouped_learner,
@@ -23,15 +22,19 @@ from mdp.abstraction.grouping import (
     lifted_model,
     select_grouping,
 )
+from mdp.abstraction.grouping import candidates as AGC
+from mdp.abstraction.grouping import learner as AGL
 from theory_checks.core import solve_exact
 
 
 def two_state_model(gamma=0.9):
     # actions 0, 1 grouped together, action 2 alone
-    P = np.array([
-        [[1.0, 0.0], [0.5, 0.5], [0.0, 1.0]],
-        [[0.0, 1.0], [0.0, 1.0], [1.0, 0.0]],
-    ])
+    P = np.array(
+        [
+            [[1.0, 0.0], [0.5, 0.5], [0.0, 1.0]],
+            [[0.0, 1.0], [0.0, 1.0], [1.0, 0.0]],
+        ]
+    )
     R = np.array([[1.0, 0.0, 0.5], [0.25, 0.75, 0.0]])
     return mdp.TabularMDP(P, R, gamma)
 
@@ -87,7 +90,7 @@ def test_hand_computed_errors_two_state_example():
     e_R = 1.0 * np.sqrt(np.log(4 * 2 * 2 / 0.1) / 20)
     assert b.e_P == pytest.approx(e_P) and b.e_R == pytest.approx(e_R)
     assert b.estimation == pytest.approx(2 * (e_R + 0.9 * e_P * 1.0 / 0.2) / 0.1)
-    assert b.computation == pytest.approx(2 * 0.9 ** 6 * 1.0 / 0.01)
+    assert b.computation == pytest.approx(2 * 0.9**6 * 1.0 / 0.01)
     assert b.total == pytest.approx(b.approximation + b.estimation + b.computation)
 
 
@@ -137,8 +140,14 @@ def test_note_refinement_monotonicity_is_false_but_factor_two_holds():
 
 # ------------------------------------------------------------------------------ properties
 @settings(max_examples=25)
-@given(seed=st.integers(0, 2**32 - 1), S=st.integers(1, 5), A=st.integers(1, 7), sparse=st.booleans(),
-       mu=st.booleans(), stochastic=st.booleans())
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    S=st.integers(1, 5),
+    A=st.integers(1, 7),
+    sparse=st.booleans(),
+    mu=st.booleans(),
+    stochastic=st.booleans(),
+)
 def test_ag1_lifting_is_exact(seed, S, A, sparse, mu, stochastic):
     G = int(np.random.default_rng(seed).integers(1, A + 1))
     m, g = random_instance(seed, S=S, A=A, G=G, sparse=sparse, mu=mu)
@@ -150,8 +159,12 @@ def test_ag1_lifting_is_exact(seed, S, A, sparse, mu, stochastic):
 
 
 @settings(max_examples=25)
-@given(seed=st.integers(0, 2**32 - 1), sigma=st.sampled_from([0.0, 0.1, 0.5, 1.0]),
-       gamma=st.sampled_from([0.5, 0.9, 0.99]), mu=st.booleans())
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    sigma=st.sampled_from([0.0, 0.1, 0.5, 1.0]),
+    gamma=st.sampled_from([0.5, 0.9, 0.99]),
+    mu=st.booleans(),
+)
 def test_ag2_approximation_inequality(seed, sigma, gamma, mu):
     m, g = random_instance(seed, sigma=sigma, mu=mu)
     m = m.with_gamma(gamma)
@@ -178,6 +191,7 @@ def test_refining_at_most_doubles_the_errors_and_never_grows_the_diameter(seed, 
 
     def diam(g):
         return max(np.abs(P[:, a] - P[:, b]).sum(axis=-1).max() for mem in g.groups for a in mem for b in mem)
+
     assert diam(fine) <= diam(coarse) + 1e-15
     # and splitting into singletons gives zero
     assert tuple(grouping_errors(m, ActionGrouping.singletons(A))) == (0.0, 0.0)
@@ -187,7 +201,7 @@ def test_refining_at_most_doubles_the_errors_and_never_grows_the_diameter(seed, 
 @given(seed=st.integers(0, 2**32 - 1), A=st.integers(1, 20), method=st.sampled_from(["ward", "average"]))
 def test_nested_groupings_are_nested_with_exact_sizes(seed, A, method):
     X = np.random.default_rng(seed).normal(size=(A, 3))
-    X[A // 2:] = X[0]  # ties (identical signatures) must not change the group counts
+    X[A // 2 :] = X[0]  # ties (identical signatures) must not change the group counts
     fam = AG.nested_groupings(X, method=method)
     assert [g.n_groups for g in fam] == AGC._default_sizes(A)
     for fine, coarse in zip(fam[1:], fam[:-1]):
@@ -362,14 +376,15 @@ def test_ag6_tradeoff_claim():
 
 
 def test_claim_checks_detect_a_wrong_bound(monkeypatch):
-    import theory_checks.grouping as TG
-
     # halving B(g) must break AG2 on an instance with a large approximation error
     import dataclasses
 
+    import theory_checks.grouping as TG
+
     real = AG.grouping_loss_bound
-    monkeypatch.setattr(AG, "grouping_loss_bound",
-                        lambda *a, **k: dataclasses.replace(real(*a, **k), approximation=0.0))
+    monkeypatch.setattr(
+        AG, "grouping_loss_bound", lambda *a, **k: dataclasses.replace(real(*a, **k), approximation=0.0)
+    )
     rng = np.random.default_rng(0)
     m, g = random_instance(13, sigma=1.0, G=1)
     assert not TG.check_ag2((m, g), rng).holds
@@ -472,6 +487,12 @@ def test_bad_selection_arguments():
 def test_lazy_public_names():
     import mdp.abstraction as abstraction
 
-    for name in ("ActionGrouping", "lifted_model", "grouping_errors", "grouped_learner", "grouping_loss_bound",
-                 "select_grouping"):
+    for name in (
+        "ActionGrouping",
+        "lifted_model",
+        "grouping_errors",
+        "grouped_learner",
+        "grouping_loss_bound",
+        "select_grouping",
+    ):
         assert getattr(abstraction, name) is getattr(AG, name)

@@ -1,4 +1,5 @@
 """The grouping_tradeoff lab on a tiny configuration (explicit import until the lead registers it)."""
+
 import numpy as np
 import pytest
 
@@ -7,9 +8,20 @@ from labs.base import get_lab, run_lab
 
 
 def test_grouping_tradeoff_tiny_run(tmp_path):
-    out = run_lab("grouping_tradeoff", seeds=2, out=tmp_path, executor="serial", budgets=(200, 20_000),
-                  n_groups=(1, 2, 4, 8), sigmas=(0.2,), n_states=4, n_clusters=2, cluster_size=4, T=30,
-                  replicates=2)
+    out = run_lab(
+        "grouping_tradeoff",
+        seeds=2,
+        out=tmp_path,
+        executor="serial",
+        budgets=(200, 20_000),
+        n_groups=(1, 2, 4, 8),
+        sigmas=(0.2,),
+        n_states=4,
+        n_clusters=2,
+        cluster_size=4,
+        T=30,
+        replicates=2,
+    )
     t = out.table
     d = tmp_path / "grouping_tradeoff"
     for name in ("grouping_tradeoff.csv", "grouping_tradeoff.pdf", "grouping_tradeoff.png", "provenance.json"):
@@ -25,15 +37,38 @@ def test_grouping_tradeoff_tiny_run(tmp_path):
     # eps and B(g) shrink towards the finest grouping; no grouping has zero approximation error
     assert (t[t["G"] == 8]["eps_P"] == 0).all() and (t[t["G"] == 8]["approximation"] == 0).all()
     # rerunning hits the cache
-    again = run_lab("grouping_tradeoff", seeds=2, out=tmp_path, executor="serial", budgets=(200, 20_000),
-                    n_groups=(1, 2, 4, 8), sigmas=(0.2,), n_states=4, n_clusters=2, cluster_size=4, T=30,
-                    replicates=2)
+    again = run_lab(
+        "grouping_tradeoff",
+        seeds=2,
+        out=tmp_path,
+        executor="serial",
+        budgets=(200, 20_000),
+        n_groups=(1, 2, 4, 8),
+        sigmas=(0.2,),
+        n_states=4,
+        n_clusters=2,
+        cluster_size=4,
+        T=30,
+        replicates=2,
+    )
     assert again.cached == [0, 1] and again.table.equals(t)
 
 
 def test_grouping_tradeoff_budget_below_one_sample_per_pair_gives_nan_rows(tmp_path):
-    out = run_lab("grouping_tradeoff", seeds=1, out=tmp_path, executor="serial", budgets=(10,), n_groups=(1, 4),
-                  sigmas=(0.05,), n_states=4, n_clusters=2, cluster_size=2, T=5, replicates=1)
+    out = run_lab(
+        "grouping_tradeoff",
+        seeds=1,
+        out=tmp_path,
+        executor="serial",
+        budgets=(10,),
+        n_groups=(1, 4),
+        sigmas=(0.05,),
+        n_states=4,
+        n_clusters=2,
+        cluster_size=2,
+        T=5,
+        replicates=1,
+    )
     t = out.table.set_index("G")
     assert np.isfinite(t.loc[1, "loss"]) and np.isnan(t.loc[4, "loss"])
 

@@ -1,4 +1,5 @@
 """``import mdp`` stays light: no torch, cvxpy, matplotlib, dask or pandas, and it is quick."""
+
 from __future__ import annotations
 
 import json
@@ -22,8 +23,15 @@ print(json.dumps({{"elapsed": elapsed, "heavy": heavy}}))
 
 def _probe():
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
-    out = subprocess.run([sys.executable, "-c", _PROBE.format(heavy=set(HEAVY))], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=120, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", _PROBE.format(heavy=set(HEAVY))],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -38,11 +46,12 @@ def test_import_mdp_is_light_and_fast():
 
 def test_lazy_backends_still_work_after_import():
     """The cvxpy backend is imported inside the function that needs it, not at import time."""
-    code = ("import sys, mdp; assert 'cvxpy' not in sys.modules; "
-            "mdp.linear_programming(mdp.generators.forest(), method='highs'); "
-            "assert 'cvxpy' not in sys.modules; print('ok')")
+    code = (
+        "import sys, mdp; assert 'cvxpy' not in sys.modules; "
+        "mdp.linear_programming(mdp.generators.forest(), method='highs'); "
+        "assert 'cvxpy' not in sys.modules; print('ok')"
+    )
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
-                         timeout=300)
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().endswith("ok")

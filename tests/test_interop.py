@@ -1,4 +1,5 @@
 """mdp.from_gymnasium / mdp.to_gymnasium: known values, round trips, check_env, bad input."""
+
 from __future__ import annotations
 
 import warnings
@@ -33,8 +34,12 @@ def _episodic_vi(table, gamma, n_sweeps):
     S = len(table)
     v = np.zeros(S)
     for _ in range(n_sweeps):
-        v = np.array([max(sum(p * (r + (0.0 if done else gamma * v[t])) for p, t, r, done in table[s][a])
-                          for a in table[s]) for s in range(S)])
+        v = np.array(
+            [
+                max(sum(p * (r + (0.0 if done else gamma * v[t])) for p, t, r, done in table[s][a]) for a in table[s])
+                for s in range(S)
+            ]
+        )
     return v
 
 
@@ -77,8 +82,10 @@ def test_kernel_matches_reference_twin(name):
 
 
 def test_no_terminal_branch_adds_no_state_and_repeated_targets_are_summed():
-    table = {0: {0: [(0.25, 1, 2.0, False), (0.25, 1, 2.0, False), (0.5, 0, 0.0, False)]},
-             1: {0: [(1.0, 1, -1.0, False)]}}
+    table = {
+        0: {0: [(0.25, 1, 2.0, False), (0.25, 1, 2.0, False), (0.5, 0, 0.0, False)]},
+        1: {0: [(1.0, 1, -1.0, False)]},
+    }
     m = mdp.from_gymnasium(table, gamma=0.5)
     assert m.n_states == 2
     np.testing.assert_allclose(m.dense_P()[0, 0], [0.5, 0.5])
@@ -134,8 +141,7 @@ def test_episode_ends_on_terminal_and_truncation():
 
 
 @settings(max_examples=15, deadline=None)
-@given(S=st.integers(1, 5), A=st.integers(1, 3), seed=st.integers(0, 2**32 - 1),
-       gamma=st.floats(0.0, 0.99))
+@given(S=st.integers(1, 5), A=st.integers(1, 3), seed=st.integers(0, 2**32 - 1), gamma=st.floats(0.0, 0.99))
 def test_round_trip_property(S, A, seed, gamma):
     rng = np.random.default_rng(seed)
     P = rng.random((S, A, S)) * (rng.random((S, A, S)) < 0.6)
@@ -149,20 +155,23 @@ def test_round_trip_property(S, A, seed, gamma):
     np.testing.assert_allclose(mdp.solve(m2).v, mdp.solve(m).v, atol=1e-7)
 
 
-@pytest.mark.parametrize("table,exc,match", [
-    (object(), TypeError, "transition table"),
-    ({}, ValueError, "empty"),
-    ({1: {0: [(1.0, 1, 0, False)]}}, ValueError, "states 0..0"),
-    ({0: {0: [(1.0, 0, 0, False)]}, 1: {}}, ValueError, "same non-zero number of actions"),
-    ({0: {1: [(1.0, 0, 0, False)]}}, ValueError, "actions 0..0"),
-    ({0: {0: []}}, ValueError, "no transition"),
-    ({0: {0: [(1.0, 0, 0)]}}, ValueError, r"\(prob, next_state, reward"),
-    ({0: {0: [(1.0, 3, 0, False)]}}, ValueError, "outside"),
-    ({0: {0: [(1.0, 0.5, 0, False)]}}, TypeError, "next_state"),
-    ({0: {0: [(-1.0, 0, 0, False), (2.0, 0, 0, False)]}}, ValueError, "probability"),
-    ({0: {0: [(1.0, 0, float("nan"), False)]}}, ValueError, "reward"),
-    ({0: {0: [(0.5, 0, 0, False)]}}, ValueError, "sums to"),
-])
+@pytest.mark.parametrize(
+    "table,exc,match",
+    [
+        (object(), TypeError, "transition table"),
+        ({}, ValueError, "empty"),
+        ({1: {0: [(1.0, 1, 0, False)]}}, ValueError, "states 0..0"),
+        ({0: {0: [(1.0, 0, 0, False)]}, 1: {}}, ValueError, "same non-zero number of actions"),
+        ({0: {1: [(1.0, 0, 0, False)]}}, ValueError, "actions 0..0"),
+        ({0: {0: []}}, ValueError, "no transition"),
+        ({0: {0: [(1.0, 0, 0)]}}, ValueError, r"\(prob, next_state, reward"),
+        ({0: {0: [(1.0, 3, 0, False)]}}, ValueError, "outside"),
+        ({0: {0: [(1.0, 0.5, 0, False)]}}, TypeError, "next_state"),
+        ({0: {0: [(-1.0, 0, 0, False), (2.0, 0, 0, False)]}}, ValueError, "probability"),
+        ({0: {0: [(1.0, 0, float("nan"), False)]}}, ValueError, "reward"),
+        ({0: {0: [(0.5, 0, 0, False)]}}, ValueError, "sums to"),
+    ],
+)
 def test_from_gymnasium_bad_input(table, exc, match):
     with pytest.raises(exc, match=match):
         mdp.from_gymnasium(table, gamma=0.9)

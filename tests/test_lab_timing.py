@@ -1,5 +1,6 @@
 """Labs that measure time: timed labs run their seeds alone (and say so), capped contenders stay in
 the data and on the figure."""
+
 from __future__ import annotations
 
 import itertools
@@ -85,10 +86,10 @@ def test_dask_scheduler_at_an_address_gets_one_task_at_a_time(tmp_path):
     distributed = pytest.importorskip("distributed")
     from labs.executors import SINGLE_THREAD_ENV
 
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                                  env=dict(SINGLE_THREAD_ENV)) as cluster:
-        res = labs.run_lab(CLOCK, seeds=3, out=tmp_path, executor="dask", address=cluster.scheduler_address,
-                           sleep=0.3)
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, env=dict(SINGLE_THREAD_ENV)
+    ) as cluster:
+        res = labs.run_lab(CLOCK, seeds=3, out=tmp_path, executor="dask", address=cluster.scheduler_address, sleep=0.3)
     assert not _overlaps(res.table)
     assert json.loads(res.files["provenance"].read_text())["workers"]["max_in_flight"] == 1
 
@@ -101,10 +102,17 @@ def test_builtin_timing_labs_are_timed():
 
 # ------------------------------------------------------------------------------ capped contenders
 
+
 def _rows(times, cap=1.5, x=10):
-    return pd.DataFrame({"S": x, "seed": range(len(times)), "cap_seconds": cap,
-                         "seconds": [np.nan if t is None else t for t in times],
-                         "status": ["capped" if t is None else "finished" for t in times]})
+    return pd.DataFrame(
+        {
+            "S": x,
+            "seed": range(len(times)),
+            "cap_seconds": cap,
+            "seconds": [np.nan if t is None else t for t in times],
+            "status": ["capped" if t is None else "finished" for t in times],
+        }
+    )
 
 
 def test_summarise_times_counts_capped_runs_as_at_least_the_cap():
@@ -140,8 +148,18 @@ def test_plot_times_marks_capped_points():
 
 
 def test_game_scaling_keeps_capped_contenders_in_the_data(tmp_path):
-    res = labs.run_lab("game_scaling", seeds=1, out=tmp_path, executor="serial", sizes=(3, 6), n_actions=2,
-                       branching=2, repeats=1, max_seconds=1e-12, contenders=("shapley_batched", "hoffman_karp"))
+    res = labs.run_lab(
+        "game_scaling",
+        seeds=1,
+        out=tmp_path,
+        executor="serial",
+        sizes=(3, 6),
+        n_actions=2,
+        branching=2,
+        repeats=1,
+        max_seconds=1e-12,
+        contenders=("shapley_batched", "hoffman_karp"),
+    )
     t = res.table
     small, big = t[t["S"] == 3], t[t["S"] == 6]
     assert (small["status"] == "finished").all() and (small["seconds"] > 0).all()
@@ -152,8 +170,17 @@ def test_game_scaling_keeps_capped_contenders_in_the_data(tmp_path):
 
 
 def test_solver_scaling_keeps_capped_solvers_in_the_data(tmp_path):
-    res = labs.run_lab("solver_scaling", seeds=1, out=tmp_path, executor="serial", dense_sizes=(4, 8),
-                       grid_sides=(), repeats=1, max_seconds=1e-12, solvers=("vi_jacobi", "solve"))
+    res = labs.run_lab(
+        "solver_scaling",
+        seeds=1,
+        out=tmp_path,
+        executor="serial",
+        dense_sizes=(4, 8),
+        grid_sides=(),
+        repeats=1,
+        max_seconds=1e-12,
+        solvers=("vi_jacobi", "solve"),
+    )
     t = res.table
     assert (t.loc[t["S"] == 8, "status"] == "capped").all()
     assert (t.loc[t["S"] == 4, "status"] == "finished").all()

@@ -1,4 +1,5 @@
 """Labs: registry and configs, cache and resume, outputs, deterministic PDFs, executors."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -21,6 +22,7 @@ TINY_QUICKSTART = {"n_states": 6, "n_actions": 2, "gammas": (0.5, 0.9), "grid_si
 
 
 # ------------------------------------------------------------------------ a toy lab for resume tests
+
 
 @dataclass(frozen=True)
 class ToyConfig:
@@ -61,6 +63,7 @@ def _calls(d: Path) -> dict[int, int]:
 
 
 # --------------------------------------------------------------------------------- registry
+
 
 def test_registry_lists_builtin_labs():
     names = [lab.name for lab in labs.list_labs()]
@@ -113,6 +116,7 @@ def test_cache_key_depends_on_config_and_seed_only():
 
 # ---------------------------------------------------------------------------- cache + resume
 
+
 def test_atomic_write_replaces_whole_file_and_leaves_no_temp(tmp_path):
     p = tmp_path / "sub" / "f.bin"
     atomic_write_bytes(p, b"old")
@@ -135,8 +139,14 @@ def test_failed_seed_is_reported_and_resume_skips_finished_seeds(tmp_path):
 
     (marks / "fail-2").unlink()
     progress = []
-    res = labs.run_lab("toy", seeds=[0, 1, 2, 3], out=out, executor="serial", marker_dir=str(marks),
-                       progress=lambda d, t: progress.append((d, t)))
+    res = labs.run_lab(
+        "toy",
+        seeds=[0, 1, 2, 3],
+        out=out,
+        executor="serial",
+        marker_dir=str(marks),
+        progress=lambda d, t: progress.append((d, t)),
+    )
     assert res.computed == [2] and res.cached == [0, 1, 3]
     assert _calls(marks) == {0: 1, 1: 1, 2: 2, 3: 1}
     assert progress[0] == (3, 4) and progress[-1] == (4, 4)
@@ -175,6 +185,7 @@ def test_worker_abort_midway_then_resume_with_process_pool(tmp_path):
 
 # ---------------------------------------------------------------------------------- outputs
 
+
 @pytest.fixture(scope="module")
 def quickstart_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("qs")
@@ -197,8 +208,19 @@ def test_outputs_and_provenance(quickstart_run):
     else:
         pd.testing.assert_frame_equal(pd.read_parquet(d / "quickstart.parquet"), res.table)
     prov = json.loads((d / "provenance.json").read_text())
-    for key in ("lab", "config", "seeds", "versions", "git_commit", "platform", "threads", "created", "executor",
-                "cache_keys", "outputs"):
+    for key in (
+        "lab",
+        "config",
+        "seeds",
+        "versions",
+        "git_commit",
+        "platform",
+        "threads",
+        "created",
+        "executor",
+        "cache_keys",
+        "outputs",
+    ):
         assert key in prov, key
     assert prov["lab"] == "quickstart" and prov["seeds"] == [0, 1]
     assert prov["config"]["gammas"] == [0.5, 0.9] and prov["config"]["n_states"] == 6
@@ -247,8 +269,9 @@ def test_paper_style_sets_fonttype_and_palette():
 
 
 def test_solver_scaling_tiny(tmp_path):
-    res = labs.run_lab("solver_scaling", seeds=1, out=tmp_path, executor="serial",
-                       dense_sizes=(4, 8), grid_sides=(3, 4), repeats=1)
+    res = labs.run_lab(
+        "solver_scaling", seeds=1, out=tmp_path, executor="serial", dense_sizes=(4, 8), grid_sides=(3, 4), repeats=1
+    )
     t = res.table
     assert set(t["solver"]) == set(labs.solver_scaling.SOLVERS)
     assert set(t["family"]) == {"dense", "sparse"}
@@ -259,6 +282,7 @@ def test_solver_scaling_tiny(tmp_path):
 
 
 # -------------------------------------------------------------------------------- executors
+
 
 def test_dask_local_cluster_matches_serial(tmp_path):
     pytest.importorskip("distributed")
@@ -303,31 +327,62 @@ def test_cache_key_tracks_the_rlab_modules_a_lab_imports(tmp_path, monkeypatch):
     pkg = tmp_path / "rlabfake"
     for sub in ("sub", "subpkg"):
         (pkg / sub).mkdir(parents=True)
-    files = {"__init__.py": "_LAZY = {'thing': 'rlabfake.lazytab'}\n_LAZY_SUBPACKAGES = ('subpkg',)\n",
-             "lazytab.py": "T = 1\n", "core.py": "X = 1\n", "unused.py": "Y = 1\n", "lazy.py": "W = 1\n",
-             "sub/__init__.py": "from . import deep\n", "sub/deep.py": "Z = 1\n", "sub/other.py": "V = 1\n",
-             "subpkg/__init__.py": "U = 1\n", "reg.py": "_BUILTIN_MODULES = ('rlabfake.plugin',)\n",
-             "plugin.py": "PL = 1\n", "strimp.py": "SI = 1\n"}
+    files = {
+        "__init__.py": "_LAZY = {'thing': 'rlabfake.lazytab'}\n_LAZY_SUBPACKAGES = ('subpkg',)\n",
+        "lazytab.py": "T = 1\n",
+        "core.py": "X = 1\n",
+        "unused.py": "Y = 1\n",
+        "lazy.py": "W = 1\n",
+        "sub/__init__.py": "from . import deep\n",
+        "sub/deep.py": "Z = 1\n",
+        "sub/other.py": "V = 1\n",
+        "subpkg/__init__.py": "U = 1\n",
+        "reg.py": "_BUILTIN_MODULES = ('rlabfake.plugin',)\n",
+        "plugin.py": "PL = 1\n",
+        "strimp.py": "SI = 1\n",
+    }
     for name, text in files.items():
         (pkg / name).write_text(text)
     (tmp_path / "rlab_tmp_deco.py").write_text(
         "import functools\n\ndef traced(fn):\n    @functools.wraps(fn)\n    def inner(*a, **k):\n"
-        "        return fn(*a, **k)\n    return inner\n")
+        "        return fn(*a, **k)\n    return inner\n"
+    )
     mod = tmp_path / "rlab_tmp_lab_deps.py"
-    mod.write_text("import importlib\nfrom rlabfake import core\nimport rlabfake.sub\nimport rlabfake.reg\n"
-                   "from rlab_tmp_deco import traced\n\n@traced\ndef run(config, rng):\n    import rlabfake.lazy\n"
-                   "    importlib.import_module('rlabfake.strimp')\n    return [{'x': core.X}]\n")
+    mod.write_text(
+        "import importlib\nfrom rlabfake import core\nimport rlabfake.sub\nimport rlabfake.reg\n"
+        "from rlab_tmp_deco import traced\n\n@traced\ndef run(config, rng):\n    import rlabfake.lazy\n"
+        "    importlib.import_module('rlabfake.strimp')\n    return [{'x': core.X}]\n"
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setattr(labs.sources, "_package_roots", lambda: {"rlabfake": pkg})
     lab = Lab("tmp-deps", ToyConfig, importlib.import_module("rlab_tmp_lab_deps").run, toy_plot)
     got = {p.relative_to(tmp_path).as_posix() for p in labs.base.lab_source_files(lab)}
-    assert got == {"rlab_tmp_lab_deps.py", "rlabfake/__init__.py", "rlabfake/core.py", "rlabfake/lazy.py",
-                   "rlabfake/lazytab.py", "rlabfake/sub/__init__.py", "rlabfake/sub/deep.py",
-                   "rlabfake/subpkg/__init__.py", "rlabfake/reg.py", "rlabfake/plugin.py", "rlabfake/strimp.py"}
+    assert got == {
+        "rlab_tmp_lab_deps.py",
+        "rlabfake/__init__.py",
+        "rlabfake/core.py",
+        "rlabfake/lazy.py",
+        "rlabfake/lazytab.py",
+        "rlabfake/sub/__init__.py",
+        "rlabfake/sub/deep.py",
+        "rlabfake/subpkg/__init__.py",
+        "rlabfake/reg.py",
+        "rlabfake/plugin.py",
+        "rlabfake/strimp.py",
+    }
     k0 = cache_key(lab, ToyConfig(), 0)
-    for name, changes in [("core.py", True), ("lazy.py", True), ("lazytab.py", True), ("sub/deep.py", True),
-                          ("__init__.py", True), ("subpkg/__init__.py", True), ("plugin.py", True),
-                          ("strimp.py", True), ("unused.py", False), ("sub/other.py", False)]:
+    for name, changes in [
+        ("core.py", True),
+        ("lazy.py", True),
+        ("lazytab.py", True),
+        ("sub/deep.py", True),
+        ("__init__.py", True),
+        ("subpkg/__init__.py", True),
+        ("plugin.py", True),
+        ("strimp.py", True),
+        ("unused.py", False),
+        ("sub/other.py", False),
+    ]:
         before = (pkg / name).read_text()
         (pkg / name).write_text(before + "# edited\n")
         assert (cache_key(lab, ToyConfig(), 0) != k0) is changes, name
@@ -343,12 +398,28 @@ def test_builtin_labs_depend_on_their_own_imports_only():
     quick, soccer = files("quickstart"), files("soccer")
     # the solvers quickstart runs, including the kernels they inline (and, through `import mdp`, its
     # lazily loaded subpackages, which reach marl); not the other labs
-    assert {"labs/quickstart.py", "mdp/solvers/value_iteration.py", "mdp/_common/bellman.py",
-            "labs/base.py", "labs/__init__.py", "mdp/abstraction/__init__.py"} <= quick
-    assert not any(f.startswith("labs/") and f not in ("labs/quickstart.py", "labs/__init__.py", "labs/base.py",
-                                                      "labs/executors.py", "labs/plotting.py", "labs/provenance.py",
-                                                      "labs/sources.py")
-                   for f in quick)
+    assert {
+        "labs/quickstart.py",
+        "mdp/solvers/value_iteration.py",
+        "mdp/_common/bellman.py",
+        "labs/base.py",
+        "labs/__init__.py",
+        "mdp/abstraction/__init__.py",
+    } <= quick
+    assert not any(
+        f.startswith("labs/")
+        and f
+        not in (
+            "labs/quickstart.py",
+            "labs/__init__.py",
+            "labs/base.py",
+            "labs/executors.py",
+            "labs/plotting.py",
+            "labs/provenance.py",
+            "labs/sources.py",
+        )
+        for f in quick
+    )
     assert "marl/markov.py" in soccer and "labs/quickstart.py" not in soccer
     digests = {lab.name: labs.base.lab_source_digest(lab) for lab in labs.list_labs()}
     assert len(set(digests.values())) == len(digests)  # one lab's edit leaves the others' caches alone
@@ -378,8 +449,9 @@ def test_git_commit_is_none_for_a_copy_inside_another_repository(tmp_path):
         pytest.skip("git not installed")
     repo = tmp_path / "userproject"
     (repo / "venv" / "labs").mkdir(parents=True)
-    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t", GIT_COMMITTER_NAME="t",
-               GIT_COMMITTER_EMAIL="t@t")
+    env = dict(
+        os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t", GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@t"
+    )
     subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
     (repo / "README").write_text("user's project\n")
     subprocess.run(["git", "add", "README"], cwd=repo, check=True)
@@ -393,7 +465,7 @@ def test_git_commit_is_none_for_a_copy_inside_another_repository(tmp_path):
     assert mod.git_commit(repo) is not None  # an explicit path still works
 
 
-_SLEEPER = '''
+_SLEEPER = """
 import os, sys, time
 from dataclasses import dataclass
 import labs
@@ -414,7 +486,7 @@ register_lab(Lab("sleeper", Cfg, run, lambda t, c: None))
 if __name__ == "__main__":
     labs.run_lab("sleeper", seeds=int(sys.argv[3]), out=sys.argv[1], executor="local", max_workers=2,
                  pid_dir=sys.argv[2], sleep=float(sys.argv[4]))
-'''
+"""
 
 
 def test_interrupt_stops_workers_at_once_and_keeps_finished_seeds(tmp_path):
@@ -428,9 +500,13 @@ def test_interrupt_stops_workers_at_once_and_keeps_finished_seeds(tmp_path):
     pids.mkdir()
     cache = out / "sleeper" / "cache"
     # seeds of 4 s: the old shutdown waited for the running and pre-queued ones (4-8 s more)
-    proc = subprocess.Popen([sys.executable, str(script), str(out), str(pids), "8", "4.0"], cwd=tmp_path,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(out), str(pids), "8", "4.0"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     deadline = time.monotonic() + 120
     while not (cache.is_dir() and list(cache.glob("seed*.json"))):
         assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read().decode()

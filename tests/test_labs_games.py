@@ -1,4 +1,5 @@
 """The game labs: soccer (exact value, minimax-Q curves, exploitability) and game_scaling."""
+
 from __future__ import annotations
 
 import pytest
@@ -32,8 +33,9 @@ def test_soccer_lab_config_errors():
 
 
 def test_game_scaling_lab_tiny_run(tmp_path):
-    out = run_lab("game_scaling", seeds=1, out=tmp_path, executor="serial", sizes=(4, 12), n_actions=3,
-                  branching=3, repeats=1)
+    out = run_lab(
+        "game_scaling", seeds=1, out=tmp_path, executor="serial", sizes=(4, 12), n_actions=3, branching=3, repeats=1
+    )
     t = out.table
     assert (tmp_path / "game_scaling" / "game_scaling.pdf").is_file()
     done = t[~t["skipped"].astype(bool)]

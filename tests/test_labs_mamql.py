@@ -1,4 +1,5 @@
 """The mamql_gems lab at a tiny configuration."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -9,8 +10,17 @@ from labs.base import run_lab
 
 
 def test_mamql_gems_tiny_run(tmp_path):
-    out = run_lab("mamql_gems", seeds=1, out=tmp_path, executor="serial", n_demos=(5, 20), n_curve=20,
-                  airl_rounds=4, record_every=2, mamql_steps=(1, 5))
+    out = run_lab(
+        "mamql_gems",
+        seeds=1,
+        out=tmp_path,
+        executor="serial",
+        n_demos=(5, 20),
+        n_curve=20,
+        airl_rounds=4,
+        record_every=2,
+        mamql_steps=(1, 5),
+    )
     t = out.table
     for name in ("mamql_gems.csv", "mamql_gems.pdf", "mamql_gems.png"):
         assert (tmp_path / "mamql_gems" / name).is_file()
@@ -35,8 +45,17 @@ def test_mamql_gems_config_errors():
 
 def test_mamql_gems_deep_tiny_run(tmp_path):
     pytest.importorskip("torch")
-    out = run_lab("mamql_gems_deep", seeds=1, out=tmp_path, executor="serial", n_episodes=(3,), max_cycles=5,
-                  steps=5, hidden=(8,), batch_size=16)
+    out = run_lab(
+        "mamql_gems_deep",
+        seeds=1,
+        out=tmp_path,
+        executor="serial",
+        n_episodes=(3,),
+        max_cycles=5,
+        steps=5,
+        hidden=(8,),
+        batch_size=16,
+    )
     t = out.table
     assert (tmp_path / "mamql_gems_deep" / "mamql_gems_deep.png").is_file()
     assert set(t["method"]) == {"deep MAMQL (MLP, chi2)", "behaviour cloning"}

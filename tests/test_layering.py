@@ -12,6 +12,7 @@ inside the package that holds it, except the shared internals every package may 
 ``mdp._common`` (results, sampling, numerics, exceptions), ``mdp._validation``, ``mdp._lazy``
 and ``mdp._threads``. Read from the source (``ast``), nothing is imported.
 """
+
 from __future__ import annotations
 
 import ast
@@ -102,7 +103,9 @@ def _violations():
             if dst_pkg not in ALLOWED[src_pkg]:
                 lazy_ok = any(module.startswith(pre) and dst_pkg == d for pre, d in LAZY_ONLY)
                 if not (lazy and lazy_ok):
-                    bad.append(f"{module} imports {name}{' (lazily)' if lazy else ''}: {src_pkg} may not import {dst_pkg}")
+                    bad.append(
+                        f"{module} imports {name}{' (lazily)' if lazy else ''}: {src_pkg} may not import {dst_pkg}"
+                    )
             owner = _private_owner(name)
             if owner is not None and not name.startswith(SHARED_INTERNALS):
                 if not (module == owner or module.startswith(owner + ".")):

@@ -1,4 +1,5 @@
 """mdp.learners: generative-model sampling, Q-learning (synchronous and online), the plug-in planner."""
+
 import numpy as np
 import pytest
 
@@ -105,8 +106,16 @@ def test_online_q_learning_converges_on_forest():
     # epsilon = 0.5 behaviour reaches all 3 forest states (fire resets, waiting ages) quickly.
     m = mdp.generators.forest(gamma=0.9)
     q_star = mdp.policy_iteration(m).q
-    res = q_learning(m, n_iter=200_000, rng=np.random.default_rng(0), mode="online", epsilon=0.5,
-                     q_star=q_star, step_size="polynomial", omega=0.8)
+    res = q_learning(
+        m,
+        n_iter=200_000,
+        rng=np.random.default_rng(0),
+        mode="online",
+        epsilon=0.5,
+        q_star=q_star,
+        step_size="polynomial",
+        omega=0.8,
+    )
     assert res.errors[-1] < 0.02 * np.abs(q_star).max()
     assert res.n_samples == 200_000 and 0 <= res.final_state < 3
     assert len(res.errors) == 200_001
@@ -132,20 +141,23 @@ def test_q_learning_constant_step_one_is_sampled_value_iteration():
     np.testing.assert_allclose(res.q, mdp.policy_iteration(m).q, atol=1e-12)
 
 
-@pytest.mark.parametrize("kwargs, exc, match", [
-    (dict(rng=0), TypeError, "Generator"),
-    (dict(n_iter=0), ValueError, "n_iter must be >= 1"),
-    (dict(step_size="harmonic"), ValueError, "step_size must be"),
-    (dict(step_size=1.5), ValueError, r"\(0, 1\]"),
-    (dict(step_size=None), TypeError, "step_size"),
-    (dict(omega=0.4), ValueError, "omega"),
-    (dict(mode="batch"), ValueError, "mode"),
-    (dict(mode="online", epsilon=1.5), ValueError, "epsilon"),
-    (dict(mode="online", s0=7), ValueError, "s0"),
-    (dict(q0=np.zeros((2, 2))), ValueError, "q0 must have shape"),
-    (dict(q_star=np.zeros(6)), ValueError, "q_star must be 2-dimensional"),
-    (dict(q0=np.full((6, 3), np.nan)), ValueError, "finite"),
-])
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        (dict(rng=0), TypeError, "Generator"),
+        (dict(n_iter=0), ValueError, "n_iter must be >= 1"),
+        (dict(step_size="harmonic"), ValueError, "step_size must be"),
+        (dict(step_size=1.5), ValueError, r"\(0, 1\]"),
+        (dict(step_size=None), TypeError, "step_size"),
+        (dict(omega=0.4), ValueError, "omega"),
+        (dict(mode="batch"), ValueError, "mode"),
+        (dict(mode="online", epsilon=1.5), ValueError, "epsilon"),
+        (dict(mode="online", s0=7), ValueError, "s0"),
+        (dict(q0=np.zeros((2, 2))), ValueError, "q0 must have shape"),
+        (dict(q_star=np.zeros(6)), ValueError, "q_star must be 2-dimensional"),
+        (dict(q0=np.full((6, 3), np.nan)), ValueError, "finite"),
+    ],
+)
 def test_q_learning_bad_input(kwargs, exc, match):
     m = _models()[0]
     args = dict(n_iter=10, rng=np.random.default_rng(0))
@@ -206,13 +218,16 @@ def test_empirical_model_counts():
     assert np.all(P_hat[:, :, 0] == 0.25) and np.all(P_hat[:, :, 2] == 0.75)
 
 
-@pytest.mark.parametrize("kwargs, exc, match", [
-    (dict(rng=None), TypeError, "Generator"),
-    (dict(n_samples=0), ValueError, "n_samples must be >= 1"),
-    (dict(n_samples=2.5), TypeError, "n_samples must be an integer"),
-    (dict(true_loss="yes"), TypeError, "true_loss"),
-    (dict(v_star=np.zeros(2)), ValueError, "v_star must have shape"),
-])
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        (dict(rng=None), TypeError, "Generator"),
+        (dict(n_samples=0), ValueError, "n_samples must be >= 1"),
+        (dict(n_samples=2.5), TypeError, "n_samples must be an integer"),
+        (dict(true_loss="yes"), TypeError, "true_loss"),
+        (dict(v_star=np.zeros(2)), ValueError, "v_star must have shape"),
+    ],
+)
 def test_plugin_planner_bad_input(kwargs, exc, match):
     args = dict(n_samples=10, rng=np.random.default_rng(0))
     args.update(kwargs)

@@ -5,6 +5,7 @@ tests/data/llm_parity_agentic), properties (hypothesis: zero mean per group, GiG
 K=0 -> GiGPO step advantage, nesting, permutation invariance, SALT/IGPO claims), differential
 (vectorised estimators vs plain Python-loop twins below), bad input.
 """
+
 import json
 import math
 from collections import defaultdict
@@ -26,9 +27,14 @@ EPS = 1e-6
 
 
 def step_batch(group, traj, step, obs, rewards, **extra):
-    return RolloutBatch(rewards=np.asarray(rewards, float), group_ids=np.asarray(group),
-                        trajectory_ids=np.asarray(traj), step_ids=np.asarray(step),
-                        observation_keys=np.asarray(obs, dtype=np.int64), extra=extra)
+    return RolloutBatch(
+        rewards=np.asarray(rewards, float),
+        group_ids=np.asarray(group),
+        trajectory_ids=np.asarray(traj),
+        step_ids=np.asarray(step),
+        observation_keys=np.asarray(obs, dtype=np.int64),
+        extra=extra,
+    )
 
 
 def random_steps(rng, n_groups=3, max_traj=4, max_len=5, n_obs=3, shuffle=True):
@@ -39,12 +45,16 @@ def random_steps(rng, n_groups=3, max_traj=4, max_len=5, n_obs=3, shuffle=True):
         for _ in range(rng.integers(1, max_traj + 1)):
             T = rng.integers(1, max_len + 1)
             for t in range(T):
-                g.append(gi); tr.append(tid); s.append(t)
-                o.append(rng.integers(0, n_obs)); act.append(rng.integers(0, 2))
+                g.append(gi)
+                tr.append(tid)
+                s.append(t)
+                o.append(rng.integers(0, n_obs))
+                act.append(rng.integers(0, 2))
                 r.append(rng.choice([-0.1, 0.0, 0.0, 1.0]))
             tid += 1
-    d = dict(group=np.array(g), traj=np.array(tr), step=np.array(s), obs=np.array(o), rewards=np.array(r),
-             act=np.array(act))
+    d = dict(
+        group=np.array(g), traj=np.array(tr), step=np.array(s), obs=np.array(o), rewards=np.array(r), act=np.array(act)
+    )
     if shuffle:
         p = rng.permutation(len(g))
         d = {k: v[p] for k, v in d.items()}
@@ -57,9 +67,14 @@ def as_batch(d, **extra):
     return step_batch(d["group"], d["traj"], d["step"], d["obs"], d["rewards"], **ex)
 
 
-batches = st.builds(lambda seed, ng, mt, ml, no: random_steps(np.random.default_rng(seed), ng, mt, ml, no),
-                    st.integers(0, 2**31), st.integers(1, 3), st.integers(1, 4), st.integers(1, 6),
-                    st.integers(1, 4))
+batches = st.builds(
+    lambda seed, ng, mt, ml, no: random_steps(np.random.default_rng(seed), ng, mt, ml, no),
+    st.integers(0, 2**31),
+    st.integers(1, 3),
+    st.integers(1, 4),
+    st.integers(1, 6),
+    st.integers(1, 4),
+)
 
 
 # ============================================================================ loop twins
@@ -138,7 +153,7 @@ def hgpo_loop(d, gamma, K, mode, alpha, base, zero_items):
             hist = [d["obs"][i] for i in rows]
             for t, i in enumerate(rows):
                 for k in range(1, min(K + 1, t + 1) + 1):
-                    clusters[(k, tuple(hist[t - k + 1:t + 1]))].append(i)
+                    clusters[(k, tuple(hist[t - k + 1 : t + 1]))].append(i)
         for (k, _), rows in clusters.items():
             if len(rows) < 2:
                 continue
@@ -285,21 +300,27 @@ def test_hgpo_zero_items_conventions_differ_on_zero_variance_groups():
 def test_salt_known_values():
     # returns (1, 0, 0), dr_grpo base A = (2/3, -1/3, -1/3); all share step 0 -> 0;
     # X and Y share step 1 -> (2/3 - 1/3)/2 = 1/6; Z's step 1 differs -> -1/3
-    b = step_batch([0] * 6, [0, 0, 1, 1, 2, 2], [0, 1] * 3, [0, 1, 0, 1, 0, 1], [0, 1, 0, 0, 0, 0],
-                   action_keys=np.array([5, 7, 5, 7, 5, 8]))
+    b = step_batch(
+        [0] * 6,
+        [0, 0, 1, 1, 2, 2],
+        [0, 1] * 3,
+        [0, 1, 0, 1, 0, 1],
+        [0, 1, 0, 0, 0, 0],
+        action_keys=np.array([5, 7, 5, 7, 5, 8]),
+    )
     a = compute_advantages("salt", b, base="dr_grpo")
     np.testing.assert_allclose(a.numpy(), [0, 1 / 6, 0, 1 / 6, 0, -1 / 3], atol=1e-12)
     # state merging: same here (no revisits)
-    np.testing.assert_allclose(compute_advantages("salt", b, base="dr_grpo", merge="state").numpy(),
-                               a.numpy(), atol=1e-12)
+    np.testing.assert_allclose(
+        compute_advantages("salt", b, base="dr_grpo", merge="state").numpy(), a.numpy(), atol=1e-12
+    )
 
 
 def test_igpo_known_values():
     # traj 0: p0 = 0.2, p1 = 0.5, outcome 1 -> turn rewards (0.3, 1); traj 1: one turn, outcome 0 -> (0)
     lp = np.log([0.5, 0.9, 0.3])
     lp0 = np.log([0.2, 0.2, 0.2])
-    b = step_batch([0, 0, 0], [0, 0, 1], [0, 1, 0], [0, 0, 0], [0.0, 1.0, 0.0],
-                   gold_logprobs=lp, gold_logprob_init=lp0)
+    b = step_batch([0, 0, 0], [0, 0, 1], [0, 1, 0], [0, 0, 0], [0.0, 1.0, 0.0], gold_logprobs=lp, gold_logprob_init=lp0)
     a = compute_advantages("igpo", b, mode="mean_norm", gamma=1.0).numpy()
     m = 1.3 / 3
     np.testing.assert_allclose(a, [(0.3 - m) + (1 - m), 1 - m, -m], atol=1e-12)
@@ -322,8 +343,12 @@ def test_gcpo_known_values():
 def test_rlvmr_known_values():
     # outcomes (1, 0) -> A^O = (+0.5, -0.5) (mean_norm); tag 0 rows meta (1, 0) -> (+0.5, -0.5);
     # tag 1 row alone -> 0; untagged (-1) -> 0
-    b = RolloutBatch(rewards=[0.0, 1.0, 0.0, 0.0], group_ids=[0] * 4, trajectory_ids=[0, 0, 1, 1],
-                     extra={"tags": [0, 1, 0, -1], "meta_rewards": [1.0, 3.0, 0.0, 5.0]})
+    b = RolloutBatch(
+        rewards=[0.0, 1.0, 0.0, 0.0],
+        group_ids=[0] * 4,
+        trajectory_ids=[0, 0, 1, 1],
+        extra={"tags": [0, 1, 0, -1], "meta_rewards": [1.0, 3.0, 0.0, 5.0]},
+    )
     a = compute_advantages("rlvmr", b, mode="mean_norm", meta_weight=2.0)
     np.testing.assert_allclose(a.numpy(), [0.5 + 1.0, 0.5, -0.5 - 1.0, -0.5], atol=1e-12)
 
@@ -338,8 +363,13 @@ def _parity_cases():
 @pytest.mark.parametrize("name,info", list(_parity_cases()), ids=[n for n, _ in _parity_cases()])
 def test_parity_with_verl_agent(name, info):
     z = np.load(DATA / f"{name}.npz")
-    b = RolloutBatch(rewards=z["rewards"], group_ids=z["group_ids"], trajectory_ids=z["trajectory_ids"],
-                     step_ids=z["step_ids"], observation_keys=z["observation_keys"])
+    b = RolloutBatch(
+        rewards=z["rewards"],
+        group_ids=z["group_ids"],
+        trajectory_ids=z["trajectory_ids"],
+        step_ids=z["step_ids"],
+        observation_keys=z["observation_keys"],
+    )
     gamma = float(z["gamma"])
     if "ref_step_returns_f32" in z.files:
         np.testing.assert_allclose(AG.step_returns(b, gamma).numpy(), z["ref_step_returns_f32"], atol=1e-6, rtol=0)
@@ -347,18 +377,38 @@ def test_parity_with_verl_agent(name, info):
     for c in info["cases"]:
         ref = z["adv::" + c["key"]]
         if info["kind"] == "gigpo":
-            a = compute_advantages("gigpo", b, gamma=gamma, mode=c["mode"], episode_stats=c["episode_stats"],
-                                   step_advantage_w=c["step_advantage_w"])
+            a = compute_advantages(
+                "gigpo",
+                b,
+                gamma=gamma,
+                mode=c["mode"],
+                episode_stats=c["episode_stats"],
+                step_advantage_w=c["step_advantage_w"],
+            )
         elif info["kind"] == "gigpo_similarity":
             S = torch.tensor(z["similarity"])
             codes = torch.tensor(z["observation_keys"])
-            a = compute_advantages("gigpo", b, gamma=gamma, mode=c["mode"], episode_stats=c["episode_stats"],
-                                   grouping="similarity", similarity=lambda i, j: S[codes[i], codes[j]],
-                                   similarity_threshold=c["similarity_threshold"])
+            a = compute_advantages(
+                "gigpo",
+                b,
+                gamma=gamma,
+                mode=c["mode"],
+                episode_stats=c["episode_stats"],
+                grouping="similarity",
+                similarity=lambda i, j: S[codes[i], codes[j]],
+                similarity_threshold=c["similarity_threshold"],
+            )
         else:
-            a = compute_advantages("hgpo", b, gamma=gamma, history_length=c["history_length"], mode=c["mode"],
-                                   alpha=c["alpha"], base_group=c["base_group"],
-                                   zero_items=c["zero_items"].split("_")[0])
+            a = compute_advantages(
+                "hgpo",
+                b,
+                gamma=gamma,
+                history_length=c["history_length"],
+                mode=c["mode"],
+                alpha=c["alpha"],
+                base_group=c["base_group"],
+                zero_items=c["zero_items"].split("_")[0],
+            )
         np.testing.assert_allclose(a.numpy(), ref, atol=1e-6, rtol=0, err_msg=f"{name} {c['key']}")
 
 
@@ -372,19 +422,30 @@ def test_parity_data_distinguishes_the_conventions():
 
 # ============================================================================ differential (loop twins)
 @settings(max_examples=20)
-@given(d=batches, gamma=st.sampled_from([0.0, 0.5, 0.95, 1.0]), mode=st.sampled_from(["mean_norm", "mean_std_norm"]),
-       stats=st.sampled_from(["step_rows", "trajectories"]))
+@given(
+    d=batches,
+    gamma=st.sampled_from([0.0, 0.5, 0.95, 1.0]),
+    mode=st.sampled_from(["mean_norm", "mean_std_norm"]),
+    stats=st.sampled_from(["step_rows", "trajectories"]),
+)
 def test_gigpo_matches_loop_twin(d, gamma, mode, stats):
     a = compute_advantages("gigpo", as_batch(d), gamma=gamma, mode=mode, episode_stats=stats, step_advantage_w=0.7)
     np.testing.assert_allclose(a.numpy(), gigpo_loop(d, gamma, mode, stats, 0.7), atol=1e-7)
 
 
 @settings(max_examples=20)
-@given(d=batches, K=st.integers(0, 3), mode=st.sampled_from(["mean_norm", "mean_std_norm"]),
-       alpha=st.sampled_from([0.0, 1.0, 1.5]), base=st.booleans(), zero=st.sampled_from(["drop", "keep"]))
+@given(
+    d=batches,
+    K=st.integers(0, 3),
+    mode=st.sampled_from(["mean_norm", "mean_std_norm"]),
+    alpha=st.sampled_from([0.0, 1.0, 1.5]),
+    base=st.booleans(),
+    zero=st.sampled_from(["drop", "keep"]),
+)
 def test_hgpo_matches_loop_twin(d, K, mode, alpha, base, zero):
-    a = compute_advantages("hgpo", as_batch(d), gamma=0.9, history_length=K, mode=mode, alpha=alpha,
-                           base_group=base, zero_items=zero)
+    a = compute_advantages(
+        "hgpo", as_batch(d), gamma=0.9, history_length=K, mode=mode, alpha=alpha, base_group=base, zero_items=zero
+    )
     np.testing.assert_allclose(a.numpy(), hgpo_loop(d, 0.9, K, mode, alpha, base, zero), atol=1e-7)
 
 
@@ -396,8 +457,12 @@ def test_salt_matches_loop_twin(d, merge, base):
 
 
 @settings(max_examples=20)
-@given(d=batches, gamma=st.sampled_from([0.5, 1.0]), mode=st.sampled_from(["mean_norm", "mean_std_norm"]),
-       seed=st.integers(0, 1000))
+@given(
+    d=batches,
+    gamma=st.sampled_from([0.5, 1.0]),
+    mode=st.sampled_from(["mean_norm", "mean_std_norm"]),
+    seed=st.integers(0, 1000),
+)
 def test_igpo_matches_loop_twin(d, gamma, mode, seed):
     rng = np.random.default_rng(seed)
     n = len(d["rewards"])
@@ -415,8 +480,14 @@ def test_similarity_grouping_with_embeddings_matches_loop(rng):
     emb = rng.normal(size=(n, 3))
     emb[rng.random(n) < 0.5] = np.array([1.0, 0.0, 0.0])
     thr = 0.8
-    a = compute_advantages("gigpo", as_batch(d, observation_embeddings=emb), grouping="similarity",
-                           similarity_threshold=thr, mode="mean_norm", episode_stats="trajectories")
+    a = compute_advantages(
+        "gigpo",
+        as_batch(d, observation_embeddings=emb),
+        grouping="similarity",
+        similarity_threshold=thr,
+        mode="mean_norm",
+        episode_stats="trajectories",
+    )
     # loop twin: greedy leader clustering in row order, then the exact-grouping formula on cluster ids
     unit = emb / np.linalg.norm(emb, axis=1, keepdims=True)
     cluster = np.empty(n, int)
@@ -483,8 +554,18 @@ def test_hgpo_groups_are_nested(d, K):
     b = as_batch(d)
     lay = AG._layout(b, "hgpo")
     levels = []
-    AG._hgpo_sorted(b, lay, gamma=0.9, history_length=K, mode="mean_norm", alpha=1.0, base_group=False,
-                    zero_items="keep", eps=EPS, levels_out=levels)
+    AG._hgpo_sorted(
+        b,
+        lay,
+        gamma=0.9,
+        history_length=K,
+        mode="mean_norm",
+        alpha=1.0,
+        base_group=False,
+        zero_items="keep",
+        eps=EPS,
+        levels_out=levels,
+    )
     for (r1, c1, _), (r2, c2, _) in zip(levels, levels[1:]):
         parent = dict(zip(r1.tolist(), c1.tolist()))
         assert set(r2.tolist()) <= set(r1.tolist())
@@ -506,9 +587,13 @@ def test_row_permutation_equivariance(d, seed):
     meta = rng.normal(size=n)
     lp = np.log(rng.uniform(0.1, 1, n))
     lp0 = np.log(rng.uniform(0.1, 1, d["traj"].max() + 1))[d["traj"]]
-    for method, kw, ex in (("gigpo", {}, {}), ("hgpo", {"base_group": True}, {}), ("salt", {}, {}),
-                           ("igpo", {}, {"gold_logprobs": lp, "gold_logprob_init": lp0}),
-                           ("rlvmr", {}, {"tags": tags, "meta_rewards": meta})):
+    for method, kw, ex in (
+        ("gigpo", {}, {}),
+        ("hgpo", {"base_group": True}, {}),
+        ("salt", {}, {}),
+        ("igpo", {}, {"gold_logprobs": lp, "gold_logprob_init": lp0}),
+        ("rlvmr", {}, {"tags": tags, "meta_rewards": meta}),
+    ):
         a = compute_advantages(method, as_batch(d, **ex), **kw).numpy()
         exp = {k: v[p] for k, v in ex.items()}
         ap = compute_advantages(method, as_batch(dp, **exp), **kw).numpy()
@@ -535,8 +620,9 @@ def test_gcpo_mask_zero_is_grpo(seed):
     acc = rng.integers(0, 2, n).astype(float)
     b = RolloutBatch(rewards=acc, group_ids=g, extra={"aux": rng.integers(0, 2, n)})
     a = compute_advantages("gcpo", b, lambda_aux=0.0)
-    ref = compute_advantages("grpo", RolloutBatch(rewards=acc, group_ids=g), convention="verl",
-                             singleton="zero", zero_variance="zero")
+    ref = compute_advantages(
+        "grpo", RolloutBatch(rewards=acc, group_ids=g), convention="verl", singleton="zero", zero_variance="zero"
+    )
     np.testing.assert_allclose(a.numpy(), ref.numpy(), atol=1e-9)
 
 
@@ -558,8 +644,14 @@ def test_token_level_rewards_and_broadcast():
     tl[:, -1] = [0, 1, 0, 0]
     mask = np.ones((4, 3))
     mask[0, 2] = 0
-    bt = RolloutBatch(rewards=tl, group_ids=[0] * 4, trajectory_ids=[0, 0, 1, 1], step_ids=[0, 1, 0, 1],
-                      observation_keys=np.array([0, 1, 0, 2]), response_mask=mask)
+    bt = RolloutBatch(
+        rewards=tl,
+        group_ids=[0] * 4,
+        trajectory_ids=[0, 0, 1, 1],
+        step_ids=[0, 1, 0, 1],
+        observation_keys=np.array([0, 1, 0, 2]),
+        response_mask=mask,
+    )
     a = compute_advantages("gigpo", b, gamma=0.5)
     at = compute_advantages("gigpo", bt, gamma=0.5, broadcast=True)
     np.testing.assert_allclose(at.numpy(), a.numpy()[:, None] * mask, atol=1e-12)
@@ -572,15 +664,33 @@ def test_float32_batch_keeps_dtype():
 
 
 # ============================================================================ bad input
-@pytest.mark.parametrize("method,missing", [
-    ("gigpo", "trajectory_ids"), ("hgpo", "observation_keys"), ("salt", "action_keys"),
-    ("igpo", "gold_logprobs"), ("gcpo", "aux"), ("rlvmr", "tags"),
-])
+@pytest.mark.parametrize(
+    "method,missing",
+    [
+        ("gigpo", "trajectory_ids"),
+        ("hgpo", "observation_keys"),
+        ("salt", "action_keys"),
+        ("igpo", "gold_logprobs"),
+        ("gcpo", "aux"),
+        ("rlvmr", "tags"),
+    ],
+)
 def test_missing_field_is_named(method, missing):
-    full = dict(rewards=[0.0, 1.0], group_ids=[0, 0], trajectory_ids=[0, 1], step_ids=[0, 0],
-                observation_keys=np.array([0, 0]),
-                extra={"action_keys": [0, 0], "gold_logprobs": [-1.0, -1.0], "gold_logprob_init": [-1.0, -1.0],
-                       "aux": [0, 1], "tags": [0, 0], "meta_rewards": [0.0, 1.0]})
+    full = dict(
+        rewards=[0.0, 1.0],
+        group_ids=[0, 0],
+        trajectory_ids=[0, 1],
+        step_ids=[0, 0],
+        observation_keys=np.array([0, 0]),
+        extra={
+            "action_keys": [0, 0],
+            "gold_logprobs": [-1.0, -1.0],
+            "gold_logprob_init": [-1.0, -1.0],
+            "aux": [0, 1],
+            "tags": [0, 0],
+            "meta_rewards": [0.0, 1.0],
+        },
+    )
     if missing in full:
         full[missing] = None
     else:
@@ -598,25 +708,28 @@ def test_gigpo_exact_needs_observation_keys():
         compute_advantages("gigpo", b, grouping="similarity")
 
 
-@pytest.mark.parametrize("method,opts,exc,msg", [
-    ("gigpo", {"mode": "std"}, ValueError, "mode must be one of"),
-    ("gigpo", {"gamma": 1.5}, ValueError, "gamma must be <= 1"),
-    ("gigpo", {"gamma": float("nan")}, TypeError, "gamma must be a finite"),
-    ("gigpo", {"episode_stats": "rows"}, ValueError, "episode_stats"),
-    ("gigpo", {"grouping": "fuzzy"}, ValueError, "grouping"),
-    ("gigpo", {"similarity_threshold": 0.0, "grouping": "similarity"}, ValueError, "similarity_threshold"),
-    ("gigpo", {"grouping": "similarity", "similarity": 3}, TypeError, "similarity must be"),
-    ("gigpo", {"grouping": "similarity", "similarity": lambda i, j: torch.ones(1)}, ValueError, "must return"),
-    ("hgpo", {"history_length": -1}, ValueError, "history_length must be >= 0"),
-    ("hgpo", {"history_length": 1.5}, TypeError, "history_length must be an int"),
-    ("hgpo", {"zero_items": "skip"}, ValueError, "zero_items"),
-    ("hgpo", {"base_group": 1}, TypeError, "base_group must be a bool"),
-    ("hgpo", {"epsilon": -1.0}, ValueError, "epsilon must be >= 0"),
-    ("salt", {"merge": "trie"}, ValueError, "merge"),
-    ("salt", {"base": "ppo"}, ValueError, "base"),
-    ("salt", {"base": "supplied"}, ValueError, "trajectory_advantages"),
-    ("gigpo", {"omega": 1.0}, TypeError, "no option"),
-])
+@pytest.mark.parametrize(
+    "method,opts,exc,msg",
+    [
+        ("gigpo", {"mode": "std"}, ValueError, "mode must be one of"),
+        ("gigpo", {"gamma": 1.5}, ValueError, "gamma must be <= 1"),
+        ("gigpo", {"gamma": float("nan")}, TypeError, "gamma must be a finite"),
+        ("gigpo", {"episode_stats": "rows"}, ValueError, "episode_stats"),
+        ("gigpo", {"grouping": "fuzzy"}, ValueError, "grouping"),
+        ("gigpo", {"similarity_threshold": 0.0, "grouping": "similarity"}, ValueError, "similarity_threshold"),
+        ("gigpo", {"grouping": "similarity", "similarity": 3}, TypeError, "similarity must be"),
+        ("gigpo", {"grouping": "similarity", "similarity": lambda i, j: torch.ones(1)}, ValueError, "must return"),
+        ("hgpo", {"history_length": -1}, ValueError, "history_length must be >= 0"),
+        ("hgpo", {"history_length": 1.5}, TypeError, "history_length must be an int"),
+        ("hgpo", {"zero_items": "skip"}, ValueError, "zero_items"),
+        ("hgpo", {"base_group": 1}, TypeError, "base_group must be a bool"),
+        ("hgpo", {"epsilon": -1.0}, ValueError, "epsilon must be >= 0"),
+        ("salt", {"merge": "trie"}, ValueError, "merge"),
+        ("salt", {"base": "ppo"}, ValueError, "base"),
+        ("salt", {"base": "supplied"}, ValueError, "trajectory_advantages"),
+        ("gigpo", {"omega": 1.0}, TypeError, "no option"),
+    ],
+)
 def test_bad_options(method, opts, exc, msg):
     b = step_batch([0, 0, 0], [0, 0, 1], [0, 1, 0], [0, 1, 0], [0, 1, 0], action_keys=[0, 0, 0])
     with pytest.raises(exc, match=msg):
@@ -646,8 +759,16 @@ def test_bad_input_values():
     b = step_batch([0, 0], [0, 0], [0, 1], [0, 0], [0, 1], action_keys=[0, 1], trajectory_advantages=[0.5, 0.2])
     with pytest.raises(ValueError, match="trajectory_advantages.*constant"):
         compute_advantages("salt", b, base="supplied")
-    b = step_batch([0, 0], [0, 0], [0, 1], [0, 0], [0, 1], gold_logprobs=np.zeros((2, 3)),
-                   gold_mask=np.array([[1, 0, 0], [0, 0, 0]]), gold_logprob_init=[-1.0, -1.0])
+    b = step_batch(
+        [0, 0],
+        [0, 0],
+        [0, 1],
+        [0, 0],
+        [0, 1],
+        gold_logprobs=np.zeros((2, 3)),
+        gold_mask=np.array([[1, 0, 0], [0, 0, 0]]),
+        gold_logprob_init=[-1.0, -1.0],
+    )
     with pytest.raises(ValueError, match="gold_mask.*row 1"):
         compute_advantages("igpo", b)
     with pytest.raises(ValueError, match="extra\\['aux'\\].*must have 2 rows"):

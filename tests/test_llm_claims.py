@@ -1,4 +1,5 @@
 """LLM claims L1-L9 (theory_checks.llm): they hold on random instances, and each check can fail."""
+
 import numpy as np
 import pytest
 

@@ -4,6 +4,7 @@ Known values (hand-computed, arithmetic in the comments), properties (hypothesis
 (vectorised estimators vs plain Python loop twins written from the equations), bad input and import
 hygiene. Parity with verl/TRL lives in test_llm_parity.py.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,9 +29,9 @@ from mdp.llm import (  # noqa: E402
     register_estimator,
     stable_hash,
 )
-from mdp.llm import segments as U  # noqa: E402
 from mdp.llm import estimators as E  # noqa: E402
 from mdp.llm import registry as R  # noqa: E402
+from mdp.llm import segments as U  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 MINE = ("grpo", "dr_grpo", "rloo", "reinforce_pp", "reinforce_pp_baseline", "lite_ppo", "gaussian_grpo")
@@ -45,11 +46,14 @@ def _b(r, g, **kw):
 
 
 def test_import_mdp_and_mdp_llm_do_not_import_torch():
-    code = ("import sys, json, mdp, mdp.llm; heavy = sorted(m for m in sys.modules if m.split('.')[0] == 'torch');"
-            "print(json.dumps(heavy))")
+    code = (
+        "import sys, json, mdp, mdp.llm; heavy = sorted(m for m in sys.modules if m.split('.')[0] == 'torch');"
+        "print(json.dumps(heavy))"
+    )
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
-                         timeout=120, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=True
+    )
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
 
 
@@ -58,8 +62,11 @@ def test_stable_hash_independent_of_pythonhashseed():
     outs = set()
     for seed in ("0", "12345"):
         env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONHASHSEED=seed)
-        outs.add(subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
-                                timeout=120, check=True).stdout.strip())
+        outs.add(
+            subprocess.run(
+                [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=True
+            ).stdout.strip()
+        )
     assert len(outs) == 1
     assert outs.pop() == f"{stable_hash(('room', 3, 'key'))} {stable_hash('x')}"
 
@@ -83,9 +90,13 @@ def test_batch_accepts_numpy_torch_and_lists():
 
 
 def test_batch_ids_factorised_and_observations_hashed():
-    b = RolloutBatch(rewards=[1.0, 2.0, 3.0, 4.0], group_ids=["u1", "u2", "u1", "u3"],
-                     trajectory_ids=np.array([7, 7, 8, 9]), step_ids=[0, 1, 0, 0],
-                     observation_keys=[(1, 2), "room", (1, 2), None])
+    b = RolloutBatch(
+        rewards=[1.0, 2.0, 3.0, 4.0],
+        group_ids=["u1", "u2", "u1", "u3"],
+        trajectory_ids=np.array([7, 7, 8, 9]),
+        step_ids=[0, 1, 0, 0],
+        observation_keys=[(1, 2), "room", (1, 2), None],
+    )
     assert b.group_ids.tolist() == [0, 1, 0, 2]
     assert b.trajectory_ids.tolist() == [7, 7, 8, 9]
     k = b.observation_keys
@@ -109,26 +120,29 @@ def test_single_all_zero_mask_row_is_allowed_and_gets_zero_token_advantage():
     assert compute_advantages("grpo", b)[1] < 0  # the row's own advantage is still computed
 
 
-@pytest.mark.parametrize("kwargs, exc, match", [
-    ({"rewards": []}, ValueError, "empty"),
-    ({"rewards": [1.0, float("nan")]}, ValueError, r"rewards must be finite.*rewards\[1\]"),
-    ({"rewards": [1.0, float("inf")]}, ValueError, "finite"),
-    ({"rewards": [1.0, 2.0], "group_ids": [0]}, ValueError, "group_ids must have one entry per row"),
-    ({"rewards": [1.0, 2.0], "response_mask": [[1, 1]]}, ValueError, "response_mask must have one row"),
-    ({"rewards": [1.0, 2.0], "response_mask": [[0, 0], [0, 0]]}, ValueError, "all zeros"),
-    ({"rewards": [1.0, 2.0], "response_mask": [[2, 0], [1, 0]]}, ValueError, "only 0 and 1"),
-    ({"rewards": [[1.0, 0.0], [1.0, 0.0]], "response_mask": [[1, 1, 1], [1, 1, 1]]}, ValueError, "tokens"),
-    ({"rewards": [1.0, 2.0], "token_entropies": [[0.1, float("nan")], [0.1, 0.2]]}, ValueError, "token_entropies"),
-    ({"rewards": [1.0, 2.0], "observation_keys": [[1], [2]]}, TypeError, r"observation_keys\[0\] is not hashable"),
-    ({"rewards": [1.0, 2.0], "observation_keys": [{"a": 1}, 2]}, TypeError, "not hashable"),
-    ({"rewards": [1.0, 2.0], "observation_keys": np.array([0.5, 1.5])}, TypeError, "integer dtype"),
-    ({"rewards": [1.0, 2.0], "group_ids": [[1], [2]]}, TypeError, r"group_ids\[0\] is not hashable"),
-    ({"rewards": [1.0, 2.0], "step_ids": [0, -1]}, ValueError, r"step_ids must be >= 0"),
-    ({"rewards": ["a", "b"]}, TypeError, "rewards must be numeric"),
-    ({"rewards": [[[1.0]]]}, ValueError, r"rewards must be \(rows,\)"),
-    ({"rewards": [1.0], "extra": [1]}, TypeError, "extra must be a dict"),
-    ({"rewards": [1.0], "dtype": torch.int64}, TypeError, "floating dtype"),
-])
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        ({"rewards": []}, ValueError, "empty"),
+        ({"rewards": [1.0, float("nan")]}, ValueError, r"rewards must be finite.*rewards\[1\]"),
+        ({"rewards": [1.0, float("inf")]}, ValueError, "finite"),
+        ({"rewards": [1.0, 2.0], "group_ids": [0]}, ValueError, "group_ids must have one entry per row"),
+        ({"rewards": [1.0, 2.0], "response_mask": [[1, 1]]}, ValueError, "response_mask must have one row"),
+        ({"rewards": [1.0, 2.0], "response_mask": [[0, 0], [0, 0]]}, ValueError, "all zeros"),
+        ({"rewards": [1.0, 2.0], "response_mask": [[2, 0], [1, 0]]}, ValueError, "only 0 and 1"),
+        ({"rewards": [[1.0, 0.0], [1.0, 0.0]], "response_mask": [[1, 1, 1], [1, 1, 1]]}, ValueError, "tokens"),
+        ({"rewards": [1.0, 2.0], "token_entropies": [[0.1, float("nan")], [0.1, 0.2]]}, ValueError, "token_entropies"),
+        ({"rewards": [1.0, 2.0], "observation_keys": [[1], [2]]}, TypeError, r"observation_keys\[0\] is not hashable"),
+        ({"rewards": [1.0, 2.0], "observation_keys": [{"a": 1}, 2]}, TypeError, "not hashable"),
+        ({"rewards": [1.0, 2.0], "observation_keys": np.array([0.5, 1.5])}, TypeError, "integer dtype"),
+        ({"rewards": [1.0, 2.0], "group_ids": [[1], [2]]}, TypeError, r"group_ids\[0\] is not hashable"),
+        ({"rewards": [1.0, 2.0], "step_ids": [0, -1]}, ValueError, r"step_ids must be >= 0"),
+        ({"rewards": ["a", "b"]}, TypeError, "rewards must be numeric"),
+        ({"rewards": [[[1.0]]]}, ValueError, r"rewards must be \(rows,\)"),
+        ({"rewards": [1.0], "extra": [1]}, TypeError, "extra must be a dict"),
+        ({"rewards": [1.0], "dtype": torch.int64}, TypeError, "floating dtype"),
+    ],
+)
 def test_batch_bad_input(kwargs, exc, match):
     with pytest.raises(exc, match=match):
         RolloutBatch(**kwargs)
@@ -179,8 +193,9 @@ def test_registry_unknown_method_and_option():
 def test_register_custom_estimator_and_output_checks():
     name = "_test_const"
     try:
-        register_estimator(name, lambda batch, value: torch.full((batch.n_rows,), value, dtype=batch.dtype),
-                           options={"value": 1.0})
+        register_estimator(
+            name, lambda batch, value: torch.full((batch.n_rows,), value, dtype=batch.dtype), options={"value": 1.0}
+        )
         with pytest.raises(ValueError, match="already registered"):
             register_estimator(name, lambda batch: None)
         b = _b([1.0, 0.0], [0, 0], response_mask=[[1, 0], [1, 1]])
@@ -272,11 +287,15 @@ def test_gaussian_grpo_known_values():
     np.testing.assert_allclose(compute_advantages("gaussian_grpo", b).numpy(), [-q2, q1, -q1, q2], atol=1e-12)
     # ties [0, 0, 1, 1]: average ranks 1.5, 3.5 -> u = 0.25, 0.75 -> -+0.6744897501960817
     t = _b([0, 0, 1, 1], [0, 0, 0, 0])
-    np.testing.assert_allclose(compute_advantages("gaussian_grpo", t).numpy(),
-                               [-0.6744897501960817] * 2 + [0.6744897501960817] * 2, atol=1e-12)
+    np.testing.assert_allclose(
+        compute_advantages("gaussian_grpo", t).numpy(), [-0.6744897501960817] * 2 + [0.6744897501960817] * 2, atol=1e-12
+    )
     # average of the quantiles over the tied slots: (q1 + q2) / 2
-    np.testing.assert_allclose(compute_advantages("gaussian_grpo", t, ties="average_quantile").numpy(),
-                               [(q1 + q2) / 2] * 2 + [-(q1 + q2) / 2] * 2, atol=1e-12)
+    np.testing.assert_allclose(
+        compute_advantages("gaussian_grpo", t, ties="average_quantile").numpy(),
+        [(q1 + q2) / 2] * 2 + [-(q1 + q2) / 2] * 2,
+        atol=1e-12,
+    )
     assert compute_advantages("gaussian_grpo", _b([2, 2, 2], [0, 0, 0])).abs().max() == 0
 
 
@@ -307,18 +326,21 @@ def test_singleton_and_zero_variance_policies():
     assert abs(float(compute_advantages("grpo", n, convention="verl_vectorized")[1])) < 1e-5
 
 
-@pytest.mark.parametrize("method, kw, match", [
-    ("grpo", {"convention": "openrlhf"}, "convention must be one of"),
-    ("grpo", {"scale_rewards": "global"}, "scale_rewards must be one of"),
-    ("grpo", {"epsilon": -1.0}, "epsilon must be"),
-    ("grpo", {"singleton": "drop"}, "singleton must be one of"),
-    ("grpo", {"zero_variance": "nan"}, "zero_variance must be one of"),
-    ("grpo", {"std_ddof": -1}, "std_ddof"),
-    ("gaussian_grpo", {"ties": "min"}, "ties must be one of"),
-    ("reinforce_pp", {"gamma": 1.5}, "gamma must lie in"),
-    ("reinforce_pp", {"kl_coef": 0.1}, "needs the field 'old_logp'"),
-    ("lite_ppo", {"epsilon": "x"}, "epsilon must be"),
-])
+@pytest.mark.parametrize(
+    "method, kw, match",
+    [
+        ("grpo", {"convention": "openrlhf"}, "convention must be one of"),
+        ("grpo", {"scale_rewards": "global"}, "scale_rewards must be one of"),
+        ("grpo", {"epsilon": -1.0}, "epsilon must be"),
+        ("grpo", {"singleton": "drop"}, "singleton must be one of"),
+        ("grpo", {"zero_variance": "nan"}, "zero_variance must be one of"),
+        ("grpo", {"std_ddof": -1}, "std_ddof"),
+        ("gaussian_grpo", {"ties": "min"}, "ties must be one of"),
+        ("reinforce_pp", {"gamma": 1.5}, "gamma must lie in"),
+        ("reinforce_pp", {"kl_coef": 0.1}, "needs the field 'old_logp'"),
+        ("lite_ppo", {"epsilon": "x"}, "epsilon must be"),
+    ],
+)
 def test_estimator_bad_options(method, kw, match):
     b = _b([1.0, 0.0, 1.0], [0, 0, 1], response_mask=np.ones((3, 2)))
     with pytest.raises(ValueError, match=match):
@@ -356,8 +378,9 @@ def ref_grpo(r, g, eps, singleton, scale, ddof=1):
             adv[rows] = 0.0
             continue
         d = x - x.mean()
-        adv[rows] = d / (np.std(x, ddof=ddof) + eps) if scale == "group" else (
-            d / (bstd + eps) if scale == "batch" else d)
+        adv[rows] = (
+            d / (np.std(x, ddof=ddof) + eps) if scale == "group" else (d / (bstd + eps) if scale == "batch" else d)
+        )
     return adv
 
 
@@ -415,29 +438,37 @@ def test_differential_against_loop_twins(seed):
     b = _b(r, g, response_mask=mask)
     for conv, eps, single in (("verl", 1e-6, "reward"), ("trl", 1e-4, "zero")):
         for scale in ("group", "batch", "none"):
-            np.testing.assert_allclose(compute_advantages("grpo", b, convention=conv, scale_rewards=scale).numpy(),
-                                       ref_grpo(r, g, eps, single, scale), atol=1e-10)
-        np.testing.assert_allclose(compute_advantages("rloo", b, convention=conv).numpy(),
-                                   ref_rloo(r, g, single), atol=1e-10)
-    np.testing.assert_allclose(compute_advantages("dr_grpo", b).numpy(), ref_grpo(r, g, 0, "reward", "none"),
-                               atol=1e-10)
+            np.testing.assert_allclose(
+                compute_advantages("grpo", b, convention=conv, scale_rewards=scale).numpy(),
+                ref_grpo(r, g, eps, single, scale),
+                atol=1e-10,
+            )
+        np.testing.assert_allclose(
+            compute_advantages("rloo", b, convention=conv).numpy(), ref_rloo(r, g, single), atol=1e-10
+        )
+    np.testing.assert_allclose(
+        compute_advantages("dr_grpo", b).numpy(), ref_grpo(r, g, 0, "reward", "none"), atol=1e-10
+    )
     lite = np.array([0.0 if len(_groups(g)[g[i]]) == 1 else 1.0 for i in range(len(r))])
-    np.testing.assert_allclose(compute_advantages("lite_ppo", b).numpy(),
-                               ref_grpo(r, g, 1e-6, "zero", "batch") * lite, atol=1e-10)
+    np.testing.assert_allclose(
+        compute_advantages("lite_ppo", b).numpy(), ref_grpo(r, g, 1e-6, "zero", "batch") * lite, atol=1e-10
+    )
     for ties in ("average_rank", "average_quantile"):
-        np.testing.assert_allclose(compute_advantages("gaussian_grpo", b, ties=ties).numpy(),
-                                   ref_gaussian(r, g, ties), atol=1e-10)
+        np.testing.assert_allclose(
+            compute_advantages("gaussian_grpo", b, ties=ties).numpy(), ref_gaussian(r, g, ties), atol=1e-10
+        )
     tok = np.zeros_like(mask)
     tok[np.arange(len(r)), mask.sum(1).astype(int) - 1] = r
     for gamma in (1.0, 0.7):
-        np.testing.assert_allclose(compute_advantages("reinforce_pp", b, gamma=gamma).numpy(),
-                                   ref_reinforce_pp(tok, mask, gamma), atol=1e-10)
+        np.testing.assert_allclose(
+            compute_advantages("reinforce_pp", b, gamma=gamma).numpy(), ref_reinforce_pp(tok, mask, gamma), atol=1e-10
+        )
 
 
 # ------------------------------------------------------------------------------------------------
 # properties
 
-group_batches = st.integers(0, 2 ** 31 - 1).map(lambda s: np.random.default_rng(s))
+group_batches = st.integers(0, 2**31 - 1).map(lambda s: np.random.default_rng(s))
 
 
 @settings(max_examples=30)
@@ -481,8 +512,7 @@ def test_gaussian_grpo_monotone_invariant_and_symmetric(rng):
 
 
 def test_dtype_and_broadcast_shapes():
-    b = RolloutBatch(rewards=torch.tensor([1.0, 0.0, 1.0, 1.0]), group_ids=[0, 0, 1, 1],
-                     response_mask=torch.ones(4, 3))
+    b = RolloutBatch(rewards=torch.tensor([1.0, 0.0, 1.0, 1.0]), group_ids=[0, 0, 1, 1], response_mask=torch.ones(4, 3))
     for m in MINE:
         adv = compute_advantages(m, b, broadcast=True)
         assert adv.shape == (4, 3) and adv.dtype == torch.float32, m
@@ -497,16 +527,22 @@ def test_option_dependent_needs_gigpo():
     spec = get_estimator("gigpo")
     assert "observation_keys" in spec.needs
     assert spec.required_fields(grouping="similarity") == ("group_ids", "trajectory_ids", "step_ids")
-    b = RolloutBatch(rewards=[1.0, 0.0, 1.0, 0.0], group_ids=[0, 0, 0, 0], trajectory_ids=[0, 0, 1, 1],
-                     step_ids=[0, 1, 0, 1], extra={"observation_embeddings": np.eye(4)[[0, 1, 0, 1]]})
+    b = RolloutBatch(
+        rewards=[1.0, 0.0, 1.0, 0.0],
+        group_ids=[0, 0, 0, 0],
+        trajectory_ids=[0, 0, 1, 1],
+        step_ids=[0, 1, 0, 1],
+        extra={"observation_embeddings": np.eye(4)[[0, 1, 0, 1]]},
+    )
     with pytest.raises(ValueError, match=r"gigpo with grouping='exact'.*observation_keys"):
         compute_advantages("gigpo", b)
     a = compute_advantages("gigpo", b, grouping="similarity")  # no observation_keys needed
     ref = compute_advantages("gigpo", b.replace(observation_keys=np.array([0, 1, 0, 1])))
     np.testing.assert_allclose(a.numpy(), ref.numpy(), atol=1e-12)
     with pytest.raises(ValueError, match="not one of its options"):
-        register_estimator("_bad_opt_needs", lambda b, x=1: b.rewards, options={"x": 1},
-                           option_needs={"y": {1: ("step_ids",)}})
+        register_estimator(
+            "_bad_opt_needs", lambda b, x=1: b.rewards, options={"x": 1}, option_needs={"y": {1: ("step_ids",)}}
+        )
 
 
 def _whiten(x, m, eps=1e-8):
@@ -546,12 +582,16 @@ def test_reinforce_pp_empty_rows_are_the_documented_exception():
 def test_lite_ppo_equals_grpo_batch_scaling(singleton, zero_variance):
     b = _b([1.0, 0.0, 0.5, 0.7, 0.7, 0.3, 2.0], [0, 0, 0, 1, 1, 2, 3])
     opts = dict(singleton=singleton, zero_variance=zero_variance)
-    np.testing.assert_array_equal(compute_advantages("lite_ppo", b, **opts).numpy(),
-                                  compute_advantages("grpo", b, scale_rewards="batch", **opts).numpy())
+    np.testing.assert_array_equal(
+        compute_advantages("lite_ppo", b, **opts).numpy(),
+        compute_advantages("grpo", b, scale_rewards="batch", **opts).numpy(),
+    )
     # the defaults: lite_ppo() == grpo(scale_rewards="batch", singleton="zero") (grpo's own default
     # singleton is verl's "reward")
-    np.testing.assert_array_equal(compute_advantages("lite_ppo", b).numpy(),
-                                  compute_advantages("grpo", b, scale_rewards="batch", singleton="zero").numpy())
+    np.testing.assert_array_equal(
+        compute_advantages("lite_ppo", b).numpy(),
+        compute_advantages("grpo", b, scale_rewards="batch", singleton="zero").numpy(),
+    )
     assert 'singleton="zero"' in E.lite_ppo.__doc__
 
 
@@ -573,7 +613,7 @@ def test_gaussian_grpo_low_precision(dtype):
 
 
 def test_unsigned_group_ids_accepted_like_observation_keys():
-    ids = np.array([2 ** 64 - 1, 2 ** 63 - 1, 2 ** 64 - 1, 7], dtype=np.uint64)
+    ids = np.array([2**64 - 1, 2**63 - 1, 2**64 - 1, 7], dtype=np.uint64)
     b = RolloutBatch(rewards=[1.0, 0.0, 0.0, 1.0], group_ids=ids, trajectory_ids=ids.astype(np.uint32))
     ref = RolloutBatch(rewards=[1.0, 0.0, 0.0, 1.0], group_ids=[0, 1, 0, 2])
     np.testing.assert_array_equal(compute_advantages("grpo", b).numpy(), compute_advantages("grpo", ref).numpy())
@@ -593,7 +633,6 @@ def test_unavailable_device_is_a_value_error():
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_cuda_batch_and_estimators_stay_on_device():
-    b = RolloutBatch(rewards=[1.0, 0.0, 0.5, 0.2], group_ids=[0, 0, 1, 1], response_mask=np.ones((4, 2)),
-                     device="cuda")
+    b = RolloutBatch(rewards=[1.0, 0.0, 0.5, 0.2], group_ids=[0, 0, 1, 1], response_mask=np.ones((4, 2)), device="cuda")
     for m in ("grpo", "rloo", "gaussian_grpo", "lite_ppo", "reinforce_pp_baseline", "hapo", "gbpo"):
         assert compute_advantages(m, b).device.type == "cuda"

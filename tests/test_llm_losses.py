@@ -2,6 +2,7 @@
 
 Known values are hand-computed (arithmetic in comments); framework parity is in test_llm_parity.py.
 """
+
 from __future__ import annotations
 
 import math
@@ -28,18 +29,21 @@ LOSS = _t([[1.0, 2.0, 3.0], [4.0, 0.0, 0.0], [9.0, 9.0, 9.0]])
 MASK = _t([[1, 1, 1], [1, 0, 0], [0, 0, 0]])  # row 2 empty
 
 
-@pytest.mark.parametrize("mode, expected", [
-    ("token-mean", (1 + 2 + 3 + 4) / 4),                 # 10 / 4 tokens
-    ("seq-mean-token-mean", (2.0 + 4.0) / 2),            # row means 2 and 4; empty row excluded
-    ("seq-mean-token-sum", (6.0 + 4.0) / 2),             # row sums 6 and 4
-    ("seq-mean-token-sum-norm", 10.0 / (3 * 3)),         # sum / (B * C), B = 3 rows, C = 3 tokens
-    ("token-sum-norm", 10.0 / 3),                        # sum / C
-    ("trl:grpo", (2.0 + 4.0 + 0.0) / 3),                 # TRL counts the empty row
-    ("trl:bnpo", 2.5),
-    ("trl:dapo", 2.5),
-    ("trl:dr_grpo", 10.0 / 9),
-    ("verl:seq-mean-token-sum-norm", 10.0 / 3),
-])
+@pytest.mark.parametrize(
+    "mode, expected",
+    [
+        ("token-mean", (1 + 2 + 3 + 4) / 4),  # 10 / 4 tokens
+        ("seq-mean-token-mean", (2.0 + 4.0) / 2),  # row means 2 and 4; empty row excluded
+        ("seq-mean-token-sum", (6.0 + 4.0) / 2),  # row sums 6 and 4
+        ("seq-mean-token-sum-norm", 10.0 / (3 * 3)),  # sum / (B * C), B = 3 rows, C = 3 tokens
+        ("token-sum-norm", 10.0 / 3),  # sum / C
+        ("trl:grpo", (2.0 + 4.0 + 0.0) / 3),  # TRL counts the empty row
+        ("trl:bnpo", 2.5),
+        ("trl:dapo", 2.5),
+        ("trl:dr_grpo", 10.0 / 9),
+        ("verl:seq-mean-token-sum-norm", 10.0 / 3),
+    ],
+)
 def test_aggregation_known_values(mode, expected):
     assert abs(float(agg_loss(LOSS, MASK, mode)) - expected) < 1e-12
 
@@ -115,7 +119,7 @@ def test_gspo_sequence_ratio_is_length_normalised():
 
 
 @settings(max_examples=25)
-@given(seed=st.integers(0, 2 ** 31 - 1), mode=st.sampled_from(AGG_MODES))
+@given(seed=st.integers(0, 2**31 - 1), mode=st.sampled_from(AGG_MODES))
 def test_on_policy_loss_is_minus_aggregated_advantage(seed, mode):
     rng = np.random.default_rng(seed)
     B, T = int(rng.integers(1, 6)), int(rng.integers(1, 6))
@@ -197,22 +201,30 @@ def test_straight_through_kl_has_k2_gradient():
 # bad input
 
 
-@pytest.mark.parametrize("kwargs, exc, match", [
-    ({"kind": "trpo"}, ValueError, "unknown policy loss kind 'trpo'"),
-    ({"agg": "mean"}, ValueError, "agg must be one of"),
-    ({"old_logp": torch.zeros(2, 2)}, ValueError, "old_logp must have the shape of logp"),
-    ({"advantages": torch.zeros(3)}, ValueError, "advantages must be"),
-    ({"mask": torch.zeros(2, 3)}, ValueError, "mask is all zeros"),
-    ({"mask": torch.full((2, 3), 2.0)}, ValueError, "only 0 and 1"),
-    ({"advantages": torch.tensor([1.0, float("nan")])}, ValueError, "advantages must be finite"),
-    ({"dual_clip": 0.5}, ValueError, "dual_clip must be None or a number > 1"),
-    ({"eps_low": -0.1}, ValueError, "eps_low must be"),
-    ({"kl_coef": 0.1}, ValueError, "needs ref_logp"),
-    ({"loss_scale_factor": 0, "agg": "seq-mean-token-sum-norm"}, ValueError, "loss_scale_factor"),
-])
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        ({"kind": "trpo"}, ValueError, "unknown policy loss kind 'trpo'"),
+        ({"agg": "mean"}, ValueError, "agg must be one of"),
+        ({"old_logp": torch.zeros(2, 2)}, ValueError, "old_logp must have the shape of logp"),
+        ({"advantages": torch.zeros(3)}, ValueError, "advantages must be"),
+        ({"mask": torch.zeros(2, 3)}, ValueError, "mask is all zeros"),
+        ({"mask": torch.full((2, 3), 2.0)}, ValueError, "only 0 and 1"),
+        ({"advantages": torch.tensor([1.0, float("nan")])}, ValueError, "advantages must be finite"),
+        ({"dual_clip": 0.5}, ValueError, "dual_clip must be None or a number > 1"),
+        ({"eps_low": -0.1}, ValueError, "eps_low must be"),
+        ({"kl_coef": 0.1}, ValueError, "needs ref_logp"),
+        ({"loss_scale_factor": 0, "agg": "seq-mean-token-sum-norm"}, ValueError, "loss_scale_factor"),
+    ],
+)
 def test_policy_loss_bad_input(kwargs, exc, match):
-    args = {"kind": "ppo", "logp": torch.zeros(2, 3), "old_logp": torch.zeros(2, 3),
-            "advantages": torch.ones(2), "mask": torch.ones(2, 3)}
+    args = {
+        "kind": "ppo",
+        "logp": torch.zeros(2, 3),
+        "old_logp": torch.zeros(2, 3),
+        "advantages": torch.ones(2),
+        "mask": torch.ones(2, 3),
+    }
     args.update(kwargs)
     kind, logp, old, adv, mask = (args.pop(k) for k in ("kind", "logp", "old_logp", "advantages", "mask"))
     with pytest.raises(exc, match=match):
@@ -239,11 +251,16 @@ def test_trl_two_sided_delta_caps_the_unclipped_branch():
 # review fix: GSPO's ((logp - old_logp) * mask).sum(-1) turned NaN/-inf padding into a NaN loss
 # (nan * 0 = nan); bpo/hapo rejected non-finite padding while ppo accepted it. The rule now: values
 # where mask == 0 are ignored everywhere (value, metrics and a zero gradient).
-_OLD = torch.log(torch.tensor([[0.3, 0.5, 0.2, 0.1], [0.4, 0.4, 0.2, 0.3], [0.6, 0.1, 0.3, 0.2]],
-                              dtype=torch.float64))
+_OLD = torch.log(torch.tensor([[0.3, 0.5, 0.2, 0.1], [0.4, 0.4, 0.2, 0.3], [0.6, 0.1, 0.3, 0.2]], dtype=torch.float64))
 _MASK = torch.tensor([[1, 1, 0, 0], [1, 0, 0, 0], [1, 1, 1, 0]])
-_PAD_CASES = [("ppo", {}), ("ppo", {"dual_clip": 3.0}), ("gspo", {}), ("bpo", {}), ("bpo", {"divergence": "hinge"}),
-              ("hapo", {"entropies": True})]
+_PAD_CASES = [
+    ("ppo", {}),
+    ("ppo", {"dual_clip": 3.0}),
+    ("gspo", {}),
+    ("bpo", {}),
+    ("bpo", {"divergence": "hinge"}),
+    ("hapo", {"entropies": True}),
+]
 
 
 def _loss_and_grad(kind, kw, pad, agg):
@@ -252,8 +269,9 @@ def _loss_and_grad(kind, kw, pad, agg):
     old, adv, ref = _OLD.clone(), torch.tensor([[1.0] * 4, [-1.0] * 4, [0.5] * 4], dtype=torch.float64), _OLD - 0.1
     kw = dict(kw)
     if kw.get("entropies"):
-        kw["entropies"] = torch.tensor([[0.5, 1.5, 0.0, 0.0], [0.2, 0.0, 0.0, 0.0], [0.9, 0.1, 2.0, 0.0]],
-                                       dtype=torch.float64)
+        kw["entropies"] = torch.tensor(
+            [[0.5, 1.5, 0.0, 0.0], [0.2, 0.0, 0.0, 0.0], [0.9, 0.1, 2.0, 0.0]], dtype=torch.float64
+        )
     pad_mask = _MASK == 0
     for t in [lp, old, adv, ref] + ([kw["entropies"]] if "entropies" in kw else []):
         t[pad_mask] = pad
@@ -289,7 +307,8 @@ def test_non_finite_padding_functional_forms():
     nan_H[_MASK == 0] = float("nan")
     assert float(bpo_loss(nan_lp, _OLD, adv, _MASK)) == pytest.approx(float(bpo_loss(lp, _OLD, adv, _MASK)), abs=1e-14)
     assert float(hapo_policy_loss(nan_lp, _OLD, adv, _MASK, entropies=nan_H)) == pytest.approx(
-        float(hapo_policy_loss(lp, _OLD, adv, _MASK, entropies=H)), abs=1e-14)
+        float(hapo_policy_loss(lp, _OLD, adv, _MASK, entropies=H)), abs=1e-14
+    )
     h1, s1 = normalized_entropy(nan_H, _MASK)
     h2, s2 = normalized_entropy(H, _MASK)
     torch.testing.assert_close(h1, h2)

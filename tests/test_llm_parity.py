@@ -3,6 +3,7 @@
 The vectors were produced by running the upstream functions side by side outside the repository
 (commits and procedure in tests/data/llm_parity/README.md); every comparison is to 1e-6.
 """
+
 from __future__ import annotations
 
 import json
@@ -37,9 +38,12 @@ def trl():
 @pytest.fixture(scope="module")
 def verl_batch(verl):
     i = verl["inputs"]
-    return RolloutBatch(rewards=_t(i["token_level_rewards"]), group_ids=i["group_ids"],
-                        response_mask=_t(i["response_mask"]),
-                        extra={"old_logp": i["old_logp"], "ref_logp": i["ref_logp"]})
+    return RolloutBatch(
+        rewards=_t(i["token_level_rewards"]),
+        group_ids=i["group_ids"],
+        response_mask=_t(i["response_mask"]),
+        extra={"old_logp": i["old_logp"], "ref_logp": i["ref_logp"]},
+    )
 
 
 def _close(ours, ref, tol=TOL):
@@ -63,25 +67,31 @@ def test_batch_has_singletons_and_zero_variance_groups(verl):
     assert any(np.ptp(scores[gid == g]) == 0 for g in range(len(counts)) if counts[g] > 1)
 
 
-@pytest.mark.parametrize("name, fn, kw", [
-    ("grpo", E.grpo, {}),
-    ("grpo_no_std", E.dr_grpo, {}),
-    ("grpo_vectorized", E.grpo, {"convention": "verl_vectorized"}),  # verl computes this one in float32
-    ("rloo", E.rloo, {}),
-    ("rloo_vectorized", E.rloo, {"convention": "verl_vectorized"}),
-])
+@pytest.mark.parametrize(
+    "name, fn, kw",
+    [
+        ("grpo", E.grpo, {}),
+        ("grpo_no_std", E.dr_grpo, {}),
+        ("grpo_vectorized", E.grpo, {"convention": "verl_vectorized"}),  # verl computes this one in float32
+        ("rloo", E.rloo, {}),
+        ("rloo_vectorized", E.rloo, {"convention": "verl_vectorized"}),
+    ],
+)
 def test_verl_outcome_advantages(verl, verl_batch, name, fn, kw):
     adv = fn(verl_batch, **kw)
     _close(adv.unsqueeze(-1) * verl_batch.response_mask, verl["outputs"][name])
 
 
-@pytest.mark.parametrize("name, fn, kw", [
-    ("reinforce_pp_gamma1.0", E.reinforce_pp, {"gamma": 1.0}),
-    ("reinforce_pp_gamma0.9", E.reinforce_pp, {"gamma": 0.9}),
-    ("reinforce_pp_kl0.05", E.reinforce_pp, {"kl_coef": 0.05, "kl_kind": "kl"}),
-    ("reinforce_pp_baseline", E.reinforce_pp_baseline, {}),
-    ("reinforce_pp_baseline_kl0.05", E.reinforce_pp_baseline, {"kl_coef": 0.05, "kl_kind": "kl"}),
-])
+@pytest.mark.parametrize(
+    "name, fn, kw",
+    [
+        ("reinforce_pp_gamma1.0", E.reinforce_pp, {"gamma": 1.0}),
+        ("reinforce_pp_gamma0.9", E.reinforce_pp, {"gamma": 0.9}),
+        ("reinforce_pp_kl0.05", E.reinforce_pp, {"kl_coef": 0.05, "kl_kind": "kl"}),
+        ("reinforce_pp_baseline", E.reinforce_pp_baseline, {}),
+        ("reinforce_pp_baseline_kl0.05", E.reinforce_pp_baseline, {"kl_coef": 0.05, "kl_kind": "kl"}),
+    ],
+)
 def test_verl_reinforce_pp(verl, verl_batch, name, fn, kw):
     _close(fn(verl_batch, **kw), verl["outputs"][name])
 
@@ -93,7 +103,9 @@ def test_verl_kl_penalty(verl, kind):
     _close(kl_estimate(_t(i["logp"]), _t(i["ref_logp"]), kind), verl["outputs"][f"kl_{kind}"])
 
 
-@pytest.mark.parametrize("mask_name, mask_key", [("mask", "response_mask"), ("mask_empty", "response_mask_with_empty_row")])
+@pytest.mark.parametrize(
+    "mask_name, mask_key", [("mask", "response_mask"), ("mask_empty", "response_mask_with_empty_row")]
+)
 @pytest.mark.parametrize("mode", ["token-mean", "seq-mean-token-sum", "seq-mean-token-mean", "seq-mean-token-sum-norm"])
 def test_verl_agg_loss(verl, mode, mask_name, mask_key):
     i, o = verl["inputs"], verl["outputs"]
@@ -110,8 +122,17 @@ def test_verl_ppo_loss_and_gradient(verl, logp_key, mode):
     i = verl["inputs"]
     ref = verl["outputs"][f"ppo_{logp_key}_{mode}"]
     x = _t(i[logp_key]).requires_grad_(True)
-    res = policy_loss("ppo", x, _t(i["old_logp"]), _t(i["advantages_big"]), _t(i["response_mask"]),
-                      agg=f"verl:{mode}", eps_low=0.2, eps_high=0.28, dual_clip=3.0)
+    res = policy_loss(
+        "ppo",
+        x,
+        _t(i["old_logp"]),
+        _t(i["advantages_big"]),
+        _t(i["response_mask"]),
+        agg=f"verl:{mode}",
+        eps_low=0.2,
+        eps_high=0.28,
+        dual_clip=3.0,
+    )
     res.loss.backward()
     assert abs(float(res.loss.detach()) - ref["loss"]) <= TOL
     _close(x.grad, ref["grad"])
@@ -129,8 +150,9 @@ def test_verl_gspo(verl, logp_key):
     i = verl["inputs"]
     ref = verl["outputs"][f"gspo_{logp_key}"]
     x = _t(i[logp_key]).requires_grad_(True)
-    res = policy_loss("gspo", x, _t(i["old_logp"]), _t(i["advantages_big"]), _t(i["response_mask"]),
-                      eps_low=3e-4, eps_high=4e-4)
+    res = policy_loss(
+        "gspo", x, _t(i["old_logp"]), _t(i["advantages_big"]), _t(i["response_mask"]), eps_low=3e-4, eps_high=4e-4
+    )
     res.loss.backward()
     assert abs(float(res.loss.detach()) - ref["loss"]) <= TOL
     _close(x.grad, ref["grad"])
@@ -174,10 +196,21 @@ def test_trl_loss_and_gradient(trl, loss_type, level, beta):
     i = trl["inputs"]
     ref = trl["outputs"][f"loss_{loss_type}_{level}_beta{beta}"]
     x = _t(i["logp"]).requires_grad_(True)
-    res = policy_loss("ppo" if level == "token" else "gspo", x, _t(i["old_logp"]), _t(i["advantages"]),
-                      _t(i["mask"]), agg=f"trl:{loss_type}", eps_low=0.2, eps_high=0.28, log_ratio_clamp=None,
-                      ref_logp=_t(i["ref_logp"]), kl_coef=beta, kl_kind="k3",
-                      loss_scale_factor=i["max_completion_length"])
+    res = policy_loss(
+        "ppo" if level == "token" else "gspo",
+        x,
+        _t(i["old_logp"]),
+        _t(i["advantages"]),
+        _t(i["mask"]),
+        agg=f"trl:{loss_type}",
+        eps_low=0.2,
+        eps_high=0.28,
+        log_ratio_clamp=None,
+        ref_logp=_t(i["ref_logp"]),
+        kl_coef=beta,
+        kl_kind="k3",
+        loss_scale_factor=i["max_completion_length"],
+    )
     res.loss.backward()
     assert abs(float(res.loss.detach()) - ref["loss"]) <= TOL
     _close(x.grad, ref["grad"])

@@ -1,5 +1,6 @@
 """Tests for mdp.llm.preference: ArenaRL, SPO, SPARK, HiLL (known values, properties, twins,
 registry integration, bad input)."""
+
 import math
 
 import numpy as np
@@ -11,9 +12,22 @@ torch = pytest.importorskip("torch")
 
 from mdp.llm import RolloutBatch, compute_advantages  # noqa: E402
 from mdp.llm.preference import (  # noqa: E402
-    bracket_order, hill_hint_reward, hill_replace_groups, hint_reliance, kendall_tau, majority_accuracy,
-    minimax_winner, preference_exploitability, rank_advantages, round_robin, single_elimination,
-    spark_aggregate, spark_process_reward, spo_self_play, spo_win_rate_matrix, spo_win_rates,
+    bracket_order,
+    hill_hint_reward,
+    hill_replace_groups,
+    hint_reliance,
+    kendall_tau,
+    majority_accuracy,
+    minimax_winner,
+    preference_exploitability,
+    rank_advantages,
+    round_robin,
+    single_elimination,
+    spark_aggregate,
+    spark_process_reward,
+    spo_self_play,
+    spo_win_rate_matrix,
+    spo_win_rates,
 )
 
 
@@ -84,7 +98,7 @@ def test_symmetrize_cancels_position_bias():
     assert round_robin(range(2), biased, symmetrize=True).ranking[0] == 1
 
 
-@given(st.integers(1, 40), st.integers(0, 2 ** 32 - 1), st.booleans())
+@given(st.integers(1, 40), st.integers(0, 2**32 - 1), st.booleans())
 @settings(max_examples=30)
 def test_call_counts_property(N, seed, sym):
     g = np.random.default_rng(seed)
@@ -114,8 +128,9 @@ def test_arena_registry_matches_per_group_loop(rng):
     adv = compute_advantages("arena", b, judge=judge, anchor_judge=lambda i: 1 / (1 + math.exp(-q[i])))
     for gid in range(3):
         rows = np.flatnonzero(g == gid)
-        ref = single_elimination(rows.tolist(), judge, seeding="scores",
-                                 seed_scores=1 / (1 + np.exp(-q[rows]))).advantages
+        ref = single_elimination(
+            rows.tolist(), judge, seeding="scores", seed_scores=1 / (1 + np.exp(-q[rows]))
+        ).advantages
         np.testing.assert_allclose(adv.numpy()[rows], ref, atol=1e-12)
     rr = compute_advantages("arena", b, judge=judge, scheme="round_robin")
     assert rr.shape == (11,) and torch.isfinite(rr).all()
@@ -167,7 +182,7 @@ def test_spo_win_rates_known_values():
     assert spo_win_rates(["x"], lambda a, b: 1.0) == (pytest.approx([0.5]), 0)
 
 
-@given(st.integers(2, 9), st.integers(0, 2 ** 32 - 1))
+@given(st.integers(2, 9), st.integers(0, 2**32 - 1))
 def test_spo_mean_half_and_matrix_twin(K, seed):
     g = np.random.default_rng(seed)
     U = np.triu(g.uniform(-0.5, 0.5, size=(K, K)), 1)
@@ -258,7 +273,7 @@ def test_spark_step_majority_known_values():
 
 def test_spark_ties_and_mask():
     V = np.array([[[1, 0], [0, 0]]])  # N = 2: step 0 is a 1-1 tie
-    assert spark_aggregate(V).first_error.tolist() == [0]            # conservative: incorrect
+    assert spark_aggregate(V).first_error.tolist() == [0]  # conservative: incorrect
     assert spark_aggregate(V, tie="correct").first_error.tolist() == [1]
     m = np.array([[1, 0]])
     lab = spark_aggregate(np.array([[[1, 0], [1, 0]]]), step_mask=m)
@@ -359,7 +374,7 @@ def test_hill_per_rollout_reliance_averages_correct_only():
 @given(st.floats(0.0, 1.0), st.integers(1, 16))
 def test_hill_non_degeneracy_property(p, n):
     # 1 - p^n - (1 - p)^n in [0, 1), symmetric, max at 1/2 (docs/papers/hill.md claim 2)
-    f = lambda x: 1 - x ** n - (1 - x) ** n  # noqa: E731
+    f = lambda x: 1 - x**n - (1 - x) ** n  # noqa: E731
     assert -1e-12 <= f(p) <= f(0.5) + 1e-12
     assert f(p) == pytest.approx(f(1 - p), abs=1e-12)
 
@@ -417,7 +432,7 @@ def test_singleton_groups_get_zero_advantage_in_grpo_based_estimators():
     pref = lambda i, j: 0.7  # noqa: E731 (row 2 alone: win rate 1/2)
     a = compute_advantages("spo", b, preference=pref, baseline="grpo")
     assert float(a[2]) == 0.0
-    np.testing.assert_allclose(a.numpy()[:2], [2 ** -0.5, -(2 ** -0.5)], atol=1e-5)
+    np.testing.assert_allclose(a.numpy()[:2], [2**-0.5, -(2**-0.5)], atol=1e-5)
     assert float(compute_advantages("spo", b, preference=pref)[2]) == 0.0  # mean baseline, as before
     # an explicit base option overrides the default (verl's mean-0/std-1 convention: 0.5 / (1 + 1e-6))
     a_r = compute_advantages("spo", b, preference=pref, baseline="grpo", base_options={"singleton": "reward"})

@@ -1,5 +1,6 @@
 """Tests for mdp.llm.samplers (D3S, MMR1 VAS, iGRPO) and the token-level loss variants
 mdp.llm.hapo and mdp.llm.bpo: known values, properties, loop/brute-force twins, bad input."""
+
 import math
 
 import numpy as np
@@ -11,17 +12,39 @@ torch = pytest.importorskip("torch")
 
 from mdp.llm import RolloutBatch, compute_advantages, policy_loss  # noqa: E402
 from mdp.llm.bpo import (  # noqa: E402
-    bpo_loss, bpo_sign_rule, bpo_target_from_advantages, bpo_target_ratio, bpo_token_losses, gbpo_advantages,
+    bpo_loss,
+    bpo_sign_rule,
+    bpo_target_from_advantages,
+    bpo_target_ratio,
+    bpo_token_losses,
+    gbpo_advantages,
     weighted_median,
 )
 from mdp.llm.hapo import (  # noqa: E402
-    apply_entropy_stats, hapo_clip_bounds, hapo_policy_loss, hapo_redistribute, hapo_temperature,
-    hapo_token_advantages, hapo_token_losses, normalized_entropy,
+    apply_entropy_stats,
+    hapo_clip_bounds,
+    hapo_policy_loss,
+    hapo_redistribute,
+    hapo_temperature,
+    hapo_token_advantages,
+    hapo_token_losses,
+    normalized_entropy,
 )
 from mdp.llm.samplers import (  # noqa: E402
-    MixtureSampler, _max_variance_subset_reference, best_of_n_success, d3s_retention, d3s_sample_mask,
-    d3s_token_mask, distinct_n, igrpo_rollout, max_variance_subset, mean_edit_distance, outcome_variance_score,
-    trajectory_diversity, variance_gradient_bounds, vps_weights,
+    MixtureSampler,
+    _max_variance_subset_reference,
+    best_of_n_success,
+    d3s_retention,
+    d3s_sample_mask,
+    d3s_token_mask,
+    distinct_n,
+    igrpo_rollout,
+    max_variance_subset,
+    mean_edit_distance,
+    outcome_variance_score,
+    trajectory_diversity,
+    variance_gradient_bounds,
+    vps_weights,
 )
 
 
@@ -89,18 +112,19 @@ def test_d3s_softmax_logit_gradient_norm():
     for scale in (0.1, 1.0, 10.0, 50.0):
         z = torch.tensor([scale, 0.0, -1.0], dtype=torch.float64, requires_grad=True)
         lp = torch.log_softmax(z, 0)
-        g, = torch.autograd.grad(lp[0], z)
+        (g,) = torch.autograd.grad(lp[0], z)
         pi = lp.exp().detach()
-        assert float((g ** 2).sum()) == pytest.approx(float(1 - 2 * pi[0] + (pi ** 2).sum()), abs=1e-12)
-    assert float((g ** 2).sum()) < 1e-20
+        assert float((g**2).sum()) == pytest.approx(float(1 - 2 * pi[0] + (pi**2).sum()), abs=1e-12)
+    assert float((g**2).sum()) < 1e-20
 
 
 def test_d3s_retention_schedule():
     assert d3s_retention(0, warmup_steps=100, r_min=0.25) == 0.25
     assert d3s_retention(50, warmup_steps=100, r_min=0.25) == pytest.approx(0.625)
     assert d3s_retention(500, warmup_steps=100) == 1.0
-    np.testing.assert_allclose(d3s_retention([0, 50, 100], warmup_steps=100, r_min=0.5, shape="cosine"),
-                               [0.5, 0.75, 1.0])
+    np.testing.assert_allclose(
+        d3s_retention([0, 50, 100], warmup_steps=100, r_min=0.5, shape="cosine"), [0.5, 0.75, 1.0]
+    )
 
 
 def test_d3s_bad_input():
@@ -128,8 +152,7 @@ def test_d3s_bad_input():
 
 # ---------------------------------------------------------------------------------------- MMR1
 def test_ovs_and_diversity_known_values():
-    np.testing.assert_allclose(outcome_variance_score([[1, 0, 1, 0], [1, 1, 1, 1], [1, 0, 0, 0]]),
-                               [0.25, 0.0, 0.1875])
+    np.testing.assert_allclose(outcome_variance_score([[1, 0, 1, 0], [1, 1, 1, 1], [1, 0, 0, 0]]), [0.25, 0.0, 0.1875])
     # distinct-2 of [1 2 3], [1 2 4]: bigrams (1,2),(2,3),(1,2),(2,4) -> 3 unique / 4
     assert distinct_n([[1, 2, 3], [1, 2, 4]], n=2) == 0.75
     assert mean_edit_distance([[1, 2, 3], [1, 2, 4]], normalize=False) == 1.0
@@ -172,8 +195,8 @@ def test_variance_gradient_bounds_bernoulli():
         out = variance_gradient_bounds([p, 1 - p], [1.0, 0.0])
         assert out["expected_sq_norm"] >= out["c_pi"] * out["var"] - 1e-15
         assert out["exact_sq_norm"] >= out["min_pi"] * out["var"] - 1e-15
-        assert out["exact_sq_norm"] == pytest.approx(2 * p ** 2 * (1 - p) ** 2, abs=1e-15)
-        assert out["expected_sq_norm"] == pytest.approx(2 * p * (1 - p) * (p ** 3 + (1 - p) ** 3), abs=1e-15)
+        assert out["exact_sq_norm"] == pytest.approx(2 * p**2 * (1 - p) ** 2, abs=1e-15)
+        assert out["expected_sq_norm"] == pytest.approx(2 * p * (1 - p) * (p**3 + (1 - p) ** 3), abs=1e-15)
         assert out["exact_sq_norm"] >= prev
         prev = out["exact_sq_norm"]
     assert variance_gradient_bounds([0.0, 1.0], [1.0, 0.0])["expected_sq_norm"] == 0.0
@@ -201,6 +224,7 @@ def test_mmr1_bad_input(rng):
 # ---------------------------------------------------------------------------------------- iGRPO
 def _toy(p_correct, copy=0.9):
     """Draft correct with prob p; a refinement of a correct draft copies it (correct) w.p. ``copy``."""
+
     def draft_fn(q, n, rng):
         return list((rng.random(n) < p_correct).astype(int))
 
@@ -219,8 +243,9 @@ def test_igrpo_rollout_structure_and_advantages(rng):
     assert out.draft_rewards.shape == (3, 4)
     assert all(out.draft_rewards[i, out.best_draft[i]] == out.draft_rewards[i].max() for i in range(3))
     # advantages equal the registry's GRPO (TRL convention: unbiased std + eps) on the refinement rewards
-    ref = compute_advantages("grpo", RolloutBatch(rewards=out.rewards, group_ids=out.group_ids), convention="trl",
-                             epsilon=1e-6)
+    ref = compute_advantages(
+        "grpo", RolloutBatch(rewards=out.rewards, group_ids=out.group_ids), convention="trl", epsilon=1e-6
+    )
     np.testing.assert_allclose(out.advantages.numpy(), ref.numpy(), atol=1e-12)
     R = out.rewards.reshape(3, 5)
     assert out.zero_variance.tolist() == np.all(R == R[:, :1], axis=1).tolist()
@@ -232,19 +257,17 @@ def test_igrpo_signal_recovery_and_best_of_n(rng):
     # group of the same size G when the refinement copies a correct draft with c = 1/2
     p, Nd, G = 0.1, 8, 8
     d, r, rew = _toy(p, copy=0.5)
-    out = igrpo_rollout(list(range(1500)), draft_fn=d, refine_fn=r, reward_fn=rew, n_drafts=Nd, group_size=G,
-                        rng=rng)
+    out = igrpo_rollout(list(range(1500)), draft_fn=d, refine_fn=r, reward_fn=rew, n_drafts=Nd, group_size=G, rng=rng)
     best = out.draft_rewards.max(1)
     assert best.mean() == pytest.approx(best_of_n_success(p, Nd), abs=4 * math.sqrt(0.25 / 1500))
-    grpo_zero = p ** G + (1 - p) ** G  # 0.43
+    grpo_zero = p**G + (1 - p) ** G  # 0.43
     q = best_of_n_success(p, Nd)
-    expect = q * 2 * 0.5 ** G + (1 - q) * grpo_zero  # 0.19
+    expect = q * 2 * 0.5**G + (1 - q) * grpo_zero  # 0.19
     assert out.zero_variance.mean() == pytest.approx(expect, abs=4 * math.sqrt(0.25 / 1500))
     assert out.zero_variance.mean() < grpo_zero
     # with c = 0.9 a correct draft is usually copied 8 times: zero variance again (docs/papers/igrpo.md pitfall)
     d9, r9, _ = _toy(p, copy=0.9)
-    out9 = igrpo_rollout(list(range(600)), draft_fn=d9, refine_fn=r9, reward_fn=rew, n_drafts=Nd, group_size=G,
-                         rng=rng)
+    out9 = igrpo_rollout(list(range(600)), draft_fn=d9, refine_fn=r9, reward_fn=rew, n_drafts=Nd, group_size=G, rng=rng)
     assert out9.zero_variance.mean() > out.zero_variance.mean()
 
 
@@ -253,11 +276,13 @@ def test_igrpo_bad_input(rng):
     with pytest.raises(ValueError, match="group_size must be >= 2"):
         igrpo_rollout(["a"], draft_fn=d, refine_fn=r, reward_fn=rew, n_drafts=2, group_size=1, rng=rng)
     with pytest.raises(ValueError, match="must return 3 responses"):
-        igrpo_rollout(["a"], draft_fn=lambda q, n, g: [1], refine_fn=r, reward_fn=rew, n_drafts=3, group_size=2,
-                      rng=rng)
+        igrpo_rollout(
+            ["a"], draft_fn=lambda q, n, g: [1], refine_fn=r, reward_fn=rew, n_drafts=3, group_size=2, rng=rng
+        )
     with pytest.raises(ValueError, match="non-finite"):
-        igrpo_rollout(["a"], draft_fn=d, refine_fn=r, reward_fn=lambda q, y: float("nan"), n_drafts=2,
-                      group_size=2, rng=rng)
+        igrpo_rollout(
+            ["a"], draft_fn=d, refine_fn=r, reward_fn=lambda q, y: float("nan"), n_drafts=2, group_size=2, rng=rng
+        )
     with pytest.raises(ValueError, match="prompts must not be empty"):
         igrpo_rollout([], draft_fn=d, refine_fn=r, reward_fn=rew, n_drafts=2, group_size=2, rng=rng)
     with pytest.raises(ValueError, match=r"p must lie in \[0, 1\]"):
@@ -292,8 +317,11 @@ def test_hapo_token_advantages_known_and_twin(rng):
         mask = (np.arange(9)[None, :] < rng.integers(1, 10, size=20)[:, None]).astype(float)
         r = rng.normal(size=20) if _ % 2 else (rng.random(20) < 0.1).astype(float)
         np.testing.assert_allclose(hapo_token_advantages(r, g, mask).numpy(), _hapo_adv_loop(r, g, mask), atol=1e-10)
-        np.testing.assert_allclose(compute_advantages("hapo", RolloutBatch(rewards=r, group_ids=g, response_mask=mask))
-                                   .numpy(), _hapo_adv_loop(r, g, mask), atol=1e-10)
+        np.testing.assert_allclose(
+            compute_advantages("hapo", RolloutBatch(rewards=r, group_ids=g, response_mask=mask)).numpy(),
+            _hapo_adv_loop(r, g, mask),
+            atol=1e-10,
+        )
 
 
 def test_hapo_fallback_triggers():
@@ -304,7 +332,7 @@ def test_hapo_fallback_triggers():
     np.testing.assert_allclose(A, (r - r.mean()) / (r.std(ddof=1) + 1e-6))
 
 
-@given(st.integers(0, 2 ** 32 - 1), st.sampled_from([0.5, 0.8]))
+@given(st.integers(0, 2**32 - 1), st.sampled_from([0.5, 0.8]))
 def test_normalized_entropy_bounds(seed, pivot):
     g = np.random.default_rng(seed)
     H = g.exponential(size=(4, 7))
@@ -330,7 +358,7 @@ def test_hapo_clip_and_redistribution_factors():
     A = torch.ones(1, 5)
     in_band = hapo_redistribute(A, h, torch.ones(1, 5))
     out_band = hapo_redistribute(A, h, torch.full((1, 5), 1.5))
-    np.testing.assert_allclose(in_band.numpy(), [[0.0, 0.5, 1.0, 1.0, 1.0]])   # low-entropy damped in band
+    np.testing.assert_allclose(in_band.numpy(), [[0.0, 0.5, 1.0, 1.0, 1.0]])  # low-entropy damped in band
     np.testing.assert_allclose(out_band.numpy(), [[1.0, 1.0, 1.0, 1.5, 2.0]])  # high-entropy amplified outside
     np.testing.assert_allclose(hapo_temperature(h, 1.0, 0.05).numpy(), [[0.95, 0.975, 1.0, 1.025, 1.05]])
 
@@ -394,7 +422,7 @@ def test_bpo_mean_sign_rule_infeasible():
     assert p @ bpo_sign_rule(q, p, e) == pytest.approx(1.0)
 
 
-@given(st.integers(0, 2 ** 32 - 1), st.integers(2, 8), st.booleans())
+@given(st.integers(0, 2**32 - 1), st.integers(2, 8), st.booleans())
 def test_bpo_target_ratio_matches_linprog(seed, A, ties):
     from scipy.optimize import linprog
 
@@ -434,8 +462,9 @@ def test_gbpo_advantages_known_values():
     # binary groups: majority side gets 0, exactly half successes -> median 1/2
     a = gbpo_advantages([1.0, 0, 0, 1, 1, 0, 0, 1, 1, 0], [0, 0, 0, 1, 1, 1, 1, 1, 2, 2]).numpy()
     np.testing.assert_allclose(a, [1, 0, 0, 0, 0, -1, -1, 0, 0.5, -0.5])
-    np.testing.assert_allclose(gbpo_advantages([1.0, 3.0, 8.0], [0, 0, 0], scale="mad").numpy(),
-                               np.array([-2.0, 0.0, 5.0]) / (7 / 3 + 1e-6))
+    np.testing.assert_allclose(
+        gbpo_advantages([1.0, 3.0, 8.0], [0, 0, 0], scale="mad").numpy(), np.array([-2.0, 0.0, 5.0]) / (7 / 3 + 1e-6)
+    )
     b = RolloutBatch(rewards=[1.0, 0, 0, 1], group_ids=[0, 0, 0, 0])
     np.testing.assert_allclose(compute_advantages("gbpo", b).numpy(), [0.5, -0.5, -0.5, 0.5])
     np.testing.assert_allclose(bpo_target_from_advantages(torch.tensor([2.0, 0.0, -1.0])).numpy(), [1.2, 1.0, 0.8])
@@ -446,7 +475,7 @@ def test_bpo_loss_values_and_hinge_vs_ppo(rng):
     old = torch.zeros(1, 2, dtype=torch.float64)
     m = torch.ones(1, 2)
     sq = bpo_token_losses(lp, old, torch.tensor([[2.0, -1.0]]), m, eps=0.2)
-    np.testing.assert_allclose(sq.numpy(), [[2 * 0.3 ** 2, 1 * 0.1 ** 2]])
+    np.testing.assert_allclose(sq.numpy(), [[2 * 0.3**2, 1 * 0.1**2]])
     hinge = bpo_token_losses(lp, old, torch.tensor([[2.0, -1.0]]), m, eps=0.2, divergence="hinge")
     np.testing.assert_allclose(hinge.numpy(), [[0.0, 0.1]], atol=1e-15)  # A<0: push rho=0.9 down to 0.8
     past = bpo_token_losses(torch.tensor([[math.log(0.7)]]), [[0.0]], [-1.0], [[1]], divergence="hinge")
@@ -454,14 +483,21 @@ def test_bpo_loss_values_and_hinge_vs_ppo(rng):
     # for A > 0 the hinge equals PPO-clip's -A min(rho, 1 + eps) up to the constant -A (1 + eps)
     rho = torch.linspace(0.5, 1.6, 23, dtype=torch.float64)[None, :]
     A = 1.7
-    h = bpo_token_losses(rho.log(), torch.zeros_like(rho), torch.full((1,), A, dtype=torch.float64),
-                         torch.ones_like(rho), divergence="hinge")
+    h = bpo_token_losses(
+        rho.log(),
+        torch.zeros_like(rho),
+        torch.full((1,), A, dtype=torch.float64),
+        torch.ones_like(rho),
+        divergence="hinge",
+    )
     ppo = -A * torch.minimum(rho, torch.tensor(1.2, dtype=torch.float64))
     np.testing.assert_allclose((h - ppo).numpy(), np.full((1, 23), A * 1.2), atol=1e-12)
     lpx = torch.tensor(rng.normal(size=(3, 4)) * 0.2, requires_grad=True)
     adv = torch.tensor([1.0, 0.0, -2.0])
     res = policy_loss("bpo", lpx, torch.zeros(3, 4, dtype=torch.float64), adv, torch.ones(3, 4))
-    assert float(res.loss.detach()) == pytest.approx(float(bpo_loss(lpx, torch.zeros(3, 4), adv, torch.ones(3, 4)).detach()))
+    assert float(res.loss.detach()) == pytest.approx(
+        float(bpo_loss(lpx, torch.zeros(3, 4), adv, torch.ones(3, 4)).detach())
+    )
     res.loss.backward()
     assert float(lpx.grad[1].abs().sum()) == 0.0  # A = 0 rows give no update
 
@@ -519,7 +555,7 @@ def test_nearest_quantile_float64_rank_path(monkeypatch):
 
 
 def test_normalized_entropy_above_torch_quantile_limit():
-    n = 2 ** 24 + 7  # torch.quantile raises here
+    n = 2**24 + 7  # torch.quantile raises here
     v = torch.arange(n) % 1000
     H = (1.0 + v[torch.randperm(n, generator=torch.Generator().manual_seed(0))].to(torch.float32)).unsqueeze(0)
     mask = torch.ones_like(H, dtype=torch.bool)

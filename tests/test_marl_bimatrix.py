@@ -1,4 +1,5 @@
 """Bimatrix Nash equilibria: support enumeration, vertex enumeration, Lemke-Howson."""
+
 import dataclasses
 
 import numpy as np
@@ -24,8 +25,7 @@ def _profiles(eqs):
 
 
 def _contains(eqs, x, y, atol=1e-9):
-    return any(np.allclose(e.row_strategy, x, atol=atol) and np.allclose(e.col_strategy, y, atol=atol)
-               for e in eqs)
+    return any(np.allclose(e.row_strategy, x, atol=atol) and np.allclose(e.col_strategy, y, atol=atol) for e in eqs)
 
 
 def _lp_value(M):
@@ -35,8 +35,9 @@ def _lp_value(M):
     c[-1] = -1.0
     A_ub = np.hstack([-M.T, np.ones((n, 1))])
     A_eq = np.hstack([np.ones((1, m)), np.zeros((1, 1))])
-    res = linprog(c, A_ub=A_ub, b_ub=np.zeros(n), A_eq=A_eq, b_eq=[1.0],
-                  bounds=[(0, None)] * m + [(None, None)], method="highs")
+    res = linprog(
+        c, A_ub=A_ub, b_ub=np.zeros(n), A_eq=A_eq, b_eq=[1.0], bounds=[(0, None)] * m + [(None, None)], method="highs"
+    )
     assert res.status == 0
     return -res.fun
 

@@ -1,5 +1,6 @@
 """Bayesian-network joint policies (marl.bn): model, DAG checks, joint policy, sampling, exact gradient,
 exact-gradient ascent and the Nash gap over conditional policies."""
+
 import itertools
 
 import numpy as np
@@ -45,7 +46,9 @@ def fd_gradient(game, parents, theta, eps=1e-6):
             tm = [x.copy() for x in theta]
             tp[i][idx] += eps
             tm[i][idx] -= eps
-            g[idx] = (bn_policy_gradient(game, parents, tp).value - bn_policy_gradient(game, parents, tm).value) / (2 * eps)
+            g[idx] = (bn_policy_gradient(game, parents, tp).value - bn_policy_gradient(game, parents, tm).value) / (
+                2 * eps
+            )
         out.append(g)
     return out
 

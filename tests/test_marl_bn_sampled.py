@@ -1,5 +1,6 @@
 """Sampled BN learners (marl.bn.sampled): REINFORCE is unbiased for the exact gradient, the kernels
 equal their numpy twins draw for draw, both learners improve J, bad input."""
+
 import numpy as np
 import pytest
 from hypothesis import given, settings

@@ -1,4 +1,5 @@
 """Deep BN actor-critic (marl.bn.torch) and the cooperative PettingZoo environment (coop_games_v0)."""
+
 import numpy as np
 import pytest
 
@@ -81,8 +82,16 @@ def test_exact_joint_policy_matches_sampling():
 @pytest.mark.parametrize("graph", ["learned", "none", "full"])
 def test_training_runs_and_is_evaluated_exactly(graph):
     g = CooperativeGame(np.ones((1, 2, 2, 1)), np.array([[[1.0, 0.0], [0.0, 2.0]]]), 0.5)
-    res = train_bn_actor_critic(lambda: coop_games_v0.parallel_env(g, max_cycles=10), graph=graph, n_iter=16,
-                                n_envs=4, lr=0.05, rng=np.random.default_rng(0), n_checkpoints=2, device="cpu")
+    res = train_bn_actor_critic(
+        lambda: coop_games_v0.parallel_env(g, max_cycles=10),
+        graph=graph,
+        n_iter=16,
+        n_envs=4,
+        lr=0.05,
+        rng=np.random.default_rng(0),
+        n_checkpoints=2,
+        device="cpu",
+    )
     assert res.device == "cpu" and res.checkpoints.tolist() == [8, 16]
     assert res.optimum == pytest.approx(4.0)  # 2 / (1 - 0.5)
     for v in (*res.values_graph, *res.values_independent):

@@ -1,4 +1,5 @@
 """Correlated / coarse correlated equilibria (LP via cvxpy) and NashConv of matrix games."""
+
 import dataclasses
 
 import numpy as np
@@ -133,14 +134,17 @@ def test_nash_conv_matches_brute_force(seed, shape):
     r = nash_conv(U, strats)
     total = 0.0
     for i in range(N):
+
         def value(s):
             t = U[i]
             for p in reversed(s):
                 t = t @ p
             return float(t)
+
         cur = value(strats)
-        best = max(value([np.eye(shape[1 + i])[b] if j == i else p for j, p in enumerate(strats)])
-                   for b in range(shape[1 + i]))
+        best = max(
+            value([np.eye(shape[1 + i])[b] if j == i else p for j, p in enumerate(strats)]) for b in range(shape[1 + i])
+        )
         assert r.per_player_regret[i] == pytest.approx(best - cur, abs=1e-12)
         total += best - cur
     assert r.nash_conv == pytest.approx(total, abs=1e-12) and r.nash_conv >= 0

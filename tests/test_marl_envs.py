@@ -7,6 +7,7 @@ environments' sampled transitions and rewards against the exported models (confo
 chi-square); known values (matrix games: val = 0 certified by best responses; soccer's
 regression value with the lead's Shapley solver when it is available); bad input.
 """
+
 from __future__ import annotations
 
 import json
@@ -47,8 +48,9 @@ def test_import_marl_stays_free_of_pettingzoo_and_envs_load_lazily():
         "envs.soccer_v0.__name__]))"
     )
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
-                         text=True, timeout=120, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=True
+    )
     before, after, name = json.loads(out.stdout.strip().splitlines()[-1])
     assert before is False, "import marl pulled in pettingzoo"
     assert after is True and name == "marl.envs.soccer_v0"
@@ -447,11 +449,14 @@ def _reference_pursuit(e, slip):
     return P, R
 
 
-@pytest.mark.parametrize("kw", [
-    {"width": 3, "height": 3, "walls": [(1, 1)], "slip": 0.3, "start": "uniform"},
-    {"width": 3, "height": 2, "torus": True, "slip": 0.0, "start": ((0, 0), (2, 1))},
-    {"width": 2, "height": 4, "slip": 0.1},
-])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"width": 3, "height": 3, "walls": [(1, 1)], "slip": 0.3, "start": "uniform"},
+        {"width": 3, "height": 2, "torus": True, "slip": 0.0, "start": ((0, 0), (2, 1))},
+        {"width": 2, "height": 4, "slip": 0.1},
+    ],
+)
 def test_pursuit_model_matches_an_independent_enumeration(kw):
     e = pursuit_v0.parallel_env(**kw)
     P, R = _reference_pursuit(e, kw["slip"])
@@ -463,7 +468,9 @@ def test_pursuit_model_matches_an_independent_enumeration(kw):
     np.testing.assert_allclose(dense.P, P, atol=1e-14)
 
 
-@pytest.mark.parametrize("cfg,a0,a1", [(((1, 1), (2, 2)), E, N), (((0, 0), (3, 3)), S, W), (((1, 2), (2, 1)), E, STAND)])
+@pytest.mark.parametrize(
+    "cfg,a0,a1", [(((1, 1), (2, 2)), E, N), (((0, 0), (3, 3)), S, W), (((1, 2), (2, 1)), E, STAND)]
+)
 def test_pursuit_env_transitions_agree_with_the_model(cfg, a0, a1):
     kw = {"slip": 0.4, "start": "uniform", "max_cycles": None}
     e = pursuit_v0.parallel_env(**kw)
@@ -598,28 +605,35 @@ def test_matrix_game_render():
 
 
 # ---------------------------------------------------------------------------- bad input
-@pytest.mark.parametrize("factory,kw,exc,match", [
-    (matrix_games_v0.parallel_env, {"game": "tic_tac_toe"}, ValueError, "unknown game 'tic_tac_toe'"),
-    (matrix_games_v0.parallel_env, {"game": 3}, TypeError, "game must be a game name"),
-    (matrix_games_v0.parallel_env, {"game": marl.MatrixGame(np.zeros((3, 2, 2, 2)))}, ValueError, "two-player"),
-    (matrix_games_v0.parallel_env, {"obs_type": "history"}, ValueError, "obs_type must be one of"),
-    (matrix_games_v0.parallel_env, {"max_cycles": 0}, ValueError, "max_cycles must be >= 1"),
-    (matrix_games_v0.parallel_env, {"max_cycles": 2.5}, TypeError, "max_cycles must be a positive integer"),
-    (soccer_v0.parallel_env, {"render_mode": "human"}, ValueError, "render_mode must be None or one of"),
-    (soccer_v0.parallel_env, {"draw_probability": 1.0}, ValueError, r"draw_probability must lie in \[0, 1\)"),
-    (soccer_v0.parallel_env, {"terminate_on_goal": "yes"}, TypeError, "terminate_on_goal must be a bool"),
-    (soccer_v0.parallel_env, {"obs_type": "pixels"}, ValueError, "obs_type must be one of"),
-    (pursuit_v0.parallel_env, {"width": 1}, ValueError, r"width must be >= 2 \(grid size\), got 1"),
-    (pursuit_v0.parallel_env, {"height": "4"}, TypeError, "height must be an integer"),
-    (pursuit_v0.parallel_env, {"walls": [(4, 0)]}, ValueError, r"walls\[0\] = \(4, 0\) is off the 4 x 4 grid"),
-    (pursuit_v0.parallel_env, {"walls": [(0, 0)]}, ValueError, "start='corners' needs free corners"),
-    (pursuit_v0.parallel_env, {"width": 2, "height": 2, "walls": [(0, 1), (1, 0), (1, 1)],
-                               "start": "uniform"}, ValueError, "leave 1 free cell"),
-    (pursuit_v0.parallel_env, {"start": ((0, 0), (0, 0))}, ValueError, "start cells must differ"),
-    (pursuit_v0.parallel_env, {"start": "random"}, ValueError, "start must be one of"),
-    (pursuit_v0.parallel_env, {"slip": -0.1}, ValueError, r"slip must lie in \[0, 1\)"),
-    (pursuit_v0.model, {"gamma": 1.0}, ValueError, r"gamma must lie in \[0, 1\)"),
-])
+@pytest.mark.parametrize(
+    "factory,kw,exc,match",
+    [
+        (matrix_games_v0.parallel_env, {"game": "tic_tac_toe"}, ValueError, "unknown game 'tic_tac_toe'"),
+        (matrix_games_v0.parallel_env, {"game": 3}, TypeError, "game must be a game name"),
+        (matrix_games_v0.parallel_env, {"game": marl.MatrixGame(np.zeros((3, 2, 2, 2)))}, ValueError, "two-player"),
+        (matrix_games_v0.parallel_env, {"obs_type": "history"}, ValueError, "obs_type must be one of"),
+        (matrix_games_v0.parallel_env, {"max_cycles": 0}, ValueError, "max_cycles must be >= 1"),
+        (matrix_games_v0.parallel_env, {"max_cycles": 2.5}, TypeError, "max_cycles must be a positive integer"),
+        (soccer_v0.parallel_env, {"render_mode": "human"}, ValueError, "render_mode must be None or one of"),
+        (soccer_v0.parallel_env, {"draw_probability": 1.0}, ValueError, r"draw_probability must lie in \[0, 1\)"),
+        (soccer_v0.parallel_env, {"terminate_on_goal": "yes"}, TypeError, "terminate_on_goal must be a bool"),
+        (soccer_v0.parallel_env, {"obs_type": "pixels"}, ValueError, "obs_type must be one of"),
+        (pursuit_v0.parallel_env, {"width": 1}, ValueError, r"width must be >= 2 \(grid size\), got 1"),
+        (pursuit_v0.parallel_env, {"height": "4"}, TypeError, "height must be an integer"),
+        (pursuit_v0.parallel_env, {"walls": [(4, 0)]}, ValueError, r"walls\[0\] = \(4, 0\) is off the 4 x 4 grid"),
+        (pursuit_v0.parallel_env, {"walls": [(0, 0)]}, ValueError, "start='corners' needs free corners"),
+        (
+            pursuit_v0.parallel_env,
+            {"width": 2, "height": 2, "walls": [(0, 1), (1, 0), (1, 1)], "start": "uniform"},
+            ValueError,
+            "leave 1 free cell",
+        ),
+        (pursuit_v0.parallel_env, {"start": ((0, 0), (0, 0))}, ValueError, "start cells must differ"),
+        (pursuit_v0.parallel_env, {"start": "random"}, ValueError, "start must be one of"),
+        (pursuit_v0.parallel_env, {"slip": -0.1}, ValueError, r"slip must lie in \[0, 1\)"),
+        (pursuit_v0.model, {"gamma": 1.0}, ValueError, r"gamma must lie in \[0, 1\)"),
+    ],
+)
 def test_bad_constructor_arguments(factory, kw, exc, match):
     with pytest.raises(exc, match=match):
         factory(**kw)

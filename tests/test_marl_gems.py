@@ -1,4 +1,5 @@
 """marl.envs.gems_v0: PettingZoo API, the exported exact MarkovGame, and the env's agreement with it."""
+
 import warnings
 
 import numpy as np

@@ -1,4 +1,5 @@
 """marl.irl: induced MDPs, marginal soft critics, logit equilibria, expert data, MAMQL, reward recovery."""
+
 import itertools
 
 import numpy as np
@@ -57,7 +58,8 @@ def test_repeated_matrix_game_logit_equilibrium_closed_form():
     g2 = marl.MarkovGame(np.ones((1, 2, 2, 1)), np.stack([B, B.T * 0.5])[:, None], 0.0)
     eq2 = logit_equilibrium(g2, 1.5, tol=1e-12)
     x, y = eq2.policies[0][0], eq2.policies[1][0]
-    sx = np.exp(1.5 * B @ y); sy = np.exp(1.5 * (0.5 * B.T).T @ x)
+    sx = np.exp(1.5 * B @ y)
+    sy = np.exp(1.5 * (0.5 * B.T).T @ x)
     np.testing.assert_allclose(x, sx / sx.sum(), atol=1e-11)
     np.testing.assert_allclose(y, sy / sy.sum(), atol=1e-11)
 
@@ -122,8 +124,10 @@ def test_m3_exact_occupancy_linear_phi_recovers_policy(setup):
 
 def test_chi2_bias_shrinks_with_alpha(setup):
     g, eq, occ = setup
-    errs = [max(tv(mamql(g, occ, LAM, alpha=a).policies[i], eq.policies[i]).max() for i in (0, 1))
-            for a in (0.1, 0.5, 2.0, 10.0)]
+    errs = [
+        max(tv(mamql(g, occ, LAM, alpha=a).policies[i], eq.policies[i]).max() for i in (0, 1))
+        for a in (0.1, 0.5, 2.0, 10.0)
+    ]
     assert all(b < a for a, b in itertools.pairwise(errs)), errs
 
 
@@ -151,7 +155,7 @@ def test_m5_joint_regression_meets_constraints_and_null_space(seed, S, Ai, Ao):
     C = np.zeros((S * Ai, S * Ai * Ao))
     for s in range(S):
         for a in range(Ai):
-            C[s * Ai + a, (s * Ai + a) * Ao:(s * Ai + a + 1) * Ao] = pi_o[s]
+            C[s * Ai + a, (s * Ai + a) * Ao : (s * Ai + a + 1) * Ao] = pi_o[s]
     assert S * Ai * Ao - np.linalg.matrix_rank(C) == res.null_space_dim == S * Ai * (Ao - 1)
     # least norm: orthogonal to the null space (lies in the row space of C)
     x = res.reward.ravel()
@@ -194,8 +198,12 @@ def test_objective_kernel_matches_twin_and_finite_differences(setup, phi):
         J, gr = iq_objective(Q, LAM, 0.9, t, phi=phi, alpha=0.7)
         J2, gr2 = reference_iq_objective(Q, LAM, 0.9, t, phi=phi, alpha=0.7)
         assert abs(J - J2) < 1e-13 and np.abs(gr - gr2).max() < 1e-13
-        E = np.zeros_like(Q); E[3, 2] = 1e-6
-        fd = (iq_objective(Q + E, LAM, 0.9, t, phi=phi, alpha=0.7)[0] - iq_objective(Q - E, LAM, 0.9, t, phi=phi, alpha=0.7)[0]) / 2e-6
+        E = np.zeros_like(Q)
+        E[3, 2] = 1e-6
+        fd = (
+            iq_objective(Q + E, LAM, 0.9, t, phi=phi, alpha=0.7)[0]
+            - iq_objective(Q - E, LAM, 0.9, t, phi=phi, alpha=0.7)[0]
+        ) / 2e-6
         assert fd == pytest.approx(gr[3, 2], abs=1e-7)
 
 
@@ -212,7 +220,9 @@ def test_sparse_game_same_as_dense():
     gd = marl.MarkovGame(gs.dense_P(), gs.rewards, gs.gamma)
     es, ed = logit_equilibrium(gs, 1.0), logit_equilibrium(gd, 1.0)
     np.testing.assert_allclose(es.policies[0], ed.policies[0], atol=1e-9)
-    np.testing.assert_allclose(occupancy_measure(gs, es.policies).rho, occupancy_measure(gd, ed.policies).rho, atol=1e-9)
+    np.testing.assert_allclose(
+        occupancy_measure(gs, es.policies).rho, occupancy_measure(gd, ed.policies).rho, atol=1e-9
+    )
 
 
 # ---------------------------------------------------------------------------- bad input
@@ -238,16 +248,20 @@ def test_bad_inputs(setup):
     bad = np.array(occ.rho) * 2
     with pytest.raises(ValueError, match="occupancy must be a distribution summing"):
         mamql(g, bad, 1.0)
-    neg = np.array(occ.rho); neg[0, 0, 0] = -0.1; neg[0, 0, 1] += 0.1
+    neg = np.array(occ.rho)
+    neg[0, 0, 0] = -0.1
+    neg[0, 0, 1] += 0.1
     with pytest.raises(ValueError, match="non-negative"):
         mamql(g, neg, 1.0)
     with pytest.raises(ValueError, match=r"occupancy must have shape"):
         mamql(g, np.full((5, 3, 2), 1 / 30), 1.0)
     d = sample_demonstrations(g, eq.policies, n_trajectories=3, horizon=4, rng=np.random.default_rng(0))
-    acts = np.array(d.actions); acts[1, 2, 1] = 3
+    acts = np.array(d.actions)
+    acts[1, 2, 1] = 3
     with pytest.raises(ValueError, match=r"actions\[1, 2, 1\] = 3"):
         mamql(g, (d.states, acts), 1.0)
-    sts = np.array(d.states); sts[0, 0] = 5
+    sts = np.array(d.states)
+    sts[0, 0] = 5
     with pytest.raises(ValueError, match=r"states\[0, 0\] = 5"):
         mamql(g, (sts, d.actions), 1.0)
     with pytest.raises(ValueError, match="states .n, H"):

@@ -1,5 +1,6 @@
 """Deep MAMQL (marl.irl.torch): the linear one-hot critic reaches the tabular optimum; MLP training on
 demonstrations collected from the PettingZoo gems env; bad input; CUDA when available."""
+
 import numpy as np
 import pytest
 
@@ -26,8 +27,9 @@ def test_linear_one_hot_critic_reaches_tabular_optimum(phi):
     eq = logit_equilibrium(g, 1.0)
     d = sample_demonstrations(g, eq.policies, n_trajectories=40, horizon=10, rng=np.random.default_rng(1))
     tab = mamql(g, d, 1.0, phi=phi)
-    res = deep_mamql(d, lambda s: np.eye(4, dtype=np.float32)[s], (2, 3), 0.8, 1.0, phi=phi, hidden=(),
-                     steps=1500, lr=0.05)
+    res = deep_mamql(
+        d, lambda s: np.eye(4, dtype=np.float32)[s], (2, 3), 0.8, 1.0, phi=phi, hidden=(), steps=1500, lr=0.05
+    )
     if phi == "chi2":  # unique optimum
         np.testing.assert_allclose(res.losses[:, -1], -tab.objective, atol=2e-4)
     else:  # the linear objective's supremum is approached, never exceeded
@@ -51,7 +53,10 @@ def test_bad_input():
     g = marl.generators.random_general_sum_game(3, 2, 2, rng=np.random.default_rng(0))
     eq = logit_equilibrium(g, 1.0)
     d = sample_demonstrations(g, eq.policies, n_trajectories=2, horizon=3, rng=np.random.default_rng(0))
-    f = lambda s: np.eye(3, dtype=np.float32)[s]
+
+    def f(s):
+        return np.eye(3, dtype=np.float32)[s]
+
     with pytest.raises(ValueError, match="lam"):
         deep_mamql(d, f, (2, 2), 0.9, 0.0)
     with pytest.raises(ValueError, match="gamma"):
@@ -70,7 +75,10 @@ def test_cuda_matches_cpu():
     g = marl.generators.random_general_sum_game(4, 2, 3, rng=np.random.default_rng(0), gamma=0.8)
     eq = logit_equilibrium(g, 1.0)
     d = sample_demonstrations(g, eq.policies, n_trajectories=40, horizon=10, rng=np.random.default_rng(1))
-    f = lambda s: np.eye(4, dtype=np.float32)[s]
+
+    def f(s):
+        return np.eye(4, dtype=np.float32)[s]
+
     cpu = deep_mamql(d, f, (2, 3), 0.8, 1.0, hidden=(), steps=800, lr=0.05)
     gpu = deep_mamql(d, f, (2, 3), 0.8, 1.0, hidden=(), steps=800, lr=0.05, device="cuda")
     assert gpu.device == "cuda"

@@ -1,5 +1,6 @@
 """Zero-sum Markov games: Shapley VI, Hoffman-Karp, evaluation, best responses, certificates,
 minimax-Q, generators and the MarkovGame model."""
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -183,14 +184,29 @@ def test_minimax_q_synchronous_converges():
 def test_minimax_q_online_self_play_and_checkpoints():
     g = small_game(11, S=4, A1=2, A2=2, gamma=0.6)
     q_star = marl.shapley_value_iteration(g, tol=1e-12).q
-    res = minimax_q(g, n_iter=60_000, rng=np.random.default_rng(2), mode="online", q_star=q_star,
-                    checkpoints=[1000, 30_000], reset_prob=0.05, reset_dist=np.full(4, 0.25))
+    res = minimax_q(
+        g,
+        n_iter=60_000,
+        rng=np.random.default_rng(2),
+        mode="online",
+        q_star=q_star,
+        checkpoints=[1000, 30_000],
+        reset_prob=0.05,
+        reset_dist=np.full(4, 0.25),
+    )
     assert res.q_checkpoints.shape == (2, 4, 2, 2)
     assert res.errors[-1] < 0.5 * res.errors[1000]
     assert res.n_samples == 60_000 and res.mode == "online"
     # same seed, same result
-    again = minimax_q(g, n_iter=60_000, rng=np.random.default_rng(2), mode="online",
-                      checkpoints=[1000, 30_000], reset_prob=0.05, reset_dist=np.full(4, 0.25))
+    again = minimax_q(
+        g,
+        n_iter=60_000,
+        rng=np.random.default_rng(2),
+        mode="online",
+        checkpoints=[1000, 30_000],
+        reset_prob=0.05,
+        reset_dist=np.full(4, 0.25),
+    )
     np.testing.assert_array_equal(again.q, res.q)
 
 

@@ -1,4 +1,5 @@
 """Zero-sum matrix games: the batched numba simplex vs known values, HiGHS, and the rules of val."""
+
 import numpy as np
 import pytest
 from hypothesis import given, settings

@@ -1,4 +1,5 @@
 """Hu & Wellman grid games and Nash-Q learning."""
+
 import dataclasses
 
 import numpy as np

@@ -4,6 +4,7 @@ Known values, properties (hypothesis), differential (scipy HiGHS LP per game; th
 ``marl.shapley_value_iteration``), conformance (equilibrium certificates through the induced
 MDPs of ``marl.MarkovGame``) and bad input.
 """
+
 from __future__ import annotations
 
 import os
@@ -23,8 +24,8 @@ import mdp  # noqa: E402
 from marl.model import MarkovGame  # noqa: E402
 from marl.torch import (  # noqa: E402
     MAX_KERNELS,
-    kernel_count,
     batched_shapley_value_iteration,
+    kernel_count,
     zero_sum_matrix_game,
 )
 
@@ -42,8 +43,9 @@ def lp_value(M):
     c[-1] = -1.0  # maximise v
     A_ub = np.hstack([-M.T, np.ones((k2, 1))])  # v - x^T M[:, j] <= 0
     A_eq = np.r_[np.ones(k1), 0.0][None]
-    res = linprog(c, A_ub=A_ub, b_ub=np.zeros(k2), A_eq=A_eq, b_eq=[1.0],
-                  bounds=[(0, None)] * k1 + [(None, None)], method="highs")
+    res = linprog(
+        c, A_ub=A_ub, b_ub=np.zeros(k2), A_eq=A_eq, b_eq=[1.0], bounds=[(0, None)] * k1 + [(None, None)], method="highs"
+    )
     assert res.status == 0, res.message
     return float(res.x[-1]), res.x[:-1]
 
@@ -203,8 +205,9 @@ def test_scale_invariance_large_and_small_payoffs(rng):
     base = zero_sum_matrix_game(M)
     for scale, shift in [(1e8, 0.0), (1e-8, 0.0), (1.0, 1e6)]:
         sol = zero_sum_matrix_game(M * scale + shift)
-        np.testing.assert_allclose(np_(sol.value), np_(base.value) * scale + shift,
-                                   rtol=1e-12, atol=1e-12 * (scale + abs(shift)))
+        np.testing.assert_allclose(
+            np_(sol.value), np_(base.value) * scale + shift, rtol=1e-12, atol=1e-12 * (scale + abs(shift))
+        )
         assert float(sol.gap.max()) <= 1e-13 * (scale + abs(shift))
 
 
@@ -220,8 +223,7 @@ def test_float32_matches_float64(rng):
 
 
 @settings(max_examples=30)
-@given(seed=st.integers(0, 2**32 - 1), k1=st.integers(1, 5), k2=st.integers(1, 5),
-       integer=st.booleans())
+@given(seed=st.integers(0, 2**32 - 1), k1=st.integers(1, 5), k2=st.integers(1, 5), integer=st.booleans())
 def test_property_certificate_gap_and_bounds(seed, k1, k2, integer):
     rng = np.random.default_rng(seed)
     M = rng.integers(-2, 3, size=(8, k1, k2)).astype(float) if integer else rng.normal(size=(8, k1, k2))
@@ -285,9 +287,14 @@ def test_cuda_request_without_cuda_is_a_clear_error():
 @pytest.mark.parametrize("gamma", [0.0, 0.5, 0.9])
 def test_single_state_repeated_game(gamma):
     # docs/papers/foundations.md section 6: a one-state game repeating M has V* = val(M) / (1 - gamma)
-    games = np.array([[[2, 3, 4], [3, 4, -5], [4, -5, -6]],  # value 57/25 (card game above)
-                      [[0, -1, 1], [1, 0, -1], [-1, 1, 0]],  # RPS, value 0
-                      [[3, 1, 1], [4, 2, 2], [0, 0, 0]]], dtype=float)  # saddle, value 2
+    games = np.array(
+        [
+            [[2, 3, 4], [3, 4, -5], [4, -5, -6]],  # value 57/25 (card game above)
+            [[0, -1, 1], [1, 0, -1], [-1, 1, 0]],  # RPS, value 0
+            [[3, 1, 1], [4, 2, 2], [0, 0, 0]],
+        ],
+        dtype=float,
+    )  # saddle, value 2
     R = games[:, None]  # (B=3, S=1, 3, 3)
     P = np.ones((3, 1, 3, 3, 1))
     res = batched_shapley_value_iteration(P, R, gamma, tol=1e-12)
@@ -391,14 +398,16 @@ def test_property_certified_bound(seed, gamma, A1, A2):
 def test_float32_path(rng):
     P, R = random_game_arrays(rng, 4, 6, 3, 3)
     r64 = batched_shapley_value_iteration(P, R, 0.9)
-    r32 = batched_shapley_value_iteration(torch.tensor(P, dtype=torch.float32), torch.tensor(R, dtype=torch.float32),
-                                  0.9, tol=1e-4, dtype=torch.float32)
+    r32 = batched_shapley_value_iteration(
+        torch.tensor(P, dtype=torch.float32), torch.tensor(R, dtype=torch.float32), 0.9, tol=1e-4, dtype=torch.float32
+    )
     assert r32.v.dtype == torch.float32 and r32.converged
     np.testing.assert_allclose(np_(r32.v), np_(r64.v), atol=2e-4)
 
 
 def test_agrees_with_numba_shapley_value_iteration():
     from marl import shapley_value_iteration as numba_svi
+
     rng = np.random.default_rng(7)
     for A1, A2, gamma in [(2, 2, 0.9), (3, 2, 0.8), (3, 3, 0.95)]:
         P, R = random_game_arrays(rng, 3, 6, A1, A2, support=3)
@@ -464,11 +473,12 @@ def test_shapley_bad_options_and_games():
 
 # ------------------------------------------------------------------------------ packaging
 def test_import_marl_does_not_import_torch_and_exposes_it_lazily():
-    code = ("import sys, marl; assert 'torch' not in sys.modules, 'import marl pulled in torch'; "
-            "f = marl.torch.zero_sum_matrix_game; assert 'torch' in sys.modules; print('ok')")
+    code = (
+        "import sys, marl; assert 'torch' not in sys.modules, 'import marl pulled in torch'; "
+        "f = marl.torch.zero_sum_matrix_game; assert 'torch' in sys.modules; print('ok')"
+    )
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
-                         timeout=120)
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().endswith("ok")
 

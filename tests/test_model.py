@@ -1,4 +1,5 @@
 """TabularMDP: storage forms, conversions, policy-induced quantities; the hypothesis strategies."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -54,8 +55,13 @@ def test_sparse_input_forms():
     rows = [0, 0, 0, 1, 2, 3, 3, 1]
     cols = [0, 1, 1, 0, 1, 0, 1, 1]
     vals = [0.5, 0.25, 0.25, 1.0, 1.0, 0.25, 0.75, 0.0]
-    for P in (sp.coo_matrix((vals, (rows, cols)), shape=(4, 2)), sp.csr_array(dense), sp.csc_matrix(dense),
-              sp.lil_matrix(dense), sp.csr_matrix(dense.astype(np.int64) * 0 + (dense > 0) * dense)):
+    for P in (
+        sp.coo_matrix((vals, (rows, cols)), shape=(4, 2)),
+        sp.csr_array(dense),
+        sp.csc_matrix(dense),
+        sp.lil_matrix(dense),
+        sp.csr_matrix(dense.astype(np.int64) * 0 + (dense > 0) * dense),
+    ):
         m = mdp.TabularMDP(P, R, 0.9)
         assert m.is_sparse and m.nnz == 6
         np.testing.assert_array_equal(m.dense_P(), ref.P)

@@ -1,4 +1,5 @@
 """Every teaching notebook under docs/notebooks (jupytext percent format) runs top to bottom."""
+
 import os
 import subprocess
 import sys
@@ -23,6 +24,7 @@ def test_notebook_executes(path, tmp_path):
     script = tmp_path / "notebook.py"
     script.write_text("\n\n".join(code_cells))
     env = {**os.environ, "MPLBACKEND": "Agg"}
-    proc = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True,
-                          timeout=600)
+    proc = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
+    )
     assert proc.returncode == 0, f"{path.name} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"

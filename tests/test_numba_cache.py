@@ -6,6 +6,7 @@ and runs, but segfaults when a second process loads it back from the cache (foun
 script twice; the first run compiles what is not cached yet (the package's own ``__pycache__``, so
 kernels the suite already compiled are reused), the second loads every kernel back from disk.
 """
+
 import os
 import subprocess
 import sys
@@ -15,7 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-SCRIPT = r'''
+SCRIPT = r"""
 import numpy as np, mdp, marl
 from mdp import learners
 rng = np.random.default_rng(0)
@@ -44,17 +45,21 @@ minimax_q(g, n_iter=20, rng=rng)
 minimax_q(g, n_iter=200, rng=rng, mode="online")
 mdp.cop.solve_tsp_exact(rng.random((6, 6)))
 print("ok")
-'''
+"""
 
 
 @pytest.mark.slow
 def test_kernels_reload_from_disk_cache(tmp_path):
-    env = {**os.environ, "NUMBA_NUM_THREADS": "2",
-           "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env = {
+        **os.environ,
+        "NUMBA_NUM_THREADS": "2",
+        "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    }
     env.pop("NUMBA_DISABLE_JIT", None)
     script = tmp_path / "exercise.py"
     script.write_text(SCRIPT)
     for run in ("compile", "reload"):
-        proc = subprocess.run([sys.executable, str(script)], env=env, cwd=tmp_path, capture_output=True, text=True,
-                              timeout=900)
+        proc = subprocess.run(
+            [sys.executable, str(script)], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=900
+        )
         assert proc.returncode == 0 and proc.stdout.strip().endswith("ok"), (run, proc.returncode, proc.stderr[-3000:])

@@ -1,4 +1,5 @@
 """m.save / mdp.load_model and mdp.save_result / mdp.load_result: round trips, schema versions, bad files."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -14,16 +15,27 @@ from mdp import persistence
 
 
 def _assert_same_model(a, b):
-    assert (a.n_states, a.n_actions, a.gamma, a.is_sparse, a.dtype) == (b.n_states, b.n_actions, b.gamma,
-                                                                         b.is_sparse, b.dtype)
+    assert (a.n_states, a.n_actions, a.gamma, a.is_sparse, a.dtype) == (
+        b.n_states,
+        b.n_actions,
+        b.gamma,
+        b.is_sparse,
+        b.dtype,
+    )
     np.testing.assert_array_equal(a.R, b.R)
     np.testing.assert_array_equal(a.dense_P(), b.dense_P())
     assert a.row_sum_range == b.row_sum_range
 
 
 @settings(max_examples=15, deadline=None)
-@given(S=st.integers(1, 6), A=st.integers(1, 3), seed=st.integers(0, 2**32 - 1), sparse=st.booleans(),
-       f32=st.booleans(), gamma=st.floats(0.0, 1.0))
+@given(
+    S=st.integers(1, 6),
+    A=st.integers(1, 3),
+    seed=st.integers(0, 2**32 - 1),
+    sparse=st.booleans(),
+    f32=st.booleans(),
+    gamma=st.floats(0.0, 1.0),
+)
 def test_model_round_trip_property(tmp_path_factory, S, A, seed, sparse, f32, gamma):
     rng = np.random.default_rng(seed)
     P = rng.random((S, A, S)) * (rng.random((S, A, S)) < 0.5)
@@ -154,8 +166,9 @@ def test_corrupt_and_tampered_files(tmp_path):
     _rewrite(r, **{"f.gain": None})
     with pytest.raises(ValueError, match="field 'gain' is missing"):
         mdp.load_result(r)
-    assert zipfile.is_zipfile(mdp.save_result(mdp.relative_value_iteration(mdp.generators.forest()),
-                                              tmp_path / "ok.npz"))
+    assert zipfile.is_zipfile(
+        mdp.save_result(mdp.relative_value_iteration(mdp.generators.forest()), tmp_path / "ok.npz")
+    )
 
 
 def test_bad_arguments():

@@ -1,4 +1,5 @@
 """The optional keyword-only ``progress(done, total)`` callback of long library calls."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -6,8 +7,8 @@ import pytest
 
 import marl
 import mdp
-from mdp.learners import q_learning
 from marl.learners import minimax_q, nash_q
+from mdp.learners import q_learning
 
 
 def _calls():

@@ -6,6 +6,7 @@ row-sum defects, summed to one rounding by Ogita-Rump-Oishi ``Sum2``), so the wo
 scales with ``span(v)`` instead of ``||v||`` (``mdp/solvers/_core.py::recentred_sweep``). Everything is checked against exact
 references (``math.fsum``, long double, ``fractions``) with no slack.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -58,8 +59,12 @@ def test_sum2_beats_a_plain_sum_on_a_long_row():
 
 # ------------------------------------------------------------------------------ the sweep
 @settings(max_examples=40)
-@given(m=mdps(max_states=8, gammas=(0.9, 0.99, 0.999)), scale=st.sampled_from([1.0, 1e3, 1e6]),
-       offset=st.sampled_from([0.0, 1e3, -1e6]), data=st.data())
+@given(
+    m=mdps(max_states=8, gammas=(0.9, 0.99, 0.999)),
+    scale=st.sampled_from([1.0, 1e3, 1e6]),
+    offset=st.sampled_from([0.0, 1e3, -1e6]),
+    data=st.data(),
+)
 def test_recentred_sweep_is_within_its_bounds(m, scale, offset, data):
     # any v (large common offsets included): every computed q + c is within err_tv of the exact
     # R + gamma P (u + c), and d within err_d of the exact T v~ - v~
@@ -230,7 +235,9 @@ def test_certify_near_the_float64_limit():
         for x in (c.lower, c.upper, c.v, c.error_bound, c.input_error_bound, c.policy_error_bound):
             assert np.all(np.isfinite(x))
     for v in ([1e308, 1e308], [1.5e308, 1.6e308], [1e308, -1e308], [1.79e308, 0.0]):
-        with pytest.raises(ValueError, match=r"v has entries up to 1(\.\d+)?e\+308 in absolute value, beyond the 1e\+300"):
+        with pytest.raises(
+            ValueError, match=r"v has entries up to 1(\.\d+)?e\+308 in absolute value, beyond the 1e\+300"
+        ):
             mdp.certify(m, np.array(v))
 
 

@@ -1,4 +1,5 @@
 """One result vocabulary: every public result class is a ``@result`` (frozen, arrays read-only)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -11,7 +12,17 @@ import pytest
 from mdp._common import Deferred, result
 from mdp._common.results import DeferrableArray
 
-MODULES = ["mdp", "mdp.learners", "mdp.abstraction", "mdp.cop", "mdp.agnostic", "marl", "marl.learners", "marl.bn", "marl.irl"]
+MODULES = [
+    "mdp",
+    "mdp.learners",
+    "mdp.abstraction",
+    "mdp.cop",
+    "mdp.agnostic",
+    "marl",
+    "marl.learners",
+    "marl.bn",
+    "marl.irl",
+]
 
 
 def _public_dataclasses():

@@ -1,4 +1,5 @@
 """Audit findings (issue 20): lab cache checksums, SIGINT, clean errors for degenerate input."""
+
 from __future__ import annotations
 
 import json
@@ -27,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 # ------------------------------------------------------------------------- lab cache checksums
+
 
 @dataclass(frozen=True)
 class CacheToyConfig:
@@ -57,11 +59,14 @@ def _edit_rows(path, edit):
     path.write_text(json.dumps(data))
 
 
-@pytest.mark.parametrize("damage,why", [
-    (lambda p: _edit_rows(p, lambda rows: rows[:2]), "holds 2 row"),            # truncated, still valid JSON
-    (lambda p: _edit_rows(p, lambda rows: [dict(r, x=0.5) for r in rows]), "checksum"),  # same count, other values
-    (lambda p: p.write_text(p.read_text()[:-40]), "not readable JSON"),          # cut mid-file
-])
+@pytest.mark.parametrize(
+    "damage,why",
+    [
+        (lambda p: _edit_rows(p, lambda rows: rows[:2]), "holds 2 row"),  # truncated, still valid JSON
+        (lambda p: _edit_rows(p, lambda rows: [dict(r, x=0.5) for r in rows]), "checksum"),  # same count, other values
+        (lambda p: p.write_text(p.read_text()[:-40]), "not readable JSON"),  # cut mid-file
+    ],
+)
 def test_corrupt_cache_is_recomputed_with_a_message(tmp_path, damage, why):
     out = tmp_path / "out"
     first = labs.run_lab(CACHE_TOY, seeds=2, out=out, executor="serial")
@@ -119,9 +124,15 @@ def test_sigint_interrupts_a_run_started_with_sigint_ignored(tmp_path):
     marker = tmp_path / "started"
     env = dict(os.environ, PYTHONPATH=str(ROOT), NUMBA_NUM_THREADS="1")
     # a background job of a non-interactive shell starts with SIGINT ignored
-    proc = subprocess.Popen([sys.executable, str(script), str(tmp_path / "out"), str(marker)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(tmp_path / "out"), str(marker)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
     try:
         deadline = time.time() + 60
         while not marker.exists() and time.time() < deadline and proc.poll() is None:
@@ -137,10 +148,13 @@ def test_sigint_interrupts_a_run_started_with_sigint_ignored(tmp_path):
     assert "interrupted" in out and "Traceback" not in out
 
 
-@pytest.mark.parametrize("extra,message", [
-    (["--executor", "foo"], "executor must be one of"),
-    (["--workers", "0"], "max_workers (--workers) must be a positive integer"),
-])
+@pytest.mark.parametrize(
+    "extra,message",
+    [
+        (["--executor", "foo"], "executor must be one of"),
+        (["--workers", "0"], "max_workers (--workers) must be a positive integer"),
+    ],
+)
 def test_bad_executor_options_fail_before_any_progress_display(tmp_path, extra, message):
     r = CliRunner().invoke(app, ["run", "cache_toy", "--seeds", "1", "--out", str(tmp_path), *extra])
     assert r.exit_code == 2
@@ -151,6 +165,7 @@ def test_bad_executor_options_fail_before_any_progress_display(tmp_path, extra, 
 
 
 # --------------------------------------------------------------------------- degenerate input
+
 
 def test_zero_sum_matrix_game_degenerate_payoffs():
     with pytest.raises(ValueError, match=r"M is an empty batch of games, shape \(0, 3, 3\)"):
@@ -184,19 +199,25 @@ def test_tsplib_empty_and_truncated_files(tmp_path):
         with pytest.raises(ValueError, match="text_or_path is empty"):
             read_tsplib(empty)
     assert read_tsplib(_EUC).dist[0, 1] == 5
-    cut_mid_line = _EUC[:_EUC.index("3 1 1") + 3]
+    cut_mid_line = _EUC[: _EUC.index("3 1 1") + 3]
     with pytest.raises(ValueError, match=r"line 8: NODE_COORD_SECTION entry '3 1' .*truncated"):
         read_tsplib(cut_mid_line)
     path = tmp_path / "cut.tsp"
     path.write_text(cut_mid_line)
     with pytest.raises(ValueError, match=r"line 8:"):
         read_tsplib(path)
-    cut_at_line = _EUC[:_EUC.index("3 1 1")]
-    with pytest.raises(ValueError, match=r"has 2 lines; DIMENSION is 3 \(its last entry is line 7; is the file truncated"):
+    cut_at_line = _EUC[: _EUC.index("3 1 1")]
+    with pytest.raises(
+        ValueError, match=r"has 2 lines; DIMENSION is 3 \(its last entry is line 7; is the file truncated"
+    ):
         read_tsplib(cut_at_line)
-    explicit = ("NAME: t\nTYPE: TSP\nDIMENSION: 3\nEDGE_WEIGHT_TYPE: EXPLICIT\nEDGE_WEIGHT_FORMAT: FULL_MATRIX\n"
-                "EDGE_WEIGHT_SECTION\n0 1 2\n1 0 3\n2 3")
-    with pytest.raises(ValueError, match=r"has 8 numbers.*needs exactly 9 \(the section's last entry is line 9; is the"):
+    explicit = (
+        "NAME: t\nTYPE: TSP\nDIMENSION: 3\nEDGE_WEIGHT_TYPE: EXPLICIT\nEDGE_WEIGHT_FORMAT: FULL_MATRIX\n"
+        "EDGE_WEIGHT_SECTION\n0 1 2\n1 0 3\n2 3"
+    )
+    with pytest.raises(
+        ValueError, match=r"has 8 numbers.*needs exactly 9 \(the section's last entry is line 9; is the"
+    ):
         read_tsplib(explicit)
     with pytest.raises(ValueError, match=r"line 3: DIMENSION must be a positive integer, got ''"):
         read_tsplib("NAME: t\nTYPE: TSP\nDIMENSION:\n")

@@ -11,6 +11,7 @@
 new code may not join it, and a function that is fixed must leave it (the test fails on a stale
 entry), so the list can only shrink.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -19,14 +20,31 @@ import re
 
 import pytest
 
-MODULES = ["mdp", "mdp.learners", "mdp.abstraction", "mdp.cop", "mdp.agnostic", "mdp.generators", "marl", "marl.learners", "marl.bn", "marl.irl",
-           "marl.generators", "theory_checks", "theory_checks.conformance", "labs"]
+MODULES = [
+    "mdp",
+    "mdp.learners",
+    "mdp.abstraction",
+    "mdp.cop",
+    "mdp.agnostic",
+    "mdp.generators",
+    "marl",
+    "marl.learners",
+    "marl.bn",
+    "marl.irl",
+    "marl.generators",
+    "theory_checks",
+    "theory_checks.conformance",
+    "labs",
+]
 KEYWORD_ONLY = ("rng", "tol", "max_iter")
 SELECTORS = ("backend", "solver", "stage_solver")
 DATA_TOL = {"mdp.attainable_tol"}  # tol is the argument being transformed
 LEGACY = {
     # (function, rule): why it stays for now
-    ("mdp.abstraction.grouped_learner", "rng"): "N, T, rng positional in 40 call sites; moves with the grouping package split",
+    (
+        "mdp.abstraction.grouped_learner",
+        "rng",
+    ): "N, T, rng positional in 40 call sites; moves with the grouping package split",
     ("mdp.abstraction.planted_cluster_mdp", "rng"): "rng is its only data argument",
     ("mdp.cop.random_cvrp", "rng"): "rng positional, as in the other instance generators",
     ("mdp.cop.random_euclidean_tsp", "rng"): "rng positional after batch",
@@ -65,8 +83,12 @@ def _broken_rules(qualname, fn):
     params = inspect.signature(fn).parameters.values()
     twin = qualname.rpartition(".")[2].startswith("reference_")  # numpy twins mirror their kernel's arguments
     for p in params:
-        if (p.name in KEYWORD_ONLY and p.kind is not p.KEYWORD_ONLY and not twin
-                and not (p.name == "tol" and qualname in DATA_TOL)):
+        if (
+            p.name in KEYWORD_ONLY
+            and p.kind is not p.KEYWORD_ONLY
+            and not twin
+            and not (p.name == "tol" and qualname in DATA_TOL)
+        ):
             rules.add(p.name)
         if p.name in SELECTORS and p.default is not p.empty:  # an option choosing an algorithm
             rules.add("method")
@@ -94,8 +116,8 @@ def test_legacy_list_is_not_stale():
 def test_old_calling_forms_still_work_with_a_warning():
     import numpy as np
 
-    import mdp
     import marl
+    import mdp
 
     m = mdp.generators.forest()
     with pytest.warns(DeprecationWarning, match="tol=..."):

@@ -54,9 +54,14 @@ def test_huge_lam_no_overflow():
 
 # ---------------------------------------------------------------------------- properties
 @settings(max_examples=15, deadline=None)
-@given(seed=st.integers(0, 10_000), S=st.integers(1, 6), A=st.integers(1, 4),
-       gamma=st.sampled_from([0.0, 0.3, 0.9, 0.99]), lam=st.sampled_from([0.05, 1.0, 20.0]),
-       sparse=st.booleans())
+@given(
+    seed=st.integers(0, 10_000),
+    S=st.integers(1, 6),
+    A=st.integers(1, 4),
+    gamma=st.sampled_from([0.0, 0.3, 0.9, 0.99]),
+    lam=st.sampled_from([0.05, 1.0, 20.0]),
+    sparse=st.booleans(),
+)
 def test_certificate_holds_and_policy_is_soft_optimal(seed, S, A, gamma, lam, sparse):
     rng = np.random.default_rng(seed)
     m = random_mdp(S, A, rng=rng, gamma=gamma)
@@ -148,8 +153,18 @@ def test_tol_below_floor_warns():
 
 
 # ---------------------------------------------------------------------------- bad input
-@pytest.mark.parametrize("lam, exc", [(0.0, ValueError), (-1.0, ValueError), (np.inf, ValueError), (np.nan, ValueError),
-                                      ("1", TypeError), (True, TypeError), (None, TypeError)])
+@pytest.mark.parametrize(
+    "lam, exc",
+    [
+        (0.0, ValueError),
+        (-1.0, ValueError),
+        (np.inf, ValueError),
+        (np.nan, ValueError),
+        ("1", TypeError),
+        (True, TypeError),
+        (None, TypeError),
+    ],
+)
 def test_bad_lam(lam, exc):
     m = mdp.generators.forest()
     with pytest.raises(exc, match="lam"):

@@ -1,10 +1,11 @@
 """Differential tests: the kernels behind ``mdp.solve`` against plain-numpy twins written here."""
+
 import numpy as np
+from _helpers import assert_greedy_ties
 from hypothesis import given
 from hypothesis import strategies as st
 
 from mdp._common import bellman as K
-from _helpers import assert_greedy_ties
 from theory_checks.strategies import mdps, value_vectors
 
 
@@ -14,7 +15,7 @@ def _gs_bellman_numpy(P, R, gamma, v, pi, reverse, rtol):
     S = R.shape[0]
     changed = 0
     diff = 0.0
-    for s in (range(S - 1, -1, -1) if reverse else range(S)):
+    for s in range(S - 1, -1, -1) if reverse else range(S):
         q = R[s] + gamma * P[s] @ v
         best, arg = q.max(), int(q.argmax())
         diff = max(diff, abs(best - v[s]))
@@ -29,7 +30,7 @@ def _gs_policy_numpy(P, R, gamma, pi, v, reverse):
     v = v.copy()
     S = R.shape[0]
     diff = 0.0
-    for s in (range(S - 1, -1, -1) if reverse else range(S)):
+    for s in range(S - 1, -1, -1) if reverse else range(S):
         x = R[s, pi[s]] + gamma * P[s, pi[s]] @ v
         diff = max(diff, abs(x - v[s]))
         v[s] = x
@@ -45,8 +46,12 @@ def test_fused_sweep_kernels_match_numpy(m, data):
     atol = 1e-10 * (1 + np.abs(q_ref).max())
     d, sp_ = m.to_dense(), m.to_sparse()
     ip, ix, dat = sp_.csr_arrays()
-    for fn, args in ((K.bellman_q_dense, (d.P,)), (K.bellman_q_dense_serial, (d.P,)),
-                     (K.bellman_q_sparse, (ip, ix, dat)), (K.bellman_q_sparse_serial, (ip, ix, dat))):
+    for fn, args in (
+        (K.bellman_q_dense, (d.P,)),
+        (K.bellman_q_dense_serial, (d.P,)),
+        (K.bellman_q_sparse, (ip, ix, dat)),
+        (K.bellman_q_sparse_serial, (ip, ix, dat)),
+    ):
         q, tv, pi = np.empty((S, A)), np.empty(S), np.empty(S, dtype=np.int64)
         fn(*args, m.R, m.gamma, v, q, tv, pi)
         np.testing.assert_allclose(q, q_ref, atol=atol, rtol=0)
@@ -57,8 +62,9 @@ def test_fused_sweep_kernels_match_numpy(m, data):
 @given(m=mdps(max_states=7), data=st.data())
 def test_gauss_seidel_mpi_kernels_match_numpy(m, data):
     v = data.draw(value_vectors(m.n_states, min_value=-50, max_value=50))
-    pi = np.asarray(data.draw(st.lists(st.integers(0, m.n_actions - 1), min_size=m.n_states,
-                                       max_size=m.n_states)), dtype=np.int64)
+    pi = np.asarray(
+        data.draw(st.lists(st.integers(0, m.n_actions - 1), min_size=m.n_states, max_size=m.n_states)), dtype=np.int64
+    )
     reverse = data.draw(st.booleans())
     P = np.asarray(m.dense_P(), dtype=np.float64)
     ip, ix, dat = m.to_sparse().csr_arrays()
@@ -82,20 +88,21 @@ def test_gauss_seidel_mpi_kernels_match_numpy(m, data):
 @given(m=mdps(max_states=7, sparse=False), data=st.data())
 def test_policy_block_gather_and_matvec_match_numpy(m, data):
     u = data.draw(value_vectors(m.n_states, min_value=-50, max_value=50))
-    pi = np.asarray(data.draw(st.lists(st.integers(0, m.n_actions - 1), min_size=m.n_states,
-                                       max_size=m.n_states)), dtype=np.int64)
+    pi = np.asarray(
+        data.draw(st.lists(st.integers(0, m.n_actions - 1), min_size=m.n_states, max_size=m.n_states)), dtype=np.int64
+    )
     S = m.n_states
     ref_block = np.asarray(m.P)[np.arange(S), pi]
     r = m.R[np.arange(S), pi]
-    for gather, mv in ((K.gather_policy_rows, K.affine_matvec),
-                       (K.gather_policy_rows_serial, K.affine_matvec_serial)):
+    for gather, mv in ((K.gather_policy_rows, K.affine_matvec), (K.gather_policy_rows_serial, K.affine_matvec_serial)):
         M = np.empty((S, S), dtype=m.P.dtype)
         gather(m.P, pi, M)
         np.testing.assert_array_equal(M, ref_block)
         w = np.empty(S)
         mv(M, r, m.gamma, u, w)
-        np.testing.assert_allclose(w, r + m.gamma * ref_block.astype(np.float64) @ u,
-                                   atol=1e-10 * (1 + np.abs(u).max()), rtol=0)
+        np.testing.assert_allclose(
+            w, r + m.gamma * ref_block.astype(np.float64) @ u, atol=1e-10 * (1 + np.abs(u).max()), rtol=0
+        )
 
 
 def test_dense_evaluation_reuses_the_policy_block_exactly():
@@ -128,8 +135,9 @@ def test_elimination_sweep_matches_numpy_twin_and_full_sweep(m, data):
     v = v_prev + data.draw(value_vectors(S, min_value=-5, max_value=5))
     pi_M = np.asarray(data.draw(st.lists(st.integers(0, A - 1), min_size=S, max_size=S)), dtype=np.int64)
     # upper bounds on q at v_prev: exact, or loose by a drawn amount
-    loose = np.asarray(data.draw(st.lists(st.sampled_from([0.0, 1e-3, 0.5, 20.0]), min_size=S * A,
-                                          max_size=S * A))).reshape(S, A)
+    loose = np.asarray(
+        data.draw(st.lists(st.sampled_from([0.0, 1e-3, 0.5, 20.0]), min_size=S * A, max_size=S * A))
+    ).reshape(S, A)
     ub0 = K.reference_q(P64, m.R, g, v_prev) + loose
     lo_sum, hi_sum = m.row_sum_range
     dmax = float((v - v_prev).max())
@@ -232,6 +240,7 @@ def test_every_check_of_solve_matches_a_full_sweep(m):
             assert np.all(ub >= full_q), (ub - full_q).min()
             calls.append(n)
             return n
+
         return run
 
     saved = K.bellman_elim_dense, K.bellman_elim_dense_serial

@@ -4,6 +4,7 @@ and behaviour when the iteration budget runs out.
 Ground truth everywhere is plain-numpy Howard policy iteration with ``np.linalg.solve``
 (``tests/_helpers.py``), never the code under test.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -304,7 +305,8 @@ def _check_result(m, res, v_star, tol, name):
     v_pi = exact_policy_value(m, res.pi)
     loss = np.max(v_star - v_pi)
     assert loss <= res.policy_error_bound + slack, (
-        f"{name}: v* - v^pi = {loss:.3g} > policy_error_bound {res.policy_error_bound:.3g}")
+        f"{name}: v* - v^pi = {loss:.3g} > policy_error_bound {res.policy_error_bound:.3g}"
+    )
     assert res.pi.dtype == np.int64 and res.pi.shape == (m.n_states,)
     assert np.all((res.pi >= 0) & (res.pi < m.n_actions))
     np.testing.assert_allclose(res.q, K.reference_q(m.dense_P(), m.R, m.gamma, res.v), atol=slack, rtol=0)
@@ -388,8 +390,12 @@ def test_solvers_accept_v0_and_pi0(m, data):
     v_star, _ = exact_optimum(m)
     v0 = data.draw(value_vectors(m.n_states, min_value=-100, max_value=100))
     pi0 = data.draw(policies(m))
-    for res in (mdp.value_iteration(m, v0=v0), mdp.value_iteration(m, v0=v0, method="gauss-seidel"),
-                mdp.modified_policy_iteration(m, v0=v0), mdp.policy_iteration(m, pi0=pi0)):
+    for res in (
+        mdp.value_iteration(m, v0=v0),
+        mdp.value_iteration(m, v0=v0, method="gauss-seidel"),
+        mdp.modified_policy_iteration(m, v0=v0),
+        mdp.policy_iteration(m, pi0=pi0),
+    ):
         assert res.converged
         assert np.abs(res.v - v_star).max() <= res.error_bound + roundoff(v_star)
 
@@ -428,12 +434,16 @@ def _hard_mdp():
     return mdp.generators.random_mdp(6, 3, rng=np.random.default_rng(3), alpha=0.1, gamma=0.99)
 
 
-@pytest.mark.parametrize("call", [
-    lambda m: mdp.value_iteration(m, max_iter=3),
-    lambda m: mdp.value_iteration(m, max_iter=3, method="gauss-seidel"),
-    lambda m: mdp.modified_policy_iteration(m, max_iter=2, k=1),
-    lambda m: mdp.solve(m, max_iter=1),
-], ids=["vi-jacobi", "vi-gauss-seidel", "mpi", "solve"])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda m: mdp.value_iteration(m, max_iter=3),
+        lambda m: mdp.value_iteration(m, max_iter=3, method="gauss-seidel"),
+        lambda m: mdp.modified_policy_iteration(m, max_iter=2, k=1),
+        lambda m: mdp.solve(m, max_iter=1),
+    ],
+    ids=["vi-jacobi", "vi-gauss-seidel", "mpi", "solve"],
+)
 def test_convergence_warning_and_bound_still_valid(call):
     m = _hard_mdp()
     v_star, _ = exact_optimum(m)
@@ -567,8 +577,10 @@ def test_value_iteration_loops_match_numpy(m, n, gs):
         np.testing.assert_allclose(v_twin, v_ref, atol=1e-12 * (1 + np.abs(v_ref).max()), rtol=0)
     atol = 1e-10 * (1 + np.abs(v_ref).max())
     d, sp_ = m.to_dense(), m.to_sparse()
-    for run in (lambda v, r: _vi_dense(d.P, m.R, g, v, -1.0, n, r, gs),
-                lambda v, r: _vi_sparse(*sp_.csr_arrays(), m.R, g, v, -1.0, n, r, gs)):
+    for run in (
+        lambda v, r: _vi_dense(d.P, m.R, g, v, -1.0, n, r, gs),
+        lambda v, r: _vi_sparse(*sp_.csr_arrays(), m.R, g, v, -1.0, n, r, gs),
+    ):
         v, r = np.zeros(S), np.zeros(n)
         assert run(v, r) == n
         np.testing.assert_allclose(v, v_ref, atol=atol, rtol=0)
@@ -618,7 +630,7 @@ def test_finite_horizon_bound_accumulates_over_stages():
     H = 3000
     res = mdp.finite_horizon(m, H)
     g, r = Fraction(0.999), Fraction(3.3)
-    exact = r * (1 - g ** H) / (1 - g)
+    exact = r * (1 - g**H) / (1 - g)
     err = abs(Fraction(float(res.v[0, 0])) - exact)
     assert err <= Fraction(res.error_bounds[0])
     assert err > Fraction(res.error_bounds[0] - 0.999 * res.error_bounds[1])  # the carried part is needed
@@ -757,12 +769,16 @@ def test_certified_bound_covers_round_off_on_a_one_state_model():
     assert res_t.converged and abs(Fraction(float(res_t.v[0])) - v_star) <= Fraction(res_t.error_bound) <= tol
 
 
-@pytest.mark.parametrize("call", [
-    lambda m, tol: mdp.value_iteration(m, tol=tol),
-    lambda m, tol: mdp.value_iteration(m, tol=tol, method="gauss-seidel"),
-    lambda m, tol: mdp.modified_policy_iteration(m, tol=tol),
-    lambda m, tol: mdp.policy_evaluation(m, [0], method="iterative", tol=tol),
-], ids=["vi-jacobi", "vi-gauss-seidel", "mpi", "pe-iterative"])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda m, tol: mdp.value_iteration(m, tol=tol),
+        lambda m, tol: mdp.value_iteration(m, tol=tol, method="gauss-seidel"),
+        lambda m, tol: mdp.modified_policy_iteration(m, tol=tol),
+        lambda m, tol: mdp.policy_evaluation(m, [0], method="iterative", tol=tol),
+    ],
+    ids=["vi-jacobi", "vi-gauss-seidel", "mpi", "pe-iterative"],
+)
 def test_tol_below_the_round_off_floor_is_not_reported_converged(call):
     from fractions import Fraction
 
@@ -798,8 +814,7 @@ def test_certified_bounds_hold_against_a_long_double_optimum(name, sparse):
 
 
 @settings(max_examples=40)
-@given(m=mdps(max_states=8, gammas=(0.9, 0.99, 0.999)), scale=st.sampled_from([1.0, 1e3, 1e6]),
-       data=st.data())
+@given(m=mdps(max_states=8, gammas=(0.9, 0.99, 0.999)), scale=st.sampled_from([1.0, 1e3, 1e6]), data=st.data())
 def test_certify_brackets_the_exact_optimum_without_slack(m, scale, data):
     # at v ~ v* the sweep's D is pure round-off: the old bounds collapsed onto T v and missed v*
     m = mdp.TabularMDP(m.P, m.R * scale, m.gamma)
@@ -824,7 +839,8 @@ def test_backup_round_off_is_within_its_bound(m, data):
     v = data.draw(value_vectors(m.n_states, min_value=-1, max_value=1)) * mag
     q = mdp.q_values(m, v)
     q_ld = np.asarray(m.R, dtype=np.longdouble) + np.longdouble(m.gamma) * np.einsum(
-        "sat,t->sa", np.asarray(m.dense_P(), dtype=np.longdouble), v.astype(np.longdouble))
+        "sat,t->sa", np.asarray(m.dense_P(), dtype=np.longdouble), v.astype(np.longdouble)
+    )
     assert np.abs(q - q_ld).max() <= backup_rounding(m, float(np.abs(v).max()))
 
 
@@ -833,9 +849,13 @@ def test_values_beyond_float64_range_are_rejected_naming_r(sparse):
     m = mdp.TabularMDP(np.ones((2, 1, 2)) / 2, np.array([[1e300], [0.0]]), 0.99)
     m = m.to_sparse() if sparse else m
     calls = [
-        lambda: mdp.solve(m), lambda: mdp.value_iteration(m), lambda: mdp.policy_iteration(m),
-        lambda: mdp.modified_policy_iteration(m), lambda: mdp.linear_programming(m),
-        lambda: mdp.policy_evaluation(m, [0, 0]), lambda: mdp.certify(m, np.zeros(2)),
+        lambda: mdp.solve(m),
+        lambda: mdp.value_iteration(m),
+        lambda: mdp.policy_iteration(m),
+        lambda: mdp.modified_policy_iteration(m),
+        lambda: mdp.linear_programming(m),
+        lambda: mdp.policy_evaluation(m, [0, 0]),
+        lambda: mdp.certify(m, np.zeros(2)),
     ]
     for call in calls:
         with pytest.raises(ValueError, match=r"max\|R\| / \(1 - gamma\) = 1e\+300 / \(1 - 0.99\) = 1e\+302.*rescale R"):
@@ -851,8 +871,11 @@ def test_finite_horizon_rejects_values_beyond_float64_range(sparse):
     m = m.to_sparse() if sparse else m
     res = mdp.finite_horizon(m, 5)
     assert np.all(np.isfinite(res.v)) and np.isfinite(res.error_bound)
-    with pytest.raises(ValueError, match=r"m, horizon, terminal: values-to-go can reach 2e\+300 \(max\|R\| = 1e\+299, "
-                                         r"gamma \* max row sum = 1\.0.*horizon = 20.*rescale R and terminal or shorten"):
+    with pytest.raises(
+        ValueError,
+        match=r"m, horizon, terminal: values-to-go can reach 2e\+300 \(max\|R\| = 1e\+299, "
+        r"gamma \* max row sum = 1\.0.*horizon = 20.*rescale R and terminal or shorten",
+    ):
         mdp.finite_horizon(m, 20)
     with pytest.raises(ValueError, match=r"max\|terminal\| = 1e\+301"):
         mdp.finite_horizon(m, 1, terminal=[1e301, 0.0])

@@ -1,4 +1,5 @@
 """The foundation claims F1-F13: they hold on random and on named instances, and they can fail."""
+
 import dataclasses
 import functools
 
@@ -86,8 +87,9 @@ def test_f7_on_200_random_mdps(gamma):
     rng = np.random.default_rng(int(gamma * 100))
     worst_howard = 0
     for _ in range(200):
-        m = mdp.generators.random_mdp(int(rng.integers(3, 11)), int(rng.integers(2, 5)), rng=rng,
-                                      alpha=float(rng.choice([0.1, 1.0])), gamma=gamma)
+        m = mdp.generators.random_mdp(
+            int(rng.integers(3, 11)), int(rng.integers(2, 5)), rng=rng, alpha=float(rng.choice([0.1, 1.0])), gamma=gamma
+        )
         r = F.check_f7(m, rng)
         assert r.holds, r
         worst_howard = max(worst_howard, r.details["parts"]["howard_upper"]["observed"])
@@ -332,8 +334,16 @@ def test_assert_claim_reports_statement_and_source():
     def evaluate(m, rng):
         return CheckResult("X1", 2.0, 1.0, False, 2.0)
 
-    c = Claim(id="X1", name="always-fails", statement="a <= b", source="nowhere", constant="none",
-              tolerance=0.0, sample=F.sample_mdp, evaluate=evaluate)
+    c = Claim(
+        id="X1",
+        name="always-fails",
+        statement="a <= b",
+        source="nowhere",
+        constant="none",
+        tolerance=0.0,
+        sample=F.sample_mdp,
+        evaluate=evaluate,
+    )
     with pytest.raises(AssertionError, match=r"X1 \(always-fails\).*a <= b.*nowhere"):
         assert_claim(c, n=2)
 

@@ -1,4 +1,5 @@
 """Claims BN1-BN4 (theory_checks.bn): they hold on the lab's code and fail on a broken one."""
+
 from unittest import mock
 
 import numpy as np

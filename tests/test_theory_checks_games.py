@@ -1,4 +1,5 @@
 """Game claims G1-G5 and MM: they hold on random instances, and each check can fail."""
+
 import numpy as np
 import pytest
 

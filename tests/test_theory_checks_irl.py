@@ -1,4 +1,5 @@
 """MAMQL claims M1-M6: they hold on random instances, and each check can fail."""
+
 from unittest import mock
 
 import numpy as np

@@ -6,14 +6,15 @@ Under pytest-xdist the workers run numba on one thread each (``tests/conftest.py
 is where the kernels run on two; a kernel whose per-state work depended on the split (a reduction
 across states, a shared scratch buffer) would differ here.
 """
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 import mdp
-from mdp._threads import pinned_threads
 from mdp._common import bellman as K
+from mdp._threads import pinned_threads
 
 
 def _both(fn):
@@ -110,6 +111,7 @@ def test_solve_and_value_iteration_are_thread_invariant(monkeypatch, dense, spar
     solve_module = importlib.import_module("mdp.solvers.solve")  # the module, not the function
     monkeypatch.setattr(solve_module, "_SERIAL_NNZ", 1)
     for m in (dense, sparse):
+
         def run(m=m):
             r = mdp.solve(m, tol=1e-8)
             vi = mdp.value_iteration(m, tol=1e-6)

@@ -1,4 +1,5 @@
 """`rlab run path/to/my_lab.py` and `rlab run package.module`: a user's own lab with the built-in conventions."""
+
 from __future__ import annotations
 
 import json
@@ -30,7 +31,8 @@ def _isolated():
     base._REGISTRY.clear()
     base._REGISTRY.update(registry)
 
-_LAB = textwrap.dedent('''
+
+_LAB = textwrap.dedent("""
     from dataclasses import dataclass
     import mdp
     from labs import Lab, register_lab
@@ -52,7 +54,7 @@ _LAB = textwrap.dedent('''
         return fig
 
     register_lab(Lab("{name}", Config, run, plot, description="a user lab"))
-''')
+""")
 
 
 def _write(folder, stem, names):
@@ -66,8 +68,9 @@ def test_run_a_lab_file_with_cache_provenance_and_figures(tmp_path):
     path = _write(tmp_path / "mine", "user_lab_file_a", ["user_file_a"])
     out = tmp_path / "out"
     # the local executor: spawned workers must import the file by name
-    r = runner.invoke(app, ["run", str(path), "--seeds", "2", "--out", str(out), "--workers", "1",
-                            "--set", "n_states=5"])
+    r = runner.invoke(
+        app, ["run", str(path), "--seeds", "2", "--out", str(out), "--workers", "1", "--set", "n_states=5"]
+    )
     assert r.exit_code == 0, r.output
     folder = out / "user_file_a"
     for f in ("user_file_a.csv", "user_file_a.pdf", "user_file_a.png", "provenance.json"):
@@ -75,13 +78,15 @@ def test_run_a_lab_file_with_cache_provenance_and_figures(tmp_path):
     prov = json.loads((folder / "provenance.json").read_text())
     assert prov["config"]["n_states"] == 5 and prov["computed_seeds"] == [0, 1]
     assert len(list((folder / "cache").glob("seed*.json"))) == 2
-    again = runner.invoke(app, ["run", str(path), "--seeds", "2", "--out", str(out), "--set", "n_states=5",
-                                "--executor", "serial"])
+    again = runner.invoke(
+        app, ["run", str(path), "--seeds", "2", "--out", str(out), "--set", "n_states=5", "--executor", "serial"]
+    )
     assert again.exit_code == 0 and "0 computed, 2 from cache" in " ".join(again.output.split())
     # editing the lab file changes its cache key: the seeds are recomputed
     path.write_text(path.read_text() + "\n# edited\n")
-    third = runner.invoke(app, ["run", str(path), "--seeds", "2", "--out", str(out), "--set", "n_states=5",
-                                "--executor", "serial"])
+    third = runner.invoke(
+        app, ["run", str(path), "--seeds", "2", "--out", str(out), "--set", "n_states=5", "--executor", "serial"]
+    )
     assert third.exit_code == 0 and "2 computed, 0 from cache" in " ".join(third.output.split())
 
 
@@ -93,8 +98,9 @@ def test_module_name_and_picking_one_of_several(tmp_path, monkeypatch):
     assert resolve_lab("user_lab_mod_b:user_mod_b2").name == "user_mod_b2"
     with pytest.raises(ValueError, match="registers no lab named 'nope'"):
         resolve_lab("user_lab_mod_b:nope")
-    r = runner.invoke(app, ["run", "user_lab_mod_b:user_mod_b1", "--seeds", "1", "--out", str(tmp_path / "o"),
-                            "--executor", "serial"])
+    r = runner.invoke(
+        app, ["run", "user_lab_mod_b:user_mod_b1", "--seeds", "1", "--out", str(tmp_path / "o"), "--executor", "serial"]
+    )
     assert r.exit_code == 0, r.output
     assert (tmp_path / "o" / "user_mod_b1" / "user_mod_b1.png").is_file()
 

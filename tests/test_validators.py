@@ -1,4 +1,5 @@
 """The shared validators of mdp._validation: kinds, intervals and messages."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -7,17 +8,31 @@ import pytest
 from mdp._validation import check_bool, check_open_unit, check_probability, check_real
 
 
-@pytest.mark.parametrize("x,interval,ok", [
-    (0.5, "[0, 1]", True), (0.0, "[0, 1]", True), (1.0, "[0, 1]", True), (1.0, "(0, 1)", False),
-    (0.0, "(0, 1)", False), (0.75, "(1/2, 1]", True), (0.5, "(1/2, 1]", False), (3.0, "[0, inf)", True),
-    (-1e-300, "[0, inf)", False), (np.float32(0.25), "(0, 1)", True), (2, "[0, 3]", True),
-])
+@pytest.mark.parametrize(
+    "x,interval,ok",
+    [
+        (0.5, "[0, 1]", True),
+        (0.0, "[0, 1]", True),
+        (1.0, "[0, 1]", True),
+        (1.0, "(0, 1)", False),
+        (0.0, "(0, 1)", False),
+        (0.75, "(1/2, 1]", True),
+        (0.5, "(1/2, 1]", False),
+        (3.0, "[0, inf)", True),
+        (-1e-300, "[0, inf)", False),
+        (np.float32(0.25), "(0, 1)", True),
+        (2, "[0, 3]", True),
+    ],
+)
 def test_check_real_intervals(x, interval, ok):
     if ok:
         assert check_real(x, "x", interval) == float(x)
     else:
-        with pytest.raises(ValueError, match=r"x must lie in " + interval.replace("(", r"\(").replace(")", r"\)")
-                           .replace("[", r"\[").replace("]", r"\]")):
+        with pytest.raises(
+            ValueError,
+            match=r"x must lie in "
+            + interval.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[").replace("]", r"\]"),
+        ):
             check_real(x, "x", interval)
 
 

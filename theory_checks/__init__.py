@@ -5,11 +5,12 @@
 >>> r.holds
 True
 """
+
 from theory_checks.core import (
     CheckResult,
     Claim,
-    combine,
     ClaimSummary,
+    combine,
     estimate,
     get_claim,
     identity,

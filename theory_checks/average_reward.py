@@ -9,6 +9,7 @@ With ``T v = max_a (R + P v)`` and ``d = T v - v``: ``T^n v >= v + n min(d)`` (m
 ``tau I + (1 - tau) P`` (same gains). Method and tests: ``docs/algorithms.md``, section "Interop,
 average reward and saved models".
 """
+
 from __future__ import annotations
 
 import itertools
@@ -21,9 +22,11 @@ from theory_checks.core import CheckResult, Claim, combine, inequality, register
 
 __all__ = ["sample_unichain_mdp", "accept_small_mdp", "optimal_gain", "check_ar1", "check_ar2"]
 
-_SOURCE = ("Odoni (1969), On finding the maximal gain for Markov decision processes, Oper. Res. 17(5); "
-           "Puterman (1994), Markov Decision Processes, Sec. 8.5.5 (relative value iteration) and Sec. 8.5.4 "
-           "(aperiodicity transform)")
+_SOURCE = (
+    "Odoni (1969), On finding the maximal gain for Markov decision processes, Oper. Res. 17(5); "
+    "Puterman (1994), Markov Decision Processes, Sec. 8.5.5 (relative value iteration) and Sec. 8.5.4 "
+    "(aperiodicity transform)"
+)
 _MAX_POLICIES = 4096
 _BUDGETS = (1, 2, 3, 5, 10, 40)
 _TAUS = (0.0, 0.5)
@@ -46,16 +49,19 @@ def accept_small_mdp(m):
     is not)."""
     if not isinstance(m, mdp.TabularMDP):
         raise TypeError(f"RV1/RV2 check an mdp.TabularMDP, got {type(m).__name__}")
-    if m.n_actions ** m.n_states > _MAX_POLICIES:
-        raise ValueError(f"RV1/RV2 search all A**S = {m.n_actions}**{m.n_states} deterministic policies; "
-                         f"need at most {_MAX_POLICIES}")
+    if m.n_actions**m.n_states > _MAX_POLICIES:
+        raise ValueError(
+            f"RV1/RV2 search all A**S = {m.n_actions}**{m.n_states} deterministic policies; "
+            f"need at most {_MAX_POLICIES}"
+        )
     return m
 
 
 def optimal_gain(m) -> float:
     """``g*`` as the largest gain over all deterministic policies (each by an exact linear solve)."""
-    return max(mdp.policy_gain_bias(m, np.array(pi)).gain
-               for pi in itertools.product(range(m.n_actions), repeat=m.n_states))
+    return max(
+        mdp.policy_gain_bias(m, np.array(pi)).gain for pi in itertools.product(range(m.n_actions), repeat=m.n_states)
+    )
 
 
 def _runs(m):
@@ -86,9 +92,14 @@ def check_ar1(m, rng=None) -> CheckResult:
         if w > 1e3 * slack:  # a bracket closed to round-off says nothing about tightness
             worst_tight = max(worst_tight, 1.0 - (g - lo) / w, 1.0 - (hi - g) / w)
     holds = worst_viol <= slack
-    return CheckResult("RV1", float(worst_viol), float(slack), bool(holds),
-                       float(worst_tight if holds else np.inf),
-                       {"g_star": g, "worst_at_tau_budget": at})
+    return CheckResult(
+        "RV1",
+        float(worst_viol),
+        float(slack),
+        bool(holds),
+        float(worst_tight if holds else np.inf),
+        {"g_star": g, "worst_at_tau_budget": at},
+    )
 
 
 def check_ar2(m, rng=None) -> CheckResult:
@@ -101,27 +112,41 @@ def check_ar2(m, rng=None) -> CheckResult:
     return combine("RV2", parts)
 
 
-register(Claim(
-    id="RV1", name="rvi-gain-bracket",
-    statement=r"\min_s (Tv - v)(s) \le g^*(s') \le \max_s (Tv - v)(s) \quad \forall v, s'",
-    source=f"{_SOURCE}; the bracket is a consequence of T^n v / n -> g* (Puterman 1994, Thm 9.4.1)",
-    constant="source", tolerance=1e-12, sample=sample_unichain_mdp, evaluate=check_ar1, default_instances=10,
-    notes="g* by exhaustive search over deterministic policies with exact gains (mdp.policy_gain_bias); the bracket "
-          "as the solver reports it (round-off widening included) after 1-40 sweeps, with and without the "
-          "aperiodicity transform. Holds for every finite MDP; it closes only when g* is constant.",
-    subjects=("mdp.relative_value_iteration", "mdp.policy_gain_bias"),
-    instance="TabularMDP with A**S <= 4096 and every deterministic policy unichain",
-    accepts=accept_small_mdp,
-))
+register(
+    Claim(
+        id="RV1",
+        name="rvi-gain-bracket",
+        statement=r"\min_s (Tv - v)(s) \le g^*(s') \le \max_s (Tv - v)(s) \quad \forall v, s'",
+        source=f"{_SOURCE}; the bracket is a consequence of T^n v / n -> g* (Puterman 1994, Thm 9.4.1)",
+        constant="source",
+        tolerance=1e-12,
+        sample=sample_unichain_mdp,
+        evaluate=check_ar1,
+        default_instances=10,
+        notes="g* by exhaustive search over deterministic policies with exact gains (mdp.policy_gain_bias); the bracket "
+        "as the solver reports it (round-off widening included) after 1-40 sweeps, with and without the "
+        "aperiodicity transform. Holds for every finite MDP; it closes only when g* is constant.",
+        subjects=("mdp.relative_value_iteration", "mdp.policy_gain_bias"),
+        instance="TabularMDP with A**S <= 4096 and every deterministic policy unichain",
+        accepts=accept_small_mdp,
+    )
+)
 
-register(Claim(
-    id="RV2", name="rvi-greedy-gain-gap",
-    statement=r"g^* - g^{\pi_v} \le \max_s (Tv - v)(s) - \min_s (Tv - v)(s),\ \ \pi_v \text{ greedy for } v",
-    source=f"{_SOURCE}; T_pi v = T v for the greedy pi gives g^pi >= min(Tv - v)",
-    constant="source", tolerance=1e-12, sample=sample_unichain_mdp, evaluate=check_ar2, default_instances=10,
-    notes="The greedy policy's exact gain (mdp.policy_gain_bias) against the solver's policy_error_bound after "
-          "1-40 sweeps, tau in {0, 0.5}.",
-    subjects=("mdp.relative_value_iteration", "mdp.policy_gain_bias"),
-    instance="TabularMDP with A**S <= 4096 and every deterministic policy unichain",
-    accepts=accept_small_mdp,
-))
+register(
+    Claim(
+        id="RV2",
+        name="rvi-greedy-gain-gap",
+        statement=r"g^* - g^{\pi_v} \le \max_s (Tv - v)(s) - \min_s (Tv - v)(s),\ \ \pi_v \text{ greedy for } v",
+        source=f"{_SOURCE}; T_pi v = T v for the greedy pi gives g^pi >= min(Tv - v)",
+        constant="source",
+        tolerance=1e-12,
+        sample=sample_unichain_mdp,
+        evaluate=check_ar2,
+        default_instances=10,
+        notes="The greedy policy's exact gain (mdp.policy_gain_bias) against the solver's policy_error_bound after "
+        "1-40 sweeps, tau in {0, 0.5}.",
+        subjects=("mdp.relative_value_iteration", "mdp.policy_gain_bias"),
+        instance="TabularMDP with A**S <= 4096 and every deterministic policy unichain",
+        accepts=accept_small_mdp,
+    )
+)

@@ -12,22 +12,32 @@ Instances: planted copies of random MDPs (:func:`mdp.abstraction.partition.plant
 every state duplicated 1-3 times, the transition mass into a state split at random over its
 copies, the states shuffled) and stripe gridworlds (a goal row; one block per row).
 """
+
 from __future__ import annotations
 
 import numpy as np
 
 import mdp
+from mdp._validation import check_policy
 from mdp.abstraction import metrics as MT
 from mdp.abstraction.partition import approximate_aggregation, bisimulation, planted_copies, stripe_gridworld
-from mdp._validation import check_policy
 from theory_checks import instances as I
 from theory_checks.core import CheckResult, Claim, combine, identity, inequality, register, solve_exact
 
 __all__ = [
-    "sample_planted", "sample_noisy", "sample_small", "sample_deterministic",
-    "check_b1", "check_b2", "check_agg", "check_b4", "check_b5", "check_b6", "check_b7", "check_b8",
+    "sample_planted",
+    "sample_noisy",
+    "sample_small",
+    "sample_deterministic",
+    "check_b1",
+    "check_b2",
+    "check_agg",
+    "check_b4",
+    "check_b5",
+    "check_b6",
+    "check_b7",
+    "check_b8",
 ]
-
 
 
 # ----------------------------------------------------------------------------------- instances
@@ -41,8 +51,9 @@ def sample_planted(rng: np.random.Generator):
         return m, np.arange(m.n_states) // W, H
     n = int(rng.integers(2, 7))
     A = int(rng.integers(1, 4))
-    base = mdp.generators.random_mdp(n, A, rng=rng, alpha=float(rng.choice([0.1, 1.0])),
-                                     gamma=float(rng.choice([0.5, 0.9, 0.99])))
+    base = mdp.generators.random_mdp(
+        n, A, rng=rng, alpha=float(rng.choice([0.1, 1.0])), gamma=float(rng.choice([0.5, 0.9, 0.99]))
+    )
     m, classes = planted_copies(base, rng.integers(1, 4, size=n), rng=rng, sparse=bool(rng.random() < 0.3))
     return m, classes, n
 
@@ -59,8 +70,13 @@ def sample_noisy(rng: np.random.Generator):
 
 def sample_small(rng: np.random.Generator):
     """A random MDP with 2-6 states, 1-3 actions, Dirichlet(0.1 or 1) rows, gamma in {0.5, 0.9}."""
-    return mdp.generators.random_mdp(int(rng.integers(2, 7)), int(rng.integers(1, 4)), rng=rng,
-                                     alpha=float(rng.choice([0.1, 1.0])), gamma=float(rng.choice([0.5, 0.9])))
+    return mdp.generators.random_mdp(
+        int(rng.integers(2, 7)),
+        int(rng.integers(1, 4)),
+        rng=rng,
+        alpha=float(rng.choice([0.1, 1.0])),
+        gamma=float(rng.choice([0.5, 0.9])),
+    )
 
 
 def sample_deterministic(rng: np.random.Generator):
@@ -133,7 +149,7 @@ def check_b4(m, rng, *, c_T: float | None = None, n_steps: int = 6) -> CheckResu
         drops.append(float(np.max(d - new)))
         d = new
         err = float(np.abs(star.d - d).max())
-        ratios.append((err, c ** t * norm + star.error_bound))
+        ratios.append((err, c**t * norm + star.error_bound))
     worst = max(ratios, key=lambda r: r[0] - r[1])
     parts = {
         "rate": inequality("B4", worst[0], worst[1], rtol=1e-9, atol=1e-12),
@@ -207,8 +223,9 @@ def _model_or_tuple(x, name="instance"):
 
 def _metric_model(x, name="instance"):
     m = I.tabular_mdp(x, name)
-    I.max_size(METRIC_MAX_STATES, "the number of states",
-               "S^2 transport problems per fixed-point iteration")(m.n_states, name)
+    I.max_size(METRIC_MAX_STATES, "the number of states", "S^2 transport problems per fixed-point iteration")(
+        m.n_states, name
+    )
     return m
 
 
@@ -250,98 +267,146 @@ _GDG = "Givan, Dean & Greig (2003), Equivalence notions and model minimization i
 _FPP = "Ferns, Panangaden & Precup (2004), Metrics for finite MDPs, UAI (Thm 4.5); SIAM J. Comput. 40 (2011)"
 _CASTRO = "Castro (2020), Scalable methods for computing state similarity in deterministic MDPs, AAAI"
 
-register(Claim(
-    id="B1", name="bisimulation-value-preservation",
-    statement=r"V^*_M(s) = V^*_{M/B}(\beta(s)),\ Q^*_M(s,a) = Q^*_{M/B}(\beta(s),a),\ V^{\pi_B\circ\beta}_M = V^*_M",
-    source=f"{_GDG}, Thm 7-8; docs/papers/foundations.md B1",
-    constant="none", tolerance=1e-8, sample=sample_planted, evaluate=check_b1,
-    notes="Exact bisimulation by splitter refinement; both models solved by mdp.solve to 1e-12 (or 4x the float64 round-off floor where that is larger).",
-    subjects=("mdp.abstraction.bisimulation", "mdp.solve"),
-    instance="an mdp.TabularMDP (or a tuple whose first entry is one)",
-    accepts=_accept_b1,
-))
+register(
+    Claim(
+        id="B1",
+        name="bisimulation-value-preservation",
+        statement=r"V^*_M(s) = V^*_{M/B}(\beta(s)),\ Q^*_M(s,a) = Q^*_{M/B}(\beta(s),a),\ V^{\pi_B\circ\beta}_M = V^*_M",
+        source=f"{_GDG}, Thm 7-8; docs/papers/foundations.md B1",
+        constant="none",
+        tolerance=1e-8,
+        sample=sample_planted,
+        evaluate=check_b1,
+        notes="Exact bisimulation by splitter refinement; both models solved by mdp.solve to 1e-12 (or 4x the float64 round-off floor where that is larger).",
+        subjects=("mdp.abstraction.bisimulation", "mdp.solve"),
+        instance="an mdp.TabularMDP (or a tuple whose first entry is one)",
+        accepts=_accept_b1,
+    )
+)
 
-register(Claim(
-    id="B2", name="bisimulation-coarsest",
-    statement=r"\text{planted classes } \mathcal{C} \Rightarrow B = \mathcal{C}\ (\text{coarsest bisimulation})",
-    source=f"{_GDG}, Thm 6 (uniqueness of the coarsest); docs/papers/foundations.md B2",
-    constant="none", tolerance=0.5, sample=sample_planted, evaluate=check_b2,
-    notes="Observed = number of state pairs on which the computed and planted relations disagree plus the block "
-          "count difference. Random U[0,1] rewards make the base model's own bisimulation trivial, so the planted "
-          "classes are the coarsest bisimulation; stripe gridworlds have one block per row.",
-    subjects=("mdp.abstraction.bisimulation",),
-    instance="(m, classes) or (m, classes, n_classes): an mdp.TabularMDP and its planted coarsest partition, an int array (S,)",
-    accepts=_accept_b2,
-))
+register(
+    Claim(
+        id="B2",
+        name="bisimulation-coarsest",
+        statement=r"\text{planted classes } \mathcal{C} \Rightarrow B = \mathcal{C}\ (\text{coarsest bisimulation})",
+        source=f"{_GDG}, Thm 6 (uniqueness of the coarsest); docs/papers/foundations.md B2",
+        constant="none",
+        tolerance=0.5,
+        sample=sample_planted,
+        evaluate=check_b2,
+        notes="Observed = number of state pairs on which the computed and planted relations disagree plus the block "
+        "count difference. Random U[0,1] rewards make the base model's own bisimulation trivial, so the planted "
+        "classes are the coarsest bisimulation; stripe gridworlds have one block per row.",
+        subjects=("mdp.abstraction.bisimulation",),
+        instance="(m, classes) or (m, classes, n_classes): an mdp.TabularMDP and its planted coarsest partition, an int array (S,)",
+        accepts=_accept_b2,
+    )
+)
 
-register(Claim(
-    id="AGG", name="aggregation-value-loss",
-    statement=r"\|V^* - V^*_Q\circ\beta\|_\infty \le \frac{\delta}{1-\gamma},\ \|V^* - V^{\pi_Q\circ\beta}\|_\infty "
-              r"\le \frac{2\delta}{1-\gamma},\ \delta = \epsilon_R + \gamma\,\epsilon_P\,\mathrm{span}(V^*_Q)/2",
-    source="simulation lemma, docs/papers/foundations.md F9-F10 (span form); Whitt (1978), Approximations of dynamic programs I",
-    constant="derived", tolerance=1e-9, sample=sample_noisy, evaluate=check_agg,
-    notes="delta = ||T u - u|| bound for u = lift(V*_Q): |max_a x_a - max_a y_a| <= max_a|x_a - y_a| and "
-          "|(p - q).V| <= ||p - q||_1 span(V)/2 on the block-aggregated rows (plus a row-sum term for rows "
-          "stochastic only up to atol). eps_R, eps_P are measured on the returned partition, solver errors added.",
-    subjects=("mdp.abstraction.approximate_aggregation", "mdp.solve"),
-    instance="(m, tol_r, tol_p): an mdp.TabularMDP and the aggregation tolerances (non-negative floats)",
-    accepts=_accept_agg,
-))
+register(
+    Claim(
+        id="AGG",
+        name="aggregation-value-loss",
+        statement=r"\|V^* - V^*_Q\circ\beta\|_\infty \le \frac{\delta}{1-\gamma},\ \|V^* - V^{\pi_Q\circ\beta}\|_\infty "
+        r"\le \frac{2\delta}{1-\gamma},\ \delta = \epsilon_R + \gamma\,\epsilon_P\,\mathrm{span}(V^*_Q)/2",
+        source="simulation lemma, docs/papers/foundations.md F9-F10 (span form); Whitt (1978), Approximations of dynamic programs I",
+        constant="derived",
+        tolerance=1e-9,
+        sample=sample_noisy,
+        evaluate=check_agg,
+        notes="delta = ||T u - u|| bound for u = lift(V*_Q): |max_a x_a - max_a y_a| <= max_a|x_a - y_a| and "
+        "|(p - q).V| <= ||p - q||_1 span(V)/2 on the block-aggregated rows (plus a row-sum term for rows "
+        "stochastic only up to atol). eps_R, eps_P are measured on the returned partition, solver errors added.",
+        subjects=("mdp.abstraction.approximate_aggregation", "mdp.solve"),
+        instance="(m, tol_r, tol_p): an mdp.TabularMDP and the aggregation tolerances (non-negative floats)",
+        accepts=_accept_agg,
+    )
+)
 
-register(Claim(
-    id="B4", name="bisimulation-metric-contraction",
-    statement=r"d_0 = 0,\ d_{t+1} = F(d_t):\ d_t \le d_{t+1},\ \|d_t - d^*\|_\infty \le c_T^t\,\|d^*\|_\infty",
-    source=f"{_FPP}; docs/papers/foundations.md B4",
-    constant="source", tolerance=1e-9, sample=sample_small, evaluate=check_b4,
-    notes="c_R = 1, c_T = gamma; d* from 1e-12-certified iteration (its error bound is added to the right side); "
-          "six steps per instance.",
-    subjects=("mdp.abstraction.bisimulation_metric", "mdp.abstraction.bisimulation_operator"),
-    instance="an mdp.TabularMDP with at most 20 states (the metric solves S^2 transport problems per iteration: ~0.4 s at 10 states, ~15 s at 20)",
-    accepts=_metric_model,
-))
+register(
+    Claim(
+        id="B4",
+        name="bisimulation-metric-contraction",
+        statement=r"d_0 = 0,\ d_{t+1} = F(d_t):\ d_t \le d_{t+1},\ \|d_t - d^*\|_\infty \le c_T^t\,\|d^*\|_\infty",
+        source=f"{_FPP}; docs/papers/foundations.md B4",
+        constant="source",
+        tolerance=1e-9,
+        sample=sample_small,
+        evaluate=check_b4,
+        notes="c_R = 1, c_T = gamma; d* from 1e-12-certified iteration (its error bound is added to the right side); "
+        "six steps per instance.",
+        subjects=("mdp.abstraction.bisimulation_metric", "mdp.abstraction.bisimulation_operator"),
+        instance="an mdp.TabularMDP with at most 20 states (the metric solves S^2 transport problems per iteration: ~0.4 s at 10 states, ~15 s at 20)",
+        accepts=_metric_model,
+    )
+)
 
-register(Claim(
-    id="B5", name="bisimulation-metric-value-bound",
-    statement=r"|V^*(s) - V^*(t)| \le d^*(s,t)\quad (c_R = 1,\ c_T = \gamma)",
-    source=f"{_FPP}, Thm 5.1; docs/papers/foundations.md B5",
-    constant="derived", tolerance=1e-9, sample=sample_small, evaluate=check_b5,
-    notes="docs/papers/foundations.md states c_R|V*(s) - V*(t)| <= d*(s, t) for c_T >= gamma; with c_R = 1, c_T = gamma it is "
-          "the bound above (induction on value iteration and Kantorovich duality). Observed max |V*(s) - V*(t)| / "
-          "(d + error bound) over pairs at positive distance, bound 1; pairs at distance 0 must have equal values.",
-    subjects=("mdp.abstraction.bisimulation_metric", "mdp.solve"),
-    instance="an mdp.TabularMDP with at most 20 states (the metric solves S^2 transport problems per iteration: ~0.4 s at 10 states, ~15 s at 20)",
-    accepts=_metric_model,
-))
+register(
+    Claim(
+        id="B5",
+        name="bisimulation-metric-value-bound",
+        statement=r"|V^*(s) - V^*(t)| \le d^*(s,t)\quad (c_R = 1,\ c_T = \gamma)",
+        source=f"{_FPP}, Thm 5.1; docs/papers/foundations.md B5",
+        constant="derived",
+        tolerance=1e-9,
+        sample=sample_small,
+        evaluate=check_b5,
+        notes="docs/papers/foundations.md states c_R|V*(s) - V*(t)| <= d*(s, t) for c_T >= gamma; with c_R = 1, c_T = gamma it is "
+        "the bound above (induction on value iteration and Kantorovich duality). Observed max |V*(s) - V*(t)| / "
+        "(d + error bound) over pairs at positive distance, bound 1; pairs at distance 0 must have equal values.",
+        subjects=("mdp.abstraction.bisimulation_metric", "mdp.solve"),
+        instance="an mdp.TabularMDP with at most 20 states (the metric solves S^2 transport problems per iteration: ~0.4 s at 10 states, ~15 s at 20)",
+        accepts=_metric_model,
+    )
+)
 
-register(Claim(
-    id="B6", name="bisimulation-metric-kernel",
-    statement=r"d^*(s,t) = 0 \iff s \sim t",
-    source=f"{_FPP}, Thm 4.5; docs/papers/foundations.md B6",
-    constant="none", tolerance=0.5, sample=sample_planted, evaluate=check_b6,
-    notes="Zero means <= 1e-9; observed = number of disagreeing pairs.",
-    subjects=("mdp.abstraction.bisimulation_metric", "mdp.abstraction.bisimulation"),
-    instance="an mdp.TabularMDP with at most 20 states (or a tuple whose first entry is one)",
-    accepts=_accept_b6,
-))
+register(
+    Claim(
+        id="B6",
+        name="bisimulation-metric-kernel",
+        statement=r"d^*(s,t) = 0 \iff s \sim t",
+        source=f"{_FPP}, Thm 4.5; docs/papers/foundations.md B6",
+        constant="none",
+        tolerance=0.5,
+        sample=sample_planted,
+        evaluate=check_b6,
+        notes="Zero means <= 1e-9; observed = number of disagreeing pairs.",
+        subjects=("mdp.abstraction.bisimulation_metric", "mdp.abstraction.bisimulation"),
+        instance="an mdp.TabularMDP with at most 20 states (or a tuple whose first entry is one)",
+        accepts=_accept_b6,
+    )
+)
 
-register(Claim(
-    id="B7", name="on-policy-metric-value-bound",
-    statement=r"d^\pi = |r_\pi(s) - r_\pi(t)| + \gamma W_{d^\pi}(P_\pi(s), P_\pi(t)),\ |V^\pi(s) - V^\pi(t)| \le d^\pi(s,t)",
-    source=f"{_CASTRO}, Thm 2-3; docs/papers/foundations.md B7",
-    constant="source", tolerance=1e-9, sample=sample_small, evaluate=check_b7,
-    notes="Random stochastic policy; d^pi by fixed-point iteration with exact transport distances.",
-    subjects=("mdp.abstraction.on_policy_bisimulation_metric", "mdp.policy_evaluation"),
-    instance="an mdp.TabularMDP with at most 20 states (the metric solves S^2 transport problems per iteration: ~0.4 s at 10 states, ~15 s at 20)",
-    accepts=_metric_model,
-))
+register(
+    Claim(
+        id="B7",
+        name="on-policy-metric-value-bound",
+        statement=r"d^\pi = |r_\pi(s) - r_\pi(t)| + \gamma W_{d^\pi}(P_\pi(s), P_\pi(t)),\ |V^\pi(s) - V^\pi(t)| \le d^\pi(s,t)",
+        source=f"{_CASTRO}, Thm 2-3; docs/papers/foundations.md B7",
+        constant="source",
+        tolerance=1e-9,
+        sample=sample_small,
+        evaluate=check_b7,
+        notes="Random stochastic policy; d^pi by fixed-point iteration with exact transport distances.",
+        subjects=("mdp.abstraction.on_policy_bisimulation_metric", "mdp.policy_evaluation"),
+        instance="an mdp.TabularMDP with at most 20 states (the metric solves S^2 transport problems per iteration: ~0.4 s at 10 states, ~15 s at 20)",
+        accepts=_metric_model,
+    )
+)
 
-register(Claim(
-    id="B8", name="sampled-on-policy-metric",
-    statement=r"d(s,t) \leftarrow |r_\pi(s) - r_\pi(t)| + \gamma\, d(N(s), N(t))\ \text{on sampled pairs} \to d^\pi",
-    source=f"{_CASTRO}, Sec. 4; docs/papers/foundations.md B8",
-    constant="none", tolerance=1e-8, sample=sample_deterministic, evaluate=check_b8,
-    notes="Uniformly sampled pairs in chunks of S^2 until the certificate ||F d - d|| / (1 - gamma) <= 1e-9.",
-    subjects=("mdp.abstraction.on_policy_bisimulation_metric",),
-    instance="(m, pi): an mdp.TabularMDP whose transitions under pi are deterministic, and a policy pi ((S,) ints or (S, A) rows)",
-    accepts=_accept_b8,
-))
+register(
+    Claim(
+        id="B8",
+        name="sampled-on-policy-metric",
+        statement=r"d(s,t) \leftarrow |r_\pi(s) - r_\pi(t)| + \gamma\, d(N(s), N(t))\ \text{on sampled pairs} \to d^\pi",
+        source=f"{_CASTRO}, Sec. 4; docs/papers/foundations.md B8",
+        constant="none",
+        tolerance=1e-8,
+        sample=sample_deterministic,
+        evaluate=check_b8,
+        notes="Uniformly sampled pairs in chunks of S^2 until the certificate ||F d - d|| / (1 - gamma) <= 1e-9.",
+        subjects=("mdp.abstraction.on_policy_bisimulation_metric",),
+        instance="(m, pi): an mdp.TabularMDP whose transitions under pi are deterministic, and a policy pi ((S,) ints or (S, A) rows)",
+        accepts=_accept_b8,
+    )
+)

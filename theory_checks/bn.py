@@ -7,6 +7,7 @@ mutual information of the target) and BN4 (the coordination benefit of one edge 
 frequencies over random initialisations, not as optimality of every run). Each
 evaluator measures the lab's own code (:mod:`marl.bn`).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -106,9 +107,17 @@ def check_bn2(instance, rng, *, lr: float = 8.0, steps: int = 20_000, tol: float
     game, parents, theta = instance
     res = bn_exact_pg(game, parents, theta, lr=lr, steps=steps)
     gap = bn_nash_gap(game, parents, res.theta)
-    return inequality("BN2", gap.value + gap.error_bound, tol, rtol=0.0, atol=0.0,
-                      value_start=float(res.values[0]), value_end=float(res.value), per_agent=gap.per_agent.tolist(),
-                      parents=str(parents))
+    return inequality(
+        "BN2",
+        gap.value + gap.error_bound,
+        tol,
+        rtol=0.0,
+        atol=0.0,
+        value_start=float(res.values[0]),
+        value_end=float(res.value),
+        per_agent=gap.per_agent.tolist(),
+        parents=str(parents),
+    )
 
 
 # ---------------------------------------------------------------------------- BN3
@@ -134,8 +143,7 @@ def _kl(p, q) -> float:
     return float(np.sum(p * (np.log(p) - np.log(q))))
 
 
-def fit_bn_distribution(target: np.ndarray, parents, *, lr: float = 2.0, max_iter: int = 50_000,
-                        tol: float = 1e-13):
+def fit_bn_distribution(target: np.ndarray, parents, *, lr: float = 2.0, max_iter: int = 50_000, tol: float = 1e-13):
     """Minimise ``KL(target || pi_theta)`` over 2-agent BN policies by gradient descent on the logits.
 
     Per agent and context the objective is a cross-entropy in the softmax logits, with gradient
@@ -175,8 +183,9 @@ def check_bn3(target, rng, *, tol: float = 1e-10) -> CheckResult:
     parts = {
         "edge-fits-exactly": inequality("BN3", kl_edge, tol, rtol=0.0, atol=0.0),
         "no-edge-floor-is-MI": identity("BN3", abs(kl_none - mi), 1e-8, kl_no_edge=kl_none, mutual_information=mi),
-        "floor-positive": inequality("BN3", -kl_none, -0.5 * mi, rtol=0.0, atol=0.0) if mi > 1e-6 else
-        identity("BN3", 0.0, 1.0),
+        "floor-positive": inequality("BN3", -kl_none, -0.5 * mi, rtol=0.0, atol=0.0)
+        if mi > 1e-6
+        else identity("BN3", 0.0, 1.0),
     }
     return combine("BN3", parts)
 
@@ -208,65 +217,109 @@ def check_bn4(payoff, rng, *, n_init: int = 1000, steps: int = 5000, lr: float =
     from marl.bn.matrix import bn_matrix_ascent
 
     seed = int(rng.integers(2**31))
-    ind = bn_matrix_ascent(payoff, mode="independent", n_init=n_init, steps=steps, lr=lr,
-                           rng=np.random.default_rng(seed))
+    ind = bn_matrix_ascent(
+        payoff, mode="independent", n_init=n_init, steps=steps, lr=lr, rng=np.random.default_rng(seed)
+    )
     edge = bn_matrix_ascent(payoff, mode="edge", n_init=n_init, steps=steps, lr=lr, rng=np.random.default_rng(seed + 1))
     p0, p1 = ind.success_rate, edge.success_rate
     se = np.sqrt((p0 * (1 - p0) + p1 * (1 - p1)) / n_init)
-    return inequality("BN4", p0 + z * se, p1, rtol=0.0, atol=0.0, independent=p0, edge=p1,
-                      standard_error=float(se), median_gap_edge=float(np.median(edge.nash_gap)))
+    return inequality(
+        "BN4",
+        p0 + z * se,
+        p1,
+        rtol=0.0,
+        atol=0.0,
+        independent=p0,
+        edge=p1,
+        standard_error=float(se),
+        median_gap_edge=float(np.median(edge.nash_gap)),
+    )
 
 
 # ---------------------------------------------------------------------------- registry
 _SUBJ_MODEL = ("marl.bn.CooperativeGame", "marl.bn.bn_joint_policy")
 _INSTANCE = "(marl.bn.CooperativeGame, parents, theta) with theta[i] of shape (S, K_i, A_i)"
 
-register(Claim(
-    id="BN1", name="bn-policy-gradient",
-    statement=r"\frac{\partial J}{\partial\theta_i[s,p,b]} = d(s)\sum_{a:\,a_{Pa(i)}=p}\pi(a|s)A^\pi(s,a)"
-              r"\,(1[a_i=b]-\pi_i(b|s,p)) = \text{finite differences}",
-    source=f"{_PAPER}, BN policy-gradient theorem; bn_marl.md BN1 (unnormalised d, Corrections)",
-    constant="none", tolerance=1e-6, sample=sample_bn_instance, evaluate=check_bn1, default_instances=5,
-    subjects=("marl.bn.bn_policy_gradient", *_SUBJ_MODEL), instance=_INSTANCE, accepts=accept_bn_instance,
-    notes="Central differences with step 1e-5 on J = rho^T V^pi (rho uniform); the truncation error is "
-          "O(eps^2) ~ 1e-9 against the 1e-6 tolerance.",
-))
+register(
+    Claim(
+        id="BN1",
+        name="bn-policy-gradient",
+        statement=r"\frac{\partial J}{\partial\theta_i[s,p,b]} = d(s)\sum_{a:\,a_{Pa(i)}=p}\pi(a|s)A^\pi(s,a)"
+        r"\,(1[a_i=b]-\pi_i(b|s,p)) = \text{finite differences}",
+        source=f"{_PAPER}, BN policy-gradient theorem; bn_marl.md BN1 (unnormalised d, Corrections)",
+        constant="none",
+        tolerance=1e-6,
+        sample=sample_bn_instance,
+        evaluate=check_bn1,
+        default_instances=5,
+        subjects=("marl.bn.bn_policy_gradient", *_SUBJ_MODEL),
+        instance=_INSTANCE,
+        accepts=accept_bn_instance,
+        notes="Central differences with step 1e-5 on J = rho^T V^pi (rho uniform); the truncation error is "
+        "O(eps^2) ~ 1e-9 against the 1e-6 tolerance.",
+    )
+)
 
-register(Claim(
-    id="BN2", name="bn-pg-nash",
-    statement=r"\theta_T = \text{PG ascent}(\theta_0),\ \max_i \rho^\top(V_i^{BR} - V^{\pi_{\theta_T}}) < 10^{-4}",
-    source=f"{_PAPER}, global convergence to Nash equilibria (tabular softmax, cooperative Markov games); "
-           "bn_marl.md BN2",
-    constant="derived", tolerance=1e-4, sample=sample_bn_instance, evaluate=check_bn2, default_instances=3,
-    subjects=("marl.bn.bn_exact_pg", "marl.bn.bn_nash_gap", *_SUBJ_MODEL), instance=_INSTANCE,
-    accepts=accept_bn_instance,
-    notes="2e4 exact-gradient steps at lr 8 (bn_marl.md Corrections: the gap decays roughly as 1/t; 1.2-1.5e-5 "
-          "there). The bound checked is the gap plus its certified numerical error. The paper proves convergence, "
-          "not a rate: the step count and threshold are derived here from those measurements.",
-))
+register(
+    Claim(
+        id="BN2",
+        name="bn-pg-nash",
+        statement=r"\theta_T = \text{PG ascent}(\theta_0),\ \max_i \rho^\top(V_i^{BR} - V^{\pi_{\theta_T}}) < 10^{-4}",
+        source=f"{_PAPER}, global convergence to Nash equilibria (tabular softmax, cooperative Markov games); "
+        "bn_marl.md BN2",
+        constant="derived",
+        tolerance=1e-4,
+        sample=sample_bn_instance,
+        evaluate=check_bn2,
+        default_instances=3,
+        subjects=("marl.bn.bn_exact_pg", "marl.bn.bn_nash_gap", *_SUBJ_MODEL),
+        instance=_INSTANCE,
+        accepts=accept_bn_instance,
+        notes="2e4 exact-gradient steps at lr 8 (bn_marl.md Corrections: the gap decays roughly as 1/t; 1.2-1.5e-5 "
+        "there). The bound checked is the gap plus its certified numerical error. The paper proves convergence, "
+        "not a rate: the step count and threshold are derived here from those measurements.",
+    )
+)
 
-register(Claim(
-    id="BN3", name="bn-expressiveness",
-    statement=r"\min_{\theta,\,1\to 2}\mathrm{KL}(p\,\|\,\pi_\theta) = 0,\ \ "
-              r"\min_{\theta,\,\emptyset}\mathrm{KL}(p\,\|\,\pi_\theta) = I(a_1; a_2)",
-    source=f"{_PAPER}, Sec. 3 (BN joint policies; chain rule); bn_marl.md BN3",
-    constant="none", tolerance=1e-10, sample=sample_bn3, evaluate=check_bn3, default_instances=5,
-    subjects=("marl.bn.bn_joint_policy",), instance="(A1, A2) joint distribution with positive entries",
-    accepts=accept_bn3,
-    notes="Both fits by gradient descent on the logits (lr 2, gradient sup-norm below 1e-13); the KL is computed "
-          "from marl.bn.bn_joint_policy. Without the edge the optimum is the product of the marginals, whose KL "
-          "is the mutual information.",
-))
+register(
+    Claim(
+        id="BN3",
+        name="bn-expressiveness",
+        statement=r"\min_{\theta,\,1\to 2}\mathrm{KL}(p\,\|\,\pi_\theta) = 0,\ \ "
+        r"\min_{\theta,\,\emptyset}\mathrm{KL}(p\,\|\,\pi_\theta) = I(a_1; a_2)",
+        source=f"{_PAPER}, Sec. 3 (BN joint policies; chain rule); bn_marl.md BN3",
+        constant="none",
+        tolerance=1e-10,
+        sample=sample_bn3,
+        evaluate=check_bn3,
+        default_instances=5,
+        subjects=("marl.bn.bn_joint_policy",),
+        instance="(A1, A2) joint distribution with positive entries",
+        accepts=accept_bn3,
+        notes="Both fits by gradient descent on the logits (lr 2, gradient sup-norm below 1e-13); the KL is computed "
+        "from marl.bn.bn_joint_policy. Without the edge the optimum is the product of the marginals, whose KL "
+        "is the mutual information.",
+    )
+)
 
-register(Claim(
-    id="BN4", name="bn-coordination-frequency",
-    statement=r"\Pr_{\theta_0}[\text{edge } 1\to 2 \text{ reaches } \max R] > \Pr_{\theta_0}[\text{independent reaches } \max R]",
-    source=f"{_PAPER}, motivation (coordination through action dependencies); Claus & Boutilier (1998), climbing "
-           "and penalty games; bn_marl.md BN4",
-    constant="derived", tolerance=0.0, sample=sample_bn4, evaluate=check_bn4, default_instances=1,
-    subjects=("marl.bn.bn_matrix_ascent",), instance="(A1, A2) common-payoff matrix", accepts=accept_bn4,
-    notes="1000 N(0, 1) initialisations, 5000 exact-gradient steps at lr 0.1, success = within 0.1 of max R "
-          "(bn_marl.md BN4). The margin of 3 standard errors of the difference is derived here so that the claim "
-          "is a statistical statement; measured: climbing 0.22 vs 0.71, penalty 0.37 vs 0.92. A BN Nash "
-          "equilibrium need not be optimal, so frequencies are asserted, not the optimality of every run.",
-))
+register(
+    Claim(
+        id="BN4",
+        name="bn-coordination-frequency",
+        statement=r"\Pr_{\theta_0}[\text{edge } 1\to 2 \text{ reaches } \max R] > \Pr_{\theta_0}[\text{independent reaches } \max R]",
+        source=f"{_PAPER}, motivation (coordination through action dependencies); Claus & Boutilier (1998), climbing "
+        "and penalty games; bn_marl.md BN4",
+        constant="derived",
+        tolerance=0.0,
+        sample=sample_bn4,
+        evaluate=check_bn4,
+        default_instances=1,
+        subjects=("marl.bn.bn_matrix_ascent",),
+        instance="(A1, A2) common-payoff matrix",
+        accepts=accept_bn4,
+        notes="1000 N(0, 1) initialisations, 5000 exact-gradient steps at lr 0.1, success = within 0.1 of max R "
+        "(bn_marl.md BN4). The margin of 3 standard errors of the difference is derived here so that the claim "
+        "is a statistical statement; measured: climbing 0.22 vs 0.71, penalty 0.37 vs 0.92. A BN Nash "
+        "equilibrium need not be optimal, so frequencies are asserted, not the optimality of every run.",
+    )
+)

@@ -36,6 +36,7 @@ pytest
 ... def test_conformance(name, check):       # doctest: +SKIP
 ...     check()
 """
+
 from __future__ import annotations
 
 import functools
@@ -189,7 +190,8 @@ def check_budget_warning(solver, name, instances, tol):
     import mdp
 
     if "max_iter" not in inspect.signature(solver).parameters and not any(
-            p.kind == p.VAR_KEYWORD for p in inspect.signature(solver).parameters.values()):
+        p.kind == p.VAR_KEYWORD for p in inspect.signature(solver).parameters.values()
+    ):
         return  # a direct method (LP): no budget to exhaust
     label, m = next((lb, mm) for lb, mm in instances if lb == "random-8x2-slow")
     v_star, slack = _reference(m)
@@ -231,8 +233,9 @@ SOLVER_CHECKS: Mapping[str, Callable] = {
 }
 
 
-def check_solver(solver: Callable, *, name: str | None = None, instances=None, tol: float = 1e-8,
-                 checks=None) -> list[str]:
+def check_solver(
+    solver: Callable, *, name: str | None = None, instances=None, tol: float = 1e-8, checks=None
+) -> list[str]:
     """Run the solver contracts on ``solver``; raise :class:`ConformanceError` on the first failure.
 
     Parameters
@@ -270,14 +273,24 @@ def estimator_fixture_batch(fields=None, *, dtype=None):
     from mdp.llm import RolloutBatch
 
     base = dict(
-        rewards=[1.0, 0.0, 1.0, 0.0], group_ids=[0, 0, 0, 0], trajectory_ids=[0, 0, 1, 1], step_ids=[0, 1, 0, 1],
-        observation_keys=np.array([1, 1, 2, 2]), response_mask=np.ones((4, 2)),
-        token_entropies=np.full((4, 2), 0.5))
+        rewards=[1.0, 0.0, 1.0, 0.0],
+        group_ids=[0, 0, 0, 0],
+        trajectory_ids=[0, 0, 1, 1],
+        step_ids=[0, 1, 0, 1],
+        observation_keys=np.array([1, 1, 2, 2]),
+        response_mask=np.ones((4, 2)),
+        token_entropies=np.full((4, 2), 0.5),
+    )
     extra = dict(
-        aux=[1.0, 0.0, 1.0, 0.0], hint_rollout_rewards=np.array([[1, 0, 1], [1, 1, 1], [0, 0, 1], [1, 0, 0]], float),
-        step_scores=np.array([[1, 1, 0], [1, 1, 1], [0, 1, 1], [1, 1, 1]], float), action_keys=np.array([0, 1, 0, 1]),
-        gold_logprobs=[-1.0, -0.5, -1.0, -0.2], gold_logprob_init=[-2.0, -2.0, -2.0, -2.0], tags=np.array([0, 1, 0, 1]),
-        meta_rewards=[1.0, 0.0, 1.0, 0.0])
+        aux=[1.0, 0.0, 1.0, 0.0],
+        hint_rollout_rewards=np.array([[1, 0, 1], [1, 1, 1], [0, 0, 1], [1, 0, 0]], float),
+        step_scores=np.array([[1, 1, 0], [1, 1, 1], [0, 1, 1], [1, 1, 1]], float),
+        action_keys=np.array([0, 1, 0, 1]),
+        gold_logprobs=[-1.0, -0.5, -1.0, -0.2],
+        gold_logprob_init=[-2.0, -2.0, -2.0, -2.0],
+        tags=np.array([0, 1, 0, 1]),
+        meta_rewards=[1.0, 0.0, 1.0, 0.0],
+    )
     if fields is not None:
         fields = set(fields) | {"rewards"}
         base = {k: v for k, v in base.items() if k in fields}

@@ -6,8 +6,8 @@ remaining sub-problem is a bisimulation: every BQ class lies inside one block of
 bisimulation of the direct MDP; the per-step state counts of the note), BQ4 (Held-Karp with
 TSPLIB's GEO rule gives burma14 = 3323 and ulysses16 = 6859).
 """
-from __future__ import annotations
 
+from __future__ import annotations
 
 import numpy as np
 
@@ -15,24 +15,67 @@ from mdp import cop
 from theory_checks import instances as I
 from theory_checks.core import CheckResult, Claim, identity, register
 
-__all__ = ["sample_bq1", "check_bq1", "sample_bq2", "check_bq2", "check_bq4", "coarsest_bisimulation",
-           "BURMA14", "ULYSSES16"]
+__all__ = [
+    "sample_bq1",
+    "check_bq1",
+    "sample_bq2",
+    "check_bq2",
+    "check_bq4",
+    "coarsest_bisimulation",
+    "BURMA14",
+    "ULYSSES16",
+]
 
-_SOURCE = "Drakulic et al. (2023), BQ-NCO: Bisimulation Quotienting for Efficient Neural Combinatorial Optimization, NeurIPS"
+_SOURCE = (
+    "Drakulic et al. (2023), BQ-NCO: Bisimulation Quotienting for Efficient Neural Combinatorial Optimization, NeurIPS"
+)
 
 # TSPLIB95 (Reinelt 1991) coordinates, EDGE_WEIGHT_TYPE GEO; optima 3323 and 6859 (TSPLIB95 STSP page)
-BURMA14 = np.array([(16.47, 96.10), (16.47, 94.44), (20.09, 92.54), (22.39, 93.37), (25.23, 97.24), (22.00, 96.05),
-                    (20.47, 97.02), (17.20, 96.29), (16.30, 97.38), (14.05, 98.12), (16.53, 97.38), (21.52, 95.59),
-                    (19.41, 97.13), (20.09, 94.55)])
-ULYSSES16 = np.array([(38.24, 20.42), (39.57, 26.15), (40.56, 25.32), (36.26, 23.12), (33.48, 10.54), (37.56, 12.19),
-                      (38.42, 13.11), (37.52, 20.44), (41.23, 9.10), (41.17, 13.05), (36.08, -5.21), (38.47, 15.13),
-                      (38.15, 15.35), (37.51, 15.17), (35.49, 14.32), (39.36, 19.56)])
+BURMA14 = np.array(
+    [
+        (16.47, 96.10),
+        (16.47, 94.44),
+        (20.09, 92.54),
+        (22.39, 93.37),
+        (25.23, 97.24),
+        (22.00, 96.05),
+        (20.47, 97.02),
+        (17.20, 96.29),
+        (16.30, 97.38),
+        (14.05, 98.12),
+        (16.53, 97.38),
+        (21.52, 95.59),
+        (19.41, 97.13),
+        (20.09, 94.55),
+    ]
+)
+ULYSSES16 = np.array(
+    [
+        (38.24, 20.42),
+        (39.57, 26.15),
+        (40.56, 25.32),
+        (36.26, 23.12),
+        (33.48, 10.54),
+        (37.56, 12.19),
+        (38.42, 13.11),
+        (37.52, 20.44),
+        (41.23, 9.10),
+        (41.17, 13.05),
+        (36.08, -5.21),
+        (38.47, 15.13),
+        (38.15, 15.35),
+        (37.51, 15.17),
+        (35.49, 14.32),
+        (39.36, 19.56),
+    ]
+)
 _TSPLIB_OPTIMA = {"burma14": (BURMA14, 3323.0), "ulysses16": (ULYSSES16, 6859.0)}
 
 
 def coarsest_bisimulation(m):
     """``(labels, n_blocks)`` of the coarsest bisimulation of ``m`` (:func:`mdp.abstraction.bisimulation`)."""
     from mdp.abstraction import bisimulation
+
     r = bisimulation(m)
     return np.asarray(r.labels), int(r.n_blocks)
 
@@ -84,10 +127,14 @@ def check_bq1(instance, rng) -> CheckResult:
     v_lift = cop.evaluate_total_reward(D, cop.lift_policy(piB, labels))
     dp, brute = _exact_and_brute(problem, inst)
     scale = 1.0 + abs(brute)
-    err = max(abs(vD[D.start] - brute), abs(vB[B.start] - brute), abs(dp - brute),
-              float(np.abs(vD - vB[labels]).max()), float(np.abs(v_lift - vD).max()))
-    return identity("BQ1", err, 1e-9 * scale, problem=problem, n_direct=D.n_states, n_bq=B.n_states,
-                    optimum=brute)
+    err = max(
+        abs(vD[D.start] - brute),
+        abs(vB[B.start] - brute),
+        abs(dp - brute),
+        float(np.abs(vD - vB[labels]).max()),
+        float(np.abs(v_lift - vD).max()),
+    )
+    return identity("BQ1", err, 1e-9 * scale, problem=problem, n_direct=D.n_states, n_bq=B.n_states, optimum=brute)
 
 
 def sample_bq2(rng: np.random.Generator):
@@ -115,8 +162,17 @@ def check_bq2(instance, rng) -> CheckResult:
         c = cop.tsp_state_counts(n)
         mismatches += int(np.sum(np.bincount(D.depth[:-1], minlength=n) != c["direct"]))
         mismatches += int(np.sum(np.bincount(B.depth[:-1], minlength=n) != c["bq"]))
-    return identity("BQ2", split + mismatches, 0.5, problem=problem, n_direct=D.n_states, n_bq=B.n_states,
-                    n_blocks=n_blocks, split_classes=split, count_mismatches=mismatches)
+    return identity(
+        "BQ2",
+        split + mismatches,
+        0.5,
+        problem=problem,
+        n_direct=D.n_states,
+        n_bq=B.n_states,
+        n_blocks=n_blocks,
+        split_classes=split,
+        count_mismatches=mismatches,
+    )
 
 
 def check_bq4(instance, rng) -> CheckResult:
@@ -149,48 +205,78 @@ def _accept_problem(x, name="instance"):
         if not isinstance(data, cls):
             raise TypeError(f"{name}[1]: problem {problem!r} needs an mdp.cop.{cls.__name__}, got {I.kind_name(data)}")
         n = len(data.weights) if problem == "knapsack" else data.dist.shape[0]
-    I.max_size(MAX_SIZE[problem], f"the {problem} size n",
-               "brute force enumerates every solution and the direct MDP holds every partial one")(n, name)
+    I.max_size(
+        MAX_SIZE[problem],
+        f"the {problem} size n",
+        "brute force enumerates every solution and the direct MDP holds every partial one",
+    )(n, name)
     return problem, data
 
 
-register(Claim(
-    id="BQ1", name="bq-mdp-solves-cop",
-    statement=r"\pi^*_{BQ}\circ\Phi \text{ is optimal in the direct MDP}:\ V^*_{dir}(s) = V^*_{BQ}(\Phi(s))"
-              r"= V^{\pi^*_{BQ}\circ\Phi}_{dir}(s),\ \ V^*_{BQ}(\Phi(s_0)) = -\min_{y \in Y(x)} f(x, y)",
-    source=f"{_SOURCE}, main proposition (docs/papers/bq_nco.md BQ1)",
-    constant="none", tolerance=1e-9, sample=sample_bq1, evaluate=check_bq1, default_instances=10,
-    notes="Direct MDP (partial solutions) and BQ-MDP (sub-problems) solved by exact backward induction; the DP is "
-          "Held-Karp (TSP/ATSP), DP over (item, capacity) (knapsack), over (current, remaining, capacity) (CVRP), "
-          "over (current, remaining, budget) (orienteering); brute force enumerates all solutions. Tolerance "
-          "1e-9 * (1 + |optimum|).",
-    subjects=("mdp.cop.direct_mdp", "mdp.cop.bq_mdp", "mdp.cop.solve_total_reward", "mdp.cop.lift_policy", "mdp.cop.solve_tsp_exact"),
-    instance="(problem, data): problem in {tsp, atsp, knapsack, cvrp, op}; data a square distance matrix (tsp, atsp) or an mdp.cop KnapsackInstance / CVRPInstance / OrienteeringInstance; n at most 8, 8, 10, 6, 8",
-    accepts=_accept_problem,
-))
+register(
+    Claim(
+        id="BQ1",
+        name="bq-mdp-solves-cop",
+        statement=r"\pi^*_{BQ}\circ\Phi \text{ is optimal in the direct MDP}:\ V^*_{dir}(s) = V^*_{BQ}(\Phi(s))"
+        r"= V^{\pi^*_{BQ}\circ\Phi}_{dir}(s),\ \ V^*_{BQ}(\Phi(s_0)) = -\min_{y \in Y(x)} f(x, y)",
+        source=f"{_SOURCE}, main proposition (docs/papers/bq_nco.md BQ1)",
+        constant="none",
+        tolerance=1e-9,
+        sample=sample_bq1,
+        evaluate=check_bq1,
+        default_instances=10,
+        notes="Direct MDP (partial solutions) and BQ-MDP (sub-problems) solved by exact backward induction; the DP is "
+        "Held-Karp (TSP/ATSP), DP over (item, capacity) (knapsack), over (current, remaining, capacity) (CVRP), "
+        "over (current, remaining, budget) (orienteering); brute force enumerates all solutions. Tolerance "
+        "1e-9 * (1 + |optimum|).",
+        subjects=(
+            "mdp.cop.direct_mdp",
+            "mdp.cop.bq_mdp",
+            "mdp.cop.solve_total_reward",
+            "mdp.cop.lift_policy",
+            "mdp.cop.solve_tsp_exact",
+        ),
+        instance="(problem, data): problem in {tsp, atsp, knapsack, cvrp, op}; data a square distance matrix (tsp, atsp) or an mdp.cop KnapsackInstance / CVRPInstance / OrienteeringInstance; n at most 8, 8, 10, 6, 8",
+        accepts=_accept_problem,
+    )
+)
 
-register(Claim(
-    id="BQ2", name="bq-quotient-is-bisimulation",
-    statement=r"\Phi(s) = \Phi(t) \Rightarrow s \sim t \text{ (coarsest bisimulation)};\ \ "
-              r"|S_t^{dir}| = \tfrac{(n-1)!}{(n-1-t)!},\ |S_t^{BQ}| = \binom{n-1}{t}\, t \ (t \ge 1)",
-    source=f"{_SOURCE}, Sec. 3 (bisimulation quotienting); Givan, Dean & Greig (2003); docs/papers/bq_nco.md BQ2",
-    constant="none", tolerance=0.5, sample=sample_bq2, evaluate=check_bq2, default_instances=10,
-    notes="Coarsest bisimulation by splitter-based partition refinement (mdp.abstraction.bisimulation). "
-          "Inclusion, not equality: the refinement can be "
-          "strictly coarser (equidistant TSPs; knapsack/CVRP/OP capacity or budget levels that no remaining "
-          "item distinguishes). observed = split BQ classes + state-count mismatches (must be 0).",
-    subjects=("mdp.cop.bq_mdp", "mdp.cop.bq_labels", "mdp.abstraction.bisimulation"),
-    instance="(problem, data): problem in {tsp, atsp, knapsack, cvrp, op}; data a square distance matrix (tsp, atsp) or an mdp.cop KnapsackInstance / CVRPInstance / OrienteeringInstance; n at most 8, 8, 10, 6, 8",
-    accepts=_accept_problem,
-))
+register(
+    Claim(
+        id="BQ2",
+        name="bq-quotient-is-bisimulation",
+        statement=r"\Phi(s) = \Phi(t) \Rightarrow s \sim t \text{ (coarsest bisimulation)};\ \ "
+        r"|S_t^{dir}| = \tfrac{(n-1)!}{(n-1-t)!},\ |S_t^{BQ}| = \binom{n-1}{t}\, t \ (t \ge 1)",
+        source=f"{_SOURCE}, Sec. 3 (bisimulation quotienting); Givan, Dean & Greig (2003); docs/papers/bq_nco.md BQ2",
+        constant="none",
+        tolerance=0.5,
+        sample=sample_bq2,
+        evaluate=check_bq2,
+        default_instances=10,
+        notes="Coarsest bisimulation by splitter-based partition refinement (mdp.abstraction.bisimulation). "
+        "Inclusion, not equality: the refinement can be "
+        "strictly coarser (equidistant TSPs; knapsack/CVRP/OP capacity or budget levels that no remaining "
+        "item distinguishes). observed = split BQ classes + state-count mismatches (must be 0).",
+        subjects=("mdp.cop.bq_mdp", "mdp.cop.bq_labels", "mdp.abstraction.bisimulation"),
+        instance="(problem, data): problem in {tsp, atsp, knapsack, cvrp, op}; data a square distance matrix (tsp, atsp) or an mdp.cop KnapsackInstance / CVRPInstance / OrienteeringInstance; n at most 8, 8, 10, 6, 8",
+        accepts=_accept_problem,
+    )
+)
 
-register(Claim(
-    id="BQ4", name="held-karp-tsplib",
-    statement=r"\text{Held-Karp}(\text{burma14}) = 3323,\ \ \text{Held-Karp}(\text{ulysses16}) = 6859 \ (\text{TSPLIB GEO})",
-    source="Reinelt (1991), TSPLIB95 (optimal values, GEO distance); docs/papers/bq_nco.md BQ4",
-    constant="source", tolerance=0.5, sample=lambda rng: None, evaluate=check_bq4, default_instances=1,
-    notes="GEO: PI = 3.141592, deg = int(x), d = int(6378.388 acos(...) + 1). Deterministic (no random instance).",
-    subjects=("mdp.cop.solve_tsp_exact", "mdp.cop.tsplib_distance"),
-    instance="no instance: burma14 and ulysses16 (TSPLIB) are fixed",
-    accepts=I.no_instance,
-))
+register(
+    Claim(
+        id="BQ4",
+        name="held-karp-tsplib",
+        statement=r"\text{Held-Karp}(\text{burma14}) = 3323,\ \ \text{Held-Karp}(\text{ulysses16}) = 6859 \ (\text{TSPLIB GEO})",
+        source="Reinelt (1991), TSPLIB95 (optimal values, GEO distance); docs/papers/bq_nco.md BQ4",
+        constant="source",
+        tolerance=0.5,
+        sample=lambda rng: None,
+        evaluate=check_bq4,
+        default_instances=1,
+        notes="GEO: PI = 3.141592, deg = int(x), d = int(6378.388 acos(...) + 1). Deterministic (no random instance).",
+        subjects=("mdp.cop.solve_tsp_exact", "mdp.cop.tsplib_distance"),
+        instance="no instance: burma14 and ulysses16 (TSPLIB) are fixed",
+        accepts=I.no_instance,
+    )
+)

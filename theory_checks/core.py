@@ -17,6 +17,7 @@ Conventions for ``observed``/``bound``/``tightness``:
 So for every kind a claim holds iff its tightness is at most 1 (up to the stated tolerance), and
 "worst tightness" over instances is the maximum.
 """
+
 from __future__ import annotations
 
 import math
@@ -54,8 +55,10 @@ class CheckResult:
 
     def __str__(self) -> str:
         status = "holds" if self.holds else "FAILS"
-        return (f"{self.claim}: observed {self.observed:.6g} vs bound {self.bound:.6g} "
-                f"(tightness {self.tightness:.3g}) -> {status}")
+        return (
+            f"{self.claim}: observed {self.observed:.6g} vs bound {self.bound:.6g} "
+            f"(tightness {self.tightness:.3g}) -> {status}"
+        )
 
 
 def solve_exact(m, tol: float = 1e-12):
@@ -67,8 +70,9 @@ def solve_exact(m, tol: float = 1e-12):
     return mdp.solve(m, tol=mdp.attainable_tol(m, tol))
 
 
-def inequality(claim: str, observed: float, bound: float, *, rtol: float = 1e-9, atol: float = 1e-12,
-               **details) -> CheckResult:
+def inequality(
+    claim: str, observed: float, bound: float, *, rtol: float = 1e-9, atol: float = 1e-12, **details
+) -> CheckResult:
     """Result for ``observed <= bound``."""
     observed, bound = float(observed), float(bound)
     holds = observed <= bound * (1 + rtol) + atol if bound >= 0 else observed <= bound + atol
@@ -102,10 +106,13 @@ def combine(claim: str, parts: dict) -> CheckResult:
     worst = parts[name]
     details = dict(worst.details)
     details["worst_part"] = name
-    details["parts"] = {k: {"observed": r.observed, "bound": r.bound, "holds": r.holds, "tightness": r.tightness,
-                            **r.details} for k, r in parts.items()}
-    return CheckResult(claim, worst.observed, worst.bound, all(r.holds for r in parts.values()), worst.tightness,
-                       details)
+    details["parts"] = {
+        k: {"observed": r.observed, "bound": r.bound, "holds": r.holds, "tightness": r.tightness, **r.details}
+        for k, r in parts.items()
+    }
+    return CheckResult(
+        claim, worst.observed, worst.bound, all(r.holds for r in parts.values()), worst.tightness, details
+    )
 
 
 @dataclass(frozen=True)
@@ -161,8 +168,9 @@ class Claim:
     instance: str = ""
     accepts: Callable[[Any], Any] | None = None
 
-    def check(self, instance: Any = None, *, rng: np.random.Generator | None = None,
-              threads: int | None = 1) -> CheckResult:
+    def check(
+        self, instance: Any = None, *, rng: np.random.Generator | None = None, threads: int | None = 1
+    ) -> CheckResult:
         """Check the claim on ``instance``, or on a random one when given a Generator or nothing.
 
         ``claim.check(rng)`` draws an instance from ``rng``; ``claim.check(m, rng=rng)`` checks a
@@ -201,8 +209,9 @@ class Claim:
         try:
             return self.accepts(instance)
         except (TypeError, ValueError) as exc:
-            raise type(exc)(f"claim {self.id} ({self.name}) checks {self.instance or 'its own instances'}: "
-                            f"{exc}") from exc
+            raise type(exc)(
+                f"claim {self.id} ({self.name}) checks {self.instance or 'its own instances'}: {exc}"
+            ) from exc
 
 
 @dataclass(frozen=True)
@@ -292,7 +301,9 @@ def get_claim(claim_id: str) -> Claim:
     raise KeyError(f"unknown claim {claim_id!r}; known claims: {known}")
 
 
-def run_claims(ids=None, *, n_instances: int | None = None, rng: np.random.Generator | None = None) -> list[ClaimSummary]:
+def run_claims(
+    ids=None, *, n_instances: int | None = None, rng: np.random.Generator | None = None
+) -> list[ClaimSummary]:
     """Check each claim on ``n_instances`` random instances (default: the claim's own count)."""
     claims = list_claims() if not ids else [get_claim(i) for i in ids]
     rng = np.random.default_rng(0) if rng is None else rng

@@ -20,6 +20,7 @@ The evaluators ``check_f1`` ... ``check_f13`` are public and take keyword overri
 constant or discount they test (e.g. ``check_f4(inst, rng, constant=1.0)``), so a test can build a
 deliberately wrong :class:`Claim` and watch it fail.
 """
+
 from __future__ import annotations
 
 import math
@@ -27,8 +28,8 @@ import math
 import numpy as np
 
 import mdp
-from mdp.learners import plugin_planner, sample_next_states
 from mdp import operators as _ops
+from mdp.learners import plugin_planner, sample_next_states
 from mdp.solvers.policy_iteration import evaluate_deterministic, improve_policy
 from theory_checks import instances as I
 from theory_checks.core import CheckResult, Claim, combine, estimate, identity, inequality, register
@@ -40,8 +41,19 @@ __all__ = [
     "simulation_bound_tight_example",
     "hard_instance",
     "hard_instance_p",
-    "check_f1", "check_f2", "check_f3", "check_f4", "check_f5", "check_f6", "check_f7",
-    "check_f8", "check_f9", "check_f10", "check_f11", "check_f12", "check_f13",
+    "check_f1",
+    "check_f2",
+    "check_f3",
+    "check_f4",
+    "check_f5",
+    "check_f6",
+    "check_f7",
+    "check_f8",
+    "check_f9",
+    "check_f10",
+    "check_f11",
+    "check_f12",
+    "check_f13",
 ]
 
 _EPS = np.finfo(np.float64).eps
@@ -165,10 +177,14 @@ def _sequence(claim: str, observed, bound, atol: float, rtol: float = 1e-12, **d
     if not ok.all():
         i = int(np.argmax(~ok))
         tight = math.inf if bound[i] <= 0 else max(tight, float(observed[i] / bound[i]))
-    return CheckResult(claim, float(observed[i]), float(bound[i]), bool(ok.all()), tight,
-                       dict(details, worst_index=i, n_checked=int(observed.size)))
-
-
+    return CheckResult(
+        claim,
+        float(observed[i]),
+        float(bound[i]),
+        bool(ok.all()),
+        tight,
+        dict(details, worst_index=i, n_checked=int(observed.size)),
+    )
 
 
 def _random_policy(rng, S, A):
@@ -253,7 +269,7 @@ def check_f2(m, rng, *, rate=None) -> CheckResult:
     vs, _ = _vi_sequence(m, v0, n)
     err = np.array([np.abs(v - v_star).max() for v in vs])
     t = np.arange(n + 1)
-    return _sequence("F2", err[1:], (g ** t * err[0])[1:], _roundoff(m, v_star), iterations=n)
+    return _sequence("F2", err[1:], (g**t * err[0])[1:], _roundoff(m, v_star), iterations=n)
 
 
 # ============================================================================ F3
@@ -303,10 +319,9 @@ def check_f4(instance, rng, *, constant: float = 2.0) -> CheckResult:
     g = _modulus(m)
     v_star, q_star = _vstar(m)
     if vs is None:
-        gaps = (q_star.max(axis=1, keepdims=True) - q_star)
+        gaps = q_star.max(axis=1, keepdims=True) - q_star
         base = float(np.max(gaps)) if np.max(gaps) > 0 else 1.0
-        vs = [v_star + rng.uniform(-1.0, 1.0, m.n_states) * base * 10.0 ** (-j / 2)
-              for j in range(5) for _ in range(3)]
+        vs = [v_star + rng.uniform(-1.0, 1.0, m.n_states) * base * 10.0 ** (-j / 2) for j in range(5) for _ in range(3)]
     obs, bnd = [], []
     for V in vs:
         pi = np.argmax(_ops.q_values(m, V), axis=1).astype(np.int64)
@@ -351,8 +366,9 @@ def check_f5(m, rng) -> CheckResult:
         "increase_ge_advantage": _sequence("F5", adv, inc, atol, iterations=len(trace)),
         "advantage_nonneg": _sequence("F5", -adv, zeros, atol, min_advantage=float(adv.min())),
         # a strict inequality: observed = the smallest advantage at a switched state, which must be > 0
-        "strict_where_switched": CheckResult("F5", min_switch_adv, 0.0, strict_ok, 0.0 if strict_ok else math.inf,
-                                             {"n_switched": int(switched.sum())}),
+        "strict_where_switched": CheckResult(
+            "F5", min_switch_adv, 0.0, strict_ok, 0.0 if strict_ok else math.inf, {"n_switched": int(switched.sum())}
+        ),
     }
     return combine("F5", parts)
 
@@ -366,7 +382,7 @@ def check_f6(m, rng, *, rate=None) -> CheckResult:
     if len(err) < 2:
         return inequality("F6", 0.0, 0.0, iterations=1)
     t = np.arange(len(err))
-    return _sequence("F6", err[1:], (g ** t * err[0])[1:], _roundoff(m, v_star), iterations=len(err))
+    return _sequence("F6", err[1:], (g**t * err[0])[1:], _roundoff(m, v_star), iterations=len(err))
 
 
 # ============================================================================ F7
@@ -399,10 +415,18 @@ def check_f7(m, rng) -> CheckResult:
     res = combine("F7", parts)
     for name, r in (("howard", howard), ("simplex", simplex)):
         if not r.converged:  # a run cut off by max_iter says nothing about the iteration bound
-            return CheckResult("F7", res.observed, res.bound, False, math.inf,
-                               dict(res.details, error=f"{name} policy iteration stopped at max_iter without converging"))
+            return CheckResult(
+                "F7",
+                res.observed,
+                res.bound,
+                False,
+                math.inf,
+                dict(res.details, error=f"{name} policy iteration stopped at max_iter without converging"),
+            )
     if not same:
-        return CheckResult("F7", res.observed, res.bound, False, math.inf, dict(res.details, error="simplex-PI did not reach V*"))
+        return CheckResult(
+            "F7", res.observed, res.bound, False, math.inf, dict(res.details, error="simplex-PI did not reach V*")
+        )
     return res
 
 
@@ -425,8 +449,9 @@ def check_f8(pair, rng, *, gamma=None) -> CheckResult:
         v = mdp.policy_evaluation(m, pi).v
         vh = mdp.policy_evaluation(mh, pi).v
         P_pi, Ph_pi = _dense(m.policy_matrix(pi)), _dense(mh.policy_matrix(pi))
-        rhs = np.linalg.solve(np.eye(S) - m.gamma * P_pi,
-                              (m.policy_reward(pi) - mh.policy_reward(pi)) + g * (P_pi - Ph_pi) @ vh)
+        rhs = np.linalg.solve(
+            np.eye(S) - m.gamma * P_pi, (m.policy_reward(pi) - mh.policy_reward(pi)) + g * (P_pi - Ph_pi) @ vh
+        )
         worst = max(worst, float(np.abs((v - vh) - rhs).max()))
         scale = max(scale, float(np.abs(v).max()))
     return identity("F8", worst, 1e-10 * scale, value_scale=scale)
@@ -454,8 +479,10 @@ def check_f9(pair, rng, *, half: float = 0.5) -> CheckResult:
     """``||V^pi_M - V^pi_Mhat|| <= f9_bound`` for random stochastic and deterministic policies and both optima."""
     m, mh = pair
     extra = (mdp.policy_iteration(m).pi, mdp.policy_iteration(mh).pi)
-    obs = [np.abs(mdp.policy_evaluation(m, pi).v - mdp.policy_evaluation(mh, pi).v).max()
-           for pi in _policies(rng, m, extra)]
+    obs = [
+        np.abs(mdp.policy_evaluation(m, pi).v - mdp.policy_evaluation(mh, pi).v).max()
+        for pi in _policies(rng, m, extra)
+    ]
     b = f9_bound(m, mh, half=half)
     eps_r, eps_p, r_range = _model_gaps(m, mh)
     return _sequence("F9", obs, np.full(len(obs), b), 1e-12, eps_r=eps_r, eps_P=eps_p, R_max=r_range)
@@ -471,8 +498,13 @@ def check_f10(pair, rng, *, factor: float = 1.0) -> CheckResult:
     d_star = float(np.abs(sol.v - evaluate_deterministic(mh, sol.pi)).max())
     d_hat = float(np.abs(v_pihat - solh.v).max())
     parts = {
-        "two_policy_bound": inequality("F10", loss, factor * (d_star + d_hat), atol=_roundoff(m, sol.v),
-                                       policies_differ=bool(np.any(sol.pi != solh.pi))),
+        "two_policy_bound": inequality(
+            "F10",
+            loss,
+            factor * (d_star + d_hat),
+            atol=_roundoff(m, sol.v),
+            policies_differ=bool(np.any(sol.pi != solh.pi)),
+        ),
         "via_f9": inequality("F10", loss, factor * 2.0 * f9_bound(m, mh), atol=_roundoff(m, sol.v)),
     }
     return combine("F10", parts)
@@ -530,15 +562,17 @@ def check_f12(instance, rng, *, delta: float = 0.1, reps: int = 200, factor: flo
     quantile = float(np.quantile(errs, 1.0 - delta))
     parts = {
         "deterministic": _sequence("F12", errs, factor * det_bounds, _roundoff(m, v_star)),
-        "high_probability": inequality("F12", quantile, hp, N=n, delta=delta, reps=reps,
-                                       frac_above_bound=float(np.mean(errs > hp))),
+        "high_probability": inequality(
+            "F12", quantile, hp, N=n, delta=delta, reps=reps, frac_above_bound=float(np.mean(errs > hp))
+        ),
     }
     return combine("F12", parts)
 
 
 # ============================================================================ F13
-F13_SETTINGS = dict(gammas=(0.8, 0.9, 0.95, 0.98), n_fixed=10_000, gamma_fixed=0.9,
-                    ns=(500, 2_000, 8_000, 32_000), reps=2_000)
+F13_SETTINGS = dict(
+    gammas=(0.8, 0.9, 0.95, 0.98), n_fixed=10_000, gamma_fixed=0.9, ns=(500, 2_000, 8_000, 32_000), reps=2_000
+)
 
 
 _F13_CHUNK = 1 << 21  # generative-model calls per sampler call (bounds the memory of the uniforms)
@@ -579,7 +613,7 @@ def f13_exact_rmse(gamma: float, n: int) -> float:
     p = hard_instance_p(gamma)
     k = np.arange(n + 1)
     err = 1.0 / (1.0 - gamma * k / n) - 1.0 / (1.0 - gamma * p)
-    return float(np.sqrt(np.sum(binom.pmf(k, n, p) * err ** 2)))
+    return float(np.sqrt(np.sum(binom.pmf(k, n, p) * err**2)))
 
 
 def check_f13(settings, rng, *, gamma_slope: float = 1.5, n_slope: float = -0.5, level: float = 1.0) -> CheckResult:
@@ -607,14 +641,29 @@ def check_f13(settings, rng, *, gamma_slope: float = 1.5, n_slope: float = -0.5,
     parts = {
         "gamma_slope": estimate("F13", slope_g, gamma_slope, 0.2, rmse=rm_g, gammas=list(s["gammas"])),
         "n_slope": estimate("F13", slope_n, n_slope, 0.1, rmse=rm_n, ns=list(s["ns"])),
-        "rmse_level": estimate("F13", float(ratios[worst]), 1.0, 0.1, ratios=ratios.tolist(),
-                               worst_point=dict(gamma=points[worst][0], N=points[worst][1])),
+        "rmse_level": estimate(
+            "F13",
+            float(ratios[worst]),
+            1.0,
+            0.1,
+            ratios=ratios.tolist(),
+            worst_point=dict(gamma=points[worst][0], N=points[worst][1]),
+        ),
     }
     res = combine("F13", parts)
     if gap > 1e-8:
-        return CheckResult("F13", res.observed, res.bound, False, math.inf,
-                           dict(res.details, error=f"plug-in planner differs from the closed form by {gap:.3g} "
-                                                   "(or the sampler left the absorbing state)"))
+        return CheckResult(
+            "F13",
+            res.observed,
+            res.bound,
+            False,
+            math.inf,
+            dict(
+                res.details,
+                error=f"plug-in planner differs from the closed form by {gap:.3g} "
+                "(or the sampler left the absorbing state)",
+            ),
+        )
     return res
 
 
@@ -657,8 +706,10 @@ def _accept_f13(x, name="instance"):
     for key in ("gammas", "gamma_fixed"):
         vals = np.atleast_1d(np.asarray(out.get(key, F13_SETTINGS[key]), dtype=float))
         if np.any((vals <= 0.25) | (vals >= 1.0)):
-            raise ValueError(f"{name}[{key!r}]: every gamma must lie in (1/4, 1) (p = (4 gamma - 1)/(3 gamma) "
-                             f"must be a probability), got {out.get(key)!r}")
+            raise ValueError(
+                f"{name}[{key!r}]: every gamma must lie in (1/4, 1) (p = (4 gamma - 1)/(3 gamma) "
+                f"must be a probability), got {out.get(key)!r}"
+            )
     for key in ("n_fixed", "reps"):
         if key in out:
             out[key] = I.positive_int(out[key], f"{name}[{key!r}]")
@@ -668,188 +719,268 @@ def _accept_f13(x, name="instance"):
 # ============================================================================ registry
 _SRC_PUTERMAN = "Puterman (1994), Markov Decision Processes"
 
-register(Claim(
-    id="F1", name="bellman-contraction",
-    statement=r"\|TV - TU\|_\infty \le \gamma \|V - U\|_\infty;\quad U \ge V \Rightarrow TU - TV \ge \gamma \min_s (U - V)(s)\,\mathbf{1} \ge 0",
-    source=f"{_SRC_PUTERMAN}, Prop. 6.2.4 (contraction); monotonicity: Bertsekas, Dynamic Programming and Optimal "
-           "Control Vol. II, Lemma 1.1.1; docs/papers/foundations.md F1",
-    constant="source", tolerance=1e-12, sample=sample_mdp, evaluate=check_f1,
-    notes="8 pairs per instance: one exact constant shift U = V + c (where the contraction is an equality, so a "
-          "modulus 1e-10 too large fails), three near such a shift, four independent. Monotonicity is checked in the sharper form min(TU - TV) >= gamma min(U - V), which follows "
-          "from evaluating TU at the maximiser of TV; tightness of that part = gamma min(U-V) / min(TU-TV).",
-    subjects=("mdp.bellman_operator",),
-    instance=_MDP,
-    accepts=I.tabular_mdp,
-))
+register(
+    Claim(
+        id="F1",
+        name="bellman-contraction",
+        statement=r"\|TV - TU\|_\infty \le \gamma \|V - U\|_\infty;\quad U \ge V \Rightarrow TU - TV \ge \gamma \min_s (U - V)(s)\,\mathbf{1} \ge 0",
+        source=f"{_SRC_PUTERMAN}, Prop. 6.2.4 (contraction); monotonicity: Bertsekas, Dynamic Programming and Optimal "
+        "Control Vol. II, Lemma 1.1.1; docs/papers/foundations.md F1",
+        constant="source",
+        tolerance=1e-12,
+        sample=sample_mdp,
+        evaluate=check_f1,
+        notes="8 pairs per instance: one exact constant shift U = V + c (where the contraction is an equality, so a "
+        "modulus 1e-10 too large fails), three near such a shift, four independent. Monotonicity is checked in the sharper form min(TU - TV) >= gamma min(U - V), which follows "
+        "from evaluating TU at the maximiser of TV; tightness of that part = gamma min(U-V) / min(TU-TV).",
+        subjects=("mdp.bellman_operator",),
+        instance=_MDP,
+        accepts=I.tabular_mdp,
+    )
+)
 
-register(Claim(
-    id="F2", name="vi-geometric-convergence",
-    statement=r"\|V_t - V^*\|_\infty \le \gamma^t \|V_0 - V^*\|_\infty \quad \forall t,\ V_{t+1} = T V_t",
-    source=f"{_SRC_PUTERMAN}, Thm 6.2.3 (Banach fixed point) applied to T; docs/papers/foundations.md F2",
-    constant="source", tolerance=1e-12, sample=sample_mdp, evaluate=check_f2,
-    notes="V* from Howard PI (exact solves); every iterate until gamma^t < 1e-12 (at most 3000) is compared; "
-          "a round-off floor 1e3 eps ||V*|| / (1 - gamma) is added and excluded from the tightness.",
-    subjects=("mdp.bellman_operator", "mdp.policy_iteration"),
-    instance=_MDP,
-    accepts=I.tabular_mdp,
-))
+register(
+    Claim(
+        id="F2",
+        name="vi-geometric-convergence",
+        statement=r"\|V_t - V^*\|_\infty \le \gamma^t \|V_0 - V^*\|_\infty \quad \forall t,\ V_{t+1} = T V_t",
+        source=f"{_SRC_PUTERMAN}, Thm 6.2.3 (Banach fixed point) applied to T; docs/papers/foundations.md F2",
+        constant="source",
+        tolerance=1e-12,
+        sample=sample_mdp,
+        evaluate=check_f2,
+        notes="V* from Howard PI (exact solves); every iterate until gamma^t < 1e-12 (at most 3000) is compared; "
+        "a round-off floor 1e3 eps ||V*|| / (1 - gamma) is added and excluded from the tightness.",
+        subjects=("mdp.bellman_operator", "mdp.policy_iteration"),
+        instance=_MDP,
+        accepts=I.tabular_mdp,
+    )
+)
 
-register(Claim(
-    id="F3", name="vi-stopping-rule",
-    statement=r"\|V_{t+1} - V^*\|_\infty \le \tfrac{\gamma}{1-\gamma}\|V_{t+1} - V_t\|_\infty;\ "
-              r"\|V_{t+1}-V_t\|_\infty < \tfrac{\varepsilon(1-\gamma)}{2\gamma} \Rightarrow \|V^* - V^{\pi_{V_{t+1}}}\|_\infty \le \varepsilon",
-    source=f"{_SRC_PUTERMAN}, Thm 6.3.1",
-    constant="source", tolerance=1e-12, sample=sample_mdp, evaluate=check_f3,
-    notes="Both parts at every VI iterate; part (b) with the smallest admissible eps, eps_t = 2 gamma/(1-gamma) "
-          "||V_{t+1} - V_t|| (the implication holds for every eps > eps_t, hence at eps_t by continuity).",
-    subjects=("mdp.bellman_operator", "mdp.policy_iteration"),
-    instance=_MDP,
-    accepts=I.tabular_mdp,
-))
+register(
+    Claim(
+        id="F3",
+        name="vi-stopping-rule",
+        statement=r"\|V_{t+1} - V^*\|_\infty \le \tfrac{\gamma}{1-\gamma}\|V_{t+1} - V_t\|_\infty;\ "
+        r"\|V_{t+1}-V_t\|_\infty < \tfrac{\varepsilon(1-\gamma)}{2\gamma} \Rightarrow \|V^* - V^{\pi_{V_{t+1}}}\|_\infty \le \varepsilon",
+        source=f"{_SRC_PUTERMAN}, Thm 6.3.1",
+        constant="source",
+        tolerance=1e-12,
+        sample=sample_mdp,
+        evaluate=check_f3,
+        notes="Both parts at every VI iterate; part (b) with the smallest admissible eps, eps_t = 2 gamma/(1-gamma) "
+        "||V_{t+1} - V_t|| (the implication holds for every eps > eps_t, hence at eps_t by continuity).",
+        subjects=("mdp.bellman_operator", "mdp.policy_iteration"),
+        instance=_MDP,
+        accepts=I.tabular_mdp,
+    )
+)
 
-register(Claim(
-    id="F4", name="greedy-policy-loss",
-    statement=r"\|V^* - V^{\pi_V}\|_\infty \le \frac{2\gamma}{1-\gamma}\|V - V^*\|_\infty",
-    source="Singh & Yee (1994), An upper bound on the loss from approximate optimal-value functions, "
-           "Machine Learning 16(3):227-233; tight: Williams & Baird (1993), NU-CCS-93-14",
-    constant="source", tolerance=1e-12, sample=sample_mdp, evaluate=check_f4,
-    notes="V = V* + uniform noise at 5 levels (relative to the largest action gap) x 3 draws. "
-          "greedy_loss_tight_example() attains the constant 2 (tightness 1 - O(slack)).",
-    subjects=("mdp.q_values", "mdp.policy_iteration"),
-    instance=_MDP + " (V = V* + noise at 5 levels x 3 draws), or (TabularMDP, V) with V of shape (S,)",
-    accepts=_accept_f4,
-))
+register(
+    Claim(
+        id="F4",
+        name="greedy-policy-loss",
+        statement=r"\|V^* - V^{\pi_V}\|_\infty \le \frac{2\gamma}{1-\gamma}\|V - V^*\|_\infty",
+        source="Singh & Yee (1994), An upper bound on the loss from approximate optimal-value functions, "
+        "Machine Learning 16(3):227-233; tight: Williams & Baird (1993), NU-CCS-93-14",
+        constant="source",
+        tolerance=1e-12,
+        sample=sample_mdp,
+        evaluate=check_f4,
+        notes="V = V* + uniform noise at 5 levels (relative to the largest action gap) x 3 draws. "
+        "greedy_loss_tight_example() attains the constant 2 (tightness 1 - O(slack)).",
+        subjects=("mdp.q_values", "mdp.policy_iteration"),
+        instance=_MDP + " (V = V* + noise at 5 levels x 3 draws), or (TabularMDP, V) with V of shape (S,)",
+        accepts=_accept_f4,
+    )
+)
 
-register(Claim(
-    id="F5", name="pi-monotone-improvement",
-    statement=r"V^{\pi_{t+1}} - V^{\pi_t} \ge T_{\pi_{t+1}} V^{\pi_t} - V^{\pi_t} \ge 0,\ \text{strict where } \pi_{t+1} \ne \pi_t",
-    source=f"{_SRC_PUTERMAN}, Prop. 6.4.1; the lower bound is (I - gamma P)^(-1) >= I applied to the advantage",
-    constant="none", tolerance=1e-12, sample=sample_mdp, evaluate=check_f5,
-    notes="Howard PI from a random pi_0 with the solver's own improvement rule (mdp.improve_policy). Four parts at every step: "
-          "the increase is >= 0, it is >= the advantage a_t = T_(pi_(t+1)) V_t - V_t, a_t >= 0, and a_t > 0 at every "
-          "switched state (so the increase is strict there, and strict somewhere at every step before the last). "
-          "Tightness = max over (t, s) of advantage / increase (1 when the state is not revisited).",
-    subjects=("mdp.policy_iteration", "mdp.improve_policy"),
-    instance=_MDP,
-    accepts=I.tabular_mdp,
-))
+register(
+    Claim(
+        id="F5",
+        name="pi-monotone-improvement",
+        statement=r"V^{\pi_{t+1}} - V^{\pi_t} \ge T_{\pi_{t+1}} V^{\pi_t} - V^{\pi_t} \ge 0,\ \text{strict where } \pi_{t+1} \ne \pi_t",
+        source=f"{_SRC_PUTERMAN}, Prop. 6.4.1; the lower bound is (I - gamma P)^(-1) >= I applied to the advantage",
+        constant="none",
+        tolerance=1e-12,
+        sample=sample_mdp,
+        evaluate=check_f5,
+        notes="Howard PI from a random pi_0 with the solver's own improvement rule (mdp.improve_policy). Four parts at every step: "
+        "the increase is >= 0, it is >= the advantage a_t = T_(pi_(t+1)) V_t - V_t, a_t >= 0, and a_t > 0 at every "
+        "switched state (so the increase is strict there, and strict somewhere at every step before the last). "
+        "Tightness = max over (t, s) of advantage / increase (1 when the state is not revisited).",
+        subjects=("mdp.policy_iteration", "mdp.improve_policy"),
+        instance=_MDP,
+        accepts=I.tabular_mdp,
+    )
+)
 
-register(Claim(
-    id="F6", name="pi-faster-than-vi",
-    statement=r"\|V^* - V^{\pi_t}\|_\infty \le \gamma^t \|V^* - V^{\pi_0}\|_\infty",
-    source=f"{_SRC_PUTERMAN}, Sec. 6.4 (V^(pi_(t+1)) >= T V^(pi_t)); docs/papers/foundations.md F6",
-    constant="source", tolerance=1e-12, sample=sample_mdp, evaluate=check_f6,
-    notes="Every PI iterate from a random pi_0.",
-    subjects=("mdp.policy_iteration",),
-    instance=_MDP,
-    accepts=I.tabular_mdp,
-))
+register(
+    Claim(
+        id="F6",
+        name="pi-faster-than-vi",
+        statement=r"\|V^* - V^{\pi_t}\|_\infty \le \gamma^t \|V^* - V^{\pi_0}\|_\infty",
+        source=f"{_SRC_PUTERMAN}, Sec. 6.4 (V^(pi_(t+1)) >= T V^(pi_t)); docs/papers/foundations.md F6",
+        constant="source",
+        tolerance=1e-12,
+        sample=sample_mdp,
+        evaluate=check_f6,
+        notes="Every PI iterate from a random pi_0.",
+        subjects=("mdp.policy_iteration",),
+        instance=_MDP,
+        accepts=I.tabular_mdp,
+    )
+)
 
-register(Claim(
-    id="F7", name="pi-iteration-count",
-    statement=r"\#\text{Howard} \le |S||A| \lceil \tfrac{\log(1/(1-\gamma))}{1-\gamma} \rceil + 1;\ "
-              r"\#\text{switches}_{\text{Simplex}} \ge |\{s : \pi_0(s) \text{ suboptimal}\}|",
-    source="Scherrer (2016), Improved and generalized upper bounds on the complexity of policy iteration, "
-           "Math. Oper. Res. 41(3) (arXiv:1306.0386); Hansen, Miltersen & Zwick (2013), JACM 60(1); Ye (2011), Math. Oper. Res.",
-    constant="derived", tolerance=0.0, sample=sample_mdp, evaluate=check_f7,
-    notes="The upper bounds are an explicit instantiation (constant 1, plus 1 for the final evaluation) of "
-          "Scherrer's O(m/(1-gamma) log 1/(1-gamma)) (Howard) and O(n m/(1-gamma) log 1/(1-gamma)) (Simplex), "
-          "chosen in docs/papers/foundations.md; they are regression guards, loose on random instances. The Simplex lower "
-          "bound is exact: Simplex-PI changes one state per switch and ends optimal, and an optimal deterministic "
-          "policy uses an optimal action in every state. Iterations = exact evaluations (switches + 1).",
-    subjects=("mdp.policy_iteration", "mdp.simplex_policy_iteration"),
-    instance=_MDP,
-    accepts=I.tabular_mdp,
-))
+register(
+    Claim(
+        id="F7",
+        name="pi-iteration-count",
+        statement=r"\#\text{Howard} \le |S||A| \lceil \tfrac{\log(1/(1-\gamma))}{1-\gamma} \rceil + 1;\ "
+        r"\#\text{switches}_{\text{Simplex}} \ge |\{s : \pi_0(s) \text{ suboptimal}\}|",
+        source="Scherrer (2016), Improved and generalized upper bounds on the complexity of policy iteration, "
+        "Math. Oper. Res. 41(3) (arXiv:1306.0386); Hansen, Miltersen & Zwick (2013), JACM 60(1); Ye (2011), Math. Oper. Res.",
+        constant="derived",
+        tolerance=0.0,
+        sample=sample_mdp,
+        evaluate=check_f7,
+        notes="The upper bounds are an explicit instantiation (constant 1, plus 1 for the final evaluation) of "
+        "Scherrer's O(m/(1-gamma) log 1/(1-gamma)) (Howard) and O(n m/(1-gamma) log 1/(1-gamma)) (Simplex), "
+        "chosen in docs/papers/foundations.md; they are regression guards, loose on random instances. The Simplex lower "
+        "bound is exact: Simplex-PI changes one state per switch and ends optimal, and an optimal deterministic "
+        "policy uses an optimal action in every state. Iterations = exact evaluations (switches + 1).",
+        subjects=("mdp.policy_iteration", "mdp.simplex_policy_iteration"),
+        instance=_MDP,
+        accepts=I.tabular_mdp,
+    )
+)
 
-register(Claim(
-    id="F8", name="simulation-identity",
-    statement=r"V^\pi_M - V^\pi_{\hat M} = (I-\gamma P_\pi)^{-1}\big[(r_\pi - \hat r_\pi) + \gamma (P_\pi - \hat P_\pi) V^\pi_{\hat M}\big]",
-    source="docs/papers/foundations.md F8; the Q-form of the identity is the 'simulation lemma' of Agarwal, Jiang, Kakade & Sun, "
-           "Reinforcement Learning: Theory and Algorithms, ch. 2 (Kearns & Singh 2002's simulation lemma is the "
-           "approximate-model bound, not this identity)",
-    constant="none", tolerance=1e-10, sample=sample_model_pair, evaluate=check_f8,
-    notes="Derivation: subtract V_hat = r_hat + g P_hat V_hat from V = r + g P V, add and subtract g P V_hat, and solve "
-          "for V - V_hat. 5 policies (3 stochastic, 2 deterministic); tolerance 1e-10 * max(1, ||V^pi_M||).",
-    subjects=("mdp.policy_evaluation", "mdp.TabularMDP.policy_matrix", "mdp.TabularMDP.policy_reward"),
-    instance=_PAIR,
-    accepts=I.mdp_pair,
-))
+register(
+    Claim(
+        id="F8",
+        name="simulation-identity",
+        statement=r"V^\pi_M - V^\pi_{\hat M} = (I-\gamma P_\pi)^{-1}\big[(r_\pi - \hat r_\pi) + \gamma (P_\pi - \hat P_\pi) V^\pi_{\hat M}\big]",
+        source="docs/papers/foundations.md F8; the Q-form of the identity is the 'simulation lemma' of Agarwal, Jiang, Kakade & Sun, "
+        "Reinforcement Learning: Theory and Algorithms, ch. 2 (Kearns & Singh 2002's simulation lemma is the "
+        "approximate-model bound, not this identity)",
+        constant="none",
+        tolerance=1e-10,
+        sample=sample_model_pair,
+        evaluate=check_f8,
+        notes="Derivation: subtract V_hat = r_hat + g P_hat V_hat from V = r + g P V, add and subtract g P V_hat, and solve "
+        "for V - V_hat. 5 policies (3 stochastic, 2 deterministic); tolerance 1e-10 * max(1, ||V^pi_M||).",
+        subjects=("mdp.policy_evaluation", "mdp.TabularMDP.policy_matrix", "mdp.TabularMDP.policy_reward"),
+        instance=_PAIR,
+        accepts=I.mdp_pair,
+    )
+)
 
-register(Claim(
-    id="F9", name="simulation-bound",
-    statement=r"\|V^\pi_M - V^\pi_{\hat M}\|_\infty \le \frac{1}{1-\gamma}\Big(\varepsilon_r + \frac{\gamma\,\varepsilon_P R_{\max}}{2(1-\gamma)}\Big)",
-    source="docs/papers/foundations.md F9: the simulation lemma (Kearns & Singh 2002, Machine Learning 49) with "
-           "|(p-q)^T V| <= ||p-q||_1 span(V)/2",
-    constant="derived", tolerance=1e-12, sample=sample_model_pair, evaluate=check_f9,
-    notes="Derived from F8: ||(I - g P_pi)^-1|| = 1/(1-g), |(p-q)^T V| <= ||p-q||_1 span(V)/2 because p-q sums to 0, "
-          "and span(V^pi_Mhat) <= R_max/(1-g); the factor 1/2 is this derivation's, not Kearns & Singh's. "
-          "R_max = range of rewards over both models (shifting rewards does not change V_M - V_Mhat, so the "
-          "range is a valid R_max); eps_r, eps_P exact maxima over (s, a). 7 policies incl. both optima; half of the "
-          "random pairs share R, so the transition term is the whole bound. simulation_bound_tight_example() attains "
-          "it up to 1 - O(eps_P).",
-    subjects=("mdp.policy_evaluation", "mdp.policy_iteration"),
-    instance=_PAIR,
-    accepts=I.mdp_pair,
-))
+register(
+    Claim(
+        id="F9",
+        name="simulation-bound",
+        statement=r"\|V^\pi_M - V^\pi_{\hat M}\|_\infty \le \frac{1}{1-\gamma}\Big(\varepsilon_r + \frac{\gamma\,\varepsilon_P R_{\max}}{2(1-\gamma)}\Big)",
+        source="docs/papers/foundations.md F9: the simulation lemma (Kearns & Singh 2002, Machine Learning 49) with "
+        "|(p-q)^T V| <= ||p-q||_1 span(V)/2",
+        constant="derived",
+        tolerance=1e-12,
+        sample=sample_model_pair,
+        evaluate=check_f9,
+        notes="Derived from F8: ||(I - g P_pi)^-1|| = 1/(1-g), |(p-q)^T V| <= ||p-q||_1 span(V)/2 because p-q sums to 0, "
+        "and span(V^pi_Mhat) <= R_max/(1-g); the factor 1/2 is this derivation's, not Kearns & Singh's. "
+        "R_max = range of rewards over both models (shifting rewards does not change V_M - V_Mhat, so the "
+        "range is a valid R_max); eps_r, eps_P exact maxima over (s, a). 7 policies incl. both optima; half of the "
+        "random pairs share R, so the transition term is the whole bound. simulation_bound_tight_example() attains "
+        "it up to 1 - O(eps_P).",
+        subjects=("mdp.policy_evaluation", "mdp.policy_iteration"),
+        instance=_PAIR,
+        accepts=I.mdp_pair,
+    )
+)
 
-register(Claim(
-    id="F10", name="wrong-model-planning",
-    statement=r"V^*_M - V^{\hat\pi}_M \le \|V^{\pi^*}_M - V^{\pi^*}_{\hat M}\|_\infty + \|V^{\hat\pi}_M - V^{\hat\pi}_{\hat M}\|_\infty \le 2\sup_\pi \|V^\pi_M - V^\pi_{\hat M}\|_\infty",
-    source="docs/papers/foundations.md F10 (F9 applied to pi* and pi_hat)",
-    constant="source", tolerance=1e-9, sample=sample_model_pair, evaluate=check_f10,
-    notes="sup over policies is not computed: the check uses the two-policy middle term, which is <= 2 sup, so "
-          "passing it implies the stated bound; also checked against 2 x the F9 bound.",
-    subjects=("mdp.policy_iteration",),
-    instance=_PAIR,
-    accepts=I.mdp_pair,
-))
+register(
+    Claim(
+        id="F10",
+        name="wrong-model-planning",
+        statement=r"V^*_M - V^{\hat\pi}_M \le \|V^{\pi^*}_M - V^{\pi^*}_{\hat M}\|_\infty + \|V^{\hat\pi}_M - V^{\hat\pi}_{\hat M}\|_\infty \le 2\sup_\pi \|V^\pi_M - V^\pi_{\hat M}\|_\infty",
+        source="docs/papers/foundations.md F10 (F9 applied to pi* and pi_hat)",
+        constant="source",
+        tolerance=1e-9,
+        sample=sample_model_pair,
+        evaluate=check_f10,
+        notes="sup over policies is not computed: the check uses the two-policy middle term, which is <= 2 sup, so "
+        "passing it implies the stated bound; also checked against 2 x the F9 bound.",
+        subjects=("mdp.policy_iteration",),
+        instance=_PAIR,
+        accepts=I.mdp_pair,
+    )
+)
 
-register(Claim(
-    id="F11", name="performance-difference",
-    statement=r"V^{\pi'}(\rho) - V^\pi(\rho) = \frac{1}{1-\gamma}\mathbb{E}_{s\sim d^{\pi'}_\rho}\mathbb{E}_{a\sim\pi'(\cdot|s)} A^\pi(s,a)",
-    source="Kakade & Langford (2002), ICML, Lemma 6.1",
-    constant="none", tolerance=1e-10, sample=sample_mdp, evaluate=check_f11,
-    notes="5 random stochastic pairs and start distributions; occupancy from TabularMDP.occupancy; "
-          "tolerance 1e-10 * max(1, ||V^pi||).",
-    subjects=("mdp.policy_evaluation", "mdp.TabularMDP.occupancy"),
-    instance=_MDP,
-    accepts=I.tabular_mdp,
-))
+register(
+    Claim(
+        id="F11",
+        name="performance-difference",
+        statement=r"V^{\pi'}(\rho) - V^\pi(\rho) = \frac{1}{1-\gamma}\mathbb{E}_{s\sim d^{\pi'}_\rho}\mathbb{E}_{a\sim\pi'(\cdot|s)} A^\pi(s,a)",
+        source="Kakade & Langford (2002), ICML, Lemma 6.1",
+        constant="none",
+        tolerance=1e-10,
+        sample=sample_mdp,
+        evaluate=check_f11,
+        notes="5 random stochastic pairs and start distributions; occupancy from TabularMDP.occupancy; "
+        "tolerance 1e-10 * max(1, ||V^pi||).",
+        subjects=("mdp.policy_evaluation", "mdp.TabularMDP.occupancy"),
+        instance=_MDP,
+        accepts=I.tabular_mdp,
+    )
+)
 
-register(Claim(
-    id="F12", name="plugin-generative-upper-bound",
-    statement=r"\Pr\Big(\|Q^* - \hat Q^*\|_\infty \le \frac{\gamma\,\mathrm{span}(V^*)}{1-\gamma}\sqrt{\frac{\log(2|S||A|/\delta)}{2N}}\Big) \ge 1-\delta",
-    source="Azar, Munos & Kappen (2013), Machine Learning 91(3):325-349, Thm 1 (rate m log(m/delta)/((1-gamma)^3 eps^2)); "
-           "bound checked here derived (Hoeffding + union bound + fixed-point argument)",
-    constant="derived", tolerance=0.0, sample=sample_f12, evaluate=check_f12, default_instances=1,
-    notes="Derivation: Q* - Qhat* = gamma (P - Phat) V* + gamma Phat (V* - Vhat*) and ||V* - Vhat*|| <= ||Q* - Qhat*||, "
-          "so ||Q* - Qhat*|| <= gamma/(1-gamma) ||(P - Phat) V*||_inf (deterministic, part a). V* is fixed, so for each "
-          "(s,a) Hoeffding on N i.i.d. values in an interval of length span(V*) gives |(P - Phat)(s,a) V*| <= "
-          "span(V*) sqrt(log(2SA/delta)/(2N)) w.p. 1 - delta/(SA); a union bound over the SA pairs gives part (b). "
-          "span(V*) <= R_max/(1-gamma), i.e. eps ~ (1-gamma)^-2 N^-1/2: a factor (1-gamma)^-1/2 looser than Azar et al.'s "
-          "Bernstein-based rate, whose explicit constant we did not confirm. Part (b) is checked as the empirical "
-          "(1-delta)-quantile over 200 plug-in runs (delta = 0.1).",
-    subjects=("mdp.learners.plugin_planner",),
-    instance=_MDP + " (N = 100 samples per pair), or (TabularMDP, N) with N a positive int",
-    accepts=_accept_f12,
-))
+register(
+    Claim(
+        id="F12",
+        name="plugin-generative-upper-bound",
+        statement=r"\Pr\Big(\|Q^* - \hat Q^*\|_\infty \le \frac{\gamma\,\mathrm{span}(V^*)}{1-\gamma}\sqrt{\frac{\log(2|S||A|/\delta)}{2N}}\Big) \ge 1-\delta",
+        source="Azar, Munos & Kappen (2013), Machine Learning 91(3):325-349, Thm 1 (rate m log(m/delta)/((1-gamma)^3 eps^2)); "
+        "bound checked here derived (Hoeffding + union bound + fixed-point argument)",
+        constant="derived",
+        tolerance=0.0,
+        sample=sample_f12,
+        evaluate=check_f12,
+        default_instances=1,
+        notes="Derivation: Q* - Qhat* = gamma (P - Phat) V* + gamma Phat (V* - Vhat*) and ||V* - Vhat*|| <= ||Q* - Qhat*||, "
+        "so ||Q* - Qhat*|| <= gamma/(1-gamma) ||(P - Phat) V*||_inf (deterministic, part a). V* is fixed, so for each "
+        "(s,a) Hoeffding on N i.i.d. values in an interval of length span(V*) gives |(P - Phat)(s,a) V*| <= "
+        "span(V*) sqrt(log(2SA/delta)/(2N)) w.p. 1 - delta/(SA); a union bound over the SA pairs gives part (b). "
+        "span(V*) <= R_max/(1-gamma), i.e. eps ~ (1-gamma)^-2 N^-1/2: a factor (1-gamma)^-1/2 looser than Azar et al.'s "
+        "Bernstein-based rate, whose explicit constant we did not confirm. Part (b) is checked as the empirical "
+        "(1-delta)-quantile over 200 plug-in runs (delta = 0.1).",
+        subjects=("mdp.learners.plugin_planner",),
+        instance=_MDP + " (N = 100 samples per pair), or (TabularMDP, N) with N a positive int",
+        accepts=_accept_f12,
+    )
+)
 
-register(Claim(
-    id="F13", name="generative-rate-slopes",
-    statement=r"\mathrm{RMSE}(\hat V) \propto (1-\gamma)^{-3/2} N^{-1/2}\ \text{on } p = \tfrac{4\gamma-1}{3\gamma}:\ "
-              r"\text{slopes } 1.5 \pm 0.2 \text{ in } \log\tfrac{1}{1-\gamma},\ -0.5 \pm 0.1 \text{ in } \log N;\ "
-              r"\mathrm{RMSE} = (1 \pm 0.1)\,\mathrm{RMSE}_{\mathrm{Bin}(N, p)}",
-    source="Azar, Munos & Kappen (2013), Machine Learning 91(3), lower-bound construction; docs/papers/foundations.md section 5",
-    constant="none", tolerance=0.2, sample=lambda rng: dict(F13_SETTINGS), evaluate=check_f13, default_instances=1,
-    notes="Delta method: sd(Vhat) ~ gamma sqrt(p(1-p)/N)/(1-gamma p)^2 = const sqrt(gamma p) (1-gamma)^(-3/2) N^(-1/2); "
-          "the sqrt(gamma p) factor adds about +0.06 to the gamma slope over gamma in {0.8,...,0.98}. 2000 repetitions "
-          "per point with N = 1e4 (gamma sweep) and gamma = 0.9 (N sweep, N in 500..32000). The samples come from the "
-          "lab's generative model (sample_next_states; the first repetition of each point runs plugin_planner end "
-          "to end and is cross-checked against the closed form Vhat = 1/(1 - gamma p_hat)). Level part: each RMSE "
-          "within 10% of the exact RMSE under K ~ Binomial(N, p) (summed over the pmf); with 2000 repetitions the "
-          "relative sd of an RMSE is about 1.6%, and a sampler drawing N/2 samples gives a ratio of 1.41.",
-    subjects=("mdp.learners.plugin_planner", "mdp.learners.sample_next_states"),
-    instance="a dict overriding some of F13_SETTINGS (gammas, n_fixed, gamma_fixed, ns, reps); the instance is always the hard two-state chain of foundations section 5",
-    accepts=_accept_f13,
-))
+register(
+    Claim(
+        id="F13",
+        name="generative-rate-slopes",
+        statement=r"\mathrm{RMSE}(\hat V) \propto (1-\gamma)^{-3/2} N^{-1/2}\ \text{on } p = \tfrac{4\gamma-1}{3\gamma}:\ "
+        r"\text{slopes } 1.5 \pm 0.2 \text{ in } \log\tfrac{1}{1-\gamma},\ -0.5 \pm 0.1 \text{ in } \log N;\ "
+        r"\mathrm{RMSE} = (1 \pm 0.1)\,\mathrm{RMSE}_{\mathrm{Bin}(N, p)}",
+        source="Azar, Munos & Kappen (2013), Machine Learning 91(3), lower-bound construction; docs/papers/foundations.md section 5",
+        constant="none",
+        tolerance=0.2,
+        sample=lambda rng: dict(F13_SETTINGS),
+        evaluate=check_f13,
+        default_instances=1,
+        notes="Delta method: sd(Vhat) ~ gamma sqrt(p(1-p)/N)/(1-gamma p)^2 = const sqrt(gamma p) (1-gamma)^(-3/2) N^(-1/2); "
+        "the sqrt(gamma p) factor adds about +0.06 to the gamma slope over gamma in {0.8,...,0.98}. 2000 repetitions "
+        "per point with N = 1e4 (gamma sweep) and gamma = 0.9 (N sweep, N in 500..32000). The samples come from the "
+        "lab's generative model (sample_next_states; the first repetition of each point runs plugin_planner end "
+        "to end and is cross-checked against the closed form Vhat = 1/(1 - gamma p_hat)). Level part: each RMSE "
+        "within 10% of the exact RMSE under K ~ Binomial(N, p) (summed over the pmf); with 2000 repetitions the "
+        "relative sd of an RMSE is about 1.6%, and a sampler drawing N/2 samples gives a ratio of 1.41.",
+        subjects=("mdp.learners.plugin_planner", "mdp.learners.sample_next_states"),
+        instance="a dict overriding some of F13_SETTINGS (gammas, n_fixed, gamma_fixed, ns, reps); the instance is always the hard two-state chain of foundations section 5",
+        accepts=_accept_f13,
+    )
+)

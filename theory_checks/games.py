@@ -7,6 +7,7 @@ profile has Nash gap below ``1e-6``). Each evaluator measures the lab's own code
 (:func:`marl.zero_sum_matrix_game`, :func:`marl.shapley_value_iteration`,
 :func:`marl.exploitability`, :func:`marl.learners.minimax_q.minimax_q`, :func:`marl.nash_gap`).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -19,7 +20,14 @@ from theory_checks import instances as I
 from theory_checks.core import CheckResult, Claim, combine, identity, inequality, register
 
 __all__ = [
-    "sample_game", "check_g1", "check_g2", "check_g3", "check_minimax_theorem", "check_g4", "check_g5", "check_g6",
+    "sample_game",
+    "check_g1",
+    "check_g2",
+    "check_g3",
+    "check_minimax_theorem",
+    "check_g4",
+    "check_g5",
+    "check_g6",
 ]
 
 
@@ -30,9 +38,16 @@ def sample_game(rng: np.random.Generator) -> marl.MarkovGame:
     A1, A2 = (int(a) for a in rng.integers(1, 5, size=2))
     gamma = float(rng.choice([0.5, 0.9, 0.99]))
     sparse = bool(rng.random() < 0.25)
-    return G.random_zero_sum_game(S, A1, A2, rng=rng, gamma=gamma, concentration=float(rng.choice([0.1, 1.0])),
-                                  branching=min(3, S) if sparse else None, sparse=sparse)
-
+    return G.random_zero_sum_game(
+        S,
+        A1,
+        A2,
+        rng=rng,
+        gamma=gamma,
+        concentration=float(rng.choice([0.1, 1.0])),
+        branching=min(3, S) if sparse else None,
+        sparse=sparse,
+    )
 
 
 def check_g1(game, rng, *, gamma=None, n_pairs: int = 8) -> CheckResult:
@@ -153,8 +168,16 @@ def check_g4(games, rng, *, n_sweeps: int = 20_000, threshold: float = 1e-2) -> 
         res = minimax_q(game, n_iter=n_sweeps, rng=rng, step_size="polynomial", omega=0.6, q_star=q_star)
         errors.append(float(res.errors[-1]))
     errors = np.array(errors)
-    return inequality("G4", float(np.median(errors)), threshold, rtol=0.0, atol=0.0, worst=float(errors.max()),
-                      fraction_below=float(np.mean(errors < threshold)), n_sweeps=n_sweeps)
+    return inequality(
+        "G4",
+        float(np.median(errors)),
+        threshold,
+        rtol=0.0,
+        atol=0.0,
+        worst=float(errors.max()),
+        fraction_below=float(np.mean(errors < threshold)),
+        n_sweeps=n_sweeps,
+    )
 
 
 def sample_g5(rng: np.random.Generator):
@@ -212,15 +235,23 @@ def _accept_g3(x, name="instance"):
     S, (A1, A2) = game.n_states, game.n_actions
     if A1 != A2:
         raise ValueError(f"{name}: a player-symmetric game needs A1 == A2, got {A1} and {A2}")
-    if swap.shape != (S,) or not np.array_equal(np.sort(swap), np.arange(S)) or not np.array_equal(swap[swap], np.arange(S)):
+    if (
+        swap.shape != (S,)
+        or not np.array_equal(np.sort(swap), np.arange(S))
+        or not np.array_equal(swap[swap], np.arange(S))
+    ):
         raise ValueError(f"{name}: swap must be an involution of range({S}) (swap[swap[s]] == s)")
     P, R = game.dense_P(), game.R
-    dev = max(float(np.abs(R[swap].transpose(0, 2, 1) + R).max()),
-              float(np.abs(P[swap].transpose(0, 2, 1, 3)[:, :, :, swap] - P).max()))
+    dev = max(
+        float(np.abs(R[swap].transpose(0, 2, 1) + R).max()),
+        float(np.abs(P[swap].transpose(0, 2, 1, 3)[:, :, :, swap] - P).max()),
+    )
     if dev > 1e-12 * (1.0 + float(np.abs(R).max())):
-        raise ValueError(f"{name}: the game is not player-symmetric under swap (R(swap s, b, a) = -R(s, a, b) and "
-                         f"P(swap s, b, a, swap t) = P(s, a, b, t) are off by {dev:.3g}; marl.generators.symmetrize "
-                         "makes a game symmetric)")
+        raise ValueError(
+            f"{name}: the game is not player-symmetric under swap (R(swap s, b, a) = -R(s, a, b) and "
+            f"P(swap s, b, a, swap t) = P(s, a, b, t) are off by {dev:.3g}; marl.generators.symmetrize "
+            "makes a game symmetric)"
+        )
     if M.shape[0] != M.shape[1] or float(np.abs(M + M.T).max()) > 1e-12 * (1.0 + float(np.abs(M).max())):
         raise ValueError(f"{name}: M must be square and antisymmetric (M = -M^T), got shape {M.shape}")
     return game, swap, M
@@ -245,9 +276,11 @@ def _accept_g4(x, name="instance"):
     for i, g in enumerate(games):  # the threshold 1e-2 was set for this class (notes of the claim)
         R = np.asarray(g.R)
         if g.gamma > 0.5 or float(R.max() - R.min()) > 1.0:
-            raise ValueError(f"{name}[{i}]: G4's threshold 1e-2 holds for gamma <= 0.5 and rewards spanning at most 1 "
-                             f"(got gamma = {g.gamma}, reward range {float(R.max() - R.min()):.3g}); the final error is "
-                             "a noise floor ~ sqrt(alpha_T) sd(V) / (1 - gamma), not a rate")
+            raise ValueError(
+                f"{name}[{i}]: G4's threshold 1e-2 holds for gamma <= 0.5 and rewards spanning at most 1 "
+                f"(got gamma = {g.gamma}, reward range {float(R.max() - R.min()):.3g}); the final error is "
+                "a noise floor ~ sqrt(alpha_T) sd(V) / (1 - gamma), not a rate"
+            )
     return games
 
 
@@ -261,8 +294,9 @@ def _accept_g5(x, name="instance"):
     kind, data = I.tuple_of(I.choice("zero-sum", "repeated-bimatrix"), lambda d, n: d, names=("kind", "data"))(x, name)
     if kind == "zero-sum":
         return kind, I.zero_sum_game(data, f"{name}[1]")
-    A, B, gamma = I.tuple_of(I.float_array(2), I.float_array(2), I.real("[0, 1)"),
-                             names=("A", "B", "gamma"))(data, f"{name}[1]")
+    A, B, gamma = I.tuple_of(I.float_array(2), I.float_array(2), I.real("[0, 1)"), names=("A", "B", "gamma"))(
+        data, f"{name}[1]"
+    )
     if A.shape != B.shape:
         raise ValueError(f"{name}: A and B must have the same shape, got {A.shape} and {B.shape}")
     return kind, (A, B, gamma)
@@ -270,88 +304,131 @@ def _accept_g5(x, name="instance"):
 
 _SHAPLEY = "Shapley (1953), Stochastic games, PNAS 39"
 
-register(Claim(
-    id="G1", name="shapley-contraction",
-    statement=r"|\mathrm{val}(M_1) - \mathrm{val}(M_2)| \le \max_{a,o}|M_1 - M_2|;\ \ \|TV - TU\|_\infty \le \gamma\|V - U\|_\infty",
-    source=f"{_SHAPLEY}; docs/papers/foundations.md G1",
-    constant="source", tolerance=1e-9, sample=sample_game, evaluate=check_g1,
-    notes="8 value pairs per game, half of them constant shifts (equality case). The val part is checked per "
-          "state with the stage games Q(V), Q(U); tightness is the worst ratio.",
-    subjects=("marl.zero_sum_matrix_game", "marl.shapley_operator", "marl.MarkovGame.q_values"),
-    instance=_GAME,
-    accepts=I.zero_sum_game,
-))
+register(
+    Claim(
+        id="G1",
+        name="shapley-contraction",
+        statement=r"|\mathrm{val}(M_1) - \mathrm{val}(M_2)| \le \max_{a,o}|M_1 - M_2|;\ \ \|TV - TU\|_\infty \le \gamma\|V - U\|_\infty",
+        source=f"{_SHAPLEY}; docs/papers/foundations.md G1",
+        constant="source",
+        tolerance=1e-9,
+        sample=sample_game,
+        evaluate=check_g1,
+        notes="8 value pairs per game, half of them constant shifts (equality case). The val part is checked per "
+        "state with the stage games Q(V), Q(U); tightness is the worst ratio.",
+        subjects=("marl.zero_sum_matrix_game", "marl.shapley_operator", "marl.MarkovGame.q_values"),
+        instance=_GAME,
+        accepts=I.zero_sum_game,
+    )
+)
 
-register(Claim(
-    id="G2", name="game-equilibrium-certificate",
-    statement=r"V^{x^*,y^*} = V^*,\ \ \max_x V^{x,y^*} = V^* = \min_y V^{x^*,y},\ \ \text{exploitability} < 10^{-8}",
-    source=f"{_SHAPLEY}; docs/papers/foundations.md G2",
-    constant="source", tolerance=1e-8, sample=sample_game, evaluate=check_g2,
-    notes="Strategies from marl.shapley_value_iteration(tol=1e-11, or 4x the float64 round-off floor where larger); best responses with mdp.solve likewise; "
-          "threshold scaled by 1 + ||V*||.",
-    subjects=("marl.shapley_value_iteration", "marl.exploitability"),
-    instance=_GAME,
-    accepts=I.zero_sum_game,
-))
+register(
+    Claim(
+        id="G2",
+        name="game-equilibrium-certificate",
+        statement=r"V^{x^*,y^*} = V^*,\ \ \max_x V^{x,y^*} = V^* = \min_y V^{x^*,y},\ \ \text{exploitability} < 10^{-8}",
+        source=f"{_SHAPLEY}; docs/papers/foundations.md G2",
+        constant="source",
+        tolerance=1e-8,
+        sample=sample_game,
+        evaluate=check_g2,
+        notes="Strategies from marl.shapley_value_iteration(tol=1e-11, or 4x the float64 round-off floor where larger); best responses with mdp.solve likewise; "
+        "threshold scaled by 1 + ||V*||.",
+        subjects=("marl.shapley_value_iteration", "marl.exploitability"),
+        instance=_GAME,
+        accepts=I.zero_sum_game,
+    )
+)
 
-register(Claim(
-    id="G3", name="symmetric-game-value",
-    statement=r"R(\sigma s, b, a) = -R(s, a, b),\ P(\sigma s, b, a, \sigma t) = P(s, a, b, t) \Rightarrow V^*(\sigma s) = -V^*(s);\ \ M = -M^\top \Rightarrow \mathrm{val}(M) = 0",
-    source="docs/papers/foundations.md G3 (a consequence of the uniqueness of V*)",
-    constant="none", tolerance=1e-10, sample=sample_symmetric, evaluate=check_g3,
-    subjects=("marl.shapley_value_iteration", "marl.zero_sum_matrix_game", "marl.generators.symmetrize"),
-    instance="(game, swap, M): a zero-sum marl.MarkovGame that is player-symmetric under the state involution swap (int array (S,)), and an antisymmetric matrix M",
-    accepts=_accept_g3,
-))
+register(
+    Claim(
+        id="G3",
+        name="symmetric-game-value",
+        statement=r"R(\sigma s, b, a) = -R(s, a, b),\ P(\sigma s, b, a, \sigma t) = P(s, a, b, t) \Rightarrow V^*(\sigma s) = -V^*(s);\ \ M = -M^\top \Rightarrow \mathrm{val}(M) = 0",
+        source="docs/papers/foundations.md G3 (a consequence of the uniqueness of V*)",
+        constant="none",
+        tolerance=1e-10,
+        sample=sample_symmetric,
+        evaluate=check_g3,
+        subjects=("marl.shapley_value_iteration", "marl.zero_sum_matrix_game", "marl.generators.symmetrize"),
+        instance="(game, swap, M): a zero-sum marl.MarkovGame that is player-symmetric under the state involution swap (int array (S,)), and an antisymmetric matrix M",
+        accepts=_accept_g3,
+    )
+)
 
-register(Claim(
-    id="MM", name="minimax-theorem",
-    statement=r"\max_x \min_y x^\top M y = \min_y \max_x x^\top M y",
-    source="von Neumann (1928), Zur Theorie der Gesellschaftsspiele; LP duality (Dantzig 1951)",
-    constant="none", tolerance=1e-8, sample=sample_matrices, evaluate=check_minimax_theorem,
-    notes="Both players' LPs solved by HiGHS; their optima (recomputed from the returned strategies) must meet. "
-          "Also checks the numba simplex's own certificate gap (<= 1e-12 relative) and its agreement with HiGHS.",
-    subjects=("marl.zero_sum_matrix_game", "marl.zero_sum_lp"),
-    instance="a payoff matrix (k1, k2) or a batch of them (n, k1, k2)",
-    accepts=_accept_matrices,
-))
+register(
+    Claim(
+        id="MM",
+        name="minimax-theorem",
+        statement=r"\max_x \min_y x^\top M y = \min_y \max_x x^\top M y",
+        source="von Neumann (1928), Zur Theorie der Gesellschaftsspiele; LP duality (Dantzig 1951)",
+        constant="none",
+        tolerance=1e-8,
+        sample=sample_matrices,
+        evaluate=check_minimax_theorem,
+        notes="Both players' LPs solved by HiGHS; their optima (recomputed from the returned strategies) must meet. "
+        "Also checks the numba simplex's own certificate gap (<= 1e-12 relative) and its agreement with HiGHS.",
+        subjects=("marl.zero_sum_matrix_game", "marl.zero_sum_lp"),
+        instance="a payoff matrix (k1, k2) or a batch of them (n, k1, k2)",
+        accepts=_accept_matrices,
+    )
+)
 
-register(Claim(
-    id="G4", name="minimax-q-convergence",
-    statement=r"\mathrm{median}\,\max|Q_T - Q^*| < 10^{-2},\ T = 2\cdot 10^4 \text{ synchronous sweeps},\ \alpha_t = (t+1)^{-0.6}",
-    source="Littman (1994), Markov games as a framework for MARL; Littman & Szepesvari (1996); docs/papers/foundations.md G4",
-    constant="derived", tolerance=1e-2, sample=sample_g4, evaluate=check_g4, default_instances=2,
-    notes="docs/papers/foundations.md leaves the reward scale and discount open; the instances are fixed here: rewards uniform "
-          "in [0, 1), gamma = 0.5, Dirichlet(1) rows. The final error is a noise floor, not a deterministic rate, so "
-          "the claim is checked on the median of 10 games per instance: over 60 games the final error had median "
-          "0.006, 90% quantile 0.0098 and maximum 0.018 (6 of 60 above 1e-2). With N(0, 1) rewards and gamma = 0.9 "
-          "the same budget leaves 0.04-0.08: the floor scales like sqrt(alpha_T) sd(V) / (1 - gamma).",
-    subjects=("marl.learners.minimax_q", "marl.shapley_value_iteration"),
-    instance="a zero-sum marl.MarkovGame with gamma <= 0.5 and rewards spanning at most 1, or a list of them (the median final error over the list is checked; 2e4 sweeps each)",
-    accepts=_accept_g4,
-))
+register(
+    Claim(
+        id="G4",
+        name="minimax-q-convergence",
+        statement=r"\mathrm{median}\,\max|Q_T - Q^*| < 10^{-2},\ T = 2\cdot 10^4 \text{ synchronous sweeps},\ \alpha_t = (t+1)^{-0.6}",
+        source="Littman (1994), Markov games as a framework for MARL; Littman & Szepesvari (1996); docs/papers/foundations.md G4",
+        constant="derived",
+        tolerance=1e-2,
+        sample=sample_g4,
+        evaluate=check_g4,
+        default_instances=2,
+        notes="docs/papers/foundations.md leaves the reward scale and discount open; the instances are fixed here: rewards uniform "
+        "in [0, 1), gamma = 0.5, Dirichlet(1) rows. The final error is a noise floor, not a deterministic rate, so "
+        "the claim is checked on the median of 10 games per instance: over 60 games the final error had median "
+        "0.006, 90% quantile 0.0098 and maximum 0.018 (6 of 60 above 1e-2). With N(0, 1) rewards and gamma = 0.9 "
+        "the same budget leaves 0.04-0.08: the floor scales like sqrt(alpha_T) sd(V) / (1 - gamma).",
+        subjects=("marl.learners.minimax_q", "marl.shapley_value_iteration"),
+        instance="a zero-sum marl.MarkovGame with gamma <= 0.5 and rewards spanning at most 1, or a list of them (the median final error over the list is checked; 2e4 sweeps each)",
+        accepts=_accept_g4,
+    )
+)
 
-register(Claim(
-    id="G5", name="nash-gap-certificate",
-    statement=r"\mathrm{NashGap}(\pi) = \max_j \max_s (V_j^{BR}(s) - V_j^{\pi}(s)) < 10^{-6}",
-    source="Fink (1964) (existence); docs/papers/foundations.md G5",
-    constant="source", tolerance=1e-6, sample=sample_g5, evaluate=check_g5,
-    notes="Profiles from marl.shapley_value_iteration (zero-sum) and from every stage equilibrium found by "
-          "marl.support_enumeration played stationarily in a repeated bimatrix game.",
-    subjects=("marl.nash_gap", "marl.shapley_value_iteration", "marl.support_enumeration"),
-    instance="a zero-sum marl.MarkovGame, (\"zero-sum\", game) or (\"repeated-bimatrix\", (A, B, gamma)) with payoff matrices A, B of one shape",
-    accepts=_accept_g5,
-))
+register(
+    Claim(
+        id="G5",
+        name="nash-gap-certificate",
+        statement=r"\mathrm{NashGap}(\pi) = \max_j \max_s (V_j^{BR}(s) - V_j^{\pi}(s)) < 10^{-6}",
+        source="Fink (1964) (existence); docs/papers/foundations.md G5",
+        constant="source",
+        tolerance=1e-6,
+        sample=sample_g5,
+        evaluate=check_g5,
+        notes="Profiles from marl.shapley_value_iteration (zero-sum) and from every stage equilibrium found by "
+        "marl.support_enumeration played stationarily in a repeated bimatrix game.",
+        subjects=("marl.nash_gap", "marl.shapley_value_iteration", "marl.support_enumeration"),
+        instance='a zero-sum marl.MarkovGame, ("zero-sum", game) or ("repeated-bimatrix", (A, B, gamma)) with payoff matrices A, B of one shape',
+        accepts=_accept_g5,
+    )
+)
 
-register(Claim(
-    id="G6", name="nash-q-is-minimax-q",
-    statement=r"R_2 = -R_1 \Rightarrow \mathrm{NashQ}_1(s') = \mathrm{val}(Q_1(s')):\ \text{Nash-Q} \equiv \text{minimax-Q}",
-    source="Hu & Wellman (2003), JMLR 4, Sec. 4; Littman (1994); docs/papers/foundations.md G6",
-    constant="none", tolerance=1e-9, sample=sample_g6, evaluate=check_g6,
-    notes="Every Nash equilibrium of a zero-sum stage game has the LP value, so with the same samples and step "
-          "sizes the two learners coincide; checked after 30 synchronous sweeps (marl.learners.nash_q with its "
-          "equilibrium selection vs marl.learners.minimax_q with the numba simplex).",
-    subjects=("marl.learners.nash_q", "marl.learners.minimax_q"),
-    instance=_GAME,
-    accepts=I.zero_sum_game,
-))
+register(
+    Claim(
+        id="G6",
+        name="nash-q-is-minimax-q",
+        statement=r"R_2 = -R_1 \Rightarrow \mathrm{NashQ}_1(s') = \mathrm{val}(Q_1(s')):\ \text{Nash-Q} \equiv \text{minimax-Q}",
+        source="Hu & Wellman (2003), JMLR 4, Sec. 4; Littman (1994); docs/papers/foundations.md G6",
+        constant="none",
+        tolerance=1e-9,
+        sample=sample_g6,
+        evaluate=check_g6,
+        notes="Every Nash equilibrium of a zero-sum stage game has the LP value, so with the same samples and step "
+        "sizes the two learners coincide; checked after 30 synchronous sweeps (marl.learners.nash_q with its "
+        "equilibrium selection vs marl.learners.minimax_q with the numba simplex).",
+        subjects=("marl.learners.nash_q", "marl.learners.minimax_q"),
+        instance=_GAME,
+        accepts=I.zero_sum_game,
+    )
+)

@@ -13,6 +13,7 @@ A correction to the note: AG2's "refining a grouping never increases ``eps_P, ep
 each within ``eps`` of the coarse mean, so every member is within ``2 eps`` of it; the factor 2 is
 approached by the same example); AG2 checks that.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -23,12 +24,20 @@ from theory_checks import instances as I
 from theory_checks.core import CheckResult, Claim, combine, identity, inequality, register, solve_exact
 
 __all__ = [
-    "sample_grouped_mdp", "check_ag1", "check_ag2", "sample_ag3", "check_ag3", "check_ag4", "check_ag5",
+    "sample_grouped_mdp",
+    "check_ag1",
+    "check_ag2",
+    "sample_ag3",
+    "check_ag3",
+    "check_ag4",
+    "check_ag5",
     "check_ag6",
 ]
 
-_SOURCE = "Li, Ju & Shroff (2024), Achieving sample and computational efficient RL by action space reduction " \
-          "via grouping, ICLR; docs/papers/action_grouping.md"
+_SOURCE = (
+    "Li, Ju & Shroff (2024), Achieving sample and computational efficient RL by action space reduction "
+    "via grouping, ICLR; docs/papers/action_grouping.md"
+)
 
 
 def _random_labels(rng, A: int, G: int) -> np.ndarray:
@@ -76,7 +85,6 @@ def sample_grouped_mdp(rng: np.random.Generator):
     return m, AG.ActionGrouping(labels, _random_mu(rng, labels, S), n_groups=G)
 
 
-
 def _values(m, pi) -> np.ndarray:
     return np.asarray(mdp.policy_evaluation(m, pi).v)
 
@@ -88,8 +96,10 @@ def check_ag1(instance, rng) -> CheckResult:
     lifted = AG.lifted_model(m, g)
     S, G = m.n_states, g.n_groups
     parts = {}
-    for kind, pi_h in (("deterministic", rng.integers(0, G, size=S)),
-                       ("stochastic", rng.dirichlet(np.ones(G), size=S))):
+    for kind, pi_h in (
+        ("deterministic", rng.integers(0, G, size=S)),
+        ("stochastic", rng.dirichlet(np.ones(G), size=S)),
+    ):
         v_true = _values(m, g.execute(pi_h, S))
         v_lift = _values(lifted, pi_h)
         scale = 1.0 + float(np.abs(v_lift).max())
@@ -125,8 +135,9 @@ def check_ag2(instance, rng) -> CheckResult:
     scale = 1.0 + float(np.abs(v_star).max())
     parts = {
         # round-off allowances are folded into the bound, so that tightness <= 1 iff the claim holds
-        "loss<=B(g)": inequality("AG2", float(loss.max()), b + 1e-10 * scale, rtol=0.0, atol=0.0, eps=tuple(
-            AG.grouping_errors(m, g))),
+        "loss<=B(g)": inequality(
+            "AG2", float(loss.max()), b + 1e-10 * scale, rtol=0.0, atol=0.0, eps=tuple(AG.grouping_errors(m, g))
+        ),
         "loss>=0": inequality("AG2", float(-loss.min()), 0.0, rtol=0.0, atol=1e-10 * scale),
     }
     # identical actions within groups: replace every action by its group's mu-average
@@ -135,8 +146,9 @@ def check_ag2(instance, rng) -> CheckResult:
     same = mdp.TabularMDP(P_bar, R_bar, gamma)
     b0 = AG.grouping_loss_bound(same, g, 1, 0).approximation
     lifted0 = AG.lifted_model(same, g)
-    loss0 = np.asarray(solve_exact(same, 1e-12).v) - _values(same, g.execute(
-        np.asarray(solve_exact(lifted0, 1e-12).pi), m.n_states))
+    loss0 = np.asarray(solve_exact(same, 1e-12).v) - _values(
+        same, g.execute(np.asarray(solve_exact(lifted0, 1e-12).pi), m.n_states)
+    )
     parts["identical:B=0"] = identity("AG2", b0, 1e-12 / (1 - gamma) ** 2)
     parts["identical:loss=0"] = identity("AG2", float(np.abs(loss0).max()), 1e-9 * scale)
     fine = _split(rng, AG.ActionGrouping(g.labels, n_groups=g.n_groups))
@@ -179,8 +191,19 @@ def check_ag3(instance, rng, *, n_reps: int = 500) -> CheckResult:
         pi_inf = np.asarray(solve_exact(res.model, 1e-12).pi)
         loss_fail += bool((v_g - _values(lifted, pi_inf)).max() > bound.estimation)
     freq = conc_fail / n_reps
-    return inequality("AG3", freq, delta, rtol=0.0, atol=0.0, n_reps=n_reps, N=N, loss_failure_frequency=loss_fail
-                      / n_reps, worst_l1_over_e_P=worst_ratio, e_P=bound.e_P, e_R=bound.e_R)
+    return inequality(
+        "AG3",
+        freq,
+        delta,
+        rtol=0.0,
+        atol=0.0,
+        n_reps=n_reps,
+        N=N,
+        loss_failure_frequency=loss_fail / n_reps,
+        worst_l1_over_e_P=worst_ratio,
+        e_P=bound.e_P,
+        e_R=bound.e_R,
+    )
 
 
 # ------------------------------------------------------------------------------------------- AG4
@@ -189,8 +212,9 @@ def check_ag4(instance, rng) -> CheckResult:
     in the empirical lifted model (``T`` random in 0-30, ``N`` in {1, 10})."""
     m, g = instance
     T = int(rng.integers(0, 31))
-    res = AG.grouped_learner(m, g, int(rng.choice([1, 10])), T, rng, reward_noise=str(rng.choice(["none",
-                                                                                                   "bernoulli"])))
+    res = AG.grouped_learner(
+        m, g, int(rng.choice([1, 10])), T, rng, reward_noise=str(rng.choice(["none", "bernoulli"]))
+    )
     v_hat = np.asarray(solve_exact(res.model, 1e-13).v)
     loss = float((v_hat - _values(res.model, res.pi_high)).max())
     gamma = m.gamma
@@ -202,9 +226,14 @@ def check_ag4(instance, rng) -> CheckResult:
 def sample_ag5(rng: np.random.Generator):
     """A planted-cluster MDP (``S`` = 4-8, 2-4 clusters of 3-6 actions (so ``A >= 6``: 5 distinct ``G``), ``sigma`` in {0.05, 0.2, 0.5},
     ``gamma`` in {0.5, 0.9}) and a reward-observation mode."""
-    m, _ = AG.planted_cluster_mdp(rng, n_states=int(rng.integers(4, 9)), n_clusters=int(rng.integers(2, 5)),
-                                  cluster_size=int(rng.integers(3, 7)), sigma=float(rng.choice([0.05, 0.2, 0.5])),
-                                  gamma=float(rng.choice([0.5, 0.9])))
+    m, _ = AG.planted_cluster_mdp(
+        rng,
+        n_states=int(rng.integers(4, 9)),
+        n_clusters=int(rng.integers(2, 5)),
+        cluster_size=int(rng.integers(3, 7)),
+        sigma=float(rng.choice([0.05, 0.2, 0.5])),
+        gamma=float(rng.choice([0.5, 0.9])),
+    )
     return m, str(rng.choice(["none", "bernoulli"]))
 
 
@@ -214,7 +243,7 @@ def check_ag5(instance, rng, *, budgets=(200, 2_000, 20_000), T: int = 10, delta
     A, S = m.n_actions, m.n_states
     sizes = {1, 2, max(1, A // 4), max(1, A // 2), A}
     extra = [G for G in rng.permutation(np.arange(1, A + 1)) if G not in sizes]
-    sizes = sorted(sizes | set(int(G) for G in extra[:max(0, 5 - len(sizes))]))
+    sizes = sorted(sizes | set(int(G) for G in extra[: max(0, 5 - len(sizes))]))
     fam = AG.nested_groupings(AG.action_signatures(m), sizes)
     v_star = np.asarray(solve_exact(m, 1e-12).v)
     parts = {}
@@ -223,9 +252,16 @@ def check_ag5(instance, rng, *, budgets=(200, 2_000, 20_000), T: int = 10, delta
             N = max(1, budget // (S * g.n_groups))
             res = AG.grouped_learner(m, g, N, T, rng, reward_noise=noise, v_star=v_star)
             b = AG.grouping_loss_bound(m, g, N, T, delta=delta, reward_noise=noise)
-            parts[f"G={g.n_groups},N={N}"] = inequality("AG5", res.loss, b.total, rtol=1e-9, atol=1e-10,
-                                                         approximation=b.approximation, estimation=b.estimation,
-                                                         computation=b.computation)
+            parts[f"G={g.n_groups},N={N}"] = inequality(
+                "AG5",
+                res.loss,
+                b.total,
+                rtol=1e-9,
+                atol=1e-10,
+                approximation=b.approximation,
+                estimation=b.estimation,
+                computation=b.computation,
+            )
     return combine("AG5", parts)
 
 
@@ -235,8 +271,16 @@ def sample_ag6(rng: np.random.Generator) -> np.random.Generator:
     return np.random.default_rng(rng.integers(2**63))
 
 
-def check_ag6(instance, rng, *, n_replicates: int = 30, sigma: float = 0.05, budgets=(2_000, 200_000),
-              sizes=(1, 2, 4, 8, 16, 32, 64), T: int = 100) -> CheckResult:
+def check_ag6(
+    instance,
+    rng,
+    *,
+    n_replicates: int = 30,
+    sigma: float = 0.05,
+    budgets=(2_000, 200_000),
+    sizes=(1, 2, 4, 8, 16, 32, 64),
+    T: int = 100,
+) -> CheckResult:
     """``argmin_G`` of the mean realised loss at the small budget is strictly coarser than at the large one.
 
     The note's lab instance (``S = 10``, 4 clusters x 16 actions, ``gamma = 0.9``), Bernoulli reward
@@ -258,10 +302,16 @@ def check_ag6(instance, rng, *, n_replicates: int = 30, sigma: float = 0.05, bud
                 losses[bi, gi] += res.loss_per_state.mean() / n_replicates
                 bounds[bi, gi] += AG.grouping_loss_bound(m, g, N, T, reward_noise="bernoulli").total / n_replicates
     k_small, k_large = int(np.argmin(losses[0])), int(np.argmin(losses[-1]))
-    return inequality("AG6", k_small, k_large - 1, rtol=0.0, atol=0.0,
-                      argmin_G={b: sizes[int(np.argmin(losses[i]))] for i, b in enumerate(budgets)},
-                      bound_argmin_G={b: sizes[int(np.argmin(bounds[i]))] for i, b in enumerate(budgets)},
-                      mean_loss={b: losses[i].round(4).tolist() for i, b in enumerate(budgets)})
+    return inequality(
+        "AG6",
+        k_small,
+        k_large - 1,
+        rtol=0.0,
+        atol=0.0,
+        argmin_G={b: sizes[int(np.argmin(losses[i]))] for i, b in enumerate(budgets)},
+        bound_argmin_G={b: sizes[int(np.argmin(bounds[i]))] for i, b in enumerate(budgets)},
+        mean_loss={b: losses[i].round(4).tolist() for i, b in enumerate(budgets)},
+    )
 
 
 # ------------------------------------------------------------------------------------ user instances
@@ -290,7 +340,9 @@ def _accept_ag3(x, name="instance"):
     delta = I.real("(0, 1)")(x[3], f"{name}[3] (delta)")
     R = np.asarray(m.R)
     if R.min() < 0 or R.max() > 1:
-        raise ValueError(f"{name}: Bernoulli reward observations need rewards in [0, 1], got [{R.min():.3g}, {R.max():.3g}]")
+        raise ValueError(
+            f"{name}: Bernoulli reward observations need rewards in [0, 1], got [{R.min():.3g}, {R.max():.3g}]"
+        )
     return m.to_dense(), g, N, delta
 
 
@@ -307,94 +359,143 @@ def _accept_ag5(x, name="instance"):
 def _accept_ag6(x, name="instance"):
     """An int seed (a Generator passed to check() is its rng and seeds the draw)."""
     if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, np.integer)) or x < 0:
-        raise TypeError(f"{name} must be a non-negative int seed (the 30 planted-cluster instances are drawn "
-                        f"inside the check), got {I.kind_name(x)}")
+        raise TypeError(
+            f"{name} must be a non-negative int seed (the 30 planted-cluster instances are drawn "
+            f"inside the check), got {I.kind_name(x)}"
+        )
     return np.random.default_rng(int(x))
 
 
-register(Claim(
-    id="AG1", name="grouping-lifting-exact",
-    statement=r"V^{\pi_h \circ \mu}_M = V^{\pi_h}_{M_g}\ \text{for every high-level } \pi_h",
-    source=f"{_SOURCE} AG1",
-    constant="none", tolerance=1e-10, sample=sample_grouped_mdp, evaluate=check_ag1,
-    notes="Exact linear solves (mdp.policy_evaluation) on random action-wise similar MDPs (dense and sparse), "
-          "uniform and random state-dependent mu with zero entries; one deterministic and one stochastic pi_h; "
-          "tolerance 1e-10 (1 + ||V||).",
-    subjects=("mdp.abstraction.lifted_model", "mdp.abstraction.ActionGrouping.execute"),
-    instance=_PAIR,
-    accepts=_accept_grouped,
-))
+register(
+    Claim(
+        id="AG1",
+        name="grouping-lifting-exact",
+        statement=r"V^{\pi_h \circ \mu}_M = V^{\pi_h}_{M_g}\ \text{for every high-level } \pi_h",
+        source=f"{_SOURCE} AG1",
+        constant="none",
+        tolerance=1e-10,
+        sample=sample_grouped_mdp,
+        evaluate=check_ag1,
+        notes="Exact linear solves (mdp.policy_evaluation) on random action-wise similar MDPs (dense and sparse), "
+        "uniform and random state-dependent mu with zero entries; one deterministic and one stochastic pi_h; "
+        "tolerance 1e-10 (1 + ||V||).",
+        subjects=("mdp.abstraction.lifted_model", "mdp.abstraction.ActionGrouping.execute"),
+        instance=_PAIR,
+        accepts=_accept_grouped,
+    )
+)
 
-register(Claim(
-    id="AG2", name="grouping-approximation-error",
-    statement=r"0 \le V^*_M - V^{\pi_g^* \circ \mu}_M \le B(g) = \frac{\epsilon_R + \gamma\,\epsilon_P\,"
-              r"\mathrm{span}(R) / (2(1-\gamma))}{1-\gamma};\ \ \epsilon(g') \le 2\,\epsilon(g)\ (g' \text{ refines } g)",
-    source=f"{_SOURCE} AG2 (via foundations F9)",
-    constant="derived", tolerance=1e-10, sample=sample_grouped_mdp, evaluate=check_ag2,
-    notes="Derived in the note (span(R) generalises its rewards-in-[0,1] constant; for those rewards it is at "
-          "most the note's B). Also: B = 0 and zero loss when groups hold identical actions. The note's "
-          "'refining never increases eps_P, eps_R' is false (counterexample in theory_checks/grouping.py); the "
-          "true factor-2 statement is checked on a random split of a group with uniform mu.",
-    subjects=("mdp.abstraction.lifted_model", "mdp.abstraction.grouping_loss_bound", "mdp.abstraction.grouping_errors"),
-    instance=_PAIR,
-    accepts=_accept_grouped,
-))
+register(
+    Claim(
+        id="AG2",
+        name="grouping-approximation-error",
+        statement=r"0 \le V^*_M - V^{\pi_g^* \circ \mu}_M \le B(g) = \frac{\epsilon_R + \gamma\,\epsilon_P\,"
+        r"\mathrm{span}(R) / (2(1-\gamma))}{1-\gamma};\ \ \epsilon(g') \le 2\,\epsilon(g)\ (g' \text{ refines } g)",
+        source=f"{_SOURCE} AG2 (via foundations F9)",
+        constant="derived",
+        tolerance=1e-10,
+        sample=sample_grouped_mdp,
+        evaluate=check_ag2,
+        notes="Derived in the note (span(R) generalises its rewards-in-[0,1] constant; for those rewards it is at "
+        "most the note's B). Also: B = 0 and zero loss when groups hold identical actions. The note's "
+        "'refining never increases eps_P, eps_R' is false (counterexample in theory_checks/grouping.py); the "
+        "true factor-2 statement is checked on a random split of a group with uniform mu.",
+        subjects=(
+            "mdp.abstraction.lifted_model",
+            "mdp.abstraction.grouping_loss_bound",
+            "mdp.abstraction.grouping_errors",
+        ),
+        instance=_PAIR,
+        accepts=_accept_grouped,
+    )
+)
 
-register(Claim(
-    id="AG3", name="grouping-estimation-error",
-    statement=r"\Pr\big[\max_{s,i}\|\hat P_i(\cdot|s)-\bar P_i(\cdot|s)\|_1 > e_P \ \vee\ \max|\hat R-\bar R| > e_R\big]"
-              r" \le \delta,\ e_P = \sqrt{2(|S|\ln 2 + \ln(2|S|G/\delta))/N},\ e_R = \sqrt{\ln(4|S|G/\delta)/(2N)}",
-    source=f"{_SOURCE} AG3; Weissman et al. (2003) L1 deviation; Hoeffding (1963)",
-    constant="derived", tolerance=0.0, sample=sample_ag3, evaluate=check_ag3, default_instances=1,
-    notes="Statistical: one instance = 500 independent samplings (the note's count) of a small grouped MDP "
-          "(S <= 4, A <= 6) with Bernoulli reward observations, N in {5, 20, 100}, delta in {0.05, 0.2, 0.5}; "
-          "observed is the failure frequency of the concentration event, bound is delta. The frequency with "
-          "which the empirical optimum loses more than 2(e_R + gamma e_P c)/(1-gamma) in M_g is reported in "
-          "details (always 0 in our runs: Weissman + the union bound are loose).",
-    subjects=("mdp.abstraction.grouped_learner", "mdp.abstraction.grouping_loss_bound"),
-    instance="(m, grouping, N, delta): a small mdp.TabularMDP with rewards in [0, 1], a grouping (as for AG1), N a positive int, delta in (0, 1); 500 samplings and 500 exact solves",
-    accepts=_accept_ag3,
-))
+register(
+    Claim(
+        id="AG3",
+        name="grouping-estimation-error",
+        statement=r"\Pr\big[\max_{s,i}\|\hat P_i(\cdot|s)-\bar P_i(\cdot|s)\|_1 > e_P \ \vee\ \max|\hat R-\bar R| > e_R\big]"
+        r" \le \delta,\ e_P = \sqrt{2(|S|\ln 2 + \ln(2|S|G/\delta))/N},\ e_R = \sqrt{\ln(4|S|G/\delta)/(2N)}",
+        source=f"{_SOURCE} AG3; Weissman et al. (2003) L1 deviation; Hoeffding (1963)",
+        constant="derived",
+        tolerance=0.0,
+        sample=sample_ag3,
+        evaluate=check_ag3,
+        default_instances=1,
+        notes="Statistical: one instance = 500 independent samplings (the note's count) of a small grouped MDP "
+        "(S <= 4, A <= 6) with Bernoulli reward observations, N in {5, 20, 100}, delta in {0.05, 0.2, 0.5}; "
+        "observed is the failure frequency of the concentration event, bound is delta. The frequency with "
+        "which the empirical optimum loses more than 2(e_R + gamma e_P c)/(1-gamma) in M_g is reported in "
+        "details (always 0 in our runs: Weissman + the union bound are loose).",
+        subjects=("mdp.abstraction.grouped_learner", "mdp.abstraction.grouping_loss_bound"),
+        instance="(m, grouping, N, delta): a small mdp.TabularMDP with rewards in [0, 1], a grouping (as for AG1), N a positive int, delta in (0, 1); 500 samplings and 500 exact solves",
+        accepts=_accept_ag3,
+    )
+)
 
-register(Claim(
-    id="AG4", name="grouping-computation-error",
-    statement=r"V^*_{\hat M_g} - V^{\hat\pi_T}_{\hat M_g} \le 2\gamma^{T+1}\max|\hat R| / (1-\gamma)^2",
-    source=f"{_SOURCE} AG4 (foundations F2 + F4)",
-    constant="derived", tolerance=1e-10, sample=sample_grouped_mdp, evaluate=check_ag4,
-    notes="T VI sweeps from V_0 = 0 in the empirical lifted model of grouped_learner (T random in 0-30, N in "
-          "{1, 10}, expected or Bernoulli reward observations); exact evaluation of the greedy policy.",
-    subjects=("mdp.abstraction.grouped_learner",),
-    instance=_PAIR,
-    accepts=_accept_grouped,
-))
+register(
+    Claim(
+        id="AG4",
+        name="grouping-computation-error",
+        statement=r"V^*_{\hat M_g} - V^{\hat\pi_T}_{\hat M_g} \le 2\gamma^{T+1}\max|\hat R| / (1-\gamma)^2",
+        source=f"{_SOURCE} AG4 (foundations F2 + F4)",
+        constant="derived",
+        tolerance=1e-10,
+        sample=sample_grouped_mdp,
+        evaluate=check_ag4,
+        notes="T VI sweeps from V_0 = 0 in the empirical lifted model of grouped_learner (T random in 0-30, N in "
+        "{1, 10}, expected or Bernoulli reward observations); exact evaluation of the greedy policy.",
+        subjects=("mdp.abstraction.grouped_learner",),
+        instance=_PAIR,
+        accepts=_accept_grouped,
+    )
+)
 
-register(Claim(
-    id="AG5", name="grouping-total-loss-bound",
-    statement=r"V^*_M - V^{\hat\pi\circ\mu}_M \le B(g) + \frac{2(e_R + \gamma e_P\,\mathrm{span}(R)/(2(1-\gamma)))}"
-              r"{1-\gamma} + \frac{2\gamma^{T+1}\max|\hat R|}{(1-\gamma)^2}\ \text{w.p.} \ge 1-\delta",
-    source=f"{_SOURCE} AG5 (same structure as the paper's Theorem 1)",
-    constant="derived", tolerance=1e-10, sample=sample_ag5, evaluate=check_ag5, default_instances=200,
-    notes="Statistical (delta = 0.05 per run): each instance is a planted-cluster MDP with 5 nested Ward "
-          "groupings x 3 budgets (200, 2e3, 2e4 samples; T = 10); default 200 instances = 3000 runs, as in the "
-          "note. A violation would be a bug: the realised loss is typically 20-300x below the bound.",
-    subjects=("mdp.abstraction.grouped_learner", "mdp.abstraction.grouping_loss_bound", "mdp.abstraction.nested_groupings"),
-    instance="an mdp.TabularMDP (exact reward observations) or (m, noise) with noise in {\"none\", \"bernoulli\"}; 15 grouped-learner runs",
-    accepts=_accept_ag5,
-))
+register(
+    Claim(
+        id="AG5",
+        name="grouping-total-loss-bound",
+        statement=r"V^*_M - V^{\hat\pi\circ\mu}_M \le B(g) + \frac{2(e_R + \gamma e_P\,\mathrm{span}(R)/(2(1-\gamma)))}"
+        r"{1-\gamma} + \frac{2\gamma^{T+1}\max|\hat R|}{(1-\gamma)^2}\ \text{w.p.} \ge 1-\delta",
+        source=f"{_SOURCE} AG5 (same structure as the paper's Theorem 1)",
+        constant="derived",
+        tolerance=1e-10,
+        sample=sample_ag5,
+        evaluate=check_ag5,
+        default_instances=200,
+        notes="Statistical (delta = 0.05 per run): each instance is a planted-cluster MDP with 5 nested Ward "
+        "groupings x 3 budgets (200, 2e3, 2e4 samples; T = 10); default 200 instances = 3000 runs, as in the "
+        "note. A violation would be a bug: the realised loss is typically 20-300x below the bound.",
+        subjects=(
+            "mdp.abstraction.grouped_learner",
+            "mdp.abstraction.grouping_loss_bound",
+            "mdp.abstraction.nested_groupings",
+        ),
+        instance='an mdp.TabularMDP (exact reward observations) or (m, noise) with noise in {"none", "bernoulli"}; 15 grouped-learner runs',
+        accepts=_accept_ag5,
+    )
+)
 
-register(Claim(
-    id="AG6", name="grouping-tradeoff",
-    statement=r"\arg\min_G \overline{\mathrm{loss}}(G; N_{tot} = 2\cdot 10^3) < \arg\min_G "
-              r"\overline{\mathrm{loss}}(G; N_{tot} = 2\cdot 10^5)\ \text{over } G \in \{1, 2, 4, \dots, 64\}",
-    source=f"{_SOURCE} AG6 (the paper's headline trade-off)",
-    constant="none", tolerance=0.0, sample=sample_ag6, evaluate=check_ag6, default_instances=1,
-    notes="The note's lab instance (S = 10, 4 planted clusters x 16 actions, sigma = 0.05, gamma = 0.9, T = 100), "
-          "30 instances per check, Bernoulli reward observations. With exact (noise-free) reward observations "
-          "the finest grouping wins at every budget here (only the transitions are estimated, and the planted "
-          "clusters differ a lot), so the trade-off needs noisy rewards. The note's second assertion (the "
-          "bound's argmin tracks the realised one within one step) is NOT made: the bound's argmin stays at "
-          "G = 4 at every budget while the realised one moves to 32 (details report both).",
-    subjects=("mdp.abstraction.grouped_learner", "mdp.abstraction.planted_cluster_mdp"),
-    instance="an int seed (the 30 planted-cluster MDPs are drawn inside the check)",
-    accepts=_accept_ag6,
-))
+register(
+    Claim(
+        id="AG6",
+        name="grouping-tradeoff",
+        statement=r"\arg\min_G \overline{\mathrm{loss}}(G; N_{tot} = 2\cdot 10^3) < \arg\min_G "
+        r"\overline{\mathrm{loss}}(G; N_{tot} = 2\cdot 10^5)\ \text{over } G \in \{1, 2, 4, \dots, 64\}",
+        source=f"{_SOURCE} AG6 (the paper's headline trade-off)",
+        constant="none",
+        tolerance=0.0,
+        sample=sample_ag6,
+        evaluate=check_ag6,
+        default_instances=1,
+        notes="The note's lab instance (S = 10, 4 planted clusters x 16 actions, sigma = 0.05, gamma = 0.9, T = 100), "
+        "30 instances per check, Bernoulli reward observations. With exact (noise-free) reward observations "
+        "the finest grouping wins at every budget here (only the transitions are estimated, and the planted "
+        "clusters differ a lot), so the trade-off needs noisy rewards. The note's second assertion (the "
+        "bound's argmin tracks the realised one within one step) is NOT made: the bound's argmin stays at "
+        "G = 4 at every budget while the realised one moves to 32 (details report both).",
+        subjects=("mdp.abstraction.grouped_learner", "mdp.abstraction.planted_cluster_mdp"),
+        instance="an int seed (the 30 planted-cluster MDPs are drawn inside the check)",
+        accepts=_accept_ag6,
+    )
+)

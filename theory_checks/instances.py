@@ -17,6 +17,7 @@ The pieces are small and composable:
   leaves;
 * :func:`no_instance`: for claims that check fixed data and take no instance.
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -26,8 +27,19 @@ import numpy as np
 from mdp._validation import as_float_array, check_positive_int, check_real
 
 __all__ = [
-    "kind_name", "tabular_mdp", "mdp_pair", "zero_sum_game", "tuple_of", "record", "float_array",
-    "int_array", "positive_int", "real", "choice", "no_instance", "max_size",
+    "kind_name",
+    "tabular_mdp",
+    "mdp_pair",
+    "zero_sum_game",
+    "tuple_of",
+    "record",
+    "float_array",
+    "int_array",
+    "positive_int",
+    "real",
+    "choice",
+    "no_instance",
+    "max_size",
 ]
 
 Validator = Callable[[Any], Any]
@@ -58,8 +70,10 @@ def mdp_pair(x, name: str = "instance"):
     """Require ``(M, M_hat)``: two :class:`mdp.TabularMDP` with the same states, actions and discount."""
     m, mh = tuple_of(tabular_mdp, tabular_mdp, names=("M", "M_hat"))(x, name)
     if (m.n_states, m.n_actions) != (mh.n_states, mh.n_actions):
-        raise ValueError(f"{name}: M and M_hat must have the same (S, A), got {(m.n_states, m.n_actions)} and "
-                         f"{(mh.n_states, mh.n_actions)}")
+        raise ValueError(
+            f"{name}: M and M_hat must have the same (S, A), got {(m.n_states, m.n_actions)} and "
+            f"{(mh.n_states, mh.n_actions)}"
+        )
     if m.gamma != mh.gamma:
         raise ValueError(f"{name}: M and M_hat must have the same gamma, got {m.gamma} and {mh.gamma}")
     return m, mh
@@ -91,15 +105,19 @@ def tuple_of(*validators: Validator, names: tuple = ()) -> Callable:
 def record(**fields: Validator) -> Callable:
     """A validator for a mapping holding (at least) the keys ``fields``; returns a dict of the
     validated values (extra keys are rejected, so a misspelt key does not pass silently)."""
+
     def check(x, name: str = "instance"):
         if not isinstance(x, dict):
             raise TypeError(f"{name} must be a dict with keys {sorted(fields)}, got {kind_name(x)}")
         missing = sorted(set(fields) - set(x))
         extra = sorted(set(map(str, x)) - set(fields))
         if missing or extra:
-            raise ValueError(f"{name} must be a dict with keys {sorted(fields)}; "
-                             + (f"missing {missing}" if missing else "") + ("; " if missing and extra else "")
-                             + (f"unknown {extra}" if extra else ""))
+            raise ValueError(
+                f"{name} must be a dict with keys {sorted(fields)}; "
+                + (f"missing {missing}" if missing else "")
+                + ("; " if missing and extra else "")
+                + (f"unknown {extra}" if extra else "")
+            )
         return {k: v(x[k], f"{name}[{k!r}]") for k, v in fields.items()}
 
     return check
@@ -107,6 +125,7 @@ def record(**fields: Validator) -> Callable:
 
 def float_array(ndim: int | None = None, *, min_len: int = 0) -> Callable:
     """A finite float64 array of ``ndim`` dimensions whose first axis has at least ``min_len`` entries."""
+
     def check(x, name: str = "instance"):
         if isinstance(x, (str, bytes, dict)) or x is None:
             raise TypeError(f"{name} must be a numeric array, got {kind_name(x)}")
@@ -120,6 +139,7 @@ def float_array(ndim: int | None = None, *, min_len: int = 0) -> Callable:
 
 def int_array(ndim: int = 1) -> Callable:
     """An integer array (floats holding whole numbers are converted)."""
+
     def check(x, name: str = "instance"):
         if isinstance(x, (str, bytes, dict)) or x is None:
             raise TypeError(f"{name} must be an integer array, got {kind_name(x)}")
@@ -145,6 +165,7 @@ def positive_int(x, name: str = "instance"):
 def real(interval: str | None = None) -> Callable:
     """A finite real number, optionally in ``interval`` written as in mathematics (``"(0, 1)"``,
     ``"[0, inf)"``): :func:`mdp._validation.check_real`."""
+
     def check(x, name: str = "instance"):
         return check_real(x, name, interval)
 
@@ -153,6 +174,7 @@ def real(interval: str | None = None) -> Callable:
 
 def choice(*options) -> Callable:
     """One of the given values."""
+
     def check(x, name: str = "instance"):
         if x not in options:
             raise ValueError(f"{name} must be one of {list(options)}, got {x!r}")
@@ -163,6 +185,7 @@ def choice(*options) -> Callable:
 
 def max_size(limit: int, what: str, cost: str) -> Callable:
     """Reject sizes above ``limit`` (for checks whose cost explodes): ``ValueError`` saying why."""
+
     def check(n: int, name: str = "instance"):
         if n > limit:
             raise ValueError(f"{name}: {what} = {n} is above the limit {limit} of this check ({cost})")
@@ -173,5 +196,6 @@ def max_size(limit: int, what: str, cost: str) -> Callable:
 
 def no_instance(x, name: str = "instance"):
     """For claims that check fixed data: any instance is refused."""
-    raise TypeError(f"this claim takes no instance (it checks fixed data; call check() or check(rng)), "
-                    f"got {kind_name(x)}")
+    raise TypeError(
+        f"this claim takes no instance (it checks fixed data; call check() or check(rng)), got {kind_name(x)}"
+    )

@@ -8,6 +8,7 @@ grows. Each evaluator measures the lab's own code (:func:`marl.irl.marginal_soft
 :func:`marl.logit_equilibrium`, :func:`marl.irl.mamql`, :func:`marl.irl.remove_shaping`,
 :func:`marl.irl.joint_reward_regression`, :func:`mdp.soft_value_iteration`).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -79,13 +80,16 @@ def check_m1(instance, rng, *, n_random: int = 6) -> CheckResult:
         m = induced_mdp(game, i, pi_o)
         pi = _softmax(Q, lam)
         v_pi = mdp.soft_policy_evaluation(m, pi, lam).v  # exact linear solve, independent of soft VI
-        worst_id = max(worst_id, float(np.abs(Q - (m.R + game.gamma * m.dense_P() @ v_pi)).max()),
-                       float(np.abs(V - v_pi).max()))
+        worst_id = max(
+            worst_id, float(np.abs(Q - (m.R + game.gamma * m.dense_P() @ v_pi)).max()), float(np.abs(V - v_pi).max())
+        )
         for _ in range(n_random):
             other = rng.dirichlet(np.ones(game.n_actions[i]) * 0.5, size=S)
             worst_br = max(worst_br, float((mdp.soft_policy_evaluation(m, other, lam).v - v_pi).max()))
-    parts = {"soft-bellman-identity": identity("M1", worst_id, 1e-8),
-             "soft-best-response": inequality("M1", worst_br, 0.0, atol=1e-9)}
+    parts = {
+        "soft-bellman-identity": identity("M1", worst_id, 1e-8),
+        "soft-best-response": inequality("M1", worst_br, 0.0, atol=1e-9),
+    }
     return combine("M1", parts)
 
 
@@ -101,8 +105,10 @@ def check_m2(instance, rng) -> CheckResult:
         gaps.append(float((br - mdp.soft_policy_evaluation(m, eq.policies[i], lam).v).max()))
         Q, _ = marginal_soft_q(game, lam, i, eq.policies[1 - i])
         gaps.append(float(np.abs(_softmax(Q, lam) - eq.policies[i]).sum(axis=1).max()))
-    parts = {"residual": inequality("M2", eq.residual, 1e-8, atol=0.0),
-             "regularised-gap": inequality("M2", max(gaps), 1e-8, atol=0.0)}
+    parts = {
+        "residual": inequality("M2", eq.residual, 1e-8, atol=0.0),
+        "regularised-gap": inequality("M2", max(gaps), 1e-8, atol=0.0),
+    }
     return combine("M2", parts)
 
 
@@ -158,7 +164,7 @@ def check_m5(instance, rng) -> CheckResult:
         C = np.zeros((S * Ai, S * Ai * Ao))
         for s in range(S):
             for a in range(Ai):
-                C[s * Ai + a, (s * Ai + a) * Ao:(s * Ai + a + 1) * Ao] = pi_o[s]
+                C[s * Ai + a, (s * Ai + a) * Ao : (s * Ai + a + 1) * Ao] = pi_o[s]
         null_dim = S * Ai * Ao - int(np.linalg.matrix_rank(C))
         resid = float(np.abs(np.einsum("sab,sb->sa", res.reward, pi_o) - rbar).max())  # measured, not reported
         parts[f"constraints-{i}"] = identity("M5", resid, 1e-12)
@@ -181,72 +187,111 @@ def check_m6(instance, rng) -> CheckResult:
     return inequality("M6", ratio, 1.0 - 1e-6, rtol=0.0, atol=0.0, tv=errs, alphas=list(_ALPHAS))
 
 
-_COMMON = {"sample": sample_irl_game, "instance": "MarkovGame, or (MarkovGame, lam > 0)", "accepts": accept_game,
-           "default_instances": 8}
+_COMMON = {
+    "sample": sample_irl_game,
+    "instance": "MarkovGame, or (MarkovGame, lam > 0)",
+    "accepts": accept_game,
+    "default_instances": 8,
+}
 
-register(Claim(
-    id="M1", name="marginal-critic-soft-q",
-    statement=r"\bar Q_i = \bar r_i + \gamma \bar P_i \bar V_i,\ \bar V_i = \tfrac1\lambda\log\sum e^{\lambda \bar Q_i}"
-              r"\ \text{and}\ \mathrm{softmax}(\lambda \bar Q_i) \in \arg\max_{\pi_i} V^{\pi_i,\lambda}_i",
-    source=f"{_SRC}; docs/papers/mamql.md M1",
-    constant="none", tolerance=1e-8, evaluate=check_m1,
-    subjects=("marl.irl.marginal_soft_q", "marl.irl.induced_mdp", "mdp.soft_value_iteration", "mdp.soft_policy_evaluation"),
-    notes="Random other-agent policy; the right side uses mdp.soft_policy_evaluation (a linear solve), the left "
-          "soft value iteration; 6 random Dirichlet(0.5) policies per agent must not beat the softmax policy.",
-    **_COMMON,
-))
+register(
+    Claim(
+        id="M1",
+        name="marginal-critic-soft-q",
+        statement=r"\bar Q_i = \bar r_i + \gamma \bar P_i \bar V_i,\ \bar V_i = \tfrac1\lambda\log\sum e^{\lambda \bar Q_i}"
+        r"\ \text{and}\ \mathrm{softmax}(\lambda \bar Q_i) \in \arg\max_{\pi_i} V^{\pi_i,\lambda}_i",
+        source=f"{_SRC}; docs/papers/mamql.md M1",
+        constant="none",
+        tolerance=1e-8,
+        evaluate=check_m1,
+        subjects=(
+            "marl.irl.marginal_soft_q",
+            "marl.irl.induced_mdp",
+            "mdp.soft_value_iteration",
+            "mdp.soft_policy_evaluation",
+        ),
+        notes="Random other-agent policy; the right side uses mdp.soft_policy_evaluation (a linear solve), the left "
+        "soft value iteration; 6 random Dirichlet(0.5) policies per agent must not beat the softmax policy.",
+        **_COMMON,
+    )
+)
 
-register(Claim(
-    id="M2", name="logit-equilibrium-fixed-point",
-    statement=r"\pi_i = \mathrm{softmax}(\lambda \bar Q_i[\pi_{-i}])\ \forall i:\ \text{residual} < 10^{-8},\ "
-              r"\max_s (V^{BR,\lambda}_i - V^{\pi,\lambda}_i) < 10^{-8}",
-    source=f"{_SRC}; McKelvey & Palfrey (1998), Quantal response equilibria for extensive form games; docs/papers/mamql.md M2",
-    constant="source", tolerance=1e-8, evaluate=check_m2,
-    subjects=("marl.logit_equilibrium",),
-    notes="Damped (eta = 0.5) simultaneous soft best responses; the gap is re-measured with independent solves.",
-    **_COMMON,
-))
+register(
+    Claim(
+        id="M2",
+        name="logit-equilibrium-fixed-point",
+        statement=r"\pi_i = \mathrm{softmax}(\lambda \bar Q_i[\pi_{-i}])\ \forall i:\ \text{residual} < 10^{-8},\ "
+        r"\max_s (V^{BR,\lambda}_i - V^{\pi,\lambda}_i) < 10^{-8}",
+        source=f"{_SRC}; McKelvey & Palfrey (1998), Quantal response equilibria for extensive form games; docs/papers/mamql.md M2",
+        constant="source",
+        tolerance=1e-8,
+        evaluate=check_m2,
+        subjects=("marl.logit_equilibrium",),
+        notes="Damped (eta = 0.5) simultaneous soft best responses; the gap is re-measured with independent solves.",
+        **_COMMON,
+    )
+)
 
-register(Claim(
-    id="M3", name="mamql-policy-recovery",
-    statement=r"\phi(x) = x,\ \rho = \rho^E \Rightarrow \mathrm{TV}(\mathrm{softmax}(\lambda\hat Q_i), \pi^E_i) < 10^{-6}"
-              r"\ \text{on } \mathrm{supp}\,\rho^E",
-    source=f"{_SRC}; Garg et al. (2021), IQ-Learn, NeurIPS, Sec. 4; docs/papers/mamql.md M3",
-    constant="source", tolerance=1e-6, evaluate=check_m3,
-    subjects=("marl.irl.mamql", "marl.irl.occupancy_measure"),
-    notes="Normalised discounted occupancy, Pbar_i under the expert's other policy (both are needed for the TV to reach round-off).",
-    **_COMMON,
-))
+register(
+    Claim(
+        id="M3",
+        name="mamql-policy-recovery",
+        statement=r"\phi(x) = x,\ \rho = \rho^E \Rightarrow \mathrm{TV}(\mathrm{softmax}(\lambda\hat Q_i), \pi^E_i) < 10^{-6}"
+        r"\ \text{on } \mathrm{supp}\,\rho^E",
+        source=f"{_SRC}; Garg et al. (2021), IQ-Learn, NeurIPS, Sec. 4; docs/papers/mamql.md M3",
+        constant="source",
+        tolerance=1e-6,
+        evaluate=check_m3,
+        subjects=("marl.irl.mamql", "marl.irl.occupancy_measure"),
+        notes="Normalised discounted occupancy, Pbar_i under the expert's other policy (both are needed for the TV to reach round-off).",
+        **_COMMON,
+    )
+)
 
-register(Claim(
-    id="M4", name="reward-up-to-shaping",
-    statement=r"\hat{\bar r}_i - \bar r_i = \Phi - \gamma \bar P_i \Phi\ \text{on } \mathrm{supp}\,\rho^E:\ "
-              r"\text{residual after the best } \Phi < 10^{-6}",
-    source=f"{_SRC}; Ng, Harada & Russell (1999), ICML (potential shaping); docs/papers/mamql.md M4",
-    constant="source", tolerance=1e-6, evaluate=check_m4,
-    subjects=("marl.irl.recover_reward", "marl.irl.remove_shaping", "marl.irl.mamql"),
-    notes="Least-squares potential over the expert support; the details report Pearson correlations before/after.",
-    **_COMMON,
-))
+register(
+    Claim(
+        id="M4",
+        name="reward-up-to-shaping",
+        statement=r"\hat{\bar r}_i - \bar r_i = \Phi - \gamma \bar P_i \Phi\ \text{on } \mathrm{supp}\,\rho^E:\ "
+        r"\text{residual after the best } \Phi < 10^{-6}",
+        source=f"{_SRC}; Ng, Harada & Russell (1999), ICML (potential shaping); docs/papers/mamql.md M4",
+        constant="source",
+        tolerance=1e-6,
+        evaluate=check_m4,
+        subjects=("marl.irl.recover_reward", "marl.irl.remove_shaping", "marl.irl.mamql"),
+        notes="Least-squares potential over the expert support; the details report Pearson correlations before/after.",
+        **_COMMON,
+    )
+)
 
-register(Claim(
-    id="M5", name="joint-reward-null-space",
-    statement=r"E_{a_{-i}\sim\pi_{-i}} r_i = \bar r_i\ \text{exactly};\ \dim\ker = |S||A_i|(|A_{-i}| - 1)",
-    source=f"{_SRC}; docs/papers/mamql.md M5",
-    constant="none", tolerance=1e-12, evaluate=check_m5,
-    subjects=("marl.irl.joint_reward_regression",),
-    notes="Random rbar and full-support pi_{-i}; the null space dimension by numpy.linalg.matrix_rank.",
-    **_COMMON,
-))
+register(
+    Claim(
+        id="M5",
+        name="joint-reward-null-space",
+        statement=r"E_{a_{-i}\sim\pi_{-i}} r_i = \bar r_i\ \text{exactly};\ \dim\ker = |S||A_i|(|A_{-i}| - 1)",
+        source=f"{_SRC}; docs/papers/mamql.md M5",
+        constant="none",
+        tolerance=1e-12,
+        evaluate=check_m5,
+        subjects=("marl.irl.joint_reward_regression",),
+        notes="Random rbar and full-support pi_{-i}; the null space dimension by numpy.linalg.matrix_rank.",
+        **_COMMON,
+    )
+)
 
-register(Claim(
-    id="M6", name="chi2-bias-shrinks",
-    statement=r"\alpha \mapsto \max_s \mathrm{TV}(\mathrm{softmax}(\lambda\hat Q^{\chi^2,\alpha}_i), \pi^E_i)\ "
-              r"\text{strictly decreasing on } (0.1, 0.5, 2, 10)",
-    source=f"{_SRC}; Garg et al. (2021), IQ-Learn, Sec. 5.1 (chi^2 regulariser); docs/papers/mamql.md (chi^2 bias)",
-    constant="derived", tolerance=0.0, evaluate=check_m6,
-    subjects=("marl.irl.mamql",),
-    notes="The constant is derived here: strict monotonicity (observed = the largest ratio of consecutive TVs, "
-          "< 1 - 1e-6 holds); the paper gives no rate. Measured decay is roughly 1/alpha.",
-    **_COMMON,
-))
+register(
+    Claim(
+        id="M6",
+        name="chi2-bias-shrinks",
+        statement=r"\alpha \mapsto \max_s \mathrm{TV}(\mathrm{softmax}(\lambda\hat Q^{\chi^2,\alpha}_i), \pi^E_i)\ "
+        r"\text{strictly decreasing on } (0.1, 0.5, 2, 10)",
+        source=f"{_SRC}; Garg et al. (2021), IQ-Learn, Sec. 5.1 (chi^2 regulariser); docs/papers/mamql.md (chi^2 bias)",
+        constant="derived",
+        tolerance=0.0,
+        evaluate=check_m6,
+        subjects=("marl.irl.mamql",),
+        notes="The constant is derived here: strict monotonicity (observed = the largest ratio of consecutive TVs, "
+        "< 1 - 1e-6 holds); the paper gives no rate. Measured decay is roughly 1/alpha.",
+        **_COMMON,
+    )
+)

@@ -10,6 +10,7 @@ self-play policy converges to the minimax winner, exact MW by :func:`marl.zero_s
 L8 (BRRL: the sign rule is the optimum of the bounded-ratio LP, checked against scipy's HiGHS),
 L9 (HAPO: token-level group advantages have token-weighted zero mean).
 """
+
 from __future__ import annotations
 
 import math
@@ -20,11 +21,24 @@ from theory_checks import instances as I
 from theory_checks.core import CheckResult, Claim, combine, identity, inequality, register
 
 __all__ = [
-    "sample_groups", "check_l1", "sample_agentic", "check_l2", "sample_softmax_bandit", "check_l3",
-    "sample_d3s", "check_l4", "sample_arena_sizes", "check_l5", "sample_arena_accuracy", "check_l6",
-    "sample_preference", "check_l7", "sample_bpo", "check_l8", "check_l9",
+    "sample_groups",
+    "check_l1",
+    "sample_agentic",
+    "check_l2",
+    "sample_softmax_bandit",
+    "check_l3",
+    "sample_d3s",
+    "check_l4",
+    "sample_arena_sizes",
+    "check_l5",
+    "sample_arena_accuracy",
+    "check_l6",
+    "sample_preference",
+    "check_l7",
+    "sample_bpo",
+    "check_l8",
+    "check_l9",
 ]
-
 
 
 # --------------------------------------------------------------------------------------------
@@ -36,8 +50,11 @@ def sample_groups(rng: np.random.Generator) -> dict:
     sizes = rng.integers(2, 10, size=n_groups)
     g = np.repeat(np.arange(n_groups), sizes)
     kind = int(rng.integers(3))
-    r = (rng.random(g.size) < 0.5).astype(float) if kind == 0 else (
-        rng.normal(size=g.size) * 3 if kind == 1 else rng.integers(-2, 3, size=g.size).astype(float))
+    r = (
+        (rng.random(g.size) < 0.5).astype(float)
+        if kind == 0
+        else (rng.normal(size=g.size) * 3 if kind == 1 else rng.integers(-2, 3, size=g.size).astype(float))
+    )
     const = rng.random(n_groups) < 0.2
     r = np.where(const[g], 1.0, r)
     perm = rng.permutation(g.size)  # rows interleaved
@@ -84,8 +101,13 @@ def sample_agentic(rng: np.random.Generator) -> dict:
             tid += 1
     perm = rng.permutation(len(g))
     pick = lambda x, dt: np.asarray(x, dtype=dt)[perm]  # noqa: E731
-    return {"rewards": pick(rew, float), "group_ids": pick(g, np.int64), "trajectory_ids": pick(traj, np.int64),
-            "step_ids": pick(step, np.int64), "observation_keys": pick(obs, np.int64)}
+    return {
+        "rewards": pick(rew, float),
+        "group_ids": pick(g, np.int64),
+        "trajectory_ids": pick(traj, np.int64),
+        "step_ids": pick(step, np.int64),
+        "observation_keys": pick(obs, np.int64),
+    }
 
 
 def check_l2(inst, rng) -> CheckResult:
@@ -130,13 +152,13 @@ def check_l3(inst, rng) -> CheckResult:
     logp = torch.log_softmax(z, 0)
     pi = logp.exp()
     J = (pi * r).sum()
-    gradJ, = torch.autograd.grad(J, z, retain_graph=True)
+    (gradJ,) = torch.autograd.grad(J, z, retain_graph=True)
     n = z.numel()
     eg2 = 0.0
     Jv = float(J.detach())
     for y in range(n):  # exact expectation over the n responses
-        gy, = torch.autograd.grad(logp[y], z, retain_graph=True)
-        eg2 += float(pi[y].detach()) * (float(r[y]) - Jv) ** 2 * float((gy ** 2).sum())
+        (gy,) = torch.autograd.grad(logp[y], z, retain_graph=True)
+        eg2 += float(pi[y].detach()) * (float(r[y]) - Jv) ** 2 * float((gy**2).sum())
     p = pi.detach().numpy()
     var = float(p @ (inst["rewards"] - Jv) ** 2)
     c_pi = float(np.min(1 - 2 * p + p @ p))
@@ -144,11 +166,14 @@ def check_l3(inst, rng) -> CheckResult:
     scale = 1.0 + eg2
     parts = {
         "E||g||^2 >= c_pi Var": inequality("L3", c_pi * var, eg2, rtol=1e-9, atol=1e-15),
-        "||grad J||^2 >= min(pi) Var": inequality("L3", float(p.min()) * var, float((gradJ ** 2).sum()),
-                                                  rtol=1e-9, atol=1e-15),
-        "closed forms = autograd": identity("L3", max(abs(closed["expected_sq_norm"] - eg2),
-                                                      abs(closed["exact_sq_norm"] - float((gradJ ** 2).sum()))),
-                                            1e-10 * scale),
+        "||grad J||^2 >= min(pi) Var": inequality(
+            "L3", float(p.min()) * var, float((gradJ**2).sum()), rtol=1e-9, atol=1e-15
+        ),
+        "closed forms = autograd": identity(
+            "L3",
+            max(abs(closed["expected_sq_norm"] - eg2), abs(closed["exact_sq_norm"] - float((gradJ**2).sum()))),
+            1e-10 * scale,
+        ),
     }
     return combine("L3", parts)
 
@@ -210,10 +235,12 @@ def check_l5(sizes, rng) -> CheckResult:
         judge = lambda a, b: 0.5 + 0.4 * math.tanh(val(a) - val(b))  # noqa: E731
         for sym in (False, True):
             f = 2 if sym else 1
-            got = [single_elimination(range(N), judge, anchor="anchor", symmetrize=sym).n_judge_calls,
-                   single_elimination(range(N), judge, seeding="random", rng=rng, symmetrize=sym).n_judge_calls,
-                   single_elimination(range(N), judge, seeding="scores", seed_scores=q, symmetrize=sym).n_judge_calls,
-                   round_robin(range(N), judge, symmetrize=sym).n_judge_calls]
+            got = [
+                single_elimination(range(N), judge, anchor="anchor", symmetrize=sym).n_judge_calls,
+                single_elimination(range(N), judge, seeding="random", rng=rng, symmetrize=sym).n_judge_calls,
+                single_elimination(range(N), judge, seeding="scores", seed_scores=q, symmetrize=sym).n_judge_calls,
+                round_robin(range(N), judge, symmetrize=sym).n_judge_calls,
+            ]
             want = [f * (2 * N - 1), f * (N - 1), f * (N - 1), f * N * (N - 1) // 2]
             worst = max(worst, max(abs(x - y) for x, y in zip(got, want)))
     return identity("L5", float(worst), 0.5, sizes=list(sizes))
@@ -224,7 +251,7 @@ _L6 = {"N": 16, "quality_sd": 1.0, "judge_noise": 0.5, "groups": 400, "gap": 0.2
 
 def sample_arena_accuracy(rng: np.random.Generator) -> dict:
     """A seed for 400 groups of N = 16 qualities ``q ~ N(0, 1)``."""
-    return {"seed": int(rng.integers(2 ** 31))}
+    return {"seed": int(rng.integers(2**31))}
 
 
 def check_l6(inst, rng) -> CheckResult:
@@ -246,14 +273,14 @@ def check_l6(inst, rng) -> CheckResult:
 
         taus["rr"].append(kendall_tau(round_robin(range(c["N"]), judge).ranks, q))
         taus["seeded"].append(kendall_tau(single_elimination(range(c["N"]), judge, anchor="anchor").ranks, q))
-        taus["random"].append(kendall_tau(single_elimination(range(c["N"]), judge, seeding="random",
-                                                             rng=g).ranks, q))
+        taus["random"].append(kendall_tau(single_elimination(range(c["N"]), judge, seeding="random", rng=g).ranks, q))
     m = {k: float(np.mean(v)) for k, v in taus.items()}
     se = {k: float(np.std(v) / math.sqrt(len(v))) for k, v in taus.items()}
     parts = {
         "rr - seeded <= gap": inequality("L6", m["rr"] - m["seeded"], c["gap"], rtol=0.0, atol=0.0, means=m, se=se),
-        "random + margin <= seeded": inequality("L6", m["random"] + c["margin"], m["seeded"], rtol=0.0, atol=0.0,
-                                                means=m, se=se),
+        "random + margin <= seeded": inequality(
+            "L6", m["random"] + c["margin"], m["seeded"], rtol=0.0, atol=0.0, means=m, se=se
+        ),
     }
     return combine("L6", parts)
 
@@ -292,8 +319,14 @@ def check_l7(P, rng, *, n_iter: int = 4000) -> CheckResult:
     e_bar = float(res.exploitability[-1])
     mw, _ = minimax_winner(P)
     parts = {
-        "exploitability(p_bar) <= hedge bound": inequality("L7", e_bar, res.regret_bound / T, rtol=1e-9, atol=1e-12,
-                                                           distance_to_mw=float(np.abs(res.average_policy - mw).sum())),
+        "exploitability(p_bar) <= hedge bound": inequality(
+            "L7",
+            e_bar,
+            res.regret_bound / T,
+            rtol=1e-9,
+            atol=1e-12,
+            distance_to_mw=float(np.abs(res.average_policy - mw).sum()),
+        ),
         "exploitability(p_bar) = Reg/T": identity("L7", abs(e_bar - res.regret / T), 1e-10),
         "LP minimax winner exploitability": identity("L7", abs(preference_exploitability(mw, P)), 1e-10),
     }
@@ -329,8 +362,14 @@ def check_l8(inst, rng) -> CheckResult:
     obj = float(p @ (rho * q))
     parts = {
         "objective = LP optimum": identity("L8", abs(obj - (-lp.fun)), 1e-9 * scale),
-        "feasible": identity("L8", max(abs(float(p @ rho) - 1.0), float(np.max(np.abs(rho - 1.0)) - e)
-                                       if np.max(np.abs(rho - 1.0)) > e else 0.0), 1e-12),
+        "feasible": identity(
+            "L8",
+            max(
+                abs(float(p @ rho) - 1.0),
+                float(np.max(np.abs(rho - 1.0)) - e) if np.max(np.abs(rho - 1.0)) > e else 0.0,
+            ),
+            1e-12,
+        ),
     }
     if np.unique(q).size == q.size:
         parts["ratios = LP ratios"] = identity("L8", float(np.abs(rho - lp.x).max()), 1e-7)
@@ -359,8 +398,8 @@ def check_l9(inst, rng) -> CheckResult:
     group, in every group that does not fall back to GRPO (docs/papers/hapo.md claim 1)."""
     import torch
 
-    from mdp.llm.segments import dense_codes, segment_sum
     from mdp.llm.hapo import hapo_token_advantages
+    from mdp.llm.segments import dense_codes, segment_sum
 
     A = hapo_token_advantages(inst["rewards"], inst["group_ids"], inst["mask"], fallback=math.inf)
     codes, n = dense_codes(torch.as_tensor(inst["group_ids"]))
@@ -382,8 +421,10 @@ def _same_length(d: dict, name: str, keys=None) -> dict:
 def _groups_of_two(d: dict, name: str) -> dict:
     counts = np.unique(d["group_ids"], return_counts=True)[1]
     if counts.size and counts.min() < 2:
-        raise ValueError(f"{name}: every group needs at least 2 rows (singleton conventions differ by framework), "
-                         f"got a group of {int(counts.min())}")
+        raise ValueError(
+            f"{name}: every group needs at least 2 rows (singleton conventions differ by framework), "
+            f"got a group of {int(counts.min())}"
+        )
     return d
 
 
@@ -458,120 +499,175 @@ def _accept_hapo(x, name="instance"):
 # --------------------------------------------------------------------------------------------
 # registration
 # --------------------------------------------------------------------------------------------
-register(Claim(
-    id="L1", name="group-advantages-zero-mean",
-    statement=r"\sum_{i \in g} A_i = 0 \text{ for every group } g \text{ (GRPO verl/TRL, Dr.GRPO, RLOO)}",
-    source="Shao et al. 2024 (GRPO) Sec. 4.1.2; Liu et al. 2025 (Dr.GRPO); Ahmadian et al. 2024 (RLOO); issue 5",
-    constant="none", tolerance=1e-12, sample=sample_groups, evaluate=check_l1,
-    notes="Tolerance 1e-12 * (1 + sum|A|). Constant groups (zero variance) included; groups have >= 2 rows "
-          "(singleton conventions differ by framework and are tested separately).",
-    subjects=("mdp.llm.compute_advantages",),
-    instance="a dict {rewards: float (n,), group_ids: int (n,)} with every group of >= 2 rows",
-    accepts=_accept_groups,
-))
+register(
+    Claim(
+        id="L1",
+        name="group-advantages-zero-mean",
+        statement=r"\sum_{i \in g} A_i = 0 \text{ for every group } g \text{ (GRPO verl/TRL, Dr.GRPO, RLOO)}",
+        source="Shao et al. 2024 (GRPO) Sec. 4.1.2; Liu et al. 2025 (Dr.GRPO); Ahmadian et al. 2024 (RLOO); issue 5",
+        constant="none",
+        tolerance=1e-12,
+        sample=sample_groups,
+        evaluate=check_l1,
+        notes="Tolerance 1e-12 * (1 + sum|A|). Constant groups (zero variance) included; groups have >= 2 rows "
+        "(singleton conventions differ by framework and are tested separately).",
+        subjects=("mdp.llm.compute_advantages",),
+        instance="a dict {rewards: float (n,), group_ids: int (n,)} with every group of >= 2 rows",
+        accepts=_accept_groups,
+    )
+)
 
-register(Claim(
-    id="L2", name="gigpo-reduces-to-grpo",
-    statement=r"\text{all } o_t \text{ distinct} \Rightarrow A^{GiGPO}_t = A^{E}(\tau) = A^{GRPO}(R(\tau))",
-    source="Feng et al. 2025, GiGPO, arXiv:2505.10978 (docs/papers/gigpo.md claim 2)",
-    constant="none", tolerance=1e-8, sample=sample_agentic, evaluate=check_l2,
-    notes="Measured by mdp.llm.agentic.check_gigpo_reduces_to_grpo (per-trajectory episode statistics) for "
-          "mean_std_norm (vs grpo) and mean_norm (vs dr_grpo); bound 1e-8 * max(1, max|A|).",
-    subjects=("mdp.llm.check_gigpo_reduces_to_grpo", "mdp.llm.compute_advantages"),
-    instance="a dict of equal-length arrays {rewards, group_ids, trajectory_ids, step_ids, observation_keys} (one row per step)",
-    accepts=_accept_agentic,
-))
+register(
+    Claim(
+        id="L2",
+        name="gigpo-reduces-to-grpo",
+        statement=r"\text{all } o_t \text{ distinct} \Rightarrow A^{GiGPO}_t = A^{E}(\tau) = A^{GRPO}(R(\tau))",
+        source="Feng et al. 2025, GiGPO, arXiv:2505.10978 (docs/papers/gigpo.md claim 2)",
+        constant="none",
+        tolerance=1e-8,
+        sample=sample_agentic,
+        evaluate=check_l2,
+        notes="Measured by mdp.llm.agentic.check_gigpo_reduces_to_grpo (per-trajectory episode statistics) for "
+        "mean_std_norm (vs grpo) and mean_norm (vs dr_grpo); bound 1e-8 * max(1, max|A|).",
+        subjects=("mdp.llm.check_gigpo_reduces_to_grpo", "mdp.llm.compute_advantages"),
+        instance="a dict of equal-length arrays {rewards, group_ids, trajectory_ids, step_ids, observation_keys} (one row per step)",
+        accepts=_accept_agentic,
+    )
+)
 
-register(Claim(
-    id="L3", name="mmr1-variance-gradient-bound",
-    statement=r"E\|g\|^2 \ge \min_y\|e_y - \pi\|^2\,\mathrm{Var}_\pi(r),\quad \|\nabla_z J\|^2 \ge \min_y \pi_y\,\mathrm{Var}_\pi(r)",
-    source="Leng et al. 2025, MMR1, arXiv:2509.21268 (docs/papers/mmr1_vas.md claim 1, concrete softmax instance)",
-    constant="derived", tolerance=1e-9, sample=sample_softmax_bandit, evaluate=check_l3,
-    notes="The paper states a Fisher-type constant; the constants c_pi = min_y ||e_y - pi||^2 and min_y pi_y are "
-          "derived in docs/papers/mmr1_vas.md for a softmax policy with logits z and the single-sample estimator "
-          "g = (r(y) - J) grad log pi(y) (Cauchy-Schwarz / termwise bounds). Exact expectations by enumeration, "
-          "gradients by torch autograd. Tightness is small for peaked policies (min pi tiny).",
-    subjects=("mdp.llm.samplers.variance_gradient_bounds",),
-    instance="a dict {logits: float (n,), rewards: float (n,)}, n >= 2",
-    accepts=_accept_bandit,
-))
+register(
+    Claim(
+        id="L3",
+        name="mmr1-variance-gradient-bound",
+        statement=r"E\|g\|^2 \ge \min_y\|e_y - \pi\|^2\,\mathrm{Var}_\pi(r),\quad \|\nabla_z J\|^2 \ge \min_y \pi_y\,\mathrm{Var}_\pi(r)",
+        source="Leng et al. 2025, MMR1, arXiv:2509.21268 (docs/papers/mmr1_vas.md claim 1, concrete softmax instance)",
+        constant="derived",
+        tolerance=1e-9,
+        sample=sample_softmax_bandit,
+        evaluate=check_l3,
+        notes="The paper states a Fisher-type constant; the constants c_pi = min_y ||e_y - pi||^2 and min_y pi_y are "
+        "derived in docs/papers/mmr1_vas.md for a softmax policy with logits z and the single-sample estimator "
+        "g = (r(y) - J) grad log pi(y) (Cauchy-Schwarz / termwise bounds). Exact expectations by enumeration, "
+        "gradients by torch autograd. Tightness is small for peaked policies (min pi tiny).",
+        subjects=("mdp.llm.samplers.variance_gradient_bounds",),
+        instance="a dict {logits: float (n,), rewards: float (n,)}, n >= 2",
+        accepts=_accept_bandit,
+    )
+)
 
-register(Claim(
-    id="L4", name="d3s-max-variance-selection",
-    statement=r"S^* = \arg\max_{|S|=k}\mathrm{Var}_S(A);\ \ \|\tfrac1k\textstyle\sum_{S}(A_i - \bar A_S) g_i\| \le C\sqrt{\mathrm{Var}_S(A)}",
-    source="Wang et al. 2025, D3S, arXiv:2509.22115 (docs/papers/d3s.md claims 1-2)",
-    constant="derived", tolerance=1e-12, sample=sample_d3s, evaluate=check_l4,
-    notes="C = max_i ||g_i|| (random score vectors with norms <= 1); the bound C sqrt(mean_S (A - mean_S A)^2) is "
-          "Cauchy-Schwarz as in docs/papers/d3s.md, applied to re-centred advantages so that it is C sqrt(Var_S). The O(k) "
-          "extremes scan (mdp.llm.samplers.d3s_sample_mask) is compared with brute force over all k-subsets.",
-    subjects=("mdp.llm.samplers.max_variance_subset",),
-    instance="a dict {advantages: float (G,), k: int in 1..G, scores: float (G, d)}, G <= 20 (brute force over all k-subsets)",
-    accepts=_accept_d3s,
-))
+register(
+    Claim(
+        id="L4",
+        name="d3s-max-variance-selection",
+        statement=r"S^* = \arg\max_{|S|=k}\mathrm{Var}_S(A);\ \ \|\tfrac1k\textstyle\sum_{S}(A_i - \bar A_S) g_i\| \le C\sqrt{\mathrm{Var}_S(A)}",
+        source="Wang et al. 2025, D3S, arXiv:2509.22115 (docs/papers/d3s.md claims 1-2)",
+        constant="derived",
+        tolerance=1e-12,
+        sample=sample_d3s,
+        evaluate=check_l4,
+        notes="C = max_i ||g_i|| (random score vectors with norms <= 1); the bound C sqrt(mean_S (A - mean_S A)^2) is "
+        "Cauchy-Schwarz as in docs/papers/d3s.md, applied to re-centred advantages so that it is C sqrt(Var_S). The O(k) "
+        "extremes scan (mdp.llm.samplers.d3s_sample_mask) is compared with brute force over all k-subsets.",
+        subjects=("mdp.llm.samplers.max_variance_subset",),
+        instance="a dict {advantages: float (G,), k: int in 1..G, scores: float (G, d)}, G <= 20 (brute force over all k-subsets)",
+        accepts=_accept_d3s,
+    )
+)
 
-register(Claim(
-    id="L5", name="arena-judge-calls",
-    statement=r"\#\text{calls} = N - 1 \text{ (bracket)},\ 2N - 1 \text{ (anchor-seeded)},\ N(N-1)/2 \text{ (round robin)};\ \times 2 \text{ symmetrised}",
-    source="Zhang et al. 2026, ArenaRL, arXiv:2601.06487 (docs/papers/arenarl.md claim 1)",
-    constant="source", tolerance=0.5, sample=sample_arena_sizes, evaluate=check_l5,
-    notes="Counts for N in {4, 8, 16, 32} and random N in 1..40 (byes to the top seeds); seeding by anchor, "
-          "random bracket and given scores.",
-    subjects=("mdp.llm.single_elimination", "mdp.llm.round_robin"),
-    instance="a list of group sizes (positive ints)",
-    accepts=_accept_sizes,
-))
+register(
+    Claim(
+        id="L5",
+        name="arena-judge-calls",
+        statement=r"\#\text{calls} = N - 1 \text{ (bracket)},\ 2N - 1 \text{ (anchor-seeded)},\ N(N-1)/2 \text{ (round robin)};\ \times 2 \text{ symmetrised}",
+        source="Zhang et al. 2026, ArenaRL, arXiv:2601.06487 (docs/papers/arenarl.md claim 1)",
+        constant="source",
+        tolerance=0.5,
+        sample=sample_arena_sizes,
+        evaluate=check_l5,
+        notes="Counts for N in {4, 8, 16, 32} and random N in 1..40 (byes to the top seeds); seeding by anchor, "
+        "random bracket and given scores.",
+        subjects=("mdp.llm.single_elimination", "mdp.llm.round_robin"),
+        instance="a list of group sizes (positive ints)",
+        accepts=_accept_sizes,
+    )
+)
 
-register(Claim(
-    id="L6", name="arena-ranking-accuracy",
-    statement=r"\bar\tau_{RR} - \bar\tau_{seeded} \le 0.2,\ \ \bar\tau_{random} + 0.2 \le \bar\tau_{seeded}\ \ (N = 16,\ 400 \text{ groups})",
-    source="Zhang et al. 2026, ArenaRL, arXiv:2601.06487 (docs/papers/arenarl.md claim 3, an empirical claim)",
-    constant="derived", tolerance=0.2, sample=sample_arena_accuracy, evaluate=check_l6, default_instances=1,
-    notes="Noise model fixed here: q ~ N(0,1), judge sigmoid(q_a - q_b + e), e ~ N(0, 0.5^2) fresh per call, anchor "
-          "of quality 0, tie-breaks by anchor seed score. In a 300-group pilot mean Kendall tau was 0.884 (round "
-          "robin, 120 calls), 0.745 (seeded single elimination, 31 calls), 0.450 (random bracket, 15 calls), "
-          "s.e. <= 0.007: the seeded bracket recovers ~84% of round robin's tau at a quarter of the calls "
-          "(with e ~ N(0, 1): 0.80 / 0.56 / 0.38, ~70%), so 'close to round robin' holds only loosely and the "
-          "0.2 gap/margin are derived from the pilot (>= 9 s.e. of slack).",
-    subjects=("mdp.llm.single_elimination", "mdp.llm.round_robin"),
-    instance="a seed (int, or {seed: int}) for the 400 simulated groups",
-    accepts=_accept_seed,
-))
+register(
+    Claim(
+        id="L6",
+        name="arena-ranking-accuracy",
+        statement=r"\bar\tau_{RR} - \bar\tau_{seeded} \le 0.2,\ \ \bar\tau_{random} + 0.2 \le \bar\tau_{seeded}\ \ (N = 16,\ 400 \text{ groups})",
+        source="Zhang et al. 2026, ArenaRL, arXiv:2601.06487 (docs/papers/arenarl.md claim 3, an empirical claim)",
+        constant="derived",
+        tolerance=0.2,
+        sample=sample_arena_accuracy,
+        evaluate=check_l6,
+        default_instances=1,
+        notes="Noise model fixed here: q ~ N(0,1), judge sigmoid(q_a - q_b + e), e ~ N(0, 0.5^2) fresh per call, anchor "
+        "of quality 0, tie-breaks by anchor seed score. In a 300-group pilot mean Kendall tau was 0.884 (round "
+        "robin, 120 calls), 0.745 (seeded single elimination, 31 calls), 0.450 (random bracket, 15 calls), "
+        "s.e. <= 0.007: the seeded bracket recovers ~84% of round robin's tau at a quarter of the calls "
+        "(with e ~ N(0, 1): 0.80 / 0.56 / 0.38, ~70%), so 'close to round robin' holds only loosely and the "
+        "0.2 gap/margin are derived from the pilot (>= 9 s.e. of slack).",
+        subjects=("mdp.llm.single_elimination", "mdp.llm.round_robin"),
+        instance="a seed (int, or {seed: int}) for the 400 simulated groups",
+        accepts=_accept_seed,
+    )
+)
 
-register(Claim(
-    id="L7", name="spo-minimax-winner",
-    statement=r"\tfrac12 - \min_q \bar p_T^\top P q = \mathrm{Reg}(T)/T \le \tfrac{\ln n}{\eta T} + \tfrac{\eta}{8},\ \ \eta = \sqrt{8\ln n/T}",
-    source="Swamy et al. 2024, SPO, arXiv:2401.04056, Thm (self-play suffices; docs/papers/spo.md claim 1); Hedge regret "
-           "(Freund & Schapire 1997)",
-    constant="derived", tolerance=1e-10, sample=sample_preference, evaluate=check_l7,
-    notes="T = 4000 iterations of exact-win-rate Hedge (z += eta P p_t). The regret bound ln n/eta + eta T/8 is the "
-          "standard Hedge bound for payoffs in [0, 1]; the identity exploitability = Reg/T uses P + P^T = 1. The "
-          "minimax winner is the row strategy of the antisymmetric game P - 1/2 from marl.zero_sum_matrix_game; "
-          "the L1 distance of p_bar to it is reported in details (it need not be unique).",
-    subjects=("mdp.llm.spo_self_play", "mdp.llm.minimax_winner"),
-    instance="a win-rate matrix P (n, n), entries in [0, 1], P + P^T = 1",
-    accepts=_accept_preference,
-))
+register(
+    Claim(
+        id="L7",
+        name="spo-minimax-winner",
+        statement=r"\tfrac12 - \min_q \bar p_T^\top P q = \mathrm{Reg}(T)/T \le \tfrac{\ln n}{\eta T} + \tfrac{\eta}{8},\ \ \eta = \sqrt{8\ln n/T}",
+        source="Swamy et al. 2024, SPO, arXiv:2401.04056, Thm (self-play suffices; docs/papers/spo.md claim 1); Hedge regret "
+        "(Freund & Schapire 1997)",
+        constant="derived",
+        tolerance=1e-10,
+        sample=sample_preference,
+        evaluate=check_l7,
+        notes="T = 4000 iterations of exact-win-rate Hedge (z += eta P p_t). The regret bound ln n/eta + eta T/8 is the "
+        "standard Hedge bound for payoffs in [0, 1]; the identity exploitability = Reg/T uses P + P^T = 1. The "
+        "minimax winner is the row strategy of the antisymmetric game P - 1/2 from marl.zero_sum_matrix_game; "
+        "the L1 distance of p_bar to it is reported in details (it need not be unique).",
+        subjects=("mdp.llm.spo_self_play", "mdp.llm.minimax_winner"),
+        instance="a win-rate matrix P (n, n), entries in [0, 1], P + P^T = 1",
+        accepts=_accept_preference,
+    )
+)
 
-register(Claim(
-    id="L8", name="bpo-sign-rule-lp",
-    statement=r"\rho^* = 1 + \varepsilon\,\mathrm{sign}(Q - \mu) \in \arg\max\{\textstyle\sum_a\pi_0\rho Q : 1-\varepsilon\le\rho\le 1+\varepsilon,\ \sum_a\pi_0\rho = 1\}",
-    source="Ao et al. 2026, BRRL, arXiv:2604.18578 (docs/papers/bpo_gbpo.md claims 1-2)",
-    constant="none", tolerance=1e-9, sample=sample_bpo, evaluate=check_l8,
-    notes="mu is the lower pi0-weighted median; the action(s) at mu get the fractional ratio that makes the "
-          "constraint exact (docs/papers/bpo_gbpo.md's atom split). LP by scipy HiGHS; ratios compared only when Q has no "
-          "ties (otherwise the optimum is not unique).",
-    subjects=("mdp.llm.bpo_sign_rule",),
-    instance="a dict {q: float (A,), pi0: probability vector (A,), eps: float in (0, 1)}",
-    accepts=_accept_bpo,
-))
+register(
+    Claim(
+        id="L8",
+        name="bpo-sign-rule-lp",
+        statement=r"\rho^* = 1 + \varepsilon\,\mathrm{sign}(Q - \mu) \in \arg\max\{\textstyle\sum_a\pi_0\rho Q : 1-\varepsilon\le\rho\le 1+\varepsilon,\ \sum_a\pi_0\rho = 1\}",
+        source="Ao et al. 2026, BRRL, arXiv:2604.18578 (docs/papers/bpo_gbpo.md claims 1-2)",
+        constant="none",
+        tolerance=1e-9,
+        sample=sample_bpo,
+        evaluate=check_l8,
+        notes="mu is the lower pi0-weighted median; the action(s) at mu get the fractional ratio that makes the "
+        "constraint exact (docs/papers/bpo_gbpo.md's atom split). LP by scipy HiGHS; ratios compared only when Q has no "
+        "ties (otherwise the optimum is not unique).",
+        subjects=("mdp.llm.bpo_sign_rule",),
+        instance="a dict {q: float (A,), pi0: probability vector (A,), eps: float in (0, 1)}",
+        accepts=_accept_bpo,
+    )
+)
 
-register(Claim(
-    id="L9", name="hapo-token-weighted-zero-mean",
-    statement=r"\sum_{i \in g} L_i A_i = 0,\ A_i = (r_i - \mu_g)/(\sigma_g + 10^{-6}),\ \mu_g = \textstyle\sum L_i r_i / \sum L_i",
-    source="Liu et al. 2025, HAPO, arXiv:2509.16591 (docs/papers/hapo.md claim 1)",
-    constant="none", tolerance=1e-9, sample=_sample_hapo, evaluate=check_l9,
-    notes="Fallback to GRPO disabled (fallback=inf) so every group uses the token-level statistics.",
-    subjects=("mdp.llm.hapo_token_advantages",),
-    instance="a dict {rewards: float (n,), group_ids: int (n,), mask: 0/1 float (n, T)}",
-    accepts=_accept_hapo,
-))
+register(
+    Claim(
+        id="L9",
+        name="hapo-token-weighted-zero-mean",
+        statement=r"\sum_{i \in g} L_i A_i = 0,\ A_i = (r_i - \mu_g)/(\sigma_g + 10^{-6}),\ \mu_g = \textstyle\sum L_i r_i / \sum L_i",
+        source="Liu et al. 2025, HAPO, arXiv:2509.16591 (docs/papers/hapo.md claim 1)",
+        constant="none",
+        tolerance=1e-9,
+        sample=_sample_hapo,
+        evaluate=check_l9,
+        notes="Fallback to GRPO disabled (fallback=inf) so every group uses the token-level statistics.",
+        subjects=("mdp.llm.hapo_token_advantages",),
+        instance="a dict {rewards: float (n,), group_ids: int (n,), mask: 0/1 float (n, T)}",
+        accepts=_accept_hapo,
+    )
+)

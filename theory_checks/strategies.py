@@ -16,6 +16,7 @@ printed example is reproducible from the drawn values alone.
 ... def test_rows_sum_to_one(m):
 ...     assert abs(m.dense_P().sum(axis=2) - 1).max() < 1e-12
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -61,8 +62,17 @@ def _dirichlet_rows(rng: np.random.Generator, S: int, A: int, alpha: float, rest
 
 
 @st.composite
-def mdps(draw, min_states: int = 1, max_states: int = 8, min_actions: int = 1, max_actions: int = 4,
-         sparse: bool | None = None, gammas=None, alphas=None, dtype=np.float64):
+def mdps(
+    draw,
+    min_states: int = 1,
+    max_states: int = 8,
+    min_actions: int = 1,
+    max_actions: int = 4,
+    sparse: bool | None = None,
+    gammas=None,
+    alphas=None,
+    dtype=np.float64,
+):
     """Strategy of random :class:`mdp.TabularMDP`.
 
     Parameters
@@ -147,8 +157,9 @@ def _gridworlds(draw, max_side, gammas, dtype):
     walls = rng.random((H, W)) < draw(st.sampled_from((0.0, 0.2)))
     walls[gy, gx] = False
     step_reward = draw(st.sampled_from((0.0, -0.1)))
-    return mdp.generators.gridworld(W, H, slip=slip, walls=walls, goal=(gx, gy), step_reward=step_reward,
-                                    gamma=gamma, dtype=dtype)
+    return mdp.generators.gridworld(
+        W, H, slip=slip, walls=walls, goal=(gx, gy), step_reward=step_reward, gamma=gamma, dtype=dtype
+    )
 
 
 def sparse_mdps(*, max_states: int = 30, max_actions: int = 4, max_side: int = 6, gammas=None, dtype=np.float64):

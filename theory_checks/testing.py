@@ -5,6 +5,7 @@
 >>> len(assert_claim("F1", rng=np.random.default_rng(0), n=3))
 3
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -14,8 +15,9 @@ from theory_checks.core import CheckResult, Claim, get_claim
 __all__ = ["assert_claim"]
 
 
-def assert_claim(claim, instance=None, *, rng: np.random.Generator | None = None,
-                 n: int | None = None, threads: int | None = 1) -> list[CheckResult]:
+def assert_claim(
+    claim, instance=None, *, rng: np.random.Generator | None = None, n: int | None = None, threads: int | None = 1
+) -> list[CheckResult]:
     """Check ``claim`` (a :class:`Claim`, id or name) and raise ``AssertionError`` if it fails.
 
     Parameters
@@ -60,8 +62,10 @@ def assert_claim(claim, instance=None, *, rng: np.random.Generator | None = None
     rng = np.random.default_rng(0) if rng is None else rng
     if instance is not None:
         if n is not None:
-            raise TypeError(f"n={n!r} counts random instances; it cannot be used with a given instance, "
-                            "which is checked once (call assert_claim in a loop to vary the auxiliary draws)")
+            raise TypeError(
+                f"n={n!r} counts random instances; it cannot be used with a given instance, "
+                "which is checked once (call assert_claim in a loop to vary the auxiliary draws)"
+            )
         results = [c.check(instance, rng=rng, threads=threads)]
     else:
         n = 1 if n is None else n

@@ -12,6 +12,7 @@ not. A package of ``rlab_api_packages`` that is not in the checkout, or that nee
 third-party package that is not installed, is listed on the API index as not built; an import
 error raised by the project's own code is a Sphinx warning (an error under ``-W``).
 """
+
 from __future__ import annotations
 
 import importlib
@@ -86,10 +87,12 @@ def claims_page() -> str:
 
     claims = list_claims()
     rows = [(f"`{c.id}`", c.name, _Refs(c.subjects), c.instance, c.constant, c.source) for c in claims]
-    return ("# Claims\n\n"
-            f"The {len(claims)} registered claims (`theory_checks.list_claims()`), in registry order; "
-            "generated at build time. `rlab check ID` runs one; `rlab list ID` prints its card.\n\n"
-            + _table(("id", "name", "subjects", "instance", "constant", "source"), rows))
+    return (
+        "# Claims\n\n"
+        f"The {len(claims)} registered claims (`theory_checks.list_claims()`), in registry order; "
+        "generated at build time. `rlab check ID` runs one; `rlab list ID` prints its card.\n\n"
+        + _table(("id", "name", "subjects", "instance", "constant", "source"), rows)
+    )
 
 
 def labs_page() -> str:
@@ -97,10 +100,11 @@ def labs_page() -> str:
 
     found = list_labs()
     rows = [(f"`{lab.name}`", lab.description, _Refs(lab.subjects)) for lab in found]
-    return ("# Labs\n\n"
-            f"The {len(found)} registered labs (`labs.list_labs()`); generated at build time. "
-            "`rlab run NAME --seeds 5` runs one.\n\n"
-            + _table(("name", "description", "subjects"), rows))
+    return (
+        "# Labs\n\n"
+        f"The {len(found)} registered labs (`labs.list_labs()`); generated at build time. "
+        "`rlab run NAME --seeds 5` runs one.\n\n" + _table(("name", "description", "subjects"), rows)
+    )
 
 
 def estimators_page() -> str:
@@ -109,15 +113,18 @@ def estimators_page() -> str:
     except ImportError as exc:  # torch not installed
         if not _is_optional_missing(exc):
             raise
-        return ("# LLM advantage estimators\n\n"
-                f"Not generated: `mdp.llm` needs a package that is not installed ({exc}).\n")
+        return (
+            f"# LLM advantage estimators\n\nNot generated: `mdp.llm` needs a package that is not installed ({exc}).\n"
+        )
     specs = [get_estimator(name) for name in list_estimators()]
     rows = [(f"`{s.name}`", s.paper, s.claims, f"`{s.module}`" if s.module else "") for s in specs]
-    return ("# LLM advantage estimators\n\n"
-            f"The {len(specs)} registered group-relative advantage estimators "
-            "(`mdp.llm.list_estimators()`, `mdp.llm.get_estimator(name)`); generated at build time. "
-            "A claim id links the estimator to the check in `theory_checks.llm`.\n\n"
-            + _table(("name", "paper", "claims", "module"), rows))
+    return (
+        "# LLM advantage estimators\n\n"
+        f"The {len(specs)} registered group-relative advantage estimators "
+        "(`mdp.llm.list_estimators()`, `mdp.llm.get_estimator(name)`); generated at build time. "
+        "A claim id links the estimator to the check in `theory_checks.llm`.\n\n"
+        + _table(("name", "paper", "claims", "module"), rows)
+    )
 
 
 def _is_optional_missing(exc: ImportError) -> bool:
@@ -148,8 +155,11 @@ def _data_doc(package: str, name: str, obj) -> str | None:
 
     from sphinx.pycode import ModuleAnalyzer, PycodeError
 
-    owners = [m for m_name, m in sorted(sys.modules.items())
-              if (m_name == package or m_name.startswith(package + ".")) and getattr(m, name, None) is obj]
+    owners = [
+        m
+        for m_name, m in sorted(sys.modules.items())
+        if (m_name == package or m_name.startswith(package + ".")) and getattr(m, name, None) is obj
+    ]
     for owner in owners:
         try:
             docs = ModuleAnalyzer.for_module(owner.__name__).find_attr_docs()
@@ -168,7 +178,11 @@ def _data_entry(full: str, package: str, name: str, obj) -> list:
     value = " ".join(repr(obj).split())
     if len(value) > 200:
         value = value[:197] + "..."
-    return [f".. py:data:: {name}", f"   :module: {package}", f"   :value: {value}", ""] + [f"   {line}" for line in doc.splitlines()] + [""]
+    return (
+        [f".. py:data:: {name}", f"   :module: {package}", f"   :value: {value}", ""]
+        + [f"   {line}" for line in doc.splitlines()]
+        + [""]
+    )
 
 
 def api_page(package: str, module, documented: set) -> str:
@@ -241,9 +255,16 @@ def api_pages(app) -> dict:
                 _DOCUMENTED.update(f"{package}.{name}.{n}" for n in getattr(obj, "__all__", ()))
     for package, module in built:
         pages[package] = api_page(package, module, documented)
-    index = ["API reference", "=============", "",
-             "One page per public package; each documents the names of the package's ``__all__``.",
-             "", ".. toctree::", "   :maxdepth: 1", ""]
+    index = [
+        "API reference",
+        "=============",
+        "",
+        "One page per public package; each documents the names of the package's ``__all__``.",
+        "",
+        ".. toctree::",
+        "   :maxdepth: 1",
+        "",
+    ]
     index += [f"   {package}" for package, _ in built]
     if skipped:
         index += ["", "Not built here:", ""]

@@ -27,7 +27,7 @@ import numpy as np
 
 from mdp import agnostic as ag
 from theory_checks import get_claim
-from theory_checks.agnostic import psdp_counterexample, performance_difference_terms
+from theory_checks.agnostic import performance_difference_terms, psdp_counterexample
 
 # %% [markdown]
 # ## 1. By hand: three classes on $H = 3$ layers of $S = 2$ states, $A = 2$ actions
@@ -43,11 +43,16 @@ from theory_checks.agnostic import psdp_counterexample, performance_difference_t
 
 # %%
 H, S, A = 3, 2, 2
-for name, cls in [("all policies", ag.all_policies(H, S, A)), ("constant action", ag.constant_action(H, S, A)),
-                  ("singleton deviations", ag.singleton_deviations(H, S, A))]:
+for name, cls in [
+    ("all policies", ag.all_policies(H, S, A)),
+    ("constant action", ag.constant_action(H, S, A)),
+    ("singleton deviations", ag.singleton_deviations(H, S, A)),
+]:
     r = ag.spanning_capacity(cls, A, per_layer=True)
     lit = ag.reference_spanning_capacity(cls, A)  # literal enumeration of all 512 deterministic MDPs
-    print(f"{name:22s} K = {len(cls):3d}  C_h = {r.per_layer.tolist()}  enumeration = {lit.tolist()}  exact = {r.exact}")
+    print(
+        f"{name:22s} K = {len(cls):3d}  C_h = {r.per_layer.tolist()}  enumeration = {lit.tolist()}  exact = {r.exact}"
+    )
 
 # %% [markdown]
 # Each value comes with a witness: a deterministic MDP (start state and transition maps) attaining it.
@@ -86,8 +91,10 @@ for S_ in (10, 1000, 100_000):
     cls = ag.constant_action(4, S_, 2)
     res = ag.trajectory_tree(m, cls, 0.1, 0.1, rng=rng)
     v = ag.policy_values(m, cls)
-    print(f"|S_h| = {S_:6d}: {res.n_trees} trees, queries per tree <= {res.queries.max()} (sum_h C_h = 8), "
-          f"loss {v.max() - v[res.best]:.3f}")
+    print(
+        f"|S_h| = {S_:6d}: {res.n_trees} trees, queries per tree <= {res.queries.max()} (sum_h C_h = 8), "
+        f"loss {v.max() - v[res.best]:.3f}"
+    )
 
 # %% [markdown]
 # ## 4. The PSDP counterexample (claim AR5)

@@ -36,8 +36,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import mdp
-from mdp.abstraction import (approximate_aggregation, bisimulation, bisimulation_metric, planted_copies,
-                             stripe_gridworld)
+from mdp.abstraction import approximate_aggregation, bisimulation, bisimulation_metric, planted_copies, stripe_gridworld
 from theory_checks import assert_claim
 
 rng = np.random.default_rng(2003)
@@ -73,12 +72,13 @@ print("found blocks == planted classes:", bool(np.array_equal(same_found, same_p
 # and the block masses $P(s, a, C)$ (the rows times the block indicator matrix) must agree. The
 # raw rows, by contrast, differ.
 
+
 # %%
 def definition_gaps(m, labels):
     """Largest within-block spread of R[s, a], of P(s, a, C), and of the raw rows P[s, a, :]."""
     P = m.dense_P()
-    onehot = np.eye(labels.max() + 1)[labels]          # (S, Q) block indicator
-    mass = np.einsum("sat,tc->sac", P, onehot)         # P(s, a, C), shape (S, A, Q)
+    onehot = np.eye(labels.max() + 1)[labels]  # (S, Q) block indicator
+    mass = np.einsum("sat,tc->sac", P, onehot)  # P(s, a, C), shape (S, A, Q)
     gaps = np.zeros(3)
     for b in range(labels.max() + 1):
         members = labels == b
@@ -128,6 +128,7 @@ print(f"max |V^(lifted policy) - V*| = {np.abs(v_pi - full.v).max():.1e}")
 # call that compiles the numba kernels. (Timings depend on the machine; the value and policy checks
 # do not.)
 
+
 # %%
 def best_time(fn, repeats=3):
     times = []
@@ -172,16 +173,20 @@ print(f"max |V^(lifted policy) - V*| = {loss_big:.1e}")
 
 # %%
 base = mdp.generators.random_mdp(8, 3, rng=rng, gamma=0.9)
-print(f"{'noise':>7} {'S':>4} {'Q':>3} {'eps_R':>8} {'eps_P':>8} {'value err':>10} {'bound':>8}"
-      f" {'policy loss':>12} {'bound':>8}")
+print(
+    f"{'noise':>7} {'S':>4} {'Q':>3} {'eps_R':>8} {'eps_P':>8} {'value err':>10} {'bound':>8}"
+    f" {'policy loss':>12} {'bound':>8}"
+)
 for noise in (1e-4, 1e-3, 1e-2):
     m_noisy, _ = planted_copies(base, 4, rng=rng, noise_r=noise, noise_p=noise)
     agg = approximate_aggregation(m_noisy, 4 * noise, 8 * noise)
     exact = mdp.solve(m_noisy, tol=1e-12)
     err = np.abs(exact.v - agg.v_lifted).max()
     loss = np.abs(exact.v - mdp.policy_evaluation(m_noisy, agg.pi_lifted).v).max()
-    print(f"{noise:7.0e} {m_noisy.n_states:4d} {agg.n_blocks:3d} {agg.eps_R:8.1e} {agg.eps_P:8.1e} {err:10.1e}"
-          f" {agg.value_bound:8.1e} {loss:12.1e} {agg.policy_bound:8.1e}")
+    print(
+        f"{noise:7.0e} {m_noisy.n_states:4d} {agg.n_blocks:3d} {agg.eps_R:8.1e} {agg.eps_P:8.1e} {err:10.1e}"
+        f" {agg.value_bound:8.1e} {loss:12.1e} {agg.policy_bound:8.1e}"
+    )
     assert err <= agg.value_bound and loss <= agg.policy_bound
 
 # %% [markdown]
@@ -204,8 +209,10 @@ iu = np.triu_indices(m_small.n_states, 1)
 d_pairs = met.d[iu]
 gap_pairs = np.abs(v_small[:, None] - v_small[None, :])[iu]
 print(f"metric: {met.n_iter} iterations, certified error {met.error_bound:.1e}")
-print(f"pairs at distance 0: {int(np.sum(d_pairs <= 1e-9))}; max |V*(s)-V*(t)| / d(s,t) over the others:"
-      f" {np.max(gap_pairs[d_pairs > 1e-9] / d_pairs[d_pairs > 1e-9]):.3f}")
+print(
+    f"pairs at distance 0: {int(np.sum(d_pairs <= 1e-9))}; max |V*(s)-V*(t)| / d(s,t) over the others:"
+    f" {np.max(gap_pairs[d_pairs > 1e-9] / d_pairs[d_pairs > 1e-9]):.3f}"
+)
 
 fig, ax = plt.subplots(figsize=(4.5, 3.5))
 ax.scatter(d_pairs, gap_pairs, s=14, label="state pairs $(s, t)$")

@@ -96,8 +96,7 @@ plt.show()
 rng = np.random.default_rng(0)
 runs = {mode: bn_matrix_ascent(R, mode=mode, n_init=500, steps=5000, rng=rng) for mode in ("independent", "edge")}
 for mode, r in runs.items():
-    print(f"{mode:12s}: {r.success_rate:.2f} of 500 starts reach 11; "
-          f"median Nash gap {np.median(r.nash_gap):.1e}")
+    print(f"{mode:12s}: {r.success_rate:.2f} of 500 starts reach 11; median Nash gap {np.median(r.nash_gap):.1e}")
 
 # %% [markdown]
 # ## 3. Failures are equilibria over conditional policies
@@ -129,10 +128,15 @@ print("agent 2's conditional after a_1 (off path):", np.round(r.y[k][0], 3), " a
 # starting with $q_0 \approx 0.95$ keeps most of it (lab `bn_coordination` has the full table).
 
 # %%
-for name, kw in (("digest schedule", dict(edge_logit0=0.0, beta=1.0)),
-                 ("with distillation", dict(edge_logit0=3.0, beta=5.0, distill=1.0))):
+for name, kw in (
+    ("digest schedule", dict(edge_logit0=0.0, beta=1.0)),
+    ("with distillation", dict(edge_logit0=3.0, beta=5.0, distill=1.0)),
+):
     r = bn_matrix_ascent(R, mode="learned_edge", n_init=500, steps=5000, rng=np.random.default_rng(1), **kw)
-    kept = (r.success_rate - runs["independent"].success_rate) / (runs["edge"].success_rate
-                                                                  - runs["independent"].success_rate)
-    print(f"{name:18s}: executed without the edge {r.success_rate:.2f}, "
-          f"final edge probability {r.edge_probability.mean():.2f}, share of the edge's advantage kept {kept:.0%}")
+    kept = (r.success_rate - runs["independent"].success_rate) / (
+        runs["edge"].success_rate - runs["independent"].success_rate
+    )
+    print(
+        f"{name:18s}: executed without the edge {r.success_rate:.2f}, "
+        f"final edge probability {r.edge_probability.mean():.2f}, share of the edge's advantage kept {kept:.0%}"
+    )

@@ -74,7 +74,7 @@ for conv, eps in (("verl", 1e-6), ("trl", 1e-4)):
     print(f"{conv}: group 0 matches (r - mean) / (std_ddof1 + {eps:g}):", np.round(by_hand, 7))
 G0 = len(r0)
 assert np.allclose(adv["rloo"][g == 0], G0 / (G0 - 1) * (r0 - r0.mean()), rtol=0, atol=1e-12)
-assert np.all(adv["verl"][g == 1] == 0) and np.all(adv["trl"][g == 1] == 0)     # zero variance
+assert np.all(adv["verl"][g == 1] == 0) and np.all(adv["trl"][g == 1] == 0)  # zero variance
 assert np.isclose(adv["verl"][g == 2][0], 0.5 / (1 + 1e-6)) and adv["trl"][g == 2][0] == 0.0  # singleton
 print("singleton group: verl", adv["verl"][g == 2][0], " trl", adv["trl"][g == 2][0])
 
@@ -98,8 +98,7 @@ theta = np.zeros((env.n_states, env.n_actions))
 theta[:, 2] = 0.5
 pi = toy_envs.softmax_policy(theta)
 exact = toy_envs.exact_values(env, pi)
-print("pi(. | s) =", np.round(pi[0], 3), " exact success probability:",
-      round(toy_envs.success_probability(env, pi), 4))
+print("pi(. | s) =", np.round(pi[0], 3), " exact success probability:", round(toy_envs.success_probability(env, pi), 4))
 print("A^pi (rows: positions 0..4 and the goal; columns: left, stay, right)")
 print(np.round(exact.adv, 4))
 assert np.allclose((pi * exact.adv).sum(axis=1), 0.0, atol=1e-12)  # E_{a~pi} A^pi(s, a) = 0
@@ -146,17 +145,26 @@ for G in group_sizes:
         assert np.isclose(results[n, G]["corr"], np.corrcoef(a_hat, a_true)[0, 1])
     print(f"G = {G}: {len(a_true)} step rows from {8 * (128 // G)} groups")
 
-print(f"\n{'estimator':10s}" + "".join(f"{'G=' + str(G) + ' corr':>12s}{'sign':>7s}{'batch':>7s}"
-                                       for G in group_sizes))
+print(f"\n{'estimator':10s}" + "".join(f"{'G=' + str(G) + ' corr':>12s}{'sign':>7s}{'batch':>7s}" for G in group_sizes))
 for n in names:
-    print(f"{n:10s}" + "".join(f"{results[n, G]['corr']:12.3f}{results[n, G]['sign_agree']:7.3f}"
-                               f"{results[n, G]['cell_sign_agree']:7.3f}" for G in group_sizes))
+    print(
+        f"{n:10s}"
+        + "".join(
+            f"{results[n, G]['corr']:12.3f}{results[n, G]['sign_agree']:7.3f}{results[n, G]['cell_sign_agree']:7.3f}"
+            for G in group_sizes
+        )
+    )
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(9, 2.8))
 x = np.arange(len(names))
-for k, (col, title) in enumerate((("corr", r"corr$(\hat A, A^\pi)$"), ("sign_agree", "row sign agreement"),
-                                  ("cell_sign_agree", "batch sign agreement"))):
+for k, (col, title) in enumerate(
+    (
+        ("corr", r"corr$(\hat A, A^\pi)$"),
+        ("sign_agree", "row sign agreement"),
+        ("cell_sign_agree", "batch sign agreement"),
+    )
+):
     ax = axes[k]
     for j, G in enumerate(group_sizes):
         ax.bar(x + (j - 0.5) * 0.38, [results[n, G][col] for n in names], width=0.38, label=f"G = {G}")
@@ -166,8 +174,9 @@ for k, (col, title) in enumerate((("corr", r"corr$(\hat A, A^\pi)$"), ("sign_agr
     ax.set_xticklabels(names, rotation=30)
     ax.set_title(title)
 axes[0].legend()
-fig.suptitle(r"Corridor(5), softmax policy, 128 episodes per batch x 8 batches: estimators vs exact $A^\pi$",
-             fontsize=9)
+fig.suptitle(
+    r"Corridor(5), softmax policy, 128 episodes per batch x 8 batches: estimators vs exact $A^\pi$", fontsize=9
+)
 fig.tight_layout()
 
 # %% [markdown]
@@ -182,9 +191,13 @@ fig.tight_layout()
 
 # %%
 ro = toy_envs.rollout(env, theta, group_size=8, n_prompts=4, rng=rng, exact=exact)
-instance = {"rewards": np.array(ro.rewards), "group_ids": np.array(ro.group_ids),
-            "trajectory_ids": np.array(ro.trajectory_ids), "step_ids": np.array(ro.step_ids),
-            "observation_keys": np.array(ro.observation_keys)}
+instance = {
+    "rewards": np.array(ro.rewards),
+    "group_ids": np.array(ro.group_ids),
+    "trajectory_ids": np.array(ro.trajectory_ids),
+    "step_ids": np.array(ro.step_ids),
+    "observation_keys": np.array(ro.observation_keys),
+}
 (on_corridor,) = assert_claim("L2", instance, rng=rng)
 print("corridor batch:", on_corridor)
 random_instances = assert_claim("L2", rng=rng, n=20)

@@ -92,8 +92,10 @@ for i in (0, 1):
     sh = remove_shaping(fit.rewards[i], m.R, m, game.gamma)
     print(f"player {i}: max |pi_hat - pi_E| = {np.abs(fit.policies[i] - eq.policies[i]).max():.1e}")
     print("  true rbar =\n", m.R, "\n  recovered =\n", fit.rewards[i])
-    print(f"  potential Phi = {sh.potential}, residual after removing it {sh.residual:.1e}, "
-          f"correlation {sh.correlation_before:.3f} -> {sh.correlation_after:.3f}")
+    print(
+        f"  potential Phi = {sh.potential}, residual after removing it {sh.residual:.1e}, "
+        f"correlation {sh.correlation_before:.3f} -> {sh.correlation_after:.3f}"
+    )
 
 # %% [markdown]
 # The joint reward $r_i(s, a_i, a_{-i})$ is identified even less: only its average under $\pi_{-i}$ enters, so

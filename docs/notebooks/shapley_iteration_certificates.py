@@ -74,8 +74,7 @@ print(result)
 res = marl.shapley_value_iteration(game, tol=1e-12)
 fig, ax = plt.subplots(figsize=(4.5, 2.8))
 ax.semilogy(np.arange(1, res.n_iter + 1), res.residuals, marker="o", label="certified half-width")
-ax.semilogy(np.arange(1, res.n_iter + 1), 10 * 0.9 ** np.arange(1, res.n_iter + 1), ls="--",
-            label=r"$\propto\gamma^t$")
+ax.semilogy(np.arange(1, res.n_iter + 1), 10 * 0.9 ** np.arange(1, res.n_iter + 1), ls="--", label=r"$\propto\gamma^t$")
 ax.set_xlabel("Shapley backups")
 ax.legend()
 print(res.n_iter, res.error_bound)
@@ -116,11 +115,21 @@ from marl.learners.minimax_q import minimax_q  # noqa: E402
 reset = np.zeros(soccer.n_states)
 reset[list(kickoff)] = 0.5
 steps = [10_000, 100_000, 1_000_000]
-learned = minimax_q(soccer, n_iter=steps[-1], rng=np.random.default_rng(0), mode="online", epsilon=0.2,
-                    opponent="minimax", s0=kickoff[0], reset_prob=0.1, reset_dist=reset, checkpoints=steps)
+learned = minimax_q(
+    soccer,
+    n_iter=steps[-1],
+    rng=np.random.default_rng(0),
+    mode="online",
+    epsilon=0.2,
+    opponent="minimax",
+    s0=kickoff[0],
+    reset_prob=0.1,
+    reset_dist=reset,
+    checkpoints=steps,
+)
 for t, q in zip(steps, learned.q_checkpoints):
     x = marl.zero_sum_matrix_game(q).row_strategy
-    br = marl.best_response(soccer, x, 1)   # the column player's exact best response to x
+    br = marl.best_response(soccer, x, 1)  # the column player's exact best response to x
     conceded = exact.v[kickoff[0]] + br.v[kickoff[0]]
     print(f"after {t:>9,} steps: the learned strategy concedes {conceded:.3f} to a best response at kick-off")
 

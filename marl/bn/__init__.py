@@ -12,6 +12,7 @@ learning by REINFORCE (:func:`bn_reinforce`) and a centralised actor-critic (:fu
 
 ``import marl.bn`` loads numpy, scipy and numba only (kernels compile on first use).
 """
+
 from __future__ import annotations
 
 from marl.bn.model import (  # noqa: F401  (public, eager: no kernels)
@@ -54,8 +55,19 @@ _LAZY = {
     "PENALTY": "marl.bn.matrix",
     "climbing_penalty_game": "marl.bn.matrix",
 }
-_EAGER = ("CooperativeGame", "bn_joint_policy", "bn_sample_actions", "check_parents", "conditional_policies",
-          "context_index", "n_contexts", "random_theta", "reference_bn_joint_policy", "theta_shapes",
-          "topological_order", "zero_theta")
+_EAGER = (
+    "CooperativeGame",
+    "bn_joint_policy",
+    "bn_sample_actions",
+    "check_parents",
+    "conditional_policies",
+    "context_index",
+    "n_contexts",
+    "random_theta",
+    "reference_bn_joint_policy",
+    "theta_shapes",
+    "topological_order",
+    "zero_theta",
+)
 
 __getattr__, __dir__, __all__ = lazy_names(__name__, _LAZY, submodules=("torch",), eager=_EAGER)

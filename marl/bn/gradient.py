@@ -14,6 +14,7 @@ starting at ``off[i]`` and holding ``(S, K_i, A_i)`` in C order; ``par_idx[par_p
 are agent ``i``'s parents, ascending, and its context index is the mixed-radix number of their
 actions (last parent fastest), i.e. ``numpy.ravel_multi_index``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -71,7 +72,7 @@ def _unpack(flat, game, parents, K) -> tuple:
     out, o = [], 0
     for i, a in enumerate(game.n_actions):
         size = game.n_states * int(K[i]) * a
-        out.append(flat[o:o + size].reshape(game.n_states, int(K[i]), a).copy())
+        out.append(flat[o : o + size].reshape(game.n_states, int(K[i]), a).copy())
         o += size
     return tuple(out)
 
@@ -354,8 +355,24 @@ def bn_policy_gradient(game, parents, theta) -> BNGradient:
         v, q, d = np.empty(S), np.empty((S, J)), np.empty(S)
         cond = np.empty_like(packed.flat)
         R = np.ascontiguousarray(game.joint_mdp.R, dtype=np.float64)
-        value = _value_grad_dense(game.dense_joint_P(), R, game.gamma, np.asarray(game.mu), packed.flat, packed.off,
-                                  packed.K, packed.A, packed.par_ptr, packed.par_idx, cond, pi, v, q, d, grad)
+        value = _value_grad_dense(
+            game.dense_joint_P(),
+            R,
+            game.gamma,
+            np.asarray(game.mu),
+            packed.flat,
+            packed.off,
+            packed.K,
+            packed.A,
+            packed.par_ptr,
+            packed.par_idx,
+            cond,
+            pi,
+            v,
+            q,
+            d,
+            grad,
+        )
     else:
         import mdp
 
@@ -365,8 +382,9 @@ def bn_policy_gradient(game, parents, theta) -> BNGradient:
         ev = mdp.policy_evaluation(m, pi)
         v, q = np.array(ev.v), np.array(ev.q)
         d = m.occupancy(pi, np.asarray(game.mu)) / (1.0 - game.gamma)
-        _accumulate_kernel(packed.cond, packed.off, packed.K, packed.A, packed.par_ptr, packed.par_idx, pi,
-                           q - v[:, None], d, grad)
+        _accumulate_kernel(
+            packed.cond, packed.off, packed.K, packed.A, packed.par_ptr, packed.par_idx, pi, q - v[:, None], d, grad
+        )
         value = float(np.asarray(game.mu) @ v)
     return BNGradient(grad=_unpack(grad, game, parents, packed.K), value=float(value), v=v, q=q, d=d, pi=pi)
 
@@ -401,8 +419,22 @@ def bn_exact_pg(game, parents, theta0, *, lr: float, steps: int) -> BNAscentResu
     values, norms = np.empty(steps), np.empty(steps)
     if not game.is_sparse:
         R = np.ascontiguousarray(game.joint_mdp.R, dtype=np.float64)
-        _ascent_dense(game.dense_joint_P(), R, game.gamma, np.asarray(game.mu), flat, packed.off, packed.K, packed.A,
-                      packed.par_ptr, packed.par_idx, lr, steps, values, norms)
+        _ascent_dense(
+            game.dense_joint_P(),
+            R,
+            game.gamma,
+            np.asarray(game.mu),
+            flat,
+            packed.off,
+            packed.K,
+            packed.A,
+            packed.par_ptr,
+            packed.par_idx,
+            lr,
+            steps,
+            values,
+            norms,
+        )
     else:
         for t in range(steps):
             res = bn_policy_gradient(game, parents, _unpack(flat, game, parents, packed.K))
@@ -412,5 +444,12 @@ def bn_exact_pg(game, parents, theta0, *, lr: float, steps: int) -> BNAscentResu
             flat += lr * g
     theta_out = _unpack(flat, game, parents, packed.K)
     final = bn_policy_gradient(game, parents, theta_out)
-    return BNAscentResult(theta=theta_out, pi=np.array(final.pi), v=np.array(final.v), value=final.value,
-                          n_iter=steps, values=values, residuals=norms)
+    return BNAscentResult(
+        theta=theta_out,
+        pi=np.array(final.pi),
+        v=np.array(final.v),
+        value=final.value,
+        n_iter=steps,
+        values=values,
+        residuals=norms,
+    )

@@ -17,6 +17,7 @@ Exact gradients (softmax policy gradient of the expected payoff): ``dJ/dth1 = x 
 ``dJ/dth2c[a] = q x_a y_a * (R[a] - y_a^T R[a])``, ``dJ/dth2 = (1 - q) z * (w - z^T w)`` with
 ``w = x^T R``, ``dJ/de = q (1 - q) (J_edge - J_free)``.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -256,9 +257,20 @@ def _softmax(t):
     return z / z.sum(axis=-1, keepdims=True)
 
 
-def bn_matrix_ascent(payoff, *, mode: str, n_init: int = 1000, steps: int = 5000, lr: float = 0.1, rng,
-                     init_scale: float = 1.0, edge_logit0: float = 0.0, beta: float = 1.0, distill: float = 0.0,
-                     success_tol: float = 0.1) -> MatrixAscentResult:
+def bn_matrix_ascent(
+    payoff,
+    *,
+    mode: str,
+    n_init: int = 1000,
+    steps: int = 5000,
+    lr: float = 0.1,
+    rng,
+    init_scale: float = 1.0,
+    edge_logit0: float = 0.0,
+    beta: float = 1.0,
+    distill: float = 0.0,
+    success_tol: float = 0.1,
+) -> MatrixAscentResult:
     """Exact softmax policy-gradient ascent from ``n_init`` random initialisations at once.
 
     Parameters
@@ -297,8 +309,11 @@ def bn_matrix_ascent(payoff, *, mode: str, n_init: int = 1000, steps: int = 5000
     beta = check_tol(beta, "beta", allow_zero=True)
     distill = check_tol(distill, "distill", allow_zero=True)
     success_tol = check_tol(success_tol, "success_tol")
-    if isinstance(edge_logit0, bool) or not isinstance(edge_logit0, (int, float, np.integer, np.floating)) \
-            or not np.isfinite(edge_logit0):
+    if (
+        isinstance(edge_logit0, bool)
+        or not isinstance(edge_logit0, (int, float, np.integer, np.floating))
+        or not np.isfinite(edge_logit0)
+    ):
         raise TypeError(f"edge_logit0 must be a finite real number, got {edge_logit0!r}")
     edge_logit0 = float(edge_logit0)
     A1, A2 = R.shape
@@ -330,6 +345,17 @@ def bn_matrix_ascent(payoff, *, mode: str, n_init: int = 1000, steps: int = 5000
             y_edge, with_edge = np.empty((0, A1, A2)), value
     optimum = float(R.max())
     success = value >= optimum - success_tol
-    return MatrixAscentResult(mode=mode, x=x, y=y_exec, y_edge=y_edge, value=value, value_with_edge=np.array(with_edge),
-                              edge_probability=q, nash_gap=matrix_nash_gap(R, x, y_exec), optimum=optimum,
-                              success=success, success_rate=float(success.mean()), residuals=trace)
+    return MatrixAscentResult(
+        mode=mode,
+        x=x,
+        y=y_exec,
+        y_edge=y_edge,
+        value=value,
+        value_with_edge=np.array(with_edge),
+        edge_probability=q,
+        nash_gap=matrix_nash_gap(R, x, y_exec),
+        optimum=optimum,
+        success=success,
+        success_rate=float(success.mean()),
+        residuals=trace,
+    )

@@ -17,6 +17,7 @@ The tabular softmax BN policy has one logit table per agent, ``theta[i]`` of sha
 ``pi(a | s) = prod_i pi_i(a_i | s, a_{Pa(i)})`` (Chen & Zhang 2023, Sec. 3; ``docs/papers/bn_marl.md``).
 Actions are sampled agent by agent in a topological order of the DAG.
 """
+
 from __future__ import annotations
 
 import numbers
@@ -112,7 +113,9 @@ class CooperativeGame:
             if mu_arr.shape != (S,):
                 raise ValueError(f"mu must have shape (S,) = ({S},), got {mu_arr.shape}")
             if mu_arr.min() < 0 or abs(mu_arr.sum() - 1.0) > 1e-8:
-                raise ValueError(f"mu must be a probability vector (non-negative, summing to 1), sums to {mu_arr.sum()!r}")
+                raise ValueError(
+                    f"mu must be a probability vector (non-negative, summing to 1), sums to {mu_arr.sum()!r}"
+                )
         mu_arr.setflags(write=False)
         R_arr.setflags(write=False)
         self._S, self._A, self._J = S, A, J
@@ -121,7 +124,9 @@ class CooperativeGame:
 
     # ------------------------------------------------------------------ constructors
     @classmethod
-    def from_rewards(cls, P, rewards, gamma, *, mu=None, atol: float | None = None, rtol: float = 0.0) -> CooperativeGame:
+    def from_rewards(
+        cls, P, rewards, gamma, *, mu=None, atol: float | None = None, rtol: float = 0.0
+    ) -> CooperativeGame:
         """Game from one reward table per agent, ``rewards`` ``(n, S, A_1, ..., A_n)``.
 
         Raises ``ValueError`` naming ``rewards`` when the tables differ by more than ``rtol``
@@ -225,8 +230,7 @@ class CooperativeGame:
 
     def __repr__(self) -> str:
         store = "sparse" if self._sparse else "dense"
-        return (f"CooperativeGame(agents={self.n_agents}, S={self._S}, actions={self._A}, "
-                f"gamma={self._gamma}, {store})")
+        return f"CooperativeGame(agents={self.n_agents}, S={self._S}, actions={self._A}, gamma={self._gamma}, {store})"
 
 
 def _rename_joint(msg: str, A) -> str:
@@ -255,12 +259,15 @@ def check_parents(parents, n_agents: int, name: str = "parents") -> tuple:
     parent, a self-loop or a cycle (the message names the cycle).
     """
     if isinstance(parents, (str, bytes, numbers.Number)) or parents is None:
-        raise TypeError(f"{name} must be a sequence of {n_agents} collections of agent indices, got {type(parents).__name__}")
+        raise TypeError(
+            f"{name} must be a sequence of {n_agents} collections of agent indices, got {type(parents).__name__}"
+        )
     try:
         items = list(parents)
     except TypeError:
-        raise TypeError(f"{name} must be a sequence of {n_agents} collections of agent indices, "
-                        f"got {type(parents).__name__}") from None
+        raise TypeError(
+            f"{name} must be a sequence of {n_agents} collections of agent indices, got {type(parents).__name__}"
+        ) from None
     if len(items) != n_agents:
         raise ValueError(f"{name} must hold one parent set per agent ({n_agents}), got {len(items)}")
     out = []
@@ -311,7 +318,7 @@ def _topological_order(parents: tuple, name: str) -> tuple:
         while node not in path:
             path.append(node)
             node = next(j for j in parents[node] if j in left)
-        cyc = path[path.index(node):][::-1]
+        cyc = path[path.index(node) :][::-1]
         k = cyc.index(min(cyc))
         cyc = cyc[k:] + cyc[:k]
         cyc_str = " -> ".join(map(str, cyc + [cyc[0]]))
@@ -363,8 +370,9 @@ def check_theta(theta, game, parents, name: str = "theta") -> tuple:
     """
     shapes = theta_shapes(game, parents)
     if isinstance(theta, (np.ndarray, str, bytes)) or not hasattr(theta, "__len__"):
-        raise TypeError(f"{name} must be a sequence of {len(shapes)} arrays (one logit table per agent), "
-                        f"got {type(theta).__name__}")
+        raise TypeError(
+            f"{name} must be a sequence of {len(shapes)} arrays (one logit table per agent), got {type(theta).__name__}"
+        )
     if len(theta) != len(shapes):
         raise ValueError(f"{name} must hold one logit table per agent ({len(shapes)}), got {len(theta)}")
     out = []

@@ -15,6 +15,7 @@ best response solves a single-agent MDP over the contexts ``(s, p)``, ``p`` the 
 So ``V_i^BR(s) = sum_p m_s(p) V_aug^*(s, p)`` and the gap is ``max_i rho^T (V_i^BR - V^pi)``. A
 context with ``m_s(p) = 0`` is unreachable; it gets an absorbing zero-reward row (it carries no weight).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -113,8 +114,11 @@ def _best_response_mdp(game, parents, conds, i):
     cols = np.arange(S * J)
     agg = sp.csr_matrix((W.ravel(), (rows, cols)), shape=(S * K * Ai, S * J))
     P_joint = game.joint_mdp.P
-    P_joint = P_joint.astype(np.float64) if sp.issparse(P_joint) else sp.csr_matrix(
-        np.asarray(P_joint, dtype=np.float64).reshape(S * J, S))
+    P_joint = (
+        P_joint.astype(np.float64)
+        if sp.issparse(P_joint)
+        else sp.csr_matrix(np.asarray(P_joint, dtype=np.float64).reshape(S * J, S))
+    )
     T = agg @ P_joint  # (S K A_i, S)
     R_aug = agg @ np.asarray(game.R, dtype=np.float64).ravel()
     E = sp.csr_matrix((marg.ravel(), (np.repeat(np.arange(S), K), np.arange(S * K))), shape=(S, S * K))
@@ -185,5 +189,12 @@ def bn_nash_gap(game, parents, theta, *, tol: float = 1e-10) -> BNNashGap:
     per_state = vbr - v[None, :]
     mu = np.asarray(game.mu)
     per_agent = per_state @ mu
-    return BNNashGap(value=float(per_agent.max()), per_agent=per_agent, per_state=per_state, v=v,
-                     v_best_response=vbr, best_response=tuple(brs), error_bound=err + worst_solve)
+    return BNNashGap(
+        value=float(per_agent.max()),
+        per_agent=per_agent,
+        per_state=per_state,
+        v=v,
+        v_best_response=vbr,
+        best_response=tuple(brs),
+        error_bound=err + worst_solve,
+    )

@@ -19,6 +19,7 @@ each agent's own conditional (Chen & Zhang 2023, BN policy-gradient theorem; ``d
 Randomness: the caller's ``numpy.random.Generator`` is passed into the compiled loops (numba draws
 from it directly); the numpy twins consume it in the same order, so both give the same numbers.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -100,8 +101,27 @@ def _score_add(s, acts, weight, cond, off, K, A, par_ptr, par_idx, g):
 
 
 @njit(cache=True)
-def _episodes(indptr, indices, cdf, R, gamma, mu_cdf, cond, off, K, A, par_ptr, par_idx, order, n_episodes,
-              max_len, rng, g_sum, g_sq, ret):
+def _episodes(
+    indptr,
+    indices,
+    cdf,
+    R,
+    gamma,
+    mu_cdf,
+    cond,
+    off,
+    K,
+    A,
+    par_ptr,
+    par_idx,
+    order,
+    n_episodes,
+    max_len,
+    rng,
+    g_sum,
+    g_sq,
+    ret,
+):
     """``n_episodes`` REINFORCE estimates at fixed ``cond``: sums and sums of squares in ``g_sum``, ``g_sq``."""
     J = R.shape[1]
     n = A.shape[0]
@@ -137,8 +157,28 @@ def _episodes(indptr, indices, cdf, R, gamma, mu_cdf, cond, off, K, A, par_ptr, 
 
 
 @njit(cache=True)
-def _reinforce_loop(indptr, indices, cdf, R, gamma, mu_cdf, flat, off, K, A, par_ptr, par_idx, order, S, n_iter,
-                    batch, lr, max_len, rng, returns):
+def _reinforce_loop(
+    indptr,
+    indices,
+    cdf,
+    R,
+    gamma,
+    mu_cdf,
+    flat,
+    off,
+    K,
+    A,
+    par_ptr,
+    par_idx,
+    order,
+    S,
+    n_iter,
+    batch,
+    lr,
+    max_len,
+    rng,
+    returns,
+):
     cond = np.empty_like(flat)
     g_sum = np.empty_like(flat)
     g_sq = np.empty_like(flat)
@@ -147,8 +187,27 @@ def _reinforce_loop(indptr, indices, cdf, R, gamma, mu_cdf, flat, off, K, A, par
         _softmax_kernel(flat, off, K, A, S, cond)
         g_sum[:] = 0.0
         g_sq[:] = 0.0
-        _episodes(indptr, indices, cdf, R, gamma, mu_cdf, cond, off, K, A, par_ptr, par_idx, order, batch, max_len,
-                  rng, g_sum, g_sq, ret)
+        _episodes(
+            indptr,
+            indices,
+            cdf,
+            R,
+            gamma,
+            mu_cdf,
+            cond,
+            off,
+            K,
+            A,
+            par_ptr,
+            par_idx,
+            order,
+            batch,
+            max_len,
+            rng,
+            g_sum,
+            g_sq,
+            ret,
+        )
         returns[it] = ret[0] / batch
         for k in range(flat.shape[0]):
             flat[k] += lr * g_sum[k] / batch
@@ -188,8 +247,9 @@ def _joint_row(s, flat, off, K, A, par_ptr, par_idx, J, row, acts, buf):
 
 
 @njit(cache=True)
-def _actor_critic_loop(indptr, indices, cdf, R, gamma, mu_cdf, flat, off, K, A, par_ptr, par_idx, order, n_steps,
-                       lr_a, lr_c, Q, s0, rng):
+def _actor_critic_loop(
+    indptr, indices, cdf, R, gamma, mu_cdf, flat, off, K, A, par_ptr, par_idx, order, n_steps, lr_a, lr_c, Q, s0, rng
+):
     _S, J = R.shape
     n = A.shape[0]
     acts = np.empty(n, dtype=np.int64)
@@ -290,7 +350,7 @@ def reference_bn_reinforce_gradient(game, parents, theta, n_episodes, rng, max_l
             g_sum[i] += ge[i]
             g_sq[i] += ge[i] ** 2
     mean = tuple(g / n_episodes for g in g_sum)
-    se = tuple(np.sqrt(np.maximum(q / n_episodes - m ** 2, 0.0) / max(n_episodes - 1, 1)) for q, m in zip(g_sq, mean))
+    se = tuple(np.sqrt(np.maximum(q / n_episodes - m**2, 0.0) / max(n_episodes - 1, 1)) for q, m in zip(g_sq, mean))
     return mean, se, tot / n_episodes
 
 
@@ -394,10 +454,29 @@ def bn_reinforce_gradient(game, parents, theta, *, n_episodes: int, rng, max_len
     rng = check_rng(rng)
     packed, (indptr, indices, cdf), mu_cdf, order, R = _sampling_arrays(game, parents, theta)
     g_sum, g_sq, ret = np.zeros_like(packed.flat), np.zeros_like(packed.flat), np.zeros(1)
-    _episodes(indptr, indices, cdf, R, game.gamma, mu_cdf, packed.cond, packed.off, packed.K, packed.A,
-              packed.par_ptr, packed.par_idx, order, n_episodes, max_len, rng, g_sum, g_sq, ret)
+    _episodes(
+        indptr,
+        indices,
+        cdf,
+        R,
+        game.gamma,
+        mu_cdf,
+        packed.cond,
+        packed.off,
+        packed.K,
+        packed.A,
+        packed.par_ptr,
+        packed.par_idx,
+        order,
+        n_episodes,
+        max_len,
+        rng,
+        g_sum,
+        g_sq,
+        ret,
+    )
     mean = g_sum / n_episodes
-    se = np.sqrt(np.maximum(g_sq / n_episodes - mean ** 2, 0.0) / (n_episodes - 1))
+    se = np.sqrt(np.maximum(g_sq / n_episodes - mean**2, 0.0) / (n_episodes - 1))
     return (_unpack(mean, game, parents, packed.K), _unpack(se, game, parents, packed.K), float(ret[0] / n_episodes))
 
 
@@ -405,8 +484,18 @@ def _checkpoints(total: int, n: int) -> np.ndarray:
     return np.unique(np.linspace(0, total, n + 1).round().astype(np.int64))[1:]
 
 
-def bn_reinforce(game, parents, theta0, *, n_iter: int, batch: int = 16, lr: float = 0.1, rng,
-                 n_checkpoints: int = 10, max_len: int = 100_000) -> SampledResult:
+def bn_reinforce(
+    game,
+    parents,
+    theta0,
+    *,
+    n_iter: int,
+    batch: int = 16,
+    lr: float = 0.1,
+    rng,
+    n_checkpoints: int = 10,
+    max_len: int = 100_000,
+) -> SampledResult:
     """Stochastic policy-gradient ascent with the REINFORCE estimate (``batch`` episodes per step).
 
     Parameters
@@ -444,19 +533,47 @@ def bn_reinforce(game, parents, theta0, *, n_iter: int, batch: int = 16, lr: flo
     cps = _checkpoints(n_iter, n_checkpoints)
     values, done = [], 0
     for c in cps:
-        _reinforce_loop(indptr, indices, cdf, R, game.gamma, mu_cdf, flat, packed.off, packed.K, packed.A,
-                        packed.par_ptr, packed.par_idx, order, game.n_states, int(c - done), batch, lr, max_len, rng,
-                        returns[done:c])
+        _reinforce_loop(
+            indptr,
+            indices,
+            cdf,
+            R,
+            game.gamma,
+            mu_cdf,
+            flat,
+            packed.off,
+            packed.K,
+            packed.A,
+            packed.par_ptr,
+            packed.par_idx,
+            order,
+            game.n_states,
+            int(c - done),
+            batch,
+            lr,
+            max_len,
+            rng,
+            returns[done:c],
+        )
         done = int(c)
         values.append(bn_policy_gradient(game, parents, _unpack(flat, game, parents, packed.K)).value)
     th = _unpack(flat, game, parents, packed.K)
     final = bn_policy_gradient(game, parents, th)
-    return SampledResult(theta=th, pi=np.array(final.pi), value=final.value, values=np.array(values), checkpoints=cps,
-                         returns=returns, q=np.empty((0, 0)), n_iter=n_iter)
+    return SampledResult(
+        theta=th,
+        pi=np.array(final.pi),
+        value=final.value,
+        values=np.array(values),
+        checkpoints=cps,
+        returns=returns,
+        q=np.empty((0, 0)),
+        n_iter=n_iter,
+    )
 
 
-def bn_actor_critic(game, parents, theta0, *, n_steps: int, lr_actor: float = 0.05, lr_critic: float = 0.2, rng,
-                    n_checkpoints: int = 10) -> SampledResult:
+def bn_actor_critic(
+    game, parents, theta0, *, n_steps: int, lr_actor: float = 0.05, lr_critic: float = 0.2, rng, n_checkpoints: int = 10
+) -> SampledResult:
     """Online actor-critic for a BN policy with a centralised joint-action tabular critic.
 
     See the module docstring for the updates. States follow the normalised discounted visitation
@@ -495,11 +612,38 @@ def bn_actor_critic(game, parents, theta0, *, n_steps: int, lr_actor: float = 0.
     values, done = [], 0
     s = _draw_vec(mu_cdf, rng.random())
     for c in cps:
-        s = _actor_critic_loop(indptr, indices, cdf, R, game.gamma, mu_cdf, flat, packed.off, packed.K, packed.A,
-                               packed.par_ptr, packed.par_idx, order, int(c - done), lr_actor, lr_critic, Q, s, rng)
+        s = _actor_critic_loop(
+            indptr,
+            indices,
+            cdf,
+            R,
+            game.gamma,
+            mu_cdf,
+            flat,
+            packed.off,
+            packed.K,
+            packed.A,
+            packed.par_ptr,
+            packed.par_idx,
+            order,
+            int(c - done),
+            lr_actor,
+            lr_critic,
+            Q,
+            s,
+            rng,
+        )
         done = int(c)
         values.append(bn_policy_gradient(game, parents, _unpack(flat, game, parents, packed.K)).value)
     th = _unpack(flat, game, parents, packed.K)
     final = bn_policy_gradient(game, parents, th)
-    return SampledResult(theta=th, pi=np.array(final.pi), value=final.value, values=np.array(values), checkpoints=cps,
-                         returns=np.empty(0), q=Q, n_iter=n_steps)
+    return SampledResult(
+        theta=th,
+        pi=np.array(final.pi),
+        value=final.value,
+        values=np.array(values),
+        checkpoints=cps,
+        returns=np.empty(0),
+        q=Q,
+        n_iter=n_steps,
+    )

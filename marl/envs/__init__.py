@@ -15,9 +15,9 @@ environment exports its exact model as a :class:`marl.MarkovGame` (``module.mode
   ``CooperativeGame``.
 * :mod:`marl.envs.gems_v0` -- a two-agent general-sum gems grid game (the MAMQL lab's task).
 """
+
 from __future__ import annotations
 
-from marl.envs import matrix_games_v0, pursuit_v0, soccer_v0
-from marl.envs import coop_games_v0, gems_v0
+from marl.envs import coop_games_v0, gems_v0, matrix_games_v0, pursuit_v0, soccer_v0
 
 __all__ = ["matrix_games_v0", "pursuit_v0", "soccer_v0", "coop_games_v0", "gems_v0"]

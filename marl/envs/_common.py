@@ -6,6 +6,7 @@ truncation at ``max_cycles``, ``render_mode`` ``None`` or ``"ansi"``, seeding by
 single integer index into the exported :class:`marl.MarkovGame`. Subclasses supply the dynamics
 (``_sample_start``, ``_sample_step``), the observation of a state and an ANSI picture.
 """
+
 from __future__ import annotations
 
 import numbers

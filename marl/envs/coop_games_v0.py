@@ -19,6 +19,7 @@ Built-in games (:data:`GAMES`):
 ``env.unwrapped.model()``) returns the exact game, with ``gamma`` as given (built-ins: 0.5 by
 default), so a policy trained on the environment can be evaluated exactly.
 """
+
 from __future__ import annotations
 
 import numbers

@@ -20,6 +20,7 @@ actions, CSR transitions, ``R[i, s, a0, a1]`` the expected reward of agent ``i``
 (averaged over the slips). Observations: the joint state index (``Discrete(256)``, the same for both
 agents); infos carry ``"state"``.
 """
+
 from __future__ import annotations
 
 import functools

@@ -33,6 +33,7 @@ every state. It is zero-sum (``R (S, k1, k2)``) when the stage game is, general-
 (``(2, S, k1, k2)``) otherwise. The value of every state of a zero-sum repeated game is
 ``val(M) / (1 - gamma)`` (docs/papers/foundations.md section 6 table).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -89,7 +90,9 @@ def get_game(game) -> MatrixGame:
         if isinstance(game, (list, tuple, np.ndarray)):
             game = MatrixGame(game)
         else:
-            raise TypeError(f"game must be a game name, a marl.MatrixGame or a (2, k1, k2) array, got {type(game).__name__}")
+            raise TypeError(
+                f"game must be a game name, a marl.MatrixGame or a (2, k1, k2) array, got {type(game).__name__}"
+            )
     if game.n_players != 2:
         raise ValueError(f"game must be a two-player game, got {game.n_players} players")
     return game

@@ -40,6 +40,7 @@ Episode ends in the environment: truncation after ``max_cycles`` steps (``None``
 ``Discrete(S)``, a ``numpy.int64``) or ``"positions"`` (``MultiDiscrete([w, h, w, h])``, the array
 ``(x_p, y_p, x_e, y_e)``); both players see the same. Infos carry ``"state"`` and ``"capture"``.
 """
+
 from __future__ import annotations
 
 import functools
@@ -113,9 +114,7 @@ class _Layout:
             try:
                 p, e = start
             except (TypeError, ValueError):
-                raise TypeError(
-                    "start must be 'corners', 'uniform' or a pair ((x_p, y_p), (x_e, y_e))"
-                ) from None
+                raise TypeError("start must be 'corners', 'uniform' or a pair ((x_p, y_p), (x_e, y_e))") from None
             p = _check_cell(p, "start[0] (pursuer)", self.width, self.height)
             e = _check_cell(e, "start[1] (evader)", self.width, self.height)
             for name, c in (("start[0] (pursuer)", p), ("start[1] (evader)", e)):
@@ -179,8 +178,10 @@ def _tables(width, height, torus, walls, start, slip):
     start_dist[lay.start_states] = 1.0 / lay.start_states.size
     rows = np.flatnonzero(cap > 0)
     restart = sp.csr_matrix(
-        (np.outer(cap[rows], start_dist[lay.start_states]).ravel(),
-         (np.repeat(rows, lay.start_states.size), np.tile(lay.start_states, rows.size))),
+        (
+            np.outer(cap[rows], start_dist[lay.start_states]).ravel(),
+            (np.repeat(rows, lay.start_states.size), np.tile(lay.start_states, rows.size)),
+        ),
         shape=(S * K * K, S),
     )
     P = (W @ D + restart).tocsr()
@@ -196,12 +197,12 @@ def _normalise(width, height, torus, walls, start, slip):
     lay = _Layout(width, height, torus, walls, start)
     if not isinstance(start, str):
         start = tuple(tuple(int(v) for v in c) for c in start)
-    return lay, (lay.width, lay.height, lay.torus, tuple(sorted(lay.walls)), start,
-                 check_probability(slip, "slip"))
+    return lay, (lay.width, lay.height, lay.torus, tuple(sorted(lay.walls)), start, check_probability(slip, "slip"))
 
 
-def model(gamma: float = 0.9, *, width=4, height=4, torus=False, walls=(), start="corners", slip=0.1,
-          sparse: bool = True):
+def model(
+    gamma: float = 0.9, *, width=4, height=4, torus=False, walls=(), start="corners", slip=0.1, sparse: bool = True
+):
     """The exact zero-sum Markov game of pursuit (rewards to the pursuer, the row player).
 
     Parameters as :class:`raw_env` (the episode options do not enter the model) plus ``gamma``
@@ -251,8 +252,20 @@ class raw_env(TwoPlayerParallelEnv):
     metadata = {"render_modes": ["ansi"], "name": "pursuit_v0", "is_parallelizable": True}
     possible_agents = ["pursuer_0", "evader_0"]
 
-    def __init__(self, *, width=4, height=4, torus=False, walls=(), start="corners", slip=0.1,
-                 max_cycles=100, terminate_on_capture=False, obs_type="index", render_mode=None):
+    def __init__(
+        self,
+        *,
+        width=4,
+        height=4,
+        torus=False,
+        walls=(),
+        start="corners",
+        slip=0.1,
+        max_cycles=100,
+        terminate_on_capture=False,
+        obs_type="index",
+        render_mode=None,
+    ):
         self._layout, self._key = _normalise(width, height, torus, walls, start, slip)
         self.width, self.height, self.torus, self.walls, self.start, self.slip = self._key
         if not isinstance(terminate_on_capture, (bool, np.bool_)):
@@ -265,8 +278,9 @@ class raw_env(TwoPlayerParallelEnv):
         if self.obs_type == "index":
             obs = {a: spaces.Discrete(self.n_states) for a in self.possible_agents}
         else:
-            obs = {a: spaces.MultiDiscrete([lay.width, lay.height, lay.width, lay.height])
-                   for a in self.possible_agents}
+            obs = {
+                a: spaces.MultiDiscrete([lay.width, lay.height, lay.width, lay.height]) for a in self.possible_agents
+            }
         self._observation_spaces = obs
         super().__init__(max_cycles=max_cycles, render_mode=render_mode)
 
@@ -274,8 +288,7 @@ class raw_env(TwoPlayerParallelEnv):
     def model(self, gamma: float = 0.9, *, sparse: bool = True):
         """The exact Markov game of this configuration (see :func:`model`)."""
         width, height, torus, walls, start, slip = self._key
-        return model(gamma, width=width, height=height, torus=torus, walls=walls, start=start,
-                     slip=slip, sparse=sparse)
+        return model(gamma, width=width, height=height, torus=torus, walls=walls, start=start, slip=slip, sparse=sparse)
 
     def state_index(self, pursuer, evader) -> int:
         """Model state index of pursuer at ``pursuer`` and evader at ``evader`` (``(x, y)`` pairs)."""

@@ -50,6 +50,7 @@ array ``(x_A, y_A, x_B, y_B, ball)``. Infos carry ``"state"`` (the index), ``"go
 Reference: M. L. Littman, "Markov games as a framework for multi-agent reinforcement learning",
 ICML 1994, section 6.
 """
+
 from __future__ import annotations
 
 import functools
@@ -259,8 +260,9 @@ class raw_env(TwoPlayerParallelEnv):
     possible_agents = ["player_0", "player_1"]
     n_states = N_STATES
 
-    def __init__(self, *, max_cycles=100, terminate_on_goal=False, draw_probability=0.0,
-                 obs_type="index", render_mode=None):
+    def __init__(
+        self, *, max_cycles=100, terminate_on_goal=False, draw_probability=0.0, obs_type="index", render_mode=None
+    ):
         if not isinstance(terminate_on_goal, (bool, np.bool_)):
             raise TypeError(f"terminate_on_goal must be a bool, got {type(terminate_on_goal).__name__}")
         self.terminate_on_goal = bool(terminate_on_goal)

@@ -3,6 +3,7 @@ MAMQL (Haynam et al. 2025, arXiv:2503.04679; ``docs/papers/mamql.md``).
 
 Tabular and numba-backed; ``marl.irl.torch`` (deep critics) loads torch only when used.
 """
+
 from __future__ import annotations
 
 from mdp._lazy import lazy_names

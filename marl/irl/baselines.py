@@ -14,6 +14,7 @@ Independent single-agent IQ-Learn is not a separate function: in this tabular, o
 the same estimator as :func:`marl.irl.mamql` (each agent's data already marginalise the other's
 actions), as ``docs/papers/mamql.md`` explains.
 """
+
 from __future__ import annotations
 
 import numbers
@@ -111,8 +112,9 @@ class AdversarialIRLResult:
     residuals: np.ndarray
 
 
-def adversarial_irl(game, data, lam, mu0=None, *, n_iter: int = 300, lr: float = 0.05,
-                    record_every: int = 0) -> AdversarialIRLResult:
+def adversarial_irl(
+    game, data, lam, mu0=None, *, n_iter: int = 300, lr: float = 0.05, record_every: int = 0
+) -> AdversarialIRLResult:
     """Adversarial tabular max-ent multi-agent IRL (module docstring); counts its inner soft-VI solves.
 
     Parameters
@@ -165,8 +167,14 @@ def adversarial_irl(game, data, lam, mu0=None, *, n_iter: int = 300, lr: float =
             g = rho_e[i] - rho_l[i]  # ascent direction of the max-ent log-likelihood
             m1[i] = b1 * m1[i] + (1 - b1) * g
             m2[i] = b2 * m2[i] + (1 - b2) * g * g
-            theta[i] = theta[i] + lr * (m1[i] / (1 - b1 ** t)) / (np.sqrt(m2[i] / (1 - b2 ** t)) + eps)
+            theta[i] = theta[i] + lr * (m1[i] / (1 - b1**t)) / (np.sqrt(m2[i] / (1 - b2**t)) + eps)
         if record_every and t % record_every == 0:
             history.append((n_inner, tuple(x.copy() for x in theta), tuple(x.copy() for x in pol)))
-    return AdversarialIRLResult(rewards=tuple(theta), policies=tuple(pol), n_iter=n_iter, n_inner_solves=n_inner,
-                                history=tuple(history), residuals=np.array(residuals))
+    return AdversarialIRLResult(
+        rewards=tuple(theta),
+        policies=tuple(pol),
+        n_iter=n_iter,
+        n_inner_solves=n_inner,
+        history=tuple(history),
+        residuals=np.array(residuals),
+    )

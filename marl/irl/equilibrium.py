@@ -16,6 +16,7 @@ equilibrium; claim M2), computed here by damped simultaneous soft best responses
 Conventions: player 0 is the row player (actions ``A1``), player 1 the column player; a profile is
 ``(x, y)`` with ``x[s, a1]`` and ``y[s, a2]``; player ``i``'s own-action arrays are ``(S, A_i)``.
 """
+
 from __future__ import annotations
 
 import numbers
@@ -74,8 +75,10 @@ def check_profile(game: MarkovGame, policies, name: str = "policies"):
     if isinstance(policies, np.ndarray) or not hasattr(policies, "__len__") or len(policies) != 2:
         raise TypeError(f"{name} must be a pair (x, y) of stationary strategies (S, A1), (S, A2)")
     S, (A1, A2) = game.n_states, game.n_actions
-    return (check_stationary_strategy(policies[0], f"{name}[0]", S, A1),
-            check_stationary_strategy(policies[1], f"{name}[1]", S, A2))
+    return (
+        check_stationary_strategy(policies[0], f"{name}[0]", S, A1),
+        check_stationary_strategy(policies[1], f"{name}[1]", S, A2),
+    )
 
 
 def check_mu0(mu0, S: int, name: str = "mu0") -> np.ndarray:
@@ -188,8 +191,9 @@ def _soft_br(game, lam, i, pi_other, v0):
     return m, res
 
 
-def logit_equilibrium(game, lam, *, damping: float = 0.5, tol: float = 1e-10, max_iter: int = 10_000,
-                      policies0=None) -> LogitEquilibrium:
+def logit_equilibrium(
+    game, lam, *, damping: float = 0.5, tol: float = 1e-10, max_iter: int = 10_000, policies0=None
+) -> LogitEquilibrium:
     """Entropy-regularised Nash (logit QRE) equilibrium by damped soft best responses.
 
     Each round computes both agents' soft best responses ``softmax(lam Qbar_i)`` against the other's
@@ -256,12 +260,25 @@ def logit_equilibrium(game, lam, *, damping: float = 0.5, tol: float = 1e-10, ma
     gap_error = max(r0.error_bound + e0.error_bound, r1.error_bound + e1.error_bound)
     residual = max(float(np.abs(r0.pi - x).sum(axis=1).max()), float(np.abs(r1.pi - y).sum(axis=1).max()))
     if not converged:
-        warnings.warn(f"logit_equilibrium stopped at max_iter={max_iter} with residual {residual:.3g} > tol={tol:g}",
-                      ConvergenceWarning, stacklevel=2)
-    return LogitEquilibrium(policies=(x, y), q=(np.array(r0.q), np.array(r1.q)), v=np.stack([r0.v, r1.v]), lam=lam,
-                            residual=residual, gaps=gaps, gap_error=float(gap_error), n_iter=len(residuals),
-                            n_inner_solves=n_inner, residuals=np.array(residuals), converged=converged,
-                            method=f"damped-soft-best-response[eta={damping:g}]")
+        warnings.warn(
+            f"logit_equilibrium stopped at max_iter={max_iter} with residual {residual:.3g} > tol={tol:g}",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
+    return LogitEquilibrium(
+        policies=(x, y),
+        q=(np.array(r0.q), np.array(r1.q)),
+        v=np.stack([r0.v, r1.v]),
+        lam=lam,
+        residual=residual,
+        gaps=gaps,
+        gap_error=float(gap_error),
+        n_iter=len(residuals),
+        n_inner_solves=n_inner,
+        residuals=np.array(residuals),
+        converged=converged,
+        method=f"damped-soft-best-response[eta={damping:g}]",
+    )
 
 
 # ---------------------------------------------------------------------- expert data

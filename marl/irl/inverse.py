@@ -20,6 +20,7 @@ plain-numpy objective. The policy is ``softmax(lam Qbar_i)``; the reward is read
 inverse soft Bellman operator (:func:`recover_reward`) and is identified only up to potential shaping
 (:func:`remove_shaping`); :func:`joint_reward_regression` lifts a marginal reward to joint actions.
 """
+
 from __future__ import annotations
 
 import math
@@ -69,10 +70,14 @@ def check_occupancy(occ, game, name: str = "occupancy") -> np.ndarray:
         raise ValueError(f"{name} must have shape (S, A1, A2) = ({S}, {A1}, {A2}), got {rho.shape}")
     if rho.min() < 0:
         idx = np.unravel_index(int(np.argmin(rho)), rho.shape)
-        raise ValueError(f"{name} must be a distribution (non-negative); {name}[{', '.join(map(str, idx))}] = {rho[idx]}")
+        raise ValueError(
+            f"{name} must be a distribution (non-negative); {name}[{', '.join(map(str, idx))}] = {rho[idx]}"
+        )
     if abs(rho.sum() - 1.0) > 1e-8:
-        raise ValueError(f"{name} must be a distribution summing to 1 (the normalised discounted occupancy); "
-                         f"sums to {rho.sum():.12g}")
+        raise ValueError(
+            f"{name} must be a distribution summing to 1 (the normalised discounted occupancy); "
+            f"sums to {rho.sum():.12g}"
+        )
     return rho
 
 
@@ -83,16 +88,25 @@ def check_demonstrations(demos, game, name: str = "demonstrations"):
     elif isinstance(demos, (tuple, list)) and len(demos) == 2:
         states, actions = demos
     else:
-        raise TypeError(f"{name} must be a marl.irl.Demonstrations or a pair (states, actions), "
-                        f"got {type(demos).__name__}")
+        raise TypeError(
+            f"{name} must be a marl.irl.Demonstrations or a pair (states, actions), got {type(demos).__name__}"
+        )
     states, actions = np.asarray(states), np.asarray(actions)
     for arr, nm in ((states, "states"), (actions, "actions")):
         if not np.issubdtype(arr.dtype, np.integer):
             raise TypeError(f"{name}.{nm} must hold integers, got dtype {arr.dtype}")
-    if states.ndim != 2 or actions.ndim != 3 or actions.shape[2] != 2 or states.shape[0] != actions.shape[0] \
-            or states.shape[1] != actions.shape[1] + 1 or actions.shape[1] == 0:
-        raise ValueError(f"{name} must have states (n, H + 1) and actions (n, H, 2) with H >= 1; "
-                         f"got {states.shape} and {actions.shape}")
+    if (
+        states.ndim != 2
+        or actions.ndim != 3
+        or actions.shape[2] != 2
+        or states.shape[0] != actions.shape[0]
+        or states.shape[1] != actions.shape[1] + 1
+        or actions.shape[1] == 0
+    ):
+        raise ValueError(
+            f"{name} must have states (n, H + 1) and actions (n, H, 2) with H >= 1; "
+            f"got {states.shape} and {actions.shape}"
+        )
     S, (A1, A2) = game.n_states, game.n_actions
     if states.min() < 0 or states.max() >= S:
         k, t = np.argwhere((states < 0) | (states >= S))[0]
@@ -152,8 +166,16 @@ def agent_terms(game, data, i):
         tot = counts.sum(axis=2, keepdims=True)
         p_bar = np.divide(counts, tot, out=np.zeros_like(counts), where=tot > 0)
         support = tot[:, :, 0] > 0
-    return (np.ascontiguousarray(ts, dtype=np.int64), np.ascontiguousarray(ta, dtype=np.int64),
-            np.ascontiguousarray(tw, dtype=np.float64), indptr, indices, np.ascontiguousarray(probs), p_bar, support)
+    return (
+        np.ascontiguousarray(ts, dtype=np.int64),
+        np.ascontiguousarray(ta, dtype=np.int64),
+        np.ascontiguousarray(tw, dtype=np.float64),
+        indptr,
+        indices,
+        np.ascontiguousarray(probs),
+        p_bar,
+        support,
+    )
 
 
 # ---------------------------------------------------------------------- objective
@@ -217,8 +239,7 @@ def _neg_scaled(z, sc, S, A, lam, gamma, ts, ta, tw, indptr, indices, probs, lin
 
 
 @njit(cache=True)
-def _lbfgs_fit(z, sc, S, A, lam, gamma, ts, ta, tw, indptr, indices, probs, linear, alpha, mem, max_iter, gtol,
-               trace):
+def _lbfgs_fit(z, sc, S, A, lam, gamma, ts, ta, tw, indptr, indices, probs, linear, alpha, mem, max_iter, gtol, trace):
     """Maximise the IQ objective by L-BFGS (Nocedal & Wright 2006, Alg. 7.4/7.5) with Armijo backtracking
     on the rescaled table ``z`` (in place); where ``f`` no longer changes in float64, a step is also
     accepted when it halves the gradient's sup-norm without raising ``f``. Returns ``(n_iter, n_evals, stalled)``; ``trace[t]`` is
@@ -287,8 +308,9 @@ def _lbfgs_fit(z, sc, S, A, lam, gamma, ts, ta, tw, indptr, indices, probs, line
         for _ in range(60):
             for j in range(n):
                 z_new[j] = z[j] + step * d[j]
-            f_new = _neg_scaled(z_new, sc, S, A, lam, gamma, ts, ta, tw, indptr, indices, probs, linear, alpha,
-                                Q, grad, g_new)
+            f_new = _neg_scaled(
+                z_new, sc, S, A, lam, gamma, ts, ta, tw, indptr, indices, probs, linear, alpha, Q, grad, g_new
+            )
             n_evals += 1
             if f_new < f + 1e-4 * step * slope:  # Armijo, strictly (no credit for round-off ties)
                 accepted = True
@@ -329,8 +351,9 @@ def iq_objective(Q, lam, gamma, terms, *, phi: str = "chi2", alpha: float = 0.5)
     ts, ta, tw, indptr, indices, probs = terms[:6]
     Q = np.ascontiguousarray(Q, dtype=np.float64)
     grad = np.empty_like(Q)
-    J = _iq_objective(Q, float(lam), float(gamma), ts, ta, tw, indptr, indices, probs, phi == "linear",
-                      float(alpha), grad)
+    J = _iq_objective(
+        Q, float(lam), float(gamma), ts, ta, tw, indptr, indices, probs, phi == "linear", float(alpha), grad
+    )
     return J, grad
 
 
@@ -344,10 +367,10 @@ def reference_iq_objective(Q, lam, gamma, terms, *, phi: str = "chi2", alpha: fl
     pi = np.exp(lam * Q - (lam * V)[:, None])
     N = np.zeros((ts.size, S))
     for k in range(ts.size):
-        N[k, indices[indptr[k]:indptr[k + 1]]] += probs[indptr[k]:indptr[k + 1]]
+        N[k, indices[indptr[k] : indptr[k + 1]]] += probs[indptr[k] : indptr[k + 1]]
     ev = N @ V
     x = Q[ts, ta] - gamma * ev
-    f, df = (x, np.ones_like(x)) if phi == "linear" else (x - x ** 2 / (4 * alpha), 1 - x / (2 * alpha))
+    f, df = (x, np.ones_like(x)) if phi == "linear" else (x - x**2 / (4 * alpha), 1 - x / (2 * alpha))
     J = float(tw @ (f - V[ts] + gamma * ev))
     grad = np.zeros((S, A))
     np.add.at(grad, (ts, ta), tw * df)
@@ -438,8 +461,26 @@ def fit_critic(terms, S, A, lam, gamma, *, phi="chi2", alpha=0.5, tol=1e-10, max
     sc = _preconditioner(terms, S, A, gamma)
     z = np.zeros(S * A)
     trace = np.full(max_iter, np.nan)
-    nit, nfev, stalled = _lbfgs_fit(z, sc, S, A, float(lam), float(gamma), ts, ta, tw, indptr, indices, probs,
-                                    phi == "linear", float(alpha), int(memory), int(max_iter), float(tol), trace)
+    nit, nfev, stalled = _lbfgs_fit(
+        z,
+        sc,
+        S,
+        A,
+        float(lam),
+        float(gamma),
+        ts,
+        ta,
+        tw,
+        indptr,
+        indices,
+        probs,
+        phi == "linear",
+        float(alpha),
+        int(memory),
+        int(max_iter),
+        float(tol),
+        trace,
+    )
     Q = (z * sc).reshape(S, A)
     J, g = iq_objective(Q, lam, gamma, terms, phi=phi, alpha=alpha)
     gz = float(np.abs(g.ravel() * sc).max())
@@ -459,8 +500,13 @@ def reference_fit_critic(terms, S, A, lam, gamma, *, phi="chi2", alpha=0.5, tol=
         J, g = reference_iq_objective((z * sc).reshape(S, A), lam, gamma, terms, phi=phi, alpha=alpha)
         return -J, -(g.ravel() * sc)
 
-    opt = minimize(f, np.zeros(S * A), jac=True, method="L-BFGS-B",
-                   options={"maxiter": max_iter, "gtol": tol, "ftol": 0.0, "maxcor": 20, "maxls": 50})
+    opt = minimize(
+        f,
+        np.zeros(S * A),
+        jac=True,
+        method="L-BFGS-B",
+        options={"maxiter": max_iter, "gtol": tol, "ftol": 0.0, "maxcor": 20, "maxls": 50},
+    )
     return (opt.x * sc).reshape(S, A)
 
 
@@ -498,8 +544,9 @@ def recover_reward(Qbar, Pbar_i, gamma, lam) -> np.ndarray:
     return Q - gamma * np.einsum("sat,t->sa", P, V)
 
 
-def mamql(game, data, lam, *, phi: str = "chi2", alpha: float = 0.5, tol: float = 1e-10,
-          max_iter: int = 10_000, agents=(0, 1)) -> MAMQLResult:
+def mamql(
+    game, data, lam, *, phi: str = "chi2", alpha: float = 0.5, tol: float = 1e-10, max_iter: int = 10_000, agents=(0, 1)
+) -> MAMQLResult:
     """Fit both agents' marginal soft critics from joint demonstrations or an exact occupancy (MAMQL).
 
     Parameters
@@ -549,8 +596,9 @@ def mamql(game, data, lam, *, phi: str = "chi2", alpha: float = 0.5, tol: float 
         A = A_all[i]
         terms = agent_terms(game, data, i)
         if i in agents:
-            Q, J, gnorm, it, fe, conv, tr = fit_critic(terms, S, A, lam, g, phi=phi, alpha=alpha, tol=tol,
-                                                       max_iter=max_iter)
+            Q, J, gnorm, it, fe, conv, tr = fit_critic(
+                terms, S, A, lam, g, phi=phi, alpha=alpha, tol=tol, max_iter=max_iter
+            )
             ok = ok and conv
         else:
             Q, J, gnorm, it, fe, tr = np.zeros((S, A)), 0.0, 0.0, 0, 0, np.zeros(0)
@@ -565,9 +613,24 @@ def mamql(game, data, lam, *, phi: str = "chi2", alpha: float = 0.5, tol: float 
         pbars.append(terms[6])
         sups.append(terms[7])
     kind = "occupancy" if isinstance(data, (Occupancy, np.ndarray)) else "demonstrations"
-    return MAMQLResult(q=tuple(qs), v=np.stack(vs), policies=tuple(pis), rewards=tuple(rs), p_bar=tuple(pbars),
-                       support=tuple(sups), objective=obj, grad_norm=gn, n_iter=nit, n_evals=nfev, traces=tuple(traces),
-                       converged=bool(ok), lam=lam, alpha=alpha, phi=phi, method=f"mamql[{phi}, {kind}, numba L-BFGS]")
+    return MAMQLResult(
+        q=tuple(qs),
+        v=np.stack(vs),
+        policies=tuple(pis),
+        rewards=tuple(rs),
+        p_bar=tuple(pbars),
+        support=tuple(sups),
+        objective=obj,
+        grad_norm=gn,
+        n_iter=nit,
+        n_evals=nfev,
+        traces=tuple(traces),
+        converged=bool(ok),
+        lam=lam,
+        alpha=alpha,
+        phi=phi,
+        method=f"mamql[{phi}, {kind}, numba L-BFGS]",
+    )
 
 
 # ---------------------------------------------------------------------- shaping, joint rewards
@@ -644,9 +707,13 @@ def remove_shaping(r_hat, r_ref, Pbar, gamma, *, weights=None) -> ShapingResult:
     aligned = r_hat - (D @ phi).reshape(S, A)
     resid = float(np.abs((aligned - r_ref).ravel()[sel]).max())
     ws = w.ravel()[sel]
-    return ShapingResult(reward=aligned, potential=phi, residual=resid,
-                         correlation_before=_corr(r_hat.ravel()[sel], r_ref.ravel()[sel], ws),
-                         correlation_after=_corr(aligned.ravel()[sel], r_ref.ravel()[sel], ws))
+    return ShapingResult(
+        reward=aligned,
+        potential=phi,
+        residual=resid,
+        correlation_before=_corr(r_hat.ravel()[sel], r_ref.ravel()[sel], ws),
+        correlation_after=_corr(aligned.ravel()[sel], r_ref.ravel()[sel], ws),
+    )
 
 
 @result
@@ -694,7 +761,7 @@ def joint_reward_regression(rbar, pi_other, *, prior=None) -> JointRewardResult:
     r0 = np.zeros((S, Ai, Ao)) if prior is None else as_float_array(prior, "prior", ndim=3)
     if r0.shape != (S, Ai, Ao):
         raise ValueError(f"prior must have shape ({S}, {Ai}, {Ao}), got {r0.shape}")
-    nrm = (pi_o ** 2).sum(axis=1)  # > 0 for a distribution
+    nrm = (pi_o**2).sum(axis=1)  # > 0 for a distribution
     defect = rbar - np.einsum("sab,sb->sa", r0, pi_o)
     r = r0 + defect[:, :, None] * (pi_o / nrm[:, None])[:, None, :]
     resid = float(np.abs(np.einsum("sab,sb->sa", r, pi_o) - rbar).max())

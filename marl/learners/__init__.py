@@ -6,6 +6,7 @@
 and its module share the name ``minimax_q``, and a lazy module ``__getattr__`` would be bypassed
 (returning the submodule) once anything imported ``marl.learners.minimax_q`` directly.
 """
+
 from __future__ import annotations
 
 from marl.learners.nash_q import NashQResult, nash_q, stage_equilibrium

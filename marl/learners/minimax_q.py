@@ -26,6 +26,7 @@ Step sizes (``k`` = sweep index, per-triple visit count, or global step):
 
 Randomness comes only from the caller's Generator (uniforms drawn in chunks, C order).
 """
+
 from __future__ import annotations
 
 import numbers
@@ -36,10 +37,10 @@ from numba import njit
 
 from marl._simplex import _solve_one
 from marl.model import MarkovGame, check_stationary_strategy
-from mdp._validation import as_float_array, check_positive_int, check_progress, check_rng, progress_chunk
+from mdp._common import result
 from mdp._common.sampling import cumulative_rows
 from mdp._common.sampling import draw_csr as _draw
-from mdp._common import result
+from mdp._validation import as_float_array, check_positive_int, check_progress, check_rng, progress_chunk
 
 __all__ = ["MinimaxQResult", "minimax_q", "reference_minimax_q"]
 
@@ -81,14 +82,13 @@ class MinimaxQResult:
     step_size: str = ""
 
 
-
 # ---------------------------------------------------------------------------- kernels
 @njit(cache=True, inline="always")
 def _alpha(kind, omega, const, k):
     if kind == 0:
         return 1.0 / (k + 1.0) ** omega
     if kind == 1:
-        return const ** k  # const holds the decay
+        return const**k  # const holds the decay
     return const
 
 
@@ -141,8 +141,28 @@ def _sample(p, u):
 
 
 @njit(cache=True)
-def _online_kernel(indptr, indices, cdf, R, gamma, q, counts, s, u, t0, kind, omega, const, epsilon,
-                   opp_kind, opp_policy, reset_prob, reset_cdf, q_star, errors):
+def _online_kernel(
+    indptr,
+    indices,
+    cdf,
+    R,
+    gamma,
+    q,
+    counts,
+    s,
+    u,
+    t0,
+    kind,
+    omega,
+    const,
+    epsilon,
+    opp_kind,
+    opp_policy,
+    reset_prob,
+    reset_cdf,
+    q_star,
+    errors,
+):
     """``u.shape[0]`` steps from state ``s`` (``u``: ``(n, 6)``); returns the last state.
 
     ``opp_kind``: 0 uniform, 1 minimax self-play, 2 fixed ``opp_policy (S, A2)``.
@@ -208,8 +228,9 @@ def reference_minimax_q(P, R, gamma, *, n_iter, rng, omega=0.6, q0=None):
         for it in range(u.shape[0]):
             alpha = 1.0 / (t + 1.0) ** omega
             v = np.asarray(zero_sum_lp(q).value)
-            nxt = np.array([np.searchsorted(cdf[i], u[it, i] * cdf[i, -1], side="right")
-                            for i in range(S * A1 * A2)]).reshape(S, A1, A2)
+            nxt = np.array(
+                [np.searchsorted(cdf[i], u[it, i] * cdf[i, -1], side="right") for i in range(S * A1 * A2)]
+            ).reshape(S, A1, A2)
             q = (1.0 - alpha) * q + alpha * (R + gamma * v[nxt])
             t += 1
     return q
@@ -233,10 +254,25 @@ def _parse_step(step_size, decay):
     return 2, c, f"constant({c:g})"
 
 
-def minimax_q(game, *, n_iter, rng, mode: str = "synchronous", step_size="polynomial", omega: float = 0.6,
-              decay: float = 0.9999954, epsilon: float = 0.2, opponent="minimax", s0: int = 0,
-              reset_prob: float = 0.0, reset_dist=None, q0=None, q_star=None, checkpoints=(),
-              progress=None) -> MinimaxQResult:
+def minimax_q(
+    game,
+    *,
+    n_iter,
+    rng,
+    mode: str = "synchronous",
+    step_size="polynomial",
+    omega: float = 0.6,
+    decay: float = 0.9999954,
+    epsilon: float = 0.2,
+    opponent="minimax",
+    s0: int = 0,
+    reset_prob: float = 0.0,
+    reset_dist=None,
+    q0=None,
+    q_star=None,
+    checkpoints=(),
+    progress=None,
+) -> MinimaxQResult:
     """Minimax-Q learning on a zero-sum :class:`marl.MarkovGame` used as a simulator.
 
     Parameters
@@ -279,7 +315,9 @@ def minimax_q(game, *, n_iter, rng, mode: str = "synchronous", step_size="polyno
     if not isinstance(game, MarkovGame):
         raise TypeError(f"game must be a marl.MarkovGame, got {type(game).__name__}")
     if not game.is_zero_sum:
-        raise ValueError("game must be zero-sum (R of shape (S, A1, A2)); use marl.learners.nash_q for general-sum games")
+        raise ValueError(
+            "game must be zero-sum (R of shape (S, A1, A2)); use marl.learners.nash_q for general-sum games"
+        )
     n_iter = check_positive_int(n_iter, "n_iter")
     rng = check_rng(rng)
     progress = check_progress(progress)
@@ -325,6 +363,7 @@ def minimax_q(game, *, n_iter, rng, mode: str = "synchronous", step_size="polyno
                 snaps.append(q.copy())
 
     if mode == "synchronous":
+
         def step(u, t):
             _sync_kernel(indptr, indices, cdf, R, g, q, u, t, kind, omega, const, qs, errors)
 
@@ -335,7 +374,11 @@ def minimax_q(game, *, n_iter, rng, mode: str = "synchronous", step_size="polyno
             raise ValueError(f"epsilon must be a real number in [0, 1], got {epsilon!r}")
         if isinstance(s0, bool) or not isinstance(s0, (numbers.Integral, np.integer)) or not (0 <= int(s0) < S):
             raise ValueError(f"s0 must be a state index in [0, {S}), got {s0!r}")
-        if isinstance(reset_prob, bool) or not isinstance(reset_prob, numbers.Real) or not (0.0 <= float(reset_prob) < 1.0):
+        if (
+            isinstance(reset_prob, bool)
+            or not isinstance(reset_prob, numbers.Real)
+            or not (0.0 <= float(reset_prob) < 1.0)
+        ):
             raise ValueError(f"reset_prob must be a real number in [0, 1), got {reset_prob!r}")
         if reset_dist is None:
             mu = np.zeros(S)
@@ -357,8 +400,28 @@ def minimax_q(game, *, n_iter, rng, mode: str = "synchronous", step_size="polyno
         state = [int(s0)]
 
         def step(u, t):
-            state[0] = _online_kernel(indptr, indices, cdf, R, g, q, counts, state[0], u, t, kind, omega, const,
-                                      float(epsilon), opp_kind, opp_policy, float(reset_prob), reset_cdf, qs, errors)
+            state[0] = _online_kernel(
+                indptr,
+                indices,
+                cdf,
+                R,
+                g,
+                q,
+                counts,
+                state[0],
+                u,
+                t,
+                kind,
+                omega,
+                const,
+                float(epsilon),
+                opp_kind,
+                opp_policy,
+                float(reset_prob),
+                reset_cdf,
+                qs,
+                errors,
+            )
 
         run(step, 6, max(1, _CHUNK_FLOATS // 6))
         n_samples = n_iter
@@ -366,7 +429,16 @@ def minimax_q(game, *, n_iter, rng, mode: str = "synchronous", step_size="polyno
 
     sol = zero_sum_matrix_game(q)
     snaps_arr = np.array(snaps) if snaps else np.zeros((0, S, A1, A2))
-    return MinimaxQResult(q=q, v=np.asarray(sol.value), row_policy=np.asarray(sol.row_strategy),
-                          col_policy=np.asarray(sol.col_strategy), n_iter=n_iter, n_samples=int(n_samples),
-                          errors=errors, checkpoints=np.array(cps, dtype=np.int64), q_checkpoints=snaps_arr,
-                          mode=mode, step_size=label)
+    return MinimaxQResult(
+        q=q,
+        v=np.asarray(sol.value),
+        row_policy=np.asarray(sol.row_strategy),
+        col_policy=np.asarray(sol.col_strategy),
+        n_iter=n_iter,
+        n_samples=int(n_samples),
+        errors=errors,
+        checkpoints=np.array(cps, dtype=np.int64),
+        q_checkpoints=snaps_arr,
+        mode=mode,
+        step_size=label,
+    )

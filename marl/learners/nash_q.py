@@ -49,17 +49,18 @@ Known failure modes
 * Cost: a stage equilibrium per update (vertex enumeration is exponential in the action counts);
   meant for small action sets. This learner is plain numpy (the stage solver is Python).
 """
+
 from __future__ import annotations
 
 import numbers
 
 import numpy as np
 
-from mdp._validation import as_float_array, check_positive_int, check_progress, check_rng
-from mdp._common.results import renamed_field
 from mdp._common import result
+from mdp._common.results import renamed_field
 from mdp._common.sampling import draw_rows as _draw_many
 from mdp._common.sampling import draw_vector as _draw_from
+from mdp._validation import as_float_array, check_positive_int, check_progress, check_rng
 
 __all__ = ["NashQResult", "nash_q", "stage_equilibrium"]
 
@@ -105,7 +106,6 @@ class NashQResult:
     x = renamed_field("row_policy", "x")
     y = renamed_field("col_policy", "y")
     history = renamed_field("residuals", "history")
-
 
 
 # ---------------------------------------------------------------------------- stage games
@@ -165,8 +165,19 @@ def _parse_step(step_size, omega):
     return f"constant({c})", lambda k: c
 
 
-def nash_q(game, *, n_iter: int, rng, mode: str = "synchronous", step_size="count", omega: float = 0.7,
-           epsilon: float = 0.2, s0: int = 0, Q0=None, progress=None) -> NashQResult:
+def nash_q(
+    game,
+    *,
+    n_iter: int,
+    rng,
+    mode: str = "synchronous",
+    step_size="count",
+    omega: float = 0.7,
+    epsilon: float = 0.2,
+    s0: int = 0,
+    Q0=None,
+    progress=None,
+) -> NashQResult:
     """Nash-Q learning (Hu & Wellman 2003) with a generative model or along one trajectory.
 
     Parameters
@@ -246,8 +257,17 @@ def nash_q(game, *, n_iter: int, rng, mode: str = "synchronous", step_size="coun
             if progress is not None and ((t + 1) % every == 0 or t + 1 == n_iter):
                 progress(t + 1, n_iter)
         x, y, v = _all_stage(Q)
-        return NashQResult(Q=Q, row_policy=x, col_policy=y, values=v, n_iter=n_iter, n_samples=n_iter * S * A1 * A2,
-                           residuals=history, mode=mode, step_size=label)
+        return NashQResult(
+            Q=Q,
+            row_policy=x,
+            col_policy=y,
+            values=v,
+            n_iter=n_iter,
+            n_samples=n_iter * S * A1 * A2,
+            residuals=history,
+            mode=mode,
+            step_size=label,
+        )
 
     # online
     counts = np.zeros((S, A1, A2), dtype=np.int64)
@@ -283,5 +303,15 @@ def nash_q(game, *, n_iter: int, rng, mode: str = "synchronous", step_size="coun
         if progress is not None and ((t + 1) % every == 0 or t + 1 == n_iter):
             progress(t + 1, n_iter)
     x, y, v = _all_stage(Q)
-    return NashQResult(Q=Q, row_policy=x, col_policy=y, values=v, n_iter=n_iter, n_samples=n_iter, residuals=history,
-                       mode=mode, step_size=label, final_state=s)
+    return NashQResult(
+        Q=Q,
+        row_policy=x,
+        col_policy=y,
+        values=v,
+        n_iter=n_iter,
+        n_samples=n_iter,
+        residuals=history,
+        mode=mode,
+        step_size=label,
+        final_state=s,
+    )

@@ -11,6 +11,7 @@ tensors live on.
   ``shapley_value_iteration`` before rlab 0.2, the name of :func:`marl.shapley_value_iteration`,
   whose signature and result it does not share; the old name still works with a warning.
 """
+
 from marl.torch.matrix import MAX_KERNELS, BatchedZeroSumSolution, kernel_count, zero_sum_matrix_game
 from marl.torch.shapley import BatchedShapleyResult, batched_shapley_value_iteration
 

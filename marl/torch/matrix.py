@@ -41,6 +41,7 @@ cheap); more than :data:`~marl.torch.MAX_KERNELS` kernels raise ``ValueError`` (
 :func:`marl.zero_sum_matrix_game` instead). Games are processed in chunks so that the working
 memory stays near :data:`_CHUNK_ELEMENTS` numbers.
 """
+
 from __future__ import annotations
 
 import functools
@@ -50,8 +51,8 @@ from itertools import combinations
 import numpy as np
 import torch
 
-from mdp._validation import as_float_array
 from mdp._common import result
+from mdp._validation import as_float_array
 
 __all__ = ["zero_sum_matrix_game", "BatchedZeroSumSolution", "kernel_count", "MAX_KERNELS"]
 
@@ -97,6 +98,7 @@ def kernel_count(k1: int, k2: int) -> int:
 # ---------------------------------------------------------------------------------------------
 # argument checks shared with marl.torch.shapley
 
+
 def check_device(device, default: torch.device | None = None) -> torch.device:
     """Return ``device`` as a usable :class:`torch.device`, or raise a ValueError saying why not."""
     if device is None:
@@ -119,8 +121,14 @@ def check_device(device, default: torch.device | None = None) -> torch.device:
 
 def check_dtype(dtype, name: str = "dtype") -> torch.dtype:
     """Accept ``torch.float32`` / ``torch.float64`` (or the numpy / string spellings)."""
-    aliases = {"float32": torch.float32, "float64": torch.float64, "float": torch.float32,
-               "double": torch.float64, np.float32: torch.float32, np.float64: torch.float64}
+    aliases = {
+        "float32": torch.float32,
+        "float64": torch.float64,
+        "float": torch.float32,
+        "double": torch.float64,
+        np.float32: torch.float32,
+        np.float64: torch.float64,
+    }
     try:
         dt = aliases.get(dtype, dtype)
     except TypeError:  # unhashable
@@ -152,6 +160,7 @@ def as_tensor(x, name: str, dtype: torch.dtype, device: torch.device) -> torch.T
 # ---------------------------------------------------------------------------------------------
 # the solver
 
+
 @functools.lru_cache(maxsize=64)
 def _kernel_plan(k1: int, k2: int, device: torch.device):
     """Per size ``r``: row and column index tensors ``(n_r, r)`` of every ``r x r`` submatrix."""
@@ -182,8 +191,9 @@ def _kernel_directions(K: torch.Tensor):
         return torch.stack([d - c, a - b], -1), torch.stack([d - b, a - c], -1)
     if r == 3:
         r0, r1, r2 = K[..., 0, :], K[..., 1, :], K[..., 2, :]
-        C = torch.stack([torch.linalg.cross(r1, r2), torch.linalg.cross(r2, r0),
-                         torch.linalg.cross(r0, r1)], -2)  # cofactor matrix, adj K = C^T
+        C = torch.stack(
+            [torch.linalg.cross(r1, r2), torch.linalg.cross(r2, r0), torch.linalg.cross(r0, r1)], -2
+        )  # cofactor matrix, adj K = C^T
         return C.sum(-1), C.sum(-2)
     LU, piv, info = torch.linalg.lu_factor_ex(K)
     ones = torch.ones(K.shape[:-1] + (1,), dtype=K.dtype, device=K.device)
@@ -248,12 +258,14 @@ def _solve_flat(M: torch.Tensor):
 def _solve_batch(M: torch.Tensor):
     """Chunked :func:`_solve_flat` for ``(N, k1, k2)``; no validation (internal use)."""
     N, k1, k2 = M.shape
-    per_game = sum(math.comb(k1, r) * math.comb(k2, r) * (3 * r * r + 4 * r + 3 * (k1 + k2) + k1 * k2)
-                   for r in range(1, min(k1, k2) + 1))
+    per_game = sum(
+        math.comb(k1, r) * math.comb(k2, r) * (3 * r * r + 4 * r + 3 * (k1 + k2) + k1 * k2)
+        for r in range(1, min(k1, k2) + 1)
+    )
     chunk = max(1, _CHUNK_ELEMENTS // max(per_game, 1))
     if N <= chunk:
         return _solve_flat(M)
-    parts = [_solve_flat(M[i:i + chunk]) for i in range(0, N, chunk)]
+    parts = [_solve_flat(M[i : i + chunk]) for i in range(0, N, chunk)]
     return tuple(torch.cat(p) for p in zip(*parts))
 
 
@@ -324,8 +336,9 @@ def zero_sum_matrix_game(M, *, dtype=None, device=None) -> BatchedZeroSumSolutio
         flat = t.reshape(-1, k1, k2)
         if flat.shape[0] == 0:
             empty = torch.empty(tuple(batch), dtype=dt, device=dev)
-            return BatchedZeroSumSolution(empty, t.new_empty(tuple(batch) + (k1,)),
-                                          t.new_empty(tuple(batch) + (k2,)), empty, empty, empty)
+            return BatchedZeroSumSolution(
+                empty, t.new_empty(tuple(batch) + (k1,)), t.new_empty(tuple(batch) + (k2,)), empty, empty, empty
+            )
         lower, upper, x, y = _solve_batch(flat)
         shape = tuple(batch)
         return BatchedZeroSumSolution(

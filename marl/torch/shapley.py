@@ -27,6 +27,7 @@ their evaluation in ``dtype`` adds rounding of order ``eps * max|v|``, so in flo
 below about ``1e-6 * max|v|`` cannot be reached and the result comes back with
 ``converged=False``.
 """
+
 from __future__ import annotations
 
 import numbers
@@ -35,8 +36,8 @@ import numpy as np
 import torch
 
 from marl.torch.matrix import _solve_batch, as_tensor, check_device, check_dtype, check_kernel_count
-from mdp._common.deprecation import migrate_signature
 from mdp._common import result
+from mdp._common.deprecation import migrate_signature
 
 __all__ = ["batched_shapley_value_iteration", "BatchedShapleyResult"]
 
@@ -98,9 +99,11 @@ def _from_games(games, device):
     P = np.stack([g.dense_P() for g in games])
     R = np.stack([g.R for g in games])
     gamma = np.array([g.gamma for g in games])
-    return (torch.from_numpy(P).to(device=device, dtype=torch.float64),
-            torch.from_numpy(np.ascontiguousarray(R)).to(device=device, dtype=torch.float64),
-            torch.from_numpy(gamma).to(device=device, dtype=torch.float64))
+    return (
+        torch.from_numpy(P).to(device=device, dtype=torch.float64),
+        torch.from_numpy(np.ascontiguousarray(R)).to(device=device, dtype=torch.float64),
+        torch.from_numpy(gamma).to(device=device, dtype=torch.float64),
+    )
 
 
 def _check_gamma(gamma, B: int, device) -> torch.Tensor:
@@ -141,9 +144,17 @@ def _check_P(P: torch.Tensor, atol: float) -> torch.Tensor:
 
 
 @migrate_signature(was_positional=("tol", "max_iter"))
-def batched_shapley_value_iteration(P, R=None, gamma=None, *, tol: float = 1e-8, max_iter: int = 100_000,
-                            device=None, dtype=torch.float64, atol: float | None = None
-                            ) -> BatchedShapleyResult:
+def batched_shapley_value_iteration(
+    P,
+    R=None,
+    gamma=None,
+    *,
+    tol: float = 1e-8,
+    max_iter: int = 100_000,
+    device=None,
+    dtype=torch.float64,
+    atol: float | None = None,
+) -> BatchedShapleyResult:
     """Shapley value iteration for a batch of two-player zero-sum discounted Markov games.
 
     Parameters
@@ -218,7 +229,9 @@ def batched_shapley_value_iteration(P, R=None, gamma=None, *, tol: float = 1e-8,
             if P64.ndim == 4 and R64.ndim == 3:
                 P64, R64 = P64[None], R64[None]
             if R64.ndim != 4:
-                raise ValueError(f"R must have shape (B, S, A1, A2) (or (S, A1, A2) for one game), got {tuple(R64.shape)}")
+                raise ValueError(
+                    f"R must have shape (B, S, A1, A2) (or (S, A1, A2) for one game), got {tuple(R64.shape)}"
+                )
             B, S, A1, A2 = R64.shape
             if P64.shape != (B, S, A1, A2, S):
                 raise ValueError(

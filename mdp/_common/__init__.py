@@ -11,6 +11,7 @@ import from here; users import the public names that ``mdp`` and ``marl`` re-exp
 
 Argument checks live beside them in :mod:`mdp._validation`.
 """
+
 from mdp._common.exceptions import ConvergenceWarning
 from mdp._common.numerics import UNDERFLOW, UNIT_ROUNDOFF, VALUE_LIMIT, StallTracker
 from mdp._common.results import Deferred, frozen, result

@@ -14,6 +14,7 @@ the side. Their Prop. 4.5 bounds the result of ``Sum2`` over ``m`` terms by
 here ``m = n + 1`` terms (a row of ``n`` entries and ``-1``) with ``sum |x_i| = sigma + 1`` for ``P >= 0``.
 No ``fastmath`` here: it would let the compiler cancel the error terms.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -66,5 +67,4 @@ def reference_row_sum_defects(P: np.ndarray) -> np.ndarray:
     import math
 
     S, A, _ = P.shape
-    return np.array([[math.fsum([*np.asarray(P[s, a], dtype=np.float64), -1.0]) for a in range(A)]
-                     for s in range(S)])
+    return np.array([[math.fsum([*np.asarray(P[s, a], dtype=np.float64), -1.0]) for a in range(A)] for s in range(S)])

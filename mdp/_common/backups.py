@@ -1,6 +1,7 @@
 """Bellman backups of a tabular model, dispatched to the dense or CSR kernels of
 :mod:`mdp._common.bellman` (no validation: callers validate; the public, validated versions are
 :func:`mdp.q_values` and :func:`mdp.bellman_operator`)."""
+
 from __future__ import annotations
 
 import numpy as np

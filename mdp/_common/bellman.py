@@ -9,6 +9,7 @@ thread in a fixed order: results do not depend on the number of threads.
 Reference: Puterman (1994), *Markov Decision Processes*, eq. (6.2.2) (the operator ``T``) and
 Thm 6.6.3 (the bounds used by :func:`certify`).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -434,8 +435,9 @@ def reference_bellman(P: np.ndarray, R: np.ndarray, gamma: float, v: np.ndarray)
     return q.max(axis=1), q.argmax(axis=1)
 
 
-def reference_bellman_elim(P: np.ndarray, pi_M: np.ndarray, R: np.ndarray, gamma: float, v: np.ndarray,
-                           ub: np.ndarray, inc: float):
+def reference_bellman_elim(
+    P: np.ndarray, pi_M: np.ndarray, R: np.ndarray, gamma: float, v: np.ndarray, ub: np.ndarray, inc: float
+):
     """Numpy twin of :func:`bellman_elim_dense`: ``(T v, greedy, new ub, rows read)``.
 
     Written as the rule it implements: every ``q`` is computed, then an entry counts as read when

@@ -4,6 +4,7 @@
 or renamed them: a call in the old form still works, with one ``DeprecationWarning`` that says
 what to write instead. ``inspect.signature`` shows the new signature (``functools.wraps``).
 """
+
 from __future__ import annotations
 
 import functools
@@ -42,16 +43,22 @@ def migrate_signature(*, renamed: dict | None = None, was_positional: tuple = ()
                         raise TypeError(f"{fn.__name__}() got multiple values for argument {name!r}")
                     kwargs[name] = value
                 args = args[:n_pos]
-                warnings.warn(f"passing {', '.join(names)} to {fn.__name__} positionally is deprecated since rlab "
-                              f"{since}; write {', '.join(f'{n}=...' for n in names)}", DeprecationWarning,
-                              stacklevel=2)
+                warnings.warn(
+                    f"passing {', '.join(names)} to {fn.__name__} positionally is deprecated since rlab "
+                    f"{since}; write {', '.join(f'{n}=...' for n in names)}",
+                    DeprecationWarning,
+                    stacklevel=2,
+                )
             for old, new in renamed.items():
                 if old in kwargs:
                     if new in kwargs:
                         raise TypeError(f"{fn.__name__}() got both {old!r} (deprecated) and {new!r}")
                     kwargs[new] = kwargs.pop(old)
-                    warnings.warn(f"{fn.__name__}({old}=...) is deprecated since rlab {since}; use {new}=...",
-                                  DeprecationWarning, stacklevel=2)
+                    warnings.warn(
+                        f"{fn.__name__}({old}=...) is deprecated since rlab {since}; use {new}=...",
+                        DeprecationWarning,
+                        stacklevel=2,
+                    )
             return fn(*args, **kwargs)
 
         return inner

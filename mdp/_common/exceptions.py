@@ -1,4 +1,5 @@
 """Warnings and errors shared by the solvers of ``mdp`` and ``marl``."""
+
 from __future__ import annotations
 
 __all__ = ["ConvergenceWarning"]

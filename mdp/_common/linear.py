@@ -1,4 +1,5 @@
 """Linear systems ``(I - gamma P_pi) v = r`` for exact policy evaluation (LAPACK / SuperLU)."""
+
 from __future__ import annotations
 
 import numpy as np

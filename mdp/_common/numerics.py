@@ -1,4 +1,5 @@
 """Float64 constants of the certificates and the stall tracker of the iterative solvers."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -10,7 +11,7 @@ UNIT_ROUNDOFF = float(np.finfo(np.float64).eps) / 2
 
 #: Smallest positive float64 (subnormal): the absolute error a product can make on top of its relative
 #: one when it underflows (Higham 2002, Sec. 2.1); sums and differences of subnormals are exact.
-UNDERFLOW = 2.0 ** -1074
+UNDERFLOW = 2.0**-1074
 
 #: Largest ``max|R| / (1 - gamma)`` the solvers accept: values beyond it leave no room below the
 #: float64 maximum (1.8e308) for the sums and bounds built from them.

@@ -13,6 +13,7 @@ class's own ``__post_init__`` if it has one. Fields that hold a :class:`Deferred
 descriptor to freeze on first access. The field names follow the glossary of ``docs/algorithms.md``
 (``pi`` for a policy, ``residuals`` for a per-iteration trace, ``n_iter``, ``error_bound``, ...).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -128,8 +129,11 @@ def renamed_field(new: str, old: str, since: str = "0.2"):
     (for a result field renamed onto the glossary's name)."""
 
     def get(self):
-        warnings.warn(f"{type(self).__name__}.{old} is deprecated since rlab {since}; use .{new}",
-                      DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            f"{type(self).__name__}.{old} is deprecated since rlab {since}; use .{new}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         return getattr(self, new)
 
     return property(get, doc=f"Deprecated alias of ``{new}``.")
@@ -142,8 +146,11 @@ def renamed_names(module: str, renames: dict, namespace: dict, since: str = "0.2
     def __getattr__(name):
         if name in renames:
             new = renames[name]
-            warnings.warn(f"{module}.{name} is deprecated since rlab {since}; use {module}.{new}",
-                          DeprecationWarning, stacklevel=2)
+            warnings.warn(
+                f"{module}.{name} is deprecated since rlab {since}; use {module}.{new}",
+                DeprecationWarning,
+                stacklevel=2,
+            )
             return namespace[new]
         raise AttributeError(f"module {module!r} has no attribute {name!r}")
 

@@ -5,6 +5,7 @@ Model-agnostic: every function reads only ``m.gamma``, ``m.contraction``, ``m.r_
 ``m.max_row_length`` and ``m.row_sum_range``, which :class:`mdp.TabularMDP` and
 :class:`marl.MarkovGame` both provide. Shared by the solvers of ``mdp`` and ``marl``.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -10,6 +10,7 @@
 All three pick the first index whose cumulative weight exceeds ``u * total`` (``u`` in ``[0, 1)``),
 so a zero-weight index is never chosen and the draws agree with each other bit for bit.
 """
+
 from __future__ import annotations
 
 import numpy as np

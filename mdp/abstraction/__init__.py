@@ -3,6 +3,7 @@ action grouping.
 
 Public names load lazily from their modules (numba kernels compile only when used).
 """
+
 from __future__ import annotations
 
 from mdp._lazy import lazy_names

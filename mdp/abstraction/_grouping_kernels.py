@@ -14,6 +14,7 @@ Layouts: a "cumulative CSR" triple ``(indptr, indices, cdf)`` holds, for each ro
 the running sums of its probabilities (see :func:`mdp.learners.plugin.cumulative_rows`); the
 within-group rule ``mu`` uses the same layout with rows ``s * G + i`` and action indices.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -29,8 +30,9 @@ __all__ = [
 
 
 @njit(cache=True)
-def sample_grouped(mu_indptr, mu_actions, mu_cdf, p_indptr, p_indices, p_cdf, n_groups, n_actions, u_a, u_s,
-                   actions_out, next_out):
+def sample_grouped(
+    mu_indptr, mu_actions, mu_cdf, p_indptr, p_indices, p_cdf, n_groups, n_actions, u_a, u_s, actions_out, next_out
+):
     """Two-stage draws: ``actions_out[k, n] ~ mu(. | s, i)``, ``next_out[k, n] ~ P(. | s, a)``.
 
     ``k = s * G + i`` indexes the ``(S * G, N)`` uniforms ``u_a`` (action) and ``u_s`` (successor).

@@ -42,6 +42,7 @@ subtraction argument above needs transitivity, which a tolerance of more than ro
 breaks. Either way the partition found is certified a posteriori by the wrapper (``eps_R``,
 ``eps_P``), not by this kernel.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -97,8 +98,9 @@ def _sort_pairs(keys, states, lo, hi):
 
 
 @njit(cache=True)
-def _split_block(b, gstates, gkeys, lo, hi, untouched, tol, approx, elems, loc, blk, first, end,
-                 nb, inq, queue, qlen, sizes_buf):
+def _split_block(
+    b, gstates, gkeys, lo, hi, untouched, tol, approx, elems, loc, blk, first, end, nb, inq, queue, qlen, sizes_buf
+):
     """Split block ``b`` by the keys of its touched states ``gstates[lo:hi]`` (the ``untouched``
     other states of ``b`` have key 0). Returns ``(nb, qlen)`` after queueing the new pieces."""
     _sort_pairs(gkeys, gstates, lo, hi)
@@ -210,8 +212,26 @@ def refine(S, A, pred_ptr, pred_pair, pred_val, R, tol_r, tol_p, approx):
             for i in range(lo, hi):
                 gstates[i] = elems[i]
                 gkeys[i] = R[elems[i], a]
-            nb, qlen = _split_block(b, gstates, gkeys, lo, hi, 0, tol_r, approx, elems, loc, blk, first,
-                                    end, nb, inq, queue, qlen, sizes_buf)
+            nb, qlen = _split_block(
+                b,
+                gstates,
+                gkeys,
+                lo,
+                hi,
+                0,
+                tol_r,
+                approx,
+                elems,
+                loc,
+                blk,
+                first,
+                end,
+                nb,
+                inq,
+                queue,
+                qlen,
+                sizes_buf,
+            )
     qlen = 0
     for b in range(nb):
         queue[qlen] = b
@@ -288,8 +308,26 @@ def refine(S, A, pred_ptr, pred_pair, pred_val, R, tol_r, tol_p, approx):
                 bcnt[b] = 0
                 size = end[b] - first[b]
                 if size > 1:
-                    nb, qlen = _split_block(b, gstates, gkeys, o, o + kb, size - kb, tol_p, approx, elems,
-                                            loc, blk, first, end, nb, inq, queue, qlen, sizes_buf)
+                    nb, qlen = _split_block(
+                        b,
+                        gstates,
+                        gkeys,
+                        o,
+                        o + kb,
+                        size - kb,
+                        tol_p,
+                        approx,
+                        elems,
+                        loc,
+                        blk,
+                        first,
+                        end,
+                        nb,
+                        inq,
+                        queue,
+                        qlen,
+                        sizes_buf,
+                    )
                 o += kb
             start_a = stop_a
         for i in range(ntp):

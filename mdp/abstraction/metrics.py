@@ -35,6 +35,7 @@ a ``gamma``-contraction, with ``|V^pi(s) - V^pi(t)| <= d^pi(s, t)``. For determi
 (next state ``N(s)``) ``W`` collapses to ``d(N(s), N(t))``, and Castro's update
 ``d(s, t) <- |r_pi(s) - r_pi(t)| + gamma d(N(s), N(t))`` applied to sampled pairs converges to it.
 """
+
 from __future__ import annotations
 
 from dataclasses import field
@@ -43,8 +44,16 @@ import numpy as np
 import scipy.sparse as sp
 from numba import njit
 
-from mdp._validation import as_float_array, check_gamma, check_mdp, check_policy, check_positive_int, check_rng, check_tol
 from mdp._common import result
+from mdp._validation import (
+    as_float_array,
+    check_gamma,
+    check_mdp,
+    check_policy,
+    check_positive_int,
+    check_rng,
+    check_tol,
+)
 
 __all__ = [
     "MetricResult",
@@ -286,10 +295,17 @@ def _kantorovich_lp(p, q, C) -> float:
     mp, nq = p.size, q.size
     # row sums p, column sums q; the last column constraint is implied (and dropped: with floating
     # masses it would be inconsistent at the 1e-16 level)
-    A_eq = sp.vstack([sp.kron(sp.eye(mp), np.ones((1, nq))), sp.kron(np.ones((1, mp)), sp.eye(nq)).tocsr()[:-1]]).tocsr()
-    res = linprog(np.asarray(C, dtype=np.float64).ravel(), A_eq=A_eq, b_eq=np.concatenate([p, q[:-1]]),
-                  bounds=(0, None), method="highs",
-                  options={"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10})
+    A_eq = sp.vstack(
+        [sp.kron(sp.eye(mp), np.ones((1, nq))), sp.kron(np.ones((1, mp)), sp.eye(nq)).tocsr()[:-1]]
+    ).tocsr()
+    res = linprog(
+        np.asarray(C, dtype=np.float64).ravel(),
+        A_eq=A_eq,
+        b_eq=np.concatenate([p, q[:-1]]),
+        bounds=(0, None),
+        method="highs",
+        options={"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10},
+    )
     if res.status != 0:  # pragma: no cover - a feasible bounded LP
         raise RuntimeError(f"HiGHS failed on a transport LP: {res.message}")
     return float(res.fun)
@@ -361,8 +377,9 @@ def _operator(P: sp.csr_matrix, R: np.ndarray, d: np.ndarray, c_R: float, c_T: f
     out = np.zeros((S, S))
     if S > 1:
         if c_T > 0:
-            W, fail = _all_pairs_transport(P.indptr.astype(np.int64), P.indices.astype(np.int64), P.data, S, A,
-                                           np.ascontiguousarray(d), max_iter)
+            W, fail = _all_pairs_transport(
+                P.indptr.astype(np.int64), P.indices.astype(np.int64), P.data, S, A, np.ascontiguousarray(d), max_iter
+            )
             n_fb = int(fail.sum())
             for s, t, a in np.argwhere(fail):
                 ri, rj = P.getrow(s * A + a), P.getrow(t * A + a)
@@ -401,16 +418,27 @@ def _iterate(P, R, c_R, c_T, tol, max_iter, method):
         bound = (c_T / (1 - c_T) * inc if c_T > 0 else 0.0) + slack
         if bound <= tol:
             break
-    return MetricResult(d=d, error_bound=float(bound), n_iter=it, converged=bool(bound <= tol), c_R=c_R, c_T=c_T,
-                        increments=np.array(incs), method=method, n_fallback=n_fb)
+    return MetricResult(
+        d=d,
+        error_bound=float(bound),
+        n_iter=it,
+        converged=bool(bound <= tol),
+        c_R=c_R,
+        c_T=c_T,
+        increments=np.array(incs),
+        method=method,
+        n_fallback=n_fb,
+    )
 
 
 def _weights(c_R, c_T, gamma):
     c_R = check_tol(c_R, "c_R")
     if c_T is None:  # the default: the model's discount
         if not gamma < 1:
-            raise ValueError(f"c_T defaults to m.gamma = {float(gamma)}; the metric needs c_T < 1 for the operator "
-                             "to contract: pass c_T explicitly (in [0, 1)) or use a discounted model")
+            raise ValueError(
+                f"c_T defaults to m.gamma = {float(gamma)}; the metric needs c_T < 1 for the operator "
+                "to contract: pass c_T explicitly (in [0, 1)) or use a discounted model"
+            )
         c_T = gamma
     c_T = check_tol(c_T, "c_T", allow_zero=True)
     if not c_T < 1:
@@ -479,8 +507,9 @@ def bisimulation_operator(m, d, *, c_R: float = 1.0, c_T: float | None = None) -
     return _operator(P, np.asarray(m.R, dtype=np.float64), d, c_R, c_T, 50 * (2 * m.n_states + 2) + 200)[0]
 
 
-def bisimulation_metric(m, c_R: float = 1.0, c_T: float | None = None, *, tol: float = 1e-8,
-                        max_iter: int = 10_000) -> MetricResult:
+def bisimulation_metric(
+    m, c_R: float = 1.0, c_T: float | None = None, *, tol: float = 1e-8, max_iter: int = 10_000
+) -> MetricResult:
     """The bisimulation metric ``d*`` of Ferns, Panangaden & Precup (2004), by fixed-point iteration.
 
     Parameters
@@ -530,8 +559,9 @@ def _deterministic_next(P_pi: sp.csr_matrix, tol: float = 1e-12) -> np.ndarray:
     return big.indices.astype(np.int64)
 
 
-def on_policy_bisimulation_metric(m, pi, *, method: str = "lp", tol: float = 1e-8, max_iter: int = 10_000,
-                                  rng=None, chunk: int | None = None) -> MetricResult:
+def on_policy_bisimulation_metric(
+    m, pi, *, method: str = "lp", tol: float = 1e-8, max_iter: int = 10_000, rng=None, chunk: int | None = None
+) -> MetricResult:
     """The pi-bisimulation metric of Castro (2020): ``d^pi(s, t) = |r_pi(s) - r_pi(t)| + gamma
     W_{d^pi}(P_pi(s), P_pi(t))``, with ``|V^pi(s) - V^pi(t)| <= d^pi(s, t)``.
 
@@ -582,8 +612,16 @@ def on_policy_bisimulation_metric(m, pi, *, method: str = "lp", tol: float = 1e-
             bound = gamma / (1 - gamma) * inc + 16 * np.finfo(np.float64).eps * (1.0 + float(d.max())) / (1 - gamma)
             if bound <= tol:
                 break
-        return MetricResult(d=d, error_bound=float(bound), n_iter=it, converged=bool(bound <= tol), c_R=1.0,
-                            c_T=gamma, increments=np.array(incs), method="castro[deterministic]")
+        return MetricResult(
+            d=d,
+            error_bound=float(bound),
+            n_iter=it,
+            converged=bool(bound <= tol),
+            c_R=1.0,
+            c_T=gamma,
+            increments=np.array(incs),
+            method="castro[deterministic]",
+        )
     if rng is None:
         raise TypeError("method='sampled' needs rng, a numpy.random.Generator")
     rng = check_rng(rng)
@@ -600,5 +638,13 @@ def on_policy_bisimulation_metric(m, pi, *, method: str = "lp", tol: float = 1e-
         bound = (float(np.abs(full - d).max()) + 16 * np.finfo(np.float64).eps * (1.0 + float(d.max()))) / (1 - gamma)
         if bound <= tol:
             break
-    return MetricResult(d=d, error_bound=float(bound), n_iter=it, converged=bool(bound <= tol), c_R=1.0, c_T=gamma,
-                        increments=np.array(incs), method="castro[sampled]")
+    return MetricResult(
+        d=d,
+        error_bound=float(bound),
+        n_iter=it,
+        converged=bool(bound <= tol),
+        c_R=1.0,
+        c_T=gamma,
+        increments=np.array(incs),
+        method="castro[sampled]",
+    )

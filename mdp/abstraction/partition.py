@@ -32,6 +32,7 @@ it returns, ``eps_R = max |R[s, a] - R_Q(block(s), a)|`` and
 ``eps_P = max_{s, a} sum_C |P(s, a, C) - P_Q(block(s), a, C)|``, and the value-loss bounds are
 computed from those, not from ``tol``.
 """
+
 from __future__ import annotations
 
 import numbers
@@ -40,12 +41,20 @@ from dataclasses import field
 import numpy as np
 import scipy.sparse as sp
 
+from mdp._common import result
 from mdp._common.deprecation import migrate_signature
-from mdp._validation import as_float_array, check_gamma, check_mdp, check_policy, check_positive_int, check_rng, check_tol
+from mdp._common.results import renamed_field
+from mdp._validation import (
+    as_float_array,
+    check_gamma,
+    check_mdp,
+    check_policy,
+    check_positive_int,
+    check_rng,
+    check_tol,
+)
 from mdp.abstraction import _refine as K
 from mdp.model import TabularMDP
-from mdp._common.results import renamed_field
-from mdp._common import result
 
 __all__ = [
     "BisimulationResult",
@@ -263,9 +272,17 @@ def _build(m: TabularMDP, labels: np.ndarray, reps: np.ndarray, P: sp.csr_matrix
     PQ.sum_duplicates()
     PQ.eliminate_zeros()
     PQ.sort_indices()
-    err_p, err_sum = K.aggregation_errors(P.indptr.astype(np.int64), P.indices.astype(np.int64), P.data,
-                                          labels, A, PQ.indptr.astype(np.int64), PQ.indices.astype(np.int64),
-                                          PQ.data.astype(np.float64), Q)
+    err_p, err_sum = K.aggregation_errors(
+        P.indptr.astype(np.int64),
+        P.indices.astype(np.int64),
+        P.data,
+        labels,
+        A,
+        PQ.indptr.astype(np.int64),
+        PQ.indices.astype(np.int64),
+        PQ.data.astype(np.float64),
+        Q,
+    )
     eps_R = float(np.abs(m.R - RQ[labels]).max())
     dev = float(np.abs(np.asarray(PQ.sum(axis=1)).ravel() - 1.0).max())
     atol = max(_default_atol(m.dtype), 2.0 * dev + 1e-15)
@@ -278,8 +295,9 @@ def _partition(m: TabularMDP, tol_r: float, tol_p: float, approx: bool):
     P = _forward_csr(m)
     S, A = m.n_states, m.n_actions
     ptr, rows, vals = K.transpose_csr(P.indptr.astype(np.int64), P.indices.astype(np.int64), P.data, S)
-    blk, _, n_split, n_scan = K.refine(S, A, ptr, rows, vals, np.ascontiguousarray(m.R, dtype=np.float64),
-                                       float(tol_r), float(tol_p), bool(approx))
+    blk, _, n_split, n_scan = K.refine(
+        S, A, ptr, rows, vals, np.ascontiguousarray(m.R, dtype=np.float64), float(tol_r), float(tol_p), bool(approx)
+    )
     labels, reps = _canonical(blk)
     return P, labels, reps, int(n_split), int(n_scan)
 
@@ -333,16 +351,27 @@ def bisimulation(m, *, tol: float = 0.0) -> BisimulationResult:
     P, labels, reps, n_split, n_scan = _partition(m, tol_r, tol_p, approx)
     quotient, eps_R, eps_P, eps_sum, sizes = _build(m, labels, reps, P, "representative" if not approx else "mean")
     return BisimulationResult(
-        labels=labels, n_blocks=int(reps.shape[0]), quotient=quotient, representatives=reps, block_sizes=sizes,
-        eps_R=eps_R, eps_P=eps_P, eps_sum=eps_sum, tol_r=tol_r, tol_p=tol_p, exact=not approx,
-        n_splitters=n_split, n_scanned=n_scan,
+        labels=labels,
+        n_blocks=int(reps.shape[0]),
+        quotient=quotient,
+        representatives=reps,
+        block_sizes=sizes,
+        eps_R=eps_R,
+        eps_P=eps_P,
+        eps_sum=eps_sum,
+        tol_r=tol_r,
+        tol_p=tol_p,
+        exact=not approx,
+        n_splitters=n_split,
+        n_scanned=n_scan,
         method="splitter refinement[exact]" if not approx else "splitter refinement[approximate]",
         gamma_contraction=m.contraction,
     )
 
 
-def approximate_aggregation(m, tol_r: float, tol_p: float, *, quotient: str = "mean",
-                            solve_tol: float = 1e-10) -> AggregationResult:
+def approximate_aggregation(
+    m, tol_r: float, tol_p: float, *, quotient: str = "mean", solve_tol: float = 1e-10
+) -> AggregationResult:
     """Epsilon-approximate aggregation: blocks whose rewards agree within ``tol_r`` and block masses
     within ``tol_p``, the quotient solved, and the value-loss bounds of the aggregation.
 
@@ -391,17 +420,33 @@ def approximate_aggregation(m, tol_r: float, tol_p: float, *, quotient: str = "m
 
     sol = solve(q, tol=solve_tol)
     base = BisimulationResult(
-        labels=labels, n_blocks=int(reps.shape[0]), quotient=q, representatives=reps, block_sizes=sizes,
-        eps_R=eps_R, eps_P=eps_P, eps_sum=eps_sum, tol_r=tr, tol_p=tp, exact=not approx,
-        n_splitters=n_split, n_scanned=n_scan,
+        labels=labels,
+        n_blocks=int(reps.shape[0]),
+        quotient=q,
+        representatives=reps,
+        block_sizes=sizes,
+        eps_R=eps_R,
+        eps_P=eps_P,
+        eps_sum=eps_sum,
+        tol_r=tr,
+        tol_p=tp,
+        exact=not approx,
+        n_splitters=n_split,
+        n_scanned=n_scan,
         method=f"splitter refinement[{'approximate' if approx else 'exact'}], quotient={quotient}",
         gamma_contraction=m.contraction,
     )
     vb, pb = base.loss_bounds(sol.v, solver_error=sol.error_bound, policy_error=sol.policy_error_bound)
     fields = {f: getattr(base, f) for f in BisimulationResult.__dataclass_fields__}
-    return AggregationResult(**fields, v_quotient=np.array(sol.v), pi_quotient=np.array(sol.pi),
-                             value_bound=float(vb), policy_bound=float(pb), solver_error=float(sol.error_bound),
-                             quotient_policy_error=float(sol.policy_error_bound))
+    return AggregationResult(
+        **fields,
+        v_quotient=np.array(sol.v),
+        pi_quotient=np.array(sol.pi),
+        value_bound=float(vb),
+        policy_bound=float(pb),
+        solver_error=float(sol.error_bound),
+        quotient_policy_error=float(sol.policy_error_bound),
+    )
 
 
 # ----------------------------------------------------------------------------------- reference twin
@@ -498,8 +543,15 @@ def planted_copies(base, copies, *, rng, noise_r: float = 0.0, noise_p: float = 
     return (m.to_sparse() if sparse else m), classes
 
 
-def stripe_gridworld(width: int, height: int, *, slip: float = 0.1, goal_reward: float = 1.0,
-                     step_reward: float = 0.0, gamma: float = 0.99) -> TabularMDP:
+def stripe_gridworld(
+    width: int,
+    height: int,
+    *,
+    slip: float = 0.1,
+    goal_reward: float = 1.0,
+    step_reward: float = 0.0,
+    gamma: float = 0.99,
+) -> TabularMDP:
     """Sparse gridworld whose whole bottom row is an absorbing goal; its coarsest bisimulation has
     exactly ``height`` blocks (one per row).
 

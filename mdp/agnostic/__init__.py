@@ -6,6 +6,17 @@
 * :func:`trajectory_tree` (generative-model learner) and :func:`model_based` (baseline);
 * :func:`psdp` (with mu-resets) and :func:`cpi` (conservative policy iteration).
 """
+
+from mdp.agnostic.generative import (
+    ModelBasedResult,
+    TrajectoryTreeResult,
+    model_based,
+    reference_model_based_values,
+    reference_tree_returns,
+    required_trees,
+    trajectory_tree,
+    tree_returns,
+)
 from mdp.agnostic.model import (
     LayeredMDP,
     check_policy_table,
@@ -25,23 +36,13 @@ from mdp.agnostic.policies import (
     singleton_deviations,
     threshold_policies,
 )
+from mdp.agnostic.resets import CPIResult, PSDPResult, cpi, layer_distributions, psdp, stochastic_q_values
 from mdp.agnostic.spanning import (
     SpanningCapacityResult,
     capacity_caps,
     reachable_pairs,
     reference_spanning_capacity,
     spanning_capacity,
-)
-from mdp.agnostic.resets import CPIResult, PSDPResult, cpi, layer_distributions, psdp, stochastic_q_values
-from mdp.agnostic.generative import (
-    ModelBasedResult,
-    TrajectoryTreeResult,
-    model_based,
-    reference_model_based_values,
-    reference_tree_returns,
-    required_trees,
-    trajectory_tree,
-    tree_returns,
 )
 
 __all__ = [

@@ -25,6 +25,7 @@ has at most ``min(K, S A, A^(h+1))`` of them), so the numba kernel and its numpy
 (``int8`` when ``A <= 127``): for ``K = 10^4``, ``H = 10``, ``S = 10^3`` the ``(K, H, S)`` int64 table
 is 800 MB and its per-layer reads would each touch a different page.
 """
+
 from __future__ import annotations
 
 import math
@@ -257,9 +258,25 @@ def _run(model, pol, n, rng, out=None):
     for start in range(0, n, step):
         m = min(step, n - start)
         u0, u = _draws(rng, m, off)
-        o = out[start:start + m] if out is not None else empty
-        tag = _trees_kernel(pol_l, model.next_states, model.next_cdf, model.R, model.rho0_cdf, u0, u, off, G, o,
-                            queries, start, stamp, stamp_next, st, tag)
+        o = out[start : start + m] if out is not None else empty
+        tag = _trees_kernel(
+            pol_l,
+            model.next_states,
+            model.next_cdf,
+            model.R,
+            model.rho0_cdf,
+            u0,
+            u,
+            off,
+            G,
+            o,
+            queries,
+            start,
+            stamp,
+            stamp_next,
+            st,
+            tag,
+        )
     return G, queries
 
 
@@ -342,8 +359,16 @@ def trajectory_tree(model, policies, eps, delta, *, rng, n_trees=None) -> Trajec
         + ")"
     )
     return TrajectoryTreeResult(
-        best=best, pi=pol[best].copy(), estimates=est, n_trees=n, queries=queries, eps=eps, delta=delta,
-        n_required=need, accuracy=acc, guarantee=guarantee,
+        best=best,
+        pi=pol[best].copy(),
+        estimates=est,
+        n_trees=n,
+        queries=queries,
+        eps=eps,
+        delta=delta,
+        n_required=need,
+        accuracy=acc,
+        guarantee=guarantee,
     )
 
 
@@ -434,5 +459,6 @@ def model_based(model, policies, n_queries, *, rng) -> ModelBasedResult:
     est = _empirical_values_kernel(pol, samples, counts, model.R, model.rho0)
     best = int(np.argmax(est))
     H, S, A = model.R.shape
-    return ModelBasedResult(best=best, pi=pol[best].copy(), estimates=est, n_queries=n,
-                            per_triple=n / max((H - 1) * S * A, 1))
+    return ModelBasedResult(
+        best=best, pi=pol[best].copy(), estimates=est, n_queries=n, per_triple=n / max((H - 1) * S * A, 1)
+    )

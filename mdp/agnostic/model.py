@@ -15,6 +15,7 @@ numpy twin :func:`reference_policy_values`):
 
     V_H = 0,   V_h^k(s) = R[h, s, pi_k(h, s)] + sum_b p[h, s, a, b] V_{h+1}^k(next[h, s, a, b]).
 """
+
 from __future__ import annotations
 
 import numbers
@@ -102,7 +103,9 @@ class LayeredMDP:
         sums = P.sum(axis=3)
         if sums.size and np.max(np.abs(sums - 1.0)) > _ROW_TOL:
             idx = tuple(int(i) for i in np.argwhere(np.abs(sums - 1.0) > _ROW_TOL)[0])
-            raise ValueError(f"P must be stochastic: the row P[{idx[0]}, {idx[1]}, {idx[2]}, :] sums to {sums[idx]}, not 1")
+            raise ValueError(
+                f"P must be stochastic: the row P[{idx[0]}, {idx[1]}, {idx[2]}, :] sums to {sums[idx]}, not 1"
+            )
         # successor form: keep every state with positive probability
         B = max(int((P > 0).sum(axis=3).max()) if P.size else 1, 1)
         order = np.argsort(-(P > 0).astype(np.int8), axis=3, kind="stable")[..., :B]

@@ -5,6 +5,7 @@ The classes of the spanning-capacity examples (Jia et al. 2023, the examples of 
 deviations around a default policy, random subsets, and classes built from state features
 (linear-argmax and threshold policies), for which ``K`` can be ``10^4`` and more.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -34,7 +35,9 @@ def all_policies(H, S, A) -> np.ndarray:
     H, S, A = _dims(H, S, A)
     n = A ** (H * S)
     if n > _MAX_ALL:
-        raise ValueError(f"all_policies would have A^(H S) = {A}^{H * S} rows (more than {_MAX_ALL}); use a smaller H, S or A")
+        raise ValueError(
+            f"all_policies would have A^(H S) = {A}^{H * S} rows (more than {_MAX_ALL}); use a smaller H, S or A"
+        )
     rows = np.array(list(itertools.product(range(A), repeat=H * S)), dtype=np.int64)
     return rows.reshape(n, H, S)
 
@@ -102,8 +105,8 @@ def linear_argmax_policies(features, weights) -> np.ndarray:
     out = np.empty((K, H, S), dtype=np.int64)
     flat = phi.reshape(H * S, d)
     for start in range(0, K, 256):  # bounded memory: (chunk, A, H S) scores
-        scores = np.einsum("kad,nd->kan", w[start:start + 256], flat)
-        out[start:start + 256] = scores.argmax(axis=1).reshape(-1, H, S)
+        scores = np.einsum("kad,nd->kan", w[start : start + 256], flat)
+        out[start : start + 256] = scores.argmax(axis=1).reshape(-1, H, S)
     return out
 
 

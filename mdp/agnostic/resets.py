@@ -24,6 +24,7 @@ alpha pi_k``. With returns in ``[0, 1]`` (so ``|A| <= 1``) the performance-diffe
 maximised by ``alpha = min(1, Adv / (2 H (H - 1)))``: an improvement of at least
 ``Adv^2 / (4 H (H - 1))`` (when ``alpha < 1``). CPI stops when ``Adv <= eps``.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -285,11 +286,20 @@ def cpi(model, policies, *, nu=None, init: int = 0, eps: float = 1e-3, max_iter:
         alphas.append(alpha)
         guar.append(alpha * adv[k] - alpha**2 * c)
     if not converged:
-        warnings.warn(f"cpi: largest advantage {advs[-1]:.3g} > eps = {eps:g} after max_iter = {max_iter} steps",
-                      ConvergenceWarning, stacklevel=2)
+        warnings.warn(
+            f"cpi: largest advantage {advs[-1]:.3g} > eps = {eps:g} after max_iter = {max_iter} steps",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
     Q, V = stochastic_q_values(model, pi)
     return CPIResult(
-        pi=pi, value=float(model.rho0 @ V[0]), values=np.array(values), advantages=np.array(advs),
-        chosen=np.array(chosen, dtype=np.int64), alphas=np.array(alphas), guaranteed=np.array(guar),
-        n_iter=len(chosen), converged=converged,
+        pi=pi,
+        value=float(model.rho0 @ V[0]),
+        values=np.array(values),
+        advantages=np.array(advs),
+        chosen=np.array(chosen, dtype=np.int64),
+        alphas=np.array(alphas),
+        guaranteed=np.array(guar),
+        n_iter=len(chosen),
+        converged=converged,
     )

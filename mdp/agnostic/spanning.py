@@ -24,6 +24,7 @@ Global caps, valid for every deterministic MDP (certified upper bounds):
 budget runs out, the bound of every abandoned subtree is folded into the reported upper bound, so
 ``lower <= C_h <= upper`` always holds and ``lower`` is attained by the returned witness MDP.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -229,8 +230,10 @@ class _Search:
                 self.dfs(h + 1, groups2, trail + [step])
                 return
             # new states first (one per kind: the first unused), then states already used
-            options = [states[0] if states[0] not in used else next((x for x in states if x not in used), -1)
-                       for states in kind_lists]
+            options = [
+                states[0] if states[0] not in used else next((x for x in states if x not in used), -1)
+                for states in kind_lists
+            ]
             options = [x for x in options if x >= 0] + sorted(used)
             for t in options:
                 if self.exhausted or self.finished:
@@ -250,7 +253,7 @@ class _Search:
 
     def seed_random(self, n_mdps, rng):
         """Random deterministic MDPs as a first lower bound (each is a witness); helps the pruning."""
-        H, S, A, K = self.H, self.S, self.A, self.K
+        H, S, A = self.H, self.S, self.A
         for _ in range(n_mdps):
             start = int(rng.integers(S))
             T = rng.integers(0, S, size=(max(H - 1, 0), S, A))
@@ -285,7 +288,9 @@ class _Search:
         return (int(trail[0]), T)
 
 
-def spanning_capacity(policies, n_actions, *, per_layer: bool = False, max_nodes: int = 200_000) -> SpanningCapacityResult:
+def spanning_capacity(
+    policies, n_actions, *, per_layer: bool = False, max_nodes: int = 200_000
+) -> SpanningCapacityResult:
     """Spanning capacity ``C(Pi) = max_h max_M |Reach_h(Pi; M)|`` over all deterministic MDPs.
 
     Jia et al. (2023), definition of spanning capacity; ``docs/papers/agnostic_rl.md``. Exact by a branch-and-bound search
@@ -316,8 +321,10 @@ def spanning_capacity(policies, n_actions, *, per_layer: bool = False, max_nodes
     srch.seed_random(32, np.random.default_rng(0))  # fixed seed: the result is a function of the input
     srch.run()
     lower = srch.best.copy()
-    upper = np.minimum(srch.caps, np.maximum(lower, srch.open_ub)) if srch.exhausted else (
-        lower.copy() if per_layer else np.minimum(srch.caps, np.maximum(lower, _unpinned(srch)))
+    upper = (
+        np.minimum(srch.caps, np.maximum(lower, srch.open_ub))
+        if srch.exhausted
+        else (lower.copy() if per_layer else np.minimum(srch.caps, np.maximum(lower, _unpinned(srch))))
     )
     upper = np.maximum(upper, lower)
     lo, hi = int(lower.max()), int(upper.max())

@@ -31,6 +31,7 @@ Optimal values are computed by exact backward induction over the acyclic model
 Rewards: TSP and CVRP ``-d(c, j)``; knapsack ``+value_j``; OP ``+prize_j``. So the optimal value of
 the start state is minus the optimal length (TSP, CVRP) or the optimal value/prize (knapsack, OP).
 """
+
 from __future__ import annotations
 
 import math
@@ -40,15 +41,22 @@ import numpy as np
 import scipy.sparse as sp
 from numba import njit
 
+from mdp._common import result
 from mdp.cop.problems import CVRPInstance, KnapsackInstance, OrienteeringInstance
 from mdp.cop.tsp import check_dist
 from mdp.model import TabularMDP
-from mdp._common import result
 
 __all__ = [
-    "ConstructiveMDP", "direct_mdp", "bq_mdp", "bq_labels", "solve_total_reward", "reference_total_reward",
+    "ConstructiveMDP",
+    "direct_mdp",
+    "bq_mdp",
+    "bq_labels",
+    "solve_total_reward",
+    "reference_total_reward",
     "evaluate_total_reward",
-    "lift_policy", "rollout", "tsp_state_counts",
+    "lift_policy",
+    "rollout",
+    "tsp_state_counts",
 ]
 
 END = "END"
@@ -374,10 +382,21 @@ def _build(prob: _Problem, start, step, kind: str, problem: str) -> Constructive
     keys = tuple(states) + (END,)
     index = dict(index)
     index[END] = T
-    return ConstructiveMDP(mdp=m, states=keys, index=index, depth=np.array(depth + [horizon], dtype=np.int64),
-                           start=0, terminal=T, horizon=horizon, penalty=float(penalty), kind=kind,
-                           problem=problem, feasible=feasible, successor=nxt,
-                           order=np.array(order[::-1], dtype=np.int64))
+    return ConstructiveMDP(
+        mdp=m,
+        states=keys,
+        index=index,
+        depth=np.array(depth + [horizon], dtype=np.int64),
+        start=0,
+        terminal=T,
+        horizon=horizon,
+        penalty=float(penalty),
+        kind=kind,
+        problem=problem,
+        feasible=feasible,
+        successor=nxt,
+        order=np.array(order[::-1], dtype=np.int64),
+    )
 
 
 def _topological_order(succ):
@@ -536,4 +555,3 @@ def tsp_state_counts(n: int) -> dict:
     direct = np.array([math.perm(n - 1, k) for k in t], dtype=np.int64)
     bq = np.array([1] + [math.comb(n - 1, k) * k for k in t[1:]], dtype=np.int64)
     return {"t": t, "direct": direct, "bq": bq, "direct_total": int(direct.sum()), "bq_total": int(bq.sum())}
-

@@ -35,6 +35,7 @@ the model bit for bit on one machine.
 
 Torch is imported by this module only; ``import mdp.cop`` never imports it.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -45,9 +46,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from mdp._validation import as_float_array, check_positive_int, check_rng
-from mdp._common.results import renamed_names
 from mdp._common import result
+from mdp._common.results import renamed_names
+from mdp._validation import as_float_array, check_positive_int, check_rng
 
 __all__ = [
     "BQPolicy",
@@ -258,7 +259,6 @@ class TrainingHistory:
     view: str
 
 
-
 @contextlib.contextmanager
 def _torch_threads(n: int):
     old = torch.get_num_threads()
@@ -284,8 +284,9 @@ def _check_training_args(n_train, n_instances, steps, batch_size, lr, threads, m
     if instances is not None:
         coords = as_float_array(instances, "instances")
         if coords.ndim != 3 or coords.shape[1:] != (n_train, 2):
-            raise ValueError(f"instances must have shape (n_instances, n_train, 2) = (B, {n_train}, 2), "
-                             f"got {coords.shape}")
+            raise ValueError(
+                f"instances must have shape (n_instances, n_train, 2) = (B, {n_train}, 2), got {coords.shape}"
+            )
         n_instances = coords.shape[0]
     else:
         coords = None
@@ -307,8 +308,10 @@ def _bq_batches(coords, tours, min_size):
     from mdp.cop.tsp import tsp_subproblems
 
     n = coords.shape[1]
-    return {L: torch.from_numpy(tsp_subproblems(coords, tours, size=L).coords.astype(np.float32))
-            for L in range(min_size, n + 2)}
+    return {
+        L: torch.from_numpy(tsp_subproblems(coords, tours, size=L).coords.astype(np.float32))
+        for L in range(min_size, n + 2)
+    }
 
 
 def _direct_batches(coords, tours, min_size):
@@ -325,12 +328,29 @@ def _direct_batches(coords, tours, min_size):
     return out
 
 
-def _train(view, n_train, n_instances, steps, rng, *, batch_size, lr, lr_decay, threads, min_size, instances,
-           d_model, n_heads, n_layers, d_ff):
+def _train(
+    view,
+    n_train,
+    n_instances,
+    steps,
+    rng,
+    *,
+    batch_size,
+    lr,
+    lr_decay,
+    threads,
+    min_size,
+    instances,
+    d_model,
+    n_heads,
+    n_layers,
+    d_ff,
+):
     from mdp.cop.tsp import sample_subproblem_size
 
     n_train, n_instances, steps, batch_size, lr, threads, min_size, rng, coords = _check_training_args(
-        n_train, n_instances, steps, batch_size, lr, threads, min_size, rng, instances)
+        n_train, n_instances, steps, batch_size, lr, threads, min_size, rng, instances
+    )
     if isinstance(lr_decay, bool) or not isinstance(lr_decay, numbers.Real) or not 0 < lr_decay <= 1:
         raise ValueError(f"lr_decay must lie in (0, 1], got {lr_decay!r}")
     _check_arch(d_model, n_heads, n_layers, d_ff)
@@ -367,9 +387,17 @@ def _train(view, n_train, n_instances, steps, rng, *, batch_size, lr, lr_decay, 
             sizes[k] = L
             acc[k] = float((scores.argmax(-1) == target).float().mean())
         model.eval()
-    history = TrainingHistory(losses=losses, sizes=sizes, accuracy=acc, seconds=time.perf_counter() - t0,
-                              label_seconds=label_seconds, n_train=n_train, n_instances=n_instances,
-                              batch_size=bs, view=view)
+    history = TrainingHistory(
+        losses=losses,
+        sizes=sizes,
+        accuracy=acc,
+        seconds=time.perf_counter() - t0,
+        label_seconds=label_seconds,
+        n_train=n_train,
+        n_instances=n_instances,
+        batch_size=bs,
+        view=view,
+    )
     return model, history
 
 
@@ -406,22 +434,76 @@ _TRAIN_DOC = """
 """
 
 
-def train_bq_policy(n_train: int = 10, n_instances: int = 2000, steps: int = 1000, rng=None, *,
-                    batch_size: int = 256, lr: float = 2e-3, lr_decay: float = 0.1, threads: int = 1,
-                    min_size: int = 4, instances=None, d_model: int = 32, n_heads: int = 4, n_layers: int = 2,
-                    d_ff: int = 64):
-    return _train("bq", n_train, n_instances, steps, rng, batch_size=batch_size, lr=lr, lr_decay=lr_decay,
-                  threads=threads, min_size=min_size, instances=instances, d_model=d_model, n_heads=n_heads,
-                  n_layers=n_layers, d_ff=d_ff)
+def train_bq_policy(
+    n_train: int = 10,
+    n_instances: int = 2000,
+    steps: int = 1000,
+    rng=None,
+    *,
+    batch_size: int = 256,
+    lr: float = 2e-3,
+    lr_decay: float = 0.1,
+    threads: int = 1,
+    min_size: int = 4,
+    instances=None,
+    d_model: int = 32,
+    n_heads: int = 4,
+    n_layers: int = 2,
+    d_ff: int = 64,
+):
+    return _train(
+        "bq",
+        n_train,
+        n_instances,
+        steps,
+        rng,
+        batch_size=batch_size,
+        lr=lr,
+        lr_decay=lr_decay,
+        threads=threads,
+        min_size=min_size,
+        instances=instances,
+        d_model=d_model,
+        n_heads=n_heads,
+        n_layers=n_layers,
+        d_ff=d_ff,
+    )
 
 
-def train_direct_policy(n_train: int = 10, n_instances: int = 2000, steps: int = 1000, rng=None, *,
-                        batch_size: int = 256, lr: float = 2e-3, lr_decay: float = 0.1, threads: int = 1,
-                        min_size: int = 4, instances=None, d_model: int = 32, n_heads: int = 4,
-                        n_layers: int = 2, d_ff: int = 64):
-    return _train("direct", n_train, n_instances, steps, rng, batch_size=batch_size, lr=lr, lr_decay=lr_decay,
-                  threads=threads, min_size=min_size, instances=instances, d_model=d_model, n_heads=n_heads,
-                  n_layers=n_layers, d_ff=d_ff)
+def train_direct_policy(
+    n_train: int = 10,
+    n_instances: int = 2000,
+    steps: int = 1000,
+    rng=None,
+    *,
+    batch_size: int = 256,
+    lr: float = 2e-3,
+    lr_decay: float = 0.1,
+    threads: int = 1,
+    min_size: int = 4,
+    instances=None,
+    d_model: int = 32,
+    n_heads: int = 4,
+    n_layers: int = 2,
+    d_ff: int = 64,
+):
+    return _train(
+        "direct",
+        n_train,
+        n_instances,
+        steps,
+        rng,
+        batch_size=batch_size,
+        lr=lr,
+        lr_decay=lr_decay,
+        threads=threads,
+        min_size=min_size,
+        instances=instances,
+        d_model=d_model,
+        n_heads=n_heads,
+        n_layers=n_layers,
+        d_ff=d_ff,
+    )
 
 
 train_bq_policy.__doc__ = """Behaviour cloning of Held-Karp tours with the BQ policy (BQ-NCO, ``docs/papers/bq_nco.md``).
@@ -473,7 +555,6 @@ class TourEvaluation:
     call_sizes: tuple
     view: str
     seconds: float
-
 
 
 def evaluate(model, coords, view: str | None = None, *, optimal=None, threads: int = 1) -> TourEvaluation:
@@ -540,9 +621,17 @@ def evaluate(model, coords, view: str | None = None, *, optimal=None, threads: i
     seconds = time.perf_counter() - t0
     lengths = np.asarray(dec.lengths, dtype=np.float64)
     gaps = lengths / opt - 1.0
-    return TourEvaluation(tours=np.asarray(dec.tours), lengths=lengths, optimal=opt, gaps=gaps,
-                            mean_gap=float(gaps.mean()), n_calls=dec.n_calls, call_sizes=dec.call_sizes,
-                            view=view, seconds=seconds)
+    return TourEvaluation(
+        tours=np.asarray(dec.tours),
+        lengths=lengths,
+        optimal=opt,
+        gaps=gaps,
+        mean_gap=float(gaps.mean()),
+        n_calls=dec.n_calls,
+        call_sizes=dec.call_sizes,
+        view=view,
+        seconds=seconds,
+    )
 
 
 # ``PolicyEvaluation`` (before rlab 0.2) shared its name with mdp.PolicyEvaluationResult's concept

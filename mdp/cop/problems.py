@@ -28,6 +28,7 @@ those quotients, evaluated with bitmasks in numba:
 Conventions: node 0 is the depot; weights, demands, capacities are non-negative integers;
 solutions are item index arrays (knapsack) or node sequences from the depot back to it.
 """
+
 from __future__ import annotations
 
 import functools
@@ -36,15 +37,24 @@ import itertools
 import numpy as np
 from numba import njit
 
+from mdp._common import frozen, result
 from mdp._validation import as_float_array, check_positive_int, check_rng
 from mdp.cop.tsp import check_dist
-from mdp._common import frozen, result
 
 __all__ = [
-    "KnapsackInstance", "CVRPInstance", "OrienteeringInstance", "COPSolution",
-    "random_knapsack", "random_cvrp", "random_orienteering",
-    "solve_knapsack_exact", "solve_cvrp_exact", "solve_orienteering_exact",
-    "brute_force_knapsack", "brute_force_cvrp", "brute_force_orienteering",
+    "KnapsackInstance",
+    "CVRPInstance",
+    "OrienteeringInstance",
+    "COPSolution",
+    "random_knapsack",
+    "random_cvrp",
+    "random_orienteering",
+    "solve_knapsack_exact",
+    "solve_cvrp_exact",
+    "solve_orienteering_exact",
+    "brute_force_knapsack",
+    "brute_force_cvrp",
+    "brute_force_orienteering",
 ]
 
 _MAX_TABLE = 60_000_000  # float64 entries (480 MB) a DP table may take
@@ -145,8 +155,12 @@ class OrienteeringInstance:
             raise ValueError(f"prizes must be non-negative, got {p.tolist()}")
         if p[0] != 0:
             raise ValueError(f"prizes[0] (the depot) must be 0, got {p[0]}")
-        if isinstance(self.budget, bool) or not np.isscalar(self.budget) or not np.isfinite(float(self.budget)) \
-                or float(self.budget) < 0:
+        if (
+            isinstance(self.budget, bool)
+            or not np.isscalar(self.budget)
+            or not np.isfinite(float(self.budget))
+            or float(self.budget) < 0
+        ):
             raise ValueError(f"budget must be a finite number >= 0, got {self.budget!r}")
         object.__setattr__(self, "dist", frozen(d))
         object.__setattr__(self, "prizes", frozen(p.copy()))
@@ -171,8 +185,9 @@ class COPSolution:
     method: str
 
 
-
-def random_knapsack(n: int, rng: np.random.Generator, *, max_weight: int = 10, capacity_ratio: float = 0.5) -> KnapsackInstance:
+def random_knapsack(
+    n: int, rng: np.random.Generator, *, max_weight: int = 10, capacity_ratio: float = 0.5
+) -> KnapsackInstance:
     """Weights uniform in ``1..max_weight``, values uniform in ``[0, 1)``, capacity ``ratio * sum(w)`` (floored)."""
     n = check_positive_int(n, "n")
     rng = check_rng(rng)
@@ -180,8 +195,15 @@ def random_knapsack(n: int, rng: np.random.Generator, *, max_weight: int = 10, c
     return KnapsackInstance(w, rng.random(n), int(capacity_ratio * w.sum()))
 
 
-def random_cvrp(n: int, rng: np.random.Generator, *, capacity: int = 10, max_demand: int = 5,
-                integral: bool = False, scale: float = 10.0) -> CVRPInstance:
+def random_cvrp(
+    n: int,
+    rng: np.random.Generator,
+    *,
+    capacity: int = 10,
+    max_demand: int = 5,
+    integral: bool = False,
+    scale: float = 10.0,
+) -> CVRPInstance:
     """``n`` nodes (depot 0 + ``n - 1`` customers) uniform in the unit square, demands in
     ``1..min(max_demand, capacity)``.
 
@@ -198,8 +220,9 @@ def random_cvrp(n: int, rng: np.random.Generator, *, capacity: int = 10, max_dem
     return CVRPInstance(d, q, capacity)
 
 
-def random_orienteering(n: int, rng: np.random.Generator, *, scale: float = 10.0, budget_ratio: float = 0.5,
-                        integral: bool = True) -> OrienteeringInstance:
+def random_orienteering(
+    n: int, rng: np.random.Generator, *, scale: float = 10.0, budget_ratio: float = 0.5, integral: bool = True
+) -> OrienteeringInstance:
     """``n`` nodes uniform in the unit square, prizes in ``[0, 1)``, distances ``nint(scale * euclid)``
     (``integral``; else unrounded), budget ``budget_ratio * 2 * max_j d(0, j)`` (floored when integral)."""
     n = check_positive_int(n, "n", minimum=2)
@@ -335,8 +358,11 @@ def solve_cvrp_exact(instance: CVRPInstance) -> COPSolution:
             c, r = j, r - q[j]
     if route[-1] != 0:
         route.append(0)
-    return COPSolution(value=float(V[0, (1 << (n - 1)) - 1, Q]), solution=np.array(route, dtype=np.int64),
-                       method="dp(current, remaining, capacity)")
+    return COPSolution(
+        value=float(V[0, (1 << (n - 1)) - 1, Q]),
+        solution=np.array(route, dtype=np.int64),
+        method="dp(current, remaining, capacity)",
+    )
 
 
 def _route_cost(d, seq):
@@ -411,6 +437,7 @@ def _op_recursion(d, p):
             if (U >> (j - 1)) & 1 and d[c, j] <= b:
                 best = max(best, p[j] + value(j, U ^ (1 << (j - 1)), b - d[c, j]))
         return best
+
     return value
 
 
@@ -451,6 +478,7 @@ def solve_orienteering_exact(instance: OrienteeringInstance, *, method: str = "a
 
         def value(c, U, b):
             return V[c, U, int(round(b))]
+
         label = "dp(current, remaining, integer budget)"
     else:
         if n > 12:

@@ -17,6 +17,7 @@ Conventions: ``dist`` is ``(n, n)`` with ``dist[i, j]`` the cost of the arc ``i 
 is never used); a tour is an ``(n,)`` permutation starting at node 0, closed implicitly
 (``tour[-1] -> tour[0]``); ``coords`` is ``(n, 2)`` or ``(B, n, 2)``.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -25,8 +26,8 @@ from typing import Callable
 import numpy as np
 from numba import njit
 
-from mdp._validation import as_float_array, check_positive_int, check_rng
 from mdp._common import result
+from mdp._validation import as_float_array, check_positive_int, check_rng
 
 __all__ = [
     "MAX_HELD_KARP_NODES",
@@ -104,14 +105,12 @@ class TSPSolution:
     method: str = "held-karp"
 
 
-
 @result
 class TSPBatchSolution:
     """Optimal tours of a batch: ``tours`` ``(B, n)`` int64, ``lengths`` ``(B,)``."""
 
     tours: np.ndarray
     lengths: np.ndarray
-
 
 
 # --------------------------------------------------------------------------- Held-Karp kernel
@@ -263,8 +262,10 @@ def solve_tsp_batch(instances, *, kind: str = "auto") -> TSPBatchSolution:
         raise ValueError(f"kind must be 'auto', 'coords' or 'dist', got {kind!r}")
     if kind == "auto":
         if n == k == 2:
-            raise ValueError(f"instances of shape {arr.shape} are ambiguous under kind='auto': pass kind='coords' "
-                             "for B instances of 2 points in the plane, or kind='dist' for B 2 x 2 distance matrices")
+            raise ValueError(
+                f"instances of shape {arr.shape} are ambiguous under kind='auto': pass kind='coords' "
+                "for B instances of 2 points in the plane, or kind='dist' for B 2 x 2 distance matrices"
+            )
         kind = "dist" if k == n else "coords" if k == 2 else None
     if kind == "coords":
         dists = euclidean_distances(arr)
@@ -273,7 +274,9 @@ def solve_tsp_batch(instances, *, kind: str = "auto") -> TSPBatchSolution:
         for b in range(B):
             check_dist(dists[b], f"instances[{b}]")
     else:
-        raise ValueError(f"instances must be coordinates (B, n, 2) or distance matrices (B, n, n), got shape {arr.shape}")
+        raise ValueError(
+            f"instances must be coordinates (B, n, 2) or distance matrices (B, n, n), got shape {arr.shape}"
+        )
     if n > MAX_HELD_KARP_NODES:
         check_dist(dists[0], "instances[0]", max_n=MAX_HELD_KARP_NODES)
     tours = np.empty((B, n), dtype=np.int64)
@@ -302,7 +305,7 @@ def reference_held_karp(dist) -> tuple[float, np.ndarray]:
     for size in range(n):
         for U in itertools.combinations(nodes, size):
             Us = frozenset(U)
-            for c in ([0] if size == n - 1 else [c for c in nodes if c not in Us]):
+            for c in [0] if size == n - 1 else [c for c in nodes if c not in Us]:
                 V[c, Us] = d[c, 0] if not Us else min(d[c, j] + V[j, Us - {j}] for j in sorted(Us))
     U, c, tour = frozenset(nodes), 0, [0]
     while U:
@@ -397,7 +400,6 @@ class SubProblems:
     target: int = 1
 
 
-
 def _as_batch(coords, tour):
     x = as_float_array(coords, "coords")
     t = np.asarray(tour)
@@ -444,7 +446,7 @@ def tsp_subproblems(coords, tour, size: int | None = None):
     if L > n + 1:
         raise ValueError(f"size must lie in [2, n + 1] = [2, {n + 1}], got {L}")
     closed = np.concatenate([t, t[:, :1]], axis=1)
-    nodes = np.ascontiguousarray(closed[:, n + 1 - L:])
+    nodes = np.ascontiguousarray(closed[:, n + 1 - L :])
     sub = np.take_along_axis(x, nodes[:, :, None], axis=1)
     return SubProblems(nodes=nodes, coords=sub, size=L)
 
@@ -469,7 +471,6 @@ class GreedyDecoding:
     lengths: np.ndarray
     n_calls: int
     call_sizes: tuple
-
 
 
 def _scores_array(s, shape, view):
@@ -524,8 +525,9 @@ def greedy_tsp(coords, score_fn: Callable, *, view: str = "bq", dist=None) -> Gr
     sizes = []
     if view == "bq":
         # current sub-problem as node indices: [origin, remaining..., destination]
-        sub = np.concatenate([np.zeros((B, 1), np.int64), np.tile(np.arange(1, n), (B, 1)),
-                              np.zeros((B, 1), np.int64)], axis=1)
+        sub = np.concatenate(
+            [np.zeros((B, 1), np.int64), np.tile(np.arange(1, n), (B, 1)), np.zeros((B, 1), np.int64)], axis=1
+        )
         for k in range(1, n):
             L = sub.shape[1]
             s = _scores_array(score_fn(np.take_along_axis(x, sub[:, :, None], axis=1), sub.copy()), (B, L), view)
@@ -564,8 +566,9 @@ def greedy_tsp(coords, score_fn: Callable, *, view: str = "bq", dist=None) -> Gr
         if d.shape != (B, n, n):
             raise ValueError(f"dist must have shape {(n, n) if single else (B, n, n)}, got {np.shape(dist)}")
         lengths = tour_length(d, tours)
-    return GreedyDecoding(tours=tours, lengths=np.asarray(lengths, dtype=np.float64), n_calls=len(sizes),
-                          call_sizes=tuple(sizes))
+    return GreedyDecoding(
+        tours=tours, lengths=np.asarray(lengths, dtype=np.float64), n_calls=len(sizes), call_sizes=tuple(sizes)
+    )
 
 
 def nearest_neighbour_scores(sub_coords, sub_nodes=None) -> np.ndarray:

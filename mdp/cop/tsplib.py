@@ -22,6 +22,7 @@ Distances are returned as a float64 matrix of exact integers, ready for
 ignored; other problem types (CVRP, SOP, HCP, TOUR) and ``XRAY1``/``XRAY2``/``SPECIAL`` distances
 are rejected with a clear error.
 """
+
 from __future__ import annotations
 
 import os
@@ -36,14 +37,51 @@ __all__ = ["TSPLIBInstance", "read_tsplib", "tsplib_distance", "TSPLIB_PI", "GEO
 TSPLIB_PI = 3.141592  # TSPLIB95's truncated pi for GEO (not math.pi: the optima depend on it)
 GEO_RADIUS = 6378.388
 
-_COORD_TYPES = {"EUC_2D": 2, "EUC_3D": 3, "MAN_2D": 2, "MAN_3D": 3, "MAX_2D": 2, "MAX_3D": 3,
-                "CEIL_2D": 2, "GEO": 2, "ATT": 2}
-_FORMATS = ("FULL_MATRIX", "UPPER_ROW", "LOWER_ROW", "UPPER_DIAG_ROW", "LOWER_DIAG_ROW", "UPPER_COL",
-            "LOWER_COL", "UPPER_DIAG_COL", "LOWER_DIAG_COL", "FUNCTION")
-_KEYWORDS = {"NAME", "TYPE", "COMMENT", "DIMENSION", "CAPACITY", "EDGE_WEIGHT_TYPE", "EDGE_WEIGHT_FORMAT",
-             "EDGE_DATA_FORMAT", "NODE_COORD_TYPE", "DISPLAY_DATA_TYPE"}
-_SECTIONS = {"NODE_COORD_SECTION", "EDGE_WEIGHT_SECTION", "DISPLAY_DATA_SECTION", "FIXED_EDGES_SECTION",
-             "DEPOT_SECTION", "DEMAND_SECTION", "EDGE_DATA_SECTION", "TOUR_SECTION"}
+_COORD_TYPES = {
+    "EUC_2D": 2,
+    "EUC_3D": 3,
+    "MAN_2D": 2,
+    "MAN_3D": 3,
+    "MAX_2D": 2,
+    "MAX_3D": 3,
+    "CEIL_2D": 2,
+    "GEO": 2,
+    "ATT": 2,
+}
+_FORMATS = (
+    "FULL_MATRIX",
+    "UPPER_ROW",
+    "LOWER_ROW",
+    "UPPER_DIAG_ROW",
+    "LOWER_DIAG_ROW",
+    "UPPER_COL",
+    "LOWER_COL",
+    "UPPER_DIAG_COL",
+    "LOWER_DIAG_COL",
+    "FUNCTION",
+)
+_KEYWORDS = {
+    "NAME",
+    "TYPE",
+    "COMMENT",
+    "DIMENSION",
+    "CAPACITY",
+    "EDGE_WEIGHT_TYPE",
+    "EDGE_WEIGHT_FORMAT",
+    "EDGE_DATA_FORMAT",
+    "NODE_COORD_TYPE",
+    "DISPLAY_DATA_TYPE",
+}
+_SECTIONS = {
+    "NODE_COORD_SECTION",
+    "EDGE_WEIGHT_SECTION",
+    "DISPLAY_DATA_SECTION",
+    "FIXED_EDGES_SECTION",
+    "DEPOT_SECTION",
+    "DEMAND_SECTION",
+    "EDGE_DATA_SECTION",
+    "TOUR_SECTION",
+}
 
 
 @result
@@ -76,7 +114,6 @@ class TSPLIBInstance:
     dist: np.ndarray
 
 
-
 def _nint(x):
     return np.floor(x + 0.5)
 
@@ -106,15 +143,15 @@ def tsplib_distance(coords, edge_weight_type: str) -> np.ndarray:
         raise ValueError("coords must be finite")
     diff = x[:, None, :] - x[None, :, :]
     if ewt in ("EUC_2D", "EUC_3D"):
-        d = _nint(np.sqrt((diff ** 2).sum(-1)))
+        d = _nint(np.sqrt((diff**2).sum(-1)))
     elif ewt == "CEIL_2D":
-        d = np.ceil(np.sqrt((diff ** 2).sum(-1)))
+        d = np.ceil(np.sqrt((diff**2).sum(-1)))
     elif ewt in ("MAN_2D", "MAN_3D"):
         d = _nint(np.abs(diff).sum(-1))
     elif ewt in ("MAX_2D", "MAX_3D"):
         d = _nint(np.abs(diff)).max(-1)
     elif ewt == "ATT":
-        r = np.sqrt((diff ** 2).sum(-1) / 10.0)
+        r = np.sqrt((diff**2).sum(-1) / 10.0)
         t = _nint(r)
         d = np.where(t < r, t + 1.0, t)
     else:  # GEO: x = latitude, y = longitude, both DDD.MM
@@ -130,10 +167,17 @@ def tsplib_distance(coords, edge_weight_type: str) -> np.ndarray:
 
 
 def _needed_count(n: int, fmt: str) -> int:
-    counts = {"FULL_MATRIX": n * n, "UPPER_ROW": n * (n - 1) // 2, "LOWER_ROW": n * (n - 1) // 2,
-              "UPPER_COL": n * (n - 1) // 2, "LOWER_COL": n * (n - 1) // 2,
-              "UPPER_DIAG_ROW": n * (n + 1) // 2, "LOWER_DIAG_ROW": n * (n + 1) // 2,
-              "UPPER_DIAG_COL": n * (n + 1) // 2, "LOWER_DIAG_COL": n * (n + 1) // 2}
+    counts = {
+        "FULL_MATRIX": n * n,
+        "UPPER_ROW": n * (n - 1) // 2,
+        "LOWER_ROW": n * (n - 1) // 2,
+        "UPPER_COL": n * (n - 1) // 2,
+        "LOWER_COL": n * (n - 1) // 2,
+        "UPPER_DIAG_ROW": n * (n + 1) // 2,
+        "LOWER_DIAG_ROW": n * (n + 1) // 2,
+        "UPPER_DIAG_COL": n * (n + 1) // 2,
+        "LOWER_DIAG_COL": n * (n + 1) // 2,
+    }
     return counts[fmt]
 
 
@@ -148,15 +192,21 @@ def _explicit_matrix(values: list, n: int, fmt: str) -> np.ndarray:
     if fmt == "FULL_MATRIX":
         return v.reshape(n, n).copy()
     # row-wise upper == column-wise lower (and vice versa) for a symmetric matrix
-    canonical = {"UPPER_ROW": ("upper", False), "LOWER_COL": ("upper", False),
-                 "LOWER_ROW": ("lower", False), "UPPER_COL": ("lower", False),
-                 "UPPER_DIAG_ROW": ("upper", True), "LOWER_DIAG_COL": ("upper", True),
-                 "LOWER_DIAG_ROW": ("lower", True), "UPPER_DIAG_COL": ("lower", True)}
+    canonical = {
+        "UPPER_ROW": ("upper", False),
+        "LOWER_COL": ("upper", False),
+        "LOWER_ROW": ("lower", False),
+        "UPPER_COL": ("lower", False),
+        "UPPER_DIAG_ROW": ("upper", True),
+        "LOWER_DIAG_COL": ("upper", True),
+        "LOWER_DIAG_ROW": ("lower", True),
+        "UPPER_DIAG_COL": ("lower", True),
+    }
     side, diag = canonical[fmt]
     M = np.zeros((n, n))
     it = iter(v)
     for i in range(n):
-        cols = (range(i if diag else i + 1, n) if side == "upper" else range(0, i + 1 if diag else i))
+        cols = range(i if diag else i + 1, n) if side == "upper" else range(0, i + 1 if diag else i)
         for j in cols:
             M[i, j] = next(it)
     off = np.triu(M, 1) if side == "upper" else np.tril(M, -1)
@@ -170,13 +220,17 @@ def _read_text(text_or_path) -> str:
         return Path(text_or_path).read_text()
     if isinstance(text_or_path, str):
         if not text_or_path.strip():
-            raise ValueError(f"text_or_path is empty ({text_or_path!r}): pass the TSPLIB text itself or a path to a file")
+            raise ValueError(
+                f"text_or_path is empty ({text_or_path!r}): pass the TSPLIB text itself or a path to a file"
+            )
         if "\n" in text_or_path:
             return text_or_path
         # one line cannot hold a TSPLIB instance: read it as a path
         p = Path(text_or_path)
         if not p.is_file():
-            raise FileNotFoundError(f"text_or_path: no TSPLIB file at {text_or_path!r} (pass the text itself or a path)")
+            raise FileNotFoundError(
+                f"text_or_path: no TSPLIB file at {text_or_path!r} (pass the text itself or a path)"
+            )
         return p.read_text()
     raise TypeError(f"text_or_path must be TSPLIB text, bytes or a path, got {type(text_or_path).__name__}")
 
@@ -265,15 +319,17 @@ def read_tsplib(text_or_path) -> TSPLIBInstance:
     if typ not in ("TSP", "ATSP"):
         raise ValueError(
             f"TYPE {spec.get('TYPE')!r} is not supported; read_tsplib reads TSP and ATSP instances"
-            if typ else "missing TYPE (expected TSP or ATSP)"
+            if typ
+            else "missing TYPE (expected TSP or ATSP)"
         )
     if "DIMENSION" not in spec:
         raise ValueError("missing DIMENSION")
     try:
         n = int(spec["DIMENSION"])
     except ValueError:
-        raise ValueError(f"line {spec_line['DIMENSION']}: DIMENSION must be a positive integer, "
-                         f"got {spec['DIMENSION']!r}") from None
+        raise ValueError(
+            f"line {spec_line['DIMENSION']}: DIMENSION must be a positive integer, got {spec['DIMENSION']!r}"
+        ) from None
     if n < 1:
         raise ValueError(f"line {spec_line['DIMENSION']}: DIMENSION must be a positive integer, got {n}")
     ewt = spec.get("EDGE_WEIGHT_TYPE", "").upper()
@@ -287,11 +343,16 @@ def read_tsplib(text_or_path) -> TSPLIBInstance:
     if coord_lines is not None:
         for ln, toks in coord_lines:  # first: a line cut short (a truncated file) is named by its number
             if len(toks) not in (3, 4) or len(toks) != len(coord_lines[0][1]):
-                raise ValueError(f"line {ln}: NODE_COORD_SECTION entry {' '.join(toks)!r} is not 'index x y' or "
-                                 "'index x y z' like the section's first line (is the file truncated?)")
+                raise ValueError(
+                    f"line {ln}: NODE_COORD_SECTION entry {' '.join(toks)!r} is not 'index x y' or "
+                    "'index x y z' like the section's first line (is the file truncated?)"
+                )
         if len(coord_lines) != n:
-            where = (f" (its last entry is line {coord_lines[-1][0]}; is the file truncated?)"
-                     if coord_lines and len(coord_lines) < n else "")
+            where = (
+                f" (its last entry is line {coord_lines[-1][0]}; is the file truncated?)"
+                if coord_lines and len(coord_lines) < n
+                else ""
+            )
             raise ValueError(f"NODE_COORD_SECTION has {len(coord_lines)} lines; DIMENSION is {n}{where}")
         coords = np.empty((n, len(coord_lines[0][1]) - 1))
         seen = np.zeros(n, dtype=bool)
@@ -312,7 +373,9 @@ def read_tsplib(text_or_path) -> TSPLIBInstance:
 
     if ewt == "EXPLICIT":
         if fmt is None or fmt == "FUNCTION":
-            raise ValueError("EDGE_WEIGHT_TYPE EXPLICIT needs an EDGE_WEIGHT_FORMAT such as FULL_MATRIX or LOWER_DIAG_ROW")
+            raise ValueError(
+                "EDGE_WEIGHT_TYPE EXPLICIT needs an EDGE_WEIGHT_FORMAT such as FULL_MATRIX or LOWER_DIAG_ROW"
+            )
         if weights is None:
             raise ValueError("EDGE_WEIGHT_TYPE EXPLICIT needs an EDGE_WEIGHT_SECTION")
         if typ == "ATSP" and fmt != "FULL_MATRIX":
@@ -321,8 +384,10 @@ def read_tsplib(text_or_path) -> TSPLIBInstance:
             dist = _explicit_matrix(weights, n, fmt)
         except ValueError as exc:
             short = len(weights) < _needed_count(n, fmt)
-            raise ValueError(f"{exc} (the section's last entry is line {weights_end}"
-                             + ("; is the file truncated?)" if short else ")")) from None
+            raise ValueError(
+                f"{exc} (the section's last entry is line {weights_end}"
+                + ("; is the file truncated?)" if short else ")")
+            ) from None
         if not np.all(np.isfinite(dist)):
             raise ValueError("EDGE_WEIGHT_SECTION entries must be finite")
         if dist.min() < 0:
@@ -344,8 +409,14 @@ def read_tsplib(text_or_path) -> TSPLIBInstance:
             raise ValueError(f"EDGE_WEIGHT_TYPE {ewt} needs {k} coordinates per node, got {coords.shape[1]}")
         dist = tsplib_distance(coords, ewt)
     else:
-        raise ValueError(
-            f"EDGE_WEIGHT_TYPE {ewt!r} is not supported; supported: EXPLICIT, {', '.join(_COORD_TYPES)}"
-        )
-    return TSPLIBInstance(name=spec.get("NAME", ""), type=typ, comment="\n".join(comments), dimension=n,
-                          edge_weight_type=ewt, edge_weight_format=fmt, coords=coords, dist=dist)
+        raise ValueError(f"EDGE_WEIGHT_TYPE {ewt!r} is not supported; supported: EXPLICIT, {', '.join(_COORD_TYPES)}")
+    return TSPLIBInstance(
+        name=spec.get("NAME", ""),
+        type=typ,
+        comment="\n".join(comments),
+        dimension=n,
+        edge_weight_type=ewt,
+        edge_weight_format=fmt,
+        coords=coords,
+        dist=dist,
+    )

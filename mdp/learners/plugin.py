@@ -12,18 +12,18 @@ see the same draws and agree exactly), and a uniform ``u`` picks the first entry
 cumulative mass exceeds ``u * row_total`` (scaling by the row total keeps round-off in the row sum
 from ever selecting a state outside the support).
 """
-from __future__ import annotations
 
+from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
 from numba import njit, prange
 
+from mdp._common import cumulative_rows, result
+from mdp._common.sampling import draw_csr as _draw
 from mdp._validation import check_mdp as require_mdp
 from mdp._validation import check_positive_int, check_rng
 from mdp.model import TabularMDP
-from mdp._common import cumulative_rows, result
-from mdp._common.sampling import draw_csr as _draw
 from mdp.solvers.policy_iteration import evaluate_deterministic, policy_iteration
 
 __all__ = [
@@ -109,7 +109,6 @@ class PluginResult:
     loss: float = float("nan")
 
 
-
 def empirical_model(m: TabularMDP, next_states: np.ndarray) -> TabularMDP:
     """The empirical model ``P_hat(s, a, s') = #{j : next_states[s, a, j] = s'} / N`` (same ``R``, ``gamma``)."""
     S, A, n = next_states.shape
@@ -169,5 +168,11 @@ def plugin_planner(m, n_samples, *, rng, true_loss: bool = False, v_star=None) -
             if v_star.shape != (m.n_states,):
                 raise ValueError(f"v_star must have shape ({m.n_states},), got {v_star.shape}")
         loss = float(np.max(np.abs(v_star - evaluate_deterministic(m, sol.pi))))
-    return PluginResult(model=m_hat, q=np.array(sol.q), v=np.array(sol.v), pi=np.array(sol.pi),
-                        n_samples=m.n_states * m.n_actions * n, loss=loss)
+    return PluginResult(
+        model=m_hat,
+        q=np.array(sol.q),
+        v=np.array(sol.v),
+        pi=np.array(sol.pi),
+        n_samples=m.n_states * m.n_actions * n,
+        loss=loss,
+    )

@@ -22,6 +22,7 @@ Step sizes (``k`` = iteration or visit count, starting at 0):
 Randomness comes only from the caller's Generator: the kernels consume uniforms drawn from it in
 chunks, in the same order as the numpy twins, so kernel and twin agree to round-off.
 """
+
 from __future__ import annotations
 
 import numbers
@@ -29,11 +30,11 @@ import numbers
 import numpy as np
 from numba import njit
 
-from mdp._validation import check_mdp as require_mdp
-from mdp._validation import as_float_array, check_positive_int, check_progress, check_rng, progress_chunk
+from mdp._common import result
 from mdp._common.sampling import cumulative_rows
 from mdp._common.sampling import draw_csr as _draw
-from mdp._common import result
+from mdp._validation import as_float_array, check_positive_int, check_progress, check_rng, progress_chunk
+from mdp._validation import check_mdp as require_mdp
 
 __all__ = ["QLearningResult", "q_learning", "reference_q_learning"]
 
@@ -71,7 +72,6 @@ class QLearningResult:
     mode: str
     step_size: str
     final_state: int = -1
-
 
 
 # ---------------------------------------------------------------------------- kernels
@@ -121,8 +121,7 @@ def _sync_kernel(indptr, indices, cdf, R, gamma, q, u, t0, kind, omega, const, q
 
 
 @njit(cache=True)
-def _online_kernel(indptr, indices, cdf, R, gamma, q, counts, s, u, t0, kind, omega, const, epsilon,
-                   q_star, errors):
+def _online_kernel(indptr, indices, cdf, R, gamma, q, counts, s, u, t0, kind, omega, const, epsilon, q_star, errors):
     """``u.shape[0]`` trajectory steps from state ``s`` (``u``: ``(n, 3)``); returns the last state."""
     S, A = R.shape
     record = errors.size > 0
@@ -157,8 +156,9 @@ def _alpha_py(kind, omega, const, gamma, k):
     return const
 
 
-def reference_q_learning(P, R, gamma, *, n_iter, rng, step_size="rescaled-linear", omega=0.6,
-                         mode="synchronous", epsilon=0.1, s0=0, q0=None):
+def reference_q_learning(
+    P, R, gamma, *, n_iter, rng, step_size="rescaled-linear", omega=0.6, mode="synchronous", epsilon=0.1, s0=0, q0=None
+):
     """Plain-numpy twin of :func:`q_learning` on dense ``P`` ``(S, A, S)``; returns the final ``q``.
 
     Consumes the Generator exactly as :func:`q_learning` does (uniforms in C order), so both give
@@ -208,7 +208,9 @@ def _parse_step(step_size):
     """``(kind, const)`` for the kernels: 0 rescaled-linear, 1 polynomial, 2 constant."""
     if isinstance(step_size, str):
         if step_size not in _KINDS:
-            raise ValueError(f"step_size must be 'rescaled-linear', 'polynomial' or a float in (0, 1], got {step_size!r}")
+            raise ValueError(
+                f"step_size must be 'rescaled-linear', 'polynomial' or a float in (0, 1], got {step_size!r}"
+            )
         return _KINDS[step_size], 0.0
     if isinstance(step_size, bool) or not isinstance(step_size, numbers.Real):
         raise TypeError(f"step_size must be a string or a float, got {type(step_size).__name__}")
@@ -218,8 +220,20 @@ def _parse_step(step_size):
     return 2, c
 
 
-def q_learning(m, *, n_iter, rng, step_size="rescaled-linear", omega: float = 0.6, mode: str = "synchronous",
-               epsilon: float = 0.1, s0: int = 0, q0=None, q_star=None, progress=None) -> QLearningResult:
+def q_learning(
+    m,
+    *,
+    n_iter,
+    rng,
+    step_size="rescaled-linear",
+    omega: float = 0.6,
+    mode: str = "synchronous",
+    epsilon: float = 0.1,
+    s0: int = 0,
+    q0=None,
+    q_star=None,
+    progress=None,
+) -> QLearningResult:
     """Tabular Q-learning, synchronous with a generative model or online along one trajectory.
 
     Parameters
@@ -306,8 +320,9 @@ def q_learning(m, *, n_iter, rng, step_size="rescaled-linear", omega: float = 0.
         t = 0
         while t < n_iter:
             u = rng.random((min(chunk, n_iter - t), 3))
-            s = _online_kernel(indptr, indices, cdf, R, g, q, counts, s, u, t, kind, omega, const,
-                               float(epsilon), qs, errors)
+            s = _online_kernel(
+                indptr, indices, cdf, R, g, q, counts, s, u, t, kind, omega, const, float(epsilon), qs, errors
+            )
             t += u.shape[0]
             if progress is not None:
                 progress(t, n_iter)
@@ -316,6 +331,14 @@ def q_learning(m, *, n_iter, rng, step_size="rescaled-linear", omega: float = 0.
     label = step_size if isinstance(step_size, str) else f"constant({const:g})"
     if kind == 1:
         label = f"polynomial(omega={omega:g})"
-    return QLearningResult(q=q, v=q.max(axis=1), pi=q.argmax(axis=1).astype(np.int64), n_iter=n_iter,
-                           n_samples=int(n_samples), errors=errors, mode=mode, step_size=label,
-                           final_state=final_state)
+    return QLearningResult(
+        q=q,
+        v=q.max(axis=1),
+        pi=q.argmax(axis=1).astype(np.int64),
+        n_iter=n_iter,
+        n_samples=int(n_samples),
+        errors=errors,
+        mode=mode,
+        step_size=label,
+        final_state=final_state,
+    )

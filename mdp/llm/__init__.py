@@ -9,6 +9,7 @@ Public names load lazily, so ``import mdp.llm`` is cheap until something is used
     adv = compute_advantages("grpo", batch, broadcast=True)          # (rows, tokens)
     loss = policy_loss("ppo", logp, old_logp, adv, m, agg="token-mean")
 """
+
 from __future__ import annotations
 
 from mdp._lazy import lazy_names

@@ -5,6 +5,7 @@ so each trajectory is a contiguous run. Costs are stated per function; ``n`` is 
 ``T`` the longest trajectory. No Python loop runs over rows; the only loops run over ``log2 T``
 doubling rounds, over the history depth ``k`` or over time steps (each a vectorised pass).
 """
+
 from __future__ import annotations
 
 import math
@@ -58,8 +59,9 @@ def combine(a: torch.Tensor, b: torch.Tensor, nb: int) -> tuple[torch.Tensor, in
     return dense_codes(a * nb + b)
 
 
-def make_layout(group_ids: torch.Tensor, trajectory_ids: torch.Tensor, step_ids: torch.Tensor | None,
-                method: str) -> Layout:
+def make_layout(
+    group_ids: torch.Tensor, trajectory_ids: torch.Tensor, step_ids: torch.Tensor | None, method: str
+) -> Layout:
     """Sort rows by ``(group, trajectory, step)``; ``O(n log n)`` (three sorts).
 
     Without ``step_ids`` the batch order inside each trajectory is its time order (verl-agent's
@@ -69,7 +71,7 @@ def make_layout(group_ids: torch.Tensor, trajectory_ids: torch.Tensor, step_ids:
     dev = group_ids.device
     g, ng = dense_codes(group_ids)
     t, nt = dense_codes(trajectory_ids)
-    gt, n_traj = combine(g, t, nt)          # trajectory = (group, trajectory id)
+    gt, n_traj = combine(g, t, nt)  # trajectory = (group, trajectory id)
     if step_ids is None:
         order = torch.argsort(gt, stable=True)
     else:
@@ -80,8 +82,10 @@ def make_layout(group_ids: torch.Tensor, trajectory_ids: torch.Tensor, step_ids:
         dup = (gt_sorted[1:] == gt_sorted[:-1]) & (s_sorted[1:] == s_sorted[:-1])
         if bool(dup.any()):
             i = int(order[1:][dup][0])
-            raise ValueError(f"{method}: step_ids must be unique inside each trajectory; row {i} repeats "
-                             f"step {int(step_ids[i])} of trajectory {int(trajectory_ids[i])}")
+            raise ValueError(
+                f"{method}: step_ids must be unique inside each trajectory; row {i} repeats "
+                f"step {int(step_ids[i])} of trajectory {int(trajectory_ids[i])}"
+            )
     traj = gt[order]
     counts = segment_count(traj, n_traj, dtype=torch.int64)
     start = torch.cumsum(counts, 0) - counts
@@ -89,8 +93,17 @@ def make_layout(group_ids: torch.Tensor, trajectory_ids: torch.Tensor, step_ids:
     length = counts[traj]
     traj_group = torch.zeros(n_traj, dtype=torch.int64, device=dev)
     traj_group[traj] = g[order]
-    return Layout(order=order, group=g[order], traj=traj, pos=pos, length=length, traj_group=traj_group,
-                  n_groups=ng, n_traj=n_traj, max_len=int(counts.max()))
+    return Layout(
+        order=order,
+        group=g[order],
+        traj=traj,
+        pos=pos,
+        length=length,
+        traj_group=traj_group,
+        n_groups=ng,
+        n_traj=n_traj,
+        max_len=int(counts.max()),
+    )
 
 
 def discounted_returns(r_sorted: torch.Tensor, lay: Layout, gamma: float) -> torch.Tensor:
@@ -112,8 +125,9 @@ def discounted_returns(r_sorted: torch.Tensor, lay: Layout, gamma: float) -> tor
     return out
 
 
-def normalise(values: torch.Tensor, codes: torch.Tensor, n: int, *, mode: str, ddof: int, eps: float,
-              singleton: str) -> torch.Tensor:
+def normalise(
+    values: torch.Tensor, codes: torch.Tensor, n: int, *, mode: str, ddof: int, eps: float, singleton: str
+) -> torch.Tensor:
     """Group-relative scores ``(v - mean_g) [/ (std_g + eps)]`` of ``values`` ``(m,)``.
 
     ``mode``: ``"mean_norm"`` (no division) or ``"mean_std_norm"``; ``ddof`` 1 (unbiased, as
@@ -129,9 +143,11 @@ def normalise(values: torch.Tensor, codes: torch.Tensor, n: int, *, mode: str, d
     mean = segment_mean(values, codes, n)
     dev = values - mean[codes]
     vmax = torch.full((n,), -math.inf, dtype=values.dtype, device=values.device).scatter_reduce_(
-        0, codes, values, reduce="amax")
+        0, codes, values, reduce="amax"
+    )
     vmin = torch.full((n,), math.inf, dtype=values.dtype, device=values.device).scatter_reduce_(
-        0, codes, values, reduce="amin")
+        0, codes, values, reduce="amin"
+    )
     dev = torch.where((vmax == vmin)[codes], torch.zeros_like(dev), dev)
     ss = segment_sum(dev * dev, codes, n)
     single = count[codes] <= 1
@@ -166,8 +182,7 @@ def leader_clusters(group: torch.Tensor, n_groups: int, similar) -> torch.Tensor
     unassigned = torch.ones(n, dtype=torch.bool, device=dev)
     while bool(unassigned.any()):
         cand = torch.where(unassigned, ar, torch.full_like(ar, n))
-        lead = torch.full((n_groups,), n, dtype=torch.int64, device=dev).scatter_reduce_(
-            0, group, cand, reduce="amin")
+        lead = torch.full((n_groups,), n, dtype=torch.int64, device=dev).scatter_reduce_(0, group, cand, reduce="amin")
         rows = torch.nonzero(unassigned).flatten()
         reps = lead[group[rows]]
         join = similar(rows, reps) | (rows == reps)

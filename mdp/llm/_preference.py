@@ -1,5 +1,6 @@
 """Judges as plain callables (``judge(a, b) -> float`` in ``[0, 1]``), called in a deterministic
 order, and the group-relative base advantages the preference rewards are turned into."""
+
 from __future__ import annotations
 
 from typing import Callable
@@ -48,8 +49,10 @@ def _base_advantages(base, batch, rewards, base_options, method):
     if base_options is None:
         base_options = {}
     if not isinstance(base_options, Mapping):
-        raise TypeError(f"{method}: base_options must be a dict of options for the base estimator "
-                        f"{base!r}, got {type(base_options).__name__}")
+        raise TypeError(
+            f"{method}: base_options must be a dict of options for the base estimator "
+            f"{base!r}, got {type(base_options).__name__}"
+        )
     opts = dict(base_options)
     if "singleton" in get_estimator(base).options:
         opts.setdefault("singleton", "zero")

@@ -23,6 +23,7 @@ when ``observed <= bound``): :func:`check_gigpo_reduces_to_grpo`, :func:`check_g
 :func:`check_hgpo_k0_equals_gigpo_step`, :func:`check_salt_shared_prefix_neutral`,
 :func:`check_igpo_telescoping`.
 """
+
 from __future__ import annotations
 
 import math
@@ -31,14 +32,24 @@ import torch
 
 from mdp.llm import _agentic_core as C
 from mdp.llm._agentic_core import EPS
-from mdp.llm.segments import dense_codes, segment_count, segment_mean, segment_sum
 from mdp.llm.registry import register_estimator
+from mdp.llm.segments import dense_codes, segment_count, segment_mean, segment_sum
 
 __all__ = [
-    "gigpo", "hgpo", "salt", "igpo", "gcpo", "rlvmr", "gcpo_mask",
-    "step_returns", "episode_returns",
-    "check_gigpo_reduces_to_grpo", "check_gigpo_zero_mean", "check_hgpo_k0_equals_gigpo_step",
-    "check_salt_shared_prefix_neutral", "check_igpo_telescoping",
+    "gigpo",
+    "hgpo",
+    "salt",
+    "igpo",
+    "gcpo",
+    "rlvmr",
+    "gcpo_mask",
+    "step_returns",
+    "episode_returns",
+    "check_gigpo_reduces_to_grpo",
+    "check_gigpo_zero_mean",
+    "check_hgpo_k0_equals_gigpo_step",
+    "check_salt_shared_prefix_neutral",
+    "check_igpo_telescoping",
 ]
 
 _STEP_FIELDS = ("group_ids", "trajectory_ids", "step_ids")
@@ -104,7 +115,7 @@ def episode_returns(batch, *, method: str = "episode_returns") -> torch.Tensor:
 def _episode_advantage(batch, lay, *, mode: str, stats: str, eps: float) -> torch.Tensor:
     """GiGPO episode (macro) advantage in sorted order. ``O(n)`` after the layout."""
     r = batch.sequence_rewards()[lay.order]
-    ep_traj = segment_sum(r, lay.traj, lay.n_traj)               # (n_traj,)
+    ep_traj = segment_sum(r, lay.traj, lay.n_traj)  # (n_traj,)
     if stats == "trajectories":
         a = C.normalise(ep_traj, lay.traj_group, lay.n_groups, mode=mode, ddof=1, eps=eps, singleton="raw")
         return a[lay.traj]
@@ -118,6 +129,7 @@ def _cosine_similarity(emb: torch.Tensor):
 
     def sim(i, j):
         return (unit[i] * unit[j]).sum(-1)
+
     return sim
 
 
@@ -131,29 +143,44 @@ def _anchor_groups(batch, lay, *, grouping: str, similarity, threshold: float, m
     if similarity is None:
         emb = batch.extra_tensor("observation_embeddings", method=f"{method} with grouping='similarity'")
         if emb.dim() != 2:
-            raise ValueError(f"{method}: extra['observation_embeddings'] must be (rows, dim), "
-                             f"got shape {tuple(emb.shape)}")
+            raise ValueError(
+                f"{method}: extra['observation_embeddings'] must be (rows, dim), got shape {tuple(emb.shape)}"
+            )
         sim_fn = _cosine_similarity(emb)
     elif callable(similarity):
         sim_fn = similarity
     else:
-        raise TypeError(f"{method}: similarity must be None (cosine of extra['observation_embeddings']) "
-                        f"or a callable sim(rows, reps) -> (m,) tensor, got {type(similarity).__name__}")
+        raise TypeError(
+            f"{method}: similarity must be None (cosine of extra['observation_embeddings']) "
+            f"or a callable sim(rows, reps) -> (m,) tensor, got {type(similarity).__name__}"
+        )
     g_rows = lay.to_rows(lay.group)
 
     def similar(rows, reps):
         s = sim_fn(rows, reps)
         if not isinstance(s, torch.Tensor) or s.shape != rows.shape:
-            raise ValueError(f"{method}: similarity(rows, reps) must return a tensor of shape "
-                             f"{tuple(rows.shape)}, got {getattr(s, 'shape', type(s).__name__)}")
+            raise ValueError(
+                f"{method}: similarity(rows, reps) must return a tensor of shape "
+                f"{tuple(rows.shape)}, got {getattr(s, 'shape', type(s).__name__)}"
+            )
         return s >= threshold
+
     rep = C.leader_clusters(g_rows, lay.n_groups, similar)
     return dense_codes(rep[lay.order])
 
 
-def gigpo(batch, *, gamma: float = 0.95, step_advantage_w: float = 1.0, mode: str = "mean_std_norm",
-          episode_stats: str = "step_rows", grouping: str = "exact", similarity=None,
-          similarity_threshold: float = 0.95, epsilon: float = EPS) -> torch.Tensor:
+def gigpo(
+    batch,
+    *,
+    gamma: float = 0.95,
+    step_advantage_w: float = 1.0,
+    mode: str = "mean_std_norm",
+    episode_stats: str = "step_rows",
+    grouping: str = "exact",
+    similarity=None,
+    similarity_threshold: float = 0.95,
+    epsilon: float = EPS,
+) -> torch.Tensor:
     """GiGPO: episode-level group advantage plus omega times the anchor-state step advantage.
 
     Feng et al., *Group-in-Group Policy Optimization for LLM Agent Training*, arXiv:2505.10978
@@ -220,15 +247,13 @@ def gigpo(batch, *, gamma: float = 0.95, step_advantage_w: float = 1.0, mode: st
     a_e = _episode_advantage(batch, lay, mode=mode, stats=episode_stats, eps=eps)
     r = batch.sequence_rewards()[lay.order]
     ret = C.discounted_returns(r, lay, gamma)
-    codes, n_codes = _anchor_groups(batch, lay, grouping=grouping, similarity=similarity, threshold=thr,
-                                    method=m)
+    codes, n_codes = _anchor_groups(batch, lay, grouping=grouping, similarity=similarity, threshold=thr, method=m)
     a_s = C.normalise(ret, codes, n_codes, mode=mode, ddof=1, eps=eps, singleton="zero")
     return lay.to_rows(a_e + w * a_s)
 
 
 # ============================================================================ HGPO
-def _hgpo_sorted(batch, lay, *, gamma, history_length, mode, alpha, base_group, zero_items, eps,
-                 levels_out=None):
+def _hgpo_sorted(batch, lay, *, gamma, history_length, mode, alpha, base_group, zero_items, eps, levels_out=None):
     r = batch.sequence_rewards()[lay.order]
     ret = C.discounted_returns(r, lay, gamma)
     obs, n_obs = dense_codes(batch.observation_keys[lay.order])
@@ -240,16 +265,16 @@ def _hgpo_sorted(batch, lay, *, gamma, history_length, mode, alpha, base_group, 
         a0 = _episode_advantage(batch, lay, mode=mode, stats="step_rows", eps=eps)
         inc = (a0 != 0) if drop else torch.ones_like(a0, dtype=torch.bool)
         num = num + torch.where(inc, a0, torch.zeros_like(a0))
-        den = den + inc.to(ret.dtype)                              # w_0 = (0 + 1)^alpha = 1
-    rows = torch.arange(n, device=ret.device)                      # rows valid at level k
-    code, n_code = C.combine(lay.group, obs, n_obs)                # k = 1: (group, o_t)
+        den = den + inc.to(ret.dtype)  # w_0 = (0 + 1)^alpha = 1
+    rows = torch.arange(n, device=ret.device)  # rows valid at level k
+    code, n_code = C.combine(lay.group, obs, n_obs)  # k = 1: (group, o_t)
     for k in range(1, history_length + 2):
         if k > 1:
             keep = lay.pos[rows] >= k - 1
             rows, code = rows[keep], code[keep]
             if rows.numel() == 0:
                 break
-            code, n_code = C.combine(code, obs[rows - (k - 1)], n_obs)   # append o_{t-k+1}
+            code, n_code = C.combine(code, obs[rows - (k - 1)], n_obs)  # append o_{t-k+1}
         vals = ret[rows]
         count = segment_count(code, n_code, dtype=ret.dtype)
         a = C.normalise(vals, code, n_code, mode=mode, ddof=0, eps=eps, singleton="zero")
@@ -263,9 +288,17 @@ def _hgpo_sorted(batch, lay, *, gamma, history_length, mode, alpha, base_group, 
     return torch.where(den > 0, num / (den + eps), torch.zeros_like(num))
 
 
-def hgpo(batch, *, gamma: float = 0.95, history_length: int = 2, mode: str = "mean_std_norm",
-         alpha: float = 1.0, base_group: bool = False, zero_items: str = "drop",
-         epsilon: float = EPS) -> torch.Tensor:
+def hgpo(
+    batch,
+    *,
+    gamma: float = 0.95,
+    history_length: int = 2,
+    mode: str = "mean_std_norm",
+    alpha: float = 1.0,
+    base_group: bool = False,
+    zero_items: str = "drop",
+    epsilon: float = EPS,
+) -> torch.Tensor:
     """HGPO: weighted mean of relative advantages over a hierarchy of context groups.
 
     He, Feng et al., *Hierarchy-of-Groups Policy Optimization for Long-Horizon Agentic Tasks*,
@@ -325,14 +358,24 @@ def hgpo(batch, *, gamma: float = 0.95, history_length: int = 2, mode: str = "me
     eps = _real(epsilon, "epsilon", m, lo=0.0)
     batch.require("observation_keys", method=m)
     lay = _layout(batch, m)
-    a = _hgpo_sorted(batch, lay, gamma=gamma, history_length=K, mode=mode, alpha=alpha,
-                     base_group=base_group, zero_items=zero_items, eps=eps)
+    a = _hgpo_sorted(
+        batch,
+        lay,
+        gamma=gamma,
+        history_length=K,
+        mode=mode,
+        alpha=alpha,
+        base_group=base_group,
+        zero_items=zero_items,
+        eps=eps,
+    )
     return lay.to_rows(a)
 
 
 # ============================================================================ SALT
-def _trajectory_advantage(R: torch.Tensor, traj_group: torch.Tensor, n_groups: int, base: str,
-                          eps: float) -> torch.Tensor:
+def _trajectory_advantage(
+    R: torch.Tensor, traj_group: torch.Tensor, n_groups: int, base: str, eps: float
+) -> torch.Tensor:
     """Base trajectory advantages ``(n_traj,)`` from episode returns; singleton groups get 0."""
     if base == "grpo":
         return C.normalise(R, traj_group, n_groups, mode="mean_std_norm", ddof=1, eps=eps, singleton="zero")
@@ -388,7 +431,7 @@ def salt(batch, *, merge: str = "prefix", base: str = "grpo", epsilon: float = E
     lay = _layout(batch, m)
     obs, n_obs = dense_codes(batch.observation_keys[lay.order])
     act, n_act = dense_codes(act_rows[lay.order])
-    step, n_step = C.combine(obs, act, n_act)                      # (o_t, a_t)
+    step, n_step = C.combine(obs, act, n_act)  # (o_t, a_t)
     if base == "supplied":
         sup = batch.extra_tensor("trajectory_advantages", method=f"{m} with base='supplied'", ndim=1)
         sup = sup[lay.order]
@@ -429,8 +472,10 @@ def _gold_belief(batch, method: str) -> tuple[torch.Tensor, torch.Tensor]:
         if "gold_mask" in batch.extra:
             gm = batch.extra_tensor("gold_mask", method=method, ndim=2).to(lp.dtype)
             if gm.shape != lp.shape:
-                raise ValueError(f"{method}: extra['gold_mask'] must have the shape of extra['gold_logprobs'] "
-                                 f"{tuple(lp.shape)}, got {tuple(gm.shape)}")
+                raise ValueError(
+                    f"{method}: extra['gold_mask'] must have the shape of extra['gold_logprobs'] "
+                    f"{tuple(lp.shape)}, got {tuple(gm.shape)}"
+                )
         else:
             gm = torch.ones_like(lp)
         cnt = gm.sum(-1)
@@ -444,8 +489,9 @@ def _gold_belief(batch, method: str) -> tuple[torch.Tensor, torch.Tensor]:
     for name, t in (("gold_logprobs", lp), ("gold_logprob_init", lp0)):
         if bool((t > 0).any()):
             i = int(torch.nonzero(t > 0)[0])
-            raise ValueError(f"{method}: extra[{name!r}] holds log-probabilities, which must be <= 0; "
-                             f"row {i} has {float(t[i])}")
+            raise ValueError(
+                f"{method}: extra[{name!r}] holds log-probabilities, which must be <= 0; row {i} has {float(t[i])}"
+            )
     return lp, lp0
 
 
@@ -487,7 +533,8 @@ def igpo(batch, *, gamma: float = 1.0, mode: str = "mean_std_norm", epsilon: flo
     lp, lp0 = _gold_belief(batch, m)
     lp, lp0 = lp[lay.order], lp0[lay.order]
     if not torch.equal(lp0, segment_mean(lp0, lay.traj, lay.n_traj)[lay.traj]) and not torch.allclose(
-            lp0, segment_mean(lp0, lay.traj, lay.n_traj)[lay.traj], rtol=1e-9, atol=1e-12):
+        lp0, segment_mean(lp0, lay.traj, lay.n_traj)[lay.traj], rtol=1e-9, atol=1e-12
+    ):
         raise ValueError(f"{m}: extra['gold_logprob_init'] must be constant inside each trajectory")
     p = torch.exp(lp)
     prev = torch.where(lay.pos == 0, torch.exp(lp0), torch.roll(p, 1))
@@ -498,8 +545,16 @@ def igpo(batch, *, gamma: float = 1.0, mode: str = "mean_std_norm", epsilon: flo
 
 
 # ============================================================================ GCPO
-def gcpo(batch, *, eta: float = 0.1, lambda_aux: float = 0.5, lambda_len: float = 0.0,
-         min_subset: int = 1, mode: str = "mean_std_norm", epsilon: float = EPS) -> torch.Tensor:
+def gcpo(
+    batch,
+    *,
+    eta: float = 0.1,
+    lambda_aux: float = 0.5,
+    lambda_len: float = 0.0,
+    min_subset: int = 1,
+    mode: str = "mean_std_norm",
+    epsilon: float = EPS,
+) -> torch.Tensor:
     """GCPO (GeometryZero): group-contrastive masking of the auxiliary-construction reward, then GRPO.
 
     Wang et al., *GeometryZero*, arXiv:2506.07160; notes ``docs/papers/gcpo_geometryzero.md``
@@ -613,7 +668,7 @@ def rlvmr(batch, *, meta_weight: float = 1.0, mode: str = "mean_std_norm", epsil
     traj_group[traj] = g
     a_o = C.normalise(R, traj_group, ng, mode=mode, ddof=1, eps=eps, singleton="zero")[traj]
     a_m = torch.zeros_like(meta)
-    idx = torch.nonzero(tags >= 0).flatten()           # untagged rows (tag < 0) keep A^M = 0
+    idx = torch.nonzero(tags >= 0).flatten()  # untagged rows (tag < 0) keep A^M = 0
     if idx.numel():
         tcode, ntc = C.combine(g[idx], dense_codes(tags[idx])[0], int(tags.max()) + 1)
         a_m[idx] = C.normalise(meta[idx], tcode, ntc, mode=mode, ddof=1, eps=eps, singleton="zero")
@@ -666,9 +721,14 @@ def check_gigpo_zero_mean(batch, *, gamma: float = 0.95):
     a_e = ep_only[lay.order]
     traj_first = torch.zeros(lay.n_traj, dtype=a_e.dtype, device=a_e.device)
     traj_first[lay.traj] = a_e
-    multi = segment_count(lay.traj_group, lay.n_groups, dtype=a_e.dtype) >= 2   # verl: singleton A_E = R
-    s1 = torch.where(multi, segment_sum(traj_first, lay.traj_group, lay.n_groups), torch.zeros_like(multi,
-                     dtype=a_e.dtype)).abs().max()
+    multi = segment_count(lay.traj_group, lay.n_groups, dtype=a_e.dtype) >= 2  # verl: singleton A_E = R
+    s1 = (
+        torch.where(
+            multi, segment_sum(traj_first, lay.traj_group, lay.n_groups), torch.zeros_like(multi, dtype=a_e.dtype)
+        )
+        .abs()
+        .max()
+    )
     a_s = (full - ep_only)[lay.order]
     obs, n_obs = dense_codes(batch.observation_keys[lay.order])
     code, nc = C.combine(lay.group, obs, n_obs)
@@ -732,7 +792,7 @@ def check_igpo_telescoping(batch):
     tot = segment_sum(ig, lay.traj, lay.n_traj)
     # p at the second-to-last turn (p_0 for one-turn trajectories)
     sel = lay.pos == lay.length - 2
-    p_end = torch.exp(lp0[lay.pos == 0]).clone()           # per trajectory, in trajectory order
+    p_end = torch.exp(lp0[lay.pos == 0]).clone()  # per trajectory, in trajectory order
     p_end[lay.traj[sel]] = p[sel]
     p_start = torch.exp(lp0[lay.pos == 0])
     return float((tot - (p_end - p_start)).abs().max()), 1e-9
@@ -741,16 +801,16 @@ def check_igpo_telescoping(batch):
 # ============================================================================ registration
 _PAPERS = {
     "gigpo": "Feng, Xue, Liu, An. Group-in-Group Policy Optimization for LLM Agent Training. arXiv:2505.10978 "
-             "(NeurIPS 2025); docs/papers/gigpo.md",
+    "(NeurIPS 2025); docs/papers/gigpo.md",
     "hgpo": "He, Feng, Wei, Cheng, Feng, An. Hierarchy-of-Groups Policy Optimization for Long-Horizon Agentic "
-            "Tasks. arXiv:2602.22817 (ICLR 2026); docs/papers/hgpo.md",
+    "Tasks. arXiv:2602.22817 (ICLR 2026); docs/papers/hgpo.md",
     "salt": "Li et al. SALT: Step-level Advantage Assignment for Long-horizon Agents via Trajectory Graph. "
-            "arXiv:2510.20022; docs/papers/salt.md",
+    "arXiv:2510.20022; docs/papers/salt.md",
     "igpo": "Wang et al. Information Gain-based Policy Optimization. arXiv:2510.14967; docs/papers/igpo.md",
     "gcpo": "Wang et al. GeometryZero: Group Contrastive Policy Optimization. arXiv:2506.07160; "
-            "docs/papers/gcpo_geometryzero.md",
+    "docs/papers/gcpo_geometryzero.md",
     "rlvmr": "Zhang et al. RLVMR: Reinforcement Learning with Verifiable Meta-Reasoning Rewards. arXiv:2507.22844; "
-             "docs/papers/rlvmr.md",
+    "docs/papers/rlvmr.md",
 }
 
 
@@ -760,19 +820,52 @@ def _opts(fn) -> dict:
     return {k: p.default for k, p in inspect.signature(fn).parameters.items() if p.kind is p.KEYWORD_ONLY}
 
 
-register_estimator("gigpo", gigpo, needs=_STEP_FIELDS, options=_opts(gigpo), paper=_PAPERS["gigpo"],
-                   option_needs={"grouping": {"exact": ("observation_keys",)}},
-                   equation="A = A_E(tau) + omega * (R_t - mean_G) / (std_G + eps), G = anchor-state group")
-register_estimator("hgpo", hgpo, needs=_STEP_FIELDS + ("observation_keys",), options=_opts(hgpo),
-                   paper=_PAPERS["hgpo"],
-                   equation="A = sum_k (k+1)^alpha A_k / (sum_k (k+1)^alpha + eps), A_k over context group G_k")
-register_estimator("salt", salt, needs=_STEP_FIELDS + ("observation_keys", "action_keys"), options=_opts(salt),
-                   paper=_PAPERS["salt"], equation="A(i,t) = mean_{j through edge(i,t)} A_j")
-register_estimator("igpo", igpo, needs=_STEP_FIELDS + ("gold_logprobs", "gold_logprob_init"),
-                   options=_opts(igpo), paper=_PAPERS["igpo"],
-                   equation="r_t = p_t - p_{t-1} (t<T), r_T = outcome; A_t = sum_k gamma^(k-t) z(r)_k")
-register_estimator("gcpo", gcpo, needs=("group_ids", "aux"), options=_opts(gcpo), paper=_PAPERS["gcpo"],
-                   equation="R = acc + fmt + lambda_aux M aux + lambda_len len; A = z-score(R)")
-register_estimator("rlvmr", rlvmr, needs=("group_ids", "trajectory_ids", "tags", "meta_rewards"),
-                   options=_opts(rlvmr), paper=_PAPERS["rlvmr"],
-                   equation="A = z_group(R_traj) + lambda z_{group,tag}(m)")
+register_estimator(
+    "gigpo",
+    gigpo,
+    needs=_STEP_FIELDS,
+    options=_opts(gigpo),
+    paper=_PAPERS["gigpo"],
+    option_needs={"grouping": {"exact": ("observation_keys",)}},
+    equation="A = A_E(tau) + omega * (R_t - mean_G) / (std_G + eps), G = anchor-state group",
+)
+register_estimator(
+    "hgpo",
+    hgpo,
+    needs=_STEP_FIELDS + ("observation_keys",),
+    options=_opts(hgpo),
+    paper=_PAPERS["hgpo"],
+    equation="A = sum_k (k+1)^alpha A_k / (sum_k (k+1)^alpha + eps), A_k over context group G_k",
+)
+register_estimator(
+    "salt",
+    salt,
+    needs=_STEP_FIELDS + ("observation_keys", "action_keys"),
+    options=_opts(salt),
+    paper=_PAPERS["salt"],
+    equation="A(i,t) = mean_{j through edge(i,t)} A_j",
+)
+register_estimator(
+    "igpo",
+    igpo,
+    needs=_STEP_FIELDS + ("gold_logprobs", "gold_logprob_init"),
+    options=_opts(igpo),
+    paper=_PAPERS["igpo"],
+    equation="r_t = p_t - p_{t-1} (t<T), r_T = outcome; A_t = sum_k gamma^(k-t) z(r)_k",
+)
+register_estimator(
+    "gcpo",
+    gcpo,
+    needs=("group_ids", "aux"),
+    options=_opts(gcpo),
+    paper=_PAPERS["gcpo"],
+    equation="R = acc + fmt + lambda_aux M aux + lambda_len len; A = z-score(R)",
+)
+register_estimator(
+    "rlvmr",
+    rlvmr,
+    needs=("group_ids", "trajectory_ids", "tags", "meta_rewards"),
+    options=_opts(rlvmr),
+    paper=_PAPERS["rlvmr"],
+    equation="A = z_group(R_traj) + lambda z_{group,tag}(m)",
+)

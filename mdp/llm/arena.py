@@ -1,5 +1,6 @@
 """ArenaRL (Zhang et al. 2026, arXiv:2601.06487; ``docs/papers/arenarl.md``): seeded single-elimination
 and round-robin tournaments of a pairwise judge, turned into rank-based group advantages."""
+
 from __future__ import annotations
 
 import math
@@ -12,7 +13,15 @@ from mdp._validation import as_float_array, check_positive_int, check_rng
 from mdp.llm._preference import _Judge
 from mdp.llm.registry import register_estimator
 
-__all__ = ['TournamentResult', 'single_elimination', 'round_robin', 'bracket_order', 'rank_advantages', 'arena_advantages', 'kendall_tau']
+__all__ = [
+    "TournamentResult",
+    "single_elimination",
+    "round_robin",
+    "bracket_order",
+    "rank_advantages",
+    "arena_advantages",
+    "kendall_tau",
+]
 
 
 @result
@@ -110,9 +119,16 @@ def _seeding(N, judge, seeding, items, anchor, seed_scores, rng):
     return _seed_ranks(sigma), sigma
 
 
-def single_elimination(items: Sequence, judge: Callable, *, seeding: str = "anchor", anchor: Any = None,
-                       seed_scores=None, rng: np.random.Generator | None = None,
-                       symmetrize: bool = False) -> TournamentResult:
+def single_elimination(
+    items: Sequence,
+    judge: Callable,
+    *,
+    seeding: str = "anchor",
+    anchor: Any = None,
+    seed_scores=None,
+    rng: np.random.Generator | None = None,
+    symmetrize: bool = False,
+) -> TournamentResult:
     """ArenaRL's seeded single-elimination tournament over ``N = len(items)`` entrants.
 
     Parameters
@@ -171,8 +187,15 @@ def single_elimination(items: Sequence, judge: Callable, *, seeding: str = "anch
     ranking = np.lexsort((seeds, -elim)).astype(np.int64)
     ranks = np.empty(N, dtype=np.int64)
     ranks[ranking] = np.arange(1, N + 1)
-    return TournamentResult(ranking, ranks, rank_advantages(ranks), J.calls, matches,
-                            None if sigma is None else np.asarray(sigma, dtype=float), elim)
+    return TournamentResult(
+        ranking,
+        ranks,
+        rank_advantages(ranks),
+        J.calls,
+        matches,
+        None if sigma is None else np.asarray(sigma, dtype=float),
+        elim,
+    )
 
 
 def round_robin(items: Sequence, judge: Callable, *, symmetrize: bool = False) -> TournamentResult:
@@ -208,15 +231,23 @@ def kendall_tau(ranks, quality) -> float:
     q = np.asarray(quality, dtype=float)
     if k.shape != q.shape or k.ndim != 1 or k.size < 2:
         raise ValueError("ranks and quality must be 1-D of the same length >= 2")
-    dk = np.sign(k[None, :] - k[:, None])   # > 0 when j is ranked below i
-    dq = np.sign(q[:, None] - q[None, :])   # > 0 when i is better than j
+    dk = np.sign(k[None, :] - k[:, None])  # > 0 when j is ranked below i
+    dq = np.sign(q[:, None] - q[None, :])  # > 0 when i is better than j
     iu = np.triu_indices(k.size, 1)
     return float(np.sum((dk * dq)[iu]) / iu[0].size)
 
 
-def arena_advantages(group_ids, judge: Callable, *, scheme: str = "single_elimination", seeding: str = "anchor",
-                     anchor_judge: Callable | None = None, seed_scores=None, rng=None,
-                     symmetrize: bool = False):
+def arena_advantages(
+    group_ids,
+    judge: Callable,
+    *,
+    scheme: str = "single_elimination",
+    seeding: str = "anchor",
+    anchor_judge: Callable | None = None,
+    seed_scores=None,
+    rng=None,
+    symmetrize: bool = False,
+):
     """ArenaRL advantages for a flat batch: one tournament per group over its row indices.
 
     ``judge(i, j)`` compares rows ``i`` and ``j`` (global row indices); with ``seeding="anchor"``,
@@ -237,15 +268,17 @@ def arena_advantages(group_ids, judge: Callable, *, scheme: str = "single_elimin
         if seeds_all.size != g.size:
             raise ValueError(f"seed_scores must have {g.size} entries, got {seeds_all.size}")
     if scheme == "single_elimination" and seeding == "anchor" and anchor_judge is None:
-        raise ValueError("seeding='anchor' needs anchor_judge(i) -> P(row i preferred to its group's anchor); "
-                         "or use seeding='rewards' / 'random' / 'index'")
+        raise ValueError(
+            "seeding='anchor' needs anchor_judge(i) -> P(row i preferred to its group's anchor); "
+            "or use seeding='rewards' / 'random' / 'index'"
+        )
     adv = np.zeros(g.size)
     calls = 0
     uniq, inv = np.unique(g, return_inverse=True)
     members = np.argsort(inv, kind="stable")
     bounds = np.concatenate([[0], np.cumsum(np.bincount(inv, minlength=uniq.size))])
     for k in range(uniq.size):
-        rows = members[bounds[k]:bounds[k + 1]].tolist()
+        rows = members[bounds[k] : bounds[k + 1]].tolist()
         if scheme == "round_robin":
             res = round_robin(rows, judge, symmetrize=symmetrize)
         elif seeding == "anchor":
@@ -254,15 +287,22 @@ def arena_advantages(group_ids, judge: Callable, *, scheme: str = "single_elimin
             calls += aj.calls
             res = single_elimination(rows, judge, seeding="scores", seed_scores=sigma, symmetrize=symmetrize)
         else:
-            res = single_elimination(rows, judge, seeding=seeding, rng=rng, symmetrize=symmetrize,
-                                     seed_scores=None if seeds_all is None else seeds_all[rows])
+            res = single_elimination(
+                rows,
+                judge,
+                seeding=seeding,
+                rng=rng,
+                symmetrize=symmetrize,
+                seed_scores=None if seeds_all is None else seeds_all[rows],
+            )
         adv[rows] = res.advantages
         calls += res.n_judge_calls
     return adv, calls
 
 
-def _arena_estimator(batch, *, judge=None, scheme="single_elimination", seeding="anchor", anchor_judge=None,
-                     rng=None, symmetrize=False):
+def _arena_estimator(
+    batch, *, judge=None, scheme="single_elimination", seeding="anchor", anchor_judge=None, rng=None, symmetrize=False
+):
     """ArenaRL: rank advantages from a seeded single-elimination tournament (or round robin) per group.
 
     ``judge(i, j)`` on row indices; seeding ``"anchor"`` (needs ``anchor_judge(i)``), ``"rewards"``
@@ -276,15 +316,31 @@ def _arena_estimator(batch, *, judge=None, scheme="single_elimination", seeding=
         seeding, seed_scores = "scores", batch.sequence_rewards().detach().cpu().numpy()
     else:
         seed_scores = None
-    adv, _ = arena_advantages(batch.group_ids.cpu().numpy(), judge, scheme=scheme, seeding=seeding,
-                              anchor_judge=anchor_judge, seed_scores=seed_scores, rng=rng, symmetrize=symmetrize)
+    adv, _ = arena_advantages(
+        batch.group_ids.cpu().numpy(),
+        judge,
+        scheme=scheme,
+        seeding=seeding,
+        anchor_judge=anchor_judge,
+        seed_scores=seed_scores,
+        rng=rng,
+        symmetrize=symmetrize,
+    )
     return torch.as_tensor(adv, dtype=batch.dtype, device=batch.device)
 
 
 register_estimator(
-    "arena", _arena_estimator, needs=("group_ids",),
-    options={"judge": None, "scheme": "single_elimination", "seeding": "anchor", "anchor_judge": None,
-             "rng": None, "symmetrize": False},
+    "arena",
+    _arena_estimator,
+    needs=("group_ids",),
+    options={
+        "judge": None,
+        "scheme": "single_elimination",
+        "seeding": "anchor",
+        "anchor_judge": None,
+        "rng": None,
+        "symmetrize": False,
+    },
     paper="ArenaRL, Zhang et al. 2026, arXiv:2601.06487 (docs/papers/arenarl.md)",
     equation="u_k = (N - k)/(N - 1); A = (u - mean u)/std u, k = tournament rank",
 )

@@ -52,6 +52,7 @@ become float64; pass ``dtype=`` / ``device=`` to override. All tensors live on o
 ``rewards`` when it is a tensor, else CPU unless ``device=`` is given). A ``device`` that is not
 available (``"cuda"`` without CUDA) is a ``ValueError`` naming ``device``.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -66,12 +67,23 @@ import torch
 
 __all__ = ["RolloutBatch", "stable_hash", "FIELDS"]
 
-FIELDS = ("rewards", "group_ids", "response_mask", "trajectory_ids", "step_ids", "observation_keys",
-          "token_entropies", "turn_boundaries")
+FIELDS = (
+    "rewards",
+    "group_ids",
+    "response_mask",
+    "trajectory_ids",
+    "step_ids",
+    "observation_keys",
+    "token_entropies",
+    "turn_boundaries",
+)
 
-_INT64_MIN, _INT64_MAX = -(2 ** 63), 2 ** 63 - 1
-_INT_DTYPES = tuple(getattr(torch, n) for n in ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
-                                                "uint64") if hasattr(torch, n))
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_INT_DTYPES = tuple(
+    getattr(torch, n)
+    for n in ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
+    if hasattr(torch, n)
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -176,8 +188,9 @@ def _check_device(device):
         raise ValueError(f"device must be a torch device (e.g. 'cpu', 'cuda:0'), got {device!r}: {exc}") from None
     if dev.type == "cuda":
         if not torch.cuda.is_available():
-            raise ValueError(f"device={device!r} but CUDA is not available (torch.cuda.is_available() is "
-                             "False); use device='cpu'")
+            raise ValueError(
+                f"device={device!r} but CUDA is not available (torch.cuda.is_available() is False); use device='cpu'"
+            )
         if dev.index is not None and dev.index >= torch.cuda.device_count():
             raise ValueError(f"device={device!r} but only {torch.cuda.device_count()} CUDA device(s) exist")
     elif dev.type == "mps":
@@ -212,8 +225,9 @@ def _row_ids(x, name: str, rows: int, device) -> torch.Tensor:
         seq = list(x) if not isinstance(x, (str, bytes)) else None
         if seq is None:
             raise TypeError(f"{name} must be a sequence of ids, got {type(x).__name__}")
-        if all(isinstance(v, (numbers.Integral, np.integer)) and not isinstance(v, (bool, np.bool_))
-               for v in seq) and all(_INT64_MIN <= int(v) <= _INT64_MAX for v in seq):
+        if all(
+            isinstance(v, (numbers.Integral, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in seq
+        ) and all(_INT64_MIN <= int(v) <= _INT64_MAX for v in seq):
             t = torch.tensor([int(v) for v in seq], dtype=torch.int64)
         else:
             codes: dict = {}
@@ -222,8 +236,9 @@ def _row_ids(x, name: str, rows: int, device) -> torch.Tensor:
                 try:
                     vals.append(codes.setdefault(v, len(codes)))
                 except TypeError:
-                    raise TypeError(f"{name}[{i}] is not hashable ({type(v).__name__}); ids must be "
-                                    f"integers or hashable objects") from None
+                    raise TypeError(
+                        f"{name}[{i}] is not hashable ({type(v).__name__}); ids must be integers or hashable objects"
+                    ) from None
             t = torch.tensor(vals, dtype=torch.int64)
         t = t.to(device) if device is not None else t
     if t.shape[0] != rows:
@@ -235,25 +250,32 @@ def _observation_keys(x, rows: int, device) -> torch.Tensor:
     if isinstance(x, torch.Tensor) or (isinstance(x, np.ndarray) and x.dtype != object):
         t = _to_tensor(x, "observation_keys", device)
         if t.dim() != 1:
-            raise ValueError("observation_keys as an array must be 1-dimensional (rows,) of pre-hashed "
-                             f"int64 keys, got shape {tuple(t.shape)}; pass a list of hashable objects "
-                             "(e.g. tuples) for structured observations")
+            raise ValueError(
+                "observation_keys as an array must be 1-dimensional (rows,) of pre-hashed "
+                f"int64 keys, got shape {tuple(t.shape)}; pass a list of hashable objects "
+                "(e.g. tuples) for structured observations"
+            )
         if t.is_floating_point() or t.dtype == torch.bool:
-            raise TypeError("observation_keys as an array must have an integer dtype (pre-hashed int64 "
-                            f"keys), got {t.dtype}; pass a list of hashable python objects otherwise")
+            raise TypeError(
+                "observation_keys as an array must have an integer dtype (pre-hashed int64 "
+                f"keys), got {t.dtype}; pass a list of hashable python objects otherwise"
+            )
         t = t.to(torch.int64)
     else:
         if isinstance(x, (str, bytes)):
-            raise TypeError("observation_keys must be a sequence with one key per row, got a single "
-                            f"{type(x).__name__}")
+            raise TypeError(
+                f"observation_keys must be a sequence with one key per row, got a single {type(x).__name__}"
+            )
         keys = []
         for i, v in enumerate(x):
             try:
                 keys.append(stable_hash(v))
             except TypeError:
-                raise TypeError(f"observation_keys[{i}] is not hashable ({type(v).__name__}); use a "
-                                "hashable key such as a str, int or tuple (e.g. tuple(obs.ravel()) "
-                                "or obs.tobytes())") from None
+                raise TypeError(
+                    f"observation_keys[{i}] is not hashable ({type(v).__name__}); use a "
+                    "hashable key such as a str, int or tuple (e.g. tuple(obs.ravel()) "
+                    "or obs.tobytes())"
+                ) from None
         t = torch.tensor(keys, dtype=torch.int64)
         t = t.to(device) if device is not None else t
     if t.shape[0] != rows:
@@ -343,8 +365,10 @@ class RolloutBatch:
                     raise ValueError("response_mask must contain only 0 and 1")
                 m = m != 0
             if not bool(m.any()):
-                raise ValueError("response_mask is all zeros: the batch has no response tokens "
-                                 "(single all-zero rows are allowed, a fully empty batch is not)")
+                raise ValueError(
+                    "response_mask is all zeros: the batch has no response tokens "
+                    "(single all-zero rows are allowed, a fully empty batch is not)"
+                )
             set_("response_mask", m)
         if self.token_entropies is not None:
             e = _to_tensor(self.token_entropies, "token_entropies", device).to(dtype)
@@ -358,7 +382,8 @@ class RolloutBatch:
         if self.step_ids is not None:
             s = _row_ids(self.step_ids, "step_ids", rows, device)
             if not isinstance(self.step_ids, (torch.Tensor, np.ndarray)) and not all(
-                    isinstance(v, (numbers.Integral, np.integer)) for v in self.step_ids):
+                isinstance(v, (numbers.Integral, np.integer)) for v in self.step_ids
+            ):
                 raise TypeError("step_ids must be integers")
             if bool((s < 0).any()):
                 i = int(torch.nonzero(s < 0)[0])
@@ -369,8 +394,9 @@ class RolloutBatch:
         if self.turn_boundaries is not None:
             tb = _to_tensor(self.turn_boundaries, "turn_boundaries", device)
             if tb.dim() == 0 or tb.shape[0] != rows:
-                raise ValueError(f"turn_boundaries must have one entry per row ({rows}) on dim 0, "
-                                 f"got shape {tuple(tb.shape)}")
+                raise ValueError(
+                    f"turn_boundaries must have one entry per row ({rows}) on dim 0, got shape {tuple(tb.shape)}"
+                )
             if tb.is_floating_point():
                 raise TypeError(f"turn_boundaries must be integer or bool, got {tb.dtype}")
             set_("turn_boundaries", tb.to(torch.int64))
@@ -416,8 +442,9 @@ class RolloutBatch:
                 missing = f not in self.extra
                 where = f"RolloutBatch(extra={{{f!r}: ...}})"
             if missing:
-                raise ValueError(f"method {method!r} needs the field {f!r}, which this batch does not "
-                                 f"have; pass it as {where}")
+                raise ValueError(
+                    f"method {method!r} needs the field {f!r}, which this batch does not have; pass it as {where}"
+                )
 
     def sequence_rewards(self) -> torch.Tensor:
         """Scalar reward per row ``(rows,)``: ``rewards`` or ``rewards.sum(-1)`` for token-level ones.
@@ -437,8 +464,9 @@ class RolloutBatch:
             self._cache[key] = dense_codes(getattr(self, field_name))
         return self._cache[key]
 
-    def extra_tensor(self, key: str, *, method: str, dtype=None, ndim: int | None = None,
-                     finite: bool = True) -> torch.Tensor:
+    def extra_tensor(
+        self, key: str, *, method: str, dtype=None, ndim: int | None = None, finite: bool = True
+    ) -> torch.Tensor:
         """``extra[key]`` as a tensor on this batch's device with ``rows`` entries on dim 0.
 
         ``dtype`` defaults to the batch float dtype for floating input (pass ``torch.int64`` etc.
@@ -451,11 +479,14 @@ class RolloutBatch:
         elif t.is_floating_point():
             t = t.to(self.dtype)
         if t.dim() == 0 or t.shape[0] != self.n_rows:
-            raise ValueError(f"extra[{key!r}] (needed by {method!r}) must have {self.n_rows} rows on dim 0, "
-                             f"got shape {tuple(t.shape)}")
+            raise ValueError(
+                f"extra[{key!r}] (needed by {method!r}) must have {self.n_rows} rows on dim 0, "
+                f"got shape {tuple(t.shape)}"
+            )
         if ndim is not None and t.dim() != ndim:
-            raise ValueError(f"extra[{key!r}] (needed by {method!r}) must be {ndim}-dimensional, "
-                             f"got shape {tuple(t.shape)}")
+            raise ValueError(
+                f"extra[{key!r}] (needed by {method!r}) must be {ndim}-dimensional, got shape {tuple(t.shape)}"
+            )
         if finite and t.is_floating_point():
             _check_finite(t, f"extra[{key!r}]")
         return t
@@ -469,10 +500,13 @@ class RolloutBatch:
 
     def to(self, device=None, dtype=None) -> "RolloutBatch":
         """Move to ``device`` and/or cast float fields to ``dtype``."""
-        return self.replace(device=device if device is not None else self.device,
-                            dtype=dtype if dtype is not None else self.dtype)
+        return self.replace(
+            device=device if device is not None else self.device, dtype=dtype if dtype is not None else self.dtype
+        )
 
     def __repr__(self) -> str:
         present = [f for f in FIELDS if getattr(self, f) is not None]
-        return (f"RolloutBatch(rows={self.n_rows}, tokens={self.n_tokens}, fields={present}, "
-                f"extra={sorted(self.extra)}, dtype={self.dtype}, device={self.device})")
+        return (
+            f"RolloutBatch(rows={self.n_rows}, tokens={self.n_tokens}, fields={present}, "
+            f"extra={sorted(self.extra)}, dtype={self.dtype}, device={self.device})"
+        )

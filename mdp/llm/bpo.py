@@ -36,6 +36,7 @@ Public functions
 The tabular functions take numpy arrays ``q, pi0`` of shape ``(..., A)`` (one row per state) and
 are vectorised over the leading dimensions (``O(A log A)`` per row, one sort).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -131,8 +132,9 @@ def bpo_sign_rule(q, pi0, eps: float = 0.2) -> np.ndarray:
     return np.where(above, 1.0 + e, np.where(below, 1.0 - e, mid))
 
 
-def bpo_target_ratio(q, pi0, eps: float = 0.2, *, c_low: float | None = None,
-                     c_high: float | None = None) -> np.ndarray:
+def bpo_target_ratio(
+    q, pi0, eps: float = 0.2, *, c_low: float | None = None, c_high: float | None = None
+) -> np.ndarray:
     """Exact optimum of the bounded-ratio LP for bounds ``c_low <= rho <= c_high``.
 
     Solves ``max_rho sum_a pi0 rho A`` s.t. ``c_low <= rho <= c_high``, ``sum_a pi0 rho = 1``
@@ -170,16 +172,18 @@ def bpo_target_ratio(q, pi0, eps: float = 0.2, *, c_low: float | None = None,
     cap = (hi - lo) * np.take_along_axis(p2, order, 1)
     new = np.ones((B, A), dtype=bool)
     new[:, 1:] = qs[:, 1:] != qs[:, :-1]
-    gid = np.cumsum(new.ravel()) - 1                       # global tie-group id
+    gid = np.cumsum(new.ravel()) - 1  # global tie-group id
     cap_group = np.bincount(gid, weights=cap.ravel())[gid].reshape(B, A)
     cum_excl = np.cumsum(cap, axis=1) - cap
     start = np.maximum.accumulate(np.where(new, np.arange(A)[None, :], 0), axis=1)
-    before = np.take_along_axis(cum_excl, start, 1)         # capacity of strictly better actions
+    before = np.take_along_axis(cum_excl, start, 1)  # capacity of strictly better actions
     budget = 1.0 - lo
     room = budget - before
-    frac = np.where(cap_group > 0, np.clip(np.divide(room, cap_group, out=np.zeros_like(room),
-                                                     where=cap_group > 0), 0.0, 1.0),
-                    (room > 0).astype(float))
+    frac = np.where(
+        cap_group > 0,
+        np.clip(np.divide(room, cap_group, out=np.zeros_like(room), where=cap_group > 0), 0.0, 1.0),
+        (room > 0).astype(float),
+    )
     rho_sorted = lo + (hi - lo) * frac
     rho = np.empty_like(rho_sorted)
     np.put_along_axis(rho, order, rho_sorted, 1)
@@ -336,8 +340,9 @@ def _token_inputs(log_probs, old_log_probs, advantages, response_mask):
     return lp, old, adv, mask
 
 
-def bpo_token_losses(log_probs, old_log_probs, advantages, response_mask, *, eps: float = 0.2,
-                     divergence: str = "squared"):
+def bpo_token_losses(
+    log_probs, old_log_probs, advantages, response_mask, *, eps: float = 0.2, divergence: str = "squared"
+):
     """Per-token BPO loss ``|A| D(rho, 1 + eps sign(A))`` (zero off the mask).
 
     Padding tokens (mask 0) may hold NaN/inf in any input; only valid tokens must be finite.
@@ -375,8 +380,16 @@ def bpo_token_losses(log_probs, old_log_probs, advantages, response_mask, *, eps
     return adv.abs() * d * mask
 
 
-def bpo_loss(log_probs, old_log_probs, advantages, response_mask, *, eps: float = 0.2,
-             divergence: str = "squared", loss_agg_mode: str = "token-mean"):
+def bpo_loss(
+    log_probs,
+    old_log_probs,
+    advantages,
+    response_mask,
+    *,
+    eps: float = 0.2,
+    divergence: str = "squared",
+    loss_agg_mode: str = "token-mean",
+):
     """Scalar BPO/GBPO loss: ``bpo_token_losses`` aggregated by ``loss_agg_mode``.
 
     ``loss_agg_mode``: any mode of :func:`mdp.llm.agg_loss` (``"token-mean"``,
@@ -384,8 +397,7 @@ def bpo_loss(log_probs, old_log_probs, advantages, response_mask, *, eps: float 
     same loss is available as ``mdp.llm.policy_loss("bpo", logp, old_logp, adv, mask, eps=...,
     divergence=...)``.
     """
-    losses = bpo_token_losses(log_probs, old_log_probs, advantages, response_mask, eps=eps,
-                              divergence=divergence)
+    losses = bpo_token_losses(log_probs, old_log_probs, advantages, response_mask, eps=eps, divergence=divergence)
     mask = _tensor(response_mask, "response_mask").to(losses.dtype)
     return aggregate(losses, mask, loss_agg_mode)
 
@@ -421,9 +433,13 @@ def _register() -> None:
     from mdp.llm.registry import register_estimator
 
     register_estimator(
-        "gbpo", _gbpo_estimator, needs=("group_ids",), options={"scale": "none", "eps": 1e-6},
+        "gbpo",
+        _gbpo_estimator,
+        needs=("group_ids",),
+        options={"scale": "none", "eps": 1e-6},
         paper="BRRL/GBPO, Ao et al. 2026, arXiv:2604.18578 (docs/papers/bpo_gbpo.md)",
-        equation="A_i = (r_i - median_g r) / (scale_g + eps); target ratio 1 + eps sign(A_i)", replace=True,
+        equation="A_i = (r_i - median_g r) / (scale_g + eps); target ratio 1 + eps sign(A_i)",
+        replace=True,
     )
     register_policy_loss("bpo", _bpo_policy_loss, replace=True)
 

@@ -43,19 +43,20 @@ convention             epsilon     ddof   singleton        source
   group mean kept — this is Lite-PPO's normalisation), ``"none"`` (no std: Dr.GRPO, verl's
   ``norm_adv_by_std_in_grpo=False``).
 """
+
 from __future__ import annotations
 
 import torch
 
+from mdp.llm.registry import register_estimator
 from mdp.llm.segments import (
     constant_groups,
-    group_ordinal_ranks,
     gather,
+    group_ordinal_ranks,
     segment_count,
     segment_mean,
     segment_std,
 )
-from mdp.llm.registry import register_estimator
 
 __all__ = [
     "grpo",
@@ -117,8 +118,10 @@ def _check_singletons(count, codes, batch, policy, method):
     if policy == "error" and bool(single.any()):
         g = int(torch.nonzero(single)[0])
         row = int(torch.nonzero(codes == g)[0])
-        raise ValueError(f"{method}: group {int(batch.group_ids[row])} has a single row (row {row}) and "
-                         "singleton='error'; use singleton='zero' or 'reward' to allow it")
+        raise ValueError(
+            f"{method}: group {int(batch.group_ids[row])} has a single row (row {row}) and "
+            "singleton='error'; use singleton='zero' or 'reward' to allow it"
+        )
     return single
 
 
@@ -133,8 +136,17 @@ def _std(values, ddof):
 # GRPO family
 
 
-def grpo(batch, *, convention="verl", scale_rewards="group", epsilon=None, std_ddof=None, singleton=None,
-         zero_variance="zero", variance_floor=None):
+def grpo(
+    batch,
+    *,
+    convention="verl",
+    scale_rewards="group",
+    epsilon=None,
+    std_ddof=None,
+    singleton=None,
+    zero_variance="zero",
+    variance_floor=None,
+):
     """GRPO group-normalised outcome advantage ``A_i = (r_i - mean_g r) / (std_g r + eps)``.
 
     Shao et al. 2024 (DeepSeekMath, arXiv:2402.03300), Sec. 4.1.2 "outcome supervision".
@@ -143,8 +155,7 @@ def grpo(batch, *, convention="verl", scale_rewards="group", epsilon=None, std_d
     ``variance_floor``).
     """
     m = "grpo"
-    o = _resolve(m, convention, epsilon=epsilon, std_ddof=std_ddof, singleton=singleton,
-                 variance_floor=variance_floor)
+    o = _resolve(m, convention, epsilon=epsilon, std_ddof=std_ddof, singleton=singleton, variance_floor=variance_floor)
     _choice(scale_rewards, ("group", "batch", "none"), "scale_rewards", m)
     _choice(zero_variance, _ZERO_VAR, "zero_variance", m)
     scores, codes, n, count, mean = _group_setup(batch, m)
@@ -182,8 +193,7 @@ def dr_grpo(batch, *, convention="verl", singleton=None, zero_variance="zero"):
     are removed; the loss uses a constant normaliser (``agg="seq-mean-token-sum-norm"`` in
     :func:`mdp.llm.losses.policy_loss`). ``(rows,)``.
     """
-    return grpo(batch, convention=convention, scale_rewards="none", singleton=singleton,
-                zero_variance=zero_variance)
+    return grpo(batch, convention=convention, scale_rewards="none", singleton=singleton, zero_variance=zero_variance)
 
 
 def rloo(batch, *, convention="verl", singleton=None, normalize=False, normalize_epsilon=1e-4):
@@ -239,8 +249,10 @@ def _token_rewards(batch, method, kl_coef, kl_kind):
         old = batch.extra_tensor("old_logp", method=method + " with kl_coef != 0", ndim=2)
         ref = batch.extra_tensor("ref_logp", method=method + " with kl_coef != 0", ndim=2)
         if old.shape != mask.shape or ref.shape != mask.shape:
-            raise ValueError(f"{method}: extra['old_logp'] and extra['ref_logp'] must have shape "
-                             f"{tuple(mask.shape)}, got {tuple(old.shape)} and {tuple(ref.shape)}")
+            raise ValueError(
+                f"{method}: extra['old_logp'] and extra['ref_logp'] must have shape "
+                f"{tuple(mask.shape)}, got {tuple(old.shape)} and {tuple(ref.shape)}"
+            )
         tr = tr - float(kl_coef) * kl_estimate(old, ref, kl_kind) * mask
     return tr, mask
 
@@ -282,8 +294,7 @@ def reinforce_pp(batch, *, gamma=1.0, kl_coef=0.0, kl_kind="kl", whiten_epsilon=
     return _masked_whiten(returns, mask, whiten_epsilon, m) * mask
 
 
-def reinforce_pp_baseline(batch, *, convention="verl", singleton=None, kl_coef=0.0, kl_kind="kl",
-                          whiten_epsilon=1e-8):
+def reinforce_pp_baseline(batch, *, convention="verl", singleton=None, kl_coef=0.0, kl_kind="kl", whiten_epsilon=1e-8):
     """REINFORCE++ with a group-mean baseline (verl ``reinforce_plus_plus_baseline``).
 
     Hu 2025 (arXiv:2501.03262): ``A_i = r_i - mean_g r`` broadcast to the response tokens, then
@@ -387,40 +398,69 @@ def gaussian_grpo(batch, *, ties="average_rank", unit_variance=False):
 # ------------------------------------------------------------------------------------------------
 # registration
 
-_GRPO_OPTS = {"convention": "verl", "scale_rewards": "group", "epsilon": None, "std_ddof": None,
-              "singleton": None, "zero_variance": "zero", "variance_floor": None}
+_GRPO_OPTS = {
+    "convention": "verl",
+    "scale_rewards": "group",
+    "epsilon": None,
+    "std_ddof": None,
+    "singleton": None,
+    "zero_variance": "zero",
+    "variance_floor": None,
+}
 
 register_estimator(
-    "grpo", grpo, needs=("group_ids",), options=_GRPO_OPTS,
+    "grpo",
+    grpo,
+    needs=("group_ids",),
+    options=_GRPO_OPTS,
     paper="Shao et al. 2024, DeepSeekMath (arXiv:2402.03300) Sec. 4.1.2",
-    equation="A_i = (r_i - mean_g(r)) / (std_g(r) + eps)")
+    equation="A_i = (r_i - mean_g(r)) / (std_g(r) + eps)",
+)
 register_estimator(
-    "dr_grpo", dr_grpo, needs=("group_ids",),
+    "dr_grpo",
+    dr_grpo,
+    needs=("group_ids",),
     options={"convention": "verl", "singleton": None, "zero_variance": "zero"},
     paper="Liu et al. 2025, Dr.GRPO (arXiv:2503.20783) Sec. 3.1",
-    equation="A_i = r_i - mean_g(r)")
+    equation="A_i = r_i - mean_g(r)",
+)
 register_estimator(
-    "rloo", rloo, needs=("group_ids",),
+    "rloo",
+    rloo,
+    needs=("group_ids",),
     options={"convention": "verl", "singleton": None, "normalize": False, "normalize_epsilon": 1e-4},
     paper="Ahmadian et al. 2024 (arXiv:2402.14740) Eq. 6; Kool et al. 2019",
-    equation="A_i = r_i - mean_{j != i} r_j = n/(n-1) (r_i - mean_g(r))")
+    equation="A_i = r_i - mean_{j != i} r_j = n/(n-1) (r_i - mean_g(r))",
+)
 register_estimator(
-    "reinforce_pp", reinforce_pp, needs=("response_mask",),
+    "reinforce_pp",
+    reinforce_pp,
+    needs=("response_mask",),
     options={"gamma": 1.0, "kl_coef": 0.0, "kl_kind": "kl", "whiten_epsilon": 1e-8},
     paper="Hu 2025, REINFORCE++ (arXiv:2501.03262) Sec. 3",
-    equation="A_t = whiten_batch(sum_{k>=t} gamma^(k-t) (r_k - beta KL_k))")
+    equation="A_t = whiten_batch(sum_{k>=t} gamma^(k-t) (r_k - beta KL_k))",
+)
 register_estimator(
-    "reinforce_pp_baseline", reinforce_pp_baseline, needs=("group_ids", "response_mask"),
+    "reinforce_pp_baseline",
+    reinforce_pp_baseline,
+    needs=("group_ids", "response_mask"),
     options={"convention": "verl", "singleton": None, "kl_coef": 0.0, "kl_kind": "kl", "whiten_epsilon": 1e-8},
     paper="Hu 2025, REINFORCE++ (arXiv:2501.03262); verl reinforce_plus_plus_baseline",
-    equation="A_t = whiten_batch(r_i - mean_g(r))")
+    equation="A_t = whiten_batch(r_i - mean_g(r))",
+)
 register_estimator(
-    "lite_ppo", lite_ppo, needs=("group_ids",),
+    "lite_ppo",
+    lite_ppo,
+    needs=("group_ids",),
     options={"epsilon": 1e-6, "std_ddof": 1, "singleton": "zero", "zero_variance": "zero"},
     paper="Liu et al. 2025, Tricks or Traps (arXiv:2508.08221) Sec. 4; notes docs/papers/lite_ppo.md",
-    equation="A_i = (r_i - mean_g(r)) / (std_batch(r) + eps)")
+    equation="A_i = (r_i - mean_g(r)) / (std_batch(r) + eps)",
+)
 register_estimator(
-    "gaussian_grpo", gaussian_grpo, needs=("group_ids",),
+    "gaussian_grpo",
+    gaussian_grpo,
+    needs=("group_ids",),
     options={"ties": "average_rank", "unit_variance": False},
     paper="Hu et al. 2026, OpenVLThinkerV2 G^2RPO (arXiv:2604.08539); notes docs/papers/g2rpo_gaussian.md (reconstruction)",
-    equation="A_i = Phi^{-1}((rank_i - 0.5) / n_g)")
+    equation="A_i = Phi^{-1}((rank_i - 0.5) / n_g)",
+)

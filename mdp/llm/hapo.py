@@ -24,11 +24,11 @@ Shapes: ``(rows, tokens)`` for every token-level tensor, ``(rows,)`` for rewards
 All functions are vectorised (scatter-adds over group codes; ``O(rows * tokens)`` plus one
 quantile, ``O(n log n)`` over the valid tokens).
 """
+
 from __future__ import annotations
 
-
-from mdp.llm.bpo import _float, _group_codes, _tensor, aggregate
 from mdp._common import result
+from mdp.llm.bpo import _float, _group_codes, _tensor, aggregate
 
 __all__ = [
     "EntropyStats",
@@ -120,7 +120,7 @@ def normalized_entropy(entropies, response_mask, *, pivot: float = 0.8):
     return _scale(h, sp, sn) * valid, stats
 
 
-_TORCH_QUANTILE_MAX = 2 ** 24  # torch.quantile rejects larger inputs; its float32 rank is exact below
+_TORCH_QUANTILE_MAX = 2**24  # torch.quantile rejects larger inputs; its float32 rank is exact below
 
 
 def nearest_quantile(values, q: float):
@@ -181,8 +181,16 @@ def hapo_temperature(h_hat, temperature: float = 1.0, tau: float = 0.05):
     return float(temperature) * (1.0 + float(tau) * torch.clamp(h, -1.0, 1.0))
 
 
-def hapo_token_advantages(rewards, group_ids, response_mask, *, eps: float = 1e-6,
-                          fallback: float = 5.0, grpo_eps: float = 1e-6, zero_variance: str = "zero"):
+def hapo_token_advantages(
+    rewards,
+    group_ids,
+    response_mask,
+    *,
+    eps: float = 1e-6,
+    fallback: float = 5.0,
+    grpo_eps: float = 1e-6,
+    zero_variance: str = "zero",
+):
     """Token-level group average advantage (docs/papers/hapo.md (2), ``compute_hapo_outcome_advantage``).
 
     Parameters
@@ -252,8 +260,7 @@ def hapo_token_advantages(rewards, group_ids, response_mask, *, eps: float = 1e-
     return out.unsqueeze(1) * valid.to(r.dtype)
 
 
-def hapo_redistribute(advantages, h_hat, ratio, *, eps_low: float = 0.2, eps_high: float = 0.2,
-                      beta: float = 1.0):
+def hapo_redistribute(advantages, h_hat, ratio, *, eps_low: float = 0.2, eps_high: float = 0.2, beta: float = 1.0):
     """Differential advantage redistribution (docs/papers/hapo.md (3)).
 
     High-entropy tokens (``h_hat > 0``) are amplified, ``A (1 + beta h_hat)``, when the ratio is
@@ -269,8 +276,10 @@ def hapo_redistribute(advantages, h_hat, ratio, *, eps_low: float = 0.2, eps_hig
     if a.dim() == 1:
         a = a.unsqueeze(1).expand_as(h)
     if a.shape != h.shape or rho.shape != h.shape:
-        raise ValueError(f"advantages, h_hat and ratio must share the shape (rows, tokens); got "
-                         f"{tuple(a.shape)}, {tuple(h.shape)}, {tuple(rho.shape)}")
+        raise ValueError(
+            f"advantages, h_hat and ratio must share the shape (rows, tokens); got "
+            f"{tuple(a.shape)}, {tuple(h.shape)}, {tuple(rho.shape)}"
+        )
     in_band = (rho > 1.0 - eps_low / 2) & (rho < 1.0 + eps_high / 2)
     scaled = a * (1.0 + float(beta) * h)
     return torch.where(h > 0, torch.where(in_band, a, scaled), torch.where(in_band, scaled, a))
@@ -290,10 +299,23 @@ def hapo_clip_bounds(h_hat, *, eps_low: float = 0.2, eps_high: float = 0.2, alph
     return lo, hi
 
 
-def hapo_token_losses(log_probs, old_log_probs, advantages, response_mask, *, h_hat=None, entropies=None,
-                      pivot: float = 0.8, eps_low: float = 0.2, eps_high: float = 0.2, alpha: float = 1.0,
-                      beta: float = 1.0, dual_clip: float = 10.0, redistribute: bool = True,
-                      adaptive_clip: bool = True):
+def hapo_token_losses(
+    log_probs,
+    old_log_probs,
+    advantages,
+    response_mask,
+    *,
+    h_hat=None,
+    entropies=None,
+    pivot: float = 0.8,
+    eps_low: float = 0.2,
+    eps_high: float = 0.2,
+    alpha: float = 1.0,
+    beta: float = 1.0,
+    dual_clip: float = 10.0,
+    redistribute: bool = True,
+    adaptive_clip: bool = True,
+):
     """Per-token HAPO PPO-clip loss (``(rows, tokens)``, zero off the mask).
 
     ``loss = -min(rho A', clip(rho, 1 - eps_low', 1 + eps_high') A')``, and for ``A' < 0`` it is
@@ -328,8 +350,9 @@ def hapo_token_losses(log_probs, old_log_probs, advantages, response_mask, *, h_
     return loss * mask
 
 
-def hapo_policy_loss(log_probs, old_log_probs, advantages, response_mask, *, loss_agg_mode: str = "token-mean",
-                     **kwargs):
+def hapo_policy_loss(
+    log_probs, old_log_probs, advantages, response_mask, *, loss_agg_mode: str = "token-mean", **kwargs
+):
     """Scalar HAPO loss: ``hapo_token_losses`` aggregated (token-mean in the HAPO recipes)."""
     losses = hapo_token_losses(log_probs, old_log_probs, advantages, response_mask, **kwargs)
     mask = _tensor(response_mask, "response_mask").to(losses.dtype)
@@ -344,19 +367,53 @@ def _hapo_estimator(batch, *, eps=1e-6, fallback=5.0, grpo_eps=1e-6, zero_varian
     tokens, GRPO fallback per group when some ``|A| >= fallback``; returns ``(rows, tokens)``.
     Zero-variance groups get 0 (``zero_variance="zero"``, as grpo); rows with an all-zero
     response mask get zero token advantages (the RolloutBatch convention)."""
-    return hapo_token_advantages(batch.sequence_rewards(), batch.group_ids, batch.response_mask, eps=eps,
-                                 fallback=fallback, grpo_eps=grpo_eps,
-                                 zero_variance=zero_variance).to(batch.dtype)
+    return hapo_token_advantages(
+        batch.sequence_rewards(),
+        batch.group_ids,
+        batch.response_mask,
+        eps=eps,
+        fallback=fallback,
+        grpo_eps=grpo_eps,
+        zero_variance=zero_variance,
+    ).to(batch.dtype)
 
 
-def _hapo_policy_loss(logp, old_logp, adv, mask, *, h_hat=None, entropies=None, pivot=0.8, eps_low=0.2,
-                      eps_high=0.2, alpha=1.0, beta=1.0, dual_clip=10.0, redistribute=True, adaptive_clip=True):
+def _hapo_policy_loss(
+    logp,
+    old_logp,
+    adv,
+    mask,
+    *,
+    h_hat=None,
+    entropies=None,
+    pivot=0.8,
+    eps_low=0.2,
+    eps_high=0.2,
+    alpha=1.0,
+    beta=1.0,
+    dual_clip=10.0,
+    redistribute=True,
+    adaptive_clip=True,
+):
     """``policy_loss("hapo", ..., entropies=H)``: per-token HAPO loss (redistribution + adaptive clip)."""
     import torch
 
-    per_tok = hapo_token_losses(logp, old_logp, adv, mask, h_hat=h_hat, entropies=entropies, pivot=pivot,
-                                eps_low=eps_low, eps_high=eps_high, alpha=alpha, beta=beta, dual_clip=dual_clip,
-                                redistribute=redistribute, adaptive_clip=adaptive_clip)
+    per_tok = hapo_token_losses(
+        logp,
+        old_logp,
+        adv,
+        mask,
+        h_hat=h_hat,
+        entropies=entropies,
+        pivot=pivot,
+        eps_low=eps_low,
+        eps_high=eps_high,
+        alpha=alpha,
+        beta=beta,
+        dual_clip=dual_clip,
+        redistribute=redistribute,
+        adaptive_clip=adaptive_clip,
+    )
     return per_tok, torch.exp(logp - old_logp), {}
 
 
@@ -365,7 +422,9 @@ def _register() -> None:
     from mdp.llm.registry import register_estimator
 
     register_estimator(
-        "hapo", _hapo_estimator, needs=("group_ids", "response_mask"),
+        "hapo",
+        _hapo_estimator,
+        needs=("group_ids", "response_mask"),
         options={"eps": 1e-6, "fallback": 5.0, "grpo_eps": 1e-6, "zero_variance": "zero"},
         paper="HAPO, Liu et al. 2025, arXiv:2509.16591 (docs/papers/hapo.md)",
         equation="mu_g = sum L_i r_i / sum L_i; sigma_g^2 = sum L_i (r_i - mu_g)^2 / sum L_i; A_i = (r_i - mu_g)/(sigma_g + eps)",

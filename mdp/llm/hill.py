@@ -1,5 +1,6 @@
 """HiLL, learning to hint (Xia et al. 2026, arXiv:2604.00698; ``docs/papers/hill.md``): hint rewards
 from the non-degeneracy of hinted groups and the reliance of answers on the hint."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -9,7 +10,7 @@ from mdp._validation import as_float_array
 from mdp.llm._preference import _base_advantages
 from mdp.llm.registry import register_estimator
 
-__all__ = ['HintReward', 'hint_reliance', 'hill_hint_reward', 'hill_replace_groups']
+__all__ = ["HintReward", "hint_reliance", "hill_hint_reward", "hill_replace_groups"]
 
 
 HILL_REWARDS = ("transfer_weighted_non_deg", "non_deg", "variance", "transfer_weighted_variance")
@@ -44,17 +45,28 @@ def hint_reliance(logp_plain, logp_hint, response_mask):
     b = _float(logp_hint, "logp_hint").to(a.dtype)
     m = _tensor(response_mask, "response_mask").to(a.dtype)
     if a.dim() != 2 or a.shape != b.shape or a.shape != m.shape:
-        raise ValueError(f"logp_plain, logp_hint and response_mask must share a (rows, tokens) shape, got "
-                         f"{tuple(a.shape)}, {tuple(b.shape)}, {tuple(m.shape)}")
+        raise ValueError(
+            f"logp_plain, logp_hint and response_mask must share a (rows, tokens) shape, got "
+            f"{tuple(a.shape)}, {tuple(b.shape)}, {tuple(m.shape)}"
+        )
     L = m.sum(1)
     if bool((L == 0).any()):
         raise ValueError(f"response_mask row {int(torch.nonzero(L == 0)[0])} has no valid token")
     return ((a - b) * m).sum(1) / L
 
 
-def hill_hint_reward(rollout_rewards, *, reliance=None, reward_type: str = "transfer_weighted_non_deg",
-                     temperature: float = 0.3, positive_threshold: float = 0.5, parsed=None, passed=None,
-                     gate_penalty: float = -0.2, original_base_term=0.0) -> HintReward:
+def hill_hint_reward(
+    rollout_rewards,
+    *,
+    reliance=None,
+    reward_type: str = "transfer_weighted_non_deg",
+    temperature: float = 0.3,
+    positive_threshold: float = 0.5,
+    parsed=None,
+    passed=None,
+    gate_penalty: float = -0.2,
+    original_base_term=0.0,
+) -> HintReward:
     """HiLL hint rewards for ``H`` hints, each re-rolled ``n`` times (docs/papers/hill.md step 6, confirmed code).
 
     ``p = mean(rewards > positive_threshold)``; base term ``1 - p^n - (1 - p)^n`` ("non_deg") or
@@ -79,7 +91,7 @@ def hill_hint_reward(rollout_rewards, *, reliance=None, reward_type: str = "tran
         raise ValueError(f"temperature must be > 0, got {temperature}")
     correct = R > positive_threshold
     p = correct.mean(1)
-    base = 1.0 - p ** n - (1.0 - p) ** n if reward_type.endswith("non_deg") else p * (1 - p)
+    base = 1.0 - p**n - (1.0 - p) ** n if reward_type.endswith("non_deg") else p * (1 - p)
     base = np.where((p == 0) | (p == 1), 0.0, base)
     w = np.ones(H)
     if reward_type.startswith("transfer_weighted") and reliance is not None:
@@ -142,8 +154,16 @@ def hill_replace_groups(rewards, hint_rollout_rewards, hint_scores, *, positive_
     return new, np.where(replaced, best, -1).astype(np.int64), replaced
 
 
-def _hill_estimator(batch, *, reward_type="transfer_weighted_non_deg", temperature=0.3, positive_threshold=0.5,
-                    gate_penalty=-0.2, base="grpo", base_options=None):
+def _hill_estimator(
+    batch,
+    *,
+    reward_type="transfer_weighted_non_deg",
+    temperature=0.3,
+    positive_threshold=0.5,
+    gate_penalty=-0.2,
+    base="grpo",
+    base_options=None,
+):
     """HiLL (hinter side): rows are hints, groups are questions; ``R(h)`` from
     ``extra['hint_rollout_rewards']`` (rows, n) and optional ``extra['hint_reliance']`` (rows,) or
     (rows, n), ``extra['hint_parsed']``, ``extra['hint_passed']``; then ``base`` (GRPO) over hints
@@ -153,18 +173,33 @@ def _hill_estimator(batch, *, reward_type="transfer_weighted_non_deg", temperatu
 
     ex = batch.extra
     R = batch.extra_tensor("hint_rollout_rewards", method="hill", ndim=2).cpu().numpy()
-    get = lambda k: (batch.extra_tensor(k, method="hill").cpu().numpy() if k in ex else None)  # noqa: E731
-    hr = hill_hint_reward(R, reliance=get("hint_reliance"), reward_type=reward_type, temperature=temperature,
-                          positive_threshold=positive_threshold, parsed=get("hint_parsed"),
-                          passed=get("hint_passed"), gate_penalty=gate_penalty)
+    get = lambda k: batch.extra_tensor(k, method="hill").cpu().numpy() if k in ex else None  # noqa: E731
+    hr = hill_hint_reward(
+        R,
+        reliance=get("hint_reliance"),
+        reward_type=reward_type,
+        temperature=temperature,
+        positive_threshold=positive_threshold,
+        parsed=get("hint_parsed"),
+        passed=get("hint_passed"),
+        gate_penalty=gate_penalty,
+    )
     rt = torch.tensor(hr.reward, dtype=batch.dtype, device=batch.device)  # a copy: result arrays are read-only
     return _base_advantages(base, batch, rt, base_options, "hill")
 
 
 register_estimator(
-    "hill", _hill_estimator, needs=("group_ids", "hint_rollout_rewards"),
-    options={"reward_type": "transfer_weighted_non_deg", "temperature": 0.3, "positive_threshold": 0.5,
-             "gate_penalty": -0.2, "base": "grpo", "base_options": None},
+    "hill",
+    _hill_estimator,
+    needs=("group_ids", "hint_rollout_rewards"),
+    options={
+        "reward_type": "transfer_weighted_non_deg",
+        "temperature": 0.3,
+        "positive_threshold": 0.5,
+        "gate_penalty": -0.2,
+        "base": "grpo",
+        "base_options": None,
+    },
     paper="HiLL, Xia et al. 2026, arXiv:2604.00698 (docs/papers/hill.md)",
     equation="R(h) = [1 - p^n - (1-p)^n] exp(min(Delta_bar, 0)/T); A = grpo(R) over the hints of a question",
 )

@@ -74,6 +74,7 @@ kind (aliases)      value                              notes
 ``low_var_kl+``     gradient of k2
 ==================  =================================  ===================================
 """
+
 from __future__ import annotations
 
 from typing import Callable
@@ -83,12 +84,19 @@ import torch
 from mdp._common import result
 from mdp.llm.batch import _check_finite  # the one finiteness check of mdp.llm
 
-__all__ = ["policy_loss", "agg_loss", "kl_estimate", "PolicyLossResult", "AGG_MODES", "KL_KINDS",
-           "register_policy_loss", "list_policy_losses"]
+__all__ = [
+    "policy_loss",
+    "agg_loss",
+    "kl_estimate",
+    "PolicyLossResult",
+    "AGG_MODES",
+    "KL_KINDS",
+    "register_policy_loss",
+    "list_policy_losses",
+]
 
 #: The ``mode`` values :func:`agg_loss` accepts (how token losses become a scalar).
-AGG_MODES = ("token-mean", "seq-mean-token-mean", "seq-mean-token-sum", "seq-mean-token-sum-norm",
-             "token-sum-norm")
+AGG_MODES = ("token-mean", "seq-mean-token-mean", "seq-mean-token-sum", "seq-mean-token-sum-norm", "token-sum-norm")
 _AGG_ALIASES = {
     "trl:bnpo": "token-mean",
     "trl:dapo": "token-mean",
@@ -206,8 +214,11 @@ def agg_loss(loss_mat, mask, mode: str = "token-mean", *, loss_scale_factor=None
     if loss_scale_factor is None:
         C = float(loss_mat.shape[1])
     else:
-        if isinstance(loss_scale_factor, bool) or not isinstance(loss_scale_factor, (int, float)) \
-                or not loss_scale_factor > 0:
+        if (
+            isinstance(loss_scale_factor, bool)
+            or not isinstance(loss_scale_factor, (int, float))
+            or not loss_scale_factor > 0
+        ):
             raise ValueError(f"loss_scale_factor must be a number > 0, got {loss_scale_factor!r}")
         C = float(loss_scale_factor)
     if mode == "token-mean":
@@ -281,8 +292,9 @@ def list_policy_losses() -> list[str]:
 def _bound(x, name, like):
     if isinstance(x, torch.Tensor):
         if x.dim() and x.shape != like.shape:
-            raise ValueError(f"{name} as a tensor must be a scalar or have shape {tuple(like.shape)}, "
-                             f"got {tuple(x.shape)}")
+            raise ValueError(
+                f"{name} as a tensor must be a scalar or have shape {tuple(like.shape)}, got {tuple(x.shape)}"
+            )
         if bool((x < 0).any()):
             raise ValueError(f"{name} must be >= 0")
         return x.to(like.dtype)
@@ -315,12 +327,12 @@ def _clip_terms(ratio, adv, eps_low, eps_high, dual_clip, mask):
     return loss, metrics
 
 
-def _ppo(logp, old_logp, adv, mask, *, eps_low=0.2, eps_high=None, dual_clip=None, delta=None,
-         log_ratio_clamp=20.0):
+def _ppo(logp, old_logp, adv, mask, *, eps_low=0.2, eps_high=None, dual_clip=None, delta=None, log_ratio_clamp=20.0):
     eps_low = _bound(eps_low, "eps_low", logp)
     eps_high = eps_low if eps_high is None else _bound(eps_high, "eps_high", logp)
-    if dual_clip is not None and (isinstance(dual_clip, bool) or not isinstance(dual_clip, (int, float))
-                                  or not dual_clip > 1):
+    if dual_clip is not None and (
+        isinstance(dual_clip, bool) or not isinstance(dual_clip, (int, float)) or not dual_clip > 1
+    ):
         raise ValueError(f"dual_clip must be None or a number > 1, got {dual_clip!r}")
     log_ratio = logp - old_logp
     if log_ratio_clamp is not None:
@@ -362,8 +374,20 @@ register_policy_loss("gspo", _gspo)
 _DEFAULT_AGG = {"gspo": "seq-mean-token-mean"}
 
 
-def policy_loss(kind, logp, old_logp, advantages, mask=None, *, agg=None, loss_scale_factor=None,
-                ref_logp=None, kl_coef=0.0, kl_kind="k3", **options) -> PolicyLossResult:
+def policy_loss(
+    kind,
+    logp,
+    old_logp,
+    advantages,
+    mask=None,
+    *,
+    agg=None,
+    loss_scale_factor=None,
+    ref_logp=None,
+    kl_coef=0.0,
+    kl_kind="k3",
+    **options,
+) -> PolicyLossResult:
     """Clipped policy-gradient loss of ``kind`` aggregated with ``agg``.
 
     Parameters
@@ -432,7 +456,12 @@ def policy_loss(kind, logp, old_logp, advantages, mask=None, *, agg=None, loss_s
     mode = agg if agg is not None else _DEFAULT_AGG.get(kind, "token-mean")
     loss = agg_loss(per_tok, m, mode, loss_scale_factor=loss_scale_factor)
     approx_kl = float(((old_logp - logp.detach()) * m).sum() / m.sum().clamp(min=1.0))
-    return PolicyLossResult(loss=loss, per_token_loss=per_tok, ratio=ratio,
-                            clip_fraction=float(metrics.get("clip_fraction", 0.0)),
-                            dual_clip_fraction=float(metrics.get("dual_clip_fraction", 0.0)),
-                            approx_kl=approx_kl, kl=kl_mean)
+    return PolicyLossResult(
+        loss=loss,
+        per_token_loss=per_tok,
+        ratio=ratio,
+        clip_fraction=float(metrics.get("clip_fraction", 0.0)),
+        dual_clip_fraction=float(metrics.get("dual_clip_fraction", 0.0)),
+        approx_kl=approx_kl,
+        kl=kl_mean,
+    )

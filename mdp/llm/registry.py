@@ -18,6 +18,7 @@ valid ones), fills the registered defaults, calls ``fn`` with *all* options as k
 the output's shape and finiteness. The reserved option ``broadcast=True`` turns a ``(rows,)`` result
 into ``(rows, tokens)`` with ``adv[:, None] * response_mask``.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -30,8 +31,16 @@ from typing import Callable
 
 __all__ = ["EstimatorSpec", "register_estimator", "compute_advantages", "list_estimators", "get_estimator"]
 
-_BUILTIN_MODULES = ("mdp.llm.estimators", "mdp.llm.agentic", "mdp.llm.arena", "mdp.llm.spo", "mdp.llm.spark",
-                    "mdp.llm.hill", "mdp.llm.hapo", "mdp.llm.bpo")
+_BUILTIN_MODULES = (
+    "mdp.llm.estimators",
+    "mdp.llm.agentic",
+    "mdp.llm.arena",
+    "mdp.llm.spo",
+    "mdp.llm.spark",
+    "mdp.llm.hill",
+    "mdp.llm.hapo",
+    "mdp.llm.bpo",
+)
 
 _REGISTRY: dict[str, "EstimatorSpec"] = {}
 _STATE = {"loaded": False, "loading": False}
@@ -39,8 +48,16 @@ _STATE = {"loaded": False, "loading": False}
 _RESERVED_OPTIONS = frozenset({"broadcast"})
 
 #: the claims of theory_checks/llm.py that check a built-in estimator
-_BUILTIN_CLAIMS = {"grpo": ("L1",), "dr_grpo": ("L1",), "rloo": ("L1",), "gigpo": ("L2",), "arena": ("L5", "L6"),
-                   "spo": ("L7",), "gbpo": ("L8",), "hapo": ("L9",)}
+_BUILTIN_CLAIMS = {
+    "grpo": ("L1",),
+    "dr_grpo": ("L1",),
+    "rloo": ("L1",),
+    "gigpo": ("L2",),
+    "arena": ("L5", "L6"),
+    "spo": ("L7",),
+    "gbpo": ("L8",),
+    "hapo": ("L9",),
+}
 
 
 @dataclass(frozen=True)
@@ -97,10 +114,19 @@ class EstimatorSpec:
         return tuple(out)
 
 
-def register_estimator(name: str, fn: Callable, *, needs=(), options: Mapping | None = None,
-                       doc: str | None = None, paper: str = "", equation: str = "",
-                       option_needs: Mapping | None = None, replace: bool = False,
-                       claims=None) -> EstimatorSpec:
+def register_estimator(
+    name: str,
+    fn: Callable,
+    *,
+    needs=(),
+    options: Mapping | None = None,
+    doc: str | None = None,
+    paper: str = "",
+    equation: str = "",
+    option_needs: Mapping | None = None,
+    replace: bool = False,
+    claims=None,
+) -> EstimatorSpec:
     """Register ``fn`` under ``name`` and return its :class:`EstimatorSpec`.
 
     Parameters
@@ -131,8 +157,9 @@ def register_estimator(name: str, fn: Callable, *, needs=(), options: Mapping | 
     if not callable(fn):
         raise TypeError(f"fn for estimator {name!r} must be callable, got {type(fn).__name__}")
     if name in _REGISTRY and not replace:
-        raise ValueError(f"estimator {name!r} is already registered (by {_REGISTRY[name].module}); "
-                         "pass replace=True to overwrite it")
+        raise ValueError(
+            f"estimator {name!r} is already registered (by {_REGISTRY[name].module}); pass replace=True to overwrite it"
+        )
     if isinstance(needs, str):
         needs = (needs,)
     needs = tuple(needs)
@@ -151,10 +178,19 @@ def register_estimator(name: str, fn: Callable, *, needs=(), options: Mapping | 
             raise TypeError(f"option_needs of estimator {name!r} must map values to field names (str)")
     if doc is None:
         doc = (fn.__doc__ or "").strip().split("\n\n")[0]
-    spec = EstimatorSpec(name=name, fn=fn, needs=needs, options=MappingProxyType(opts), doc=doc,
-                         paper=paper, equation=equation, module=getattr(fn, "__module__", "") or "",
-                         base_needs=needs, option_needs=MappingProxyType(cond),
-                         claims=tuple(claims) if claims is not None else _BUILTIN_CLAIMS.get(name, ()))
+    spec = EstimatorSpec(
+        name=name,
+        fn=fn,
+        needs=needs,
+        options=MappingProxyType(opts),
+        doc=doc,
+        paper=paper,
+        equation=equation,
+        module=getattr(fn, "__module__", "") or "",
+        base_needs=needs,
+        option_needs=MappingProxyType(cond),
+        claims=tuple(claims) if claims is not None else _BUILTIN_CLAIMS.get(name, ()),
+    )
     spec = replace_fields(spec, needs=spec.required_fields())  # needs = what the defaults read
     _REGISTRY[name] = spec
     return spec
@@ -238,8 +274,9 @@ def compute_advantages(method: str, batch, *, broadcast: bool = False, **options
     ok = adv.dim() == 1 and adv.shape[0] == rows
     ok |= adv.dim() == 2 and adv.shape[0] == rows and (batch.n_tokens is None or adv.shape[1] == batch.n_tokens)
     if not ok:
-        raise ValueError(f"estimator {method!r} returned shape {tuple(adv.shape)}, expected ({rows},) or "
-                         f"({rows}, {batch.n_tokens})")
+        raise ValueError(
+            f"estimator {method!r} returned shape {tuple(adv.shape)}, expected ({rows},) or ({rows}, {batch.n_tokens})"
+        )
     if not bool(torch.isfinite(adv).all()):
         raise ValueError(f"estimator {method!r} produced non-finite advantages (check its options)")
     if broadcast:

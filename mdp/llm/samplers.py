@@ -23,6 +23,7 @@ iGRPO's draft-then-refine rollout wrapper.
 Tensor-valued selectors take and return torch tensors (numpy accepted) and are vectorised over rows
 (``O(rows log rows)``: one sort); the ``_reference`` twins are plain loops used by the tests.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -32,9 +33,9 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from mdp._common import result
 from mdp._validation import as_float_array, check_positive_int, check_rng
 from mdp.llm.bpo import _float, _group_codes, _tensor
-from mdp._common import result
 
 __all__ = [
     "max_variance_subset",
@@ -62,7 +63,9 @@ def _keep_counts(keep, counts):
     import torch
 
     if isinstance(keep, bool) or not isinstance(keep, numbers.Real):
-        raise TypeError(f"keep must be an int (rollouts per group) or a float ratio in (0, 1], got {type(keep).__name__}")
+        raise TypeError(
+            f"keep must be an int (rollouts per group) or a float ratio in (0, 1], got {type(keep).__name__}"
+        )
     if isinstance(keep, (numbers.Integral, np.integer)):
         if int(keep) < 1:
             raise ValueError(f"keep must be >= 1 rollouts per group, got {int(keep)}")
@@ -268,7 +271,7 @@ def outcome_variance_score(correct) -> np.ndarray:
 
 
 def _ngrams(seq, n):
-    return [tuple(seq[i:i + n]) for i in range(len(seq) - n + 1)]
+    return [tuple(seq[i : i + n]) for i in range(len(seq) - n + 1)]
 
 
 def distinct_n(responses: Sequence[Sequence[int]], n: int = 3) -> float:
@@ -313,8 +316,9 @@ def trajectory_diversity(responses_per_prompt, *, kind: str = "distinct_n", n: i
     raise ValueError(f"kind must be 'distinct_n' or 'edit_distance', got {kind!r}")
 
 
-def vps_weights(ovs, tds=None, *, alpha: float = 1.0, beta: float = 0.0, previous=None,
-                momentum: float = 0.0) -> np.ndarray:
+def vps_weights(
+    ovs, tds=None, *, alpha: float = 1.0, beta: float = 0.0, previous=None, momentum: float = 0.0
+) -> np.ndarray:
     """Sampling weights from the Variance Promotion Score (docs/papers/mmr1_vas.md steps 4-5).
 
     ``VPS = alpha OVS + beta TDS``; ``w = (VPS - min) / (max - min + 1e-8)``; with ``previous``
@@ -408,8 +412,8 @@ class MixtureSampler:
             self._pos += 1
         out = np.empty(self.batch_size, dtype=np.int64)
         m = min(nw, nu)
-        out[0:2 * m:2], out[1:2 * m:2] = wdraw[:m], udraw[:m]
-        out[2 * m:] = wdraw[m:] if nw > nu else udraw[m:]
+        out[0 : 2 * m : 2], out[1 : 2 * m : 2] = wdraw[:m], udraw[:m]
+        out[2 * m :] = wdraw[m:] if nw > nu else udraw[m:]
         return out
 
 
@@ -431,10 +435,10 @@ def variance_gradient_bounds(pi, r) -> dict:
         raise ValueError("pi must be a probability vector")
     J = float(p @ rr)
     d = rr - J
-    var = float(p @ d ** 2)
+    var = float(p @ d**2)
     sq = 1.0 - 2.0 * p + float(p @ p)  # ||e_y - pi||^2
     return {
-        "expected_sq_norm": float(p @ (d ** 2 * sq)),
+        "expected_sq_norm": float(p @ (d**2 * sq)),
         "c_pi": float(sq.min()),
         "exact_sq_norm": float(np.sum((p * d) ** 2)),
         "min_pi": float(p.min()),
@@ -479,8 +483,7 @@ class IGRPORollout:
 
 def _default_template(prompt, draft):
     if isinstance(prompt, str) and isinstance(draft, str):
-        return (f"{prompt}\n\nHere is a previous attempt:\n{draft}\n\n"
-                "Improve on it and give a complete final answer.")
+        return f"{prompt}\n\nHere is a previous attempt:\n{draft}\n\nImprove on it and give a complete final answer."
     return (prompt, draft)
 
 
@@ -491,9 +494,19 @@ def _call_n(fn, name, prompt, n, rng):
     return out
 
 
-def igrpo_rollout(prompts: Sequence, *, draft_fn: Callable, refine_fn: Callable, reward_fn: Callable,
-                  n_drafts: int, group_size: int, rng: np.random.Generator,
-                  template: Callable | None = None, tie: str = "first", eps: float = 1e-6) -> IGRPORollout:
+def igrpo_rollout(
+    prompts: Sequence,
+    *,
+    draft_fn: Callable,
+    refine_fn: Callable,
+    reward_fn: Callable,
+    n_drafts: int,
+    group_size: int,
+    rng: np.random.Generator,
+    template: Callable | None = None,
+    tie: str = "first",
+    eps: float = 1e-6,
+) -> IGRPORollout:
     """iGRPO's two-stage rollout (docs/papers/igrpo.md "Algorithm").
 
     Stage 1: ``draft_fn(q, n_drafts, rng)`` -> drafts, scored by ``reward_fn(q, d)``; ``d*`` is the
@@ -540,8 +553,9 @@ def igrpo_rollout(prompts: Sequence, *, draft_fn: Callable, refine_fn: Callable,
     zero_var = np.all(R == R[:, :1], axis=1)
     rt = torch.as_tensor(R)
     adv = (rt - rt.mean(1, keepdim=True)) / (rt.std(1, keepdim=True) + float(eps))
-    return IGRPORollout(rows_p, rows_y, r, np.asarray(gids, dtype=np.int64), adv.reshape(-1), draft_rewards,
-                        best, zero_var)
+    return IGRPORollout(
+        rows_p, rows_y, r, np.asarray(gids, dtype=np.int64), adv.reshape(-1), draft_rewards, best, zero_var
+    )
 
 
 def best_of_n_success(p, n: int):

@@ -13,6 +13,7 @@ Conventions
   gets ``nan`` (exactly what ``torch.std`` returns for a single element), and callers choose a
   named policy for it (see ``mdp.llm.estimators``).
 """
+
 from __future__ import annotations
 
 import torch
@@ -58,15 +59,17 @@ def segment_sum(values: torch.Tensor, codes: torch.Tensor, n: int) -> torch.Tens
     return _zeros(n, values).index_add_(0, codes, values)
 
 
-def segment_count(codes: torch.Tensor, n: int, *, weights: torch.Tensor | None = None,
-                  dtype: torch.dtype = torch.float64) -> torch.Tensor:
+def segment_count(
+    codes: torch.Tensor, n: int, *, weights: torch.Tensor | None = None, dtype: torch.dtype = torch.float64
+) -> torch.Tensor:
     """Per-group row count ``(n,)`` (or total weight when ``weights`` ``(rows,)`` is given)."""
     w = torch.ones(codes.shape[0], dtype=dtype, device=codes.device) if weights is None else weights.to(dtype)
     return torch.zeros(n, dtype=dtype, device=codes.device).index_add_(0, codes, w)
 
 
-def segment_mean(values: torch.Tensor, codes: torch.Tensor, n: int, *,
-                 weights: torch.Tensor | None = None) -> torch.Tensor:
+def segment_mean(
+    values: torch.Tensor, codes: torch.Tensor, n: int, *, weights: torch.Tensor | None = None
+) -> torch.Tensor:
     """Per-group (optionally ``weights``-weighted) mean ``(n, ...)``; empty groups give ``nan``."""
     if weights is None:
         total = segment_sum(values, codes, n)
@@ -78,8 +81,15 @@ def segment_mean(values: torch.Tensor, codes: torch.Tensor, n: int, *,
     return total / _expand_rows(count, total)
 
 
-def segment_var(values: torch.Tensor, codes: torch.Tensor, n: int, *, ddof: int = 1,
-                mean: torch.Tensor | None = None, weights: torch.Tensor | None = None) -> torch.Tensor:
+def segment_var(
+    values: torch.Tensor,
+    codes: torch.Tensor,
+    n: int,
+    *,
+    ddof: int = 1,
+    mean: torch.Tensor | None = None,
+    weights: torch.Tensor | None = None,
+) -> torch.Tensor:
     """Per-group variance ``(n, ...)``: ``sum w (x - mean)^2 / (sum w - ddof)``.
 
     ``count - ddof <= 0`` gives ``nan`` (as ``torch.var`` does for one element with ``ddof=1``).
@@ -100,8 +110,15 @@ def segment_var(values: torch.Tensor, codes: torch.Tensor, n: int, *, ddof: int 
     return torch.where(_expand_rows(denom, ss) > 0, out, torch.full_like(out, float("nan")))
 
 
-def segment_std(values: torch.Tensor, codes: torch.Tensor, n: int, *, ddof: int = 1,
-                mean: torch.Tensor | None = None, weights: torch.Tensor | None = None) -> torch.Tensor:
+def segment_std(
+    values: torch.Tensor,
+    codes: torch.Tensor,
+    n: int,
+    *,
+    ddof: int = 1,
+    mean: torch.Tensor | None = None,
+    weights: torch.Tensor | None = None,
+) -> torch.Tensor:
     """Per-group standard deviation ``(n, ...)`` (``sqrt`` of :func:`segment_var`)."""
     return segment_var(values, codes, n, ddof=ddof, mean=mean, weights=weights).sqrt()
 
@@ -122,9 +139,11 @@ def constant_groups(values: torch.Tensor, codes: torch.Tensor, n: int) -> torch.
     Groups with no rows give ``False``.
     """
     hi = torch.full((n,), -torch.inf, dtype=values.dtype, device=values.device).scatter_reduce(
-        0, codes, values, reduce="amax")
+        0, codes, values, reduce="amax"
+    )
     lo = torch.full((n,), torch.inf, dtype=values.dtype, device=values.device).scatter_reduce(
-        0, codes, values, reduce="amin")
+        0, codes, values, reduce="amin"
+    )
     return hi == lo
 
 

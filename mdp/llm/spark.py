@@ -1,5 +1,6 @@
 """SPARK (Rahman et al. 2025, arXiv:2512.03244; ``docs/papers/spark.md``): step-level verification
 verdicts aggregated by majority vote into process rewards."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -9,7 +10,7 @@ from mdp._validation import as_float_array, check_positive_int
 from mdp.llm._preference import _base_advantages
 from mdp.llm.registry import register_estimator
 
-__all__ = ['SparkLabels', 'spark_aggregate', 'spark_process_reward', 'majority_accuracy']
+__all__ = ["SparkLabels", "spark_aggregate", "spark_process_reward", "majority_accuracy"]
 
 
 @result
@@ -60,12 +61,21 @@ def _labels_from(step, valid, first):
     K = step.shape[-1]
     pos = np.arange(K)
     prm = np.where(first[:, None] < 0, 1, (pos[None, :] < first[:, None]).astype(np.int8))
-    return SparkLabels(np.where(valid, step, -1).astype(np.int8), first, first < 0,
-                       np.where(valid, prm, -1).astype(np.int8))
+    return SparkLabels(
+        np.where(valid, step, -1).astype(np.int8), first, first < 0, np.where(valid, prm, -1).astype(np.int8)
+    )
 
 
-def spark_aggregate(verdicts, *, step_mask=None, method: str = "step_majority", tie: str = "incorrect",
-                    final_verdicts=None, revised=None, which: int = 0) -> SparkLabels:
+def spark_aggregate(
+    verdicts,
+    *,
+    step_mask=None,
+    method: str = "step_majority",
+    tie: str = "incorrect",
+    final_verdicts=None,
+    revised=None,
+    which: int = 0,
+) -> SparkLabels:
     """Aggregate ``N`` verifications per solution into step labels (docs/papers/spark.md Stage 1).
 
     Parameters
@@ -158,8 +168,16 @@ def majority_accuracy(q, n_votes: int, *, tie: str = "incorrect") -> float:
 SPARK_REWARDS = ("all", "fraction", "min")
 
 
-def spark_process_reward(step_scores, step_mask=None, *, mode: str = "all", final_correct=None,
-                         format_ok=None, max_steps: int | None = None, violation_reward: float = 0.0) -> np.ndarray:
+def spark_process_reward(
+    step_scores,
+    step_mask=None,
+    *,
+    mode: str = "all",
+    final_correct=None,
+    format_ok=None,
+    max_steps: int | None = None,
+    violation_reward: float = 0.0,
+) -> np.ndarray:
     """PRM-CoT process rewards per solution (docs/papers/spark.md Stage 3, reconstruction).
 
     Parameters
@@ -223,15 +241,24 @@ def _spark_estimator(batch, *, mode="all", max_steps=None, violation_reward=0.0,
 
     ex = batch.extra
     S = batch.extra_tensor("step_scores", method="spark", ndim=2).cpu().numpy()
-    get = lambda k: (batch.extra_tensor(k, method="spark").cpu().numpy() if k in ex else None)  # noqa: E731
-    r = spark_process_reward(S, get("step_mask"), mode=mode, final_correct=get("final_correct"),
-                             format_ok=get("format_ok"), max_steps=max_steps, violation_reward=violation_reward)
+    get = lambda k: batch.extra_tensor(k, method="spark").cpu().numpy() if k in ex else None  # noqa: E731
+    r = spark_process_reward(
+        S,
+        get("step_mask"),
+        mode=mode,
+        final_correct=get("final_correct"),
+        format_ok=get("format_ok"),
+        max_steps=max_steps,
+        violation_reward=violation_reward,
+    )
     rt = torch.as_tensor(r, dtype=batch.dtype, device=batch.device)
     return _base_advantages(base, batch, rt, base_options, "spark")
 
 
 register_estimator(
-    "spark", _spark_estimator, needs=("group_ids", "step_scores"),
+    "spark",
+    _spark_estimator,
+    needs=("group_ids", "step_scores"),
     options={"mode": "all", "max_steps": None, "violation_reward": 0.0, "base": "grpo", "base_options": None},
     paper="SPARK, Rahman et al. 2025, arXiv:2512.03244 (docs/papers/spark.md)",
     equation="r = prod_k v_k | mean_k v_k | min_k v_k (format violations -> violation_reward); A = grpo(r)",

@@ -1,5 +1,6 @@
 """SPO, self-play preference optimisation (Swamy et al. 2024, arXiv:2401.04056; ``docs/papers/spo.md``):
 win-rate rewards against the policy's own samples, the Minimax Winner and its self-play dynamics."""
+
 from __future__ import annotations
 
 import math
@@ -12,7 +13,14 @@ from mdp._validation import as_float_array, check_positive_int, check_rng
 from mdp.llm._preference import _base_advantages, _Judge
 from mdp.llm.registry import register_estimator
 
-__all__ = ['spo_win_rates', 'spo_win_rate_matrix', 'minimax_winner', 'preference_exploitability', 'SelfPlayResult', 'spo_self_play']
+__all__ = [
+    "spo_win_rates",
+    "spo_win_rate_matrix",
+    "minimax_winner",
+    "preference_exploitability",
+    "SelfPlayResult",
+    "spo_self_play",
+]
 
 
 def spo_win_rates(items: Sequence, preference: Callable, *, symmetrize: bool = False) -> tuple[np.ndarray, int]:
@@ -107,8 +115,16 @@ class SelfPlayResult:
     step_size: float
 
 
-def spo_self_play(P, *, n_iter: int = 2000, update: str = "hedge", step_size: float | None = None,
-                  n_samples: int = 8, rng: np.random.Generator | None = None, init_logits=None) -> SelfPlayResult:
+def spo_self_play(
+    P,
+    *,
+    n_iter: int = 2000,
+    update: str = "hedge",
+    step_size: float | None = None,
+    n_samples: int = 8,
+    rng: np.random.Generator | None = None,
+    init_logits=None,
+) -> SelfPlayResult:
     """Tabular SPO: a softmax policy over ``n`` responses trained on its own win rates.
 
     Parameters
@@ -151,10 +167,10 @@ def spo_self_play(P, *, n_iter: int = 2000, update: str = "hedge", step_size: fl
     for t in range(T):
         p = np.exp(z - z.max())
         p /= p.sum()
-        r = M @ p                      # exact win rate of each response against p_t
+        r = M @ p  # exact win rate of each response against p_t
         cum_p += p
         cum_r += r
-        self_pay += float(p @ r)       # = 1/2 by antisymmetry
+        self_pay += float(p @ r)  # = 1/2 by antisymmetry
         pbar = cum_p / (t + 1)
         expl[t] = 0.5 - float((pbar @ M).min())
         if update == "hedge":
@@ -197,7 +213,7 @@ def _spo_estimator(batch, *, preference=None, symmetrize=False, baseline="mean",
     bounds = np.concatenate([[0], np.cumsum(np.bincount(inv, minlength=uniq.size))])
     r = np.empty(g.size)
     for k in range(uniq.size):
-        rows = members[bounds[k]:bounds[k + 1]]
+        rows = members[bounds[k] : bounds[k + 1]]
         r[rows], _ = spo_win_rates(rows.tolist(), preference, symmetrize=symmetrize)
     rt = torch.as_tensor(r, dtype=batch.dtype, device=batch.device)
     if baseline == "none":
@@ -211,7 +227,9 @@ def _spo_estimator(batch, *, preference=None, symmetrize=False, baseline="mean",
 
 
 register_estimator(
-    "spo", _spo_estimator, needs=("group_ids",),
+    "spo",
+    _spo_estimator,
+    needs=("group_ids",),
     options={"preference": None, "symmetrize": False, "baseline": "mean", "base_options": None},
     paper="SPO, Swamy et al. 2024, arXiv:2401.04056 (docs/papers/spo.md)",
     equation="r_i = 1/(K-1) sum_{j != i} P(i > j); A_i = r_i - mean_g r",

@@ -45,6 +45,7 @@ immediate step rewards, ``group_ids``, ``trajectory_ids``, ``step_ids``, ``obser
 (one row per episode carrying its return: what the outcome estimators grpo, rloo, ... need).
 numpy only; torch is imported by the two batch methods.
 """
+
 from __future__ import annotations
 
 import math
@@ -52,11 +53,21 @@ import numbers
 
 import numpy as np
 
-from mdp._validation import as_float_array, check_positive_int, check_rng
 from mdp._common import frozen, result
+from mdp._validation import as_float_array, check_positive_int, check_rng
 
-__all__ = ["ToyEnv", "ExactValues", "ToyRollouts", "corridor", "branching_tree", "softmax_policy",
-           "exact_values", "success_probability", "rollout", "CORRIDOR_ACTIONS"]
+__all__ = [
+    "ToyEnv",
+    "ExactValues",
+    "ToyRollouts",
+    "corridor",
+    "branching_tree",
+    "softmax_policy",
+    "exact_values",
+    "success_probability",
+    "rollout",
+    "CORRIDOR_ACTIONS",
+]
 
 CORRIDOR_ACTIONS = ("left", "stay", "right")
 
@@ -158,21 +169,37 @@ def _build(name, next_state, reward, success, terminal, slip, gamma, start_state
     import mdp
 
     S, A = next_state.shape
-    next_state[terminal] = np.flatnonzero(terminal)[:, None]      # absorbing self-loops
+    next_state[terminal] = np.flatnonzero(terminal)[:, None]  # absorbing self-loops
     reward[terminal] = 0.0
     success[terminal] = False
-    p_exec = (1.0 - slip) * np.eye(A) + slip / A            # p(e | a), rows a
+    p_exec = (1.0 - slip) * np.eye(A) + slip / A  # p(e | a), rows a
     P_exec = np.zeros((S, A, S))
     np.put_along_axis(P_exec, next_state[:, :, None], 1.0, axis=2)
     P = np.einsum("ae,set->sat", p_exec, P_exec)
     R = reward @ p_exec.T
-    return ToyEnv(name=name, mdp=mdp.TabularMDP(P, R, gamma), next_state=next_state, reward=reward,
-                  success=success, terminal=terminal, slip=slip, start_states=start_states,
-                  observation_keys=np.arange(S, dtype=np.int64), labels=tuple(labels))
+    return ToyEnv(
+        name=name,
+        mdp=mdp.TabularMDP(P, R, gamma),
+        next_state=next_state,
+        reward=reward,
+        success=success,
+        terminal=terminal,
+        slip=slip,
+        start_states=start_states,
+        observation_keys=np.arange(S, dtype=np.int64),
+        labels=tuple(labels),
+    )
 
 
-def corridor(length: int = 5, *, gamma: float = 0.95, slip: float = 0.0, bump_penalty: float = 0.0,
-             step_reward: float = 0.0, start_states=(0,)) -> ToyEnv:
+def corridor(
+    length: int = 5,
+    *,
+    gamma: float = 0.95,
+    slip: float = 0.0,
+    bump_penalty: float = 0.0,
+    step_reward: float = 0.0,
+    start_states=(0,),
+) -> ToyEnv:
     """Corridor ``0..length``, goal at ``length`` (the CPU lab of ``docs/papers/gigpo.md``).
 
     Parameters
@@ -214,12 +241,19 @@ def corridor(length: int = 5, *, gamma: float = 0.95, slip: float = 0.0, bump_pe
     rew[0, 0] -= bump
     term = np.zeros(S, dtype=bool)
     term[L] = True
-    return _build(f"corridor(L={L})", nxt, rew, suc, term, slip, g, starts,
-                  [f"pos{s}" for s in range(L)] + ["goal"])
+    return _build(f"corridor(L={L})", nxt, rew, suc, term, slip, g, starts, [f"pos{s}" for s in range(L)] + ["goal"])
 
 
-def branching_tree(depth: int = 4, branching: int = 3, width: int = 5, *, gamma: float = 0.95,
-                   slip: float = 0.0, goal_leaves=(0,), step_reward: float = 0.0) -> ToyEnv:
+def branching_tree(
+    depth: int = 4,
+    branching: int = 3,
+    width: int = 5,
+    *,
+    gamma: float = 0.95,
+    slip: float = 0.0,
+    goal_leaves=(0,),
+    step_reward: float = 0.0,
+) -> ToyEnv:
     """Layered DAG with shared states: ``(d, j) --k--> (d+1, (j b + k) mod W_{d+1})``.
 
     Parameters
@@ -275,8 +309,9 @@ def branching_tree(depth: int = 4, branching: int = 3, width: int = 5, *, gamma:
             rew[rows] = suc[rows].astype(float)
     term = np.zeros(S, dtype=bool)
     term[end] = True
-    return _build(f"tree(D={D},b={b},W={W})", nxt, rew, suc, term, slip, g, np.zeros(1, dtype=np.int64),
-                  labels + ["end"])
+    return _build(
+        f"tree(D={D},b={b},W={W})", nxt, rew, suc, term, slip, g, np.zeros(1, dtype=np.int64), labels + ["end"]
+    )
 
 
 # ============================================================================ exact values
@@ -297,7 +332,6 @@ class ExactValues:
     q: np.ndarray
     adv: np.ndarray
     pi: np.ndarray
-
 
 
 def _check_env(env) -> ToyEnv:
@@ -386,9 +420,25 @@ class ToyRollouts:
     exact: ExactValues
 
     def __post_init__(self):
-        for f in ("rewards", "group_ids", "trajectory_ids", "step_ids", "states", "actions", "observation_keys",
-                  "q", "v", "adv", "reward_to_go", "traj_group", "traj_return", "traj_success", "traj_length",
-                  "traj_truncated", "start_states"):
+        for f in (
+            "rewards",
+            "group_ids",
+            "trajectory_ids",
+            "step_ids",
+            "states",
+            "actions",
+            "observation_keys",
+            "q",
+            "v",
+            "adv",
+            "reward_to_go",
+            "traj_group",
+            "traj_return",
+            "traj_success",
+            "traj_length",
+            "traj_truncated",
+            "start_states",
+        ):
             frozen(getattr(self, f))
 
     @property
@@ -415,11 +465,16 @@ class ToyRollouts:
         """
         from mdp.llm.batch import RolloutBatch
 
-        return RolloutBatch(rewards=np.array(self.rewards), group_ids=np.array(self.group_ids),
-                            trajectory_ids=np.array(self.trajectory_ids), step_ids=np.array(self.step_ids),
-                            observation_keys=np.array(self.observation_keys),
-                            response_mask=np.ones((self.n_rows, 1), dtype=bool),
-                            extra={"action_keys": np.array(self.actions)}, **kwargs)
+        return RolloutBatch(
+            rewards=np.array(self.rewards),
+            group_ids=np.array(self.group_ids),
+            trajectory_ids=np.array(self.trajectory_ids),
+            step_ids=np.array(self.step_ids),
+            observation_keys=np.array(self.observation_keys),
+            response_mask=np.ones((self.n_rows, 1), dtype=bool),
+            extra={"action_keys": np.array(self.actions)},
+            **kwargs,
+        )
 
     def trajectory_batch(self, **kwargs):
         """:class:`mdp.llm.RolloutBatch` with one row per episode (outcome estimators: grpo, rloo, ...).
@@ -432,9 +487,13 @@ class ToyRollouts:
         from mdp.llm.batch import RolloutBatch
 
         n = self.n_trajectories
-        return RolloutBatch(rewards=np.array(self.traj_return), group_ids=np.array(self.traj_group),
-                            trajectory_ids=np.arange(n, dtype=np.int64),
-                            response_mask=np.ones((n, 1), dtype=bool), **kwargs)
+        return RolloutBatch(
+            rewards=np.array(self.traj_return),
+            group_ids=np.array(self.traj_group),
+            trajectory_ids=np.arange(n, dtype=np.int64),
+            response_mask=np.ones((n, 1), dtype=bool),
+            **kwargs,
+        )
 
 
 def _sample_index(cum: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -448,8 +507,16 @@ def _default_max_steps(gamma: float) -> int:
     return int(math.ceil(math.log(1e-12) / math.log(gamma)))
 
 
-def rollout(env: ToyEnv, theta, *, group_size: int, n_prompts: int, rng: np.random.Generator,
-            max_steps: int | None = None, exact: ExactValues | None = None) -> ToyRollouts:
+def rollout(
+    env: ToyEnv,
+    theta,
+    *,
+    group_size: int,
+    n_prompts: int,
+    rng: np.random.Generator,
+    max_steps: int | None = None,
+    exact: ExactValues | None = None,
+) -> ToyRollouts:
     """Sample ``n_prompts`` groups of ``group_size`` episodes of the softmax policy ``softmax(theta)``.
 
     Each prompt draws a start state uniformly from ``env.start_states``; its ``group_size``
@@ -546,10 +613,24 @@ def rollout(env: ToyEnv, theta, *, group_size: int, n_prompts: int, rng: np.rand
     before = csum - rewards - np.concatenate([[0.0], csum])[first][traj]
     rtg = ret[traj] - before
     return ToyRollouts(
-        rewards=rewards, group_ids=traj // G, trajectory_ids=traj, step_ids=step, states=states,
-        actions=actions, observation_keys=np.asarray(env.observation_keys)[states],
-        q=exact.q[states, actions], v=exact.v[states], adv=exact.adv[states, actions], reward_to_go=rtg,
-        traj_group=np.arange(N, dtype=np.int64) // G, traj_return=ret,
+        rewards=rewards,
+        group_ids=traj // G,
+        trajectory_ids=traj,
+        step_ids=step,
+        states=states,
+        actions=actions,
+        observation_keys=np.asarray(env.observation_keys)[states],
+        q=exact.q[states, actions],
+        v=exact.v[states],
+        adv=exact.adv[states, actions],
+        reward_to_go=rtg,
+        traj_group=np.arange(N, dtype=np.int64) // G,
+        traj_return=ret,
         traj_success=np.bincount(traj, weights=success.astype(float), minlength=N) > 0,
-        traj_length=length, traj_truncated=truncated, start_states=starts, group_size=G, n_prompts=n_prompts,
-        exact=exact)
+        traj_length=length,
+        traj_truncated=truncated,
+        start_states=starts,
+        group_size=G,
+        n_prompts=n_prompts,
+        exact=exact,
+    )

@@ -1,14 +1,16 @@
 """Shared pieces of the solvers: the result type and dense/sparse dispatch of the backups."""
+
 from __future__ import annotations
 
 from dataclasses import field, fields
 
 import numpy as np
 
-from mdp._common.numerics import UNDERFLOW, UNIT_ROUNDOFF, VALUE_LIMIT
-from mdp._common.results import Deferred, frozen
-from mdp._common.results import DeferrableArray as _DeferrableArray
+from mdp._common import result
 from mdp._common.backups import bellman_operator, check_v, policy_backup, q_values
+from mdp._common.numerics import UNDERFLOW, UNIT_ROUNDOFF, VALUE_LIMIT
+from mdp._common.results import DeferrableArray as _DeferrableArray
+from mdp._common.results import Deferred, frozen
 from mdp._common.roundoff import (
     backup_rounding,
     contraction,
@@ -20,7 +22,6 @@ from mdp._common.roundoff import (
 )
 from mdp._validation import check_mdp as require_mdp
 from mdp.model import TabularMDP
-from mdp._common import result
 
 __all__ = [
     "SolverResult",
@@ -44,6 +45,7 @@ __all__ = [
     "RecentredSweep",
     "recentred_sweep",
 ]
+
 
 @result
 class SolverResult:
@@ -151,8 +153,11 @@ def _recentred_rewards(m: TabularMDP, c: float):
     gc = g * c
     b = gc * tau
     r = a + b
-    err_r = (u * (abs(p) + float(np.abs(a).max()) + 2.0 * float(np.abs(b).max()) + float(np.abs(r).max()))
-             + abs(c) * err_w + abs(gc) * err_tau) * (1.0 + 8.0 * u) + 3.0 * UNDERFLOW  # 3 products
+    err_r = (
+        u * (abs(p) + float(np.abs(a).max()) + 2.0 * float(np.abs(b).max()) + float(np.abs(r).max()))
+        + abs(c) * err_w
+        + abs(gc) * err_tau
+    ) * (1.0 + 8.0 * u) + 3.0 * UNDERFLOW  # 3 products
     return r, float(err_r)
 
 
@@ -174,8 +179,10 @@ def recentred_sweep(m: TabularMDP, v: np.ndarray) -> RecentredSweep:
     c = 0.5 * float(v.max()) + 0.5 * float(v.min())  # halves first: no overflow near 1e308
     r, err_r = _recentred_rewards(m, c)
     u_vec = v - c
-    if c != 0.0 and (backup_rounding(m, float(np.abs(v).max()))
-                     <= backup_rounding(m, float(np.abs(u_vec).max()), r_max=float(np.abs(r).max())) + err_r):
+    if c != 0.0 and (
+        backup_rounding(m, float(np.abs(v).max()))
+        <= backup_rounding(m, float(np.abs(u_vec).max()), r_max=float(np.abs(r).max())) + err_r
+    ):
         c, u_vec, r, err_r = 0.0, v.copy(), m.R, 0.0  # the plain sweep is no worse
     q = q_values(m, u_vec, r)
     pi = np.argmax(q, axis=1).astype(np.int64)
@@ -185,5 +192,6 @@ def recentred_sweep(m: TabularMDP, v: np.ndarray) -> RecentredSweep:
     err_tv = backup_rounding(m, u_max, r_max=float(np.abs(r).max())) + err_r
     err_d = difference_rounding(err_tv, float(np.abs(d).max()))
     v_err = 0.0 if c == 0.0 else UNIT_ROUNDOFF * u_max * (1.0 + 2.0 * UNIT_ROUNDOFF)
-    return RecentredSweep(c=c, u=u_vec, r=r, q=q, tv=tv, pi=pi, d=d, err_tv=float(err_tv), err_d=float(err_d),
-                          v_err=v_err)
+    return RecentredSweep(
+        c=c, u=u_vec, r=r, q=q, tv=tv, pi=pi, d=d, err_tv=float(err_tv), err_d=float(err_d), v_err=v_err
+    )

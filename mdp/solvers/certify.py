@@ -21,21 +21,21 @@ Rows of ``P`` are stochastic only up to the model's ``atol`` and its storage pre
 the bounds use the stored row-sum range (``TabularMDP.row_sum_range``) so they stay valid for the
 operator the kernels actually apply (see :func:`mdp.solvers._core.macqueen_bounds`).
 """
-from __future__ import annotations
 
+from __future__ import annotations
 
 import numpy as np
 
-from mdp._validation import check_policy
 from mdp._common import result
+from mdp._validation import check_policy
 from mdp.solvers._core import (
     UNDERFLOW,
     UNIT_ROUNDOFF,
     VALUE_LIMIT,
     check_v,
-    iterate_rounding,
     contraction,
     difference_rounding,
+    iterate_rounding,
     macqueen_bounds,
     recentred_sweep,
     require_mdp,
@@ -87,7 +87,6 @@ class Certificate:
     round_off: float
 
 
-
 def certify(m, v, pi=None) -> Certificate:
     """Certify a value function (and a policy) for a discounted MDP with one Bellman sweep.
 
@@ -118,8 +117,10 @@ def certify(m, v, pi=None) -> Certificate:
     v = check_v(v, m)
     v_abs = float(np.abs(v).max())
     if not v_abs <= VALUE_LIMIT:
-        raise ValueError(f"v has entries up to {v_abs:.3g} in absolute value, beyond the {VALUE_LIMIT:g} that "
-                         "float64 certificates can represent with room for their sums; rescale R and v")
+        raise ValueError(
+            f"v has entries up to {v_abs:.3g} in absolute value, beyond the {VALUE_LIMIT:g} that "
+            "float64 certificates can represent with room for their sums; rescale R and v"
+        )
     # the sweep at v, re-centred on the mid-range of v so that its round-off scales with span(v)
     sw = recentred_sweep(m, v)
     c0, d, err_tv, err_d = sw.c, sw.d, sw.err_tv, sw.err_d
@@ -134,8 +135,9 @@ def certify(m, v, pi=None) -> Certificate:
             raise ValueError("pi must be a deterministic policy of shape (S,) to be certified")
         tpv = sw.q[np.arange(m.n_states), pi]  # T_pi in the re-centred frame (same rounding bound)
         dp = tpv - sw.u
-        lower_pi, _ = _shift_back(c0, *macqueen_bounds(m, tpv, dp, err_tv,
-                                                       difference_rounding(err_tv, float(np.abs(dp).max()))))
+        lower_pi, _ = _shift_back(
+            c0, *macqueen_bounds(m, tpv, dp, err_tv, difference_rounding(err_tv, float(np.abs(dp).max())))
+        )
     residual = float(np.abs(d).max())
     c = contraction(m)
     u4 = 4.0 * UNIT_ROUNDOFF
@@ -150,8 +152,9 @@ def certify(m, v, pi=None) -> Certificate:
         # v~ = u + c is what the sweep certifies; v is within v_err of it
         input_error_bound=(residual + err_d) / (1.0 - c) * (1.0 + u4) + sw.v_err + 4.0 * UNDERFLOW,
         pi=pi,
-        policy_error_bound=float(max(0.0, (upper - lower_pi).max()) + u4 * max(big, float(np.abs(lower_pi).max()))
-                                 + 4.0 * UNDERFLOW),
+        policy_error_bound=float(
+            max(0.0, (upper - lower_pi).max()) + u4 * max(big, float(np.abs(lower_pi).max())) + 4.0 * UNDERFLOW
+        ),
         q=sw.q + c0,  # Q(v~), rounded once more
         residual=residual,
         round_off=err_d / (1.0 - c),

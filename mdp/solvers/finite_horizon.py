@@ -17,14 +17,15 @@ maximises the computed ``q[t]``, so its exact ``q`` at ``v*_{t+1}`` is within ``
 and the rest of the loss is ``gamma P_pi (v*_{t+1} - v^pi_{t+1})``. Each step is rounded up by
 ``(1 + 4u)`` so the recursions' own float64 arithmetic cannot make them smaller.
 """
-from __future__ import annotations
 
+from __future__ import annotations
 
 import numpy as np
 from numba import njit
 
+from mdp._common import bellman as K
+from mdp._common import result
 from mdp._validation import check_positive_int
-from mdp._common import bellman as K, result
 from mdp.solvers._core import UNIT_ROUNDOFF, VALUE_LIMIT, backup_rounding, check_v, require_mdp
 
 __all__ = ["FiniteHorizonResult", "finite_horizon", "reference_finite_horizon"]
@@ -63,7 +64,6 @@ class FiniteHorizonResult:
     policy_error_bounds: np.ndarray
     error_bound: float
     policy_error_bound: float
-
 
 
 @njit(cache=True)
@@ -182,5 +182,14 @@ def finite_horizon(m, horizon: int, *, terminal=None) -> FiniteHorizonResult:
     else:
         _backward_dense(m.P, m.R, m.gamma, v, pi, q)
     e, pol = round_off_bounds(m, v)
-    return FiniteHorizonResult(v=v, pi=pi, q=q, horizon=H, n_iter=H, error_bounds=e, policy_error_bounds=pol,
-                               error_bound=float(e.max()), policy_error_bound=float(pol.max()))
+    return FiniteHorizonResult(
+        v=v,
+        pi=pi,
+        q=q,
+        horizon=H,
+        n_iter=H,
+        error_bounds=e,
+        policy_error_bounds=pol,
+        error_bound=float(e.max()),
+        policy_error_bound=float(pol.max()),
+    )

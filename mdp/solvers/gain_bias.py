@@ -19,6 +19,7 @@ A multichain policy (two or more closed classes: the gain differs between them) 
 
 ``m.gamma`` is ignored (undiscounted criterion).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -119,7 +120,8 @@ def policy_gain_bias(m, pi) -> GainBias:
     classes = recurrent_classes(P_pi)
     if len(classes) > 1:
         shown = "; ".join(
-            "{" + ", ".join(map(str, c[:6].tolist())) + (", ..." if c.size > 6 else "") + "}" for c in classes[:4])
+            "{" + ", ".join(map(str, c[:6].tolist())) + (", ..." if c.size > 6 else "") + "}" for c in classes[:4]
+        )
         raise ValueError(
             f"pi is multichain: P_pi has {len(classes)} recurrent classes ({shown}{'; ...' if len(classes) > 4 else ''}), "
             "so its gain depends on the start state; policy_gain_bias handles unichain policies (one recurrent "
@@ -127,7 +129,7 @@ def policy_gain_bias(m, pi) -> GainBias:
         )
     k = int(classes[0][0])
     if sp.issparse(P_pi):
-        I_P = (sp.identity(S, format="csr") - P_pi.tocsr())
+        I_P = sp.identity(S, format="csr") - P_pi.tocsr()
         ones = sp.csr_matrix(np.ones((S, 1)))
         ek = sp.csr_matrix(([1.0], ([0], [k])), shape=(1, S))
         A1 = sp.bmat([[I_P, ones], [ek, None]], format="csc")

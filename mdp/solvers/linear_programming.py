@@ -10,6 +10,7 @@ solution is evaluated exactly, which gives ``v*`` to round-off when the LP ident
 policy, and otherwise Howard policy iteration warm-started there finishes the job (a crossover,
 usually zero or one improvement). Either way the reported bounds come from :func:`mdp.certify`.
 """
+
 from __future__ import annotations
 
 from dataclasses import replace

@@ -9,12 +9,14 @@ evaluation sweeps ``u <- T_pi u``. It stops when the MacQueen bracket from the i
 is narrower than ``2 tol``, and returns its midpoint, so ``||v - v*||_inf <= tol`` is certified.
 ``k = 0`` is value iteration with the same bounds; ``k -> inf`` approaches policy iteration.
 """
+
 from __future__ import annotations
 
 import warnings
 
 import numpy as np
 
+from mdp._common import ConvergenceWarning
 from mdp._validation import check_positive_int, check_tol
 from mdp.solvers._core import (
     UNDERFLOW,
@@ -30,7 +32,6 @@ from mdp.solvers._core import (
     require_mdp,
 )
 from mdp.solvers.certify import certify
-from mdp._common import ConvergenceWarning
 
 __all__ = ["modified_policy_iteration", "reference_modified_policy_iteration"]
 
@@ -99,8 +100,11 @@ def modified_policy_iteration(m, *, tol: float = 1e-8, max_iter: int = 10_000, k
         err_d = difference_rounding(err_tv, float(np.abs(d).max()))
         lower, upper = macqueen_bounds(m, tv, d, err_tv, err_d)
         # half the bracket, plus the round-off of the midpoint taken below
-        half = (float(0.5 * (upper - lower).max()) + 4 * UNIT_ROUNDOFF * float(np.abs(upper).max() + np.abs(lower).max())
-                + 4 * UNDERFLOW)
+        half = (
+            float(0.5 * (upper - lower).max())
+            + 4 * UNIT_ROUNDOFF * float(np.abs(upper).max() + np.abs(lower).max())
+            + 4 * UNDERFLOW
+        )
         floor = err_d / (1.0 - c)  # the half-width at span(D) = 0: no check goes below it
         if half <= tol or (floor > tol and (half <= 1.25 * floor or (len(spans) > 1 and spans[-1] >= spans[-2]))):
             converged = half <= tol
@@ -113,12 +117,18 @@ def modified_policy_iteration(m, *, tol: float = 1e-8, max_iter: int = 10_000, k
             u, u2 = u2, u
         v = u
     if floor_hit:
-        warnings.warn(f"modified_policy_iteration: tol={tol:g} is below the float64 round-off floor {floor:.3g} "
-                      f"of this model (see mdp.certify); certified error bound {half:.3g}",
-                      ConvergenceWarning, stacklevel=2)
+        warnings.warn(
+            f"modified_policy_iteration: tol={tol:g} is below the float64 round-off floor {floor:.3g} "
+            f"of this model (see mdp.certify); certified error bound {half:.3g}",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
     elif not converged:
-        warnings.warn(f"modified_policy_iteration stopped at max_iter={max_iter} before tol={tol:g}",
-                      ConvergenceWarning, stacklevel=2)
+        warnings.warn(
+            f"modified_policy_iteration stopped at max_iter={max_iter} before tol={tol:g}",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
     cert = certify(m, v)
     error_bound = half if (converged or floor_hit) else np.inf
     return SolverResult(

@@ -5,12 +5,15 @@ Exact: one LAPACK (dense) or SuperLU (sparse) solve. Iterative: ``v <- T_pi v`` 
 the F3 argument applies), which certifies ``||v - v^pi||_inf <= tol``.
 Deterministic ``pi`` is ``(S,)`` integer actions; stochastic ``pi`` is ``(S, A)`` rows.
 """
+
 from __future__ import annotations
 
 import warnings
 
 import numpy as np
 
+from mdp._common import ConvergenceWarning, result
+from mdp._common.linear import solve_policy_system
 from mdp._validation import check_policy, check_positive_int, check_tol
 from mdp.solvers._core import (
     UNIT_ROUNDOFF,
@@ -25,8 +28,6 @@ from mdp.solvers._core import (
     q_values,
     require_mdp,
 )
-from mdp._common.linear import solve_policy_system
-from mdp._common import ConvergenceWarning, result
 
 __all__ = ["PolicyEvaluationResult", "policy_evaluation", "reference_policy_evaluation"]
 
@@ -43,7 +44,6 @@ class PolicyEvaluationResult:
     method: str
 
 
-
 def reference_policy_evaluation(P, R, gamma, pi):
     """Plain numpy: ``v^pi`` for dense ``P`` and a stochastic ``pi`` ``(S, A)``."""
     P_pi = np.einsum("sa,sat->st", pi, P)
@@ -51,8 +51,9 @@ def reference_policy_evaluation(P, R, gamma, pi):
     return np.linalg.solve(np.eye(R.shape[0]) - gamma * P_pi, r_pi)
 
 
-def policy_evaluation(m, pi, *, method: str = "exact", tol: float = 1e-10, max_iter: int = 100_000,
-                      v0=None) -> PolicyEvaluationResult:
+def policy_evaluation(
+    m, pi, *, method: str = "exact", tol: float = 1e-10, max_iter: int = 100_000, v0=None
+) -> PolicyEvaluationResult:
     """Evaluate a deterministic or stochastic policy.
 
     Parameters
@@ -121,11 +122,23 @@ def policy_evaluation(m, pi, *, method: str = "exact", tol: float = 1e-10, max_i
         error_bound = f3_bound(c, diff, err)
         if converged and error_bound > tol:
             converged = False
-            warnings.warn(f"policy_evaluation: tol={tol:g} is below the float64 round-off floor "
-                          f"{err / (1 - c):.3g} of this model; certified error bound {error_bound:.3g}",
-                          ConvergenceWarning, stacklevel=2)
+            warnings.warn(
+                f"policy_evaluation: tol={tol:g} is below the float64 round-off floor "
+                f"{err / (1 - c):.3g} of this model; certified error bound {error_bound:.3g}",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
         elif not converged:
-            warnings.warn(f"policy_evaluation stopped at max_iter={max_iter} with bound {error_bound:.3g} > tol={tol:g}",
-                          ConvergenceWarning, stacklevel=2)
-    return PolicyEvaluationResult(v=v, q=q_values(m, v), n_iter=int(n_iter), error_bound=float(error_bound),
-                                  converged=converged, method=f"policy_evaluation[{method}]")
+            warnings.warn(
+                f"policy_evaluation stopped at max_iter={max_iter} with bound {error_bound:.3g} > tol={tol:g}",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+    return PolicyEvaluationResult(
+        v=v,
+        q=q_values(m, v),
+        n_iter=int(n_iter),
+        error_bound=float(error_bound),
+        converged=converged,
+        method=f"policy_evaluation[{method}]",
+    )

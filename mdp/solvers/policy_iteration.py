@@ -5,6 +5,7 @@ then switch every state whose best action beats the current one by more than a r
 (ties keep the current action, which guarantees termination). Values are monotone (F5) and the
 iteration count is at most ``O(m / (1 - gamma) * log(1 / (1 - gamma)))`` (Scherrer 2016; F7).
 """
+
 from __future__ import annotations
 
 import warnings
@@ -12,12 +13,11 @@ import warnings
 import numpy as np
 from numba import njit
 
-from mdp._common import result
+from mdp._common import ConvergenceWarning, result
+from mdp._common.linear import solve_policy_system
 from mdp._validation import as_float_array, check_policy, check_positive_int, check_tol
 from mdp.solvers._core import SolverResult, q_values, require_mdp
-from mdp._common.linear import solve_policy_system
 from mdp.solvers.certify import certify
-from mdp._common import ConvergenceWarning
 
 __all__ = [
     "policy_iteration",
@@ -191,8 +191,9 @@ def run_policy_iteration(m, pi0, improve, max_iter: int, caller: str, method: st
             break
     if not converged:
         v = evaluate_deterministic(m, pi)
-        warnings.warn(f"{caller} stopped at max_iter={max_iter} before the policy was stable",
-                      ConvergenceWarning, stacklevel=3)
+        warnings.warn(
+            f"{caller} stopped at max_iter={max_iter} before the policy was stable", ConvergenceWarning, stacklevel=3
+        )
     cert = certify(m, v, pi)
     return SolverResult(
         v=v,

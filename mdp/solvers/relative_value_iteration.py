@@ -30,6 +30,7 @@ is then that of the renormalised model ``P / sigma``).
 
 ``m.gamma`` is ignored: the criterion is undiscounted.
 """
+
 from __future__ import annotations
 
 import numbers
@@ -38,11 +39,11 @@ import warnings
 import numpy as np
 
 from mdp._common import ConvergenceWarning, result
-from mdp._common.numerics import UNDERFLOW, UNIT_ROUNDOFF, VALUE_LIMIT
-from mdp._validation import check_positive_int, check_progress, check_real, check_tol
 from mdp._common.backups import check_v
+from mdp._common.numerics import UNDERFLOW, UNIT_ROUNDOFF, VALUE_LIMIT
 from mdp._common.roundoff import backup_rounding
 from mdp._validation import check_mdp as require_mdp
+from mdp._validation import check_positive_int, check_progress, check_real, check_tol
 from mdp.operators import bellman_operator
 
 __all__ = ["AverageRewardResult", "relative_value_iteration", "reference_relative_value_iteration"]
@@ -111,8 +112,9 @@ def reference_relative_value_iteration(P, R, tol, max_iter, tau=0.5, ref_state=0
     return (lo + hi) / 2, (lo, hi), (1.0 - tau) * v, pi, it + 1
 
 
-def relative_value_iteration(m, *, tol: float = 1e-8, max_iter: int = 10_000, tau: float = 0.5,
-                             ref_state: int = 0, v0=None, progress=None) -> AverageRewardResult:
+def relative_value_iteration(
+    m, *, tol: float = 1e-8, max_iter: int = 10_000, tau: float = 0.5, ref_state: int = 0, v0=None, progress=None
+) -> AverageRewardResult:
     """Maximise the long-run average reward by relative value iteration, with a certified gain bracket.
 
     Parameters
@@ -181,8 +183,13 @@ def relative_value_iteration(m, *, tol: float = 1e-8, max_iter: int = 10_000, ta
         d = out - w_scale * v  # = T_tau v - v
         v_max = float(np.abs(v).max())
         # round-off of the backups, of (1 - tau) v and of the difference; row-sum defects of P
-        err = (backup_rounding(mt, v_max) + UNIT_ROUNDOFF * w_scale * v_max
-               + 2.0 * UNIT_ROUNDOFF * float(np.abs(d).max()) + w_scale * defect * v_max + UNDERFLOW)
+        err = (
+            backup_rounding(mt, v_max)
+            + UNIT_ROUNDOFF * w_scale * v_max
+            + 2.0 * UNIT_ROUNDOFF * float(np.abs(d).max())
+            + w_scale * defect * v_max
+            + UNDERFLOW
+        )
         lo = float(d.min()) - err
         hi = float(d.max()) + err
         residuals[it] = float(d.max() - d.min())

@@ -8,6 +8,7 @@ simplex method with Dantzig's pivoting rule on the dual LP of the MDP (Ye 2011) 
 ``n`` states, ``m`` state-action pairs). Since a state changes action only when it is switched,
 the number of switches is at least the number of states whose initial action is not optimal (F7).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -87,5 +88,11 @@ def simplex_policy_iteration(m, *, max_iter: int = 100_000, pi0=None, rtol: floa
     m = require_mdp(m)
     max_iter = check_positive_int(max_iter, "max_iter")
     rtol = check_tol(rtol, "rtol", allow_zero=True)
-    return run_policy_iteration(m, pi0, lambda q, v, pi: _dantzig_switch(q, v, pi, rtol), max_iter,
-                                "simplex_policy_iteration", "policy_iteration[simplex]")
+    return run_policy_iteration(
+        m,
+        pi0,
+        lambda q, v, pi: _dantzig_switch(q, v, pi, rtol),
+        max_iter,
+        "simplex_policy_iteration",
+        "policy_iteration[simplex]",
+    )

@@ -21,6 +21,7 @@ row maximum first, so no ``exp`` overflows at any ``lam``.
 Used by :mod:`marl.irl` (marginal soft critics, logit equilibria, MAMQL); see
 ``docs/papers/mamql.md``.
 """
+
 from __future__ import annotations
 
 import math
@@ -31,10 +32,10 @@ import numpy as np
 from numba import njit
 
 from mdp._common import ConvergenceWarning, result
+from mdp._common import bellman as K
 from mdp._common.numerics import UNDERFLOW, UNIT_ROUNDOFF, VALUE_LIMIT
 from mdp._validation import check_policy, check_positive_int, check_tol
 from mdp.model import TabularMDP
-from mdp._common import bellman as K
 from mdp.solvers._core import (
     backup_rounding,
     check_v,
@@ -237,13 +238,16 @@ def lse_rounding(n_actions: int, lam: float, v_max: float) -> float:
     A = int(n_actions)
     u = UNIT_ROUNDOFF
     rel = (3.0 * A + 2.0) * u * (1.0 + 1e-6)
-    return (rel + 2.0 * u * math.log(max(A, 1)) + 2.0 * u) / lam * (1.0 + 4.0 * u) + 3.0 * u * float(v_max) + 4 * UNDERFLOW
+    return (
+        (rel + 2.0 * u * math.log(max(A, 1)) + 2.0 * u) / lam * (1.0 + 4.0 * u) + 3.0 * u * float(v_max) + 4 * UNDERFLOW
+    )
 
 
 def _sweep_rounding(m: TabularMDP, lam: float, v_max: float) -> float:
     """Round-off of one computed soft sweep at iterates bounded by ``v_max``."""
-    return backup_rounding(m, v_max) + lse_rounding(m.n_actions, lam, m.r_max + m.contraction * v_max
-                                                    + math.log(m.n_actions) / lam)
+    return backup_rounding(m, v_max) + lse_rounding(
+        m.n_actions, lam, m.r_max + m.contraction * v_max + math.log(m.n_actions) / lam
+    )
 
 
 def _value_scale(m: TabularMDP, lam: float) -> float:
@@ -270,8 +274,10 @@ def soft_bellman_operator(m, v, lam):
 def _require_scale(m: TabularMDP, lam: float) -> None:
     scale = _value_scale(m, lam)
     if not scale <= VALUE_LIMIT:
-        raise ValueError(f"lam = {lam:g} is so small that soft values reach (max|R| + log(A)/lam) / (1 - gamma) "
-                         f"= {scale:.3g}, beyond {VALUE_LIMIT:g}; raise lam")
+        raise ValueError(
+            f"lam = {lam:g} is so small that soft values reach (max|R| + log(A)/lam) / (1 - gamma) "
+            f"= {scale:.3g}, beyond {VALUE_LIMIT:g}; raise lam"
+        )
 
 
 _CHUNK = 1 << 16
@@ -342,14 +348,28 @@ def soft_value_iteration(m, lam, *, tol: float = 1e-10, max_iter: int = 10_000, 
     error_bound = f3_bound(c, residuals[-1], err)
     converged = bool(residuals[-1] <= thresh and error_bound <= tol)
     if not converged:
-        why = (f"tol={tol:g} is below the float64 round-off floor {err / (1 - c):.3g} of this model"
-               if residuals[-1] <= thresh else f"it stopped at max_iter={max_iter}")
-        warnings.warn(f"soft_value_iteration did not certify tol: {why}; certified error bound {error_bound:.3g}",
-                      ConvergenceWarning, stacklevel=2)
+        why = (
+            f"tol={tol:g} is below the float64 round-off floor {err / (1 - c):.3g} of this model"
+            if residuals[-1] <= thresh
+            else f"it stopped at max_iter={max_iter}"
+        )
+        warnings.warn(
+            f"soft_value_iteration did not certify tol: {why}; certified error bound {error_bound:.3g}",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
     q = q_values(m, v)
-    return SoftSolverResult(v=v, q=q, pi=softmax_policy(q, lam), lam=lam, n_iter=int(n),
-                            error_bound=float(error_bound), converged=converged,
-                            method="soft_value_iteration", residuals=residuals)
+    return SoftSolverResult(
+        v=v,
+        q=q,
+        pi=softmax_policy(q, lam),
+        lam=lam,
+        n_iter=int(n),
+        error_bound=float(error_bound),
+        converged=converged,
+        method="soft_value_iteration",
+        residuals=residuals,
+    )
 
 
 def soft_policy_evaluation(m, pi, lam) -> SoftPolicyEvaluationResult:
@@ -384,8 +404,9 @@ def soft_policy_evaluation(m, pi, lam) -> SoftPolicyEvaluationResult:
     with np.errstate(divide="ignore"):
         logp = np.where(pi > 0, np.log(np.where(pi > 0, pi, 1.0)), 0.0)
     R_ent = m.R - logp / lam
-    shifted = TabularMDP(m.P, R_ent, m.gamma, atol=max(m.row_sum_range[1] - 1.0, 1.0 - m.row_sum_range[0], 1e-12) + 1e-12,
-                         dtype=m.dtype)
+    shifted = TabularMDP(
+        m.P, R_ent, m.gamma, atol=max(m.row_sum_range[1] - 1.0, 1.0 - m.row_sum_range[0], 1e-12) + 1e-12, dtype=m.dtype
+    )
     pe = policy_evaluation(shifted, pi)
     v = np.array(pe.v)
     return SoftPolicyEvaluationResult(v=v, q=q_values(m, v), error_bound=float(pe.error_bound))

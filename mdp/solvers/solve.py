@@ -60,6 +60,7 @@ Evaluation only moves ``v``; the certificate comes from the check sweep alone, s
 certified whatever the evaluation did. Both operators used between checks are ``gamma``-contractions
 with the same fixed points, so the iteration converges (Puterman 1994, Thm 6.5.5 and 6.3.4).
 """
+
 from __future__ import annotations
 
 import warnings
@@ -67,9 +68,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mdp._common import ConvergenceWarning, StallTracker
+from mdp._common import bellman as K
 from mdp._common.deprecation import migrate_signature
 from mdp._validation import check_positive_int, check_tol
-from mdp._common import bellman as K
 from mdp.solvers._core import (
     UNDERFLOW,
     UNIT_ROUNDOFF,
@@ -83,7 +85,6 @@ from mdp.solvers._core import (
     recentred_sweep,
     require_mdp,
 )
-from mdp._common import ConvergenceWarning, StallTracker
 
 __all__ = ["solve"]
 
@@ -164,16 +165,24 @@ def _warn_unconverged(why, tol, floor, bound, last_span, max_iter):
             f"(worst-case error of one Bellman sweep re-centred on the mid-range of v, about "
             f"(row length + 2) * u * (max|R_c| + gamma * span(v) / 2) plus a few ulps of R_c, over 1 - gamma); "
             f"returning the best certified answer, error_bound={bound:.3g}",
-            ConvergenceWarning, stacklevel=4)
+            ConvergenceWarning,
+            stacklevel=4,
+        )
     elif why == "stall":
         warnings.warn(
             f"solve: tol={tol:g} cannot be certified: span(T v - v) stopped falling at {last_span:.3g} (the "
             f"round-off of the evaluation sweeps, above the re-centred check's floor {floor:.3g}); returning "
-            f"the best certified answer, error_bound={bound:.3g}", ConvergenceWarning, stacklevel=4)
+            f"the best certified answer, error_bound={bound:.3g}",
+            ConvergenceWarning,
+            stacklevel=4,
+        )
     else:
         # the last check certifies its midpoint as well as it would have on convergence
-        warnings.warn(f"solve stopped at max_iter={max_iter} full sweeps before tol={tol:g}; "
-                      f"certified error_bound={bound:.3g}", ConvergenceWarning, stacklevel=4)
+        warnings.warn(
+            f"solve stopped at max_iter={max_iter} full sweeps before tol={tol:g}; certified error_bound={bound:.3g}",
+            ConvergenceWarning,
+            stacklevel=4,
+        )
 
 
 def _result(m, v, q, pi, d, shift, sw, tv, err_tv, err_d, n_full, bound, converged, kind, spans):
@@ -330,7 +339,12 @@ def solve(m, *, tol: float = 1e-8, max_iter: int = 10_000) -> SolverResult:
     contraction(m)
     state = _EvalState(target=0.5 * (1.0 - m.gamma) * tol)
     if m.is_sparse:
-        check_sweep, evaluate, kind, serial_eval = _sparse_check(m, serial), _evaluate_gauss_seidel, "gauss-seidel", serial
+        check_sweep, evaluate, kind, serial_eval = (
+            _sparse_check(m, serial),
+            _evaluate_gauss_seidel,
+            "gauss-seidel",
+            serial,
+        )
     else:
         check_sweep, evaluate, kind = _EliminationCheck(m, serial, state), _evaluate_jacobi, "jacobi"
         serial_eval = S * S < _SERIAL_NNZ
@@ -406,5 +420,6 @@ def solve(m, *, tol: float = 1e-8, max_iter: int = 10_000) -> SolverResult:
 
     if why is not None:
         _warn_unconverged(why, tol, floor, bound, spans[-1], max_iter)
-    return _result(m, v, q, pi, d, 0.5 * (upper + lower), sw, tv, err_tv, err_d, n_full, bound, why is None,
-                   kind, spans)
+    return _result(
+        m, v, q, pi, d, 0.5 * (upper + lower), sw, tv, err_tv, err_d, n_full, bound, why is None, kind, spans
+    )

@@ -12,6 +12,7 @@ certified and ends with ``converged=False`` and a warning once the residual reac
 level. The returned ``pi`` is greedy with respect to the returned ``v`` and is certified by one
 more sweep (:func:`mdp.certify`).
 """
+
 from __future__ import annotations
 
 import warnings
@@ -20,8 +21,8 @@ import numpy as np
 from numba import njit
 
 from mdp._common import ConvergenceWarning
-from mdp._validation import check_positive_int, check_tol
 from mdp._common import bellman as K
+from mdp._validation import check_positive_int, check_tol
 from mdp.solvers._core import (
     SolverResult,
     backup_rounding,
@@ -188,8 +189,11 @@ def value_iteration(m, *, tol: float = 1e-8, max_iter: int = 100_000, method: st
     stopped = bool(residuals[-1] <= thresh)
     converged = stopped and error_bound <= tol
     if not converged:
-        why = (f"tol={tol:g} is below the float64 round-off floor of this model "
-               f"({cert.round_off:.3g}, see mdp.certify)") if stopped else f"it stopped at max_iter={max_iter}"
+        why = (
+            (f"tol={tol:g} is below the float64 round-off floor of this model ({cert.round_off:.3g}, see mdp.certify)")
+            if stopped
+            else f"it stopped at max_iter={max_iter}"
+        )
         warnings.warn(
             f"value_iteration did not certify tol: {why}; certified error bound {error_bound:.3g}",
             ConvergenceWarning,

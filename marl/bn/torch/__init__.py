@@ -23,6 +23,7 @@ The pieces (Chen & Zhang 2023, Sec. 4; ``docs/papers/bn_marl.md``):
 This is a small reconstruction of the paper's method (one environment family, MLP actors, plain A2C
 instead of the MAPPO objective); no claim of the paper is checked with it.
 """
+
 from __future__ import annotations
 
 from marl.bn.torch.actor_critic import (

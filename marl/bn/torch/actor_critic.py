@@ -1,4 +1,5 @@
 """DAG sampler, BN actors, and the advantage actor-critic loop (see :mod:`marl.bn.torch`)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -71,7 +72,7 @@ class BNActors(nn.Module):
 
     def logits(self, i: int, ctx, onehots, adj):
         """Agent ``i``'s logits; ``onehots`` ``(B, sum A_j)``, ``adj`` ``(B, n, n)``."""
-        mask = torch.cat([adj[:, j, i:i + 1].expand(-1, a) for j, a in enumerate(self.n_actions)], dim=1)
+        mask = torch.cat([adj[:, j, i : i + 1].expand(-1, a) for j, a in enumerate(self.n_actions)], dim=1)
         return self.nets[i](torch.cat([ctx, onehots * mask], dim=1))
 
     def sample(self, ctx, adj, order, generator=None):
@@ -88,13 +89,14 @@ class BNActors(nn.Module):
                     sel = who == i
                     acts[:, i] = torch.where(sel, a, acts[:, i])
                     oh = torch.nn.functional.one_hot(acts[:, i], self.n_actions[i]).to(onehots.dtype)
-                    cur = onehots[:, self.offsets[i]:self.offsets[i + 1]]
-                    onehots[:, self.offsets[i]:self.offsets[i + 1]] = torch.where(sel[:, None], oh, cur)
+                    cur = onehots[:, self.offsets[i] : self.offsets[i + 1]]
+                    onehots[:, self.offsets[i] : self.offsets[i + 1]] = torch.where(sel[:, None], oh, cur)
         return acts
 
     def onehot(self, acts):
-        return torch.cat([torch.nn.functional.one_hot(acts[:, i], a).float() for i, a in enumerate(self.n_actions)],
-                         dim=1)
+        return torch.cat(
+            [torch.nn.functional.one_hot(acts[:, i], a).float() for i, a in enumerate(self.n_actions)], dim=1
+        )
 
     def log_prob(self, ctx, acts, adj, with_entropy: bool = False):
         """``sum_i log pi_i(a_i | ctx, masked parents)`` ``(B,)`` (and the summed entropies)."""
@@ -102,7 +104,7 @@ class BNActors(nn.Module):
         lp, ent = 0.0, 0.0
         for i in range(len(self.n_actions)):
             logp = torch.log_softmax(self.logits(i, ctx, oh, adj), dim=-1)
-            lp = lp + logp.gather(1, acts[:, i:i + 1]).squeeze(1)
+            lp = lp + logp.gather(1, acts[:, i : i + 1]).squeeze(1)
             if with_entropy:
                 ent = ent - (logp.exp() * logp).sum(dim=1)
         return (lp, ent) if with_entropy else lp
@@ -177,10 +179,22 @@ def _resolve_device(device):
     return dev
 
 
-def train_bn_actor_critic(env_fn=None, *, graph: str = "learned", n_iter: int = 2000, n_envs: int = 32,
-                          lr: float = 0.01, beta: float = 1.0, tau: float = 1.0, entropy: float = 0.01,
-                          hidden: int = 32, gamma: float | None = None, rng, n_checkpoints: int = 10,
-                          device=None) -> DeepBNResult:
+def train_bn_actor_critic(
+    env_fn=None,
+    *,
+    graph: str = "learned",
+    n_iter: int = 2000,
+    n_envs: int = 32,
+    lr: float = 0.01,
+    beta: float = 1.0,
+    tau: float = 1.0,
+    entropy: float = 0.01,
+    hidden: int = 32,
+    gamma: float | None = None,
+    rng,
+    n_checkpoints: int = 10,
+    device=None,
+) -> DeepBNResult:
     """Train BN actors with a learned (or fixed) DAG by synchronous advantage actor-critic.
 
     Parameters
@@ -288,8 +302,7 @@ def train_bn_actor_critic(env_fn=None, *, graph: str = "learned", n_iter: int = 
             target = r + g * critic(eye[torch.as_tensor(nxt, device=dev)]).squeeze(1)
         adv = target - v
         beta_t = beta * t / n_iter
-        loss = (-(logp * adv.detach()).mean() + 0.5 * (adv ** 2).mean()
-                - entropy * ent.mean() + beta_t * expected.mean())
+        loss = -(logp * adv.detach()).mean() + 0.5 * (adv**2).mean() - entropy * ent.mean() + beta_t * expected.mean()
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -300,6 +313,16 @@ def train_bn_actor_critic(env_fn=None, *, graph: str = "learned", n_iter: int = 
             vi.append(b)
             dens.append(c)
             k += 1
-    return DeepBNResult(value_graph=vg[-1], value_independent=vi[-1], values_graph=np.array(vg),
-                        values_independent=np.array(vi), edge_density=np.array(dens), checkpoints=cps,
-                        optimum=optimum, actors=actors, sampler=sampler, critic=critic, device=str(dev))
+    return DeepBNResult(
+        value_graph=vg[-1],
+        value_independent=vi[-1],
+        values_graph=np.array(vg),
+        values_independent=np.array(vi),
+        edge_density=np.array(dens),
+        checkpoints=cps,
+        optimum=optimum,
+        actors=actors,
+        sampler=sampler,
+        critic=critic,
+        device=str(dev),
+    )

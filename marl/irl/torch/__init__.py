@@ -6,6 +6,7 @@ first access. See ``docs/papers/mamql.md`` (the deep variant is a reconstruction
 critic training: the tabular objective of :mod:`marl.irl.inverse` with its ``gamma^t`` weights,
 on MLP critics).
 """
+
 from marl.irl.torch.deep import (
     DeepMAMQLResult,
     collect_demonstrations,

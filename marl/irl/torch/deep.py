@@ -11,6 +11,7 @@ with ``phi(x) = x - x^2 / (4 alpha)`` or ``x``. With one-hot state features and 
 critic is a table and the loss is exactly the tabular objective (tested against
 :func:`marl.irl.mamql`).
 """
+
 from __future__ import annotations
 
 import numbers
@@ -56,8 +57,10 @@ def collect_demonstrations(env, policies, *, n_episodes: int, seed: int) -> Demo
         states.append(traj_s)
         actions.append(traj_a)
     H = min(len(a) for a in actions)
-    return Demonstrations(states=np.array([s[:H + 1] for s in states], dtype=np.int64),
-                          actions=np.array([a[:H] for a in actions], dtype=np.int64))
+    return Demonstrations(
+        states=np.array([s[: H + 1] for s in states], dtype=np.int64),
+        actions=np.array([a[:H] for a in actions], dtype=np.int64),
+    )
 
 
 @result
@@ -87,9 +90,22 @@ def _mlp(d_in, d_out, hidden):
     return torch.nn.Sequential(*layers)
 
 
-def deep_mamql(demonstrations, features, n_actions, gamma, lam, *, phi: str = "chi2", alpha: float = 0.5,
-               hidden=(64, 64), steps: int = 2000, lr: float = 1e-2, batch_size: int | None = None,
-               seed: int = 0, device: str | None = None) -> DeepMAMQLResult:
+def deep_mamql(
+    demonstrations,
+    features,
+    n_actions,
+    gamma,
+    lam,
+    *,
+    phi: str = "chi2",
+    alpha: float = 0.5,
+    hidden=(64, 64),
+    steps: int = 2000,
+    lr: float = 1e-2,
+    batch_size: int | None = None,
+    seed: int = 0,
+    device: str | None = None,
+) -> DeepMAMQLResult:
     """Train both agents' MLP marginal critics on demonstrations (module docstring).
 
     Parameters
@@ -130,8 +146,9 @@ def deep_mamql(demonstrations, features, n_actions, gamma, lam, *, phi: str = "c
     n, H = A_t.shape[:2]
     s = torch.as_tensor(features(S_t[:, :-1].ravel()), dtype=torch.float32, device=device)
     s2 = torch.as_tensor(features(S_t[:, 1:].ravel()), dtype=torch.float32, device=device)
-    w = torch.as_tensor(np.broadcast_to(gamma ** np.arange(H), (n, H)).ravel().copy(), dtype=torch.float32,
-                        device=device)
+    w = torch.as_tensor(
+        np.broadcast_to(gamma ** np.arange(H), (n, H)).ravel().copy(), dtype=torch.float32, device=device
+    )
     N = w.shape[0]
     critics, losses = [], np.zeros((2, steps))
     for i in (0, 1):
@@ -139,8 +156,11 @@ def deep_mamql(demonstrations, features, n_actions, gamma, lam, *, phi: str = "c
         net = _mlp(s.shape[1], int(n_actions[i]), tuple(hidden)).to(device)
         opt = torch.optim.Adam(net.parameters(), lr=lr)
         for t in range(steps):
-            idx = slice(None) if batch_size is None or batch_size >= N else \
-                torch.randint(0, N, (int(batch_size),), device=device)
+            idx = (
+                slice(None)
+                if batch_size is None or batch_size >= N
+                else torch.randint(0, N, (int(batch_size),), device=device)
+            )
             q, q2, wb, ab = net(s[idx]), net(s2[idx]), w[idx], a[idx]
             v = torch.logsumexp(lam * q, dim=1) / lam
             v2 = torch.logsumexp(lam * q2, dim=1) / lam

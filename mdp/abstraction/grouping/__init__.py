@@ -33,6 +33,7 @@ The package, one module per part: :mod:`.base` (the grouping), :mod:`.lifted` (l
 errors), :mod:`.bound` (the AG5 bound), :mod:`.learner` (Algorithm 1), :mod:`.candidates`
 (signatures and nested groupings), :mod:`.selection` and :mod:`.instances`.
 """
+
 from __future__ import annotations
 
 from mdp.abstraction.grouping.base import ActionGrouping

@@ -1,5 +1,6 @@
 """The action grouping: ``ActionGrouping`` (a partition of each state's actions with a low-level rule
 ``mu``) and the argument checks shared by the grouping modules."""
+
 from __future__ import annotations
 
 import numbers
@@ -12,7 +13,7 @@ from mdp.model import TabularMDP
 
 _MU_ATOL = 1e-8
 
-__all__ = ['ActionGrouping']
+__all__ = ["ActionGrouping"]
 
 
 class ActionGrouping:
@@ -57,8 +58,7 @@ class ActionGrouping:
         if lab.ndim != 1 or lab.size == 0:
             raise ValueError(f"labels must be a non-empty 1-D array (one group per action), got shape {lab.shape}")
         if lab.dtype == bool or not np.issubdtype(lab.dtype, np.integer):
-            if (np.issubdtype(lab.dtype, np.floating) and np.all(np.isfinite(lab))
-                    and np.all(lab == np.round(lab))):
+            if np.issubdtype(lab.dtype, np.floating) and np.all(np.isfinite(lab)) and np.all(lab == np.round(lab)):
                 lab = lab.astype(np.int64)
             else:
                 raise TypeError(f"labels must hold integer group indices, got dtype {lab.dtype}")
@@ -70,13 +70,16 @@ class ActionGrouping:
         bad = (lab < 0) | (lab >= max(G, 1))
         if G == 0 or np.any(bad):
             a = int(np.argmax(bad)) if np.any(bad) else int(np.argmin(lab))
-            raise ValueError(f"labels[{a}] = {lab[a]} is not a group index in [0, {max(G, 1)}); "
-                             "labels must be integers 0 .. G-1")
+            raise ValueError(
+                f"labels[{a}] = {lab[a]} is not a group index in [0, {max(G, 1)}); labels must be integers 0 .. G-1"
+            )
         sizes = np.bincount(lab, minlength=G)
         if np.any(sizes == 0):
             empty = np.flatnonzero(sizes == 0).tolist()
-            raise ValueError(f"group(s) {empty} of {G} are empty; labels must use every group index 0 .. G-1 "
-                             "(relabel, or pass a smaller n_groups)")
+            raise ValueError(
+                f"group(s) {empty} of {G} are empty; labels must use every group index 0 .. G-1 "
+                "(relabel, or pass a smaller n_groups)"
+            )
         self._labels = frozen(lab)
         self._G = G
         self._sizes = frozen(sizes.astype(np.int64))
@@ -97,8 +100,10 @@ class ActionGrouping:
         if np.any(dev > _MU_ATOL):
             s, i = np.unravel_index(int(np.argmax(dev)), dev.shape)
             where = f"state {s}, group {i}" if arr.ndim == 2 else f"group {i}"
-            raise ValueError(f"mu must sum to 1 within every group (mu(. | s, i) is a distribution over A_i); "
-                             f"at {where} it sums to {sums[s, i]:.12g}")
+            raise ValueError(
+                f"mu must sum to 1 within every group (mu(. | s, i) is a distribution over A_i); "
+                f"at {where} it sums to {sums[s, i]:.12g}"
+            )
         return arr.copy()
 
     def _group_sums(self, w: np.ndarray) -> np.ndarray:
@@ -155,18 +160,24 @@ class ActionGrouping:
         if self._mu.ndim == 1:
             return np.broadcast_to(self._mu, (S, self.n_actions)).copy()
         if self._mu.shape[0] != S:
-            raise ValueError(f"mu has {self._mu.shape[0]} states but the model has {S}; "
-                             f"a state-dependent mu must have shape ({S}, {self.n_actions})")
+            raise ValueError(
+                f"mu has {self._mu.shape[0]} states but the model has {S}; "
+                f"a state-dependent mu must have shape ({S}, {self.n_actions})"
+            )
         return self._mu.copy()
 
     def check_model(self, m: TabularMDP, name: str = "grouping") -> None:
         """Raise ``ValueError`` unless the grouping has ``m``'s number of actions (and states, for ``mu``)."""
         if self.n_actions != m.n_actions:
-            raise ValueError(f"{name} labels {self.n_actions} actions but the model has {m.n_actions}; "
-                             f"labels must have length A = {m.n_actions}")
+            raise ValueError(
+                f"{name} labels {self.n_actions} actions but the model has {m.n_actions}; "
+                f"labels must have length A = {m.n_actions}"
+            )
         if self.is_state_dependent and self._mu.shape[0] != m.n_states:
-            raise ValueError(f"{name}.mu has shape {self._mu.shape} but the model has {m.n_states} states; "
-                             f"mu must have shape ({m.n_actions},) or ({m.n_states}, {m.n_actions})")
+            raise ValueError(
+                f"{name}.mu has shape {self._mu.shape} but the model has {m.n_states} states; "
+                f"mu must have shape ({m.n_actions},) or ({m.n_states}, {m.n_actions})"
+            )
 
     def execute(self, pi_high, n_states: int | None = None) -> np.ndarray:
         """The primitive policy ``pi(a | s) = mu(a | s, i)`` for ``a in A_i`` chosen by ``pi_high``.
@@ -242,8 +253,11 @@ class ActionGrouping:
         if not isinstance(other, ActionGrouping):
             return NotImplemented
         same_mu = (self._mu is None and other._mu is None) or (
-            self._mu is not None and other._mu is not None and self._mu.shape == other._mu.shape
-            and np.array_equal(self._mu, other._mu))
+            self._mu is not None
+            and other._mu is not None
+            and self._mu.shape == other._mu.shape
+            and np.array_equal(self._mu, other._mu)
+        )
         return self._G == other._G and np.array_equal(self._labels, other._labels) and same_mu
 
     __hash__ = None
@@ -279,8 +293,10 @@ def _check_reward_noise(reward_noise, m: TabularMDP) -> str:
     if reward_noise not in _REWARD_NOISE:
         raise ValueError(f"reward_noise must be one of {_REWARD_NOISE}, got {reward_noise!r}")
     if reward_noise == "bernoulli" and (m.R.min() < 0 or m.R.max() > 1):
-        raise ValueError(f"reward_noise='bernoulli' needs rewards in [0, 1] (they are Bernoulli means); "
-                         f"R spans [{m.R.min():g}, {m.R.max():g}]")
+        raise ValueError(
+            f"reward_noise='bernoulli' needs rewards in [0, 1] (they are Bernoulli means); "
+            f"R spans [{m.R.min():g}, {m.R.max():g}]"
+        )
     return reward_noise
 
 

@@ -1,4 +1,5 @@
 """The AG5 bound on the loss of the grouped learner: approximation + estimation + computation."""
+
 from __future__ import annotations
 
 import math
@@ -17,7 +18,7 @@ from mdp.abstraction.grouping.base import (
 )
 from mdp.abstraction.grouping.lifted import grouping_errors
 
-__all__ = ['GroupingLossBound', 'grouping_loss_bound']
+__all__ = ["GroupingLossBound", "grouping_loss_bound"]
 
 
 @result
@@ -66,8 +67,9 @@ class GroupingLossBound:
     trivial: float
 
 
-def grouping_loss_bound(m, grouping, N, T, *, delta: float = 0.05, eps_P=None, eps_R=None,
-                        reward_noise: str = "none") -> GroupingLossBound:
+def grouping_loss_bound(
+    m, grouping, N, T, *, delta: float = 0.05, eps_P=None, eps_R=None, reward_noise: str = "none"
+) -> GroupingLossBound:
     """The AG5 bound on the loss of :func:`grouped_learner`: approximation + estimation + computation.
 
     With probability at least ``1 - delta`` over the samples,
@@ -129,8 +131,19 @@ def grouping_loss_bound(m, grouping, N, T, *, delta: float = 0.05, eps_P=None, e
     eps_P = _check_eps(eps_P, "eps_P")
     eps_R = _check_eps(eps_R, "eps_R")
     reward_noise = _check_reward_noise(reward_noise, m)
-    return _bound(m.n_states, grouping.n_groups, m.gamma, float(m.R.max() - m.R.min()), float(np.abs(m.R).max()),
-                  eps_P, eps_R, N, T, delta, 1.0 if reward_noise == "bernoulli" else None)
+    return _bound(
+        m.n_states,
+        grouping.n_groups,
+        m.gamma,
+        float(m.R.max() - m.R.min()),
+        float(np.abs(m.R).max()),
+        eps_P,
+        eps_R,
+        N,
+        T,
+        delta,
+        1.0 if reward_noise == "bernoulli" else None,
+    )
 
 
 def _check_eps(x, name: str) -> float:
@@ -152,7 +165,21 @@ def _bound(S, G, gamma, span, rmax, eps_P, eps_R, N, T, delta, obs_width=None) -
         rmax = max(rmax, 1.0)
     est = 2.0 * (e_R + gamma * e_P * c) / (1.0 - gamma)
     comp = 2.0 * gamma ** (T + 1) * rmax / (1.0 - gamma) ** 2
-    return GroupingLossBound(approximation=approx, estimation=est, computation=comp, total=approx + est + comp,
-                             eps_P=eps_P, eps_R=eps_R, e_P=e_P, e_R=e_R, n_groups=int(G), N=int(N), T=int(T),
-                             delta=delta, gamma=float(gamma), reward_span=span, reward_max=rmax,
-                             trivial=span / (1.0 - gamma))
+    return GroupingLossBound(
+        approximation=approx,
+        estimation=est,
+        computation=comp,
+        total=approx + est + comp,
+        eps_P=eps_P,
+        eps_R=eps_R,
+        e_P=e_P,
+        e_R=e_R,
+        n_groups=int(G),
+        N=int(N),
+        T=int(T),
+        delta=delta,
+        gamma=float(gamma),
+        reward_span=span,
+        reward_max=rmax,
+        trivial=span / (1.0 - gamma),
+    )

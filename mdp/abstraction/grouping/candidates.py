@@ -1,4 +1,5 @@
 """Candidate groupings: action signatures and nested (hierarchical-clustering) groupings."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -7,7 +8,7 @@ from mdp._validation import as_float_array, check_positive_int
 from mdp._validation import check_mdp as require_mdp
 from mdp.abstraction.grouping.base import ActionGrouping
 
-__all__ = ['action_signatures', 'nested_groupings']
+__all__ = ["action_signatures", "nested_groupings"]
 
 
 def action_signatures(m, *, reward_weight: float = 1.0) -> np.ndarray:

@@ -1,4 +1,5 @@
 """Instances with planted action clusters, for the lab and the claims."""
+
 from __future__ import annotations
 
 import numbers
@@ -9,11 +10,19 @@ from mdp._validation import check_positive_int, check_rng
 from mdp.abstraction.grouping.base import ActionGrouping
 from mdp.model import TabularMDP
 
-__all__ = ['planted_cluster_mdp']
+__all__ = ["planted_cluster_mdp"]
 
 
-def planted_cluster_mdp(rng, *, n_states: int = 10, n_clusters: int = 4, cluster_size: int = 16,
-                        sigma: float = 0.2, alpha: float = 0.5, gamma: float = 0.9):
+def planted_cluster_mdp(
+    rng,
+    *,
+    n_states: int = 10,
+    n_clusters: int = 4,
+    cluster_size: int = 16,
+    sigma: float = 0.2,
+    alpha: float = 0.5,
+    gamma: float = 0.9,
+):
     """An action-wise similar MDP with planted action clusters (``docs/papers/action_grouping.md``, lab section).
 
     Cluster ``c`` has a base kernel ``P_c(.|s) ~ Dirichlet(alpha)`` and a base reward

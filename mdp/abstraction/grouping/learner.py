@@ -1,4 +1,5 @@
 """The grouped learner: a generative-model planner over groups (the paper's Algorithm 1)."""
+
 from __future__ import annotations
 
 from dataclasses import field
@@ -19,7 +20,7 @@ from mdp.abstraction.grouping.base import (
 from mdp.model import TabularMDP
 from mdp.operators import bellman_operator
 
-__all__ = ['GroupedLearnerResult', 'grouped_learner']
+__all__ = ["GroupedLearnerResult", "grouped_learner"]
 
 
 @result
@@ -57,7 +58,6 @@ class GroupedLearnerResult:
     T: int
     loss_per_state: np.ndarray = field(repr=False)
     loss: float = float("nan")
-
 
 
 def _mu_cdf(grouping: ActionGrouping, W: np.ndarray):
@@ -135,8 +135,9 @@ def _v_star(m: TabularMDP) -> np.ndarray:
     return np.asarray(policy_iteration(m).v)
 
 
-def grouped_learner(m, grouping, N, T, rng=None, *, reward_noise: str = "none", true_loss: bool = False,
-                    v_star=None) -> GroupedLearnerResult:
+def grouped_learner(
+    m, grouping, N, T, rng=None, *, reward_noise: str = "none", true_loss: bool = False, v_star=None
+) -> GroupedLearnerResult:
     """Learn over groups with a generative model (``docs/papers/action_grouping.md``, the paper's Algorithm 1).
 
     For every state ``s`` and group ``i``, draw ``N`` pairs ``a ~ mu(.|s,i)``, ``s' ~ P(.|s,a)``
@@ -205,6 +206,15 @@ def grouped_learner(m, grouping, N, T, rng=None, *, reward_noise: str = "none", 
     if true_loss or v_star is not None:
         vs = _v_star(m) if v_star is None else v_star
         loss_s = vs - _true_values(m, policy)
-    return GroupedLearnerResult(pi_high=pi_high, policy=policy, model=m_hat, v=v, q=q, n_samples=N * S * G, N=N,
-                                T=T, loss_per_state=loss_s,
-                                loss=float(np.max(loss_s)) if np.all(np.isfinite(loss_s)) else float("nan"))
+    return GroupedLearnerResult(
+        pi_high=pi_high,
+        policy=policy,
+        model=m_hat,
+        v=v,
+        q=q,
+        n_samples=N * S * G,
+        N=N,
+        T=T,
+        loss_per_state=loss_s,
+        loss=float(np.max(loss_s)) if np.all(np.isfinite(loss_s)) else float("nan"),
+    )

@@ -1,4 +1,5 @@
 """The lifted (grouped) model and the grouping errors ``eps_P``, ``eps_R`` it is measured by."""
+
 from __future__ import annotations
 
 from dataclasses import field
@@ -11,7 +12,7 @@ from mdp._validation import check_mdp as require_mdp
 from mdp.abstraction.grouping.base import ActionGrouping, _require_grouping
 from mdp.model import TabularMDP
 
-__all__ = ['GroupingErrors', 'lifted_model', 'grouping_errors']
+__all__ = ["GroupingErrors", "lifted_model", "grouping_errors"]
 
 
 def _weights_csr(grouping: ActionGrouping, W: np.ndarray) -> sp.csr_matrix:

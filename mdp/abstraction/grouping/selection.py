@@ -1,4 +1,5 @@
 """Choosing the grouping for a sample budget by minimising the AG5 bound."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -16,7 +17,7 @@ from mdp.abstraction.grouping.bound import _bound
 from mdp.abstraction.grouping.candidates import action_signatures, nested_groupings
 from mdp.abstraction.grouping.lifted import grouping_errors
 
-__all__ = ['GroupingSelection', 'select_grouping']
+__all__ = ["GroupingSelection", "select_grouping"]
 
 
 @result
@@ -52,10 +53,20 @@ class GroupingSelection:
     budget: int
 
 
-
-def select_grouping(m, budget, *, T: int = 100, delta: float = 0.05, sizes=None, pilot: int = 0, rng=None,
-                    method: str = "ward", compute_budget=None, reward_weight: float = 1.0,
-                    reward_noise: str = "none") -> GroupingSelection:
+def select_grouping(
+    m,
+    budget,
+    *,
+    T: int = 100,
+    delta: float = 0.05,
+    sizes=None,
+    pilot: int = 0,
+    rng=None,
+    method: str = "ward",
+    compute_budget=None,
+    reward_weight: float = 1.0,
+    reward_noise: str = "none",
+) -> GroupingSelection:
     """Choose the grouping (number of groups) for a sample budget by minimising the AG5 bound.
 
     The note's selection procedure: build a nested family of groupings by agglomerative clustering
@@ -129,6 +140,14 @@ def select_grouping(m, budget, *, T: int = 100, delta: float = 0.05, sizes=None,
     totals = np.array(totals)
     k = int(np.argmin(totals))  # first minimiser: the coarsest among ties
     best = bounds[k]
-    return GroupingSelection(grouping=candidates[k], n_groups=candidates[k].n_groups, N=best.N, T=best.T,
-                             candidates=tuple(candidates), bounds=tuple(bounds), totals=totals,
-                             pilot_samples=S * A * pilot, budget=budget)
+    return GroupingSelection(
+        grouping=candidates[k],
+        n_groups=candidates[k].n_groups,
+        N=best.N,
+        T=best.T,
+        candidates=tuple(candidates),
+        bounds=tuple(bounds),
+        totals=totals,
+        pilot_samples=S * A * pilot,
+        budget=budget,
+    )
