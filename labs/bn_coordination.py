@@ -195,7 +195,7 @@ def plot(table, config: BNCoordinationConfig):
     ax.set_xticks(range(len(config.games)), [f"{g} game" for g in config.games])
     ax.set_ylim(0, 1.05)
     ax.set_ylabel(f"fraction of {config.n_init} inits\nreaching the optimum")
-    ax.set_title("(a) success (%: edge advantage kept\nafter pruning; $-$: before pruning)")
+    ax.set_title("(a) success (%: edge advantage kept\nafter pruning)")
     # (b) where the runs end: executed payoff rounded to a pure outcome of the first game
     ax = axes[1]
     game = config.games[0]
@@ -257,6 +257,7 @@ def plot(table, config: BNCoordinationConfig):
         )
     handles = [Patch(color=OKABE_ITO[_COLOURS[m]], label=m) for m in methods]
     handles.append(Line2D([], [], color="k", marker=".", ls="", ms=3, label="one seed"))
+    handles.append(Line2D([], [], color="k", marker="_", ls="", ms=7, mew=1.0, label="learned, before pruning"))
     fig.legend(handles=handles, loc="outside lower center", ncols=len(handles))
     fig.suptitle(
         f"Exact softmax policy gradient, lr {config.lr:g}, {config.steps} steps: one action edge vs "
