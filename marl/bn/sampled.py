@@ -34,6 +34,7 @@ from marl.bn.gradient import (
 )
 from marl.bn.model import _topological_order, conditional_policies, context_index
 from mdp._common import cumulative_rows, draw_csr, result
+from mdp._common import draw_vector as _np_draw
 from mdp._validation import check_positive_int, check_rng, check_tol
 
 __all__ = [
@@ -307,11 +308,6 @@ def _actor_critic_loop(
 
 
 # ---------------------------------------------------------------------- numpy twins
-def _np_draw(p, u):
-    c = np.cumsum(p)
-    return int(min(np.searchsorted(c, u * c[-1], side="right"), len(p) - 1))
-
-
 def reference_bn_reinforce_gradient(game, parents, theta, n_episodes, rng, max_len=100_000):
     """Plain-python twin of :func:`bn_reinforce_gradient` (same draws from ``rng``); returns
     ``(mean gradient tuple, standard error tuple, mean return)``."""

@@ -32,6 +32,7 @@ from pettingzoo import ParallelEnv
 from pettingzoo.utils import parallel_to_aec
 
 from marl.envs._common import check_choice, check_max_cycles, check_render_mode
+from mdp._common import draw_vector
 
 __all__ = ["GAMES", "env", "get_game", "model", "parallel_env", "raw_env"]
 
@@ -102,10 +103,7 @@ class raw_parallel_env(ParallelEnv):
         except KeyError:
             raise ValueError(f"unknown agent {agent!r}; agents are {self.possible_agents}") from None
 
-    @staticmethod
-    def _draw(p, u):
-        c = np.cumsum(p)
-        return int(min(np.searchsorted(c, u * c[-1], side="right"), len(p) - 1))
+    _draw = staticmethod(draw_vector)  # the shared inverse-CDF draw
 
     def reset(self, seed=None, options=None):
         """Start an episode from ``s ~ rho``: ``(observations, infos)``; ``seed`` re-seeds the
