@@ -104,13 +104,13 @@ def run(config: BQTSPConfig, rng: np.random.Generator) -> list[dict]:
         batch_size=config.batch_size, lr=config.lr, lr_decay=config.lr_decay, threads=config.threads, **arch
     )
     # one training set for both learned policies (same instances, expert tours and sub-problem states)
-    train_coords = random_euclidean_tsp(config.n_train, config.n_instances, rng)
+    train_coords = random_euclidean_tsp(config.n_train, config.n_instances, rng=rng)
     trainers = {"bq": train_bq_policy, "direct": train_direct_policy}
     policies, info = {}, {}
     for name in config.models:
         if name in trainers:
             model, hist = trainers[name](
-                config.n_train, config.n_instances, config.steps, rng, instances=train_coords, **train_kw
+                config.n_train, config.n_instances, config.steps, rng=rng, instances=train_coords, **train_kw
             )
             policies[name] = model
             tail = max(1, config.steps // 10)
@@ -132,7 +132,7 @@ def run(config: BQTSPConfig, rng: np.random.Generator) -> list[dict]:
             }
     rows = []
     for n in sorted(set(config.eval_sizes)):
-        coords = random_euclidean_tsp(n, config.eval_instances, rng)
+        coords = random_euclidean_tsp(n, config.eval_instances, rng=rng)
         t0 = time.perf_counter()
         optimal = solve_tsp_batch(coords, kind="coords").lengths
         hk_seconds = time.perf_counter() - t0

@@ -24,6 +24,8 @@ import contextlib
 import os
 from typing import Any, Callable, Iterator, Sequence
 
+from mdp._validation import check_positive_int
+
 __all__ = [
     "EXECUTORS",
     "SINGLE_THREAD_ENV",
@@ -49,8 +51,7 @@ def check_executor(executor: str, address: str | None = None, max_workers: int |
     if address is not None and executor != "dask":
         raise ValueError(f"address= is only meaningful with executor='dask' (got executor={executor!r})")
     if max_workers is not None:
-        if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
-            raise ValueError(f"max_workers (--workers) must be a positive integer, got {max_workers!r}")
+        check_positive_int(max_workers, "max_workers (--workers)")
 
 
 #: Environment that makes each worker single-threaded.

@@ -116,7 +116,7 @@ def run(config: GroupingTradeoffConfig, rng: np.random.Generator) -> list[dict]:
                             )
                             continue
                         res = AG.grouped_learner(
-                            m, g, N, config.T, rng, reward_noise=config.reward_noise, v_star=v_star
+                            m, g, N, config.T, rng=rng, reward_noise=config.reward_noise, v_star=v_star
                         )
                         b = AG.grouping_loss_bound(
                             m, g, N, config.T, delta=config.delta, reward_noise=config.reward_noise

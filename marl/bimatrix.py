@@ -33,12 +33,11 @@ from __future__ import annotations
 
 import itertools
 import math
-import numbers
 
 import numpy as np
 
 from mdp._common import result
-from mdp._validation import as_float_array, check_tol
+from mdp._validation import as_float_array, check_index, check_tol
 
 __all__ = [
     "BimatrixEquilibrium",
@@ -455,10 +454,7 @@ def lemke_howson(
     A, B = as_bimatrix(game, B)
     tol = check_tol(tol, "tol")
     m, n = A.shape
-    if isinstance(initial_label, bool) or not isinstance(initial_label, (numbers.Integral, np.integer)):
-        raise TypeError(f"initial_label must be an integer, got {type(initial_label).__name__}")
-    if not 0 <= int(initial_label) < m + n:
-        raise ValueError(f"initial_label must lie in 0..{m + n - 1} (m + n - 1), got {initial_label}")
+    initial_label = check_index(initial_label, "initial_label", m + n)
     if max_pivots is None:
         max_pivots = 10 * 2 ** min(min(m, n), 40) + 100
     x, y, _ = _lemke_howson_core(A, B, int(initial_label), int(max_pivots))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from mdp._validation import as_float_array, check_gamma, check_tol
+from mdp._validation import as_float_array, check_gamma, check_index, check_tol
 from mdp.model import TabularMDP
 
 __all__ = ["MatrixGame", "MarkovGame", "check_strategy", "check_stationary_strategy"]
@@ -358,9 +358,7 @@ class MarkovGame:
 
     @staticmethod
     def _check_player(player, name: str = "player") -> int:
-        if isinstance(player, bool) or not isinstance(player, (int, np.integer)) or int(player) not in (0, 1):
-            raise ValueError(f"{name} must be 0 (row player) or 1 (column player), got {player!r}")
-        return int(player)
+        return check_index(player, name, 2, what="player (0 row, 1 column)")
 
     def q_values(self, v, player: int = 0) -> np.ndarray:
         """Stage games ``R_i[s] + gamma * sum_s' P[s, :, :, s'] v(s')``, shape ``(S, A1, A2)``."""

@@ -22,6 +22,8 @@ from __future__ import annotations
 import contextlib
 import os
 
+from mdp._validation import check_positive_int
+
 __all__ = ["pinned_threads", "thread_info", "thread_env", "available_cores"]
 
 _BLAS_ENV = (
@@ -55,9 +57,7 @@ def thread_env(n: int) -> dict:
 
 
 def _check_n(n) -> int:
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"thread count must be a positive int, got {n!r}")
-    return n
+    return check_positive_int(n, "thread count")
 
 
 def _numba_max() -> int:

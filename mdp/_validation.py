@@ -2,7 +2,9 @@
 
 Every function raises ``TypeError`` (wrong kind of object) or ``ValueError`` (right kind, rule
 broken) with a message that names the argument and the rule, so that no numba traceback or silent
-NaN ever reaches a user.
+NaN ever reaches a user. The scalar checks raise :class:`mdp._common.ArgumentKindError` for a wrong
+kind: a ``TypeError`` that is also a ``ValueError``, so that the functions that raised ``ValueError``
+for every bad argument before they used these checks keep their contract.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+
+from mdp._common.exceptions import ArgumentKindError
 
 __all__ = [
     "as_float_array",
@@ -20,6 +24,7 @@ __all__ = [
     "check_policy",
     "check_mdp",
     "check_real",
+    "check_index",
     "check_probability",
     "check_open_unit",
     "check_bool",
@@ -67,7 +72,7 @@ def as_float_array(x, name: str, *, ndim: int | None = None, dtype=np.float64, a
 def check_gamma(gamma, name: str = "gamma", *, allow_one: bool = False) -> float:
     """Return ``gamma`` as a float in ``[0, 1)`` (``[0, 1]`` when ``allow_one``)."""
     if isinstance(gamma, bool) or not isinstance(gamma, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(gamma).__name__}")
+        raise ArgumentKindError(f"{name} must be a real number, got {type(gamma).__name__}")
     g = float(gamma)
     if not np.isfinite(g):
         raise ValueError(f"{name} must be finite, got {g}")
@@ -85,7 +90,7 @@ def check_gamma(gamma, name: str = "gamma", *, allow_one: bool = False) -> float
 def check_positive_int(x, name: str, *, minimum: int = 1) -> int:
     """Return ``x`` as an int ``>= minimum``."""
     if isinstance(x, bool) or not isinstance(x, (numbers.Integral, np.integer)):
-        raise TypeError(f"{name} must be an integer, got {type(x).__name__}")
+        raise ArgumentKindError(f"{name} must be an integer, got {type(x).__name__}")
     if int(x) < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {int(x)}")
     return int(x)
@@ -94,7 +99,7 @@ def check_positive_int(x, name: str, *, minimum: int = 1) -> int:
 def check_tol(tol, name: str = "tol", *, allow_zero: bool = False) -> float:
     """Return ``tol`` as a positive finite float (``>= 0`` when ``allow_zero``)."""
     if isinstance(tol, bool) or not isinstance(tol, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(tol).__name__}")
+        raise ArgumentKindError(f"{name} must be a real number, got {type(tol).__name__}")
     t = float(tol)
     if not np.isfinite(t) or t < 0 or (t == 0 and not allow_zero):
         rule = ">= 0" if allow_zero else "> 0"
@@ -176,7 +181,7 @@ def check_real(x, name: str, interval: str | None = None) -> float:
     the interval a ``ValueError`` naming ``name`` and the interval.
     """
     if isinstance(x, bool) or not isinstance(x, (numbers.Real, np.floating, np.integer)):
-        raise TypeError(f"{name} must be a real number, got {type(x).__name__}")
+        raise ArgumentKindError(f"{name} must be a real number, got {type(x).__name__}")
     v = float(x)
     if not np.isfinite(v):
         raise ValueError(f"{name} must be finite, got {v}")
@@ -184,8 +189,26 @@ def check_real(x, name: str, interval: str | None = None) -> float:
         lo, hi, lo_open, hi_open = _parse_interval(interval)
         ok = (v > lo if lo_open else v >= lo) and (v < hi if hi_open else v <= hi)
         if not ok:
+            if hi == np.inf and lo > -np.inf:  # "(0, inf)" reads "finite and > 0"
+                raise ValueError(f"{name} must be finite and {'>' if lo_open else '>='} {lo:g}, got {v}")
             raise ValueError(f"{name} must lie in {interval}, got {v}")
     return v
+
+
+def check_index(x, name: str, n: int, *, what: str | None = None) -> int:
+    """Return ``x`` as an int in ``0..n-1`` (a state, action, player or group index).
+
+    ``what`` names the kind of index in the message (``"state index"``, ``"player"``, ...).
+    """
+    kind = f" {what}" if what else ""
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, (numbers.Integral, np.integer)):
+        raise ArgumentKindError(f"{name} must be an integer{kind} in 0..{n - 1}, got {type(x).__name__} {x!r}")
+    i = int(x)
+    if not 0 <= i < n:
+        raise ValueError(
+            f"{name} must be a{kind} in 0..{n - 1}, got {i}" if what else f"{name} must lie in 0..{n - 1}, got {i}"
+        )
+    return i
 
 
 def _parse_interval(text: str):
@@ -220,7 +243,7 @@ def check_open_unit(x, name: str) -> float:
 def check_bool(x, name: str) -> bool:
     """Require a Python or numpy bool (not an int that happens to be 0 or 1)."""
     if not isinstance(x, (bool, np.bool_)):
-        raise TypeError(f"{name} must be a bool, got {type(x).__name__}")
+        raise ArgumentKindError(f"{name} must be a bool, got {type(x).__name__}")
     return bool(x)
 
 

@@ -35,9 +35,9 @@ def _seeded(cls, seed=0, **kw):
 def trained():
     """A BQ and a direct policy trained on TSP-6 (shared by several tests; about 2 s)."""
     rng = np.random.default_rng(3)
-    coords = random_euclidean_tsp(6, 256, rng)
-    bq, hb = P.train_bq_policy(6, 256, 200, rng, instances=coords, **TINY)
-    direct, hd = P.train_direct_policy(6, 256, 200, rng, instances=coords, **TINY)
+    coords = random_euclidean_tsp(6, 256, rng=rng)
+    bq, hb = P.train_bq_policy(6, 256, 200, rng=rng, instances=coords, **TINY)
+    direct, hd = P.train_direct_policy(6, 256, 200, rng=rng, instances=coords, **TINY)
     return bq, hb, direct, hd
 
 
@@ -103,7 +103,7 @@ def test_masks_origin_destination_and_visited_nodes():
         sd = d(P.direct_features(np.random.default_rng(0).random((2, 5, 2)), flags))
     assert torch.isneginf(sd[:, [0, 3]]).all() and torch.isfinite(sd[:, [1, 2, 4]]).all()
     # decoding with an untrained policy still gives tours that are permutations starting at 0
-    coords = random_euclidean_tsp(9, 6, np.random.default_rng(2))
+    coords = random_euclidean_tsp(9, 6, rng=np.random.default_rng(2))
     for m in (model, d):
         ev = P.evaluate(m, coords)
         assert np.array_equal(np.sort(ev.tours, axis=1), np.tile(np.arange(9), (6, 1)))
@@ -115,7 +115,7 @@ def test_masks_origin_destination_and_visited_nodes():
 
 def test_training_states_are_the_expert_suffix_subproblems_and_their_direct_twins():
     rng = np.random.default_rng(5)
-    coords = random_euclidean_tsp(7, 20, rng)
+    coords = random_euclidean_tsp(7, 20, rng=rng)
     tours = solve_tsp_batch(coords).tours
     bq = P._bq_batches(coords, tours, 4)
     direct = P._direct_batches(coords, tours, 4)
@@ -150,7 +150,7 @@ def test_training_reduces_the_loss_and_beats_random_decoding(trained):
         assert h.losses[-20:].mean() < 0.8 * h.losses[:20].mean()
         assert h.accuracy[-20:].mean() > 0.6
         assert h.seconds > 0 and h.n_train == 6 and h.n_instances == 256
-    coords = random_euclidean_tsp(6, 64, np.random.default_rng(9))
+    coords = random_euclidean_tsp(6, 64, rng=np.random.default_rng(9))
     rng = np.random.default_rng(0)
     random = P.evaluate(lambda c, nodes: rng.random(nodes.shape), coords, "bq")
     eb = P.evaluate(bq, coords, optimal=random.optimal)
@@ -163,7 +163,7 @@ def test_training_reduces_the_loss_and_beats_random_decoding(trained):
 def test_bq_policy_is_size_agnostic_and_decodes_with_n_minus_1_calls(trained):
     """BQ3: a policy trained at n = 6 decodes n = 9 with calls on sizes n + 1, ..., 3."""
     bq, _, direct, _ = trained
-    coords = random_euclidean_tsp(9, 8, np.random.default_rng(4))
+    coords = random_euclidean_tsp(9, 8, rng=np.random.default_rng(4))
     eb = P.evaluate(bq, coords)
     assert eb.n_calls == 8 and eb.call_sizes == tuple(range(10, 2, -1))
     ed = P.evaluate(direct, coords)
@@ -178,20 +178,20 @@ def test_training_is_deterministic_for_a_seed_and_leaves_torch_rng_alone():
     torch.manual_seed(123)
     before = torch.random.get_rng_state().clone()
     threads = torch.get_num_threads()
-    runs = [P.train_bq_policy(5, 40, 15, np.random.default_rng(s), batch_size=16) for s in (7, 7, 8)]
+    runs = [P.train_bq_policy(5, 40, 15, rng=np.random.default_rng(s), batch_size=16) for s in (7, 7, 8)]
     assert torch.equal(torch.random.get_rng_state(), before) and torch.get_num_threads() == threads
     (m1, h1), (m2, h2), (m3, h3) = runs
     np.testing.assert_array_equal(h1.losses, h2.losses)
     for (k, a), b in zip(m1.state_dict().items(), m2.state_dict().values()):
         assert torch.equal(a, b), k
     assert not np.array_equal(h1.losses, h3.losses)
-    md1, hd1 = P.train_direct_policy(5, 40, 15, np.random.default_rng(7), batch_size=16)
-    md2, hd2 = P.train_direct_policy(5, 40, 15, np.random.default_rng(7), batch_size=16)
+    md1, hd1 = P.train_direct_policy(5, 40, 15, rng=np.random.default_rng(7), batch_size=16)
+    md2, hd2 = P.train_direct_policy(5, 40, 15, rng=np.random.default_rng(7), batch_size=16)
     np.testing.assert_array_equal(hd1.losses, hd2.losses)
 
 
 def test_nearest_neighbour_baseline_through_evaluate():
-    coords = random_euclidean_tsp(7, 10, np.random.default_rng(0))
+    coords = random_euclidean_tsp(7, 10, rng=np.random.default_rng(0))
     ev = P.evaluate(nearest_neighbour_scores, coords, "bq")
     dist = np.linalg.norm(coords[:, :, None] - coords[:, None], axis=-1)
     for b in range(10):  # every step goes to the nearest unvisited node
@@ -221,20 +221,20 @@ def test_bad_input_messages():
         P.direct_features(np.zeros((1, 4, 2)), np.zeros((1, 4, 2)))
     rng = np.random.default_rng(0)
     with pytest.raises(ValueError, match=r"n_train must be >= 3, got 2"):
-        P.train_bq_policy(2, 10, 5, rng)
+        P.train_bq_policy(2, 10, 5, rng=rng)
     with pytest.raises(TypeError, match=r"rng must be a numpy.random.Generator"):
-        P.train_bq_policy(5, 10, 5, 0)
+        P.train_bq_policy(5, 10, 5, rng=0)
     with pytest.raises(ValueError, match=r"min_size must be <= n_train \+ 1 = 6, got 7"):
-        P.train_direct_policy(5, 10, 5, rng, min_size=7)
-    with pytest.raises(ValueError, match=r"lr must be a finite number > 0"):
-        P.train_bq_policy(5, 10, 5, rng, lr=-1.0)
+        P.train_direct_policy(5, 10, 5, rng=rng, min_size=7)
+    with pytest.raises(ValueError, match=r"lr must be finite and > 0"):
+        P.train_bq_policy(5, 10, 5, rng=rng, lr=-1.0)
     with pytest.raises(ValueError, match=r"lr_decay must lie in \(0, 1\]"):
-        P.train_bq_policy(5, 10, 5, rng, lr_decay=0.0)
+        P.train_bq_policy(5, 10, 5, rng=rng, lr_decay=0.0)
     with pytest.raises(ValueError, match=r"instances must have shape \(n_instances, n_train, 2\)"):
-        P.train_bq_policy(5, 10, 5, rng, instances=np.zeros((10, 6, 2)))
+        P.train_bq_policy(5, 10, 5, rng=rng, instances=np.zeros((10, 6, 2)))
     with pytest.raises(TypeError, match=r"steps must be an integer"):
-        P.train_bq_policy(5, 10, 5.5, rng)
-    coords = random_euclidean_tsp(5, 3, rng)
+        P.train_bq_policy(5, 10, 5.5, rng=rng)
+    coords = random_euclidean_tsp(5, 3, rng=rng)
     with pytest.raises(ValueError, match=r"view 'direct' does not match the model \(BQPolicy"):
         P.evaluate(m, coords, "direct")
     with pytest.raises(ValueError, match=r"view must be 'bq' or 'direct' for a score function"):

@@ -90,7 +90,7 @@ def test_property_relabelling_and_reversal(n, seed):
 
 def test_batch_matches_single_and_n16_timing():
     rng = np.random.default_rng(0)
-    x = cop.random_euclidean_tsp(9, 5, rng)
+    x = cop.random_euclidean_tsp(9, 5, rng=rng)
     b = cop.solve_tsp_batch(x)
     for k in range(5):
         s = cop.solve_tsp_exact(cop.euclidean_distances(x[k]))
@@ -100,7 +100,7 @@ def test_batch_matches_single_and_n16_timing():
     assert np.array_equal(cop.tour_length(x, b.tours), b.lengths)
     import time
 
-    x16 = cop.random_euclidean_tsp(16, 4, rng)
+    x16 = cop.random_euclidean_tsp(16, 4, rng=rng)
     cop.solve_tsp_batch(x16[:1])
     t = time.perf_counter()
     cop.solve_tsp_batch(x16)
@@ -112,12 +112,12 @@ def test_batch_matches_single_and_n16_timing():
 def test_knapsack_cvrp_op_dp_equal_brute_force(seed):
     rng = np.random.default_rng(100 + seed)
     for _ in range(3):
-        k = cop.random_knapsack(int(rng.integers(1, 10)), rng)
+        k = cop.random_knapsack(int(rng.integers(1, 10)), rng=rng)
         a, b = cop.solve_knapsack_exact(k), cop.brute_force_knapsack(k)
         assert math.isclose(a.value, b.value, abs_tol=1e-12)
         assert k.weights[a.solution].sum() <= k.capacity and math.isclose(k.values[a.solution].sum(), a.value)
         c = cop.random_cvrp(
-            int(rng.integers(2, 7)), rng, capacity=int(rng.integers(3, 12)), integral=bool(rng.random() < 0.5)
+            int(rng.integers(2, 7)), rng=rng, capacity=int(rng.integers(3, 12)), integral=bool(rng.random() < 0.5)
         )
         a, b = cop.solve_cvrp_exact(c), cop.brute_force_cvrp(c)
         assert math.isclose(a.value, b.value, rel_tol=1e-12, abs_tol=1e-12)
@@ -127,7 +127,10 @@ def test_knapsack_cvrp_op_dp_equal_brute_force(seed):
         assert max(loads) <= c.capacity
         assert math.isclose(sum(c.dist[i, j] for i, j in zip(seq[:-1], seq[1:])), a.value, rel_tol=1e-12)
         o = cop.random_orienteering(
-            int(rng.integers(2, 8)), rng, budget_ratio=float(rng.uniform(0.3, 2.0)), integral=bool(rng.random() < 0.6)
+            int(rng.integers(2, 8)),
+            rng=rng,
+            budget_ratio=float(rng.uniform(0.3, 2.0)),
+            integral=bool(rng.random() < 0.6),
         )
         a, b = cop.solve_orienteering_exact(o), cop.brute_force_orienteering(o)
         assert math.isclose(a.value, b.value, abs_tol=1e-12)
@@ -232,7 +235,7 @@ def test_orienteering_nint_rounding_breaks_triangle_inequality_and_dp_stays_exac
     rng = np.random.default_rng(13)
     seen_violation = 0
     for _ in range(200):
-        o = cop.random_orienteering(int(rng.integers(3, 8)), rng, budget_ratio=float(rng.uniform(0.3, 1.2)))
+        o = cop.random_orienteering(int(rng.integers(3, 8)), rng=rng, budget_ratio=float(rng.uniform(0.3, 1.2)))
         d = o.dist
         if np.any(d[:, :, None] + d[None, :, :] < d[:, None, :]):  # d(i,k) + d(k,j) < d(i,j)
             seen_violation += 1
@@ -281,11 +284,11 @@ def test_bq_classes_inside_refinement_blocks(problem):
     rng = np.random.default_rng({"knapsack": 1, "cvrp": 2, "op": 3}[problem])
     for _ in range(3):
         if problem == "knapsack":
-            inst = cop.random_knapsack(7, rng)
+            inst = cop.random_knapsack(7, rng=rng)
         elif problem == "cvrp":
-            inst = cop.random_cvrp(5, rng, capacity=6, integral=True)
+            inst = cop.random_cvrp(5, rng=rng, capacity=6, integral=True)
         else:
-            inst = cop.random_orienteering(7, rng, budget_ratio=1.5)
+            inst = cop.random_orienteering(7, rng=rng, budget_ratio=1.5)
         D, B = cop.direct_mdp(problem, inst), cop.bq_mdp(problem, inst)
         labels = cop.bq_labels(D, B, inst)
         blocks, n_blocks = coarsest(D.mdp)
@@ -310,11 +313,11 @@ def test_bq1_lifted_bq_policy_is_optimal(problem):
         elif problem == "atsp":
             inst = rng.integers(1, 9, size=(6, 6)).astype(float)
         elif problem == "knapsack":
-            inst = cop.random_knapsack(6, rng)
+            inst = cop.random_knapsack(6, rng=rng)
         elif problem == "cvrp":
-            inst = cop.random_cvrp(5, rng, capacity=5)
+            inst = cop.random_cvrp(5, rng=rng, capacity=5)
         else:
-            inst = cop.random_orienteering(6, rng, budget_ratio=1.5, integral=False)
+            inst = cop.random_orienteering(6, rng=rng, budget_ratio=1.5, integral=False)
         kind = "tsp" if problem == "atsp" else problem
         D, B = cop.direct_mdp(kind, inst), cop.bq_mdp(kind, inst)
         labels = cop.bq_labels(D, B, inst)
@@ -334,7 +337,7 @@ def test_bq1_lifted_bq_policy_is_optimal(problem):
 def test_constructive_solver_vs_reference_and_mdp_finite_horizon():
     rng = np.random.default_rng(3)
     d = cop.euclidean_distances(rng.random((5, 2)))
-    for cm in (cop.direct_mdp("tsp", d), cop.bq_mdp("cvrp", cop.random_cvrp(5, rng, capacity=4))):
+    for cm in (cop.direct_mdp("tsp", d), cop.bq_mdp("cvrp", cop.random_cvrp(5, rng=rng, capacity=4))):
         v, pi = cop.solve_total_reward(cm)
         v_ref, pi_ref = cop.reference_total_reward(cm)
         np.testing.assert_allclose(v, v_ref, atol=1e-12)
@@ -351,7 +354,7 @@ def test_constructive_solver_vs_reference_and_mdp_finite_horizon():
 # --------------------------------------------------------------------------- learning helpers
 def test_subproblems_are_suffixes_with_expert_next_at_index_1():
     rng = np.random.default_rng(0)
-    x = cop.random_euclidean_tsp(8, 3, rng)
+    x = cop.random_euclidean_tsp(8, 3, rng=rng)
     tours = cop.solve_tsp_batch(x).tours
     subs = cop.tsp_subproblems(x, tours)
     assert [s.size for s in subs] == list(range(9, 1, -1))
@@ -377,7 +380,7 @@ def test_subproblems_are_suffixes_with_expert_next_at_index_1():
 
 def test_sample_subproblem_size_uniform():
     rng = np.random.default_rng(1)
-    sizes = [cop.sample_subproblem_size(10, rng) for _ in range(4000)]
+    sizes = [cop.sample_subproblem_size(10, rng=rng) for _ in range(4000)]
     counts = np.bincount(sizes, minlength=12)[4:]
     assert counts.size == 8 and counts.min() > 400  # 8 sizes 4..11, ~500 each
 
@@ -395,7 +398,7 @@ def _plain_nearest_neighbour(d):
 
 def test_greedy_bq_view_equals_nearest_neighbour_and_counts_calls():
     rng = np.random.default_rng(2)
-    x = cop.random_euclidean_tsp(10, 4, rng)
+    x = cop.random_euclidean_tsp(10, 4, rng=rng)
     g = cop.greedy_tsp(x, cop.nearest_neighbour_scores)
     assert g.n_calls == 9 and g.call_sizes == tuple(range(11, 2, -1))  # BQ3: sizes n+1, ..., 3
     for b in range(4):
@@ -415,7 +418,7 @@ def test_greedy_bq_view_equals_nearest_neighbour_and_counts_calls():
 
 def test_greedy_with_expert_scores_reproduces_expert():
     rng = np.random.default_rng(4)
-    x = cop.random_euclidean_tsp(7, 2, rng)
+    x = cop.random_euclidean_tsp(7, 2, rng=rng)
     tours = cop.solve_tsp_batch(x).tours
     nxt = np.empty_like(tours)
     for b in range(2):
@@ -480,7 +483,7 @@ def test_bad_input_helpers():
     with pytest.raises(TypeError, match=r"rng must be a numpy.random.Generator"):
         cop.random_euclidean_tsp(5, 2, rng=0)
     with pytest.raises(ValueError, match=r"n must be >= 1, got 0"):
-        cop.random_euclidean_tsp(0, 2, rng)
+        cop.random_euclidean_tsp(0, 2, rng=rng)
     with pytest.raises(ValueError, match=r"tour must be a permutation of range\(3\)"):
         cop.tour_length(np.ones((3, 3)), [0, 1, 1])
     with pytest.raises(TypeError, match=r"tour must be a 1-d integer array"):
@@ -512,7 +515,7 @@ def test_bad_input_helpers():
     with pytest.raises(ValueError, match=r"instances\[1\] must be non-negative"):
         cop.solve_tsp_batch(np.stack([np.ones((3, 3)), -np.ones((3, 3))]))
     with pytest.raises(ValueError, match=r"min_size must be <= n \+ 1 = 4"):
-        cop.sample_subproblem_size(3, rng, min_size=5)
+        cop.sample_subproblem_size(3, rng=rng, min_size=5)
 
 
 def test_bad_input_problems():
@@ -539,7 +542,7 @@ def test_bad_input_problems():
     with pytest.raises(ValueError, match=r"dist has n = 13 nodes"):
         cop.direct_mdp("tsp", np.ones((13, 13)))
     with pytest.raises(ValueError, match=r"constructive CVRP MDP is for small instances"):
-        cop.direct_mdp("cvrp", cop.random_cvrp(9, np.random.default_rng(0)))
+        cop.direct_mdp("cvrp", cop.random_cvrp(9, rng=np.random.default_rng(0)))
     with pytest.raises(TypeError, match=r"instance must be a KnapsackInstance"):
         cop.solve_knapsack_exact(np.ones(3))
 

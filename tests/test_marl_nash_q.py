@@ -205,7 +205,7 @@ def test_bad_input():
         nash_q(g, n_iter=1, rng=rng, step_size=1.5)
     with pytest.raises(ValueError, match=r"omega must lie in \(1/2, 1\]"):
         nash_q(g, n_iter=1, rng=rng, step_size="polynomial", omega=0.3)
-    with pytest.raises(ValueError, match=r"epsilon must be a probability in \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"epsilon must lie in \[0, 1\]"):
         nash_q(g, n_iter=1, rng=rng, mode="online", epsilon=2.0)
     with pytest.raises(ValueError, match="s0 must be a state index in 0..56"):
         nash_q(g, n_iter=1, rng=rng, mode="online", s0=57)

@@ -17,8 +17,12 @@ from __future__ import annotations
 import importlib
 import inspect
 import re
+import warnings
 
+import numpy as np
 import pytest
+
+import mdp
 
 MODULES = [
     "mdp",
@@ -40,19 +44,8 @@ KEYWORD_ONLY = ("rng", "tol", "max_iter")
 SELECTORS = ("backend", "solver", "stage_solver")
 DATA_TOL = {"mdp.attainable_tol"}  # tol is the argument being transformed
 LEGACY = {
-    # (function, rule): why it stays for now
-    (
-        "mdp.abstraction.grouped_learner",
-        "rng",
-    ): "N, T, rng positional in 40 call sites; moves with the grouping package split",
+    # (function, rule): why it stays
     ("mdp.abstraction.planted_cluster_mdp", "rng"): "rng is its only data argument",
-    ("mdp.cop.random_cvrp", "rng"): "rng positional, as in the other instance generators",
-    ("mdp.cop.random_euclidean_tsp", "rng"): "rng positional after batch",
-    ("mdp.cop.random_knapsack", "rng"): "rng positional",
-    ("mdp.cop.random_orienteering", "rng"): "rng positional",
-    ("mdp.cop.sample_subproblem_size", "rng"): "rng positional",
-    ("mdp.cop.train_bq_policy", "rng"): "rng positional after the sizes",
-    ("mdp.cop.train_direct_policy", "rng"): "rng positional after the sizes",
 }
 #: upper-case names beyond single letters that are the glossary's and the papers' symbols
 MATH_NAMES = {"Q0", "Q1", "A1", "A2", "c_R", "c_T", "eps_P", "eps_R"}
@@ -133,3 +126,38 @@ def test_old_calling_forms_still_work_with_a_warning():
         marl.shapley_value_iteration(g, stage_solver="simplex")
     with pytest.raises(TypeError, match="both"):
         mdp.linear_programming(m, backend="highs", method="highs")
+
+
+@pytest.mark.parametrize(
+    "name, args",
+    [
+        ("random_euclidean_tsp", (5, 2)),
+        ("random_knapsack", (4,)),
+        ("random_cvrp", (4,)),
+        ("random_orienteering", (4,)),
+        ("sample_subproblem_size", (6,)),
+    ],
+)
+def test_positional_rng_still_works_with_a_deprecation_warning(name, args):
+    """The COP generators made ``rng`` keyword-only (issue 23); the old call warns and agrees."""
+    import mdp.cop
+
+    fn = getattr(mdp.cop, name)
+    with pytest.warns(DeprecationWarning, match=r"write rng=\.\.\."):
+        old = fn(*args, np.random.default_rng(3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        new = fn(*args, rng=np.random.default_rng(3))
+    if isinstance(old, np.ndarray):
+        np.testing.assert_array_equal(old, new)
+    else:
+        assert repr(old) == repr(new)
+
+
+def test_grouped_learner_positional_rng_warns():
+    m = mdp.generators.random_mdp(4, 3, rng=np.random.default_rng(0), gamma=0.9)
+    g = mdp.abstraction.ActionGrouping([0, 0, 1])
+    with pytest.warns(DeprecationWarning, match="rng"):
+        old = mdp.abstraction.grouped_learner(m, g, 3, 5, np.random.default_rng(1))
+    new = mdp.abstraction.grouped_learner(m, g, 3, 5, rng=np.random.default_rng(1))
+    np.testing.assert_array_equal(old.pi_high, new.pi_high)

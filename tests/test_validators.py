@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -28,11 +30,11 @@ def test_check_real_intervals(x, interval, ok):
     if ok:
         assert check_real(x, "x", interval) == float(x)
     else:
-        with pytest.raises(
-            ValueError,
-            match=r"x must lie in "
-            + interval.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[").replace("]", r"\]"),
-        ):
+        if interval.endswith("inf)"):  # half-lines read "finite and >= 0"
+            rule = r"x must be finite and " + (">" if interval[0] == "(" else ">=")
+        else:
+            rule = r"x must lie in " + re.escape(interval)
+        with pytest.raises(ValueError, match=rule):
             check_real(x, "x", interval)
 
 
@@ -60,3 +62,38 @@ def test_check_bool():
     assert check_bool(np.bool_(True), "flag") is True
     with pytest.raises(TypeError, match="flag must be a bool, got int"):
         check_bool(1, "flag")
+
+
+def test_check_index_range_and_kind():
+    from mdp._common import ArgumentKindError
+    from mdp._validation import check_index
+
+    assert check_index(np.int64(2), "s", 3, what="state index") == 2
+    with pytest.raises(ValueError, match=r"s must be a state index in 0..2, got 3"):
+        check_index(3, "s", 3, what="state index")
+    with pytest.raises(ValueError, match=r"a must lie in 0..1, got -1"):
+        check_index(-1, "a", 2)
+    for bad in (True, 1.0, "1", None):
+        # a wrong kind is a TypeError and, for callers of the older inline checks, a ValueError
+        with pytest.raises(TypeError, match="s must be an integer state index in 0..2"):
+            check_index(bad, "s", 3, what="state index")
+        with pytest.raises(ValueError):
+            check_index(bad, "s", 3, what="state index")
+    assert issubclass(ArgumentKindError, TypeError) and issubclass(ArgumentKindError, ValueError)
+
+
+@pytest.mark.parametrize("bad", [True, "0.5", None])
+def test_scalar_kind_errors_are_both_type_and_value_errors(bad):
+    from mdp._validation import check_gamma, check_positive_int, check_tol
+
+    for fn in (
+        lambda: check_real(bad, "x"),
+        lambda: check_gamma(bad),
+        lambda: check_tol(bad),
+        lambda: check_positive_int(bad, "n"),
+        lambda: check_bool("yes", "flag"),
+    ):
+        with pytest.raises(TypeError):
+            fn()
+        with pytest.raises(ValueError):
+            fn()

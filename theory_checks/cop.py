@@ -87,10 +87,12 @@ def _instance(problem: str, n: int, rng: np.random.Generator):
     if problem == "atsp":
         return rng.integers(1, 20, size=(n, n)).astype(float)
     if problem == "knapsack":
-        return cop.random_knapsack(n, rng)
+        return cop.random_knapsack(n, rng=rng)
     if problem == "cvrp":
-        return cop.random_cvrp(n, rng, capacity=int(rng.integers(4, 10)), integral=bool(rng.random() < 0.5))
-    return cop.random_orienteering(n, rng, budget_ratio=float(rng.uniform(0.8, 2.0)), integral=bool(rng.random() < 0.7))
+        return cop.random_cvrp(n, rng=rng, capacity=int(rng.integers(4, 10)), integral=bool(rng.random() < 0.5))
+    return cop.random_orienteering(
+        n, rng=rng, budget_ratio=float(rng.uniform(0.8, 2.0)), integral=bool(rng.random() < 0.7)
+    )
 
 
 _SIZES = {"tsp": (4, 8), "atsp": (4, 7), "knapsack": (3, 8), "cvrp": (3, 6), "op": (3, 7)}

@@ -183,7 +183,7 @@ def check_ag3(instance, rng, *, n_reps: int = 500) -> CheckResult:
     conc_fail = loss_fail = 0
     worst_ratio = 0.0
     for _ in range(n_reps):
-        res = AG.grouped_learner(m, g, N, 0, rng, reward_noise="bernoulli")
+        res = AG.grouped_learner(m, g, N, 0, rng=rng, reward_noise="bernoulli")
         dP = np.abs(res.model.dense_P() - Pbar).sum(axis=2).max()
         dR = np.abs(np.asarray(res.model.R) - Rbar).max()
         conc_fail += bool(dP > bound.e_P or dR > bound.e_R)
@@ -213,7 +213,7 @@ def check_ag4(instance, rng) -> CheckResult:
     m, g = instance
     T = int(rng.integers(0, 31))
     res = AG.grouped_learner(
-        m, g, int(rng.choice([1, 10])), T, rng, reward_noise=str(rng.choice(["none", "bernoulli"]))
+        m, g, int(rng.choice([1, 10])), T, rng=rng, reward_noise=str(rng.choice(["none", "bernoulli"]))
     )
     v_hat = np.asarray(solve_exact(res.model, 1e-13).v)
     loss = float((v_hat - _values(res.model, res.pi_high)).max())
@@ -250,7 +250,7 @@ def check_ag5(instance, rng, *, budgets=(200, 2_000, 20_000), T: int = 10, delta
     for budget in budgets:
         for g in fam:
             N = max(1, budget // (S * g.n_groups))
-            res = AG.grouped_learner(m, g, N, T, rng, reward_noise=noise, v_star=v_star)
+            res = AG.grouped_learner(m, g, N, T, rng=rng, reward_noise=noise, v_star=v_star)
             b = AG.grouping_loss_bound(m, g, N, T, delta=delta, reward_noise=noise)
             parts[f"G={g.n_groups},N={N}"] = inequality(
                 "AG5",
@@ -298,7 +298,7 @@ def check_ag6(
         for bi, budget in enumerate(budgets):
             for gi, g in enumerate(fam):
                 N = max(1, budget // (m.n_states * g.n_groups))
-                res = AG.grouped_learner(m, g, N, T, gen, reward_noise="bernoulli", v_star=v_star)
+                res = AG.grouped_learner(m, g, N, T, rng=gen, reward_noise="bernoulli", v_star=v_star)
                 losses[bi, gi] += res.loss_per_state.mean() / n_replicates
                 bounds[bi, gi] += AG.grouping_loss_bound(m, g, N, T, reward_noise="bernoulli").total / n_replicates
     k_small, k_large = int(np.argmin(losses[0])), int(np.argmin(losses[-1]))

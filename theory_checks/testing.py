@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from mdp._validation import check_positive_int
 from theory_checks.core import CheckResult, Claim, get_claim
 
 __all__ = ["assert_claim"]
@@ -69,8 +70,7 @@ def assert_claim(
         results = [c.check(instance, rng=rng, threads=threads)]
     else:
         n = 1 if n is None else n
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ValueError(f"n must be a positive int (the number of random instances), got {n!r}")
+        n = check_positive_int(n, "n (a positive int: the number of random instances)")
         results = [c.check(rng, threads=threads) for _ in range(int(n))]
     bad = [r for r in results if not r.holds]
     if bad:

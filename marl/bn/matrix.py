@@ -49,11 +49,10 @@ def climbing_penalty_game(gamma: float = 0.5, *, switch_equal: float = 0.2, swit
     agents play equal action indices the state switches with probability ``switch_equal``, otherwise
     with ``switch_other`` (so the visitation depends on the policy). Uniform start."""
     from marl.bn.model import CooperativeGame
-    from mdp._validation import check_gamma
+    from mdp._validation import check_gamma, check_probability
 
     for name, p in (("switch_equal", switch_equal), ("switch_other", switch_other)):
-        if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)) or not 0 <= p <= 1:
-            raise ValueError(f"{name} must be a probability in [0, 1], got {p!r}")
+        check_probability(p, name)
     switch = np.where(np.eye(3, dtype=bool), float(switch_equal), float(switch_other))
     P = np.empty((2, 3, 3, 2))
     for s in range(2):

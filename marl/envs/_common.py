@@ -9,12 +9,13 @@ single integer index into the exported :class:`marl.MarkovGame`. Subclasses supp
 
 from __future__ import annotations
 
-import numbers
 import warnings
 
 import numpy as np
 from gymnasium import spaces
 from pettingzoo import ParallelEnv
+
+from mdp._validation import check_index, check_positive_int, check_real
 
 __all__ = [
     "TwoPlayerParallelEnv",
@@ -31,11 +32,7 @@ def check_max_cycles(max_cycles, name: str = "max_cycles"):
     """``None`` (never truncate) or an integer ``>= 1``."""
     if max_cycles is None:
         return None
-    if isinstance(max_cycles, bool) or not isinstance(max_cycles, (numbers.Integral, np.integer)):
-        raise TypeError(f"{name} must be a positive integer or None, got {type(max_cycles).__name__}")
-    if int(max_cycles) < 1:
-        raise ValueError(f"{name} must be >= 1 (or None for no truncation), got {int(max_cycles)}")
-    return int(max_cycles)
+    return check_positive_int(max_cycles, name)
 
 
 def check_render_mode(render_mode):
@@ -51,12 +48,7 @@ def check_choice(value, name: str, choices):
 
 
 def check_probability(p, name: str):
-    if isinstance(p, bool) or not isinstance(p, numbers.Real):
-        raise TypeError(f"{name} must be a real number in [0, 1), got {type(p).__name__}")
-    p = float(p)
-    if not (0.0 <= p < 1.0):
-        raise ValueError(f"{name} must lie in [0, 1), got {p}")
-    return p
+    return check_real(p, name, "[0, 1)")
 
 
 class TwoPlayerParallelEnv(ParallelEnv):
@@ -117,9 +109,7 @@ class TwoPlayerParallelEnv(ParallelEnv):
         self._s = int(self._sample_start(self._rng))
         if options is not None and "state" in options:
             s = options["state"]
-            if isinstance(s, bool) or not isinstance(s, (numbers.Integral, np.integer)) or not 0 <= s < self.n_states:
-                raise ValueError(f"options['state'] must be a state index in 0..{self.n_states - 1}, got {s!r}")
-            self._s = int(s)
+            self._s = check_index(s, "options['state']", self.n_states, what="state index")
         obs = {a: self._observe(self._s, a) for a in self.agents}
         infos = {a: {"state": self._s} for a in self.agents}
         return obs, infos
@@ -131,12 +121,7 @@ class TwoPlayerParallelEnv(ParallelEnv):
         n = self._action_spaces[agent].n
         if isinstance(a, np.ndarray) and a.shape == ():
             a = a.item()
-        if isinstance(a, bool) or not isinstance(a, (numbers.Integral, np.integer)):
-            raise TypeError(f"action of {agent!r} must be an integer in 0..{n - 1}, got {a!r}")
-        a = int(a)
-        if not 0 <= a < n:
-            raise ValueError(f"action of {agent!r} must lie in 0..{n - 1}, got {a}")
-        return a
+        return check_index(a, f"action of {agent!r}", n)
 
     def step(self, actions):
         if self._s is None:

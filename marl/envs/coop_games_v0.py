@@ -22,7 +22,6 @@ default), so a policy trained on the environment can be evaluated exactly.
 
 from __future__ import annotations
 
-import numbers
 import warnings
 from typing import ClassVar
 
@@ -33,6 +32,7 @@ from pettingzoo.utils import parallel_to_aec
 
 from marl.envs._common import check_choice, check_max_cycles, check_render_mode
 from mdp._common import draw_vector
+from mdp._validation import check_index
 
 __all__ = ["GAMES", "env", "get_game", "model", "parallel_env", "raw_env"]
 
@@ -129,11 +129,7 @@ class raw_parallel_env(ParallelEnv):
             if isinstance(a, np.ndarray) and a.shape == ():
                 a = a.item()
             n = self._action_spaces[agent].n
-            if isinstance(a, bool) or not isinstance(a, (numbers.Integral, np.integer)):
-                raise TypeError(f"action of {agent!r} must be an integer in 0..{n - 1}, got {a!r}")
-            if not 0 <= int(a) < n:
-                raise ValueError(f"action of {agent!r} must lie in 0..{n - 1}, got {int(a)}")
-            acts.append(int(a))
+            acts.append(check_index(a, f"action of {agent!r}", n))
         j = int(np.ravel_multi_index(tuple(acts), self._game.n_actions))
         r = float(self._R[self._s, j]) + 0.0
         self._s = self._draw(self._P[self._s, j], self._rng.random())

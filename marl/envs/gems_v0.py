@@ -31,6 +31,7 @@ from gymnasium import spaces
 from pettingzoo.utils import parallel_to_aec
 
 from marl.envs._common import TwoPlayerParallelEnv, check_probability
+from mdp._validation import check_index
 
 __all__ = [
     "ACTIONS",
@@ -75,9 +76,7 @@ def state_index(pos0, pos1) -> int:
 
 def decode_state(s):
     """``((x0, y0), (x1, y1))`` of joint state ``s``."""
-    if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or not 0 <= int(s) < N_STATES:
-        raise ValueError(f"s must be a state index in 0..{N_STATES - 1}, got {s!r}")
-    c0, c1 = divmod(int(s), N_CELLS)
+    c0, c1 = divmod(check_index(s, "s", N_STATES, what="state index"), N_CELLS)
     return (c0 % SIZE, c0 // SIZE), (c1 % SIZE, c1 // SIZE)
 
 

@@ -52,6 +52,7 @@ from gymnasium import spaces
 from pettingzoo.utils import parallel_to_aec
 
 from marl.envs._common import TwoPlayerParallelEnv, check_choice, check_probability
+from mdp._validation import check_index, check_positive_int
 
 __all__ = ["ACTIONS", "model", "raw_env", "parallel_env", "env"]
 
@@ -60,11 +61,7 @@ _DELTA = ((0, -1), (0, 1), (1, 0), (-1, 0), (0, 0))
 
 
 def _check_size(v, name):
-    if isinstance(v, bool) or not isinstance(v, (numbers.Integral, np.integer)):
-        raise TypeError(f"{name} must be an integer >= 2, got {type(v).__name__}")
-    if int(v) < 2:
-        raise ValueError(f"{name} must be >= 2 (grid size), got {int(v)}")
-    return int(v)
+    return check_positive_int(v, name, minimum=2)
 
 
 def _check_cell(c, name, width, height):
@@ -304,9 +301,7 @@ class raw_env(TwoPlayerParallelEnv):
 
     def decode_state(self, s):
         """``((x_p, y_p), (x_e, y_e))`` of state index ``s``."""
-        if isinstance(s, bool) or not isinstance(s, (numbers.Integral, np.integer)) or not 0 <= int(s) < self.n_states:
-            raise ValueError(f"s must be a state index in 0..{self.n_states - 1}, got {s!r}")
-        return self._layout.decode(int(s))
+        return self._layout.decode(check_index(s, "s", self.n_states, what="state index"))
 
     @property
     def start_states(self) -> np.ndarray:

@@ -61,6 +61,7 @@ from gymnasium import spaces
 from pettingzoo.utils import parallel_to_aec
 
 from marl.envs._common import TwoPlayerParallelEnv, check_choice, check_probability
+from mdp._validation import check_index
 
 __all__ = [
     "WIDTH",
@@ -124,9 +125,7 @@ def _decode(s):
 
 def decode_state(s) -> tuple[tuple[int, int], tuple[int, int], int]:
     """``((x_A, y_A), (x_B, y_B), ball)`` of state index ``s`` (inverse of :func:`state_index`)."""
-    if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or not 0 <= int(s) < N_STATES:
-        raise ValueError(f"s must be a state index in 0..{N_STATES - 1}, got {s!r}")
-    ca, cb, ball = _decode(int(s))
+    ca, cb, ball = _decode(check_index(s, "s", N_STATES, what="state index"))
     return (ca % WIDTH, ca // WIDTH), (cb % WIDTH, cb // WIDTH), ball
 
 

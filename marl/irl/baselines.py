@@ -17,7 +17,6 @@ actions), as ``docs/papers/mamql.md`` explains.
 
 from __future__ import annotations
 
-import numbers
 import warnings
 
 import numpy as np
@@ -31,7 +30,7 @@ from marl.irl.equilibrium import (
 )
 from marl.irl.inverse import check_demonstrations, check_occupancy
 from mdp._common import ConvergenceWarning, result
-from mdp._validation import check_positive_int
+from mdp._validation import check_positive_int, check_real
 from mdp.model import TabularMDP
 from mdp.solvers.soft_value_iteration import check_lam, soft_value_iteration
 
@@ -135,8 +134,7 @@ def adversarial_irl(
     game = require_game(game)
     lam = check_lam(lam)
     n_iter = check_positive_int(n_iter, "n_iter")
-    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not (np.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr must be finite and > 0, got {lr!r}")
+    check_real(lr, "lr", "(0, inf)")
     record_every = check_positive_int(record_every, "record_every", minimum=0)
     mu = check_mu0(mu0, game.n_states)
     rho_e = expert_marginals(game, data)

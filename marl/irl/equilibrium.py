@@ -19,7 +19,6 @@ Conventions: player 0 is the row player (actions ``A1``), player 1 the column pl
 
 from __future__ import annotations
 
-import numbers
 import warnings
 
 import numpy as np
@@ -29,7 +28,7 @@ import scipy.sparse.linalg as spla
 from marl.model import MarkovGame, check_stationary_strategy
 from mdp._common import ConvergenceWarning, result
 from mdp._common.sampling import draw_rows
-from mdp._validation import as_float_array, check_positive_int, check_rng, check_tol
+from mdp._validation import as_float_array, check_index, check_positive_int, check_real, check_rng, check_tol
 from mdp.model import TabularMDP
 from mdp.solvers.soft_value_iteration import (
     check_lam,
@@ -65,9 +64,7 @@ def require_game(game, name: str = "game") -> MarkovGame:
 
 
 def check_player(i, name: str = "i") -> int:
-    if isinstance(i, bool) or not isinstance(i, (numbers.Integral, np.integer)) or int(i) not in (0, 1):
-        raise ValueError(f"{name} must be a player index 0 or 1, got {i!r}")
-    return int(i)
+    return check_index(i, name, 2, what="player index")
 
 
 def check_profile(game: MarkovGame, policies, name: str = "policies"):
@@ -224,9 +221,7 @@ def logit_equilibrium(
     """
     game = require_game(game)
     lam = check_lam(lam)
-    if isinstance(damping, bool) or not isinstance(damping, numbers.Real) or not 0.0 < float(damping) <= 1.0:
-        raise ValueError(f"damping must be a number in (0, 1], got {damping!r}")
-    eta = float(damping)
+    eta = check_real(damping, "damping", "(0, 1]")
     tol = check_tol(tol)
     max_iter = check_positive_int(max_iter, "max_iter")
     S, (A1, A2) = game.n_states, game.n_actions

@@ -24,7 +24,6 @@ inverse soft Bellman operator (:func:`recover_reward`) and is identified only up
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 from numba import njit
@@ -38,7 +37,7 @@ from marl.irl.equilibrium import (
 )
 from marl.model import check_stationary_strategy
 from mdp._common import result
-from mdp._validation import as_float_array, check_gamma, check_positive_int, check_tol
+from mdp._validation import as_float_array, check_gamma, check_positive_int, check_real, check_tol
 from mdp.model import TabularMDP
 from mdp.solvers.soft_value_iteration import check_lam, softmax_policy
 
@@ -435,9 +434,7 @@ class MAMQLResult:
 def _check_phi_alpha(phi, alpha):
     if phi not in ("chi2", "linear"):
         raise ValueError(f"phi must be 'chi2' or 'linear', got {phi!r}")
-    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not (np.isfinite(alpha) and alpha > 0):
-        raise ValueError(f"alpha (chi2 regulariser weight) must be finite and > 0, got {alpha!r}")
-    return float(alpha)
+    return check_real(alpha, "alpha (chi2 regulariser weight)", "(0, inf)")
 
 
 def _preconditioner(terms, S, A, gamma):

@@ -40,7 +40,16 @@ from marl.model import MarkovGame, check_stationary_strategy
 from mdp._common import result
 from mdp._common.sampling import cumulative_rows
 from mdp._common.sampling import draw_csr as _draw
-from mdp._validation import as_float_array, check_positive_int, check_progress, check_rng, progress_chunk
+from mdp._validation import (
+    as_float_array,
+    check_index,
+    check_positive_int,
+    check_probability,
+    check_progress,
+    check_real,
+    check_rng,
+    progress_chunk,
+)
 
 __all__ = ["MinimaxQResult", "minimax_q", "reference_minimax_q"]
 
@@ -242,15 +251,10 @@ def _parse_step(step_size, decay):
         if step_size == "polynomial":
             return 0, 0.0, "polynomial"
         if step_size == "littman":
-            if isinstance(decay, bool) or not isinstance(decay, numbers.Real) or not (0.0 < float(decay) <= 1.0):
-                raise ValueError(f"decay must be a real number in (0, 1], got {decay!r}")
-            return 1, float(decay), f"littman(decay={float(decay):g})"
+            decay = check_real(decay, "decay", "(0, 1]")
+            return 1, decay, f"littman(decay={decay:g})"
         raise ValueError(f"step_size must be 'polynomial', 'littman' or a float in (0, 1], got {step_size!r}")
-    if isinstance(step_size, bool) or not isinstance(step_size, numbers.Real):
-        raise TypeError(f"step_size must be a string or a float, got {type(step_size).__name__}")
-    c = float(step_size)
-    if not (0.0 < c <= 1.0):
-        raise ValueError(f"a constant step_size must lie in (0, 1], got {c}")
+    c = check_real(step_size, "constant step_size", "(0, 1]")
     return 2, c, f"constant({c:g})"
 
 
@@ -322,9 +326,7 @@ def minimax_q(
     rng = check_rng(rng)
     progress = check_progress(progress)
     kind, const, label = _parse_step(step_size, decay)
-    if isinstance(omega, bool) or not isinstance(omega, numbers.Real) or not (0.5 < float(omega) <= 1.0):
-        raise ValueError(f"omega must be a real number in (1/2, 1], got {omega!r}")
-    omega = float(omega)
+    omega = check_real(omega, "omega", "(1/2, 1]")
     if kind == 0:
         label = f"polynomial(omega={omega:g})"
     if mode not in ("synchronous", "online"):
@@ -370,10 +372,8 @@ def minimax_q(
         run(step, S * A1 * A2, max(1, _CHUNK_FLOATS // (S * A1 * A2)))
         n_samples = n_iter * S * A1 * A2
     else:
-        if isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real) or not (0.0 <= float(epsilon) <= 1.0):
-            raise ValueError(f"epsilon must be a real number in [0, 1], got {epsilon!r}")
-        if isinstance(s0, bool) or not isinstance(s0, (numbers.Integral, np.integer)) or not (0 <= int(s0) < S):
-            raise ValueError(f"s0 must be a state index in [0, {S}), got {s0!r}")
+        check_probability(epsilon, "epsilon")
+        check_index(s0, "s0", S, what="state index")
         if (
             isinstance(reset_prob, bool)
             or not isinstance(reset_prob, numbers.Real)

@@ -52,15 +52,21 @@ Known failure modes
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from mdp._common import result
 from mdp._common.results import renamed_field
 from mdp._common.sampling import draw_rows as _draw_many
 from mdp._common.sampling import draw_vector as _draw_from
-from mdp._validation import as_float_array, check_positive_int, check_progress, check_rng
+from mdp._validation import (
+    as_float_array,
+    check_index,
+    check_positive_int,
+    check_probability,
+    check_progress,
+    check_real,
+    check_rng,
+)
 
 __all__ = ["NashQResult", "nash_q", "stage_equilibrium"]
 
@@ -157,11 +163,7 @@ def _parse_step(step_size, omega):
                 raise ValueError(f"omega must lie in (1/2, 1] for polynomial step sizes, got {omega}")
             return f"polynomial(omega={omega})", lambda k: 1.0 / (k + 1.0) ** omega
         raise ValueError(f"step_size must be 'count', 'polynomial' or a float in (0, 1], got {step_size!r}")
-    if isinstance(step_size, bool) or not isinstance(step_size, numbers.Real):
-        raise TypeError(f"step_size must be a string or a float, got {type(step_size).__name__}")
-    c = float(step_size)
-    if not 0.0 < c <= 1.0:
-        raise ValueError(f"a constant step_size must lie in (0, 1], got {c}")
+    c = check_real(step_size, "constant step_size", "(0, 1]")
     return f"constant({c})", lambda k: c
 
 
@@ -226,12 +228,10 @@ def nash_q(
     if mode not in ("synchronous", "online"):
         raise ValueError(f"mode must be 'synchronous' or 'online', got {mode!r}")
     label, alpha_of = _parse_step(step_size, float(omega))
-    if isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real) or not 0.0 <= float(epsilon) <= 1.0:
-        raise ValueError(f"epsilon must be a probability in [0, 1], got {epsilon!r}")
+    check_probability(epsilon, "epsilon")
     S = game.n_states
     A1, A2 = game.n_actions
-    if isinstance(s0, bool) or not isinstance(s0, (numbers.Integral, np.integer)) or not 0 <= int(s0) < S:
-        raise ValueError(f"s0 must be a state index in 0..{S - 1}, got {s0!r}")
+    check_index(s0, "s0", S, what="state index")
     if Q0 is None:
         Q = np.zeros((2, S, A1, A2))
     else:

@@ -7,17 +7,18 @@ import from here; users import the public names that ``mdp`` and ``marl`` re-exp
   read-only), :func:`frozen`, :class:`Deferred`;
 * :mod:`mdp._common.sampling` -- inverse-CDF categorical draws (numba and numpy);
 * :mod:`mdp._common.numerics` -- float64 constants of the certificates and the stall tracker;
-* :mod:`mdp._common.exceptions` -- :class:`ConvergenceWarning`.
+* :mod:`mdp._common.exceptions` -- :class:`ConvergenceWarning`, :class:`ArgumentKindError`.
 
 Argument checks live beside them in :mod:`mdp._validation`.
 """
 
-from mdp._common.exceptions import ConvergenceWarning
+from mdp._common.exceptions import ArgumentKindError, ConvergenceWarning
 from mdp._common.numerics import UNDERFLOW, UNIT_ROUNDOFF, VALUE_LIMIT, StallTracker
 from mdp._common.results import Deferred, frozen, result
 from mdp._common.sampling import cumulative_rows, draw_csr, draw_rows, draw_vector
 
 __all__ = [
+    "ArgumentKindError",
     "ConvergenceWarning",
     "Deferred",
     "StallTracker",

@@ -34,7 +34,7 @@ import numpy as np
 from numba import njit
 
 from mdp._common import result
-from mdp._validation import check_positive_int, check_rng
+from mdp._validation import check_open_unit, check_positive_int, check_rng
 from mdp.agnostic.model import LayeredMDP, check_policy_table
 
 __all__ = [
@@ -120,12 +120,7 @@ def _require_model(model):
 
 
 def _check_unit(x, name):
-    if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a real number in (0, 1), got {type(x).__name__}")
-    x = float(x)
-    if not (0.0 < x < 1.0):
-        raise ValueError(f"{name} must lie in (0, 1), got {x}")
-    return x
+    return check_open_unit(x, name)
 
 
 def required_trees(n_policies: int, eps: float, delta: float) -> int:

@@ -39,7 +39,6 @@ Torch is imported by this module only; ``import mdp.cop`` never imports it.
 from __future__ import annotations
 
 import contextlib
-import numbers
 import time
 
 import numpy as np
@@ -47,8 +46,9 @@ import torch
 from torch import nn
 
 from mdp._common import result
+from mdp._common.deprecation import migrate_signature
 from mdp._common.results import renamed_names
-from mdp._validation import as_float_array, check_positive_int, check_rng
+from mdp._validation import as_float_array, check_positive_int, check_real, check_rng
 
 __all__ = [
     "BQPolicy",
@@ -278,8 +278,7 @@ def _check_training_args(n_train, n_instances, steps, batch_size, lr, threads, m
     min_size = check_positive_int(min_size, "min_size", minimum=3)
     if min_size > n_train + 1:
         raise ValueError(f"min_size must be <= n_train + 1 = {n_train + 1}, got {min_size}")
-    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not np.isfinite(lr) or lr <= 0:
-        raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
+    check_real(lr, "lr", "(0, inf)")
     rng = check_rng(rng)
     if instances is not None:
         coords = as_float_array(instances, "instances")
@@ -297,7 +296,7 @@ def _labelled_data(n_train, n_instances, rng, coords):
     from mdp.cop.tsp import random_euclidean_tsp, solve_tsp_batch
 
     if coords is None:
-        coords = random_euclidean_tsp(n_train, n_instances, rng)
+        coords = random_euclidean_tsp(n_train, n_instances, rng=rng)
     t0 = time.perf_counter()
     tours = solve_tsp_batch(coords, kind="coords").tours
     return coords, np.asarray(tours), time.perf_counter() - t0
@@ -351,8 +350,7 @@ def _train(
     n_train, n_instances, steps, batch_size, lr, threads, min_size, rng, coords = _check_training_args(
         n_train, n_instances, steps, batch_size, lr, threads, min_size, rng, instances
     )
-    if isinstance(lr_decay, bool) or not isinstance(lr_decay, numbers.Real) or not 0 < lr_decay <= 1:
-        raise ValueError(f"lr_decay must lie in (0, 1], got {lr_decay!r}")
+    check_real(lr_decay, "lr_decay", "(0, 1]")
     _check_arch(d_model, n_heads, n_layers, d_ff)
     coords, tours, label_seconds = _labelled_data(n_train, n_instances, rng, coords)
     seed = int(rng.integers(2**31 - 1))
@@ -369,7 +367,7 @@ def _train(
         bs = min(batch_size, n_instances)
         model.train()
         for k in range(steps):
-            L = sample_subproblem_size(n_train, rng, min_size=min_size)
+            L = sample_subproblem_size(n_train, rng=rng, min_size=min_size)
             idx = torch.from_numpy(rng.choice(n_instances, size=bs, replace=False))
             if view == "bq":
                 x = data[L][idx]
@@ -434,12 +432,13 @@ _TRAIN_DOC = """
 """
 
 
+@migrate_signature(was_positional=("rng",))
 def train_bq_policy(
     n_train: int = 10,
     n_instances: int = 2000,
     steps: int = 1000,
-    rng=None,
     *,
+    rng,
     batch_size: int = 256,
     lr: float = 2e-3,
     lr_decay: float = 0.1,
@@ -470,12 +469,13 @@ def train_bq_policy(
     )
 
 
+@migrate_signature(was_positional=("rng",))
 def train_direct_policy(
     n_train: int = 10,
     n_instances: int = 2000,
     steps: int = 1000,
-    rng=None,
     *,
+    rng,
     batch_size: int = 256,
     lr: float = 2e-3,
     lr_decay: float = 0.1,

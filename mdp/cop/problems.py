@@ -38,6 +38,7 @@ import numpy as np
 from numba import njit
 
 from mdp._common import frozen, result
+from mdp._common.deprecation import migrate_signature
 from mdp._validation import as_float_array, check_positive_int, check_rng
 from mdp.cop.tsp import check_dist
 
@@ -185,8 +186,9 @@ class COPSolution:
     method: str
 
 
+@migrate_signature(was_positional=("rng",))
 def random_knapsack(
-    n: int, rng: np.random.Generator, *, max_weight: int = 10, capacity_ratio: float = 0.5
+    n: int, *, rng: np.random.Generator, max_weight: int = 10, capacity_ratio: float = 0.5
 ) -> KnapsackInstance:
     """Weights uniform in ``1..max_weight``, values uniform in ``[0, 1)``, capacity ``ratio * sum(w)`` (floored)."""
     n = check_positive_int(n, "n")
@@ -195,10 +197,11 @@ def random_knapsack(
     return KnapsackInstance(w, rng.random(n), int(capacity_ratio * w.sum()))
 
 
+@migrate_signature(was_positional=("rng",))
 def random_cvrp(
     n: int,
-    rng: np.random.Generator,
     *,
+    rng: np.random.Generator,
     capacity: int = 10,
     max_demand: int = 5,
     integral: bool = False,
@@ -220,8 +223,9 @@ def random_cvrp(
     return CVRPInstance(d, q, capacity)
 
 
+@migrate_signature(was_positional=("rng",))
 def random_orienteering(
-    n: int, rng: np.random.Generator, *, scale: float = 10.0, budget_ratio: float = 0.5, integral: bool = True
+    n: int, *, rng: np.random.Generator, scale: float = 10.0, budget_ratio: float = 0.5, integral: bool = True
 ) -> OrienteeringInstance:
     """``n`` nodes uniform in the unit square, prizes in ``[0, 1)``, distances ``nint(scale * euclid)``
     (``integral``; else unrounded), budget ``budget_ratio * 2 * max_j d(0, j)`` (floored when integral)."""

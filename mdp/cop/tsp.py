@@ -27,6 +27,7 @@ import numpy as np
 from numba import njit
 
 from mdp._common import result
+from mdp._common.deprecation import migrate_signature
 from mdp._validation import as_float_array, check_positive_int, check_rng
 
 __all__ = [
@@ -362,7 +363,8 @@ def euclidean_distances(coords) -> np.ndarray:
     return np.sqrt(np.einsum("...k,...k->...", diff, diff))
 
 
-def random_euclidean_tsp(n: int, batch: int | None = None, rng: np.random.Generator | None = None) -> np.ndarray:
+@migrate_signature(was_positional=("rng",))
+def random_euclidean_tsp(n: int, batch: int | None = None, *, rng: np.random.Generator) -> np.ndarray:
     """Uniform random points in the unit square: ``(batch, n, 2)`` (or ``(n, 2)`` when ``batch`` is None).
 
     The standard random TSP distribution of the neural-CO literature (Kool et al. 2019; BQ-NCO).
@@ -451,7 +453,8 @@ def tsp_subproblems(coords, tour, size: int | None = None):
     return SubProblems(nodes=nodes, coords=sub, size=L)
 
 
-def sample_subproblem_size(n: int, rng: np.random.Generator, *, min_size: int = 4) -> int:
+@migrate_signature(was_positional=("rng",))
+def sample_subproblem_size(n: int, *, rng: np.random.Generator, min_size: int = 4) -> int:
     """``L ~ Uniform{min_size, ..., n + 1}`` (one size per minibatch, as in BQ-NCO's training)."""
     n = check_positive_int(n, "n")
     rng = check_rng(rng)

@@ -25,15 +25,22 @@ chunks, in the same order as the numpy twins, so kernel and twin agree to round-
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 from numba import njit
 
 from mdp._common import result
 from mdp._common.sampling import cumulative_rows
 from mdp._common.sampling import draw_csr as _draw
-from mdp._validation import as_float_array, check_positive_int, check_progress, check_rng, progress_chunk
+from mdp._validation import (
+    as_float_array,
+    check_index,
+    check_positive_int,
+    check_probability,
+    check_progress,
+    check_real,
+    check_rng,
+    progress_chunk,
+)
 from mdp._validation import check_mdp as require_mdp
 
 __all__ = ["QLearningResult", "q_learning", "reference_q_learning"]
@@ -212,12 +219,7 @@ def _parse_step(step_size):
                 f"step_size must be 'rescaled-linear', 'polynomial' or a float in (0, 1], got {step_size!r}"
             )
         return _KINDS[step_size], 0.0
-    if isinstance(step_size, bool) or not isinstance(step_size, numbers.Real):
-        raise TypeError(f"step_size must be a string or a float, got {type(step_size).__name__}")
-    c = float(step_size)
-    if not (0.0 < c <= 1.0):
-        raise ValueError(f"a constant step_size must lie in (0, 1], got {c}")
-    return 2, c
+    return 2, check_real(step_size, "constant step_size", "(0, 1]")
 
 
 def q_learning(
@@ -279,9 +281,7 @@ def q_learning(
     rng = check_rng(rng)
     progress = check_progress(progress)
     kind, const = _parse_step(step_size)
-    if isinstance(omega, bool) or not isinstance(omega, numbers.Real) or not (0.5 < float(omega) <= 1.0):
-        raise ValueError(f"omega must be a real number in (1/2, 1], got {omega!r}")
-    omega = float(omega)
+    omega = check_real(omega, "omega", "(1/2, 1]")
     if mode not in ("synchronous", "online"):
         raise ValueError(f"mode must be 'synchronous' or 'online', got {mode!r}")
     S, A = m.n_states, m.n_actions
@@ -310,10 +310,8 @@ def q_learning(
                 progress(t, n_iter)
         n_samples = n_iter * S * A
     else:
-        if isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real) or not (0.0 <= float(epsilon) <= 1.0):
-            raise ValueError(f"epsilon must be a real number in [0, 1], got {epsilon!r}")
-        if isinstance(s0, bool) or not isinstance(s0, (numbers.Integral, np.integer)) or not (0 <= int(s0) < S):
-            raise ValueError(f"s0 must be a state index in [0, {S}), got {s0!r}")
+        check_probability(epsilon, "epsilon")
+        check_index(s0, "s0", S, what="state index")
         counts = np.zeros((S, A), dtype=np.int64)
         s = int(s0)
         chunk = progress_chunk(max(1, _CHUNK_FLOATS // 3), n_iter, progress)

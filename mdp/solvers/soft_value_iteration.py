@@ -25,7 +25,6 @@ Used by :mod:`marl.irl` (marginal soft critics, logit equilibria, MAMQL); see
 from __future__ import annotations
 
 import math
-import numbers
 import warnings
 
 import numpy as np
@@ -34,7 +33,7 @@ from numba import njit
 from mdp._common import ConvergenceWarning, result
 from mdp._common import bellman as K
 from mdp._common.numerics import UNDERFLOW, UNIT_ROUNDOFF, VALUE_LIMIT
-from mdp._validation import check_policy, check_positive_int, check_tol
+from mdp._validation import check_policy, check_positive_int, check_real, check_tol
 from mdp.model import TabularMDP
 from mdp.solvers._core import (
     backup_rounding,
@@ -62,12 +61,7 @@ __all__ = [
 
 def check_lam(lam, name: str = "lam") -> float:
     """Return the inverse temperature ``lam`` as a positive finite float."""
-    if isinstance(lam, bool) or not isinstance(lam, numbers.Real):
-        raise TypeError(f"{name} (inverse temperature) must be a real number, got {type(lam).__name__}")
-    x = float(lam)
-    if not (np.isfinite(x) and x > 0):
-        raise ValueError(f"{name} (inverse temperature) must be finite and > 0, got {x}")
-    return x
+    return check_real(lam, f"{name} (inverse temperature)", "(0, inf)")
 
 
 def softmax_policy(q: np.ndarray, lam: float) -> np.ndarray:

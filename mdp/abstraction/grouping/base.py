@@ -3,12 +3,10 @@
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from mdp._common import frozen
-from mdp._validation import as_float_array, check_positive_int
+from mdp._validation import as_float_array, check_index, check_open_unit, check_positive_int
 from mdp.model import TabularMDP
 
 _MU_ATOL = 1e-8
@@ -142,9 +140,7 @@ class ActionGrouping:
 
     def members(self, i: int) -> np.ndarray:
         """Actions of group ``i`` in increasing order."""
-        if isinstance(i, bool) or not isinstance(i, (numbers.Integral, np.integer)) or not 0 <= int(i) < self._G:
-            raise ValueError(f"group index must be an integer in [0, {self._G}), got {i!r}")
-        return self._members[int(i)]
+        return self._members[check_index(i, "group index", self._G)]
 
     @property
     def groups(self) -> tuple:
@@ -278,12 +274,7 @@ def _require_grouping(grouping, m: TabularMDP, name: str = "grouping") -> Action
 
 
 def _check_delta(delta) -> float:
-    if isinstance(delta, bool) or not isinstance(delta, numbers.Real):
-        raise TypeError(f"delta must be a real number, got {type(delta).__name__}")
-    d = float(delta)
-    if not (0.0 < d < 1.0):
-        raise ValueError(f"delta must lie in the open interval (0, 1), got {d}")
-    return d
+    return check_open_unit(delta, "delta")
 
 
 _REWARD_NOISE = ("none", "bernoulli")

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
 from mdp._common import result
 from mdp._validation import check_mdp as require_mdp
-from mdp._validation import check_positive_int
+from mdp._validation import check_positive_int, check_real
 from mdp.abstraction.grouping.base import (
     _check_delta,
     _check_nonneg_int,
@@ -147,12 +146,7 @@ def grouping_loss_bound(
 
 
 def _check_eps(x, name: str) -> float:
-    if isinstance(x, bool) or not isinstance(x, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(x).__name__}")
-    x = float(x)
-    if not np.isfinite(x) or x < 0:
-        raise ValueError(f"{name} must be finite and >= 0, got {x}")
-    return x
+    return check_real(x, name, "[0, inf)")
 
 
 def _bound(S, G, gamma, span, rmax, eps_P, eps_R, N, T, delta, obs_width=None) -> GroupingLossBound:

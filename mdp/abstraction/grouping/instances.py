@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-from mdp._validation import check_positive_int, check_rng
+from mdp._validation import check_positive_int, check_probability, check_rng
 from mdp.abstraction.grouping.base import ActionGrouping
 from mdp.model import TabularMDP
 
@@ -55,9 +53,7 @@ def planted_cluster_mdp(
     k = check_positive_int(cluster_size, "cluster_size")
     alpha = check_tol(alpha, "alpha")
     gamma = check_gamma(gamma)
-    if isinstance(sigma, bool) or not isinstance(sigma, numbers.Real) or not 0.0 <= float(sigma) <= 1.0:
-        raise ValueError(f"sigma must be a number in [0, 1], got {sigma!r}")
-    sigma = float(sigma)
+    sigma = check_probability(sigma, "sigma")
     A = C * k
 
     def dirichlet(shape):

@@ -8,6 +8,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from mdp._common import result
+from mdp._common.deprecation import migrate_signature
 from mdp._validation import as_float_array, check_positive_int, check_rng
 from mdp._validation import check_mdp as require_mdp
 from mdp.abstraction import _grouping_kernels as K
@@ -135,8 +136,9 @@ def _v_star(m: TabularMDP) -> np.ndarray:
     return np.asarray(policy_iteration(m).v)
 
 
+@migrate_signature(was_positional=("rng",))
 def grouped_learner(
-    m, grouping, N, T, rng=None, *, reward_noise: str = "none", true_loss: bool = False, v_star=None
+    m, grouping, N, T, *, rng, reward_noise: str = "none", true_loss: bool = False, v_star=None
 ) -> GroupedLearnerResult:
     """Learn over groups with a generative model (``docs/papers/action_grouping.md``, the paper's Algorithm 1).
 
@@ -177,7 +179,7 @@ def grouped_learner(
     >>> import numpy as np
     >>> from mdp.abstraction import planted_cluster_mdp
     >>> m, clusters = planted_cluster_mdp(np.random.default_rng(0), sigma=0.05)
-    >>> res = grouped_learner(m, clusters, 200, 100, np.random.default_rng(1), true_loss=True)
+    >>> res = grouped_learner(m, clusters, 200, 100, rng=np.random.default_rng(1), true_loss=True)
     >>> res.n_samples, res.policy.shape, bool(res.loss < 0.5)
     (8000, (10, 64), True)
     """
