@@ -46,6 +46,7 @@ from mdp._validation import as_float_array, check_open_unit, check_positive_int,
 from mdp.pomdp.model import (
     POMDP,
     ModelClass,
+    _check_stochastic,
     _validate_parts,
     action_sequences,
     check_trajectories,
@@ -101,10 +102,13 @@ class FactoredClass:
             raise ValueError("emissions is an empty class (M_O = 0); a factored class needs at least one emission")
         if Ts.shape[0] == 0:
             raise ValueError("transitions is an empty class (M_T = 0); a factored class needs at least one transition")
-        for i in range(Es.shape[0]):
-            _validate_parts(Ts[0], Es[i], rho0, horizon, prefix=f"emissions[{i}]: ")
-        for j in range(Ts.shape[0]):
-            _validate_parts(Ts[j], Es[0], rho0, horizon, prefix=f"transitions[{j}]: ")
+        if Ts.shape[2] != Ts.shape[3] or Es.shape[1] != Ts.shape[2]:
+            raise ValueError(
+                f"emissions (M_O, S, O) and transitions (M_T, A, S, S) must share S, got {Es.shape} and {Ts.shape}"
+            )
+        _check_stochastic(Es, "emissions", "rows emissions[i, s, :]")
+        _check_stochastic(Ts, "transitions", "rows transitions[j, a, s, :]")
+        _validate_parts(Ts[0], Es[0], rho0, horizon)
         self.emissions = Es
         self.transitions = Ts
         self.rho0 = as_float_array(rho0, "rho0", ndim=1)
