@@ -65,7 +65,10 @@ def test_mt2_fails_on_the_product_class():
     fc, N = P.random_factored_class(3, 2, 2, 2, 2, 2, rng=np.random.default_rng(3)), 2
     assert MT.check_mt2((fc, N), np.random.default_rng(0)).holds
     M_O, M_T = fc.n_emissions, fc.n_transitions
-    prod = np.indices((M_O, M_T) * N).reshape(2 * N, -1).T[:, : N + 1]
+    # a broken enumeration that lists every joint member once per choice of the other tasks' emissions:
+    # (M_O M_T)^N rows, the size of the product class
+    prod = np.tile(P.enumerate_joint_class(fc, N), (M_O ** (N - 1), 1))
+    assert prod.shape[0] == (M_O * M_T) ** N
     with mock.patch.object(P, "enumerate_joint_class", lambda fc_, n_: prod):
         r = MT.check_mt2((fc, N), np.random.default_rng(0))
     assert not r.holds
