@@ -265,3 +265,12 @@ def test_bad_trajectories_and_options():
         P.mle_tv_bound(5, 10, 1.5)
     with pytest.raises(ValueError, match="histories at the last depth"):
         P.plan(P.random_pomdp(2, 4, 4, 9, rng=rng), np.ones(4))
+
+
+def test_class_tables_match_member_tables():
+    rng = np.random.default_rng(4)
+    mc = P.ModelClass([P.random_pomdp(2, 2, 3, 2, rng=rng) for _ in range(3)])
+    tabs = P.trajectory_probabilities(mc)
+    assert tabs.shape == (3, 4, 27)
+    for k in range(3):
+        np.testing.assert_allclose(tabs[k], P.trajectory_probabilities(mc[k]), atol=1e-15)

@@ -4,8 +4,8 @@
   arrays (the lab's shared-emission class);
 * :func:`needle_pair`: two POMDPs whose trajectory distributions differ on exactly one open-loop
   action sequence (claim MT4; construction ours);
-* :func:`duplicate_states`: the same observable process with every hidden state split into two
-  copies (``2S`` states, same Hankel matrices: the PSR rank is a property of the process).
+* :func:`duplicate_states`: the same observable process with two persistent copies of every hidden
+  state (``2S`` states, same Hankel matrices: the PSR rank is a property of the process).
 """
 
 from __future__ import annotations
@@ -85,11 +85,13 @@ def needle_pair(A, H, sequence, *, eps: float = 0.1) -> tuple:
 
 
 def duplicate_states(model, *, split=0.5) -> POMDP:
-    """Split every hidden state into two copies that carry ``split`` and ``1 - split`` of its mass.
+    """Two persistent copies of every hidden state, entered with probabilities ``split`` and ``1 - split``.
 
-    The copies emit like the original and move like it (the successor's mass is shared between its
-    two copies in the same proportions), so every trajectory probability, hence every Hankel matrix, is
-    unchanged while ``S`` doubles.
+    The start picks copy 0 or 1 once and the chain never leaves it (``T`` block-diagonal, each block
+    the original ``T``); both copies emit like the original. The observable process is the mixture
+    ``split P + (1 - split) P = P``, so every trajectory probability, hence every Hankel matrix, is
+    unchanged while ``S`` doubles. Perturbing one copy's emissions makes it a mixture of two different
+    POMDPs, whose rank can reach ``2S`` (``docs/notebooks/psr_hankel_rank.py``).
     """
     if not isinstance(model, POMDP):
         raise TypeError(f"model must be an mdp.pomdp.POMDP, got {type(model).__name__}")
@@ -97,8 +99,7 @@ def duplicate_states(model, *, split=0.5) -> POMDP:
     A, S = model.n_actions, model.n_states
     T2 = np.zeros((A, 2 * S, 2 * S))
     for c in (0, 1):
-        for d, wd in ((0, w), (1, 1 - w)):
-            T2[:, c * S : (c + 1) * S, d * S : (d + 1) * S] = model.T * wd
+        T2[:, c * S : (c + 1) * S, c * S : (c + 1) * S] = model.T
     E2 = np.concatenate([model.E, model.E])
     rho2 = np.concatenate([model.rho0 * w, model.rho0 * (1 - w)])
     return POMDP(T2, E2, rho2, model.horizon)

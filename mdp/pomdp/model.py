@@ -420,19 +420,26 @@ def trajectory_probabilities(model) -> np.ndarray:
     """``P[a_seq, o_seq] = P(o_{0:H} || a_{1:H})`` for every action and observation sequence.
 
     Exact, by expanding the forward recursion over all sequences: shape ``(A^H, O^(H+1))``, each row
-    a distribution (row-major indices, module docstring). Refuses tables above 5e6 entries.
+    a distribution (row-major indices, module docstring); for a :class:`ModelClass`, one table per
+    member, ``(K, A^H, O^(H+1))``. Refuses tables above 5e6 entries per member.
     """
-    model = _require_pomdp(model)
-    A, S, O, H = model.n_actions, model.n_states, model.n_obs, model.horizon
+    if isinstance(model, ModelClass):
+        T, E, rho0, H = model.T, model.E, model.rho0, model.horizon
+    else:
+        model = _require_pomdp(model)
+        T, E, rho0, H = model.T[None], model.E[None], model.rho0[None], model.horizon
+    K, A, S, _ = T.shape
+    O = E.shape[2]
     if A**H * O ** (H + 1) * S > _MAX_TABLE:
         raise ValueError(f"the table would have A^H O^(H+1) S = {A**H * O ** (H + 1) * S} entries (limit {_MAX_TABLE})")
-    alpha = (model.rho0[:, None] * model.E).T[None, :, :]  # (1 action seq, O obs seqs, S)
+    alpha = (rho0[:, :, None] * E).transpose(0, 2, 1)[:, None, :, :]  # (K, 1 action seq, O obs seqs, S)
     for _ in range(H):
-        # new[aq, a, oq, o, s'] = sum_s alpha[aq, oq, s] T[a, s, s'] E[s', o]
-        nxt = np.einsum("pqs,ast,to->paqot", alpha, model.T, model.E)
-        P_, A_, Q_, O_, S_ = nxt.shape
-        alpha = nxt.reshape(P_ * A_, Q_ * O_, S_)
-    return alpha.sum(axis=2)
+        # new[k, aq, a, oq, o, s'] = sum_s alpha[k, aq, oq, s] T[k, a, s, s'] E[k, s', o]
+        nxt = np.einsum("kpqs,kast,kto->kpaqot", alpha, T, E)
+        K_, P_, A_, Q_, O_, S_ = nxt.shape
+        alpha = nxt.reshape(K_, P_ * A_, Q_ * O_, S_)
+    out = alpha.sum(axis=3)
+    return out if isinstance(model, ModelClass) else out[0]
 
 
 def tv_per_sequence(model, other) -> np.ndarray:
