@@ -19,10 +19,19 @@ from mdp.pomdp.model import POMDP
 __all__ = ["random_factored_class", "needle_pair", "duplicate_states"]
 
 
-def random_factored_class(M_O, M_T, S, A, O, H, *, rng, concentration: float = 1.0) -> FactoredClass:
-    """``FactoredClass`` with ``E_i`` rows ``~ Dirichlet(c)`` and ``T_j`` rows ``~ Dirichlet(c)``, uniform start."""
+def random_factored_class(n_emissions, n_transitions, S, A, O, H, *, rng, concentration: float = 1.0) -> FactoredClass:
+    """``FactoredClass`` with ``M_O = n_emissions`` emission matrices (rows ``~ Dirichlet(c)``) and
+    ``M_T = n_transitions`` transition arrays (rows ``~ Dirichlet(c)``), uniform start."""
     M_O, M_T, S, A, O, H = (
-        check_positive_int(x, n) for x, n in ((M_O, "M_O"), (M_T, "M_T"), (S, "S"), (A, "A"), (O, "O"), (H, "H"))
+        check_positive_int(x, n)
+        for x, n in (
+            (n_emissions, "n_emissions"),
+            (n_transitions, "n_transitions"),
+            (S, "S"),
+            (A, "A"),
+            (O, "O"),
+            (H, "H"),
+        )
     )
     rng = check_rng(rng)
     if not concentration > 0:
