@@ -76,7 +76,11 @@ def _validate_parts(T, E, rho0, horizon, prefix=""):
         raise ValueError(f"{prefix}rho0 must have shape ({S},), got {rho0.shape}")
     _check_stochastic(T, f"{prefix}T", "rows T[a, s, :]")
     _check_stochastic(E, f"{prefix}E", "rows E[s, :]")
-    _check_stochastic(rho0[None], f"{prefix}rho0", "the vector must")
+    if rho0.min() < 0 or abs(rho0.sum() - 1.0) > _ROW_TOL:
+        raise ValueError(
+            f"{prefix}rho0 must be stochastic (a probability vector: nonnegative, sum 1), got sum {rho0.sum()!r} "
+            f"and minimum {rho0.min()!r}"
+        )
     H = check_positive_int(horizon, "horizon")
     return T, E, rho0, H
 
