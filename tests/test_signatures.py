@@ -30,6 +30,7 @@ MODULES = [
     "mdp.abstraction",
     "mdp.cop",
     "mdp.agnostic",
+    "mdp.pomdp",
     "mdp.generators",
     "marl",
     "marl.learners",
