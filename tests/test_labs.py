@@ -514,17 +514,22 @@ def test_interrupt_stops_workers_at_once_and_keeps_finished_seeds(tmp_path):
     proc.send_signal(signal.SIGINT)
     t0 = time.monotonic()
     proc.wait(timeout=30)
-    assert time.monotonic() - t0 < 2.5  # did not wait for the running or queued seeds
+    # did not wait for the running or queued seeds (each one 4 s; margin for a loaded machine)
+    assert time.monotonic() - t0 < 3.5
     assert b"KeyboardInterrupt" in proc.stderr.read()
-    time.sleep(0.5)
     workers = [int(p.name) for p in pids.iterdir()]
-    alive = []
-    for pid in workers:
-        try:
-            os.kill(pid, 0)
-            alive.append(pid)
-        except ProcessLookupError:
-            pass
+    alive = workers
+    for _ in range(40):  # reaped within 2 s, also on a loaded machine
+        time.sleep(0.05)
+        alive = []
+        for pid in workers:
+            try:
+                os.kill(pid, 0)
+                alive.append(pid)
+            except ProcessLookupError:
+                pass
+        if not alive:
+            break
     assert not alive, f"worker processes left running: {alive}"
     cached = list(cache.glob("seed*.json"))
     assert 1 <= len(cached) < 8
