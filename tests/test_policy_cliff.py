@@ -69,8 +69,8 @@ def test_soft_policy_iteration_matches_soft_value_iteration_and_twin():
 
 def test_soft_solvers_agree_in_soft_optimal_policy():
     m = random_mdp(6, 3, rng=np.random.default_rng(1), gamma=0.8)
-    a = stab.soft_optimal_policy(m, 0.2, solver="policy_iteration")
-    b = stab.soft_optimal_policy(m, 0.2, solver="value_iteration")
+    a = stab.soft_optimal_policy(m, 0.2, method="policy_iteration")
+    b = stab.soft_optimal_policy(m, 0.2, method="value_iteration")
     assert 2 * stab.policy_tv(a.pi, b.pi).max() <= a.policy_error_bound + b.policy_error_bound
     assert a.method == "soft_policy_iteration" and b.method == "soft_value_iteration"
 
@@ -208,8 +208,8 @@ def test_bad_input():
         mdp.soft_policy_iteration(m, 0.0)
     with pytest.raises(ValueError, match="pi0"):
         mdp.soft_policy_iteration(m, 1.0, pi0=np.array([0]))
-    with pytest.raises(ValueError, match="solver"):
-        stab.soft_optimal_policy(m, 1.0, solver="newton")
+    with pytest.raises(ValueError, match="method"):
+        stab.soft_optimal_policy(m, 1.0, method="newton")
     with pytest.raises(ValueError, match="tie_tol"):
         stab.action_gap(m, tie_tol=-1.0)
     with pytest.raises(ValueError, match="states"):

@@ -26,6 +26,7 @@ MODULES = [
     "mdp.abstraction",
     "mdp.cop",
     "mdp.agnostic",
+    "mdp.stability",
     "mdp.generators",
     "marl",
     "marl.learners",

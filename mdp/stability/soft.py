@@ -86,7 +86,7 @@ class SoftOptimalResult:
 
 
 def soft_optimal_policy(
-    m, tau, *, solver: str = "policy_iteration", tol: float = 1e-10, max_iter: int = 10_000
+    m, tau, *, method: str = "policy_iteration", tol: float = 1e-10, max_iter: int = 10_000
 ) -> SoftOptimalResult:
     """Soft-optimal policy ``pi_tau`` of ``m`` at temperature ``tau`` with certified error (module docstring).
 
@@ -96,7 +96,7 @@ def soft_optimal_policy(
         Discounted model.
     tau : float
         Temperature ``> 0`` (``tau -> 0`` recovers the hard optimum, uniform over tied actions).
-    solver : {"policy_iteration", "value_iteration"}
+    method : {"policy_iteration", "value_iteration"}
         :func:`mdp.soft_policy_iteration` (few rounds, each a linear solve) or
         :func:`mdp.soft_value_iteration` (sweeps; many when ``gamma`` is close to 1).
     tol : float, default 1e-10
@@ -110,7 +110,7 @@ def soft_optimal_policy(
     Raises
     ------
     TypeError, ValueError
-        For a non-MDP ``m``, ``tau <= 0`` or non-finite, an unknown ``solver``.
+        For a non-MDP ``m``, ``tau <= 0`` or non-finite, an unknown ``method``.
 
     Examples
     --------
@@ -126,10 +126,10 @@ def soft_optimal_policy(
     tau = check_tau(tau)
     tol = check_tol(tol)
     max_iter = check_positive_int(max_iter, "max_iter")
-    if solver not in _SOLVERS:
-        raise ValueError(f"solver must be one of {_SOLVERS}, got {solver!r}")
+    if method not in _SOLVERS:
+        raise ValueError(f"method must be one of {_SOLVERS}, got {method!r}")
     lam = 1.0 / tau
-    if solver == "value_iteration":
+    if method == "value_iteration":
         r = mdp.soft_value_iteration(m, lam, tol=tol, max_iter=max_iter)
     else:
         r = mdp.soft_policy_iteration(m, lam, tol=tol, max_iter=max_iter)
@@ -146,7 +146,7 @@ def soft_optimal_policy(
         price_bound=tau * math.log(m.n_actions) / (1.0 - g),
         n_iter=int(r.n_iter),
         converged=bool(r.converged),
-        method=f"soft_{solver}",
+        method=f"soft_{method}",
     )
 
 
