@@ -43,6 +43,7 @@ rlab_api_packages = [
     "mdp.llm",
     "mdp.agnostic",
     "mdp.stability",
+    "mdp.offline",
     "marl",
     "marl.learners",
     "marl.envs",

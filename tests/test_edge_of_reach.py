@@ -205,9 +205,6 @@ def _fails(cid, seeds=(0, 1, 2)):
 def test_claims_can_fail():
     orig_reach = off.reach_sets
 
-    def shifted(m, pi, starts, k=None):  # off by one: reports the sets of k - 1 steps
-        return orig_reach(m, pi, starts, None if k is None else max(1, k - 1) if k > 1 else k)
-
     with mock.patch.object(
         off, "reach_sets", lambda m, pi, s, k=None: orig_reach(m, pi, s, None if k is None else k + 1)
     ):

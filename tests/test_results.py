@@ -19,6 +19,7 @@ MODULES = [
     "mdp.cop",
     "mdp.agnostic",
     "mdp.stability",
+    "mdp.offline",
     "marl",
     "marl.learners",
     "marl.bn",

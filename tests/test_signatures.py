@@ -27,6 +27,7 @@ MODULES = [
     "mdp.cop",
     "mdp.agnostic",
     "mdp.stability",
+    "mdp.offline",
     "mdp.generators",
     "marl",
     "marl.learners",

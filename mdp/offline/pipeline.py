@@ -44,6 +44,8 @@ class OfflineRunResult:
         Final critics.
     pi : ndarray of int64, shape (S,)
         Final greedy policy.
+    edge : ndarray of bool, shape (S,)
+        ``E`` of the last round's buffer.
     """
 
     edge_size: np.ndarray
@@ -53,6 +55,7 @@ class OfflineRunResult:
     member_gap: np.ndarray
     q: np.ndarray
     pi: np.ndarray
+    edge: np.ndarray
 
 
 def epsilon_greedy(q_min, epsilon: float) -> np.ndarray:
@@ -143,4 +146,4 @@ def offline_model_based(
         out["true_return"][i] = float(v_true[int(start)])
         upd = res.updated
         out["member_gap"][i] = float((q.max(axis=0) - q.min(axis=0))[upd].max()) if upd.any() else 0.0
-    return OfflineRunResult(edge_size=edge_size, q=q, pi=pi, **out)
+    return OfflineRunResult(edge_size=edge_size, q=q, pi=pi, edge=np.array(sets.edge), **out)
