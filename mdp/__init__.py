@@ -86,7 +86,7 @@ __all__ = [
 ]
 
 # subpackages loaded on first attribute access (mdp.abstraction, mdp.cop; torch-based mdp.llm)
-_LAZY_SUBPACKAGES = ("abstraction", "cop", "llm", "agnostic", "stability", "offline")
+_LAZY_SUBPACKAGES = ("abstraction", "cop", "llm", "agnostic", "stability", "offline", "submodular")
 
 
 def __getattr__(name):

@@ -260,6 +260,7 @@ _BUILTIN_MODULES = (
     "theory_checks.irl",  # M1-M6
     "theory_checks.policy_cliff",  # PC1-PC7
     "theory_checks.edge_of_reach",  # E1-E5
+    "theory_checks.subrl",  # S1, S3-S5
 )
 _LOADING = {"done": False, "busy": False}
 
