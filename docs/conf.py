@@ -44,6 +44,7 @@ rlab_api_packages = [
     "mdp.agnostic",
     "mdp.stability",
     "mdp.offline",
+    "mdp.submodular",
     "marl",
     "marl.learners",
     "marl.envs",

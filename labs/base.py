@@ -135,6 +135,7 @@ _BUILTIN_LABS = (
     "labs.mamql_gems_deep",
     "labs.policy_cliff",
     "labs.edge_of_reach",
+    "labs.subrl_coverage",
 )
 
 

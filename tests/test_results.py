@@ -20,6 +20,7 @@ MODULES = [
     "mdp.agnostic",
     "mdp.stability",
     "mdp.offline",
+    "mdp.submodular",
     "marl",
     "marl.learners",
     "marl.bn",

@@ -28,6 +28,7 @@ MODULES = [
     "mdp.agnostic",
     "mdp.stability",
     "mdp.offline",
+    "mdp.submodular",
     "mdp.generators",
     "marl",
     "marl.learners",

@@ -15,8 +15,6 @@ nothing), ``F`` monotone submodular with ``F(empty) = 0`` (Prajapat, Mutny, Zeil
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from mdp._common import result
@@ -33,7 +31,6 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, eq=False)
 class CoverageFunction:
     """``F(A) = sum_{u : cover[v, u] for some v in A} weights[u]``.
 
@@ -62,6 +59,18 @@ class CoverageFunction:
         w.setflags(write=False)
         object.__setattr__(self, "cover", c)
         object.__setattr__(self, "weights", w)
+        # the cover as CSR (items of each ground element), read by the numba marginal-gain kernel
+        ptr = np.concatenate([[0], np.cumsum(c.sum(axis=1))]).astype(np.int64)
+        items = np.nonzero(c)[1].astype(np.int64)
+        ptr.setflags(write=False)
+        items.setflags(write=False)
+        object.__setattr__(self, "_csr", (ptr, items))
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __repr__(self) -> str:
+        return f"CoverageFunction(n_ground={self.cover.shape[0]}, n_items={self.cover.shape[1]})"
 
     @property
     def n_ground(self) -> int:
@@ -74,7 +83,6 @@ class CoverageFunction:
         return float(self.weights[self.cover[idx].any(axis=0)].sum())
 
 
-@dataclass(frozen=True, eq=False)
 class FacilityLocation:
     """``F(A) = sum_i max_{v in A} sim[i, v]`` (0 for the empty set), ``sim`` ``(n_clients, n_ground) >= 0``."""
 
@@ -86,6 +94,12 @@ class FacilityLocation:
             raise ValueError("sim must be a non-empty (n_clients, n_ground) array of similarities >= 0")
         s.setflags(write=False)
         object.__setattr__(self, "sim", s)
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __repr__(self) -> str:
+        return f"FacilityLocation(n_clients={self.sim.shape[0]}, n_ground={self.sim.shape[1]})"
 
     @property
     def n_ground(self) -> int:
@@ -163,7 +177,6 @@ def check_submodular(f, n_ground: int, *, rng, n_samples: int = 200, tol: float 
     )
 
 
-@dataclass(frozen=True, eq=False)
 class UserFunction:
     """A user's set function, checked on construction (:func:`check_submodular`); raises ``ValueError``
     naming what failed when the sample finds a violation."""
@@ -183,6 +196,12 @@ class UserFunction:
         object.__setattr__(self, "f", f)
         object.__setattr__(self, "n_ground_", int(n_ground))
         object.__setattr__(self, "report", rep)
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __repr__(self) -> str:
+        return f"UserFunction({self.f!r}, n_ground={self.n_ground_})"
 
     @property
     def n_ground(self) -> int:

@@ -199,9 +199,8 @@ def marginal_gains(f, states) -> np.ndarray:
         raise ValueError(f"states must be ground elements in [0, {f.n_ground})")
     gains = np.empty(states.shape)
     if isinstance(f, CoverageFunction):
-        ptr = np.concatenate([[0], np.cumsum(f.cover.sum(axis=1))]).astype(np.int64)
-        items = np.nonzero(f.cover)[1].astype(np.int64)
-        _coverage_gains(states, ptr, items, np.asarray(f.weights), f.cover.shape[1], gains)
+        ptr, items = f._csr
+        _coverage_gains(states, ptr, items, f.weights, f.cover.shape[1], gains)
     elif isinstance(f, FacilityLocation):
         _facility_gains(states, np.ascontiguousarray(f.sim), gains)
     elif hasattr(f, "value"):
