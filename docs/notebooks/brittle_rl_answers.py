@@ -12,16 +12,19 @@
 # ---
 
 # %% [markdown]
-# # Ways an RL answer can be brittle: ties, and the edge of reach
+# # Three ways an RL answer can be brittle: ties, the edge of reach, and non-additive rewards
 #
-# Two exact, tabular stories (project pages `docs/papers/policy_cliff.md` and
-# `docs/papers/edge_of_reach.md`):
+# Three exact, tabular stories (project pages `docs/papers/policy_cliff.md`,
+# `docs/papers/edge_of_reach.md` and `docs/papers/subrl.md`):
 #
 # 1. **The policy cliff** (Xu 2025): when several actions are optimal, an arbitrarily small change of the
 #    reward moves the optimal policy by total variation 1. Entropy regularisation makes the map Lipschitz.
 # 2. **The edge of reach** (Sims et al. 2024): offline model-based RL with truncated rollouts bootstraps
 #    from states whose values are never trained, and fails *even with the true dynamics*. An ensemble's
 #    minimum (RAVL) is pessimistic exactly there.
+# 3. **Non-additive rewards** (Prajapat et al. 2024): when the reward is a coverage of the visited states,
+#    a Markov policy can be strictly worse than a history-dependent one, and training with the "obvious"
+#    additive reward optimises the wrong thing.
 
 # %%
 import numpy as np
@@ -29,6 +32,7 @@ import numpy as np
 import mdp
 from mdp import offline as off
 from mdp import stability as st
+from mdp import submodular as sm
 from theory_checks import get_claim
 
 # %% [markdown]
@@ -133,3 +137,37 @@ for cid in ("E1", "E2", "E5"):
 # The lab `edge_of_reach` runs the full offline model-based loop on a 15x15 grid with the *true*
 # dynamics: one critic collapses for every truncated $k$, a MOPO-style penalty (zero with the true
 # model) changes nothing, RAVL stays optimal, and full rollouts fix everything.
+
+# %% [markdown]
+# ## 3. Non-additive rewards: submodular coverage
+#
+# The objective $F(\{s_0, \dots, s_H\})$ counts each covered item once. In the 6-state instance of claim
+# S5 the start branches at random to $A$ or $B$, both lead to a hub $C$, and from $C$ one picks $X$
+# (covers what $A$ covers) or $Y$ (covers what $B$ covers). Remembering the branch covers both items;
+# a Markov policy at $(C, h = 2)$ cannot remember and gets 1.5 on average:
+
+# %%
+from theory_checks.subrl import markov_gap_instance  # noqa: E402
+
+m5, f5 = markov_gap_instance()
+print(
+    "history-dependent",
+    sm.best_history_value(m5, f5, horizon=3, start=0),
+    "Markov",
+    sm.best_markov_value(m5, f5, horizon=3, start=0),
+)
+
+# %% [markdown]
+# On a 6x6 grid, SubPO with the reward-to-go of marginal gains learns to cover; the additive reward
+# (each step paid the coverage of its cell, repeats included) does not, because it is paid for
+# re-covering the same cells:
+
+# %%
+from labs.subrl_coverage import grid5  # noqa: E402
+
+g6, fcov = grid5(6), sm.grid_coverage(6)
+for credit in ("reward_to_go", "additive"):
+    r = sm.subpo(
+        g6, fcov, horizon=12, start=0, rng=np.random.default_rng(0), credit=credit, n_epochs=60, batch=128, lr=100.0
+    )
+    print(f"{credit:13s}: covered {r.values[0]:.1f} -> {r.values[-5:].mean():.1f} of 36 cells")
