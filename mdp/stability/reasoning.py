@@ -93,7 +93,7 @@ def reasoning_tree(
     faithful, shortcut : sequence of token tuples
         The correct traces (disjoint).
     weak : array_like, shape (n_tokens ** depth,), optional
-        Weak reward of each trace (lexicographic order); default :func:`_default_weak`.
+        Weak reward of each trace (lexicographic order); default: the format scores of the module docstring.
 
     Returns
     -------
