@@ -134,6 +134,9 @@ _BUILTIN_LABS = (
     "labs.mamql_gems",
     "labs.mamql_gems_deep",
     "labs.multitask_psr",
+    "labs.policy_cliff",
+    "labs.edge_of_reach",
+    "labs.subrl_coverage",
 )
 
 

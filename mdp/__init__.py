@@ -37,6 +37,7 @@ from mdp.solvers import (
     round_off_floor,
     simplex_policy_iteration,
     soft_policy_evaluation,
+    soft_policy_iteration,
     soft_value_iteration,
     solve,
     value_iteration,
@@ -81,10 +82,11 @@ __all__ = [
     "SoftPolicyEvaluationResult",
     "soft_value_iteration",
     "soft_policy_evaluation",
+    "soft_policy_iteration",
 ]
 
 # subpackages loaded on first attribute access (mdp.abstraction, mdp.cop; torch-based mdp.llm)
-_LAZY_SUBPACKAGES = ("abstraction", "cop", "llm", "agnostic", "pomdp")
+_LAZY_SUBPACKAGES = ("abstraction", "cop", "llm", "agnostic", "pomdp", "stability", "offline", "submodular")
 
 
 def __getattr__(name):

@@ -259,6 +259,9 @@ _BUILTIN_MODULES = (
     "theory_checks.agnostic",  # AR1-AR6
     "theory_checks.irl",  # M1-M6
     "theory_checks.multitask_psr",  # MT1-MT5
+    "theory_checks.policy_cliff",  # PC1-PC7
+    "theory_checks.edge_of_reach",  # E1-E5
+    "theory_checks.subrl",  # S1, S3-S5
 )
 _LOADING = {"done": False, "busy": False}
 

@@ -11,6 +11,7 @@ from mdp.solvers.policy_evaluation import PolicyEvaluationResult, policy_evaluat
 from mdp.solvers.policy_iteration import PolicyImprovement, improve_policy, policy_iteration
 from mdp.solvers.relative_value_iteration import AverageRewardResult, relative_value_iteration
 from mdp.solvers.simplex_policy_iteration import simplex_policy_iteration
+from mdp.solvers.soft_policy_iteration import soft_policy_iteration
 from mdp.solvers.soft_value_iteration import (
     SoftPolicyEvaluationResult,
     SoftSolverResult,
@@ -47,4 +48,5 @@ __all__ = [
     "SoftPolicyEvaluationResult",
     "soft_value_iteration",
     "soft_policy_evaluation",
+    "soft_policy_iteration",
 ]
