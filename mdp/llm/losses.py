@@ -104,12 +104,13 @@ kind (aliases)      value                              notes
 
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import torch
 
 from mdp._common import result
-from mdp.llm.batch import _check_finite  # the one finiteness check of mdp.llm
+from mdp.llm.batch import _bool_to, _check_finite  # the one finiteness check of mdp.llm
 
 __all__ = [
     "policy_loss",
@@ -202,6 +203,18 @@ def _row_or_token(x, name, like):
             f"{name} must be ({like.shape[0]},), ({like.shape[0]}, 1) or {tuple(like.shape)}, got {tuple(t.shape)}"
         )
     return t.expand_as(like)
+
+
+def _row_or_token_view(x, name, like):
+    """Like :func:`_row_or_token` without the expand: ``(rows, 1)`` or ``(rows, tokens)``, detached."""
+    t = _as_tensor(x, name, like).detach().to(like.dtype)
+    if t.dim() == 1:
+        t = t.unsqueeze(-1)
+    if t.dim() != 2 or t.shape[0] != like.shape[0] or t.shape[1] not in (1, like.shape[1]):
+        raise ValueError(
+            f"{name} must be ({like.shape[0]},), ({like.shape[0]}, 1) or {tuple(like.shape)}, got {tuple(t.shape)}"
+        )
+    return t
 
 
 # ------------------------------------------------------------------------------------------------
@@ -693,6 +706,155 @@ def _gspo(logp, old_logp, adv, mask, *, eps_low=3e-4, eps_high=4e-4, log_ratio_c
     return loss, ratio, metrics
 
 
+# ------------------------------------------------------------------------------------------------
+# the PPO-clip hot path: one fused forward, one saved tensor, one host synchronisation
+
+
+class _PPOClipFn(torch.autograd.Function):
+    """Per-token PPO-clip loss of :func:`_ppo` (clip-higher, dual clip, log-ratio clamp), fused.
+
+    Forward: ``r = exp(clamp((logp - old) m, +-lim))``, ``l1 = -A r``, ``l2 = -A clip(r, 1 - eps_low,
+    1 + eps_high)``, ``l = min(max(l1, l2), relu(-A) c)`` (the dual cap acts where ``A < 0`` only:
+    for ``A >= 0`` the cap is 0 and ``l <= 0``), times ``m``. The gradient flows where the unclipped
+    branch is the value (``l == l1``) and the log-ratio is not clamped: ``d l / d logp = -A r m`` there,
+    0 elsewhere, so only that coefficient is saved for backward. Same function as :func:`_ppo`
+    (tests/test_llm_hot_path.py compares values, gradients and clip fractions).
+    """
+
+    @staticmethod
+    def forward(ctx, logp, old, adv, m, lo, hi, c, lim):
+        lr = torch.sub(logp, old).mul_(m)  # 0 at padding (non-finite padding shows in the sums)
+        stats = [lr.sum()]  # sum of logp - old over valid tokens (approx_kl = -stats[0] / n)
+        keep = None
+        if lim is not None:
+            keep = lr.abs() <= lim  # the clamp passes no gradient outside [-lim, lim]
+            lr.clamp_(-lim, lim)
+        r = lr.exp_()
+        neg_a = torch.neg(adv)
+        l1 = r * neg_a
+        l2 = torch.clamp(r, 1.0 - lo, 1.0 + hi).mul_(neg_a)
+        stats.append(torch.dot(_bool_to(l2 > l1, r.dtype).reshape(-1), m.reshape(-1)))  # clipped tokens
+        loss = torch.maximum(l1, l2, out=l2)
+        if c is not None:
+            cap = neg_a.clamp(min=0).mul_(c)  # |A| c where A < 0, 0 elsewhere
+            stats.append(torch.dot(_bool_to((r > c) & (adv < 0), r.dtype).reshape(-1), m.reshape(-1)))
+            loss = torch.minimum(loss, cap, out=loss)
+            del cap
+        else:
+            stats.append(r.new_zeros(()))
+        flows = loss == l1
+        del l1
+        if keep is not None:
+            flows &= keep
+        del keep
+        neg_am = neg_a.mul(m)  # -A m
+        g = _bool_to(flows, r.dtype).mul_(r).mul_(neg_am)  # d per_tok / d logp
+        per_tok = loss.mul_(m)
+        ctx.save_for_backward(g)
+        stats = torch.stack(stats)
+        ctx.mark_non_differentiable(r, stats)
+        return per_tok, r, stats
+
+    @staticmethod
+    def backward(ctx, grad_per_tok, grad_ratio, grad_stats):
+        (g,) = ctx.saved_tensors
+        return grad_per_tok * g, None, None, None, None, None, None, None
+
+
+def _ppo_fast_ok(kind, options):
+    """The fused path applies to the built-in ``ppo`` with scalar bounds and no TRL ``delta``."""
+    if kind != "ppo" or _LOSSES.get("ppo") is not _ppo:
+        return False
+    allowed = {"eps_low", "eps_high", "dual_clip", "log_ratio_clamp"}
+    if set(options) - allowed:
+        return False
+    return not any(isinstance(options.get(k), torch.Tensor) for k in ("eps_low", "eps_high"))
+
+
+def _fast_mask(mask, like, validate):
+    """Float mask and the deferred 0/1 check (a 0-d bool tensor, or None when not needed)."""
+    if mask is None:
+        return torch.ones_like(like), None
+    mask = _as_tensor(mask, "mask", like)
+    _check_pair(like, mask, "logp", "mask")
+    ok = None
+    if mask.dtype == torch.bool:
+        return _bool_to(mask, like.dtype), None
+    if validate:
+        if mask.is_floating_point():
+            lo, hi = torch.aminmax(torch.addcmul(mask, mask, mask, value=-1))  # 0 iff mask in {0, 1}
+            ok = (lo == 0) & (hi == 0)
+        else:
+            lo, hi = torch.aminmax(mask)
+            ok = (lo >= 0) & (hi <= 1)
+    return (mask if mask.dtype == like.dtype else mask.to(like.dtype)), ok
+
+
+def _policy_loss_fast(
+    logp, old_logp, adv, mask, mode, info, micro, validate, is_w, ref, kl_coef, kl_kind, ent, ent_coef, options
+):
+    """``policy_loss("ppo", ...)`` on the fused path; ``None`` when a check fails (the caller then
+    runs the exact path, which raises the precise error or handles non-finite padding)."""
+    eps_low = _bound(options.get("eps_low", 0.2), "eps_low", logp)
+    eps_high = eps_low if options.get("eps_high") is None else _bound(options["eps_high"], "eps_high", logp)
+    dual_clip = options.get("dual_clip")
+    if dual_clip is not None and (
+        isinstance(dual_clip, bool) or not isinstance(dual_clip, (int, float)) or not dual_clip > 1
+    ):
+        raise ValueError(f"dual_clip must be None or a number > 1, got {dual_clip!r}")
+    lim = options.get("log_ratio_clamp", 20.0)
+    lim = None if lim is None else float(lim)
+    m, mask_ok = _fast_mask(mask, logp, validate)
+    per_tok, ratio, stats = _PPOClipFn.apply(
+        logp, old_logp, adv, m, float(eps_low), float(eps_high), None if dual_clip is None else float(dual_clip), lim
+    )
+    extra = [m.sum()]
+    if is_w is not None:
+        w = _row_or_token_view(is_w, "rollout_is_weights", logp)
+        wm = w * m
+        extra += [wm.sum(), wm.amin()]
+        per_tok = per_tok * wm
+    if kl_coef:
+        kl = kl_estimate(logp, ref, kl_kind) * m
+        extra.append(kl.detach().sum())
+        per_tok = per_tok + float(kl_coef) * kl
+    if ent is not None:
+        em = ent * m
+        extra.append(em.detach().sum())
+        if ent_coef:
+            per_tok = per_tok - float(ent_coef) * em
+    loss = _aggregate(per_tok, m, mode, *info)
+    checks = [loss.detach().reshape(1).to(stats.dtype), stats, torch.stack(extra).to(stats.dtype)]
+    if mask_ok is not None:
+        checks.append(mask_ok.reshape(1).to(stats.dtype))
+    vals = torch.cat(checks).tolist()  # the one host synchronisation
+    if mask_ok is not None and vals[-1] != 1.0:
+        return None
+    if not all(math.isfinite(v) for v in vals):
+        return None
+    kl_sum, n_clip, n_dual, n = vals[1], vals[2], vals[3], vals[4]
+    if n == 0 and not micro:
+        return None
+    rest = vals[5:]
+    if is_w is not None:
+        if rest[1] < 0:
+            return None
+        rest = rest[2:]
+    den = max(n, 1.0)
+    kl_mean = rest.pop(0) / den if kl_coef else None
+    ent_mean = rest.pop(0) / den if ent is not None else None
+    return PolicyLossResult(
+        loss=loss,
+        per_token_loss=per_tok,
+        ratio=ratio,
+        clip_fraction=n_clip / den,
+        dual_clip_fraction=n_dual / den,
+        approx_kl=-kl_sum / den,
+        kl=kl_mean,
+        entropy=ent_mean,
+    )
+
+
 register_policy_loss("ppo", _ppo)
 register_policy_loss("gspo", _gspo)
 
@@ -718,6 +880,7 @@ def policy_loss(
     kl_kind="k3",
     policy_entropy=None,
     entropy_coef=0.0,
+    validate=True,
     **options,
 ) -> PolicyLossResult:
     """Clipped policy-gradient loss of ``kind`` aggregated with ``agg``.
@@ -754,6 +917,12 @@ def policy_loss(
         with a token mean). Not HAPO's ``entropies`` option (the behaviour policy's, no gradient).
     entropy_coef : float
         Weight of the entropy bonus (needs ``policy_entropy``).
+    validate : bool
+        ``True``: check that ``mask`` is 0/1. ``False`` (trusted callers): skip that check. Either
+        way non-finite values on valid tokens raise ``ValueError`` and non-finite padding is
+        ignored: the built-in ``"ppo"`` runs a fused path (one saved tensor for backward, one host
+        synchronisation for all checks and metrics) and falls back to the exact path only when a
+        sum is not finite.
     **options
         ``ppo``: ``eps_low=0.2``, ``eps_high=eps_low`` (floats or per-token tensors, e.g. HAPO's
         adaptive bounds), ``dual_clip=None`` (``c > 1``; verl's ``clip_ratio_c`` default is 3),
@@ -780,9 +949,32 @@ def policy_loss(
     if adv.dim() == 1:
         if adv.shape[0] != logp.shape[0]:
             raise ValueError(f"advantages must be ({logp.shape[0]},) or {tuple(logp.shape)}, got {tuple(adv.shape)}")
-        adv = adv.unsqueeze(-1).expand_as(logp)
+        adv = adv.unsqueeze(-1)
     else:
         _check_pair(logp, adv, "logp", "advantages")
+    if not isinstance(validate, bool):
+        raise TypeError(f"validate must be a bool, got {type(validate).__name__}")
+    if isinstance(entropy_coef, bool) or not isinstance(entropy_coef, (int, float)) or entropy_coef != entropy_coef:
+        raise ValueError(f"entropy_coef must be a number, got {entropy_coef!r}")
+    if entropy_coef and policy_entropy is None:
+        raise ValueError("entropy_coef != 0 needs policy_entropy (per-token entropies of the current policy)")
+    if kl_coef and ref_logp is None:
+        raise ValueError("kl_coef != 0 needs ref_logp")
+    if _ppo_fast_ok(kind, options):
+        ref = ent = None
+        if kl_coef:
+            ref = _as_tensor(ref_logp, "ref_logp", logp).detach()
+            _check_pair(logp, ref, "logp", "ref_logp")
+        if policy_entropy is not None:
+            ent = _as_tensor(policy_entropy, "policy_entropy", logp)
+            _check_pair(logp, ent, "logp", "policy_entropy")
+        res = _policy_loss_fast(
+            logp, old_logp, adv, mask, mode, info, micro, validate, rollout_is_weights,
+            ref, kl_coef, kl_kind, ent, entropy_coef, options,
+        )  # fmt: skip
+        if res is not None:
+            return res
+    adv = adv.expand_as(logp)
     m = _mask_tensor(mask, logp, allow_empty=micro)
     for t, name in ((logp, "logp"), (old_logp, "old_logp"), (adv, "advantages")):
         _check_finite(_keep_valid(t.detach(), m), name)
@@ -811,8 +1003,6 @@ def policy_loss(
         per_tok = per_tok + float(kl_coef) * kl
         kl_mean = float((kl.detach() * m).sum() / m.sum().clamp(min=1.0))
     ent_mean = None
-    if isinstance(entropy_coef, bool) or not isinstance(entropy_coef, (int, float)) or entropy_coef != entropy_coef:
-        raise ValueError(f"entropy_coef must be a number, got {entropy_coef!r}")
     if policy_entropy is not None:
         ent = _as_tensor(policy_entropy, "policy_entropy", logp)
         _check_pair(logp, ent, "logp", "policy_entropy")
@@ -821,8 +1011,6 @@ def policy_loss(
         ent_mean = float((ent.detach() * m).sum() / m.sum().clamp(min=1.0))
         if entropy_coef:
             per_tok = per_tok - float(entropy_coef) * ent
-    elif entropy_coef:
-        raise ValueError("entropy_coef != 0 needs policy_entropy (per-token entropies of the current policy)")
     loss = _aggregate(_keep_valid(per_tok, m), m, mode, *info)
     approx_kl = float(((old_logp - logp.detach()) * m).sum() / m.sum().clamp(min=1.0))
     return PolicyLossResult(
