@@ -21,9 +21,10 @@ Contenders, float32 on CPU, torch pinned to one thread, interleaved rounds (``_c
   so TRL's own loss code runs, metrics included; its entropy input is one value per row, which keeps
   TRL's entropy metric out of the timing) against ``policy_loss("ppo", ...)`` with the same options.
 
-Peak memory: each contender runs once in a fresh subprocess after its inputs are built and one
-warm-up call; the reported figure is the growth of the process's peak resident set
-(``resource.getrusage().ru_maxrss``) over one further call, i.e. the temporaries of one call.
+Peak memory: each contender runs in a fresh subprocess (glibc's mmap threshold fixed at 128 KiB so
+freed tensors leave the resident set at once); after two warm-up calls the kernel's peak-RSS mark is
+reset and one more call is run: the figure is its peak resident set above the resident set before
+it, i.e. the temporaries of one call plus what it returns (loss, gradient, result tensors).
 """
 
 from __future__ import annotations
@@ -198,6 +199,7 @@ def make_calls(work, who, d):
                 loss.backward()
                 return loss
 
+            f.leaf = lp
             return f
         opts = {"dual_clip": 3.0}
     else:
@@ -222,6 +224,7 @@ def make_calls(work, who, d):
                 loss.backward()
                 return loss
 
+            f.leaf = lp
             return f
         opts = {}
     validate = who == "ours"
@@ -234,6 +237,7 @@ def make_calls(work, who, d):
         r.loss.backward()
         return r.loss
 
+    f.leaf = lp
     return f
 
 
@@ -245,26 +249,30 @@ def check_agreement(work, d):
         return None
     if work == "grpo":
         return float((f_peer() - f_ours()).abs().max())
-    # gradients live on each callable's own leaf; recover them through the closures
-    a = f_peer()
-    ga = _leaf(f_peer).grad.clone()
-    b = f_ours()
-    gb = _leaf(f_ours).grad.clone()
-    return max(abs(float(a) - float(b)), float((ga - gb).abs().max()))
-
-
-def _leaf(f):
-    for c in f.__closure__ or ():
-        v = c.cell_contents
-        if getattr(v, "is_leaf", False) and getattr(v, "requires_grad", False):
-            return v
-    raise RuntimeError("no leaf tensor in the closure")
+    a = float(f_peer().detach())
+    ga = f_peer.leaf.grad.clone()
+    b = float(f_ours().detach())
+    gb = f_ours.leaf.grad.clone()
+    return max(abs(a - b), float((ga - gb).abs().max()))
 
 
 # ----------------------------------------------------------------------------- memory
+def _status_kb(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise KeyError(field)
+
+
 def _peak_child(work, who, rows, tokens):
-    """In a subprocess: growth of ru_maxrss (MB) over one call after one warm-up call."""
-    import resource
+    """In a subprocess: peak resident memory (MB) over one call, above the resident set before it.
+
+    Run with ``MALLOC_MMAP_THRESHOLD_`` fixed (see :func:`peak_memory`) so that glibc returns freed
+    large blocks at once and the resident set tracks live tensors; the kernel's high-water mark is
+    reset before the call (``/proc/self/clear_refs`` = 5, Linux) and read after it (``VmHWM``).
+    """
+    import gc
 
     import torch
 
@@ -273,24 +281,30 @@ def _peak_child(work, who, rows, tokens):
     f = make_calls(work, who, d)
     if f is None:
         return None
-    f()
-    import gc
-
+    for _ in range(2):
+        f()
     gc.collect()
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    before = _status_kb("VmRSS")
+    with open("/proc/self/clear_refs", "w") as fh:
+        fh.write("5")
     out = f()
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = _status_kb("VmHWM")
     del out
-    return (after - before) / 1024.0
+    return (peak - before) / 1024.0
 
 
 def peak_memory(work, who, rows, tokens):
+    import os
+
     code = (
         "import json, sys; sys.path.insert(0, %r); from benchmarks.bench_llm_hot_path import _peak_child; "
         "print(json.dumps(_peak_child(%r, %r, %d, %d)))" % (str(ROOT), work, who, rows, tokens)
     )
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="131072", OMP_NUM_THREADS="1")
     try:
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=600, check=True, env=env
+        )
         return json.loads(out.stdout.strip().splitlines()[-1])
     except Exception as exc:  # report, do not hide
         return f"failed: {type(exc).__name__}"
@@ -352,7 +366,8 @@ def render_md(rep) -> str:
         f"{rep['rows']} rows x {rep['tokens']} tokens, float32, CPU, torch {rep['torch']} on 1 thread; "
         f"verl {rep['verl']}, TRL {rep['trl']} run in the same process on the same inputs "
         "(interleaved rounds, median of the rounds; ratio = median over rounds of ours / peer in the "
-        "same round). Peak = growth of the peak resident set over one call in a fresh process.",
+        "same round). Peak = peak resident set of one call above the resident set before it, in a "
+        "fresh process (inputs excluded, outputs and gradient included).",
         "",
         "| workload | contender | median (ms) | min (ms) | ratio to peer | peak (MB) | max abs diff |",
         "|---|---|---|---|---|---|---|",

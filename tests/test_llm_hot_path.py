@@ -165,6 +165,12 @@ def test_grpo_on_verl_style_inputs_validate_false_identical():
     batch = RolloutBatch(rewards=tlr, group_ids=index, response_mask=mask)
     codes, n = batch.group_codes()
     assert n == 4 and codes.tolist() == [i // 4 for i in range(16)]
+    # GRPO never needs the bool mask: it is made on first read only (1 byte per token saved)
+    b2 = RolloutBatch(rewards=tlr, group_ids=index, response_mask=mask)
+    compute_advantages("grpo", b2, broadcast=True)
+    assert "_response_mask_bool" not in b2.__dict__
+    assert b2.response_mask.dtype == torch.bool and torch.equal(b2.response_mask, mask.bool())
+    assert b2.replace(rewards=tlr * 2).response_mask.dtype == torch.bool
     # broadcasting multiplies by the given float mask (no copy) and matches the bool mask
     assert batch.mask_as(torch.float32).data_ptr() == mask.data_ptr()
     assert torch.equal(batch.mask_as(torch.float64), batch.response_mask.double())

@@ -328,6 +328,27 @@ def _observation_keys(x, rows: int, device) -> torch.Tensor:
 # --------------------------------------------------------------------------------------------
 
 
+class _BoolMask:
+    """The ``response_mask`` attribute: stored as validated, converted to bool on first read.
+
+    Estimators that only broadcast (GRPO and the other outcome estimators) multiply by the float mask
+    a trainer passes and never need the bool copy; reading ``batch.response_mask`` makes it once.
+    """
+
+    def __set__(self, obj, value):
+        obj.__dict__["_response_mask_given"] = value
+        obj.__dict__.pop("_response_mask_bool", None)
+
+    def __get__(self, obj, objtype=None):
+        if obj is None:
+            return None  # the dataclass default
+        d = obj.__dict__
+        if "_response_mask_bool" not in d:
+            given = d.get("_response_mask_given")
+            d["_response_mask_bool"] = given.bool() if isinstance(given, torch.Tensor) else given
+        return d["_response_mask_bool"]
+
+
 @dataclass(frozen=True, eq=False)
 class RolloutBatch:
     """One validated batch of rollouts (see the module docstring for the schema and rules).
@@ -416,16 +437,15 @@ class RolloutBatch:
                 raise ValueError(f"{name} has {t.shape[1]} tokens but other token fields have {tokens}")
             tokens = t.shape[1]
 
-        if self.response_mask is not None:
-            m = _to_tensor(self.response_mask, "response_mask", device)
+        given_mask = self.__dict__.get("_response_mask_given")  # not through _BoolMask: no conversion yet
+        if given_mask is not None:
+            m = _to_tensor(given_mask, "response_mask", device)
             check_tokens(m, "response_mask")
             if self.validate:
                 checks += _mask_checks(m)
-            if m.dtype != torch.bool:
-                if m.dtype == dtype:
-                    cache["mask_float"] = m  # broadcasting multiplies by it directly
-                m = m.bool()
-            set_("response_mask", m)
+            if m.dtype != torch.bool and m.dtype == dtype:
+                cache["mask_float"] = m  # broadcasting multiplies by it directly
+            set_("response_mask", m)  # stored as given; read back as bool (see _BoolMask)
         if self.token_entropies is not None:
             e = _to_tensor(self.token_entropies, "token_entropies", device).to(dtype)
             check_tokens(e, "token_entropies")
@@ -504,7 +524,9 @@ class RolloutBatch:
         """
         for f in fields:
             if f in FIELDS:
-                missing = getattr(self, f) is None
+                # response_mask: test the stored mask, not the bool copy _BoolMask would make
+                value = self.__dict__.get("_response_mask_given") if f == "response_mask" else getattr(self, f)
+                missing = value is None
                 where = f"RolloutBatch({f}=...)"
             else:
                 missing = f not in self.extra
@@ -598,3 +620,6 @@ class RolloutBatch:
             f"RolloutBatch(rows={self.n_rows}, tokens={self.n_tokens}, fields={present}, "
             f"extra={sorted(self.extra)}, dtype={self.dtype}, device={self.device})"
         )
+
+
+RolloutBatch.response_mask = _BoolMask()  # after @dataclass, which read the default None
