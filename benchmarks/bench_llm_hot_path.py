@@ -51,7 +51,10 @@ CONTENDERS = {
     "grpo": ("verl", "ours", "ours_trusted"),
     "ppo_verl": ("verl", "ours", "ours_trusted"),
     "ppo_trl": ("trl", "ours", "ours_trusted"),
+    "rloo": ("verl", "ours", "ours_trusted"),
+    "gspo": ("verl", "ours"),
 }
+DEFAULT_WORK = ("grpo", "ppo_verl", "ppo_trl")  # the issue's goals; --work all adds rloo and gspo
 
 
 # ----------------------------------------------------------------------------- peers
@@ -130,7 +133,7 @@ def _trl_standin(logp, loss_type="bnpo"):
 
 
 # ----------------------------------------------------------------------------- workloads
-def make_inputs(rows, tokens, seed=0):
+def make_inputs(rows, tokens, seed=0, device="cpu"):
     import uuid
 
     import torch
@@ -145,15 +148,17 @@ def make_inputs(rows, tokens, seed=0):
     old = torch.from_numpy(np.log(rng.uniform(0.05, 1.0, (rows, tokens))).astype(np.float32))
     logp = old + torch.from_numpy(rng.normal(0, 0.2, (rows, tokens)).astype(np.float32))
     adv_row = torch.from_numpy(rng.normal(size=rows).astype(np.float32))
-    return {
+    d = {
         "token_level_rewards": torch.from_numpy(tlr),
         "response_mask": mask,
-        "index": index,
         "old": old,
         "logp": logp,
         "adv_row": adv_row,
         "adv_tok": adv_row[:, None] * mask,
     }
+    d = {k: v.to(device) for k, v in d.items()}
+    d["index"] = index
+    return d
 
 
 def make_calls(work, who, d):
@@ -162,15 +167,15 @@ def make_calls(work, who, d):
 
     from mdp.llm import RolloutBatch, compute_advantages, policy_loss
 
-    if work == "grpo":
+    if work in ("grpo", "rloo"):
         if who == "verl":
             C = import_verl()
             if C is None:
                 return None
-            return lambda: C.compute_grpo_vectorized_outcome_advantage(
-                d["token_level_rewards"], d["response_mask"], d["index"]
-            )[0]
+            fn = getattr(C, f"compute_{work}_vectorized_outcome_advantage")
+            return lambda: fn(d["token_level_rewards"], d["response_mask"], d["index"])[0]
         validate = who == "ours"
+        conv = {"convention": "verl_vectorized"} if work == "rloo" else {}
 
         def ours():
             b = RolloutBatch(
@@ -179,11 +184,36 @@ def make_calls(work, who, d):
                 response_mask=d["response_mask"],
                 validate=validate,
             )
-            return compute_advantages("grpo", b, broadcast=True)
+            return compute_advantages(work, b, broadcast=True, **conv)
 
         return ours
     lp = d["logp"].clone().requires_grad_(True)
     old, mask = d["old"], d["response_mask"]
+    if work == "gspo":
+        adv = d["adv_tok"]
+        if who == "verl":
+            C = import_verl()
+            if C is None:
+                return None
+            cfg = _VerlConfig(clip_ratio=3e-4, clip_ratio_low=3e-4, clip_ratio_high=4e-4, global_batch_info={})
+
+            def f():
+                lp.grad = None
+                loss, _ = C.compute_policy_loss_gspo(old, lp, adv, mask, "seq-mean-token-mean", cfg)
+                loss.backward()
+                return loss
+
+            f.leaf = lp
+            return f
+
+        def f():
+            lp.grad = None
+            r = policy_loss("gspo", lp, old, adv, mask, agg="seq-mean-token-mean", eps_low=3e-4, eps_high=4e-4)
+            r.loss.backward()
+            return r.loss
+
+        f.leaf = lp
+        return f
     if work == "ppo_verl":
         adv = d["adv_tok"]
         if who == "verl":
@@ -243,11 +273,11 @@ def make_calls(work, who, d):
 
 def check_agreement(work, d):
     """Max |ours - peer| of the output (grpo) or of loss and gradient (ppo)."""
-    peer = {"grpo": "verl", "ppo_verl": "verl", "ppo_trl": "trl"}[work]
+    peer = CONTENDERS[work][0]
     f_peer, f_ours = make_calls(work, peer, d), make_calls(work, "ours", d)
     if f_peer is None:
         return None
-    if work == "grpo":
+    if work in ("grpo", "rloo"):
         return float((f_peer() - f_ours()).abs().max())
     a = float(f_peer().detach())
     ga = f_peer.leaf.grad.clone()
@@ -311,33 +341,56 @@ def peak_memory(work, who, rows, tokens):
 
 
 # ----------------------------------------------------------------------------- main
-def run(rows, tokens, rounds, memory=True):
+def _cuda_peak_mb(f):
+    """Peak CUDA memory (MB) of one call above what was allocated before it."""
+    import torch
+
+    torch.cuda.synchronize()
+    base = torch.cuda.memory_allocated()
+    torch.cuda.reset_peak_memory_stats()
+    out = f()
+    torch.cuda.synchronize()
+    peak = torch.cuda.max_memory_allocated()
+    del out
+    return (peak - base) / 2**20
+
+
+def run(rows, tokens, rounds, memory=True, device="cpu", works=DEFAULT_WORK):
     import torch
 
     torch.set_num_threads(1)
-    d = make_inputs(rows, tokens)
+    cuda = str(device).startswith("cuda")
+    d = make_inputs(rows, tokens, device=device)
     rep = {
         "rows": rows,
         "tokens": tokens,
+        "device": torch.cuda.get_device_name(0) if cuda else "cpu",
         "machine": machine_info(),
         "torch": torch.__version__,
         "verl": _dist_version("verl"),
         "trl": _dist_version("trl"),
         "results": {},
     }
-    for work, names in CONTENDERS.items():
+    for work in works:
+        names = CONTENDERS[work]
         fns = {n: make_calls(work, n, d) for n in names}
         fns = {n: f for n, f in fns.items() if f is not None}
+        if cuda:  # time the kernels, not the launches
+            fns = {n: (lambda f=f: (f(), torch.cuda.synchronize())) for n, f in fns.items()}
         t = interleaved(fns, rounds=rounds, warmup=2)
         peer = names[0]
         res = {"timings": {n: {k: v for k, v in t[n].items() if k != "samples_ms"} for n in t}, "missing": []}
         res["missing"] = [n for n in names if n not in fns]
         for n in t:
+            res["timings"][n]["tokens_per_s"] = rows * tokens / (t[n]["median_ms"] * 1e-3)
             if n != peer:
                 res["timings"][n]["ratio_to_" + peer] = paired_ratio(t, n, peer)
         res["max_abs_diff"] = check_agreement(work, d)
         if memory:
-            res["peak_mb"] = {n: peak_memory(work, n, rows, tokens) for n in names}
+            if cuda:
+                res["peak_mb"] = {n: _cuda_peak_mb(make_calls(work, n, d)) for n in fns}
+            else:
+                res["peak_mb"] = {n: peak_memory(work, n, rows, tokens) for n in names}
         rep["results"][work] = res
         print(work, json.dumps(res, default=str), flush=True)
     return rep
@@ -354,23 +407,29 @@ def _dist_version(name):
 
 LABELS = {
     "grpo": "GRPO advantage, verl-style inputs",
+    "rloo": "RLOO advantage, verl-style inputs",
     "ppo_verl": "PPO-clip fwd+bwd vs verl (dual clip 3, token advantages)",
     "ppo_trl": "PPO-clip fwd+bwd vs TRL (bnpo, row advantages)",
+    "gspo": "GSPO fwd+bwd vs verl (seq-mean-token-mean)",
 }
 
 
 def render_md(rep) -> str:
+    dev = rep.get("device", "cpu")
+    where = "CPU, torch on 1 thread" if dev == "cpu" else f"GPU {dev}"
+    peak = (
+        "Peak = peak resident set of one call above the resident set before it, in a fresh process "
+        "(inputs excluded, outputs and gradient included)."
+        if dev == "cpu"
+        else "Peak = torch.cuda.max_memory_allocated over one call above the memory allocated before it."
+    )
     lines = [
-        "## LLM hot path: GRPO advantages and the PPO loss against verl and TRL",
-        "",
-        f"{rep['rows']} rows x {rep['tokens']} tokens, float32, CPU, torch {rep['torch']} on 1 thread; "
+        f"{rep['rows']} rows x {rep['tokens']} tokens, float32, {where} (torch {rep['torch']}); "
         f"verl {rep['verl']}, TRL {rep['trl']} run in the same process on the same inputs "
-        "(interleaved rounds, median of the rounds; ratio = median over rounds of ours / peer in the "
-        "same round). Peak = peak resident set of one call above the resident set before it, in a "
-        "fresh process (inputs excluded, outputs and gradient included).",
+        "(interleaved rounds; ratio = median over rounds of ours / peer in the same round). " + peak,
         "",
-        "| workload | contender | median (ms) | min (ms) | ratio to peer | peak (MB) | max abs diff |",
-        "|---|---|---|---|---|---|---|",
+        "| workload | contender | median (ms) | min (ms) | Mtokens/s | ratio to peer | peak (MB) | max abs diff |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for work, res in rep["results"].items():
         peer = CONTENDERS[work][0]
@@ -380,11 +439,11 @@ def render_md(rep) -> str:
             pk = f"{pk:.1f}" if isinstance(pk, (int, float)) else (pk or "—")
             diff = res["max_abs_diff"] if n == "ours" else None
             lines.append(
-                f"| {LABELS[work]} | {n} | {t['median_ms']:.2f} | {t['min_ms']:.2f} | "
+                f"| {LABELS[work]} | {n} | {t['median_ms']:.2f} | {t['min_ms']:.2f} | {t['tokens_per_s'] / 1e6:.0f} | "
                 f"{'%.2fx' % ratio if ratio else '—'} | {pk} | {'%.1e' % diff if diff is not None else ''} |"
             )
         for n in res["missing"]:
-            lines.append(f"| {LABELS[work]} | {n} | missing | | | | |")
+            lines.append(f"| {LABELS[work]} | {n} | missing | | | | | |")
     lines += ["", f"Machine: {rep['machine'].get('cpu', '?')}; {time.strftime('%Y-%m-%d %H:%M:%S')}."]
     return "\n".join(lines) + "\n"
 
@@ -394,15 +453,27 @@ def main(argv=None):
     p.add_argument("--rows", type=int, default=512)
     p.add_argument("--tokens", type=int, default=2048)
     p.add_argument("--rounds", type=int, default=15)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--work", default=",".join(DEFAULT_WORK), help="comma list of %s, or 'all'" % ", ".join(CONTENDERS))
+    p.add_argument("--out", default=None, help="directory for the JSON and markdown (default: benchmarks/)")
     p.add_argument("--no-memory", action="store_true")
     p.add_argument("--no-write", action="store_true")
     a = p.parse_args(argv)
-    rep = run(a.rows, a.tokens, a.rounds, memory=not a.no_memory)
+    works = tuple(CONTENDERS) if a.work == "all" else tuple(w for w in a.work.split(",") if w)
+    unknown = [w for w in works if w not in CONTENDERS]
+    if unknown:
+        p.error(f"unknown workload(s) {unknown}; known: {list(CONTENDERS)}")
+    rep = run(a.rows, a.tokens, a.rounds, memory=not a.no_memory, device=a.device, works=works)
     md = render_md(rep)
     print(md)
     if not a.no_write:
-        JSON_PATH.write_text(json.dumps(rep, indent=1, default=str))
-        MD_PATH.write_text(md)
+        json_path, md_path = JSON_PATH, MD_PATH
+        if a.out:
+            out = Path(a.out)
+            out.mkdir(parents=True, exist_ok=True)
+            json_path, md_path = out / "llm_hot_path.json", out / "llm_hot_path.md"
+        json_path.write_text(json.dumps(rep, indent=1, default=str))
+        md_path.write_text(md)
 
 
 if __name__ == "__main__":

@@ -749,6 +749,9 @@ class _PPOClipFn(torch.autograd.Function):
         del keep
         neg_am = neg_a.mul(m)  # -A m
         g = _bool_to(flows, r.dtype).mul_(r).mul_(neg_am)  # d per_tok / d logp
+        if lim is None or lim >= math.log(torch.finfo(r.dtype).max):
+            # the ratio can overflow (fp16 above e^11): 0 * inf where the branch does not flow is 0
+            g.nan_to_num_(nan=0.0, posinf=math.inf, neginf=-math.inf)
         per_tok = loss.mul_(m)
         ctx.save_for_backward(g)
         stats = torch.stack(stats)
