@@ -355,7 +355,7 @@ def _cuda_peak_mb(f):
     return (peak - base) / 2**20
 
 
-def run(rows, tokens, rounds, memory=True, device="cpu", works=DEFAULT_WORK):
+def run(rows, tokens, rounds, memory=True, device="cpu", works=DEFAULT_WORK, min_sample_ms=0.0):
     import torch
 
     torch.set_num_threads(1)
@@ -377,7 +377,7 @@ def run(rows, tokens, rounds, memory=True, device="cpu", works=DEFAULT_WORK):
         fns = {n: f for n, f in fns.items() if f is not None}
         if cuda:  # time the kernels, not the launches
             fns = {n: (lambda f=f: (f(), torch.cuda.synchronize())) for n, f in fns.items()}
-        t = interleaved(fns, rounds=rounds, warmup=2)
+        t = interleaved(fns, rounds=rounds, warmup=2, min_sample_ms=min_sample_ms)
         peer = names[0]
         res = {"timings": {n: {k: v for k, v in t[n].items() if k != "samples_ms"} for n in t}, "missing": []}
         res["missing"] = [n for n in names if n not in fns]
@@ -456,6 +456,7 @@ def main(argv=None):
     p.add_argument("--device", default="cpu")
     p.add_argument("--work", default=",".join(DEFAULT_WORK), help="comma list of %s, or 'all'" % ", ".join(CONTENDERS))
     p.add_argument("--out", default=None, help="directory for the JSON and markdown (default: benchmarks/)")
+    p.add_argument("--min-sample-ms", type=float, default=0.0, help="repeat fast calls so one sample lasts this long")
     p.add_argument("--no-memory", action="store_true")
     p.add_argument("--no-write", action="store_true")
     a = p.parse_args(argv)
@@ -463,7 +464,9 @@ def main(argv=None):
     unknown = [w for w in works if w not in CONTENDERS]
     if unknown:
         p.error(f"unknown workload(s) {unknown}; known: {list(CONTENDERS)}")
-    rep = run(a.rows, a.tokens, a.rounds, memory=not a.no_memory, device=a.device, works=works)
+    rep = run(
+        a.rows, a.tokens, a.rounds, memory=not a.no_memory, device=a.device, works=works, min_sample_ms=a.min_sample_ms
+    )
     md = render_md(rep)
     print(md)
     if not a.no_write:
