@@ -32,7 +32,7 @@ fi
 
 {
   echo "python: $PYTHON"; date -u
-  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1 | head -3
+  command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | head -3
   "$PYTHON" - <<'EOF'
 import importlib, torch
 print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.get_device_name(0))
@@ -56,7 +56,9 @@ run_pytest () {  # name, args...
 }
 # LLM CUDA tests: the whole low-precision file (CPU and CUDA cases) plus the CUDA cases elsewhere
 run_pytest llm_gpu tests/test_llm_gpu.py -s
-run_pytest llm_cuda_cases tests/test_llm_core.py tests/test_llm_samplers.py -k "cuda"
+run_pytest llm_cuda_cases tests/test_llm_core.py::test_cuda_batch_and_estimators_stay_on_device \
+  tests/test_llm_core.py::test_unavailable_device_is_a_value_error \
+  tests/test_llm_samplers.py::test_d3s_masks_on_the_input_device
 # torch MARL CUDA tests (need the tabular stack; reported, not fatal, when it is absent)
 if "$PYTHON" -c "import numba, scipy, pettingzoo" 2>/dev/null; then
   run_pytest marl_cuda tests/test_marl_irl_torch.py tests/test_marl_torch.py tests/test_marl_bn_torch.py -k "cuda"
