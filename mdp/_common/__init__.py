@@ -15,7 +15,19 @@ Argument checks live beside them in :mod:`mdp._validation`.
 from mdp._common.exceptions import ArgumentKindError, ConvergenceWarning
 from mdp._common.numerics import UNDERFLOW, UNIT_ROUNDOFF, VALUE_LIMIT, StallTracker
 from mdp._common.results import Deferred, frozen, result
-from mdp._common.sampling import cumulative_rows, draw_csr, draw_rows, draw_vector
+
+_SAMPLING = ("cumulative_rows", "draw_csr", "draw_rows", "draw_vector")
+
+
+def __getattr__(name):
+    # the numba sampling kernels load on first use, so torch-only code (mdp.llm) imports
+    # mdp._common without numba
+    if name in _SAMPLING:
+        from mdp._common import sampling
+
+        return getattr(sampling, name)
+    raise AttributeError(f"module 'mdp._common' has no attribute {name!r}")
+
 
 __all__ = [
     "ArgumentKindError",
