@@ -17,7 +17,8 @@ Framework-neutral pieces (torch only), used by both and by a plain torch loop:
 TRL's NaN rule, one step row per agent turn and the spreading of step advantages over each turn's
 tokens) and :mod:`mdp.llm.integrations.rollout` (:class:`~mdp.llm.integrations.rollout.ToyEnvRollout`,
 a multi-turn rollout of a causal LM in a toy environment of :mod:`mdp.llm.toy_envs`, usable as
-TRL's ``rollout_func``). The guide is ``docs/llm_integrations.md``.
+TRL's ``rollout_func``); :mod:`mdp.llm.integrations.tiny` builds a tiny random causal LM and a
+character tokenizer locally for smoke tests. The guide is ``docs/llm_integrations.md``.
 """
 
 from __future__ import annotations
@@ -35,4 +36,6 @@ _LAZY = {
     "turn_reward_sum": "mdp.llm.integrations.rollout",
 }
 
-__getattr__, __dir__, __all__ = lazy_names(__name__, _LAZY, submodules=("common", "rollout", "trl", "verl"))
+# ``trl``, ``verl`` and ``tiny`` need optional packages: import them as submodules
+# (``import mdp.llm.integrations.trl``); they are not lazy attributes of this package
+__getattr__, __dir__, __all__ = lazy_names(__name__, _LAZY, submodules=("common", "rollout"))
