@@ -50,6 +50,7 @@ refused with ``loss=`` (use TRL's loss, ``loss=None``).
 from __future__ import annotations
 
 import inspect
+import time
 
 import torch
 from trl import GRPOTrainer
@@ -113,7 +114,8 @@ class RlabGRPOTrainer(GRPOTrainer):
         Of the latest generation batch: ``"advantages"`` (this process's rows, what the loss
         used), ``"trl_advantages"`` (TRL's own computation of the same rows), ``"rewards"``
         (``(rows, funcs)`` of all processes), ``"batch"`` (the RolloutBatch of step rows, for
-        step-level estimators) and ``"step_advantages"``.
+        step-level estimators), ``"step_advantages"`` and ``"hook_seconds"`` (wall time of the
+        rlab part of the step's scoring: grouping, estimator, slicing).
     """
 
     def __init__(
@@ -177,6 +179,7 @@ class RlabGRPOTrainer(GRPOTrainer):
 
     def _generate_and_score_completions(self, inputs):
         output = super()._generate_and_score_completions(inputs)
+        t0 = time.perf_counter()
         rpf = self._rlab_rewards_per_func
         local = len(inputs)
         mode = "train" if self.model.training else "eval"
@@ -240,6 +243,7 @@ class RlabGRPOTrainer(GRPOTrainer):
                 logged.extend(adv_all.tolist())
         output["advantages"] = adv.to(device)
         last["advantages"] = output["advantages"].detach().clone()
+        last["hook_seconds"] = time.perf_counter() - t0
         self.rlab_last = last
         return output
 
