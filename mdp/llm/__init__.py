@@ -33,6 +33,9 @@ _LAZY = {
     # losses (mdp/llm/losses.py)
     "policy_loss": "mdp.llm.losses",
     "agg_loss": "mdp.llm.losses",
+    "global_batch_info": "mdp.llm.losses",
+    "rollout_is_weights": "mdp.llm.losses",
+    "RolloutISResult": "mdp.llm.losses",
     "kl_estimate": "mdp.llm.losses",
     "PolicyLossResult": "mdp.llm.losses",
     "AGG_MODES": "mdp.llm.losses",

@@ -207,8 +207,49 @@ def _check_finite(t: torch.Tensor, name: str) -> None:
         raise ValueError(f"{name} must be finite (no NaN/inf); {name}[{idx}] = {t[tuple(bad)].item()}")
 
 
-def _row_ids(x, name: str, rows: int, device) -> torch.Tensor:
-    """Integer ids (as given) or hashable objects (factorised by first appearance) -> int64."""
+def _check_finite_or_overflow(t: torch.Tensor, name: str = "rewards") -> None:
+    """Raise for the first non-finite entry of ``t``; if all are finite its row sums overflow."""
+    _check_finite(t, name)
+    raise ValueError(f"{name} are finite but a row sum overflows {t.dtype}: rescale them")
+
+
+def _bool_to(mask: torch.Tensor, dtype) -> torch.Tensor:
+    """bool -> float mask (through a uint8 view: the direct cast is a slow path on some CPU builds)."""
+    if mask.dtype == torch.bool:
+        return mask.view(torch.uint8).to(dtype)
+    return mask.to(dtype)
+
+
+def _mask_checks(m: torch.Tensor) -> list:
+    """Deferred checks of a 0/1 mask that is not all zero: ``[(ok 0-d bool tensor, raise_fn)]``."""
+
+    def not_binary():
+        raise ValueError("response_mask must contain only 0 and 1")
+
+    def all_zero():
+        raise ValueError(
+            "response_mask is all zeros: the batch has no response tokens "
+            "(single all-zero rows are allowed, a fully empty batch is not)"
+        )
+
+    if m.dtype == torch.bool:
+        return [(m.view(torch.uint8).amax() > 0, all_zero)]
+    if not m.is_floating_point():
+        lo, hi = torch.aminmax(m)
+        return [((lo >= 0) & (hi <= 1), not_binary), (hi > 0, all_zero)]
+    # m - m*m is exactly 0 iff m is 0 or 1 (in floating point too: for m in (0, 1) fl(m*m) != m;
+    # outside [0, 1], NaN and inf it is non-zero or NaN); one fused pass and one reduction
+    lo, hi = torch.aminmax(torch.addcmul(m, m, m, value=-1))
+    return [((lo == 0) & (hi == 0), not_binary), (m.amax() > 0, all_zero)]
+
+
+def _row_ids(x, name: str, rows: int, device, with_codes: bool = False):
+    """Integer ids (as given) or hashable objects (factorised by first appearance) -> int64.
+
+    With ``with_codes`` returns ``(ids, n)`` where ``n`` is the number of distinct ids when the ids
+    were factorised (so they are dense codes already), else ``None``.
+    """
+    n_codes = None
     if isinstance(x, torch.Tensor) or (isinstance(x, np.ndarray) and x.dtype != object):
         t = _to_tensor(x, name, device)
         if t.dim() != 1:
@@ -240,10 +281,11 @@ def _row_ids(x, name: str, rows: int, device) -> torch.Tensor:
                         f"{name}[{i}] is not hashable ({type(v).__name__}); ids must be integers or hashable objects"
                     ) from None
             t = torch.tensor(vals, dtype=torch.int64)
+            n_codes = len(codes)
         t = t.to(device) if device is not None else t
     if t.shape[0] != rows:
         raise ValueError(f"{name} must have one entry per row ({rows}), got {t.shape[0]}")
-    return t
+    return (t, n_codes) if with_codes else t
 
 
 def _observation_keys(x, rows: int, device) -> torch.Tensor:
@@ -286,6 +328,27 @@ def _observation_keys(x, rows: int, device) -> torch.Tensor:
 # --------------------------------------------------------------------------------------------
 
 
+class _BoolMask:
+    """The ``response_mask`` attribute: stored as validated, converted to bool on first read.
+
+    Estimators that only broadcast (GRPO and the other outcome estimators) multiply by the float mask
+    a trainer passes and never need the bool copy; reading ``batch.response_mask`` makes it once.
+    """
+
+    def __set__(self, obj, value):
+        obj.__dict__["_response_mask_given"] = value
+        obj.__dict__.pop("_response_mask_bool", None)
+
+    def __get__(self, obj, objtype=None):
+        if obj is None:
+            return None  # the dataclass default
+        d = obj.__dict__
+        if "_response_mask_bool" not in d:
+            given = d.get("_response_mask_given")
+            d["_response_mask_bool"] = given.bool() if isinstance(given, torch.Tensor) else given
+        return d["_response_mask_bool"]
+
+
 @dataclass(frozen=True, eq=False)
 class RolloutBatch:
     """One validated batch of rollouts (see the module docstring for the schema and rules).
@@ -307,6 +370,11 @@ class RolloutBatch:
     dtype : torch floating dtype, optional
         Dtype of the float fields (default: that of ``rewards`` if floating, else float64).
     device : torch device, optional
+    validate : bool
+        ``True`` (default): check the value rules of the module docstring (finite rewards and
+        entropies, a 0/1 mask that is not all zero) with one host synchronisation for the batch.
+        ``False``: trusted input (e.g. a trainer's own tensors): shapes, dtypes and ids are still
+        checked, values are not.
     """
 
     rewards: Any
@@ -320,6 +388,7 @@ class RolloutBatch:
     extra: dict = field(default_factory=dict)
     dtype: Any = None
     device: Any = None
+    validate: bool = True
 
     def __post_init__(self):
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 (frozen dataclass)
@@ -341,7 +410,18 @@ class RolloutBatch:
         rows = r.shape[0]
         if rows == 0:
             raise ValueError("rewards is empty: a RolloutBatch needs at least one row")
-        _check_finite(r, "rewards")
+        if not isinstance(self.validate, bool):
+            raise TypeError(f"validate must be a bool, got {type(self.validate).__name__}")
+        cache: dict = {}
+        checks: list = []  # (name, 0-d bool tensor that must be True, on_fail) checked with one sync
+        if r.dim() == 2:
+            # a row sum is finite iff every entry is (or it overflows): check the (rows,) sums,
+            # which the estimators need anyway (sequence_rewards), instead of every token
+            cache["sequence_rewards"] = r.sum(-1)
+            if self.validate:
+                checks.append((torch.isfinite(cache["sequence_rewards"]).all(), lambda: _check_finite_or_overflow(r)))
+        elif self.validate:
+            checks.append((torch.isfinite(r).all(), lambda: _check_finite(r, "rewards")))
         set_("rewards", r)
         set_("dtype", dtype)
         set_("device", device)
@@ -357,28 +437,30 @@ class RolloutBatch:
                 raise ValueError(f"{name} has {t.shape[1]} tokens but other token fields have {tokens}")
             tokens = t.shape[1]
 
-        if self.response_mask is not None:
-            m = _to_tensor(self.response_mask, "response_mask", device)
+        given_mask = self.__dict__.get("_response_mask_given")  # not through _BoolMask: no conversion yet
+        if given_mask is not None:
+            m = _to_tensor(given_mask, "response_mask", device)
             check_tokens(m, "response_mask")
-            if m.dtype != torch.bool:
-                if not bool(((m == 0) | (m == 1)).all()):
-                    raise ValueError("response_mask must contain only 0 and 1")
-                m = m != 0
-            if not bool(m.any()):
-                raise ValueError(
-                    "response_mask is all zeros: the batch has no response tokens "
-                    "(single all-zero rows are allowed, a fully empty batch is not)"
-                )
-            set_("response_mask", m)
+            if self.validate:
+                checks += _mask_checks(m)
+            if m.dtype != torch.bool and m.dtype == dtype:
+                cache["mask_float"] = m  # broadcasting multiplies by it directly
+            set_("response_mask", m)  # stored as given; read back as bool (see _BoolMask)
         if self.token_entropies is not None:
             e = _to_tensor(self.token_entropies, "token_entropies", device).to(dtype)
             check_tokens(e, "token_entropies")
-            _check_finite(e, "token_entropies")
+            if self.validate:
+                checks.append(
+                    (torch.isfinite(e.sum(-1)).all(), lambda: _check_finite_or_overflow(e, "token_entropies"))
+                )
             set_("token_entropies", e)
         for name in ("group_ids", "trajectory_ids"):
             v = getattr(self, name)
             if v is not None:
-                set_(name, _row_ids(v, name, rows, device))
+                ids, n_codes = _row_ids(v, name, rows, device, with_codes=True)
+                if n_codes is not None:  # hashable ids: factorised codes are already dense
+                    cache[("codes", name)] = (ids, n_codes)
+                set_(name, ids)
         if self.step_ids is not None:
             s = _row_ids(self.step_ids, "step_ids", rows, device)
             if not isinstance(self.step_ids, (torch.Tensor, np.ndarray)) and not all(
@@ -406,8 +488,14 @@ class RolloutBatch:
             raise TypeError(f"extra must be a dict, got {type(self.extra).__name__}")
         else:
             set_("extra", dict(self.extra))
+        if checks:
+            # one host synchronisation for all value checks; the precise message on failure
+            ok = torch.stack([c for c, _ in checks]).tolist()
+            for good, (_, on_fail) in zip(ok, checks):
+                if not good:
+                    on_fail()
         set_("_tokens", tokens)
-        set_("_cache", {})
+        set_("_cache", cache)
 
     # ---- shape ---------------------------------------------------------------------------------
     @property
@@ -436,7 +524,9 @@ class RolloutBatch:
         """
         for f in fields:
             if f in FIELDS:
-                missing = getattr(self, f) is None
+                # response_mask: test the stored mask, not the bool copy _BoolMask would make
+                value = self.__dict__.get("_response_mask_given") if f == "response_mask" else getattr(self, f)
+                missing = value is None
                 where = f"RolloutBatch({f}=...)"
             else:
                 missing = f not in self.extra
@@ -452,7 +542,27 @@ class RolloutBatch:
         Token-level rewards are summed over all tokens (as verl's outcome estimators do with
         ``token_level_rewards.sum(dim=-1)``; padding is expected to carry 0).
         """
-        return self.rewards.sum(-1) if self.rewards.dim() == 2 else self.rewards
+        if self.rewards.dim() == 1:
+            return self.rewards
+        if "sequence_rewards" not in self._cache:
+            self._cache["sequence_rewards"] = self.rewards.sum(-1)
+        return self._cache["sequence_rewards"]
+
+    def mask_as(self, dtype=None) -> torch.Tensor:
+        """``response_mask`` as a ``dtype`` tensor (default the batch dtype), 1.0 on response tokens.
+
+        Returns the float mask given to the constructor when it already has that dtype (no copy).
+        """
+        self.require("response_mask", method="mask_as")
+        dtype = self.dtype if dtype is None else dtype
+        key = ("mask_as", dtype)
+        if key not in self._cache:
+            given = self._cache.get("mask_float")
+            if given is not None and given.dtype == dtype:
+                self._cache[key] = given
+            else:
+                self._cache[key] = _bool_to(self.response_mask, dtype)
+        return self._cache[key]
 
     def group_codes(self, field_name: str = "group_ids", *, method: str = "grouping") -> tuple[torch.Tensor, int]:
         """Dense codes ``(rows,)`` in ``[0, n)`` and ``n`` for an id field (cached)."""
@@ -510,3 +620,6 @@ class RolloutBatch:
             f"RolloutBatch(rows={self.n_rows}, tokens={self.n_tokens}, fields={present}, "
             f"extra={sorted(self.extra)}, dtype={self.dtype}, device={self.device})"
         )
+
+
+RolloutBatch.response_mask = _BoolMask()  # after @dataclass, which read the default None
