@@ -3,11 +3,11 @@
 Nothing here imports ``trl`` or ``verl`` until it is used: ``import mdp.llm`` and
 ``import mdp.llm.integrations`` stay light. The framework modules are
 
-* :mod:`mdp.llm.integrations.trl` -- :class:`~mdp.llm.integrations.trl.RlabGRPOTrainer`, a
+* ``mdp.llm.integrations.trl`` -- ``RlabGRPOTrainer``, a
   ``trl.GRPOTrainer`` subclass taking ``advantage="<any registered estimator>"`` and
   ``loss="<any registered policy loss>"`` (needs ``trl``; tested with ``trl==1.16.0``);
-* :mod:`mdp.llm.integrations.verl` -- registers every estimator as ``rlab_<name>`` and every loss
-  as ``rlab_<kind>`` in verl's registries, plus :func:`~mdp.llm.integrations.verl.compute_advantage`,
+* ``mdp.llm.integrations.verl`` -- registers every estimator as ``rlab_<name>`` and every loss
+  as ``rlab_<kind>`` in verl's registries, plus ``compute_advantage``,
   a drop-in for verl's (and verl-agent's) ``compute_advantage`` that forwards trajectory ids, step
   indices and anchor observations (needs ``verl``; tested with ``verl==0.9.1``; loaded by verl
   itself through the ``verl.plugins`` entry point ``rlab``).
@@ -16,8 +16,8 @@ Framework-neutral pieces (torch only), used by both and by a plain torch loop:
 :mod:`mdp.llm.integrations.common` (estimator options under a named convention, advantages with
 TRL's NaN rule, one step row per agent turn and the spreading of step advantages over each turn's
 tokens) and :mod:`mdp.llm.integrations.rollout` (:class:`~mdp.llm.integrations.rollout.ToyEnvRollout`,
-a multi-turn rollout of a causal LM in a toy environment of :mod:`mdp.llm.toy_envs`, usable as
-TRL's ``rollout_func``); :mod:`mdp.llm.integrations.tiny` builds a tiny random causal LM and a
+a multi-turn rollout of a causal LM in a toy environment of ``mdp.llm.toy_envs``, usable as
+TRL's ``rollout_func``); ``mdp.llm.integrations.tiny`` builds a tiny random causal LM and a
 character tokenizer locally for smoke tests. The guide is ``docs/llm_integrations.md``.
 """
 
@@ -25,16 +25,7 @@ from __future__ import annotations
 
 from mdp._lazy import lazy_names
 
-_LAZY = {
-    "TURNS_KEY": "mdp.llm.integrations.common",
-    "resolve_estimator_options": "mdp.llm.integrations.common",
-    "outcome_advantages": "mdp.llm.integrations.common",
-    "turn_batch": "mdp.llm.integrations.common",
-    "spread_turn_advantages": "mdp.llm.integrations.common",
-    "is_step_estimator": "mdp.llm.integrations.common",
-    "ToyEnvRollout": "mdp.llm.integrations.rollout",
-    "turn_reward_sum": "mdp.llm.integrations.rollout",
-}
+_LAZY: dict = {}
 
 # ``trl``, ``verl`` and ``tiny`` need optional packages: import them as submodules
 # (``import mdp.llm.integrations.trl``); they are not lazy attributes of this package

@@ -1,6 +1,6 @@
 """Framework-neutral glue between rollouts of a trainer and :func:`mdp.llm.compute_advantages`.
 
-Used by :mod:`mdp.llm.integrations.trl`, :mod:`mdp.llm.integrations.verl` and any plain torch loop
+Used by ``mdp.llm.integrations.trl``, ``mdp.llm.integrations.verl`` and any plain torch loop
 (torch only; see ``docs/llm_integrations.md``).
 
 * :func:`resolve_estimator_options` -- the options an estimator runs with under a framework's

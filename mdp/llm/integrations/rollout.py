@@ -1,16 +1,16 @@
 """Multi-turn rollouts of a causal language model in a toy environment (TRL ``rollout_func``).
 
-:class:`ToyEnvRollout` plays one episode of a :class:`mdp.llm.toy_envs.ToyEnv` (e.g. the corridor
+:class:`ToyEnvRollout` plays one episode of a ``mdp.llm.toy_envs.ToyEnv`` (e.g. the corridor
 of ``docs/papers/gigpo.md``) per rollout row: at every turn the model reads the conversation so
 far (prompt, its earlier actions, the environment's observations), generates a few tokens, the
 text is parsed into an action, the environment steps, and the next observation is appended as
 *environment* tokens (``env_mask = 0``: in the context, not in the loss). It returns what TRL's
 ``GRPOTrainer(rollout_func=...)`` expects (``prompt_ids``, ``completion_ids``, ``logprobs``,
 ``env_mask``) plus the turn records (:data:`mdp.llm.integrations.common.TURNS_KEY`) from which
-:class:`mdp.llm.integrations.trl.RlabGRPOTrainer` builds one step row per turn for GiGPO, HGPO or
+``mdp.llm.integrations.trl.RlabGRPOTrainer`` builds one step row per turn for GiGPO, HGPO or
 SALT and spreads each step advantage over that turn's tokens.
 
-Dynamics follow :func:`mdp.llm.toy_envs.rollout`: the executed action is the chosen one with
+Dynamics follow ``mdp.llm.toy_envs.rollout``: the executed action is the chosen one with
 probability ``1 - slip`` (else uniform), the episode ends on entering a terminal state, is cut off
 with probability ``1 - gamma`` after every step (the environment's discount as a stochastic turn
 budget), or after ``max_turns`` turns. The start state of a row is a deterministic function of its
@@ -66,7 +66,7 @@ def turn_reward_sum(prompts=None, completions=None, **kwargs):
 
 
 class ToyEnvRollout:
-    """A TRL ``rollout_func`` playing a :class:`~mdp.llm.toy_envs.ToyEnv` for several turns per row.
+    """A TRL ``rollout_func`` playing a ``ToyEnv`` for several turns per row.
 
     Parameters
     ----------

@@ -501,7 +501,16 @@ def patch_compute_advantage():
 # plugin entry (runs on import; verl swallows import errors of plugins, so report them here)
 try:
     REGISTERED = register()
-except Exception as _err:  # pragma: no cover - exercised by tests with a patched register
+except ModuleNotFoundError as _err:
+    if (_err.name or "").split(".")[0] != "verl":  # verl is there but something it or we need is not
+        _msg = (
+            f"rlab's verl plugin (mdp.llm.integrations.verl) failed to register its estimators and losses: "
+            f"{type(_err).__name__}: {_err}. verl will run without the rlab_* names."
+        )
+        _log.error(_msg)
+        warnings.warn(_msg, RuntimeWarning, stacklevel=2)
+    raise  # verl itself is not installed: a plain ImportError, nobody is loading the plugin
+except Exception as _err:  # tests patch register() to fail
     _msg = (
         f"rlab's verl plugin (mdp.llm.integrations.verl) failed to register its estimators and losses: "
         f"{type(_err).__name__}: {_err}. verl will run without the rlab_* names."
