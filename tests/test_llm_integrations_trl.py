@@ -59,7 +59,7 @@ def trl_reference_advantages(rewards_per_func, weights, G, scale_rewards="group"
     r = (rewards_per_func * weights.unsqueeze(0)).nansum(dim=1)
     r[unscorable] = torch.nan
     mean = torch.nanmean(r.view(-1, G), dim=1).repeat_interleave(G)
-    std = nanstd(r.view(-1, G), dim=1).repeat_interleave(G)
+    std = nanstd(r.view(-1, G), dim=1).repeat_interleave(G) if scale_rewards != "batch" else nanstd(r)
     adv = r - mean
     if scale_rewards != "none":
         adv = adv / (std + 1e-4)
@@ -116,30 +116,32 @@ def test_grpo_two_steps_matches_trl_advantages(tmp_path, tok):
 
 
 def test_nan_rows_and_process_slices():
-    """Unscorable rows get 0 and stay out of the statistics; slices of a 2-process gather agree."""
-    from trl.trainer.utils import nanstd  # noqa: F401  (TRL present)
-
-    from mdp.llm.integrations.common import outcome_advantages, resolve_estimator_options
+    """Unscorable rows get 0 and stay out of the statistics; groups straddling two processes are
+    computed on the gathered table and each process gets its own rows (TRL's layout)."""
+    from mdp.llm.integrations.common import resolve_estimator_options
+    from mdp.llm.integrations.trl import local_outcome_advantages
 
     g = torch.Generator().manual_seed(1)
-    rpf = torch.randint(0, 3, (16, 2), generator=g).float()
+    rpf = torch.randint(0, 3, (12, 2), generator=g).float()
     rpf[3, :] = float("nan")  # unscorable
     rpf[5, 0] = float("nan")  # partly scorable: nansum
     rpf[8:12, :] = float("nan")
     rpf[8, 1] = 2.0  # group 2 has a single scorable row -> 0
     w = torch.tensor([1.0, 0.5])
-    opts = resolve_estimator_options("grpo", convention="trl", scale_rewards="group")
-    ours = outcome_advantages("grpo", rpf, torch.arange(16) // 4, weights=w, options=opts)
-    ref = trl_reference_advantages(rpf, w, 4)
-    assert torch.allclose(ours.double(), ref.double(), atol=1e-6)
-    assert ours[3] == 0 and ours[8] == 0
-    # process 1 of 2 keeps rows 8..15 of the gathered table
-    assert torch.equal(ours[8:16], outcome_advantages("grpo", rpf, torch.arange(16) // 4, weights=w, options=opts)[8:])
-    for scale in ("batch", "none"):
+    for scale in ("group", "batch", "none"):
         opts = resolve_estimator_options("grpo", convention="trl", scale_rewards=scale)
-        ours = outcome_advantages("grpo", rpf, torch.arange(16) // 4, weights=w, options=opts)
-        if scale == "none":
-            assert torch.allclose(ours.double(), trl_reference_advantages(rpf, w, 4, "none").double(), atol=1e-6)
+        ref = trl_reference_advantages(rpf, w, 4, scale)
+        # 2 processes x 6 rows: group 1 (rows 4-7) straddles the processes
+        for p in (0, 1):
+            full, mine = local_outcome_advantages(
+                "grpo", rpf, w, num_generations=4, process_index=p, local_rows=6, options=opts
+            )
+            assert torch.allclose(mine.double(), ref[6 * p : 6 * p + 6].double(), atol=1e-6)
+            assert torch.equal(mine, full[6 * p : 6 * p + 6])
+        assert full[3] == 0 and full[8] == 0
+    # a process that grouped only its own rows would get other values for the straddling group
+    own = trl_reference_advantages(rpf[:6], w, 2)
+    assert not torch.allclose(own[4:6].double(), ref[4:6].double(), atol=1e-3)
 
 
 def test_gigpo_corridor_two_steps(tmp_path, tok):
@@ -190,3 +192,18 @@ def test_gigpo_corridor_two_steps(tmp_path, tok):
         assert torch.allclose(R, last["rewards"][:, 0].double())
     assert any(float(last["step_advantages"].abs().max()) > 0 for last in captured)
     assert all(math.isfinite(float(h["loss"])) for h in trainer.state.log_history if "loss" in h)
+
+
+def test_bad_constructor_arguments():
+    from mdp.llm.integrations.trl import RlabGRPOTrainer
+
+    with pytest.raises(ValueError, match="unknown advantage estimator"):
+        RlabGRPOTrainer(model=None, advantage="nope")
+    with pytest.raises(TypeError, match="advantage must be"):
+        RlabGRPOTrainer(model=None, advantage=3)
+    with pytest.raises(ValueError, match="unknown policy loss"):
+        RlabGRPOTrainer(model=None, loss="nope")
+    with pytest.raises(TypeError, match="no option"):
+        RlabGRPOTrainer(model=None, loss="ppo", loss_options={"clip": 0.2})
+    with pytest.raises(ValueError, match="loss_options needs loss"):
+        RlabGRPOTrainer(model=None, loss_options={"eps_low": 0.2})

@@ -260,3 +260,24 @@ def test_entry_point_is_declared_and_discovered(tmp_path):
         assert found[0].load() is V
     finally:
         sys.path.remove(str(tmp_path))
+
+
+def test_bad_inputs(monkeypatch):
+    with pytest.raises(TypeError, match="valid"):
+        V.set_estimator_options("rlab_gigpo", omega=1.0)
+    with pytest.raises(ValueError, match="unknown policy loss"):
+        V.set_loss_options("rlab_nope")
+    monkeypatch.setenv("RLAB_VERL_OPTIONS", json.dumps({"rlab_ppo": {"clip": 0.1}}))
+    with pytest.raises(TypeError, match="no option"):
+        V.loss_options("rlab_ppo")
+    monkeypatch.delenv("RLAB_VERL_OPTIONS")
+    monkeypatch.setitem(core_algos.ADV_ESTIMATOR_REGISTRY, "rlab_grpo", lambda **kw: None)
+    with pytest.raises(ValueError, match="already registered"):
+        V.register()
+    monkeypatch.undo()
+    V.register()
+    V.set_estimator_options("gigpo", step_advantage_w=0.25)
+    try:
+        assert V.estimator_options("gigpo")["step_advantage_w"] == 0.25
+    finally:
+        V._ESTIMATOR_OPTIONS.clear()

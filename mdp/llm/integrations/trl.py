@@ -64,7 +64,7 @@ from mdp.llm.integrations.common import (
     turn_batch,
 )
 
-__all__ = ["RlabGRPOTrainer"]
+__all__ = ["RlabGRPOTrainer", "local_outcome_advantages"]
 
 #: TRL ``loss_type`` -> (rlab aggregation mode, normaliser kind)
 _TRL_AGG = {
@@ -86,6 +86,25 @@ def _loss_fn_options(kind: str) -> set:
         raise ValueError(f"unknown policy loss {kind!r}; known: {', '.join(list_policy_losses())}")
     sig = inspect.signature(_LOSSES[kind])
     return {k for k, p in sig.parameters.items() if p.kind is p.KEYWORD_ONLY}
+
+
+def local_outcome_advantages(
+    method, rewards_per_func, weights, *, num_generations, process_index, local_rows, options=None, response_mask=None
+):
+    """Advantages of all rows and of one process's rows, TRL's layout: ``(all, local)``.
+
+    ``rewards_per_func`` ``(processes * local_rows, funcs)`` is the gathered reward table; groups are
+    ``num_generations`` consecutive rows of it (a group may straddle two processes); process ``p``
+    owns rows ``[p * local_rows, (p + 1) * local_rows)``. NaN rule of
+    :func:`~mdp.llm.integrations.common.outcome_advantages`.
+    """
+    n_all = rewards_per_func.shape[0]
+    group_ids = torch.arange(n_all, device=rewards_per_func.device) // num_generations
+    adv_all = outcome_advantages(
+        method, rewards_per_func, group_ids, weights=weights, options=options, response_mask=response_mask
+    )
+    start = process_index * local_rows
+    return adv_all, adv_all[start : start + local_rows]
 
 
 class RlabGRPOTrainer(GRPOTrainer):
@@ -224,15 +243,16 @@ class RlabGRPOTrainer(GRPOTrainer):
                     m = m * output["tool_mask"]
                 m = self.accelerator.pad_across_processes(m, dim=1, pad_index=0)
                 mask = self.accelerator.gather(m)
-            adv_all = outcome_advantages(
+            adv_all, adv = local_outcome_advantages(
                 self.rlab_advantage,
                 rpf,
-                group_ids,
-                weights=weights,
+                weights,
+                num_generations=G,
+                process_index=self.accelerator.process_index,
+                local_rows=local,
                 options=self.rlab_advantage_options,
                 response_mask=mask,
             )
-            adv = adv_all[start : start + local]
             if adv.dim() == 2:
                 adv = adv[:, : output["completion_ids"].shape[1]]
             else:
