@@ -207,3 +207,54 @@ def test_bad_constructor_arguments():
         RlabGRPOTrainer(model=None, loss="ppo", loss_options={"clip": 0.2})
     with pytest.raises(ValueError, match="loss_options needs loss"):
         RlabGRPOTrainer(model=None, loss_options={"eps_low": 0.2})
+
+
+@pytest.mark.parametrize("loss_type", ["dapo", "grpo", "bnpo", "dr_grpo"])
+def test_rlab_ppo_loss_equals_trl_loss(tmp_path, tok, loss_type):
+    """loss='ppo' (TRL's clip bounds, TRL's aggregation for each loss_type): value and gradient equal
+    TRL's own _compute_loss on the same inputs, with a KL term, ratios away from 1 and 2 accumulation steps."""
+    from datasets import Dataset
+    from trl import GRPOTrainer
+
+    from mdp.llm.integrations.trl import RlabGRPOTrainer
+
+    trainer = RlabGRPOTrainer(
+        model=tiny_model(len(tok.get_vocab())),
+        reward_funcs=[count_r],
+        args=grpo_args(tmp_path, loss_type=loss_type, epsilon_high=0.28),
+        train_dataset=Dataset.from_dict({"prompt": ["go r:"] * 8}),
+        processing_class=tok,
+        loss="ppo",
+    )
+    trainer.current_gradient_accumulation_steps = 2
+    trainer.beta = 0.05  # KL term on given reference log-probs (beta at construction would load a reference model)
+    g = torch.Generator().manual_seed(0)
+    B, P, T = 4, 3, 6
+    comp_mask = (torch.arange(T)[None, :] < torch.tensor([6, 4, 1, 3])[:, None]).long()
+    inputs = {
+        "prompt_ids": torch.randint(3, 20, (B, P), generator=g),
+        "prompt_mask": torch.ones(B, P, dtype=torch.long),
+        "completion_ids": torch.randint(3, 20, (B, T), generator=g),
+        "completion_mask": comp_mask,
+        "advantages": torch.randn(B, generator=g),
+        "num_items_in_batch": comp_mask.sum() * 2,
+    }
+    with torch.no_grad():
+        logp, _, _ = trainer._get_per_token_logps_and_entropies(
+            trainer.model,
+            torch.cat([inputs["prompt_ids"], inputs["completion_ids"]], 1),
+            torch.cat([inputs["prompt_mask"], comp_mask], 1),
+            T,
+        )
+    inputs["old_per_token_logps"] = logp + 0.3 * torch.randn(B, T, generator=g)
+    inputs["ref_per_token_logps"] = logp + 0.2 * torch.randn(B, T, generator=g)
+    results = []
+    for fn in (RlabGRPOTrainer._compute_loss, GRPOTrainer._compute_loss):
+        trainer.model.zero_grad()
+        loss = fn(trainer, trainer.model, inputs)
+        loss.backward()
+        grads = [p.grad.detach().clone() for p in trainer.model.parameters() if p.grad is not None]
+        results.append((loss.detach(), grads))
+    torch.testing.assert_close(results[0][0], results[1][0], atol=1e-6, rtol=1e-5)
+    for a, b in zip(results[0][1], results[1][1]):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-4)
