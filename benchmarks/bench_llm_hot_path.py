@@ -1,11 +1,11 @@
 """LLM hot path (issue 21): GRPO advantages and the PPO-clip loss against verl and TRL, same run.
 
-    /work/venv-llm/bin/python -m benchmarks.bench_llm_hot_path [--rows 512] [--tokens 2048] [--rounds 15]
+    python -m benchmarks.bench_llm_hot_path [--rows 512] [--tokens 2048] [--rounds 15]
 
 Needs an environment with torch, verl and trl (their functions are imported at run time, nothing of
 theirs is copied here); a contender that does not import is reported missing. Writes
-``benchmarks/latest_llm_hot_path.json`` and ``benchmarks/llm_hot_path_section.md`` (a section for
-``docs/benchmarks.md``).
+``benchmarks/latest_llm_hot_path.json`` and a markdown section for ``docs/benchmarks.md`` beside it
+(``MD_PATH``, generated, not committed).
 
 Contenders, float32 on CPU, torch pinned to one thread, interleaved rounds (``_common.interleaved``):
 

@@ -11,7 +11,7 @@
 #    (benchmarks/bench_llm_hot_path.py --device cuda --work all), when verl / trl import;
 # 3. writes $OUT/gpu_llm.md (summary), $OUT/llm_hot_path.{json,md}, $OUT/pytest_*.txt, $OUT/env.txt.
 #
-# PYTHON defaults to the first of ./.venv-llm/bin/python, /work/venv-llm/bin/python, python3 that
+# PYTHON defaults to the first of ./.venv-llm/bin/python, python3 that
 # imports torch with CUDA. Nothing is installed. Budget: about 3-5 minutes.
 set -u
 cd "$(dirname "$0")/.."
@@ -20,7 +20,7 @@ mkdir -p "$OUT"
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" NUMBA_NUM_THREADS=1 PYTHONDONTWRITEBYTECODE=1
 
 if [ -z "${PYTHON:-}" ]; then
-  for p in ./.venv-llm/bin/python /work/venv-llm/bin/python python3 python; do
+  for p in ./.venv-llm/bin/python python3 python; do
     if command -v "$p" >/dev/null 2>&1 && "$p" -c "import torch,sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null; then
       PYTHON="$p"; break
     fi

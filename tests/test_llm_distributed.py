@@ -1,7 +1,7 @@
 """mdp.llm.losses under micro-batching and data parallelism, rollout importance weights, entropy bonus.
 
 Known values are hand-computed (arithmetic in comments). The differential tests against verl run
-when verl imports (``/work/venv-llm``-style environments); they skip cleanly otherwise.
+when verl imports (an environment with verl installed, see ``make test-verl``); they skip cleanly otherwise.
 """
 
 from __future__ import annotations
