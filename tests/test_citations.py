@@ -26,6 +26,8 @@ OUTPUTS = {
     "r.md": "a report written to tmp_path by tests/test_cli.py",
     "a.md": "argparse attribute `a.md` (--md option) in benchmarks/run_all.py, bench_games.py",
     "_section.md": "template `benchmarks/<name>_section.md` spliced by benchmarks/report.py",
+    "gpu_llm.md": "summary written under $OUT by benchmarks/gpu_llm.sh (docs/benchmarks.md)",
+    "llm_hot_path.md": "written under --out by benchmarks/bench_llm_hot_path.py",
 }
 
 
