@@ -50,6 +50,7 @@ rlab_api_packages = [
     "marl.irl.torch",
     "marl.bn",
     "marl.bn.torch",
+    "marl.spgg",
     "theory_checks",
     "labs",
 ]

@@ -22,6 +22,7 @@ MODULES = [
     "marl.learners",
     "marl.bn",
     "marl.irl",
+    "marl.spgg",
 ]
 
 

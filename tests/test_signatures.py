@@ -32,6 +32,7 @@ MODULES = [
     "marl.bn",
     "marl.irl",
     "marl.generators",
+    "marl.spgg",
     "theory_checks",
     "theory_checks.conformance",
     "labs",
