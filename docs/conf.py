@@ -51,6 +51,7 @@ rlab_api_packages = [
     "marl.bn",
     "marl.bn.torch",
     "marl.spgg",
+    "marl.mean_field",
     "theory_checks",
     "labs",
 ]

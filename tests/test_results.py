@@ -23,6 +23,7 @@ MODULES = [
     "marl.bn",
     "marl.irl",
     "marl.spgg",
+    "marl.mean_field",
 ]
 
 

@@ -33,6 +33,7 @@ MODULES = [
     "marl.irl",
     "marl.generators",
     "marl.spgg",
+    "marl.mean_field",
     "theory_checks",
     "theory_checks.conformance",
     "labs",

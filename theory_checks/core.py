@@ -259,6 +259,7 @@ _BUILTIN_MODULES = (
     "theory_checks.agnostic",  # AR1-AR6
     "theory_checks.irl",  # M1-M6
     "theory_checks.spgg",  # SPG1-SPG4
+    "theory_checks.mean_field",  # D1-D5
 )
 _LOADING = {"done": False, "busy": False}
 

@@ -42,6 +42,11 @@ _LAZY = {
     "SwarmLearnResult": "marl.mean_field.reinforce",
     "swarm_reinforce": "marl.mean_field.reinforce",
     "reference_swarm_reinforce": "marl.mean_field.reinforce",
+    "SwarmGradient": "marl.mean_field.reinforce",
+    "swarm_policy_gradient": "marl.mean_field.reinforce",
+    "histogram_features": "marl.mean_field.features",
+    "kernel_features": "marl.mean_field.features",
+    "kernel_features_grad": "marl.mean_field.features",
 }
 _EAGER = (
     "MeanFieldModel",

@@ -213,7 +213,11 @@ def mf_open_loop(model: MeanFieldModel, *, steps: int = 500, lr: float = 0.1, th
     model = require_model(model)
     steps = check_positive_int(steps, "steps")
     lr = check_real(lr, "lr", "(0, inf)")
-    theta = np.zeros((model.horizon, model.n_obs, model.n_actions)) if theta0 is None else _theta(theta0, model, "theta0").copy()
+    theta = (
+        np.zeros((model.horizon, model.n_obs, model.n_actions))
+        if theta0 is None
+        else _theta(theta0, model, "theta0").copy()
+    )
     opt = _Adam(lr, [theta.shape])
     values = np.empty(steps)
     for k in range(steps):
@@ -336,7 +340,9 @@ def mf_enumerate_value(model: MeanFieldModel, rules) -> float:
     rules = np.asarray(rules, dtype=np.float64)
     if rules.shape[0] ** model.horizon > 200_000:
         raise ValueError("rules: too many open-loop sequences to enumerate (at most 2e5)")
-    return float(max(mf_objective(model, rules[list(seq)]) for seq in itertools.product(range(len(rules)), repeat=model.horizon)))
+    return float(
+        max(mf_objective(model, rules[list(seq)]) for seq in itertools.product(range(len(rules)), repeat=model.horizon))
+    )
 
 
 def mf_dp_value(model: MeanFieldModel, rules, *, decimals: int = 12) -> float:

@@ -19,7 +19,7 @@ from marl.mean_field.simulate import _cum_rules, _episode
 from mdp._common import draw_rows, result
 from mdp._validation import check_positive_int, check_real, check_rng
 
-__all__ = ["SwarmLearnResult", "reference_swarm_reinforce", "swarm_reinforce"]
+__all__ = ["SwarmLearnResult", "SwarmGradient", "reference_swarm_reinforce", "swarm_policy_gradient", "swarm_reinforce"]
 
 
 @result
@@ -168,3 +168,77 @@ def reference_swarm_reinforce(
                 g[np.arange(N), acts[b, t]] += 1.0
                 np.add.at(theta, (i, t, y), adv[b] * g)
     return SwarmLearnResult(theta, _softmax(theta), rets)
+
+
+@result
+class SwarmGradient:
+    """Monte-Carlo policy gradient of shared softmax rules in the ``N``-agent system.
+
+    Attributes
+    ----------
+    grad : ndarray, shape (H, Y, U)
+        ``mean_b (R_b - mean R) sum_{i, t} (e_{u_t^i} - h_t(. | y_t^i))`` placed at ``[t, y_t^i]``.
+    stderr : ndarray, shape (H, Y, U)
+        Standard error of each entry over the episodes.
+    mean_return : float
+    n_agents : int
+    """
+
+    grad: np.ndarray
+    stderr: np.ndarray
+    mean_return: float
+    n_agents: int
+
+
+@njit(cache=True)
+def _pg_samples(P, O, h, hc, mu0c, N, n_ep, seed, w, target, kappa, R, S):
+    np.random.seed(seed)
+    H, Y, Ua = h.shape[1], h.shape[2], h.shape[3]
+    states = np.empty(N, dtype=np.int64)
+    counts = np.zeros(P.shape[0], dtype=np.int64)
+    obs = np.empty((H, N), dtype=np.int64)
+    acts = np.empty((H, N), dtype=np.int64)
+    mu_buf = np.empty((H + 1, P.shape[0]))
+    dummyU = np.empty((1, 1, 3))
+    for e in range(n_ep):
+        R[e] = _episode(P, O, hc, mu0c, N, dummyU, True, w, target, kappa, mu_buf, states, counts, obs, acts)
+        for t in range(H):
+            for i in range(N):
+                y = obs[t, i]
+                for u in range(Ua):
+                    S[e, t, y, u] -= h[0, t, y, u]
+                S[e, t, y, acts[t, i]] += 1.0
+
+
+def swarm_policy_gradient(model: MeanFieldModel, theta, n_agents: int, *, n_episodes: int = 1000, rng) -> SwarmGradient:
+    """Score-function estimate of ``dJ^N / dtheta`` for shared softmax rules ``h_t = softmax(theta_t)`` in the
+    ``N``-agent system (``docs/papers/dec_pomfc.md`` D6: it approaches the exact mean-field gradient of
+    :func:`marl.mean_field.mf_gradient` as ``N`` grows). Baseline: the episodes' mean return."""
+    from marl.mean_field.optimize import _theta
+
+    model = require_model(model)
+    theta = _theta(theta, model)
+    N = check_positive_int(n_agents, "n_agents")
+    n_ep = check_positive_int(n_episodes, "n_episodes", minimum=2)
+    rng = check_rng(rng)
+    h = _softmax(theta)[None]
+    hc = np.cumsum(h, axis=-1)
+    R = np.empty(n_ep)
+    S = np.zeros((n_ep, *theta.shape))
+    _pg_samples(
+        model.P,
+        model.O,
+        h,
+        hc,
+        np.cumsum(model.mu0),
+        N,
+        n_ep,
+        int(rng.integers(2**31 - 1)),
+        model.reward,
+        model.target,
+        model.target_weight,
+        R,
+        S,
+    )
+    x = (R - R.mean())[:, None, None, None] * S
+    return SwarmGradient(x.mean(axis=0), x.std(axis=0, ddof=1) / np.sqrt(n_ep), float(R.mean()), N)

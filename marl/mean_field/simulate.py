@@ -177,7 +177,9 @@ def _simulate_internal(P, O, hc, mu0c, N, n_ep, seed, w, target, kappa, mu_out, 
     dummyU = np.empty((1, 1, 3))
     dummy = np.empty((1, 1), dtype=np.int64)
     for e in range(n_ep):
-        ret_out[e] = _episode(P, O, hc, mu0c, N, dummyU, True, w, target, kappa, mu_out[e], states, counts, dummy, dummy)
+        ret_out[e] = _episode(
+            P, O, hc, mu0c, N, dummyU, True, w, target, kappa, mu_out[e], states, counts, dummy, dummy
+        )
 
 
 @njit(cache=True)
@@ -254,7 +256,9 @@ def swarm_simulate(model: MeanFieldModel, h, n_agents: int, *, n_episodes: int =
 def _uniforms(U, model, N, n_ep):
     U = as_float_array(U, "U", ndim=4, allow_bool=False)
     if U.shape[1:] != (model.horizon + 1, N, 3):
-        raise ValueError(f"U must have shape (n_episodes, H + 1, N, 3) = (*, {model.horizon + 1}, {N}, 3), got {U.shape}")
+        raise ValueError(
+            f"U must have shape (n_episodes, H + 1, N, 3) = (*, {model.horizon + 1}, {N}, 3), got {U.shape}"
+        )
     if U.size and (U.min() < 0 or U.max() >= 1):
         raise ValueError("U must hold uniforms in [0, 1)")
     return U
@@ -270,11 +274,15 @@ def swarm_simulate_uniforms(model: MeanFieldModel, h, U) -> SwarmResult:
     U = _uniforms(U, model, N, n_ep)
     mu = np.empty((n_ep, model.horizon + 1, model.n_states))
     ret = np.empty(n_ep)
-    _simulate_given(model.P, model.O, hc, np.cumsum(model.mu0), N, U, model.reward, model.target, model.target_weight, mu, ret)
+    _simulate_given(
+        model.P, model.O, hc, np.cumsum(model.mu0), N, U, model.reward, model.target, model.target_weight, mu, ret
+    )
     return SwarmResult(ret, mu, N)
 
 
-def reference_swarm_simulate(model: MeanFieldModel, h, U=None, *, n_agents=None, n_episodes: int = 1, rng=None) -> SwarmResult:
+def reference_swarm_simulate(
+    model: MeanFieldModel, h, U=None, *, n_agents=None, n_episodes: int = 1, rng=None
+) -> SwarmResult:
     """Vectorised numpy twin: with ``U`` it equals :func:`swarm_simulate_uniforms` draw for draw; without,
     it draws ``U`` step by step from ``rng`` (the numpy peer of the benchmark)."""
     model = require_model(model)
