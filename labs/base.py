@@ -134,6 +134,7 @@ _BUILTIN_LABS = (
     "labs.mamql_gems",
     "labs.mamql_gems_deep",
     "labs.spgg",
+    "labs.mean_field_swarm",
 )
 
 
