@@ -70,8 +70,9 @@ def _update(P, O, theta, mu0c, U, lr, w, target, kappa, mu_buf):
     obs = np.empty((B, H, N), dtype=np.int64)
     acts = np.empty((B, H, N), dtype=np.int64)
     R = np.empty(B)
+    rs = np.zeros(1, dtype=np.uint64)
     for b in range(B):
-        R[b] = _episode(P, O, hc, mu0c, N, U[b], False, w, target, kappa, mu_buf, states, counts, obs[b], acts[b])
+        R[b] = _episode(P, O, hc, mu0c, N, U[b], False, w, target, kappa, mu_buf, states, counts, obs[b], acts[b], rs)
     base = R.mean()
     for b in range(B):
         adv = (R[b] - base) * lr / B
@@ -193,15 +194,16 @@ class SwarmGradient:
 @njit(cache=True)
 def _pg_samples(P, O, h, hc, mu0c, N, n_ep, seed, w, target, kappa, R, S):
     np.random.seed(seed)
-    H, Y, Ua = h.shape[1], h.shape[2], h.shape[3]
+    H, Ua = h.shape[1], h.shape[3]
     states = np.empty(N, dtype=np.int64)
     counts = np.zeros(P.shape[0], dtype=np.int64)
     obs = np.empty((H, N), dtype=np.int64)
     acts = np.empty((H, N), dtype=np.int64)
     mu_buf = np.empty((H + 1, P.shape[0]))
     dummyU = np.empty((1, 1, 3))
+    rs = np.zeros(1, dtype=np.uint64)
     for e in range(n_ep):
-        R[e] = _episode(P, O, hc, mu0c, N, dummyU, True, w, target, kappa, mu_buf, states, counts, obs, acts)
+        R[e] = _episode(P, O, hc, mu0c, N, dummyU, True, w, target, kappa, mu_buf, states, counts, obs, acts, rs)
         for t in range(H):
             for i in range(N):
                 y = obs[t, i]

@@ -10,7 +10,8 @@ Agents can share one rule sequence (``h`` ``(H, Y, U)``, the Dec-POMFC execution
 (``h`` ``(n_policies, H, Y, U)``: agent ``j`` uses policy ``j mod n_policies``, the independent learners).
 
 Two kernels share the per-agent step: :func:`swarm_simulate` draws inside numba (seeded from the
-caller's Generator, one stream per call: fast enough for ``N = 10^6``), and the uniforms-in kernel
+caller's Generator, one stream per call; with a shared rule the next states come from Walker alias
+tables and a splitmix64 stream, O(1) per agent: fast enough for ``N = 10^6``), and the uniforms-in kernel
 (:func:`swarm_simulate_uniforms`) consumes the caller's uniforms ``(n_episodes, H + 1, N, 3)`` so that
 it and its numpy twin :func:`reference_swarm_simulate` agree draw for draw.
 
@@ -60,6 +61,59 @@ def _search(c, x):
 
 
 @njit(cache=True)
+def _splitmix(state):
+    """Next double in [0, 1) of the splitmix64 generator whose 64-bit state is ``state[0]``."""
+    state[0] += np.uint64(0x9E3779B97F4A7C15)
+    z = state[0]
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+@njit(cache=True)
+def _alias_rows(Q, prob, alias, small, large, p):
+    """Walker/Vose alias tables of the rows of ``Q`` (row sums need not be 1)."""
+    X, n = Q.shape
+    for x in range(X):
+        tot = 0.0
+        for i in range(n):
+            tot += Q[x, i]
+        ns = 0
+        nl = 0
+        for i in range(n):
+            p[i] = Q[x, i] * n / tot
+            if p[i] < 1.0:
+                small[ns] = i
+                ns += 1
+            else:
+                large[nl] = i
+                nl += 1
+        while ns > 0 and nl > 0:
+            ns -= 1
+            sm = small[ns]
+            nl -= 1
+            lg = large[nl]
+            prob[x, sm] = p[sm]
+            alias[x, sm] = lg
+            p[lg] = p[lg] + p[sm] - 1.0
+            if p[lg] < 1.0:
+                small[ns] = lg
+                ns += 1
+            else:
+                large[nl] = lg
+                nl += 1
+        while nl > 0:
+            nl -= 1
+            prob[x, large[nl]] = 1.0
+            alias[x, large[nl]] = large[nl]
+        while ns > 0:  # round-off leftovers
+            ns -= 1
+            prob[x, small[ns]] = 1.0
+            alias[x, small[ns]] = small[ns]
+
+
+@njit(cache=True)
 def _prepare_step(counts, N, P, O, Pm, Om, Pc, Oc, mu):
     X = P.shape[0]
     for x in range(X):
@@ -102,7 +156,7 @@ def _reward(mu, w, target, kappa):
 
 
 @njit(cache=True)
-def _episode(P, O, hc, mu0c, N, U, internal, w, target, kappa, mu_out, states, counts, obs, acts):
+def _episode(P, O, hc, mu0c, N, U, internal, w, target, kappa, mu_out, states, counts, obs, acts, rs):
     """One episode; ``U`` ``(H + 1, N, 3)`` uniforms unless ``internal`` (numba's generator).
     ``obs``/``acts`` ``(H, N)`` record the draws when they have ``N`` columns. Returns the return."""
     X, Uact, Y = P.shape[0], P.shape[2], O.shape[2]
@@ -122,6 +176,12 @@ def _episode(P, O, hc, mu0c, N, U, internal, w, target, kappa, mu_out, states, c
     ret = 0.0
     fast = n_pol == 1 and not record
     Qc = np.empty((X, X))
+    Qd = np.empty((X, X))
+    prob = np.empty((X, X))
+    alias = np.empty((X, X), dtype=np.int64)
+    sm_buf = np.empty(X, dtype=np.int64)
+    lg_buf = np.empty(X, dtype=np.int64)
+    p_buf = np.empty(X)
     for t in range(H):
         _prepare_step(counts, N, P, O, Pm, Om, Pc, Oc, mu_out[t])
         counts[:] = 0
@@ -138,12 +198,25 @@ def _episode(P, O, hc, mu0c, N, U, internal, w, target, kappa, mu_out, states, c
                         q += k * (Pc[x, a, xp] - (Pc[x, a, xp - 1] if xp > 0 else 0.0))
                     s += q
                     Qc[x, xp] = s
-            for j in range(N):
-                v = np.random.random() if internal else U[t + 1, j, 0]
-                x = states[j]
-                xn = _search(Qc[x], v * Qc[x, X - 1])
-                states[j] = xn
-                counts[xn] += 1
+                    Qd[x, xp] = q
+            if internal:
+                # O(1) alias draws from a splitmix64 stream (same law as the inverse-CDF draw)
+                _alias_rows(Qd, prob, alias, sm_buf, lg_buf, p_buf)
+                for j in range(N):
+                    v = _splitmix(rs) * X
+                    i = int(v)
+                    if i >= X:
+                        i = X - 1
+                    x = states[j]
+                    xn = i if v - i < prob[x, i] else alias[x, i]
+                    states[j] = xn
+                    counts[xn] += 1
+            else:
+                for j in range(N):
+                    x = states[j]
+                    xn = _search(Qc[x], U[t + 1, j, 0] * Qc[x, X - 1])
+                    states[j] = xn
+                    counts[xn] += 1
             for x in range(X):
                 mu_out[t + 1, x] = counts[x] / N
             ret += _reward(mu_out[t + 1], w, target, kappa)
@@ -172,13 +245,15 @@ def _episode(P, O, hc, mu0c, N, U, internal, w, target, kappa, mu_out, states, c
 @njit(cache=True)
 def _simulate_internal(P, O, hc, mu0c, N, n_ep, seed, w, target, kappa, mu_out, ret_out):
     np.random.seed(seed)
+    rs = np.empty(1, dtype=np.uint64)
+    rs[0] = np.uint64(seed) * np.uint64(2654435761) + np.uint64(1)
     states = np.empty(N, dtype=np.int64)
     counts = np.zeros(P.shape[0], dtype=np.int64)
     dummyU = np.empty((1, 1, 3))
     dummy = np.empty((1, 1), dtype=np.int64)
     for e in range(n_ep):
         ret_out[e] = _episode(
-            P, O, hc, mu0c, N, dummyU, True, w, target, kappa, mu_out[e], states, counts, dummy, dummy
+            P, O, hc, mu0c, N, dummyU, True, w, target, kappa, mu_out[e], states, counts, dummy, dummy, rs
         )
 
 
@@ -187,8 +262,11 @@ def _simulate_given(P, O, hc, mu0c, N, U, w, target, kappa, mu_out, ret_out):
     states = np.empty(N, dtype=np.int64)
     counts = np.zeros(P.shape[0], dtype=np.int64)
     dummy = np.empty((1, 1), dtype=np.int64)
+    rs = np.zeros(1, dtype=np.uint64)
     for e in range(U.shape[0]):
-        ret_out[e] = _episode(P, O, hc, mu0c, N, U[e], False, w, target, kappa, mu_out[e], states, counts, dummy, dummy)
+        ret_out[e] = _episode(
+            P, O, hc, mu0c, N, U[e], False, w, target, kappa, mu_out[e], states, counts, dummy, dummy, rs
+        )
 
 
 def _rules4(h, model):
