@@ -260,6 +260,7 @@ _BUILTIN_MODULES = (
     "theory_checks.irl",  # M1-M6
     "theory_checks.spgg",  # SPG1-SPG4
     "theory_checks.mean_field",  # D1-D5
+    "theory_checks.population",  # MR1-MR4
 )
 _LOADING = {"done": False, "busy": False}
 
