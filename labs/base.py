@@ -135,6 +135,7 @@ _BUILTIN_LABS = (
     "labs.mamql_gems_deep",
     "labs.spgg",
     "labs.mean_field_swarm",
+    "labs.mra_populations",
 )
 
 
