@@ -52,6 +52,7 @@ rlab_api_packages = [
     "marl.bn.torch",
     "marl.spgg",
     "marl.mean_field",
+    "marl.population",
     "theory_checks",
     "labs",
 ]

@@ -24,6 +24,7 @@ MODULES = [
     "marl.irl",
     "marl.spgg",
     "marl.mean_field",
+    "marl.population",
 ]
 
 

@@ -34,6 +34,7 @@ MODULES = [
     "marl.generators",
     "marl.spgg",
     "marl.mean_field",
+    "marl.population",
     "theory_checks",
     "theory_checks.conformance",
     "labs",
