@@ -33,6 +33,8 @@ class MRAConfig:
     n_random: int = 10
     capacity: int = 2
     outside: float = 0.4
+    markov_ns: tuple[int, ...] = (5, 7, 9, 12)
+    markov_episodes: int = 1000
 
     def __post_init__(self):
         if not self.train or not self.held_out or min(self.train + self.held_out) <= self.capacity:
@@ -105,6 +107,15 @@ def run(config: MRAConfig, rng: np.random.Generator) -> list[dict]:
                 "few_shot": np.nan,
             }
         )
+    from marl.population import ring_capacity_exploitability
+
+    markov_seed = int(rng.integers(2**63))
+    for n in config.markov_ns:
+        for p in np.linspace(0, 1, 11):
+            e = ring_capacity_exploitability(
+                float(p), n, n_episodes=config.markov_episodes, rng=np.random.default_rng(markov_seed)
+            )
+            rows.append({"part": "markov", "method": "ring", "K": 1, "n": n, "zero_shot": e, "few_shot": float(p)})
     K0 = 4 if 4 in learned else max(learned)
     for n in config.held_out:
         modes = learned[K0]
@@ -130,7 +141,9 @@ def plot(table, config: MRAConfig):
 
     kw = dict(capacity=config.capacity, outside=config.outside)
     n_seeds = table["seed"].nunique()
-    fig, axes = new_figure(3, 1, width=TEXT_WIDTH, height=2.7, squeeze=False)
+    markov = table[table.part == "markov"]
+    ncols = 4 if len(markov) else 3
+    fig, axes = new_figure(ncols, 1, width=TEXT_WIDTH * ncols / 3, height=2.7, squeeze=False)
     axes = axes[0]
     # (a) the game family
     ax = axes[0]
@@ -190,6 +203,30 @@ def plot(table, config: MRAConfig):
     ax.set_ylabel("exploitability (median, IQR)")
     ax.set_title(f"(c) few-shot adaptation on held-out n\n(K = {K0}; dashed: 1e-3)")
     ax.legend(fontsize=6, loc="upper right")
+    if len(markov):
+        ax = axes[3]
+        cmap = __import__("matplotlib").colormaps["viridis"]
+        mns = sorted(markov.n.unique())
+        curves = markov.groupby(["n", "few_shot"])["zero_shot"].mean().unstack(0)
+        for i, n in enumerate(mns):
+            ax.plot(
+                curves.index,
+                curves[n],
+                marker="o",
+                ms=2.5,
+                color=cmap(i / max(1, len(mns) - 1)),
+                lw=1.0,
+                label=f"n = {n}",
+            )
+        worst = curves.max(axis=1)
+        ax.plot(curves.index, worst, color="k", lw=0.8, ls="--", label="worst over n")
+        ax.set_xlabel("move probability when crowded $p$")
+        ax.set_ylabel("Monte-Carlo exploitability")
+        ax.set_title(
+            f"(d) Markov version: 3-cell ring, capacity\n{config.capacity} per cell, horizon 5 "
+            f"({config.markov_episodes} episodes)"
+        )
+        ax.legend(fontsize=5.5, loc="upper center")
     handles = [
         Line2D([], [], color=OKABE_ITO["blue"], marker="o", ms=3, lw=1.4, label="learned modes (alternating)"),
         Line2D([], [], color=OKABE_ITO["bluish_green"], marker="o", ms=3, lw=1.4, label="uniform grid of modes"),

@@ -43,6 +43,8 @@ __all__ = [
     "lipschitz_constant",
     "minimax_policy",
     "reference_capacity_payoff",
+    "ring_capacity_exploitability",
+    "ring_capacity_returns",
     "train_latent_modes",
 ]
 
@@ -344,3 +346,64 @@ def adapt_mode(
     es = np.asarray(es)
     hit = np.flatnonzero(es < tol)
     return AdaptResult(np.asarray(ps), es, int(hit[0]) if hit.size else -1)
+
+
+def _ring_returns(p_devs, p, n, cells, capacity, horizon, U0, U):
+    """Mean per-step reward of agent 0 for each deviation ``p_devs`` (others ``p``), common random numbers."""
+    E = U.shape[0]
+    out = np.empty(len(p_devs))
+    start = (U0 * cells).astype(np.int64)
+    for k, pd in enumerate(p_devs):
+        probs = np.full(n, p)
+        probs[0] = pd
+        pos = start.copy()
+        total = np.zeros(E)
+        for t in range(horizon):
+            counts = np.stack([(pos == x).sum(axis=1) for x in range(cells)], axis=1)  # (E, cells)
+            crowded = np.take_along_axis(counts, pos, axis=1) > capacity
+            move = crowded & (U[:, t, :] < probs[None, :])
+            pos = (pos + move) % cells
+            counts = np.stack([(pos == x).sum(axis=1) for x in range(cells)], axis=1)
+            total += (np.take_along_axis(counts, pos[:, :1], axis=1)[:, 0] <= capacity).astype(np.float64)
+        out[k] = total.mean() / horizon
+    return out
+
+
+def ring_capacity_returns(
+    p_dev, p, n: int, *, cells: int = 3, capacity: int = 2, horizon: int = 5, n_episodes: int = 2000, rng
+) -> float:
+    """Monte-Carlo return of one agent in the Markov capacity game on a ring (``docs/papers/mra.md``, Markov version).
+
+    ``n`` agents start uniformly on ``cells`` cells of a ring; at each of ``horizon`` steps an agent whose
+    cell holds more than ``capacity`` agents moves to the next cell with probability ``p`` (agent 0 with
+    ``p_dev``), others stay; after the moves an agent earns 1 if its cell holds at most ``capacity`` agents.
+    Returns agent 0's mean reward per step over ``n_episodes`` episodes.
+    """
+    n = _n(n)
+    rng = check_rng(rng)
+    cells = check_positive_int(cells, "cells", minimum=2)
+    capacity = check_positive_int(capacity, "capacity")
+    horizon = check_positive_int(horizon, "horizon")
+    E = check_positive_int(n_episodes, "n_episodes")
+    pd_, p_ = float(check_real(p_dev, "p_dev", "[0, 1]")), float(check_real(p, "p", "[0, 1]"))
+    U0, U = rng.random((E, n)), rng.random((E, horizon, n))
+    return float(_ring_returns([pd_], p_, n, cells, capacity, horizon, U0, U)[0])
+
+
+def ring_capacity_exploitability(
+    p, n: int, *, cells: int = 3, capacity: int = 2, horizon: int = 5, n_episodes: int = 2000, grid_size: int = 11, rng
+) -> float:
+    """``max_{p'} V(p'; p) - V(p; p)`` over a grid of ``grid_size`` deviations ``p'`` (Monte Carlo with common
+    random numbers across the deviations; the Markov version of :func:`capacity_exploitability`)."""
+    n = _n(n)
+    rng = check_rng(rng)
+    cells = check_positive_int(cells, "cells", minimum=2)
+    capacity = check_positive_int(capacity, "capacity")
+    horizon = check_positive_int(horizon, "horizon")
+    E = check_positive_int(n_episodes, "n_episodes")
+    grid_size = check_positive_int(grid_size, "grid_size", minimum=2)
+    p = float(check_real(p, "p", "[0, 1]"))
+    U0, U = rng.random((E, n)), rng.random((E, horizon, n))
+    devs = np.r_[p, np.linspace(0, 1, grid_size)]
+    v = _ring_returns(devs, p, n, cells, capacity, horizon, U0, U)
+    return float(max(0.0, v[1:].max() - v[0]))

@@ -17,6 +17,8 @@ from marl.population import (
     lipschitz_constant,
     minimax_policy,
     reference_capacity_payoff,
+    ring_capacity_exploitability,
+    ring_capacity_returns,
     train_latent_modes,
 )
 
@@ -74,6 +76,20 @@ def test_training_and_adaptation():
     assert one.train_exploitability.max() > 0.1  # MR1: one mode cannot serve all
     a = adapt_mode(0.3, 8)
     assert a.steps_to_tol >= 0 and a.exploitability[-1] < 1e-3 and np.all(np.diff(a.exploitability) <= 0)
+
+
+def test_markov_ring():
+    rng = np.random.default_rng(0)
+    # n <= capacity: nobody is ever crowded, every agent earns 1 at every step
+    assert ring_capacity_returns(0.5, 0.5, 2, rng=rng, n_episodes=50) == 1.0
+    # 12 agents on 3 cells of capacity 2 (6 seats): never moving is exploitable, moving sometimes less so
+    e0 = ring_capacity_exploitability(0.0, 12, n_episodes=400, rng=np.random.default_rng(1))
+    e2 = ring_capacity_exploitability(0.2, 12, n_episodes=400, rng=np.random.default_rng(1))
+    assert e0 > 0.05 and e2 < e0 and e2 >= 0
+    with pytest.raises(ValueError, match="p_dev"):
+        ring_capacity_returns(1.5, 0.5, 4, rng=rng)
+    with pytest.raises(ValueError, match="cells"):
+        ring_capacity_exploitability(0.5, 4, cells=1, rng=rng)
 
 
 def test_bad_input():

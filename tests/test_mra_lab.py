@@ -17,6 +17,8 @@ def test_mra_tiny_run(tmp_path):
         steps=600,
         n_random=3,
         curve_steps=8,
+        markov_ns=(5, 9),
+        markov_episodes=200,
     )
     d = tmp_path / "mra_populations"
     for name in ("mra_populations.csv", "mra_populations.pdf", "mra_populations.png", "provenance.json"):
@@ -28,6 +30,8 @@ def test_mra_tiny_run(tmp_path):
     assert (ho["few_shot"] <= ho["zero_shot"] + 1e-12).all()
     assert len(t[t.part == "curve"]) == 4 * 4 * 9
     assert np.isfinite(ho["zero_shot"]).all()
+    mk = t[t.part == "markov"]
+    assert len(mk) == 2 * 11 and (mk["zero_shot"] >= 0).all()
 
 
 def test_config_errors():
