@@ -51,6 +51,7 @@ rlab_api_packages = [
     "marl.bn",
     "marl.bn.torch",
     "marl.spgg",
+    "marl.spgg.torch",
     "marl.mean_field",
     "marl.population",
     "theory_checks",

@@ -4,7 +4,8 @@
 equal share of the multiplied public good, collective threshold penalty), its exact subgame-perfect
 equilibrium by backward induction with a uniqueness check at every node (:func:`spgg_spne`), the map
 of the parameter region where the SPNE is unique full effort (:func:`spgg_region`), and independent
-tabular REINFORCE learners that see their predecessors' summed effort (:func:`spgg_reinforce`).
+tabular REINFORCE learners that see their predecessors' summed effort (:func:`spgg_reinforce`); independent
+PPO learners with Gaussian effort policies in :mod:`marl.spgg.torch` (loaded on first access).
 
 ``import marl.spgg`` loads numpy and numba only (kernels compile on first use).
 """
@@ -40,4 +41,4 @@ _EAGER = (
     "spgg_payoffs",
 )
 
-__getattr__, __dir__, __all__ = lazy_names(__name__, _LAZY, eager=_EAGER)
+__getattr__, __dir__, __all__ = lazy_names(__name__, _LAZY, submodules=("torch",), eager=_EAGER)
