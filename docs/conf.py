@@ -57,6 +57,10 @@ rlab_api_packages = [
     "marl.irl.torch",
     "marl.bn",
     "marl.bn.torch",
+    "marl.spgg",
+    "marl.spgg.torch",
+    "marl.mean_field",
+    "marl.population",
     "theory_checks",
     "labs",
 ]

@@ -137,6 +137,9 @@ _BUILTIN_LABS = (
     "labs.policy_cliff",
     "labs.edge_of_reach",
     "labs.subrl_coverage",
+    "labs.spgg",
+    "labs.mean_field_swarm",
+    "labs.mra_populations",
 )
 
 

@@ -50,6 +50,6 @@ _LAZY = {
     # entropy-regularised games and inverse RL
     "logit_equilibrium": "marl.irl.equilibrium",
 }
-_SUBMODULES = {"generators", "learners", "envs", "torch", "bn", "irl"}
+_SUBMODULES = {"generators", "learners", "envs", "torch", "bn", "irl", "spgg", "mean_field", "population"}
 
 __getattr__, __dir__, __all__ = lazy_names(__name__, _LAZY, submodules=_SUBMODULES, eager=("MarkovGame", "MatrixGame"))

@@ -26,6 +26,9 @@ MODULES = [
     "marl.learners",
     "marl.bn",
     "marl.irl",
+    "marl.spgg",
+    "marl.mean_field",
+    "marl.population",
 ]
 
 

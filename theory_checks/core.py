@@ -262,6 +262,9 @@ _BUILTIN_MODULES = (
     "theory_checks.policy_cliff",  # PC1-PC7
     "theory_checks.edge_of_reach",  # E1-E5
     "theory_checks.subrl",  # S1, S3-S5
+    "theory_checks.spgg",  # SPG1-SPG4
+    "theory_checks.mean_field",  # D1-D5
+    "theory_checks.population",  # MR1-MR4
 )
 _LOADING = {"done": False, "busy": False}
 
