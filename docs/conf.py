@@ -42,6 +42,7 @@ rlab_api_packages = [
     "mdp.learners",
     "mdp.llm",
     "mdp.agnostic",
+    "mdp.goal",
     "marl",
     "marl.learners",
     "marl.envs",

@@ -84,7 +84,7 @@ __all__ = [
 ]
 
 # subpackages loaded on first attribute access (mdp.abstraction, mdp.cop; torch-based mdp.llm)
-_LAZY_SUBPACKAGES = ("abstraction", "cop", "llm", "agnostic")
+_LAZY_SUBPACKAGES = ("abstraction", "cop", "llm", "agnostic", "goal")
 
 
 def __getattr__(name):

@@ -18,6 +18,7 @@ MODULES = [
     "mdp.abstraction",
     "mdp.cop",
     "mdp.agnostic",
+    "mdp.goal",
     "marl",
     "marl.learners",
     "marl.bn",

@@ -26,6 +26,7 @@ MODULES = [
     "mdp.abstraction",
     "mdp.cop",
     "mdp.agnostic",
+    "mdp.goal",
     "mdp.generators",
     "marl",
     "marl.learners",

@@ -1,0 +1,76 @@
+"""Goal-conditioned tabular RL: the shared core of OTA, HECRL and VSC-RL.
+
+* :class:`GoalMDP` (deterministic, goals = states, reward ``-1`` per step off the goal), exact
+  shortest-path distances and closed-form goal-conditioned values (:func:`goal_values`);
+* environments: long-corridor mazes, a corridor, HECRL's multi-block track, VSC-RL's three-doorway
+  grid (:mod:`mdp.goal.envs`);
+* offline data with hindsight goal relabelling, one-step or option-aware (:mod:`mdp.goal.data`);
+* expectile TD (IQL/HIQL value, numba kernel with a numpy twin, :func:`expectile_td`);
+* tabular AWR, subgoal candidates and selection, a hierarchical controller (:mod:`mdp.goal.hierarchy`).
+
+Project pages: ``docs/papers/ota.md``, ``docs/papers/hecrl.md``, ``docs/papers/vsc_rl.md``.
+"""
+
+from mdp.goal.data import GoalDataset, GoalTransitions, exhaustive_transitions, hindsight_transitions, random_walks
+from mdp.goal.envs import DOORWAY_GOAL, DOORWAY_START, block_track, corridor, doorway_grid, grid_mdp, maze
+from mdp.goal.expectile import ExpectileTDResult, expectile, expectile_td, group_cells, reference_expectile_td
+from mdp.goal.hierarchy import (
+    AWRPolicy,
+    RolloutResult,
+    SubgoalCandidates,
+    awr,
+    greedy_low_level,
+    hierarchical_rollout,
+    oracle_low_level,
+    select_subgoal,
+    subgoal_candidates,
+)
+from mdp.goal.model import (
+    CONVENTIONS,
+    GoalMDP,
+    check_convention,
+    check_expectile,
+    check_goals,
+    check_states,
+    distances,
+    goal_values,
+    option_cost,
+)
+
+__all__ = [
+    "GoalDataset",
+    "GoalTransitions",
+    "exhaustive_transitions",
+    "hindsight_transitions",
+    "random_walks",
+    "DOORWAY_GOAL",
+    "DOORWAY_START",
+    "block_track",
+    "corridor",
+    "doorway_grid",
+    "grid_mdp",
+    "maze",
+    "ExpectileTDResult",
+    "expectile",
+    "expectile_td",
+    "group_cells",
+    "reference_expectile_td",
+    "AWRPolicy",
+    "RolloutResult",
+    "SubgoalCandidates",
+    "awr",
+    "greedy_low_level",
+    "hierarchical_rollout",
+    "oracle_low_level",
+    "select_subgoal",
+    "subgoal_candidates",
+    "CONVENTIONS",
+    "GoalMDP",
+    "check_convention",
+    "check_expectile",
+    "check_goals",
+    "check_states",
+    "distances",
+    "goal_values",
+    "option_cost",
+]
