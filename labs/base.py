@@ -133,6 +133,7 @@ _BUILTIN_LABS = (
     "labs.agnostic_scaling",
     "labs.mamql_gems",
     "labs.mamql_gems_deep",
+    "labs.ota_horizon",
 )
 
 

@@ -11,9 +11,24 @@
 Project pages: ``docs/papers/ota.md``, ``docs/papers/hecrl.md``, ``docs/papers/vsc_rl.md``.
 """
 
-from mdp.goal.data import GoalDataset, GoalTransitions, exhaustive_transitions, hindsight_transitions, random_walks
+from mdp.goal.data import (
+    GoalDataset,
+    GoalTransitions,
+    aggregate_transitions,
+    exhaustive_transitions,
+    goal_window_transitions,
+    hindsight_transitions,
+    random_walks,
+)
 from mdp.goal.envs import DOORWAY_GOAL, DOORWAY_START, block_track, corridor, doorway_grid, grid_mdp, maze
-from mdp.goal.expectile import ExpectileTDResult, expectile, expectile_td, group_cells, reference_expectile_td
+from mdp.goal.expectile import (
+    ExpectileTDResult,
+    expectile,
+    expectile_backup,
+    expectile_td,
+    group_cells,
+    reference_expectile_td,
+)
 from mdp.goal.hierarchy import (
     AWRPolicy,
     RolloutResult,
@@ -36,12 +51,15 @@ from mdp.goal.model import (
     goal_values,
     option_cost,
 )
+from mdp.goal.ota import SignAccuracyResult, closed_form_advantage, predicted_sign_accuracy, sign_accuracy
 
 __all__ = [
     "GoalDataset",
     "GoalTransitions",
     "exhaustive_transitions",
     "hindsight_transitions",
+    "goal_window_transitions",
+    "aggregate_transitions",
     "random_walks",
     "DOORWAY_GOAL",
     "DOORWAY_START",
@@ -53,6 +71,7 @@ __all__ = [
     "ExpectileTDResult",
     "expectile",
     "expectile_td",
+    "expectile_backup",
     "group_cells",
     "reference_expectile_td",
     "AWRPolicy",
@@ -73,4 +92,8 @@ __all__ = [
     "distances",
     "goal_values",
     "option_cost",
+    "SignAccuracyResult",
+    "closed_form_advantage",
+    "predicted_sign_accuracy",
+    "sign_accuracy",
 ]

@@ -21,9 +21,17 @@ import numpy as np
 
 from mdp._common import result
 from mdp._validation import check_positive_int, check_probability, check_rng
-from mdp.goal.model import GoalMDP, check_convention, check_states
+from mdp.goal.model import GoalMDP, check_convention, check_goals, check_states
 
-__all__ = ["GoalDataset", "GoalTransitions", "random_walks", "hindsight_transitions", "exhaustive_transitions"]
+__all__ = [
+    "GoalDataset",
+    "GoalTransitions",
+    "random_walks",
+    "hindsight_transitions",
+    "exhaustive_transitions",
+    "goal_window_transitions",
+    "aggregate_transitions",
+]
 
 
 @result
@@ -60,7 +68,10 @@ class GoalTransitions:
     cont : ndarray, shape (N,)
         ``1`` when the target bootstraps from ``V(s_next, g)``, ``0`` when the goal was reached.
     offset : ndarray of int64, shape (N,)
-        First offset ``j`` at which ``g`` is reached within the option window, ``-1`` if it is not.
+        First offset ``j`` at which ``g`` is reached within the option window, ``-1`` if it is not
+        (after :func:`aggregate_transitions`: the offset of one of the merged samples).
+    weight : ndarray, shape (N,)
+        Multiplicity of each sample (1 unless merged by :func:`aggregate_transitions`).
     n_states : int
     n : int
         Option length (1 for HIQL's one-step samples).
@@ -74,6 +85,7 @@ class GoalTransitions:
     reward: np.ndarray
     cont: np.ndarray
     offset: np.ndarray
+    weight: np.ndarray
     n_states: int
     n: int
     convention: str
@@ -132,7 +144,16 @@ def _finish(data, i, t, g, n, convention):
         reward = np.where(reached, 0.0, -1.0)
     cont = np.where(reached, 0.0, 1.0)
     return GoalTransitions(
-        s, g.astype(np.int64), s_next, reward, cont, j.astype(np.int64), data.n_states, n, convention
+        s,
+        g.astype(np.int64),
+        s_next,
+        reward,
+        cont,
+        j.astype(np.int64),
+        np.ones(s.shape[0]),
+        data.n_states,
+        n,
+        convention,
     )
 
 
@@ -211,3 +232,76 @@ def exhaustive_transitions(data: GoalDataset, *, n: int = 1, convention: str = "
         kk.append(np.tile(t + k, n_traj))
     i, t, gk = np.concatenate(ii), np.concatenate(tt), np.concatenate(kk)
     return _finish(data, i, t, data.states[i, gk], n, convention)
+
+
+def aggregate_transitions(t: GoalTransitions) -> GoalTransitions:
+    """Merge samples with equal ``(s, g, s_next, reward, cont)`` into one sample whose ``weight`` is
+    the sum of theirs. The TD targets of a cell form the same weighted multiset, so the expectile TD
+    fixed point is unchanged (tested), and a sweep costs one pass over distinct samples."""
+    if not isinstance(t, GoalTransitions):
+        raise TypeError(f"t must be a mdp.goal.GoalTransitions, got {type(t).__name__}")
+    S = t.n_states
+    code = ((t.s * S + t.g) * S + t.s_next) * 4 + (t.reward < 0) * 2 + (t.cont > 0)
+    keys, first, inv = np.unique(code, return_index=True, return_inverse=True)
+    w = np.bincount(inv.ravel(), weights=t.weight, minlength=keys.size)
+    return GoalTransitions(
+        t.s[first],
+        t.g[first],
+        t.s_next[first],
+        t.reward[first],
+        t.cont[first],
+        t.offset[first],
+        w,
+        S,
+        t.n,
+        t.convention,
+    )
+
+
+def goal_window_transitions(
+    data: GoalDataset, goals, *, rng, n_windows: int | None = None, n: int = 1, convention: str = "start"
+):
+    """Every goal of ``goals`` paired with the same option windows ``(i, t)``, aggregated per goal.
+
+    The value columns ``V(., g)`` of different goals do not interact in the TD operator, so the
+    columns of a few evaluation goals can be learned from all the data (every window relabelled with
+    each goal, ``j`` searched in the window) at a fraction of the cost of the full ``(S, S)`` table.
+    ``n_windows``: that many windows drawn uniformly with ``rng``; ``None``: every window
+    ``t = 0..L - n`` of every trajectory. Returns :func:`aggregate_transitions` of the result.
+    """
+    n = _check_dataset(data, n)
+    rng = check_rng(rng)
+    check_convention(convention)
+    goals = np.atleast_1d(check_goals(goals, data.n_states, "goals")).ravel()
+    if goals.size == 0:
+        raise ValueError("goals must hold at least one goal state")
+    L, n_traj = data.length, data.states.shape[0]
+    if n_windows is None:
+        i = np.repeat(np.arange(n_traj), L - n + 1)
+        t = np.tile(np.arange(L - n + 1), n_traj)
+    else:
+        W = check_positive_int(n_windows, "n_windows")
+        i = rng.integers(n_traj, size=W)
+        t = rng.integers(L - n + 1, size=W)
+    window = data.states[i[:, None], t[:, None] + np.arange(n + 1)[None, :]]
+    parts = []
+    for g in goals:
+        hit = window == g
+        reached = hit.any(axis=1)
+        j = np.where(reached, hit.argmax(axis=1), -1)
+        s_next = np.where(reached, g, window[:, n])
+        reward = np.where(j == 0, 0.0, -1.0) if convention == "start" else np.where(reached, 0.0, -1.0)
+        cont = np.where(reached, 0.0, 1.0)
+        tr = GoalTransitions(
+            window[:, 0], np.full(i.size, g), s_next, reward, cont, j, np.ones(i.size), data.n_states, n, convention
+        )
+        parts.append(aggregate_transitions(tr))
+    return GoalTransitions(
+        *(
+            np.concatenate([getattr(p, f) for p in parts])
+            for f in ("s", "g", "s_next", "reward", "cont", "offset", "weight")
+        ),
+        data.n_states,
+        n,
+        convention,
+    )

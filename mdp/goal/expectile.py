@@ -1,10 +1,10 @@
 """Tabular expectile TD (IQL/HIQL-style action-free value) on goal-conditioned samples.
 
-For samples ``i`` with cell ``(s_i, g_i)`` and TD target ``y_i = r_i + gamma c_i V(s'_i, g_i)``
+For samples ``i`` with cell ``(s_i, g_i)``, weight ``m_i`` (multiplicity) and TD target ``y_i = r_i + gamma c_i V(s'_i, g_i)``
 (:class:`mdp.goal.GoalTransitions`, one-step or option-aware), one synchronous sweep sets every
 cell that has samples to the exact ``kappa``-expectile of its targets,
 
-    V'(s, g) = argmin_v  sum_{i in cell} |kappa - 1(y_i < v)| (y_i - v)^2,
+    V'(s, g) = argmin_v  sum_{i in cell} m_i |kappa - 1(y_i < v)| (y_i - v)^2,
 
 the tabular version of HIQL's loss ``E[L_kappa(r + gamma Vbar(s', g) - V(s, g))]`` with the
 target network equal to the previous sweep (Park et al. 2023; OTA, ``docs/papers/ota.md``). The
@@ -33,7 +33,14 @@ from mdp._validation import as_float_array, check_gamma, check_positive_int, che
 from mdp.goal.data import GoalTransitions
 from mdp.goal.model import check_expectile
 
-__all__ = ["ExpectileTDResult", "expectile_td", "reference_expectile_td", "expectile", "group_cells"]
+__all__ = [
+    "ExpectileTDResult",
+    "expectile_td",
+    "expectile_backup",
+    "reference_expectile_td",
+    "expectile",
+    "group_cells",
+]
 
 
 @result
@@ -91,7 +98,7 @@ def expectile(y, kappa: float, weights=None) -> float:
 
 
 def group_cells(t: GoalTransitions):
-    """Samples sorted by cell ``s * S + g``: ``(cells, indptr, next_cell, reward, cont)``."""
+    """Samples sorted by cell ``s * S + g``: ``(cells, indptr, next_cell, reward, cont, weight)``."""
     S = t.n_states
     key = t.s * S + t.g
     order = np.argsort(key, kind="stable")
@@ -105,11 +112,12 @@ def group_cells(t: GoalTransitions):
         np.ascontiguousarray(nxt, dtype=np.int64),
         np.ascontiguousarray(t.reward[order], dtype=np.float64),
         np.ascontiguousarray(t.cont[order], dtype=np.float64),
+        np.ascontiguousarray(t.weight[order], dtype=np.float64),
     )
 
 
 @njit(cache=True)
-def _sweeps(cells, indptr, nxt, rew, cont, gamma, kappa, v, thresh, max_iter, residuals):
+def _sweeps(cells, indptr, nxt, rew, cont, wt, gamma, kappa, v, thresh, max_iter, residuals):
     n_cells = cells.shape[0]
     new = np.empty(n_cells)
     y = np.empty(nxt.shape[0])
@@ -124,7 +132,7 @@ def _sweeps(cells, indptr, nxt, rew, cont, gamma, kappa, v, thresh, max_iter, re
                 num = 0.0
                 den = 0.0
                 for i in range(lo, hi):
-                    w = kappa if y[i] > x else 1.0 - kappa
+                    w = (kappa if y[i] > x else 1.0 - kappa) * wt[i]
                     num += w * y[i]
                     den += w
                 xn = num / den
@@ -144,7 +152,7 @@ def _sweeps(cells, indptr, nxt, rew, cont, gamma, kappa, v, thresh, max_iter, re
     return max_iter
 
 
-def reference_expectile_td(cells, indptr, nxt, rew, cont, gamma, kappa, v0, tol, max_iter):
+def reference_expectile_td(cells, indptr, nxt, rew, cont, wt, gamma, kappa, v0, tol, max_iter):
     """Plain-numpy twin of the kernel (same sweeps, vectorised over cells); returns ``(v, residuals)``.
 
     ``v0`` is the flat ``(S * S,)`` initial table; the arguments are those of :func:`group_cells`.
@@ -158,7 +166,7 @@ def reference_expectile_td(cells, indptr, nxt, rew, cont, gamma, kappa, v0, tol,
         y = rew + gamma * cont * v[nxt]
         x = v[cells].copy()
         for _ in range(int(counts.max()) + 3):
-            w = np.where(y > x[seg], kappa, 1.0 - kappa)
+            w = np.where(y > x[seg], kappa, 1.0 - kappa) * wt
             xn = np.bincount(seg, w * y, minlength=cells.size) / np.bincount(seg, w, minlength=cells.size)
             if np.array_equal(xn, x):
                 break
@@ -217,13 +225,13 @@ def expectile_td(
     max_iter = check_positive_int(max_iter, "max_iter")
     S = transitions.n_states
     v = _initial(S, gamma, v0)
-    cells, indptr, nxt, rew, cont = group_cells(transitions)
+    cells, indptr, nxt, rew, cont, wt = group_cells(transitions)
     residuals = np.zeros(max_iter)
     thresh = tol * (1 - gamma) / gamma if gamma > 0 else np.inf
     if cells.size == 0:
         n_iter = 1
     else:
-        n_iter = int(_sweeps(cells, indptr, nxt, rew, cont, gamma, kappa, v, thresh, max_iter, residuals))
+        n_iter = int(_sweeps(cells, indptr, nxt, rew, cont, wt, gamma, kappa, v, thresh, max_iter, residuals))
     residuals = residuals[:n_iter].copy()
     bound = gamma / (1 - gamma) * float(residuals[-1]) if gamma > 0 else 0.0
     converged = bound <= tol
@@ -238,3 +246,18 @@ def expectile_td(
     return ExpectileTDResult(
         v.reshape(S, S), visited.reshape(S, S), n_iter, residuals, bound, bool(converged), kappa, gamma
     )
+
+
+def expectile_backup(transitions: GoalTransitions, v, *, gamma: float = 0.99, expectile: float = 0.7) -> np.ndarray:
+    """One synchronous expectile TD sweep ``T V`` of the table ``v`` ``(S, S)`` (cells without
+    samples unchanged); the operator whose contraction claim OT2 checks."""
+    if not isinstance(transitions, GoalTransitions):
+        raise TypeError(f"transitions must be a mdp.goal.GoalTransitions, got {type(transitions).__name__}")
+    gamma = check_gamma(gamma)
+    kappa = check_expectile(expectile, "expectile")
+    S = transitions.n_states
+    out = _initial(S, gamma, v)
+    cells, indptr, nxt, rew, cont, wt = group_cells(transitions)
+    if cells.size:
+        _sweeps(cells, indptr, nxt, rew, cont, wt, gamma, kappa, out, np.inf, 1, np.zeros(1))
+    return out.reshape(S, S)
