@@ -258,6 +258,7 @@ _BUILTIN_MODULES = (
     "theory_checks.bn",  # BN1-BN4
     "theory_checks.agnostic",  # AR1-AR6
     "theory_checks.irl",  # M1-M6
+    "theory_checks.ota",  # OT1-OT4
 )
 _LOADING = {"done": False, "busy": False}
 

@@ -23,11 +23,11 @@ from mdp.goal.data import (
 from mdp.goal.envs import DOORWAY_GOAL, DOORWAY_START, block_track, corridor, doorway_grid, grid_mdp, maze
 from mdp.goal.expectile import (
     ExpectileTDResult,
-    expectile,
     expectile_backup,
     expectile_td,
     group_cells,
     reference_expectile_td,
+    sample_expectile,
 )
 from mdp.goal.hierarchy import (
     AWRPolicy,
@@ -69,7 +69,7 @@ __all__ = [
     "grid_mdp",
     "maze",
     "ExpectileTDResult",
-    "expectile",
+    "sample_expectile",
     "expectile_td",
     "expectile_backup",
     "group_cells",

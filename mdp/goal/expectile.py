@@ -38,7 +38,7 @@ __all__ = [
     "expectile_td",
     "expectile_backup",
     "reference_expectile_td",
-    "expectile",
+    "sample_expectile",
     "group_cells",
 ]
 
@@ -75,7 +75,7 @@ class ExpectileTDResult:
     gamma: float
 
 
-def expectile(y, kappa: float, weights=None) -> float:
+def sample_expectile(y, kappa: float, weights=None) -> float:
     """The exact ``kappa``-expectile of the values ``y`` (optionally weighted), by sorting.
 
     Plain numpy, independent of the kernels' Newton iteration (used by the tests).
