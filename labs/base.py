@@ -134,6 +134,7 @@ _BUILTIN_LABS = (
     "labs.mamql_gems",
     "labs.mamql_gems_deep",
     "labs.ota_horizon",
+    "labs.hecrl_entities",
 )
 
 

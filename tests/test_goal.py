@@ -149,6 +149,7 @@ def test_awr_closed_form_known():
     p = G.awr([0, 0], [0, 1], [0.0, np.log(2) / beta], n_contexts=2, n_actions=2, beta=beta)
     np.testing.assert_allclose(p.probs(0), [1 / 3, 2 / 3])
     np.testing.assert_allclose(p.probs(1), [0.5, 0.5])  # no data: uniform
+    assert p.greedy(0) == 1
     ref = np.array([[1.0, 0.0], [0.2, 0.8]])
     q = G.awr([0, 0], [0, 1], [0.0, np.log(2) / beta], n_contexts=2, n_actions=2, beta=beta, reference=ref, lam=3.0)
     np.testing.assert_allclose(q.probs(0), [(1 + 3) / 6, 2 / 6])  # (W + lam ref) / (W + lam)

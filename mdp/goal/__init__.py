@@ -29,6 +29,15 @@ from mdp.goal.expectile import (
     reference_expectile_td,
     sample_expectile,
 )
+from mdp.goal.hecrl import (
+    FactoredSampler,
+    JointSampler,
+    empirical_tv,
+    fit_factored_sampler,
+    fit_joint_sampler,
+    product_tv,
+    subgoal_triples,
+)
 from mdp.goal.hierarchy import (
     AWRPolicy,
     RolloutResult,
@@ -54,6 +63,13 @@ from mdp.goal.model import (
 from mdp.goal.ota import SignAccuracyResult, closed_form_advantage, predicted_sign_accuracy, sign_accuracy
 
 __all__ = [
+    "FactoredSampler",
+    "JointSampler",
+    "empirical_tv",
+    "fit_factored_sampler",
+    "fit_joint_sampler",
+    "product_tv",
+    "subgoal_triples",
     "GoalDataset",
     "GoalTransitions",
     "exhaustive_transitions",

@@ -21,7 +21,7 @@ import itertools
 
 import numpy as np
 
-from mdp._validation import check_positive_int, check_probability, check_rng
+from mdp._validation import check_bool, check_positive_int, check_probability, check_rng
 from mdp.goal.model import GoalMDP
 
 __all__ = ["grid_mdp", "maze", "corridor", "block_track", "doorway_grid", "DOORWAY_GOAL", "DOORWAY_START"]
@@ -107,7 +107,7 @@ def corridor(length: int) -> GoalMDP:
     return GoalMDP(ns, coords=np.stack([s, np.zeros(L, dtype=np.int64)], axis=1), name=f"corridor {L}")
 
 
-def block_track(n_blocks: int, length: int = 7) -> GoalMDP:
+def block_track(n_blocks: int, length: int = 7, *, ordered: bool = False) -> GoalMDP:
     """``n_blocks`` distinguishable blocks on a 1-D track of ``length`` positions, no overlap.
 
     A state is the tuple of block positions (``coords[s]``, one column per block; states enumerate
@@ -115,13 +115,17 @@ def block_track(n_blocks: int, length: int = 7) -> GoalMDP:
     ``2 b + 1`` right, and does nothing when the target position is off the track or occupied.
     Goals are full configurations (HECRL's lab environment, ``docs/papers/hecrl.md``); blocks cannot
     pass each other, so a goal is reachable iff it keeps the blocks' left-to-right order, and then
-    ``d(s, g)`` is the sum of the blocks' displacements.
+    ``d(s, g)`` is the sum of the blocks' displacements. ``ordered=True`` keeps only the
+    ``C(length, n_blocks)`` configurations with increasing positions (the component of a sorted start).
     """
     N = check_positive_int(n_blocks, "n_blocks")
     L = check_positive_int(length, "length", minimum=2)
     if N >= L:
         raise ValueError(f"n_blocks must be smaller than length (at least one free position), got {N} >= {L}")
-    conf = np.array(list(itertools.permutations(range(L), N)), dtype=np.int64)
+    if check_bool(ordered, "ordered"):
+        conf = np.array(list(itertools.combinations(range(L), N)), dtype=np.int64)
+    else:
+        conf = np.array(list(itertools.permutations(range(L), N)), dtype=np.int64)
     S = conf.shape[0]
     key = conf @ (L ** np.arange(N))
     lookup = -np.ones(L**N, dtype=np.int64)

@@ -29,7 +29,7 @@ import numpy as np
 from numba import njit
 
 from mdp._common import ConvergenceWarning, result
-from mdp._validation import as_float_array, check_gamma, check_positive_int, check_tol
+from mdp._validation import as_float_array, check_bool, check_gamma, check_positive_int, check_tol
 from mdp.goal.data import GoalTransitions
 from mdp.goal.model import check_expectile
 
@@ -117,7 +117,7 @@ def group_cells(t: GoalTransitions):
 
 
 @njit(cache=True)
-def _sweeps(cells, indptr, nxt, rew, cont, wt, gamma, kappa, v, thresh, max_iter, residuals):
+def _sweeps(cells, indptr, nxt, rew, cont, wt, gamma, kappa, v, thresh, max_iter, residuals, lo_clip, hi_clip):
     n_cells = cells.shape[0]
     new = np.empty(n_cells)
     y = np.empty(nxt.shape[0])
@@ -126,7 +126,7 @@ def _sweeps(cells, indptr, nxt, rew, cont, wt, gamma, kappa, v, thresh, max_iter
             lo = indptr[c]
             hi = indptr[c + 1]
             for i in range(lo, hi):
-                y[i] = rew[i] + gamma * cont[i] * v[nxt[i]]
+                y[i] = min(max(rew[i] + gamma * cont[i] * v[nxt[i]], lo_clip), hi_clip)
             x = v[cells[c]]
             for _ in range(hi - lo + 3):
                 num = 0.0
@@ -152,10 +152,11 @@ def _sweeps(cells, indptr, nxt, rew, cont, wt, gamma, kappa, v, thresh, max_iter
     return max_iter
 
 
-def reference_expectile_td(cells, indptr, nxt, rew, cont, wt, gamma, kappa, v0, tol, max_iter):
+def reference_expectile_td(cells, indptr, nxt, rew, cont, wt, gamma, kappa, v0, tol, max_iter, clip=(-np.inf, np.inf)):
     """Plain-numpy twin of the kernel (same sweeps, vectorised over cells); returns ``(v, residuals)``.
 
-    ``v0`` is the flat ``(S * S,)`` initial table; the arguments are those of :func:`group_cells`.
+    ``v0`` is the flat ``(S * S,)`` initial table; the arguments are those of :func:`group_cells`;
+    ``clip``: the interval the targets are clamped to.
     """
     v = np.array(v0, dtype=np.float64)
     counts = np.diff(indptr)
@@ -163,7 +164,7 @@ def reference_expectile_td(cells, indptr, nxt, rew, cont, wt, gamma, kappa, v0, 
     thresh = tol * (1 - gamma) / gamma if gamma > 0 else np.inf
     residuals = []
     for _ in range(max_iter):
-        y = rew + gamma * cont * v[nxt]
+        y = np.clip(rew + gamma * cont * v[nxt], clip[0], clip[1])
         x = v[cells].copy()
         for _ in range(int(counts.max()) + 3):
             w = np.where(y > x[seg], kappa, 1.0 - kappa) * wt
@@ -198,6 +199,7 @@ def expectile_td(
     tol: float = 1e-6,
     max_iter: int = 10_000,
     v0=None,
+    clip: bool = False,
 ) -> ExpectileTDResult:
     """Tabular expectile TD to its fixed point (numba kernel; see the module docstring).
 
@@ -212,6 +214,9 @@ def expectile_td(
         Certified sup-norm accuracy of the returned table (F3 bound).
     max_iter : int
     v0 : array_like, shape (S, S), optional
+    clip : bool
+        Clamp every target to ``[-1 / (1 - gamma), 0]``, the range of the true values for rewards
+        in ``{-1, 0}`` (HECRL's critic; claim H3: the fixed point is unchanged).
 
     Returns
     -------
@@ -223,6 +228,7 @@ def expectile_td(
     kappa = check_expectile(expectile, "expectile")
     tol = check_tol(tol)
     max_iter = check_positive_int(max_iter, "max_iter")
+    lo, hi = (-1.0 / (1.0 - gamma), 0.0) if check_bool(clip, "clip") else (-np.inf, np.inf)
     S = transitions.n_states
     v = _initial(S, gamma, v0)
     cells, indptr, nxt, rew, cont, wt = group_cells(transitions)
@@ -231,7 +237,7 @@ def expectile_td(
     if cells.size == 0:
         n_iter = 1
     else:
-        n_iter = int(_sweeps(cells, indptr, nxt, rew, cont, wt, gamma, kappa, v, thresh, max_iter, residuals))
+        n_iter = int(_sweeps(cells, indptr, nxt, rew, cont, wt, gamma, kappa, v, thresh, max_iter, residuals, lo, hi))
     residuals = residuals[:n_iter].copy()
     bound = gamma / (1 - gamma) * float(residuals[-1]) if gamma > 0 else 0.0
     converged = bound <= tol
@@ -259,5 +265,5 @@ def expectile_backup(transitions: GoalTransitions, v, *, gamma: float = 0.99, ex
     out = _initial(S, gamma, v)
     cells, indptr, nxt, rew, cont, wt = group_cells(transitions)
     if cells.size:
-        _sweeps(cells, indptr, nxt, rew, cont, wt, gamma, kappa, out, np.inf, 1, np.zeros(1))
+        _sweeps(cells, indptr, nxt, rew, cont, wt, gamma, kappa, out, np.inf, 1, np.zeros(1), -np.inf, np.inf)
     return out.reshape(S, S)

@@ -42,14 +42,17 @@ __all__ = [
 
 @result
 class AWRPolicy:
-    """A tabular policy from :func:`awr`, stored per visited context.
+    """A tabular policy from :func:`awr`, stored sparsely per visited context.
 
     Attributes
     ----------
     contexts : ndarray of int64, shape (K,)
         Visited contexts (sorted).
-    weights : ndarray, shape (K, A)
-        Summed AWR weights ``W(x, a)``.
+    indptr : ndarray of int64, shape (K + 1,)
+        Context ``contexts[k]`` owns entries ``indptr[k]:indptr[k + 1]`` of ``actions``/``weights``.
+    actions : ndarray of int64, shape (nnz,)
+    weights : ndarray, shape (nnz,)
+        Summed AWR weights ``W(x, a)`` of the actions seen in each context.
     reference : ndarray or None, shape (n_contexts, A)
         ``pi_ref`` (``None``: uniform).
     lam : float
@@ -57,6 +60,8 @@ class AWRPolicy:
     """
 
     contexts: np.ndarray
+    indptr: np.ndarray
+    actions: np.ndarray
     weights: np.ndarray
     reference: np.ndarray | None
     lam: float
@@ -64,22 +69,30 @@ class AWRPolicy:
     n_actions: int
 
     def probs(self, x) -> np.ndarray:
-        """``pi(. | x)`` for context indices ``x`` (scalar or array), shape ``(..., A)``."""
-        x = np.asarray(check_states(x, self.n_contexts, "x"))
+        """``pi(. | x)`` for one context index ``x``, shape ``(A,)``."""
+        x = int(check_states(x, self.n_contexts, "x"))
         A = self.n_actions
-        ref = np.full(x.shape + (A,), 1.0 / A) if self.reference is None else self.reference[x]
-        pos = np.searchsorted(self.contexts, x).clip(0, max(self.contexts.size - 1, 0))
-        hit = self.contexts.size > 0
-        hit = hit & (self.contexts[pos] == x) if self.contexts.size else np.zeros(x.shape, dtype=bool)
-        W = np.where(hit[..., None], self.weights[pos] if self.contexts.size else 0.0, 0.0)
-        tot = W.sum(axis=-1, keepdims=True) + self.lam
-        with np.errstate(invalid="ignore", divide="ignore"):
-            p = (W + self.lam * ref) / tot
-        return np.where(tot > 0, p, ref)
+        ref = np.full(A, 1.0 / A) if self.reference is None else self.reference[x]
+        k = int(np.searchsorted(self.contexts, x))
+        W = np.zeros(A)
+        if k < self.contexts.size and self.contexts[k] == x:
+            sl = slice(self.indptr[k], self.indptr[k + 1])
+            W[self.actions[sl]] = self.weights[sl]
+        tot = W.sum() + self.lam
+        return (W + self.lam * ref) / tot if tot > 0 else ref.copy()
+
+    def has(self, x) -> bool:
+        """Whether context ``x`` has data (otherwise :meth:`probs` is the reference)."""
+        k = int(np.searchsorted(self.contexts, int(x)))
+        return bool(k < self.contexts.size and self.contexts[k] == int(x))
+
+    def greedy(self, x) -> int:
+        """The most probable action in context ``x`` (lowest index on ties)."""
+        return int(np.argmax(self.probs(x)))
 
     def dense(self) -> np.ndarray:
-        """``(n_contexts, A)`` table of :meth:`probs`."""
-        return self.probs(np.arange(self.n_contexts))
+        """``(n_contexts, A)`` table of :meth:`probs` (small problems only)."""
+        return np.stack([self.probs(x) for x in range(self.n_contexts)])
 
 
 def awr(
@@ -132,10 +145,12 @@ def awr(
             raise ValueError(f"reference must be ({C}, {A}) probability rows")
     with np.errstate(over="ignore"):
         w = np.minimum(np.exp(beta * adv), max_weight)
-    keys, inv = np.unique(x, return_inverse=True)
-    W = np.zeros((keys.size, A))
-    np.add.at(W, (inv.ravel(), a), w)
-    return AWRPolicy(keys.astype(np.int64), W, ref, lam, C, A)
+    pair, inv = np.unique(x * A + a, return_inverse=True)
+    W = np.bincount(inv.ravel(), weights=w, minlength=pair.size)
+    ctx, act = pair // A, pair % A
+    keys, starts = np.unique(ctx, return_index=True)
+    indptr = np.append(starts, pair.size).astype(np.int64)
+    return AWRPolicy(keys.astype(np.int64), indptr, act.astype(np.int64), W, ref, lam, C, A)
 
 
 @result
