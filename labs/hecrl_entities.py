@@ -75,7 +75,7 @@ def run(config: HECRLEntitiesConfig, rng) -> list[dict]:
     rng = np.random.default_rng(rng)
     c = config
     rows = []
-    radius = -(1 - c.gamma**c.radius_steps) / (1 - c.gamma)
+    radius = float(G.goal_values(float(c.radius_steps), c.gamma))
     for N in c.n_blocks:
         m = G.block_track(int(N), c.track_length, ordered=True)
         d = m.distances()

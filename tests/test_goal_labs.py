@@ -39,3 +39,36 @@ def test_ota_horizon_config_errors():
         lab.config(expectile=1.0)
     with pytest.raises(ValueError, match="maze_size"):
         lab.config(maze_size=10)
+
+
+def test_hecrl_entities_tiny_run(tmp_path):
+    kw = dict(
+        n_blocks=(2, 3),
+        track_length=7,
+        n_trajectories=100,
+        length=20,
+        n_value_samples=20_000,
+        n_eval=5,
+        d_min=3,
+        d_max=8,
+        max_steps=40,
+        k=4,
+        radius_steps=4,
+        n_candidates=16,
+    )
+    out = run_lab("hecrl_entities", seeds=1, out=tmp_path, executor="serial", **kw)
+    t = out.table
+    assert (tmp_path / "hecrl_entities" / "hecrl_entities.png").is_file()
+    ep = t[t["kind"] == "episode"]
+    assert set(ep["agent"]) == {"flat", "HIQL-like", "joint sampler", "factored sampler"}
+    assert len(ep) == 2 * 5 * 4 and ((ep["d0"] >= 3) & (ep["d0"] <= 8)).all()
+    md = t[t["kind"] == "model"]
+    assert ((md["joint_context_fraction"] > 0) & (md["joint_context_fraction"] <= 1)).all()
+
+
+def test_hecrl_entities_config_errors():
+    lab = get_lab("hecrl_entities")
+    with pytest.raises(ValueError, match="n_blocks"):
+        lab.config(n_blocks=(7,), track_length=7)
+    with pytest.raises(ValueError, match="d_min"):
+        lab.config(d_min=5, d_max=4)

@@ -259,6 +259,7 @@ _BUILTIN_MODULES = (
     "theory_checks.agnostic",  # AR1-AR6
     "theory_checks.irl",  # M1-M6
     "theory_checks.ota",  # OT1-OT4
+    "theory_checks.hecrl",  # H1-H4
 )
 _LOADING = {"done": False, "busy": False}
 
