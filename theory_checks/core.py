@@ -260,6 +260,7 @@ _BUILTIN_MODULES = (
     "theory_checks.irl",  # M1-M6
     "theory_checks.ota",  # OT1-OT4
     "theory_checks.hecrl",  # H1-H4
+    "theory_checks.vsc_rl",  # VSC1, VSC2
 )
 _LOADING = {"done": False, "busy": False}
 

@@ -61,8 +61,24 @@ from mdp.goal.model import (
     option_cost,
 )
 from mdp.goal.ota import SignAccuracyResult, closed_form_advantage, predicted_sign_accuracy, sign_accuracy
+from mdp.goal.vsc import (
+    Trajectories,
+    elbo,
+    enumerate_trajectories,
+    log_evidence,
+    posterior,
+    stepwise_kl,
+    trajectory_log_probs,
+)
 
 __all__ = [
+    "Trajectories",
+    "elbo",
+    "enumerate_trajectories",
+    "log_evidence",
+    "posterior",
+    "stepwise_kl",
+    "trajectory_log_probs",
     "FactoredSampler",
     "JointSampler",
     "empirical_tv",
