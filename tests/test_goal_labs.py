@@ -19,6 +19,7 @@ def test_ota_horizon_tiny_run(tmp_path):
         k=5,
         n_option=5,
         tol=1e-3,
+        gamma=0.9,
         bin_width=10,
     )
     out = run_lab("ota_horizon", seeds=1, out=tmp_path, executor="serial", **kw)
