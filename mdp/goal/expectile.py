@@ -2,7 +2,7 @@
 
 For samples ``i`` with cell ``(s_i, g_i)``, weight ``m_i`` (multiplicity) and TD target ``y_i = r_i + gamma c_i V(s'_i, g_i)``
 (:class:`mdp.goal.GoalTransitions`, one-step or option-aware), one synchronous sweep sets every
-cell that has samples to the exact ``kappa``-expectile of its targets,
+cell that has samples to the ``kappa``-expectile of its targets (to 1e-13 relative),
 
     V'(s, g) = argmin_v  sum_{i in cell} m_i |kappa - 1(y_i < v)| (y_i - v)^2,
 
@@ -11,7 +11,10 @@ target network equal to the previous sweep (Park et al. 2023; OTA, ``docs/papers
 expectile is the root of ``f(v) = sum_i w_i(v) (y_i - v)``, ``w_i = kappa`` above ``v`` and
 ``1 - kappa`` below; it is found exactly by Newton's method on this piecewise-linear monotone
 function (iteratively reweighted means; one overshoot at most, then monotone, finitely many
-pieces). Cells without samples keep their initial value (default ``-1 / (1 - gamma)`` off the
+pieces), stopped as soon as no target lies between two iterates (the weights no longer change, so
+the iterate is the root; usually after one pass from the warm start) or a step moves less than
+``1e-13`` relative (on a breakpoint rounding can make the iterates alternate between neighbouring
+floats). The numpy twin uses only the second rule. Cells without samples keep their initial value (default ``-1 / (1 - gamma)`` off the
 diagonal, ``0`` on it).
 
 The expectile is monotone and shift-equivariant, so the sweep is a ``gamma``-contraction in the
@@ -98,14 +101,21 @@ def sample_expectile(y, kappa: float, weights=None) -> float:
 
 
 def group_cells(t: GoalTransitions):
-    """Samples sorted by cell ``s * S + g``: ``(cells, indptr, next_cell, reward, cont, weight)``."""
+    """Samples sorted by cell: ``(cells, indptr, next_cell, reward, cont, weight)``.
+
+    Cells are goal-major flat indices ``g * S + s`` of the table ``v[s, g]``: a state and its
+    successors have nearby indices in grid layouts, so the bootstrap reads of one goal's cells stay
+    close in memory (2.4x faster sweeps than the state-major layout on the benchmark's maze).
+    """
     S = t.n_states
-    key = t.s * S + t.g
+    key = t.g * S + t.s
     order = np.argsort(key, kind="stable")
     key = key[order]
-    cells, starts = np.unique(key, return_index=True)
+    starts = np.flatnonzero(np.diff(key)) + 1 if key.size else np.zeros(0, dtype=np.int64)
+    starts = np.concatenate([np.zeros(min(key.size, 1), dtype=np.int64), starts])
+    cells = key[starts]
     indptr = np.append(starts, key.size).astype(np.int64)
-    nxt = (t.s_next * S + t.g)[order]
+    nxt = (t.g * S + t.s_next)[order]
     return (
         cells.astype(np.int64),
         indptr,
@@ -114,6 +124,37 @@ def group_cells(t: GoalTransitions):
         np.ascontiguousarray(t.cont[order], dtype=np.float64),
         np.ascontiguousarray(t.weight[order], dtype=np.float64),
     )
+
+
+#: Newton stops when a step moves the cell by at most this (relative): when the root sits on a
+#: breakpoint (a target), float rounding can make the iterates alternate between neighbouring values
+#: forever; measured on 10^6 hindsight samples, ~1.5 % of the cells did, and an exact-equality stop
+#: ran every such cell to its iteration cap (1 567 Newton steps per sweep)
+_NEWTON_RTOL = 1e-13
+
+
+@njit(cache=True)
+def _newton_pass(y, wt, lo, hi, x, kappa):
+    """One reweighted mean at ``x``: ``(x_new, same)``, ``same`` when no target lies between ``x``
+    and ``x_new`` (the weights at ``x_new`` are those at ``x``, so ``x_new`` is the root)."""
+    num = 0.0
+    den = 0.0
+    ylo = -np.inf  # largest target <= x
+    yhi = np.inf  # smallest target > x
+    for i in range(lo, hi):
+        yi = y[i]
+        if yi > x:
+            w = kappa * wt[i]
+            if yi < yhi:
+                yhi = yi
+        else:
+            w = (1.0 - kappa) * wt[i]
+            if yi > ylo:
+                ylo = yi
+        num += w * yi
+        den += w
+    xn = num / den
+    return xn, (ylo <= xn) and (xn < yhi)
 
 
 @njit(cache=True)
@@ -129,16 +170,11 @@ def _sweeps(cells, indptr, nxt, rew, cont, wt, gamma, kappa, v, thresh, max_iter
                 y[i] = min(max(rew[i] + gamma * cont[i] * v[nxt[i]], lo_clip), hi_clip)
             x = v[cells[c]]
             for _ in range(hi - lo + 3):
-                num = 0.0
-                den = 0.0
-                for i in range(lo, hi):
-                    w = (kappa if y[i] > x else 1.0 - kappa) * wt[i]
-                    num += w * y[i]
-                    den += w
-                xn = num / den
-                if xn == x:
-                    break
+                xn, same = _newton_pass(y, wt, lo, hi, x, kappa)
+                done = same or abs(xn - x) <= _NEWTON_RTOL * (1.0 + abs(x))
                 x = xn
+                if done:
+                    break
             new[c] = x
         diff = 0.0
         for c in range(n_cells):
@@ -155,7 +191,8 @@ def _sweeps(cells, indptr, nxt, rew, cont, wt, gamma, kappa, v, thresh, max_iter
 def reference_expectile_td(cells, indptr, nxt, rew, cont, wt, gamma, kappa, v0, tol, max_iter, clip=(-np.inf, np.inf)):
     """Plain-numpy twin of the kernel (same sweeps, vectorised over cells); returns ``(v, residuals)``.
 
-    ``v0`` is the flat ``(S * S,)`` initial table; the arguments are those of :func:`group_cells`;
+    ``v0`` is the flat goal-major ``(S * S,)`` initial table (``v.T.ravel()``); the arguments are
+    those of :func:`group_cells`;
     ``clip``: the interval the targets are clamped to.
     """
     v = np.array(v0, dtype=np.float64)
@@ -169,9 +206,10 @@ def reference_expectile_td(cells, indptr, nxt, rew, cont, wt, gamma, kappa, v0, 
         for _ in range(int(counts.max()) + 3):
             w = np.where(y > x[seg], kappa, 1.0 - kappa) * wt
             xn = np.bincount(seg, w * y, minlength=cells.size) / np.bincount(seg, w, minlength=cells.size)
-            if np.array_equal(xn, x):
-                break
+            done = bool(np.all(np.abs(xn - x) <= _NEWTON_RTOL * (1.0 + np.abs(x))))
             x = xn
+            if done:
+                break
         diff = float(np.abs(x - v[cells]).max()) if cells.size else 0.0
         v[cells] = x
         residuals.append(diff)
@@ -184,11 +222,11 @@ def _initial(S, gamma, v0):
     if v0 is None:
         v = np.full((S, S), -1.0 / (1.0 - gamma))
         np.fill_diagonal(v, 0.0)
-        return v.ravel()
+        return v.ravel()  # symmetric: goal-major = state-major
     v = as_float_array(v0, "v0", ndim=2)
     if v.shape != (S, S):
         raise ValueError(f"v0 must have shape (S, S) = ({S}, {S}), got {v.shape}")
-    return v.ravel().copy()
+    return np.ascontiguousarray(v.T).ravel()  # goal-major
 
 
 def expectile_td(
@@ -250,7 +288,14 @@ def expectile_td(
     visited = np.zeros(S * S, dtype=bool)
     visited[cells] = True
     return ExpectileTDResult(
-        v.reshape(S, S), visited.reshape(S, S), n_iter, residuals, bound, bool(converged), kappa, gamma
+        np.ascontiguousarray(v.reshape(S, S).T),
+        np.ascontiguousarray(visited.reshape(S, S).T),
+        n_iter,
+        residuals,
+        bound,
+        bool(converged),
+        kappa,
+        gamma,
     )
 
 
@@ -266,4 +311,4 @@ def expectile_backup(transitions: GoalTransitions, v, *, gamma: float = 0.99, ex
     cells, indptr, nxt, rew, cont, wt = group_cells(transitions)
     if cells.size:
         _sweeps(cells, indptr, nxt, rew, cont, wt, gamma, kappa, out, np.inf, 1, np.zeros(1), -np.inf, np.inf)
-    return out.reshape(S, S)
+    return np.ascontiguousarray(out.reshape(S, S).T)
