@@ -135,6 +135,7 @@ _BUILTIN_LABS = (
     "labs.mamql_gems_deep",
     "labs.ota_horizon",
     "labs.hecrl_entities",
+    "labs.vsc_doorways",
 )
 
 

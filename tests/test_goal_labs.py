@@ -73,3 +73,21 @@ def test_hecrl_entities_config_errors():
         lab.config(n_blocks=(7,), track_length=7)
     with pytest.raises(ValueError, match="d_min"):
         lab.config(d_min=5, d_max=4)
+
+
+def test_vsc_doorways_tiny_run(tmp_path):
+    out = run_lab("vsc_doorways", seeds=1, out=tmp_path, executor="serial", episodes=3, iterations=3)
+    t = out.table
+    assert (tmp_path / "vsc_doorways" / "vsc_doorways.png").is_file()
+    assert set(t["arm"]) == {"VSC-RL", "VSC-RL without KL", "VSC-RL without subgoals", "goal-conditioned AWR"}
+    assert ((t["success"] >= 0) & (t["success"] <= 1)).all()
+    # environment steps grow with the iterations and never exceed horizon x episodes per iteration
+    for _, sub in t.groupby("arm"):
+        steps = sub.sort_values("iteration")["env_steps"].to_numpy()
+        assert np.all(np.diff(steps) > 0) and steps[-1] <= 3 * 3 * 80
+
+
+def test_vsc_doorways_config_errors():
+    lab = get_lab("vsc_doorways")
+    with pytest.raises(ValueError, match="eps"):
+        lab.config(eps=1.5)
