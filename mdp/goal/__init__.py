@@ -3,10 +3,10 @@
 * :class:`GoalMDP` (deterministic, goals = states, reward ``-1`` per step off the goal), exact
   shortest-path distances and closed-form goal-conditioned values (:func:`goal_values`);
 * environments: long-corridor mazes, a corridor, HECRL's multi-block track, VSC-RL's three-doorway
-  grid (:mod:`mdp.goal.envs`);
-* offline data with hindsight goal relabelling, one-step or option-aware (:mod:`mdp.goal.data`);
+  grid (``mdp.goal.envs``);
+* offline data with hindsight goal relabelling, one-step or option-aware (``mdp.goal.data``);
 * expectile TD (IQL/HIQL value, numba kernel with a numpy twin, :func:`expectile_td`);
-* tabular AWR, subgoal candidates and selection, a hierarchical controller (:mod:`mdp.goal.hierarchy`).
+* tabular AWR, subgoal candidates and selection, a hierarchical controller (``mdp.goal.hierarchy``).
 
 Project pages: ``docs/papers/ota.md``, ``docs/papers/hecrl.md``, ``docs/papers/vsc_rl.md``.
 """

@@ -143,8 +143,9 @@ def block_track(n_blocks: int, length: int = 7, *, ordered: bool = False) -> Goa
     return GoalMDP(ns, coords=conf, name=f"{N} blocks on a track of {L}")
 
 
-#: start and goal cells (x, y) of :func:`doorway_grid`
+#: start cell (x, y) of :func:`doorway_grid`
 DOORWAY_START = (1, 1)
+#: goal cell (x, y) of :func:`doorway_grid`
 DOORWAY_GOAL = (1, 13)
 
 
