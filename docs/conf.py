@@ -49,6 +49,7 @@ rlab_api_packages = [
     "mdp.stability",
     "mdp.offline",
     "mdp.submodular",
+    "mdp.goal",
     "marl",
     "marl.learners",
     "marl.envs",

@@ -140,6 +140,9 @@ _BUILTIN_LABS = (
     "labs.spgg",
     "labs.mean_field_swarm",
     "labs.mra_populations",
+    "labs.ota_horizon",
+    "labs.hecrl_entities",
+    "labs.vsc_doorways",
 )
 
 

@@ -95,7 +95,7 @@ __all__ = [
 ]
 
 # subpackages loaded on first attribute access (mdp.abstraction, mdp.cop; torch-based mdp.llm)
-_LAZY_SUBPACKAGES = ("abstraction", "cop", "llm", "agnostic", "pomdp", "stability", "offline", "submodular")
+_LAZY_SUBPACKAGES = ("abstraction", "cop", "llm", "agnostic", "pomdp", "stability", "offline", "submodular", "goal")
 
 
 def __getattr__(name):

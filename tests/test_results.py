@@ -22,6 +22,7 @@ MODULES = [
     "mdp.stability",
     "mdp.offline",
     "mdp.submodular",
+    "mdp.goal",
     "marl",
     "marl.learners",
     "marl.bn",

@@ -34,6 +34,7 @@ MODULES = [
     "mdp.stability",
     "mdp.offline",
     "mdp.submodular",
+    "mdp.goal",
     "mdp.generators",
     "marl",
     "marl.learners",

@@ -265,6 +265,9 @@ _BUILTIN_MODULES = (
     "theory_checks.spgg",  # SPG1-SPG4
     "theory_checks.mean_field",  # D1-D5
     "theory_checks.population",  # MR1-MR4
+    "theory_checks.ota",  # OT1-OT4
+    "theory_checks.hecrl",  # H1-H4
+    "theory_checks.vsc_rl",  # VSC1, VSC2
 )
 _LOADING = {"done": False, "busy": False}
 
