@@ -258,6 +258,7 @@ _BUILTIN_MODULES = (
     "theory_checks.bn",  # BN1-BN4
     "theory_checks.agnostic",  # AR1-AR6
     "theory_checks.irl",  # M1-M6
+    "theory_checks.llm_papers",  # GF1, GF2, SA1, GG1, GG2
 )
 _LOADING = {"done": False, "busy": False}
 
