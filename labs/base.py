@@ -133,6 +133,9 @@ _BUILTIN_LABS = (
     "labs.agnostic_scaling",
     "labs.mamql_gems",
     "labs.mamql_gems_deep",
+    "labs.g2rpo_flow",
+    "labs.sapo_swarm",
+    "labs.graph_grpo_topology",
 )
 
 

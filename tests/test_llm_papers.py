@@ -84,14 +84,14 @@ def test_singular_group_shares_prefix_and_differs_only_by_the_step_noise():
     assert share == pytest.approx(1.0, abs=1e-12)
 
 
-def test_granularity_rewards_known_value():
+def test_fused_advantages_known_value():
     # column 0: mean 1/2, std (ddof 1) 1/sqrt(2); column 1 constant -> 0
-    a = F.granularity_rewards([[1.0, 0.0], [0.0, 0.0]])
+    a = F.fused_advantages([[1.0, 0.0], [0.0, 0.0]])
     z = (0.5) / (math.sqrt(0.5) + 1e-6)
     np.testing.assert_allclose(a, [z, -z], rtol=1e-12)
     z2 = 1.0 / (math.sqrt(2.0) + 1e-6)
     np.testing.assert_allclose(
-        F.granularity_rewards([[1.0, 2.0], [0.0, 0.0]], fuse="mean"), [(z + z2) / 2, -(z + z2) / 2], rtol=1e-12
+        F.fused_advantages([[1.0, 2.0], [0.0, 0.0]], fuse="mean"), [(z + z2) / 2, -(z + z2) / 2], rtol=1e-12
     )
 
 
@@ -104,7 +104,7 @@ def test_g2rpo_registry_equals_twin_and_zero_mean(G, M, seed):
     tr, m = np.repeat(np.arange(G), M)[rows], np.tile(np.arange(M), G)[rows]
     b = RolloutBatch(rewards=R[tr, m], group_ids=np.zeros(G * M, np.int64), trajectory_ids=tr, step_ids=m)
     a = compute_advantages("g2rpo", b).numpy()
-    twin = F.granularity_rewards(R)
+    twin = F.fused_advantages(R)
     np.testing.assert_allclose(a, twin[tr], atol=1e-9)
     assert abs(twin.sum()) < 1e-9
 
@@ -122,7 +122,7 @@ def test_g2rpo_bad_input():
     with pytest.raises(ValueError, match="step_ids"):
         compute_advantages("g2rpo", {k: v for k, v in ok.items() if k != "step_ids"})
     with pytest.raises(ValueError, match="G >= 2"):
-        F.granularity_rewards([[1.0, 2.0]])
+        F.fused_advantages([[1.0, 2.0]])
 
 
 def test_sampler_bad_input():
@@ -265,7 +265,7 @@ def test_train_topology_learns_the_critical_edge():
 def test_graph_bad_input():
     rng = np.random.default_rng(0)
     with pytest.raises(ValueError, match="probs"):
-        GG.sample_graphs([0.5, 1.5], 2, rng)
+        GG.sample_graphs([0.5, 1.5], 2, rng=rng)
     with pytest.raises(ValueError, match="0/1"):
         GG.edge_credit([1.0, 0.0], [[0.5], [1.0]], [0, 0])
     with pytest.raises(ValueError, match="one row per graph"):

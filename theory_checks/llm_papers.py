@@ -107,10 +107,10 @@ def sample_granular(rng: np.random.Generator) -> dict:
 
 def check_gf2(inst, rng) -> CheckResult:
     """``sum_{i in g} A_i = 0`` for the fused advantage (sum and mean fusion) of the registered
-    ``"g2rpo"``, and equality with the numpy twin :func:`mdp.llm.flow_grpo.granularity_rewards`
+    ``"g2rpo"``, and equality with the numpy twin :func:`mdp.llm.flow_grpo.fused_advantages`
     (docs/papers/g2rpo_flow.md claim 4)."""
     from mdp.llm import RolloutBatch, compute_advantages
-    from mdp.llm.flow_grpo import granularity_rewards
+    from mdp.llm.flow_grpo import fused_advantages
 
     batch = RolloutBatch(
         rewards=inst["rewards"],
@@ -132,7 +132,7 @@ def check_gf2(inst, rng) -> CheckResult:
             R = np.empty((trajs.size, grans.size))
             for i in rows:
                 R[np.searchsorted(trajs, tr[i]), np.searchsorted(grans, m[i])] = r[i]
-            twin = granularity_rewards(R, fuse=fuse)
+            twin = fused_advantages(R, fuse=fuse)
             worst_twin = max(worst_twin, float(np.abs(twin - a[first]).max()))
         scale = 1.0 + float(np.abs(a).sum())
         parts[f"{fuse}: zero mean"] = identity("GF2", worst_sum, 1e-12 * scale)
@@ -250,7 +250,7 @@ def check_gg2(inst, rng) -> CheckResult:
     )
     n, K = GG2["groups"], GG2["group_size"]
     p = g.uniform(0.2, 0.8, size=task.n_edges)
-    acts = sample_graphs(p, n * K, g)
+    acts = sample_graphs(p, n * K, rng=g)
     diff = np.repeat(task.difficulty_sd * g.standard_normal(n), K)
     r = (g.random(n * K) < success_probability(task, np.zeros(n * K, np.int64), diff, acts)).astype(float)
     gid = np.repeat(np.arange(n), K)
@@ -388,7 +388,7 @@ register(
         evaluate=check_gf2,
         notes="Long format (one row per sample and granularity). Tolerance 1e-12 * (1 + sum|A|) for the zero mean, "
         "1e-9 * (1 + sum|A|) against the numpy twin (verl convention: eps 1e-6, ddof 1).",
-        subjects=("mdp.llm.compute_advantages", "mdp.llm.flow_grpo.granularity_rewards"),
+        subjects=("mdp.llm.compute_advantages", "mdp.llm.flow_grpo.fused_advantages"),
         instance="a dict of equal-length arrays {rewards, group_ids, trajectory_ids, granularity}, one row per "
         "(sample, granularity), every sample with one row per granularity of its group",
         accepts=_accept_granular,

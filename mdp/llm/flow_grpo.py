@@ -38,7 +38,7 @@ __all__ = [
     "ode_complete",
     "SingularGroup",
     "singular_group",
-    "granularity_rewards",
+    "fused_advantages",
     "multi_granularity_advantages",
     "explained_variance",
     "noise_shares",
@@ -272,7 +272,7 @@ def singular_group(
     return SingularGroup(paths[0, k].numpy(), paths[:, k + 1].numpy(), e[:, k].numpy(), finals.numpy(), grans, k)
 
 
-def granularity_rewards(rewards, *, fuse: str = "sum", epsilon: float = 1e-6, ddof: int = 1) -> np.ndarray:
+def fused_advantages(rewards, *, fuse: str = "sum", epsilon: float = 1e-6, ddof: int = 1) -> np.ndarray:
     """Multi-granularity advantage integration for one group: ``rewards`` ``(G, M)`` (column ``m``:
     the rewards completed at granularity ``m``) -> fused ``A_i = sum_m (r_i^m - mean r^m) / (std r^m +
     eps)`` (or the mean over ``m``), ``(G,)`` (docs/papers/g2rpo_flow.md step 5). A constant column

@@ -88,7 +88,7 @@ def candidate_edges(n_agents: int) -> np.ndarray:
     return np.stack([i, j], 1).astype(np.int64)
 
 
-def sample_graphs(probs, n_graphs: int, rng) -> np.ndarray:
+def sample_graphs(probs, n_graphs: int, *, rng) -> np.ndarray:
     """``n_graphs`` graphs with independent edges ``a_e ~ Bernoulli(p_e)``: ``(K, E)`` 0/1 int64
     (``probs`` ``(E,)``, or ``(K, E)`` one row per graph)."""
     p = as_float_array(probs, "probs")
@@ -103,8 +103,8 @@ def sample_graphs(probs, n_graphs: int, rng) -> np.ndarray:
 
 
 def graph_logprob(logits, actions) -> torch.Tensor:
-    """``log pi(G_k) = sum_e a_e z_e - softplus(z_e)`` per graph ``(K,)`` (docs/papers/graph_grpo.md step 5);
-    pass ``reduce=False`` via :func:`_edge_logprob` for the per-edge terms. Differentiable in ``logits``."""
+    """``log pi(G_k) = sum_e a_e z_e - softplus(z_e)`` per graph ``(K,)`` (docs/papers/graph_grpo.md step 5),
+    for ``logits`` ``(E,)`` or ``(K, E)`` and 0/1 ``actions`` ``(K, E)``; differentiable in ``logits``."""
     return _edge_logprob(logits, actions).sum(-1)
 
 
@@ -335,7 +335,7 @@ def train_topology(
         types = rng.integers(0, task.n_types, size=B)
         diff = task.difficulty_sd * rng.standard_normal(B)
         p = _sigmoid(z[types])  # (B, E)
-        acts = np.concatenate([sample_graphs(p[b], K, rng) for b in range(B)])
+        acts = np.concatenate([sample_graphs(p[b], K, rng=rng) for b in range(B)])
         rt = np.repeat(types, K)
         r = (rng.random(B * K) < success_probability(task, rt, np.repeat(diff, K), acts)).astype(float)
         A = compute_advantages(

@@ -170,7 +170,7 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return p / p.sum(-1, keepdims=True)
 
 
-def generate_groups(theta, n_items: int, group_size: int, rng) -> dict:
+def generate_groups(theta, n_items: int, group_size: int, *, rng) -> dict:
     """Step 1: ``n_items`` distinct questions (uniform) and ``group_size`` answers each from
     ``softmax(theta[q])``; returns ``{"q": (I,), "answers": (I, L), "logp": (I, L)}`` (the generator's
     log-probabilities of its answers)."""
@@ -230,7 +230,7 @@ def node_update(theta, rewards, groups: dict, *, learning_rate: float, weighting
 
 def _generate_task(args):
     theta, I, L, seed = args
-    return generate_groups(theta, I, L, np.random.default_rng(seed))
+    return generate_groups(theta, I, L, rng=np.random.default_rng(seed))
 
 
 def _train_task(args):
