@@ -206,6 +206,8 @@ def test_swarm_sharing_and_dask_match():
     assert serial.expected_reward.shape == (4, 3) and (serial.n_external <= 2).all()
     silo = S.sapo_swarm(task, local_items=4, external_items=0, n_rounds=3, rng=np.random.default_rng(1))
     assert (silo.n_external == 0).all()
+    unfiltered = S.sapo_swarm(task, **{**kw, "rng": np.random.default_rng(1)}, drop_zero_variance=False)
+    assert (unfiltered.n_external == 2).all()  # 2 other nodes x 2 published groups >= J
 
 
 def test_swarm_bad_input():

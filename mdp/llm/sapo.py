@@ -283,7 +283,7 @@ def sapo_swarm(
     learning_rate: float = 1.0,
     weighting: str = "onpolicy",
     is_clip: float = 2.0,
-    filter_zero_variance: bool = True,
+    drop_zero_variance: bool = True,
     client=None,
     rng,
 ) -> SwarmResult:
@@ -300,7 +300,7 @@ def sapo_swarm(
     learning_rate : float
     weighting : {"onpolicy", "importance"}
         Treatment of external answers (see the ``"sapo"`` estimator).
-    filter_zero_variance : bool
+    drop_zero_variance : bool
         Drop external groups with one reward under the receiving node's reward (step 2).
     client : dask.distributed.Client, optional
         Run each round's per-node generation and training as Dask tasks (``client.map``); the result
@@ -354,7 +354,18 @@ def sapo_swarm(
             others = [pubs[m] for m in range(N) if m != n]
             pool = {k: np.concatenate([o[k] for o in others]) for k in pubs[n]}
             tasks.append(
-                (theta[n], rewards[n], pubs[n], pool, J, filter_zero_variance, lr, weighting, is_clip, seed(r, n, 1))
+                (
+                    theta[n],
+                    rewards[n],
+                    pubs[n],
+                    pool,
+                    J,
+                    bool(drop_zero_variance),
+                    lr,
+                    weighting,
+                    is_clip,
+                    seed(r, n, 1),
+                )
             )
         out = run(_train_task, tasks)
         theta = [o[0] for o in out]
