@@ -90,3 +90,11 @@ def test_graph_grpo_topology_tiny(tmp_path):
     assert set(t[t["panel"] == "gradvar"]["x"]) == {2, 4}
     with pytest.raises(ValueError, match="group sizes"):
         labs.graph_grpo_topology.GraphGrpoConfig(group_size=1)
+
+
+def test_sapo_swarm_on_dask_matches_in_process(tmp_path):
+    pytest.importorskip("distributed")
+    kw = dict(n_nodes=2, n_families=3, questions_per_family=3, n_rounds=2, arms=("8/0 (silo)", "4/4"))
+    a = run_lab("sapo_swarm", seeds=1, out=tmp_path / "a", executor="serial", **kw).table
+    b = run_lab("sapo_swarm", seeds=1, out=tmp_path / "b", executor="serial", dask_workers=2, **kw).table
+    np.testing.assert_array_equal(a["expected_reward"].to_numpy(), b["expected_reward"].to_numpy())
