@@ -457,7 +457,7 @@ def train_flow_grpo(
     n_eval: int = 512,
     rng,
 ) -> FlowTrainResult:
-    """GRPO on a :class:`GaussianMixtureFlow` (updates ``model.logits`` in place).
+    """GRPO on a ``GaussianMixtureFlow`` (updates ``model.logits`` in place).
 
     ``scheme="singular"`` (G²RPO, docs/papers/g2rpo_flow.md steps 1-6): per group, one initial noise,
     one stochastic step ``k`` drawn uniformly from ``sde_window`` (default the first half of the
