@@ -184,7 +184,7 @@ def run(config: G2rpoFlowConfig, rng: np.random.Generator) -> list[dict]:
 
 
 def plot(table, config: G2rpoFlowConfig):
-    from matplotlib.ticker import FormatStrFormatter, MaxNLocator
+    from matplotlib.ticker import FormatStrFormatter, LogLocator, MaxNLocator, NullFormatter
 
     from labs.plotting import PALETTE, TEXT_WIDTH, new_figure
 
@@ -214,8 +214,9 @@ def plot(table, config: G2rpoFlowConfig):
     axes[0].set_ylim(-0.05, 1.05)
     axes[0].legend(loc="center right")
     axes[1].set_yscale("log")
+    axes[1].yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
     axes[1].yaxis.set_major_formatter(FormatStrFormatter("%g"))
-    axes[1].yaxis.set_minor_formatter(FormatStrFormatter("%g"))
+    axes[1].yaxis.set_minor_formatter(NullFormatter())
     t = table[table["panel"] == "train"]
     arm_colours = dict(zip(ARMS, (PALETTE[1], PALETTE[0], PALETTE[2])))
     for arm, colour in arm_colours.items():
