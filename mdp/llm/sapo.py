@@ -1,6 +1,7 @@
 """SAPO, swarm sampling policy optimisation (Gensyn AI Team 2025, arXiv:2509.08721; ``docs/papers/sapo.md``):
 nodes share decoded rollouts, each trains on its local plus external groups re-scored with its own
-reward, on a toy swarm of tabular softmax policies (one process, or one Dask task per node).
+reward, on a toy swarm of tabular softmax policies (one process, or one Dask task per node). (Not TRL's
+``loss_type="sapo"``, Soft Adaptive Policy Optimization, which is a different method.)
 
 Toy (a **reconstruction** of the notes' CPU lab): ``Q`` questions in ``F`` task families, ``A``
 candidate answers per question, node ``n``'s reward table ``rho_n[q, a]`` (default: 1 for the correct
