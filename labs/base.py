@@ -143,6 +143,9 @@ _BUILTIN_LABS = (
     "labs.ota_horizon",
     "labs.hecrl_entities",
     "labs.vsc_doorways",
+    "labs.g2rpo_flow",
+    "labs.sapo_swarm",
+    "labs.graph_grpo_topology",
 )
 
 

@@ -268,6 +268,7 @@ _BUILTIN_MODULES = (
     "theory_checks.ota",  # OT1-OT4
     "theory_checks.hecrl",  # H1-H4
     "theory_checks.vsc_rl",  # VSC1, VSC2
+    "theory_checks.llm_papers",  # GF1, GF2, SA1, GG1, GG2
 )
 _LOADING = {"done": False, "busy": False}
 

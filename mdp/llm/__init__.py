@@ -75,6 +75,13 @@ _LAZY = {
     "spark_aggregate": "mdp.llm.spark",
     "hill_hint_reward": "mdp.llm.hill",
     "hill_replace_groups": "mdp.llm.hill",
+    # the last three papers of issue 21 (G2RPO for flows, SAPO, Graph-GRPO)
+    "train_flow_grpo": "mdp.llm.flow_grpo",
+    "fused_advantages": "mdp.llm.flow_grpo",
+    "sapo_swarm": "mdp.llm.sapo",
+    "make_swarm_task": "mdp.llm.sapo",
+    "edge_credit": "mdp.llm.graph_grpo",
+    "train_topology": "mdp.llm.graph_grpo",
 }
 
 __getattr__, __dir__, __all__ = lazy_names(__name__, _LAZY)

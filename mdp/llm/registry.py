@@ -40,6 +40,9 @@ _BUILTIN_MODULES = (
     "mdp.llm.hill",
     "mdp.llm.hapo",
     "mdp.llm.bpo",
+    "mdp.llm.flow_grpo",
+    "mdp.llm.sapo",
+    "mdp.llm.graph_grpo",
 )
 
 _REGISTRY: dict[str, "EstimatorSpec"] = {}
