@@ -20,6 +20,14 @@ __all__ = ["TabularMDP"]
 _INT32_MAX = np.iinfo(np.int32).max
 
 
+def storage_dtype(dtype) -> np.dtype:
+    """``dtype`` as a numpy dtype if it is a supported storage type of ``P`` (float64, float32)."""
+    dt = np.dtype(dtype)  # numpy's TypeError ("data type ... not understood") for a non-type
+    if dt not in [np.dtype(d) for d in _SUPPORTED_DTYPES]:
+        raise TypeError(f"dtype must be float64 or float32, got {dt}")
+    return dt
+
+
 def index_dtype(n_rows: int, n_cols: int, nnz: int):
     """``int32`` when every CSR index (row pointer up to ``nnz``, column below ``n_cols``) fits, else ``int64``."""
     return np.int32 if max(n_rows + 1, n_cols, nnz) <= _INT32_MAX else np.int64
@@ -161,9 +169,7 @@ class TabularMDP:
     )
 
     def __init__(self, P, R, gamma, *, dtype=np.float64, atol: float | None = None):
-        dtype = np.dtype(dtype)
-        if dtype not in [np.dtype(d) for d in _SUPPORTED_DTYPES]:
-            raise TypeError(f"dtype must be float64 or float32, got {dtype}")
+        dtype = storage_dtype(dtype)
         # own copies: the model freezes its arrays and must not alias (and freeze) the caller's
         R_arr = as_float_array(R, "R", ndim=2, allow_bool=False).copy()
         if R_arr.shape[0] == 0 or R_arr.shape[1] == 0:
@@ -354,9 +360,7 @@ class TabularMDP:
         indptr, indices, data = arrs
         if data.dtype not in (np.float64, np.float32):
             raise TypeError(f"data must be float32 or float64, got {data.dtype}")
-        dtype = data.dtype if dtype is None else np.dtype(dtype)
-        if dtype not in [np.dtype(d) for d in _SUPPORTED_DTYPES]:
-            raise TypeError(f"dtype must be float64 or float32, got {dtype}")
+        dtype = data.dtype if dtype is None else storage_dtype(dtype)
         R_arr = as_float_array(R, "R", ndim=2, allow_bool=False)
         if copy or R_arr is R:
             R_arr = R_arr.copy() if copy else R_arr
