@@ -546,12 +546,13 @@ class TabularMDP:
         new._gamma = check_gamma(gamma, allow_one=True)
         return new
 
-    def save(self, path):
-        """Write the model to ``path`` as ``.npz`` (open format, schema-versioned); see
-        :func:`mdp.load_model` and ``mdp.persistence``. Returns the path."""
+    def save(self, path, *, layout: str = "npz"):
+        """Write the model to ``path`` as ``.npz`` (open format, schema-versioned), or with
+        ``layout="npy"`` as a directory of ``.npy`` arrays that ``mdp.load_model(path, mmap=True)``
+        memory-maps; see :func:`mdp.load_model` and ``mdp.persistence``. Returns the path."""
         from mdp.persistence import save_model
 
-        return save_model(self, path)
+        return save_model(self, path, layout=layout)
 
     # ------------------------------------------------------------------ policy-induced quantities
     def policy_matrix(self, pi):
