@@ -272,15 +272,21 @@ _GRID_MOVES = np.array([[0, -1], [0, 1], [1, 0], [-1, 0]])  # N, S, E, W
 _GRID_PERP = np.array([[2, 3], [2, 3], [0, 1], [0, 1]])  # perpendicular directions of each action
 
 
-def _gridworld_args(width, height, slip, walls, goal, gamma):
-    """Validated ``(W, H, slip, gamma, wall mask (H*W,), goal index)`` of :func:`gridworld`."""
+def _gridworld_args(width, height, slip, walls, goal, gamma, dtype):
+    """Validated ``(W, H, slip, gamma, wall mask (H*W,), goal index, dtype)`` of :func:`gridworld`;
+    refuses a size whose arrays would not fit in memory before allocating anything."""
     W = check_positive_int(width, "width")
     H = check_positive_int(height, "height")
     slip = _check_prob(slip, "slip")
     gamma = check_gamma(gamma)
+    dtype = storage_dtype(dtype)
     S = W * H
     if S < 2:
         raise ValueError("gridworld needs at least 2 cells")
+    per_row = 1 if slip in (0.0, 1.0) else 3
+    _check_fits(
+        sparse_model_bytes(S, 4, per_row * S * 4, dtype), "width, height", f"a {W} x {H} gridworld ({S} states)"
+    )
     wall = np.zeros((H, W), dtype=bool)
     if walls is not None:
         arr = np.asarray(walls)
@@ -320,7 +326,7 @@ def _gridworld_args(width, height, slip, walls, goal, gamma):
     g = gy * W + gx
     wall_flat = wall.ravel()
 
-    return W, H, slip, gamma, wall_flat, g
+    return W, H, slip, gamma, wall_flat, g, dtype
 
 
 def gridworld(
@@ -359,13 +365,8 @@ def gridworld(
     gamma : float, default 0.99
     dtype : float64 or float32
     """
-    W, H, slip, gamma, wall_flat, g = _gridworld_args(width, height, slip, walls, goal, gamma)
+    W, H, slip, gamma, wall_flat, g, dtype = _gridworld_args(width, height, slip, walls, goal, gamma, dtype)
     S = W * H
-    dtype = storage_dtype(dtype)
-    per_row = 1 if slip in (0.0, 1.0) else 3
-    _check_fits(
-        sparse_model_bytes(S, 4, per_row * S * 4, dtype), "width, height", f"a {W} x {H} gridworld ({S} states)"
-    )
     itype = index_dtype(S * 4, S, 3 * S * 4)
     indptr = np.empty(S * 4 + 1, dtype=itype)
     nnz = _gridworld_rows(W, H, wall_flat, g, slip, indptr)
@@ -474,7 +475,7 @@ def reference_gridworld(
 ) -> TabularMDP:
     """Plain-numpy twin of :func:`gridworld` (its implementation before the numba kernels): the
     transitions as COO triplets, duplicates summed by scipy."""
-    W, H, slip, gamma, wall_flat, g = _gridworld_args(width, height, slip, walls, goal, gamma)
+    W, H, slip, gamma, wall_flat, g, dtype = _gridworld_args(width, height, slip, walls, goal, gamma, dtype)
     S = W * H
     s = np.arange(S)
     x, y = s % W, s // W
