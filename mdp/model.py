@@ -105,6 +105,17 @@ def _stored_row_sum_range(S: int, lo: float, hi: float) -> tuple[float, float]:
 
 
 @njit(cache=True)
+def add_scaled_row_sums(indptr, data, c, out):
+    """``out[i] += c * sum(data[indptr[i]:indptr[i + 1]])`` in place (row sums in float64, left to
+    right, as :meth:`TabularMDP.row_sums`), without an ``(S, A)`` temporary; ``out`` is flat."""
+    for i in range(indptr.shape[0] - 1):
+        acc = 0.0
+        for k in range(indptr[i], indptr[i + 1]):
+            acc += np.float64(data[k])
+        out[i] += c * acc
+
+
+@njit(cache=True)
 def _csr_row_sums(indptr, data, out):
     """``out[i] = sum(data[indptr[i]:indptr[i + 1]])`` in float64, left to right."""
     for i in range(indptr.shape[0] - 1):

@@ -72,6 +72,7 @@ from mdp._common import ConvergenceWarning, StallTracker
 from mdp._common import bellman as K
 from mdp._common.deprecation import migrate_signature
 from mdp._validation import check_positive_int, check_tol
+from mdp.model import add_scaled_row_sums
 from mdp.solvers._core import (
     UNDERFLOW,
     UNIT_ROUNDOFF,
@@ -189,8 +190,11 @@ def _result(m, v, q, pi, d, shift, sw, tv, err_tv, err_d, n_full, bound, converg
     """The :class:`SolverResult` at the midpoint ``v + shift`` of the last check's bracket."""
     v_out = v + shift
     if m.is_sparse:
-        # R + gamma P (v + shift) = q + gamma shift (P 1): exact with the stored row sums, no extra sweep
-        q_out = q + (m.gamma * shift) * m.row_sums()
+        # R + gamma P (v + shift) = q + gamma shift (P 1): exact with the stored row sums, no extra
+        # sweep; in place (q is this call's own array), so no (S, A) temporaries at 10^7 states
+        indptr, _, data = m.csr_arrays()
+        q_out = np.ascontiguousarray(q, dtype=np.float64)
+        add_scaled_row_sums(indptr, data, m.gamma * shift, q_out.reshape(-1))
     else:
         # the check read only the rows that could win: q costs one more sweep, done when asked for
         v_q = v_out.copy()  # its own copy: unaffected if a caller makes result.v writable again
