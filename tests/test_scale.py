@@ -210,3 +210,42 @@ def test_gridworld_model_bytes_match_the_arrays():
     m = G.gridworld(40, 30, slip=0.1)
     held = sum(a.nbytes for a in m.csr_arrays()) + m.R.nbytes
     assert held == G.sparse_model_bytes(1200, 4, m.nnz)
+
+
+# --------------------------------------------------------------------------- gathered P_pi sweeps (mdp.solve)
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10**6), grid=st.booleans(), rev=st.booleans())
+def test_gathered_policy_sweep_is_bitwise_the_direct_one(seed, grid, rev):
+    from mdp._common import bellman as K
+
+    rng = np.random.default_rng(seed)
+    m = G.gridworld(9, 7, slip=0.2, goal=(3, 3)) if grid else G.garnet(40, 3, 4, rng=rng)
+    S, A = m.n_states, m.n_actions
+    indptr, indices, data = m.csr_arrays()
+    out_indptr = np.empty(S + 1, dtype=np.int64)
+    slots = K.policy_csr_slots(indptr, A, out_indptr)
+    # slots: the longest row among each state's actions
+    widths = np.diff(indptr).reshape(S, A).max(axis=1)
+    np.testing.assert_array_equal(np.diff(out_indptr), widths)
+    buf = (out_indptr, np.empty(slots, dtype=indices.dtype), np.empty(slots, dtype=data.dtype), np.empty(S))
+    pi_old = np.full(S, -1, dtype=np.int64)
+    pi = rng.integers(0, A, S)
+    assert K.write_policy_rows(indptr, indices, data, m.R, pi, pi_old, *buf) == S
+    for _ in range(2):  # then a partial rewrite after some actions change
+        v0 = rng.random(S)
+        a, b = v0.copy(), v0.copy()
+        da = K.gs_policy_sparse(indptr, indices, data, m.R, m.gamma, pi, a, rev)
+        db = K.gs_policy_csr(*buf, m.gamma, b, rev)
+        np.testing.assert_array_equal(a, b)
+        assert da == db
+        # the reference: T_pi applied state by state in the sweep order, in plain numpy
+        ref = v0.copy()
+        P = m.dense_P()
+        for s in range(S - 1, -1, -1) if rev else range(S):
+            ref[s] = m.R[s, pi[s]] + m.gamma * P[s, pi[s]] @ ref
+        np.testing.assert_allclose(a, ref, rtol=0, atol=1e-13)
+        prev = pi.copy()
+        pi = np.where(rng.random(S) < 0.3, rng.integers(0, A, S), pi)
+        n = K.write_policy_rows(indptr, indices, data, m.R, pi, pi_old, *buf)
+        assert n == int(np.count_nonzero(pi != prev))  # only the states whose action changed
+        np.testing.assert_array_equal(pi_old, pi)
