@@ -11,6 +11,8 @@ core: nothing here calls BLAS, and the pin makes sure of it), which reports, in 
 * ``solve``: ``mdp.solve(m, tol=1e-6)``, with its sweep counts;
 * ``mmap``: with ``--mmap DIR``, saving the model as ``.npy`` arrays and memory-mapping it back;
 
+the wall time and the process CPU time of each (all threads; on a shared machine the wall time
+also holds the time other tenants had the cores: the load average is recorded with each row),
 and its peak resident memory (``ru_maxrss``) after each phase, against the model's own bytes (CSR
 arrays plus ``R``). Exponents ``b`` of ``time ~ S^b`` are least-squares fits over the sizes run::
 
@@ -40,19 +42,19 @@ n, dt = spec["side"], np.dtype(spec["dtype"])
 rss = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 mdp.solve(mdp.generators.gridworld(8, 8, dtype=dt), tol=1e-6)  # JIT (cached on disk) outside the timings
 out = {"side": n, "states": n * n, "dtype": dt.name, "rss_base": rss()}
-t = time.perf_counter()
+t, c = time.perf_counter(), time.process_time()
 m = mdp.generators.gridworld(n, n, slip=0.1, gamma=0.99, dtype=dt)
-out["generate_s"] = time.perf_counter() - t
+out["generate_s"], out["generate_cpu_s"] = time.perf_counter() - t, time.process_time() - c
 out["rss_generate"] = rss()
 out["model_bytes"] = int(sum(a.nbytes for a in m.csr_arrays()) + m.R.nbytes)
 out["nnz"] = m.nnz
-t = time.perf_counter()
+t, c = time.perf_counter(), time.process_time()
 TabularMDP.from_csr(*m.csr_arrays(), m.R, m.gamma, copy=False)
-out["validate_s"] = time.perf_counter() - t
+out["validate_s"], out["validate_cpu_s"] = time.perf_counter() - t, time.process_time() - c
 out["rss_validate"] = rss()
-t = time.perf_counter()
+t, c = time.perf_counter(), time.process_time()
 res = mdp.solve(m, tol=1e-6)
-out["solve_s"] = time.perf_counter() - t
+out["solve_s"], out["solve_cpu_s"] = time.perf_counter() - t, time.process_time() - c
 out["rss_solve"] = rss()
 out.update(n_iter=res.n_iter, checks=len(res.residuals), error_bound=res.error_bound, converged=res.converged)
 if spec.get("mmap"):
@@ -108,7 +110,7 @@ def fit_exponent(states, times) -> float | None:
 def table(rows: list, exps: dict) -> str:
     gb = 1e9
     lines = [
-        "| states | nnz | generate (s) | validate (s) | solve (s) | sweeps (checks) | total (s) | model (GB) "
+        "| states | nnz | generate (s) | validate (s) | solve (s) | sweeps (checks) | total wall (CPU) (s) | model (GB) "
         "| peak RSS (GB): after generate / solve | peak / model | (peak - start) / model |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -117,8 +119,10 @@ def table(rows: list, exps: dict) -> str:
             lines.append(f"| {r['states']:.0e} | failed: {r['error'].splitlines()[-1][:80]} ||||||||||")
             continue
         lines.append(
-            f"| {r['states']:,} | {r['nnz']:,} | {r['generate_s']:.2f} | {r['validate_s']:.2f} | {r['solve_s']:.2f} "
-            f"| {r['n_iter']} ({r['checks']}) | {r['generate_s'] + r['solve_s']:.2f} | {r['model_bytes'] / gb:.3f} "
+            f"| {r['states']:,} | {r['nnz']:,} | {r['generate_s']:.2f} ({r['generate_cpu_s']:.2f}) "
+            f"| {r['validate_s']:.2f} ({r['validate_cpu_s']:.2f}) | {r['solve_s']:.2f} ({r['solve_cpu_s']:.2f}) "
+            f"| {r['n_iter']} ({r['checks']}) | {r['generate_s'] + r['solve_s']:.2f} "
+            f"({r['generate_cpu_s'] + r['solve_cpu_s']:.2f}) | {r['model_bytes'] / gb:.3f} "
             f"| {r['rss_generate'] / gb:.2f} / {r['rss_solve'] / gb:.2f} | {r['rss_solve'] / r['model_bytes']:.2f} "
             f"| {(r['rss_solve'] - r['rss_base']) / r['model_bytes']:.2f} |"
         )
@@ -152,7 +156,7 @@ def main(argv=None) -> None:
             continue
         t = time.perf_counter()
         r = run_size(side, args.threads, args.dtype, args.mmap)
-        r["loadavg_after"] = list(os.getloadavg())
+        r["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
         print(json.dumps(r), f"({time.perf_counter() - t:.1f} s wall)", flush=True)
         rows.append(r)
     ok = [r for r in rows if "error" not in r]
