@@ -10,6 +10,9 @@ core: nothing here calls BLAS, and the pin makes sure of it), which reports, in 
 * ``validate``: that validation pass alone, again on the same arrays (``from_csr(copy=False)``);
 * ``solve``: ``mdp.solve(m, tol=1e-6)``, with its sweep counts;
 * ``mmap``: with ``--mmap DIR``, saving the model as ``.npy`` arrays and memory-mapping it back;
+* up to ``--baseline-max`` (side 1000), the same in a second process with the implementation before
+  issue 22 (``reference_gridworld``: COO triplets through scipy; ``T_pi`` sweeps on the ``(S A, S)``
+  form), for the new / previous ratios of the same run (and whether ``v`` is bitwise the same);
 
 the wall time and the process CPU time of each (all threads; on a shared machine the wall time
 also holds the time other tenants had the cores: the load average is recorded with each row),
@@ -40,10 +43,17 @@ from mdp.model import TabularMDP
 spec = json.loads(sys.argv[1])
 n, dt = spec["side"], np.dtype(spec["dtype"])
 rss = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-mdp.solve(mdp.generators.gridworld(8, 8, dtype=dt), tol=1e-6)  # JIT (cached on disk) outside the timings
+mdp.solve(mdp.generators.gridworld(64, 64, dtype=dt), tol=1e-6)  # JIT (cached on disk) outside the timings
 out = {"side": n, "states": n * n, "dtype": dt.name, "rss_base": rss()}
+if spec.get("baseline"):
+    # the implementation before issue 22: COO generator through scipy, T_pi sweeps on the (S A, S) form
+    import mdp.solvers.solve as _solve
+    _solve._GATHER_AFTER = 1 << 62
+    gen = mdp.generators.reference_gridworld
+else:
+    gen = mdp.generators.gridworld
 t, c = time.perf_counter(), time.process_time()
-m = mdp.generators.gridworld(n, n, slip=0.1, gamma=0.99, dtype=dt)
+m = gen(n, n, slip=0.1, gamma=0.99, dtype=dt)
 out["generate_s"], out["generate_cpu_s"] = time.perf_counter() - t, time.process_time() - c
 out["rss_generate"] = rss()
 out["model_bytes"] = int(sum(a.nbytes for a in m.csr_arrays()) + m.R.nbytes)
@@ -57,6 +67,8 @@ res = mdp.solve(m, tol=1e-6)
 out["solve_s"], out["solve_cpu_s"] = time.perf_counter() - t, time.process_time() - c
 out["rss_solve"] = rss()
 out.update(n_iter=res.n_iter, checks=len(res.residuals), error_bound=res.error_bound, converged=res.converged)
+import hashlib
+out["v_sha"] = hashlib.sha256(np.ascontiguousarray(res.v).tobytes()).hexdigest()[:16]
 if spec.get("mmap"):
     d = spec["mmap"] + f"/grid{n}"
     t = time.perf_counter()
@@ -84,8 +96,10 @@ def _env(threads: int) -> dict:
     return env
 
 
-def run_size(side: int, threads: int, dtype: str, mmap: str | None, timeout: float = 600) -> dict:
-    spec = {"side": side, "dtype": dtype, "mmap": mmap}
+def run_size(
+    side: int, threads: int, dtype: str, mmap: str | None, baseline: bool = False, timeout: float = 900
+) -> dict:
+    spec = {"side": side, "dtype": dtype, "mmap": None if baseline else mmap, "baseline": baseline}
     p = subprocess.run(
         [sys.executable, "-c", _CHILD, json.dumps(spec)],
         env=_env(threads),
@@ -137,12 +151,41 @@ def table(rows: list, exps: dict) -> str:
     return "\n".join(lines)
 
 
+def baseline_table(rows: list) -> str:
+    """New / previous (``reference_gridworld`` + ``T_pi`` sweeps on the ``(S A, S)`` form) in the same run."""
+    rs = [r for r in rows if "baseline" in r]
+    if not rs:
+        return ""
+    lines = [
+        "",
+        "",
+        "| states | generate: new / previous, wall (CPU) | peak RSS after generate: new / previous (GB) "
+        "| solve: new / previous, wall (CPU) | same v |",
+        "|---|---|---|---|---|",
+    ]
+    for r in rs:
+        b = r["baseline"]
+        lines.append(
+            f"| {r['states']:,} | {r['generate_s']:.2f} / {b['generate_s']:.2f} = {r['generate_s'] / b['generate_s']:.2f}x "
+            f"({r['generate_cpu_s'] / b['generate_cpu_s']:.2f}x) | {r['rss_generate'] / 1e9:.2f} / {b['rss_generate'] / 1e9:.2f} "
+            f"| {r['solve_s']:.2f} / {b['solve_s']:.2f} = {r['solve_s'] / b['solve_s']:.2f}x "
+            f"({r['solve_cpu_s'] / b['solve_cpu_s']:.2f}x) | {r['v_sha'] == b['v_sha']} |"
+        )
+    return "\n".join(lines)
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sides", type=int, nargs="+", default=[316, 1000, 3162])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--dtype", default="float64", choices=["float64", "float32"])
     ap.add_argument("--mmap", default=None, help="directory for the save / memory-map round trip (needs disk)")
+    ap.add_argument(
+        "--baseline-max",
+        type=int,
+        default=1000,
+        help="largest side also run with the pre-issue-22 generator and sweeps",
+    )
     ap.add_argument("--json", default=str(Path(__file__).resolve().parent / "latest_scale.json"))
     args = ap.parse_args(argv)
     from benchmarks._common import machine_info
@@ -158,6 +201,12 @@ def main(argv=None) -> None:
         r = run_size(side, args.threads, args.dtype, args.mmap)
         r["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
         print(json.dumps(r), f"({time.perf_counter() - t:.1f} s wall)", flush=True)
+        if side <= args.baseline_max and "error" not in r:
+            # the same size with the previous generator and sweeps, right after: same machine state
+            b = run_size(side, args.threads, args.dtype, None, baseline=True)
+            print("baseline", json.dumps(b), flush=True)
+            if "error" not in b:
+                r["baseline"] = b
         rows.append(r)
     ok = [r for r in rows if "error" not in r]
     states = [r["states"] for r in ok]
@@ -166,7 +215,7 @@ def main(argv=None) -> None:
         if len(ok) > 1
         else {}
     )
-    md = table(rows, exps)
+    md = table(rows, exps) + baseline_table(rows)
     print(md)
     Path(args.json).write_text(
         json.dumps(
