@@ -47,7 +47,8 @@ mdp.solve(mdp.generators.gridworld(64, 64, dtype=dt), tol=1e-6)  # JIT (cached o
 out = {"side": n, "states": n * n, "dtype": dt.name, "rss_base": rss()}
 if spec.get("baseline"):
     # the implementation before issue 22: COO generator through scipy, T_pi sweeps on the (S A, S) form
-    import mdp.solvers.solve as _solve
+    import importlib
+    _solve = importlib.import_module("mdp.solvers.solve")  # the module (mdp.solvers.solve is the function)
     _solve._GATHER_AFTER = 1 << 62
     gen = mdp.generators.reference_gridworld
 else:

@@ -373,8 +373,8 @@ class TabularMDP:
             raise TypeError(f"data must be float32 or float64, got {data.dtype}")
         dtype = data.dtype if dtype is None else storage_dtype(dtype)
         R_arr = as_float_array(R, "R", ndim=2, allow_bool=False)
-        if copy or R_arr is R:
-            R_arr = R_arr.copy() if copy else R_arr
+        if copy:
+            R_arr = R_arr.copy()
         if R_arr.shape[0] == 0 or R_arr.shape[1] == 0:
             raise ValueError(f"empty model: R has shape {R_arr.shape}; need at least one state and one action")
         S, A = R_arr.shape
