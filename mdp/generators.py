@@ -55,7 +55,7 @@ def available_memory() -> int | None:
 def sparse_model_bytes(n_states: int, n_actions: int, nnz: int, dtype=np.float64) -> int:
     """Bytes of a sparse :class:`mdp.TabularMDP`: CSR ``data`` + ``indices`` + ``indptr`` and ``R``.
 
-    ``indices`` and ``indptr`` are ``int32`` where they fit (:func:`mdp.model.index_dtype`).
+    ``indices`` and ``indptr`` are ``int32`` where they fit (every index below ``2^31 - 1``).
     """
     pairs = int(n_states) * int(n_actions)
     idx = np.dtype(index_dtype(pairs, int(n_states), int(nnz))).itemsize

@@ -332,7 +332,7 @@ class TabularMDP:
         The arrays must be in canonical form (column indices strictly increasing within each row,
         so sorted and without duplicates, and no stored zeros); one read-only pass checks that,
         the index range, finite non-negative entries and every row sum, with no intermediate
-        copy. The generators and :func:`mdp.persistence.load_model` (``mmap=True``) use it.
+        copy. The generators and :func:`mdp.load_model` (``mmap=True``) use it.
 
         Parameters
         ----------
