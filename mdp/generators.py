@@ -1,18 +1,75 @@
 """Model generators: random and structured tabular MDPs, seeded by a ``numpy.random.Generator``.
 
 All generators return a :class:`mdp.TabularMDP`. Structured models with many states (gridworld,
-garnet) are built directly in the sparse ``(S * A, S)`` CSR form.
+garnet) are built directly in the sparse ``(S * A, S)`` CSR form: numba kernels write the final
+``indptr`` / ``indices`` (``int32`` where they fit) / ``data`` arrays in two passes (row lengths,
+then entries), with no COO or ``int64`` intermediate, and :meth:`mdp.TabularMDP.from_csr` takes them
+without a copy after one validating pass. Each has a plain-numpy twin (``reference_gridworld``,
+``reference_garnet``) that builds the same model through scipy, for the differential tests.
+
+Sizes whose arrays would not fit in the memory available are refused before anything is
+allocated, with a ``ValueError`` that gives the estimated bytes.
 """
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import scipy.sparse as sp
+from numba import njit
 
 from mdp._validation import check_gamma, check_positive_int, check_rng, check_tol
-from mdp.model import TabularMDP
+from mdp.model import TabularMDP, index_dtype, storage_dtype
 
-__all__ = ["random_mdp", "garnet", "gridworld", "chain", "riverswim", "forest"]
+__all__ = [
+    "random_mdp",
+    "garnet",
+    "gridworld",
+    "chain",
+    "riverswim",
+    "forest",
+    "reference_gridworld",
+    "reference_garnet",
+    "available_memory",
+    "sparse_model_bytes",
+]
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (``MemAvailable`` of ``/proc/meminfo``, else the
+    physical memory), or ``None`` where the platform says neither."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - non-POSIX
+        return None
+
+
+def sparse_model_bytes(n_states: int, n_actions: int, nnz: int, dtype=np.float64) -> int:
+    """Bytes of a sparse :class:`mdp.TabularMDP`: CSR ``data`` + ``indices`` + ``indptr`` and ``R``.
+
+    ``indices`` and ``indptr`` are ``int32`` where they fit (every index below ``2^31 - 1``).
+    """
+    pairs = int(n_states) * int(n_actions)
+    idx = np.dtype(index_dtype(pairs, int(n_states), int(nnz))).itemsize
+    return int(nnz) * (np.dtype(dtype).itemsize + idx) + (pairs + 1) * idx + pairs * 8
+
+
+def _check_fits(nbytes: int, name: str, what: str) -> None:
+    """Refuse, before allocating, a model whose arrays need more than the memory available."""
+    avail = available_memory()
+    if avail is not None and nbytes > avail:
+        raise ValueError(
+            f"{name}: {what} needs about {nbytes / 1e9:.3g} GB ({nbytes} bytes) for its arrays, more than "
+            f"the {avail / 1e9:.3g} GB of memory available; choose a smaller {name}"
+        )
 
 
 def _check_prob(x, name: str) -> float:
@@ -56,6 +113,7 @@ def random_mdp(
     rng = check_rng(rng)
     alpha = check_tol(alpha, "alpha")
     gamma = check_gamma(gamma)
+    _check_fits(2 * S * A * S * 8, "n_states", f"a dense random MDP with {S} states and {A} actions")
     # Dirichlet via normalised Gamma draws (vectorised; numpy's dirichlet loops in Python for 3-D)
     P = rng.standard_gamma(alpha, size=(S, A, S))
     sums = P.sum(axis=2, keepdims=True)
@@ -71,35 +129,142 @@ def random_mdp(
     return m.to_sparse() if sparse else m
 
 
+@njit(cache=True)
+def _garnet_fill(rng, S, b, indices, data):
+    """Rows of a GARNET model, in place: ``indices`` / ``data`` hold ``b`` entries per row.
+
+    Per row: ``b`` distinct successors by Floyd's algorithm (``j = S - b, ..., S - 1``: draw ``t``
+    uniform on ``{0..j}``, take ``j`` if ``t`` was taken), then ``b - 1`` uniform cut points, whose
+    sorted gaps are the probabilities, the ``k``-th gap going to the ``k``-th successor drawn; the
+    row is then sorted by successor. Every number comes from ``rng.random()`` in that order. Returns
+    the number of zero gaps (two equal cut points).
+    """
+    n_rows = data.shape[0] // b
+    mark = np.zeros(S, dtype=np.int64)  # mark[t] == row + 1: t already drawn in this row
+    chosen = np.empty(b, dtype=np.int64)
+    cuts = np.empty(b + 1)
+    probs = np.empty(b)
+    n_zero = 0
+    for i in range(n_rows):
+        for k in range(b):
+            j = S - b + k
+            t = min(int(rng.random() * (j + 1)), j)
+            if mark[t] == i + 1:
+                t = j
+            mark[t] = i + 1
+            chosen[k] = t
+        cuts[0] = 0.0
+        for k in range(1, b):
+            cuts[k] = rng.random()
+        cuts[b] = 1.0
+        if b <= 32:
+            _insertion_sort(cuts[1:b], cuts[1:b])
+        else:
+            cuts[1:b].sort()
+        for k in range(b):
+            probs[k] = cuts[k + 1] - cuts[k]
+            if probs[k] == 0.0:
+                n_zero += 1
+        if b <= 32:  # successors are distinct: any sort gives the same row
+            _insertion_sort(chosen, probs)
+        else:
+            order = np.argsort(chosen)
+            chosen[:] = chosen[order]
+            probs[:] = probs[order]
+        for k in range(b):
+            indices[i * b + k] = chosen[k]
+            data[i * b + k] = probs[k]
+    return n_zero
+
+
+@njit(inline="always")
+def _insertion_sort(keys, vals):
+    """Sort ``keys`` ascending in place, moving ``vals`` along (``vals`` may be ``keys``)."""
+    for k in range(1, keys.shape[0]):
+        key, val = keys[k], vals[k]
+        m = k - 1
+        while m >= 0 and keys[m] > key:
+            keys[m + 1] = keys[m]
+            vals[m + 1] = vals[m]
+            m -= 1
+        keys[m + 1] = key
+        vals[m + 1] = val
+
+
+def _garnet_args(n_states, n_actions, branching, rng, gamma):
+    S = check_positive_int(n_states, "n_states")
+    A = check_positive_int(n_actions, "n_actions")
+    b = check_positive_int(branching, "branching")
+    if b > S:
+        raise ValueError(f"branching must be <= n_states = {S}, got {b}")
+    return S, A, b, check_rng(rng), check_gamma(gamma)
+
+
 def garnet(n_states: int, n_actions: int, branching: int, *, rng, gamma: float = 0.9, dtype=np.float64) -> TabularMDP:
     """GARNET MDP (Archibald, McKinnon & Thomas 1995; Bhatnagar et al. 2009), sparse.
 
     Each ``(s, a)`` moves to ``branching`` distinct successors drawn uniformly without replacement,
     with probabilities given by the gaps of ``branching - 1`` uniform cut points of ``[0, 1]``;
     ``R[s, a] ~ U[0, 1]``.
+
+    Built row by row in a numba kernel (Floyd's algorithm for the successors: ``O(branching)``
+    draws per row, so ``O(S A b)`` time and no ``O(S)`` work per row); the random stream is that of
+    :func:`reference_garnet`, which builds the same model in plain numpy. (Before 2026-12 the
+    successors were the ``b`` smallest of ``S`` uniform keys per row, ``O(S^2 A)``: the same
+    distribution, a different stream, so a seed gives a different - equally distributed - model.)
+
+    Parameters
+    ----------
+    n_states, n_actions, branching : int
+        ``S``, ``A`` and ``b <= S``.
+    rng : numpy.random.Generator
+        The only source of randomness.
+    gamma : float, default 0.9
+    dtype : float64 or float32
+        Storage type of ``P``.
+
+    Raises
+    ------
+    ValueError
+        On a bad size, or one whose arrays would not fit in the memory available (the message
+        gives the estimated bytes).
     """
-    S = check_positive_int(n_states, "n_states")
-    A = check_positive_int(n_actions, "n_actions")
-    b = check_positive_int(branching, "branching")
-    if b > S:
-        raise ValueError(f"branching must be <= n_states = {S}, got {b}")
-    rng = check_rng(rng)
-    gamma = check_gamma(gamma)
-    m_pairs = S * A
-    # b distinct successors per row: argpartition of random keys is O(S) per row; for b << S use
-    # rejection-free sampling by sorting b + few candidates is overkill, so draw keys row-blockwise.
-    succ = np.empty((m_pairs, b), dtype=np.int64)
-    block = max(1, int(2**22 // S))
-    for start in range(0, m_pairs, block):
-        stop = min(m_pairs, start + block)
-        keys = rng.random((stop - start, S))
-        succ[start:stop] = np.argpartition(keys, b - 1, axis=1)[:, :b] if b < S else np.argsort(keys, axis=1)
-    cuts = np.sort(rng.random((m_pairs, b - 1)), axis=1)
-    probs = np.diff(np.concatenate([np.zeros((m_pairs, 1)), cuts, np.ones((m_pairs, 1))], axis=1), axis=1)
-    indptr = np.arange(0, m_pairs * b + 1, b, dtype=np.int64)
-    P = sp.csr_matrix((probs.ravel(), succ.ravel(), indptr), shape=(m_pairs, S))
+    S, A, b, rng, gamma = _garnet_args(n_states, n_actions, branching, rng, gamma)
+    dtype = storage_dtype(dtype)
+    nnz = S * A * b
+    _check_fits(
+        sparse_model_bytes(S, A, nnz, dtype) + 8 * S,
+        "n_states",
+        f"a GARNET model with {S} states, {A} actions and {b} branches",
+    )
+    itype = index_dtype(S * A, S, nnz)
+    indptr = np.arange(0, nnz + 1, b, dtype=itype)
+    indices = np.empty(nnz, dtype=itype)
+    data = np.empty(nnz, dtype=dtype)
+    n_zero = _garnet_fill(rng, S, b, indices, data)
     R = rng.random((S, A))
-    return TabularMDP(P, R, gamma, dtype=dtype)
+    if n_zero:  # two equal cut points (probability ~ b^2 2^-53 per row): drop the zero entries
+        P = sp.csr_matrix((data, indices, indptr), shape=(S * A, S))
+        return TabularMDP(P, R, gamma, dtype=dtype)
+    return TabularMDP.from_csr(indptr, indices, data, R, gamma, copy=False)
+
+
+def reference_garnet(n_states: int, n_actions: int, branching: int, *, rng, gamma: float = 0.9, dtype=np.float64):
+    """Plain-numpy twin of :func:`garnet`: the same draws in the same order, built through scipy."""
+    S, A, b, rng, gamma = _garnet_args(n_states, n_actions, branching, rng, gamma)
+    rows, cols, vals = [], [], []
+    for i in range(S * A):
+        chosen = []
+        for j in range(S - b, S):
+            t = min(int(rng.random() * (j + 1)), j)
+            chosen.append(j if t in chosen else t)
+        cuts = np.sort([rng.random() for _ in range(b - 1)])
+        probs = np.diff(np.concatenate([[0.0], cuts, [1.0]]))
+        rows += [i] * b
+        cols += chosen
+        vals += list(probs)
+    P = sp.csr_matrix((vals, (rows, cols)), shape=(S * A, S))
+    return TabularMDP(P, rng.random((S, A)), gamma, dtype=dtype)
 
 
 # gridworld action order and displacements (dx, dy); y grows downwards (row index)
@@ -107,46 +272,21 @@ _GRID_MOVES = np.array([[0, -1], [0, 1], [1, 0], [-1, 0]])  # N, S, E, W
 _GRID_PERP = np.array([[2, 3], [2, 3], [0, 1], [0, 1]])  # perpendicular directions of each action
 
 
-def gridworld(
-    width: int,
-    height: int,
-    *,
-    slip: float = 0.1,
-    walls=None,
-    goal=None,
-    goal_reward: float = 1.0,
-    step_reward: float = 0.0,
-    gamma: float = 0.99,
-    dtype=np.float64,
-) -> TabularMDP:
-    """Sparse gridworld with slippery moves, walls and an absorbing goal.
-
-    State ``s = y * width + x`` for the cell in column ``x`` and row ``y`` (row 0 at the top).
-    Actions ``0..3`` are N, S, E, W. With probability ``1 - slip`` the agent moves as intended,
-    with probability ``slip / 2`` each it moves in one of the two perpendicular directions. A move
-    off the grid or into a wall leaves the agent where it is. Entering the goal pays
-    ``goal_reward`` (as the expected reward ``R[s, a] = goal_reward * P[s, a, goal]``); every
-    action taken outside the goal also pays ``step_reward``. The goal and the wall cells are
-    absorbing with reward 0 (wall cells are unreachable; they keep the indexing rectangular).
-
-    Parameters
-    ----------
-    width, height : int
-        Grid size; up to 1000 x 1000 (10^6 states, 12 * 10^6 stored transitions) in a few seconds.
-    slip : float in [0, 1]
-    walls : array_like of bool, shape (height, width), or iterable of (x, y), optional
-    goal : (x, y), default bottom-right corner ``(width - 1, height - 1)``
-    goal_reward, step_reward : float
-    gamma : float, default 0.99
-    dtype : float64 or float32
-    """
+def _gridworld_args(width, height, slip, walls, goal, gamma, dtype):
+    """Validated ``(W, H, slip, gamma, wall mask (H*W,), goal index, dtype)`` of :func:`gridworld`;
+    refuses a size whose arrays would not fit in memory before allocating anything."""
     W = check_positive_int(width, "width")
     H = check_positive_int(height, "height")
     slip = _check_prob(slip, "slip")
     gamma = check_gamma(gamma)
+    dtype = storage_dtype(dtype)
     S = W * H
     if S < 2:
         raise ValueError("gridworld needs at least 2 cells")
+    per_row = 1 if slip in (0.0, 1.0) else 3
+    _check_fits(
+        sparse_model_bytes(S, 4, per_row * S * 4, dtype), "width, height", f"a {W} x {H} gridworld ({S} states)"
+    )
     wall = np.zeros((H, W), dtype=bool)
     if walls is not None:
         arr = np.asarray(walls)
@@ -186,6 +326,157 @@ def gridworld(
     g = gy * W + gx
     wall_flat = wall.ravel()
 
+    return W, H, slip, gamma, wall_flat, g, dtype
+
+
+def gridworld(
+    width: int,
+    height: int,
+    *,
+    slip: float = 0.1,
+    walls=None,
+    goal=None,
+    goal_reward: float = 1.0,
+    step_reward: float = 0.0,
+    gamma: float = 0.99,
+    dtype=np.float64,
+) -> TabularMDP:
+    """Sparse gridworld with slippery moves, walls and an absorbing goal.
+
+    State ``s = y * width + x`` for the cell in column ``x`` and row ``y`` (row 0 at the top).
+    Actions ``0..3`` are N, S, E, W. With probability ``1 - slip`` the agent moves as intended,
+    with probability ``slip / 2`` each it moves in one of the two perpendicular directions. A move
+    off the grid or into a wall leaves the agent where it is. Entering the goal pays
+    ``goal_reward`` (as the expected reward ``R[s, a] = goal_reward * P[s, a, goal]``); every
+    action taken outside the goal also pays ``step_reward``. The goal and the wall cells are
+    absorbing with reward 0 (wall cells are unreachable; they keep the indexing rectangular).
+
+    Parameters
+    ----------
+    width, height : int
+        Grid size. Built by a numba kernel straight into CSR form (``int32`` indices while
+        ``12 width height < 2^31``): a 1000 x 1000 grid (10^6 states, 1.2 * 10^7 stored
+        transitions) in about 0.3 s on one core; sizes whose arrays would not fit in the memory
+        available are refused up front (``ValueError`` with the estimated bytes).
+    slip : float in [0, 1]
+    walls : array_like of bool, shape (height, width), or iterable of (x, y), optional
+    goal : (x, y), default bottom-right corner ``(width - 1, height - 1)``
+    goal_reward, step_reward : float
+    gamma : float, default 0.99
+    dtype : float64 or float32
+    """
+    W, H, slip, gamma, wall_flat, g, dtype = _gridworld_args(width, height, slip, walls, goal, gamma, dtype)
+    S = W * H
+    itype = index_dtype(S * 4, S, 3 * S * 4)
+    indptr = np.empty(S * 4 + 1, dtype=itype)
+    nnz = _gridworld_rows(W, H, wall_flat, g, slip, indptr)
+    indices = np.empty(nnz, dtype=itype)
+    data = np.empty(nnz, dtype=dtype)
+    R = np.empty((S, 4))
+    _gridworld_fill(W, H, wall_flat, g, slip, float(goal_reward), float(step_reward), indptr, indices, data, R)
+    return TabularMDP.from_csr(indptr, indices, data, R, gamma, copy=False)
+
+
+@njit(inline="always")
+def _grid_row(W, H, wall, g, slip, s, a, cols, probs):
+    """The distinct successors of ``(s, a)`` in increasing order and their probabilities (summed in
+    the order intended move, first perpendicular, second perpendicular); returns how many."""
+    n = 0
+    if wall[s] or s == g:  # absorbing: every outcome stays
+        for k in range(3):
+            p = (1.0 - slip) if k == 0 else 0.5 * slip
+            if p == 0.0:
+                continue
+            if n == 0:
+                cols[0] = s
+                probs[0] = p
+                n = 1
+            else:
+                probs[0] += p
+        return n
+    x, y = s % W, s // W
+    for k in range(3):
+        d = a if k == 0 else _GRID_PERP[a, k - 1]
+        p = (1.0 - slip) if k == 0 else 0.5 * slip
+        if p == 0.0:
+            continue
+        nx, ny = x + _GRID_MOVES[d, 0], y + _GRID_MOVES[d, 1]
+        t = s
+        if 0 <= nx < W and 0 <= ny < H:
+            t = ny * W + nx
+            if wall[t]:
+                t = s
+        m = 0
+        while m < n and cols[m] != t:
+            m += 1
+        if m < n:
+            probs[m] += p
+        else:
+            cols[n] = t
+            probs[n] = p
+            n += 1
+    # sort the (at most 3) successors
+    for u in range(1, n):
+        c, q = cols[u], probs[u]
+        m = u - 1
+        while m >= 0 and cols[m] > c:
+            cols[m + 1] = cols[m]
+            probs[m + 1] = probs[m]
+            m -= 1
+        cols[m + 1] = c
+        probs[m + 1] = q
+    return n
+
+
+@njit(cache=True)
+def _gridworld_rows(W, H, wall, g, slip, indptr):
+    """First pass: ``indptr`` of the ``(4 S, S)`` CSR form; returns ``nnz``."""
+    cols = np.empty(3, dtype=np.int64)
+    probs = np.empty(3)
+    indptr[0] = 0
+    total = 0
+    for s in range(W * H):
+        for a in range(4):
+            total += _grid_row(W, H, wall, g, slip, s, a, cols, probs)
+            indptr[s * 4 + a + 1] = total
+    return total
+
+
+@njit(cache=True)
+def _gridworld_fill(W, H, wall, g, slip, goal_reward, step_reward, indptr, indices, data, R):
+    """Second pass: the entries, and ``R[s, a] = goal_reward * P[s, a, goal] + step_reward`` (0 when
+    absorbing); the probabilities are summed in float64 and stored in ``data``'s type."""
+    cols = np.empty(3, dtype=np.int64)
+    probs = np.empty(3)
+    for s in range(W * H):
+        for a in range(4):
+            n = _grid_row(W, H, wall, g, slip, s, a, cols, probs)
+            start = indptr[s * 4 + a]
+            p_goal = 0.0
+            for k in range(n):
+                indices[start + k] = cols[k]
+                data[start + k] = probs[k]
+                if cols[k] == g:
+                    p_goal = probs[k]
+            R[s, a] = 0.0 if (wall[s] or s == g) else goal_reward * p_goal + step_reward
+
+
+def reference_gridworld(
+    width: int,
+    height: int,
+    *,
+    slip: float = 0.1,
+    walls=None,
+    goal=None,
+    goal_reward: float = 1.0,
+    step_reward: float = 0.0,
+    gamma: float = 0.99,
+    dtype=np.float64,
+) -> TabularMDP:
+    """Plain-numpy twin of :func:`gridworld` (its implementation before the numba kernels): the
+    transitions as COO triplets, duplicates summed by scipy."""
+    W, H, slip, gamma, wall_flat, g, dtype = _gridworld_args(width, height, slip, walls, goal, gamma, dtype)
+    S = W * H
     s = np.arange(S)
     x, y = s % W, s // W
 

@@ -10,6 +10,13 @@ Model files (``rlab_schema = "rlab.TabularMDP"``, version 1): ``R`` ``(S, A)``, 
 ``(S, A, S)`` or ``P_indptr``, ``P_indices``, ``P_data`` of the ``(S * A, S)`` CSR form. Any numpy
 or SciPy user can read it: ``np.load(path)["R"]``.
 
+Model directories (``layout="npy"``, for large models): the same entries as one ``.npy`` file each
+(``R.npy``, ``P_indptr.npy``, ``P_indices.npy``, ``P_data.npy`` or ``P.npy``) plus ``header.json``
+(``rlab_schema``, ``schema_version``, ``gamma``, ``atol``, ``p_dtype``, ``format``). They are written
+uncompressed so that ``load_model(path, mmap=True)`` can memory-map them: a 10^7-state gridworld is
+built once, saved, and reopened in about a second by later labs and sweeps (one validating pass
+over the mapped pages; no copy, and the operating system shares the pages between processes).
+
 Result files (``rlab_schema = "rlab.result"``, version 1): ``result_class`` (``module:QualName``, a
 result class of ``mdp`` or ``marl``), ``fields`` (JSON: the kind of each field) and one entry
 ``f.<name>`` per field. Fields may be arrays, numbers, booleans, strings, ``None`` and tuples of
@@ -61,6 +68,10 @@ def _read(path, schema: str, version: int, what: str) -> dict:
             data = {k: z[k] for k in z.files}
     except (ValueError, OSError, EOFError) as exc:
         raise ValueError(f"{str(path)!r} is not a readable .npz {what} file: {exc}") from None
+    return _check_header(data, path, schema, version, what)
+
+
+def _check_header(data: dict, path, schema: str, version: int, what: str) -> dict:
     got = str(data["rlab_schema"]) if "rlab_schema" in data else None
     if got != schema:
         raise ValueError(f"{str(path)!r} is not an rlab {what} file: its rlab_schema is {got!r}, expected {schema!r}")
@@ -78,15 +89,27 @@ def _read(path, schema: str, version: int, what: str) -> dict:
     return data
 
 
-def save_model(m, path) -> Path:
-    """Write ``m`` to ``path`` (``.npz``; the name is used as given). Returns the path.
+def save_model(m, path, *, layout: str = "npz") -> Path:
+    """Write ``m`` to ``path``. Returns the path.
 
     Dense models store ``P`` as ``(S, A, S)``; sparse ones their CSR arrays. ``P`` keeps its storage
-    dtype, so a loaded model is bit-for-bit the saved one.
+    dtype (and the index arrays their integer type), so a loaded model is bit-for-bit the saved one.
+
+    Parameters
+    ----------
+    m : TabularMDP
+    path : str or os.PathLike
+        A file (``layout="npz"``; the name is used as given) or a directory (``layout="npy"``;
+        created if missing, its model files overwritten).
+    layout : {"npz", "npy"}, default "npz"
+        ``"npz"``: one compressed ``.npz`` file. ``"npy"``: a directory of uncompressed ``.npy``
+        arrays that :func:`load_model` can memory-map (``mmap=True``).
     """
     if not isinstance(m, TabularMDP):
         raise TypeError(f"m must be an mdp.TabularMDP, got {type(m).__name__}")
     p = _check_path(path)
+    if layout not in ("npz", "npy"):
+        raise ValueError(f"layout must be 'npz' or 'npy', got {layout!r}")
     arrays = dict(
         rlab_schema=np.array(MODEL_SCHEMA),
         schema_version=np.array(MODEL_SCHEMA_VERSION),
@@ -100,12 +123,72 @@ def save_model(m, path) -> Path:
         arrays.update(format=np.array("csr"), P_indptr=indptr, P_indices=indices, P_data=data)
     else:
         arrays.update(format=np.array("dense"), P=np.asarray(m.P))
+    if layout == "npy":
+        return _write_dir(p, arrays)
     return _write(p, arrays)
 
 
-def load_model(path) -> TabularMDP:
-    """Read a model written by ``mdp.persistence.save_model`` / :meth:`TabularMDP.save` (validated again)."""
-    d = _read(path, MODEL_SCHEMA, MODEL_SCHEMA_VERSION, "model")
+_HEADER_KEYS = ("rlab_schema", "schema_version", "gamma", "atol", "p_dtype", "format")
+_ARRAY_KEYS = ("R", "P", "P_indptr", "P_indices", "P_data")
+
+
+def _write_dir(p: Path, arrays: dict) -> Path:
+    p.mkdir(parents=True, exist_ok=True)
+    for key in _ARRAY_KEYS:
+        target = p / f"{key}.npy"
+        if key in arrays:
+            np.save(target, arrays[key], allow_pickle=False)
+        elif target.exists():
+            target.unlink()  # a stale array of an earlier model of the other format
+    header = {k: arrays[k].item() for k in _HEADER_KEYS}
+    (p / "header.json").write_text(json.dumps(header, indent=1) + "\n")
+    return p
+
+
+def _read_dir(p: Path, mmap: bool) -> dict:
+    try:
+        header = json.loads((p / "header.json").read_text())
+    except FileNotFoundError:
+        raise FileNotFoundError(f"no model at {str(p)!r}: the directory has no header.json") from None
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{str(p)!r} has an unreadable header.json: {exc}") from None
+    if not isinstance(header, dict):
+        raise ValueError(f"{str(p)!r} has an unreadable header.json: not a JSON object")
+    data = {k: np.array(v) for k, v in header.items() if k in _HEADER_KEYS}
+    for key in _ARRAY_KEYS:
+        f = p / f"{key}.npy"
+        if f.is_file():
+            try:
+                data[key] = np.load(f, mmap_mode="r" if mmap else None, allow_pickle=False)
+            except (ValueError, OSError, EOFError) as exc:
+                raise ValueError(f"{str(f)!r} is not a readable .npy array: {exc}") from None
+    return data
+
+
+def load_model(path, *, mmap: bool = False) -> TabularMDP:
+    """Read a model written by ``mdp.persistence.save_model`` / :meth:`TabularMDP.save` (validated again).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A ``.npz`` file or a model directory (``layout="npy"``).
+    mmap : bool, default False
+        Memory-map the arrays of a model directory read-only instead of reading them: a sparse
+        model then keeps the mapped arrays (validated in one pass, :meth:`TabularMDP.from_csr`),
+        so opening costs no copy and no second model's worth of memory. Dense models are read
+        into memory either way.
+    """
+    if not isinstance(mmap, (bool, np.bool_)):
+        raise TypeError(f"mmap must be a bool, got {type(mmap).__name__}")
+    p = _check_path(path)
+    if p.is_dir():
+        d = _check_header(_read_dir(p, bool(mmap)), path, MODEL_SCHEMA, MODEL_SCHEMA_VERSION, "model")
+    elif mmap:
+        raise ValueError(
+            f"mmap=True needs a model directory (save_model(m, path, layout='npy')); {str(path)!r} is not one"
+        )
+    else:
+        d = _read(path, MODEL_SCHEMA, MODEL_SCHEMA_VERSION, "model")
     try:
         fmt = str(d["format"])
         R = d["R"]
@@ -114,6 +197,10 @@ def load_model(path) -> TabularMDP:
         dtype = np.dtype(str(d["p_dtype"]))
         if fmt == "dense":
             P = d["P"]
+        elif fmt == "csr" and mmap:
+            return TabularMDP.from_csr(
+                d["P_indptr"], d["P_indices"], d["P_data"], R, gamma, dtype=dtype, atol=atol, copy=False
+            )
         elif fmt == "csr":
             import scipy.sparse as sp
 

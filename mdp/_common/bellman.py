@@ -32,6 +32,9 @@ __all__ = [
     "gs_policy_sparse",
     "stream_sum_rows",
     "gather_policy_rows",
+    "policy_csr_slots",
+    "write_policy_rows",
+    "gs_policy_csr",
     "gather_policy_rows_serial",
     "bellman_elim_dense",
     "bellman_elim_dense_serial",
@@ -306,6 +309,70 @@ def gs_policy_sparse(indptr, indices, data, R, gamma, pi, v, reverse):
         s = S - 1 - j if reverse else j
         a = pi[s]
         x = R[s, a] + gamma * _dot_csr(indptr, indices, data, s * A + a, v)
+        d = abs(x - v[s])
+        if d > diff:
+            diff = d
+        v[s] = x
+    return diff
+
+
+@njit(cache=True)
+def policy_csr_slots(indptr, A, out_indptr):
+    """Row pointers of a gathered ``P_pi`` (:func:`write_policy_rows`) with room for any policy:
+    state ``s`` gets ``max_a`` (length of row ``s * A + a``) slots. Returns the total."""
+    S = out_indptr.shape[0] - 1
+    out_indptr[0] = 0
+    for s in range(S):
+        w = 0
+        for a in range(A):
+            w = max(w, indptr[s * A + a + 1] - indptr[s * A + a])
+        out_indptr[s + 1] = out_indptr[s] + w
+    return out_indptr[S]
+
+
+@njit(cache=True)
+def write_policy_rows(indptr, indices, data, R, pi, pi_old, out_indptr, out_indices, out_data, out_r):
+    """Gather ``P_pi`` into its own CSR arrays, rewriting only the states whose action changed.
+
+    For each ``s`` with ``pi[s] != pi_old[s]``: row ``s * A + pi[s]`` of the ``(S * A, S)`` form is
+    copied entry for entry (same order, same type) into the slots of ``s``
+    (:func:`policy_csr_slots`), the rest padded with zero-weight entries pointing at ``s``; then
+    ``r_pi[s] = R[s, pi[s]]`` and ``pi_old[s] = pi[s]``. Start from ``pi_old = -1`` to gather all.
+    A padded entry adds ``0 * v[s] = 0`` to a row's dot product, exactly, so a ``T_pi`` sweep over
+    the gathered rows (:func:`gs_policy_csr`) computes what :func:`gs_policy_sparse` does, while
+    streaming ``1/A`` of ``P`` contiguously instead of hopping between the ``A`` rows of each
+    state. Returns the number of states rewritten.
+    """
+    S, A = R.shape
+    n_rewritten = 0
+    for s in range(S):
+        a = pi[s]
+        if a == pi_old[s]:
+            continue
+        i = s * A + a
+        n = out_indptr[s]
+        for k in range(indptr[i], indptr[i + 1]):
+            out_indices[n] = indices[k]
+            out_data[n] = data[k]
+            n += 1
+        for t in range(n, out_indptr[s + 1]):
+            out_indices[t] = s
+            out_data[t] = 0.0
+        out_r[s] = R[s, a]
+        pi_old[s] = a
+        n_rewritten += 1
+    return n_rewritten
+
+
+@njit(cache=True, fastmath=_FM)
+def gs_policy_csr(indptr, indices, data, r, gamma, v, reverse):
+    """In-place Gauss-Seidel sweep of ``T_pi`` over the gathered ``P_pi`` (:func:`write_policy_rows`):
+    the same arithmetic, entry for entry, as :func:`gs_policy_sparse`; returns ``max |v_new - v_old|``."""
+    S = r.shape[0]
+    diff = 0.0
+    for j in range(S):
+        s = S - 1 - j if reverse else j
+        x = r[s] + gamma * _dot_csr(indptr, indices, data, s, v)
         d = abs(x - v[s])
         if d > diff:
             diff = d

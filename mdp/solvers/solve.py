@@ -72,6 +72,7 @@ from mdp._common import ConvergenceWarning, StallTracker
 from mdp._common import bellman as K
 from mdp._common.deprecation import migrate_signature
 from mdp._validation import check_positive_int, check_tol
+from mdp.model import add_scaled_row_sums
 from mdp.solvers._core import (
     UNDERFLOW,
     UNIT_ROUNDOFF,
@@ -107,6 +108,7 @@ class _EvalState:
     rev: bool = False
     reached: bool = False
     block: tuple = (None, None)
+    pcsr: object = None  # sparse: the gathered P_pi ((indptr, indices, data, r_pi), its policy), False: not used
 
 
 class _EliminationCheck:
@@ -189,8 +191,11 @@ def _result(m, v, q, pi, d, shift, sw, tv, err_tv, err_d, n_full, bound, converg
     """The :class:`SolverResult` at the midpoint ``v + shift`` of the last check's bracket."""
     v_out = v + shift
     if m.is_sparse:
-        # R + gamma P (v + shift) = q + gamma shift (P 1): exact with the stored row sums, no extra sweep
-        q_out = q + (m.gamma * shift) * m.row_sums()
+        # R + gamma P (v + shift) = q + gamma shift (P 1): exact with the stored row sums, no extra
+        # sweep; in place (q is this call's own array), so no (S, A) temporaries at 10^7 states
+        indptr, _, data = m.csr_arrays()
+        q_out = np.ascontiguousarray(q, dtype=np.float64)
+        add_scaled_row_sums(indptr, data, m.gamma * shift, q_out.reshape(-1))
     else:
         # the check read only the rows that could win: q costs one more sweep, done when asked for
         v_q = v_out.copy()  # its own copy: unaffected if a caller makes result.v writable again
@@ -255,6 +260,37 @@ def _evaluate_jacobi(m, serial, tv, pi, state, budget):
     return u, 0
 
 
+# T_pi sweeps of a round after which P_pi is gathered into its own CSR arrays: a sweep over the
+# (S * A, S) form reads, per state, its indptr entry, R's row and the cache lines of the A rows
+# around the one it needs; the gathered rows are contiguous (1/A of P): 2.0x less CPU per sweep on
+# the 1000 x 1000 gridworld. The first gather costs about one such sweep, later ones rewrite only
+# the states whose action changed; from the third sweep of a round on it pays.
+_GATHER_AFTER = 2
+
+
+def _gather_policy(m, pi, state):
+    """``(indptr, indices, data, r_pi)`` of ``P_pi`` in its own CSR arrays, kept on ``state``: the
+    first call lays out ``max_a`` row length slots per state and gathers every row, later calls
+    rewrite only the states whose action changed (:func:`mdp._common.bellman.write_policy_rows`).
+    ``None`` when the slots would take over twice the average policy's entries (very uneven rows);
+    the sweeps then read the ``(S * A, S)`` form directly."""
+    indptr, indices, data = m.csr_arrays()
+    if state.pcsr is None:
+        S = m.n_states
+        out_indptr = np.empty(S + 1, dtype=np.int64)
+        slots = int(K.policy_csr_slots(indptr, m.n_actions, out_indptr))
+        if slots > 2 * m.nnz // m.n_actions + S:
+            state.pcsr = False
+            return None
+        buf = (out_indptr, np.empty(slots, dtype=indices.dtype), np.empty(slots, dtype=data.dtype), np.empty(S))
+        state.pcsr = (buf, np.full(S, -1, dtype=pi.dtype))
+    if state.pcsr is False:
+        return None
+    buf, pi_old = state.pcsr
+    K.write_policy_rows(indptr, indices, data, m.R, pi, pi_old, *buf)
+    return buf
+
+
 def _evaluate_gauss_seidel(m, serial, tv, pi, state, budget):
     """Alternating-order Gauss-Seidel MPI between two checks.
 
@@ -282,8 +318,14 @@ def _evaluate_gauss_seidel(m, serial, tv, pi, state, budget):
             diff = dd
         stable = changed == 0
         goal = state.target if stable else max(state.target, eta * diff)
-        for _ in range(64 * m.n_actions):
-            dd = K.gs_policy_sparse(indptr, indices, data, R, g, pi, v, state.rev)
+        gathered = None
+        for k in range(64 * m.n_actions):
+            if k == _GATHER_AFTER:
+                gathered = _gather_policy(m, pi, state)
+            if gathered is None:
+                dd = K.gs_policy_sparse(indptr, indices, data, R, g, pi, v, state.rev)
+            else:
+                dd = K.gs_policy_csr(*gathered, g, v, state.rev)
             state.rev = not state.rev
             if dd <= goal:
                 break
