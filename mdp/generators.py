@@ -19,7 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 from numba import njit
 
-from mdp._validation import check_gamma, check_positive_int, check_rng, check_tol
+from mdp._validation import check_gamma, check_positive_int, check_probability, check_rng, check_tol
 from mdp.model import TabularMDP, index_dtype, storage_dtype
 
 __all__ = [
@@ -70,13 +70,6 @@ def _check_fits(nbytes: int, name: str, what: str) -> None:
             f"{name}: {what} needs about {nbytes / 1e9:.3g} GB ({nbytes} bytes) for its arrays, more than "
             f"the {avail / 1e9:.3g} GB of memory available; choose a smaller {name}"
         )
-
-
-def _check_prob(x, name: str) -> float:
-    check_tol(x, name, allow_zero=True)
-    if not 0.0 <= float(x) <= 1.0:
-        raise ValueError(f"{name} must lie in [0, 1], got {x}")
-    return float(x)
 
 
 def random_mdp(
@@ -277,7 +270,7 @@ def _gridworld_args(width, height, slip, walls, goal, gamma, dtype):
     refuses a size whose arrays would not fit in memory before allocating anything."""
     W = check_positive_int(width, "width")
     H = check_positive_int(height, "height")
-    slip = _check_prob(slip, "slip")
+    slip = check_probability(slip, "slip")
     gamma = check_gamma(gamma)
     dtype = storage_dtype(dtype)
     S = W * H
@@ -521,7 +514,7 @@ def chain(
     ``small_reward``. With probability ``slip`` the other action's effect happens instead.
     """
     n = check_positive_int(n_states, "n_states", minimum=2)
-    slip = _check_prob(slip, "slip")
+    slip = check_probability(slip, "slip")
     gamma = check_gamma(gamma)
     P = np.zeros((n, 2, n))
     R = np.zeros((n, 2))
@@ -580,7 +573,7 @@ def forest(n_states: int = 3, *, r1: float = 4.0, r2: float = 2.0, p: float = 0.
     With the defaults and ``gamma = 0.96``, ``v* = (74.6496, 78.1056, 82.1056)`` (4 d.p.).
     """
     S = check_positive_int(n_states, "n_states", minimum=2)
-    p = _check_prob(p, "p")
+    p = check_probability(p, "p")
     gamma = check_gamma(gamma)
     P = np.zeros((S, 2, S))
     for s in range(S):
