@@ -358,7 +358,7 @@ class MarkovGame:
 
     @staticmethod
     def _check_player(player, name: str = "player") -> int:
-        return check_index(player, name, 2, what="player (0 row, 1 column)")
+        return check_index(player, name, 2, what="player index (0 row, 1 column)")
 
     def q_values(self, v, player: int = 0) -> np.ndarray:
         """Stage games ``R_i[s] + gamma * sum_s' P[s, :, :, s'] v(s')``, shape ``(S, A1, A2)``."""

@@ -202,7 +202,7 @@ def test_version_and_clean_errors_for_bad_options(tmp_path, monkeypatch):
     assert r.exit_code == 0 and r.output.startswith("rlab ")
     out = tmp_path / "o"
     cases = {
-        ("--workers", "0"): "max_workers (--workers) must be a positive integer",
+        ("--workers", "0"): "max_workers (--workers) must be >= 1",
         ("--set", "gammas=[0.9"): "config field gammas",
         ("--set", "n_iter=abc"): "config field n_iter",
         ("--executor", "slurm", "--address", "tcp://x:1"): "address= is only meaningful",

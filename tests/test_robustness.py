@@ -152,7 +152,7 @@ def test_sigint_interrupts_a_run_started_with_sigint_ignored(tmp_path):
     "extra,message",
     [
         (["--executor", "foo"], "executor must be one of"),
-        (["--workers", "0"], "max_workers (--workers) must be a positive integer"),
+        (["--workers", "0"], "max_workers (--workers) must be >= 1"),
     ],
 )
 def test_bad_executor_options_fail_before_any_progress_display(tmp_path, extra, message):
