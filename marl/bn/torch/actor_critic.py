@@ -1,4 +1,4 @@
-"""DAG sampler, BN actors, and the advantage actor-critic loop (see :mod:`marl.bn.torch`)."""
+"""DAG sampler, BN actors, and the A2C / MAPPO-style training loop (see :mod:`marl.bn.torch`)."""
 
 from __future__ import annotations
 
