@@ -14,10 +14,12 @@ environment exports its exact model as a :class:`marl.MarkovGame` (``module.mode
   climbing/penalty game, or any dense :class:`marl.bn.CooperativeGame`), exporting the
   ``CooperativeGame``.
 * :mod:`marl.envs.gems_v0` -- a two-agent general-sum gems grid game (the MAMQL lab's task).
+* :mod:`marl.envs.coop_grid_v0` -- a two-agent cooperative switch grid (the climbing game in
+  space), exporting its ``CooperativeGame``.
 """
 
 from __future__ import annotations
 
-from marl.envs import coop_games_v0, gems_v0, matrix_games_v0, pursuit_v0, soccer_v0
+from marl.envs import coop_games_v0, coop_grid_v0, gems_v0, matrix_games_v0, pursuit_v0, soccer_v0
 
-__all__ = ["matrix_games_v0", "pursuit_v0", "soccer_v0", "coop_games_v0", "gems_v0"]
+__all__ = ["matrix_games_v0", "pursuit_v0", "soccer_v0", "coop_games_v0", "gems_v0", "coop_grid_v0"]

@@ -14,14 +14,15 @@ The pieces (Chen & Zhang 2023, Sec. 4; ``docs/papers/bn_marl.md``):
   agents, each multiplied by ``adj[j, i]`` (non-parents masked to zero); agents act in the sampled order.
 * A centralised state-value critic ``V(s)`` (the digest: the critic sees the state, not individual
   actions) and advantage ``r + gamma V(s') - V(s)``.
-* :func:`train_bn_actor_critic` -- synchronous advantage actor-critic on a PettingZoo environment
-  (:mod:`marl.envs.coop_games_v0` by default) with the sparsity penalty ``beta_t * E[#edges]``,
+* :func:`train_bn_actor_critic` -- synchronous advantage actor-critic (default) or a MAPPO-style
+  clipped-ratio objective with GAE (``objective="mappo"``) on a PettingZoo environment
+  (:mod:`marl.envs.coop_games_v0` by default; :mod:`marl.envs.coop_grid_v0` is the grid task) with the sparsity penalty ``beta_t * E[#edges]``,
   ``beta_t`` growing linearly from 0 to ``beta`` so training ends near the empty graph, evaluated
   *exactly* on the environment's model with the graph actually used at execution (thresholded) and
   with no graph at all (decentralised execution).
 
-This is a small reconstruction of the paper's method (one environment family, MLP actors, plain A2C
-instead of the MAPPO objective); no claim of the paper is checked with it.
+This is a small reconstruction of the paper's method (two small environments of ours, MLP actors,
+full-batch clipped-ratio epochs); no claim of the paper is checked with it.
 """
 
 from __future__ import annotations

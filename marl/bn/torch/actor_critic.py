@@ -1,4 +1,4 @@
-"""DAG sampler, BN actors, and the advantage actor-critic loop (see :mod:`marl.bn.torch`)."""
+"""DAG sampler, BN actors, and the A2C / MAPPO-style training loop (see :mod:`marl.bn.torch`)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ import torch
 from torch import nn
 
 from mdp._common import result
-from mdp._validation import check_gamma, check_positive_int, check_rng, check_tol
+from mdp._validation import check_gamma, check_positive_int, check_real, check_rng, check_tol
 
 __all__ = ["BNActors", "DAGSampler", "DeepBNResult", "exact_joint_policy", "train_bn_actor_critic"]
 
 _GRAPHS = ("learned", "none", "full")
+_OBJECTIVES = ("a2c", "mappo")
 
 
 def _mlp(n_in: int, n_out: int, hidden: int) -> nn.Module:
@@ -150,6 +151,13 @@ class DeepBNResult:
         Mean expected number of edges per state at the checkpoints (0 for ``"none"``).
     checkpoints : ndarray of int
         Iterations done at each checkpoint.
+    losses : ndarray, shape (n_checkpoints,)
+        Mean training loss (policy + value - entropy + sparsity terms) over the updates since the
+        previous checkpoint.
+    clip_fraction : ndarray, shape (n_checkpoints,)
+        ``objective="mappo"``: mean fraction of samples whose probability ratio left
+        ``[1 - clip, 1 + clip]`` over the epochs since the previous checkpoint; ``NaN`` for
+        ``"a2c"`` (no ratio is clipped).
     optimum : float
         ``rho^T V*`` of the centralised optimum (:func:`mdp.solve` on the joint-action MDP).
     actors, sampler, critic : torch modules
@@ -163,6 +171,8 @@ class DeepBNResult:
     values_independent: np.ndarray
     edge_density: np.ndarray
     checkpoints: np.ndarray
+    losses: np.ndarray
+    clip_fraction: np.ndarray
     optimum: float
     actors: object
     sampler: object
@@ -194,8 +204,13 @@ def train_bn_actor_critic(
     rng,
     n_checkpoints: int = 10,
     device=None,
+    objective: str = "a2c",
+    n_steps: int = 8,
+    epochs: int = 4,
+    clip: float = 0.2,
+    gae_lambda: float = 0.95,
 ) -> DeepBNResult:
-    """Train BN actors with a learned (or fixed) DAG by synchronous advantage actor-critic.
+    """Train BN actors with a learned (or fixed) DAG by synchronous advantage actor-critic or MAPPO.
 
     Parameters
     ----------
@@ -207,7 +222,8 @@ def train_bn_actor_critic(
         A context-dependent DAG from :class:`DAGSampler` with the growing sparsity penalty; no edges;
         or the full DAG of the agents' index order.
     n_iter : int
-        Updates; each steps all ``n_envs`` environments once.
+        Updates; an ``"a2c"`` update steps all ``n_envs`` environments once, a ``"mappo"`` update
+        ``n_steps`` times.
     lr, beta, tau, entropy, hidden : float, float, float, float, int
         Adam step, final sparsity weight (``beta_t = beta t / n_iter``), relaxation temperature,
         entropy bonus, hidden width.
@@ -217,6 +233,23 @@ def train_bn_actor_critic(
         Seeds torch's generator, the network initialisation and the environments.
     device : str or torch.device, optional
         Default CUDA when available, else CPU.
+    objective : {"a2c", "mappo"}
+        ``"a2c"`` (default): one TD(0) advantage actor-critic step per environment step.
+        ``"mappo"``: collect ``n_steps`` steps of the ``n_envs`` environments, compute GAE(``gamma``,
+        ``gae_lambda``) advantages with the centralised state-value critic (bootstrapped from the
+        true next state at truncations, the chain cut there), normalise them, then take ``epochs``
+        full-batch Adam steps on the clipped surrogate ``-min(rho A, clip(rho, 1 -+ clip) A)`` with
+        ``rho = pi(a | s, G) / pi_old(a | s, G)`` (the joint BN probability under the DAG ``G``
+        sampled at collection), the value loss to the returns ``A + V_old``, the entropy bonus and
+        the sparsity penalty. With ``graph="learned"`` the DAG of each step is re-drawn with the
+        same noise, hard in value equal to the collected one, so its straight-through gradient
+        reaches the sampler.
+    n_steps, epochs : int
+        Rollout length and epochs per batch (``"mappo"`` only).
+    clip : float
+        Ratio clip ``epsilon`` in ``(0, 1)`` (``"mappo"`` only).
+    gae_lambda : float
+        GAE ``lambda`` in ``[0, 1]``; 0 is the TD(0) advantage (``"mappo"`` only).
     """
     import mdp
 
@@ -235,6 +268,12 @@ def train_bn_actor_critic(
     beta, entropy = check_tol(beta, "beta", allow_zero=True), check_tol(entropy, "entropy", allow_zero=True)
     hidden = check_positive_int(hidden, "hidden")
     n_checkpoints = check_positive_int(n_checkpoints, "n_checkpoints")
+    if objective not in _OBJECTIVES:
+        raise ValueError(f"objective must be one of {_OBJECTIVES}, got {objective!r}")
+    n_steps = check_positive_int(n_steps, "n_steps")
+    epochs = check_positive_int(epochs, "epochs")
+    clip = check_real(clip, "clip", "(0, 1)")
+    gae_lambda = check_real(gae_lambda, "gae_lambda", "[0, 1]")
     rng = check_rng(rng)
     dev = _resolve_device(device)
 
@@ -275,8 +314,110 @@ def train_bn_actor_critic(
         return out[0], out[1], dens
 
     cps = np.unique(np.linspace(0, n_iter, n_checkpoints + 1).round().astype(np.int64))[1:]
-    vg, vi, dens = [], [], []
+    vg, vi, dens, loss_cp, clip_cp = [], [], [], [], []
+    loss_acc, clip_acc = [], []
     k = 0
+
+    def policy_inputs(ctx):
+        if sampler is not None:
+            seed = int(torch.randint(2**62, (1,), generator=gen, device=gen.device))
+            adj, order, expected = sampler(ctx, tau=tau, generator=_seeded(seed))
+            return adj, order, expected, seed
+        adj = (full if graph == "full" else torch.zeros(n, n, device=dev)).expand(ctx.shape[0], n, n)
+        order = torch.arange(n, device=dev).expand(ctx.shape[0], n)
+        return adj, order, torch.zeros(ctx.shape[0], device=dev), None
+
+    def _seeded(seed):
+        g_ = torch.Generator(device=dev)
+        g_.manual_seed(seed)
+        return g_
+
+    def env_step(a_np):
+        rewards, nxt, true_nxt, cut = [], [], [], []
+        for e, env in enumerate(envs):
+            _, rew, _, trunc, info = env.step({ag: int(a_np[e, i]) for i, ag in enumerate(agents)})
+            rewards.append(rew[agents[0]])
+            true_nxt.append(int(info[agents[0]]["state"]))
+            nxt.append(true_nxt[-1])
+            cut.append(bool(trunc[agents[0]]))
+            if cut[-1]:
+                nxt[-1] = int(env.reset()[1][agents[0]]["state"])
+        return rewards, nxt, true_nxt, cut
+
+    def checkpoint(t):
+        nonlocal k
+        if k < len(cps) and t + 1 == cps[k]:
+            a, b, c = evaluate()
+            vg.append(a)
+            vi.append(b)
+            dens.append(c)
+            loss_cp.append(float(np.mean(loss_acc)))
+            clip_cp.append(float(np.mean(clip_acc)) if clip_acc else float("nan"))
+            loss_acc.clear()
+            clip_acc.clear()
+            k += 1
+
+    if objective == "mappo":
+        for t in range(n_iter):
+            ctxs, adjs, seeds, acts_l, logp_old, rews, tnxt, cuts = [], [], [], [], [], [], [], []
+            for _ in range(n_steps):
+                ctx = eye[torch.as_tensor(states, device=dev)]
+                with torch.no_grad():
+                    adj, order, _, seed = policy_inputs(ctx)
+                    adj = adj.round()
+                    acts = actors.sample(ctx, adj, order, generator=gen)
+                    lp = actors.log_prob(ctx, acts, adj)
+                rewards, nxt, true_nxt, cut = env_step(acts.cpu().numpy())
+                ctxs.append(ctx)
+                adjs.append(adj)
+                seeds.append(seed)
+                acts_l.append(acts)
+                logp_old.append(lp)
+                rews.append(rewards)
+                tnxt.append(true_nxt)
+                cuts.append(cut)
+                states = nxt
+            r = torch.as_tensor(rews, dtype=torch.float32, device=dev)  # (T, E)
+            cut_t = torch.as_tensor(cuts, dtype=torch.float32, device=dev)
+            with torch.no_grad():
+                v_old = critic(torch.stack(ctxs)).squeeze(-1)  # (T, E)
+                v_next = critic(eye[torch.as_tensor(tnxt, device=dev)]).squeeze(-1)
+                delta = r + g * v_next - v_old
+                adv = torch.zeros_like(delta)
+                run = torch.zeros(n_envs, device=dev)
+                for u in range(n_steps - 1, -1, -1):
+                    run = delta[u] + g * gae_lambda * (1.0 - cut_t[u]) * run
+                    adv[u] = run
+                ret = (adv + v_old).reshape(-1)
+                adv = adv.reshape(-1)
+                if adv.numel() > 1:
+                    adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+            ctx_b = torch.cat(ctxs)
+            acts_b = torch.cat(acts_l)
+            lp_old_b = torch.cat(logp_old)
+            beta_t = beta * t / n_iter
+            for _ in range(epochs):
+                if sampler is not None:
+                    parts = [sampler(c, tau=tau, generator=_seeded(sd)) for c, sd in zip(ctxs, seeds)]
+                    adj_new = torch.cat([p[0] for p in parts])
+                    adj_b = torch.cat(adjs) + (adj_new - adj_new.detach())  # collected DAG, ST gradient
+                    expected = torch.cat([p[2] for p in parts])
+                else:
+                    adj_b = torch.cat(adjs)
+                    expected = torch.zeros(ctx_b.shape[0], device=dev)
+                logp, ent = actors.log_prob(ctx_b, acts_b, adj_b, with_entropy=True)
+                ratio = torch.exp(logp - lp_old_b)
+                surr = torch.minimum(ratio * adv, ratio.clamp(1.0 - clip, 1.0 + clip) * adv)
+                v = critic(ctx_b).squeeze(1)
+                loss = -surr.mean() + 0.5 * ((v - ret) ** 2).mean() - entropy * ent.mean() + beta_t * expected.mean()
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                loss_acc.append(float(loss.detach()))
+                clip_acc.append(float(((ratio.detach() - 1.0).abs() > clip).float().mean()))
+            checkpoint(t)
+        return _finish(vg, vi, dens, cps, loss_cp, clip_cp, optimum, actors, sampler, critic, dev)
+
     for t in range(n_iter):
         ctx = eye[torch.as_tensor(states, device=dev)]
         if sampler is not None:
@@ -306,13 +447,13 @@ def train_bn_actor_critic(
         opt.zero_grad()
         loss.backward()
         opt.step()
+        loss_acc.append(float(loss.detach()))
         states = nxt
-        if k < len(cps) and t + 1 == cps[k]:
-            a, b, c = evaluate()
-            vg.append(a)
-            vi.append(b)
-            dens.append(c)
-            k += 1
+        checkpoint(t)
+    return _finish(vg, vi, dens, cps, loss_cp, clip_cp, optimum, actors, sampler, critic, dev)
+
+
+def _finish(vg, vi, dens, cps, loss_cp, clip_cp, optimum, actors, sampler, critic, dev):
     return DeepBNResult(
         value_graph=vg[-1],
         value_independent=vi[-1],
@@ -320,6 +461,8 @@ def train_bn_actor_critic(
         values_independent=np.array(vi),
         edge_density=np.array(dens),
         checkpoints=cps,
+        losses=np.array(loss_cp),
+        clip_fraction=np.array(clip_cp),
         optimum=optimum,
         actors=actors,
         sampler=sampler,
