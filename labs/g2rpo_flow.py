@@ -195,10 +195,10 @@ def plot(table, config: G2rpoFlowConfig):
         (
             axes[0],
             "credit",
-            "reward variance explained\nby the step-$k$ noise",
+            "(a) reward variance explained\nby the step-$k$ noise",
             r"Var$(E[r|\varepsilon_k])$ / Var$(r)$",
         ),
-        (axes[1], "gradvar", "step-$k$ gradient noise\n(initial model)", r"tr Cov$(g)$ / $\|E g\|^2$"),
+        (axes[1], "gradvar", "(b) step-$k$ gradient noise\n(initial model)", r"tr Cov$(g)$ / $\|E g\|^2$"),
     ):
         t = table[table["panel"] == panel]
         for scheme, colour in colours.items():
@@ -214,7 +214,7 @@ def plot(table, config: G2rpoFlowConfig):
     axes[0].set_ylim(-0.05, 1.05)
     axes[0].legend(loc="center right")
     axes[1].set_yscale("log")
-    axes[1].yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    axes[1].yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 3.0, 5.0)))
     axes[1].yaxis.set_major_formatter(FormatStrFormatter("%g"))
     axes[1].yaxis.set_minor_formatter(NullFormatter())
     t = table[table["panel"] == "train"]
@@ -226,7 +226,7 @@ def plot(table, config: G2rpoFlowConfig):
             axes[2].fill_between(s.mean().index, s.min().values, s.max().values, color=colour, alpha=0.15, lw=0)
     axes[2].set_xlabel("GRPO update")
     axes[2].set_ylabel("mean reward (ODE sampler)")
-    axes[2].set_title(f"training, lr {config.learning_rate:g}")
+    axes[2].set_title(f"(c) training, lr {config.learning_rate:g}")
     handles, labels = axes[2].get_legend_handles_labels()
     fig.legend(
         handles,
@@ -243,7 +243,8 @@ def plot(table, config: G2rpoFlowConfig):
     axes[3].set_xticks(range(4))
     axes[3].set_xticklabels(["mode 0\n(rewarded)", "1", "2", "3"])
     axes[3].set_ylabel("mixture weight")
-    axes[3].set_title(f"after {config.n_iter} updates\n(dotted: initial 1/4)")
+    axes[3].set_xlabel("mixture component")
+    axes[3].set_title(f"(d) after {config.n_iter} updates\n(dotted: initial 1/4)")
     fig.suptitle(
         f"G$^2$RPO on a 4-mode 2-D flow: T = {config.n_steps} Euler steps, noise {config.noise:g}, "
         f"{config.n_groups} groups x G = {config.group_size} per update; mean of {n_seeds} seed(s), band = range",

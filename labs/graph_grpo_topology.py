@@ -202,7 +202,7 @@ def plot(table, config: GraphGrpoConfig):
         crit["value"],
         yerr=2 * crit["stderr"],
         fmt="D",
-        color=PALETTE[1],
+        color=PALETTE[4],  # reddish purple: vermillion is REINFORCE's colour in (b)-(d)
         ms=4,
         capsize=1.5,
         label="critical edge $e^*$",
@@ -210,7 +210,7 @@ def plot(table, config: GraphGrpoConfig):
     ax.axhline(0, color="0.5", lw=0.7)
     ax.set_xlabel("candidate edge $e$")
     ax.set_ylabel(r"edge credit $\Delta_e$ ($\pm$ 2 s.e.)")
-    ax.set_title(f"edge credit at $p_e = 1/2$\n({config.credit_groups} queries x K = {config.group_size}; first seed)")
+    ax.set_title(f"(a) credit at $p_e = 1/2$, first seed\n({config.credit_groups} queries x K = {config.group_size})")
     ax.legend(loc="center left", fontsize=6)
     ax.set_xticks(range(0, int(x.max()) + 1, 2))
     for i, (panel, axi, xlabel, ylabel, title) in enumerate(
@@ -220,15 +220,15 @@ def plot(table, config: GraphGrpoConfig):
                 axes[1],
                 "group size K",
                 r"tr Cov$(g)$ / $\|E g\|^2$",
-                "gradient noise of one query\n(initial policy)",
+                "(b) gradient noise, one\nquery (initial policy)",
             ),
-            ("train", axes[2], "update", "expected accuracy", f"training, lr {config.learning_rate:g}"),
+            ("train", axes[2], "update", "expected accuracy", f"(c) training, lr {config.learning_rate:g}"),
             (
                 "p_critical",
                 axes[3],
                 "update",
                 "$p_{e^*}$ (mean over types)",
-                "probability of the critical edge\n(AUC of the ranking: in the CSV)",
+                "(d) probability of the\ncritical edge",
             ),
         )
     ):

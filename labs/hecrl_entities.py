@@ -149,6 +149,8 @@ def run(config: HECRLEntitiesConfig, rng) -> list[dict]:
 
 
 def plot(table, config: HECRLEntitiesConfig):
+    from matplotlib.ticker import NullFormatter
+
     from labs.plotting import OKABE_ITO, TEXT_WIDTH, new_figure
 
     c = config
@@ -159,12 +161,13 @@ def plot(table, config: HECRLEntitiesConfig):
     )
     markers = dict(zip(AGENTS, ("s", "^", "D", "o")))
     ep = table[table["kind"] == "episode"]
+    dodge = 0.06  # agents side by side at each N, as the title says, so that equal points do not hide each other
     for j, name in enumerate(AGENTS):
         sub = ep[ep["agent"] == name]
         f = sub.assign(ok=sub["success"].astype(float)).groupby("N")["ok"].agg(["mean", "count"]).astype(float)
         se = np.sqrt(f["mean"] * (1 - f["mean"]) / f["count"])
         ax.errorbar(
-            f.index,
+            f.index + (j - (len(AGENTS) - 1) / 2) * dodge,
             f["mean"],
             yerr=se,
             color=colours[name],
@@ -198,6 +201,12 @@ def plot(table, config: HECRLEntitiesConfig):
         label=r"factored: $(s_b, g_b)$ cells seen",
     )
     ax_m.set_yscale("log")
+    shown = np.concatenate([md["joint_context_fraction"], md["factored_cells_seen"] / md["factored_cells"]])
+    lo, hi = float(np.nanmin(shown)) / 1.15, min(1.0, float(np.nanmax(shown)) * 1.15)
+    ticks = [t for t in (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.6, 0.8, 1.0) if lo <= t <= hi]
+    ax_m.set_yticks(ticks, [f"{t:g}" for t in ticks])  # plain decimals, not 6 x 10^-1
+    ax_m.set_ylim(lo, hi)
+    ax_m.yaxis.set_minor_formatter(NullFormatter())
     ax_m.set_xticks(list(c.n_blocks))
     ax_m.set_xlabel("number of entities $N$")
     ax_m.set_ylabel("fraction of contexts with data")
@@ -205,7 +214,7 @@ def plot(table, config: HECRLEntitiesConfig):
     ax_m.legend(fontsize=5.5, loc="lower left")
     n_seeds = table["seed"].nunique() if "seed" in table else 1
     fig.suptitle(
-        f"HECRL block track (L = {c.track_length}): {c.n_trajectories} random trajectories x {c.length}, "
+        f"HECRL block track (L = {c.track_length}): {c.n_trajectories} random trajectories x {c.length},\n"
         f"expectile {c.expectile:g}, K = {c.k}, {c.n_candidates} candidates; {n_seeds} seeds x {c.n_eval} goals",
         fontsize=7,
     )

@@ -135,6 +135,7 @@ _COLOURS = {"learned modes": "blue", "uniform grid": "bluish_green", "single (mi
 
 def plot(table, config: MRAConfig):
     from matplotlib.lines import Line2D
+    from matplotlib.ticker import MaxNLocator
 
     from labs.plotting import OKABE_ITO, TEXT_WIDTH, new_figure
     from marl.population import capacity_equilibrium, capacity_exploitability
@@ -142,16 +143,26 @@ def plot(table, config: MRAConfig):
     kw = dict(capacity=config.capacity, outside=config.outside)
     n_seeds = table["seed"].nunique()
     markov = table[table.part == "markov"]
-    ncols = 4 if len(markov) else 3
-    fig, axes = new_figure(ncols, 1, width=TEXT_WIDTH * ncols / 3, height=2.7, squeeze=False)
-    axes = axes[0]
+    # 2 x 2 at the paper's text width (a 1 x 4 row was wider than the page)
+    fig, axes = new_figure(2, 2 if len(markov) else 1, width=TEXT_WIDTH, height=5.2 if len(markov) else 2.7)
+    axes = np.ravel(axes)
     # (a) the game family
     ax = axes[0]
     g = np.linspace(0, 1, 801)
     ns = sorted(set(config.train) | set(config.held_out))
-    cmap = __import__("matplotlib").colormaps["viridis"]
-    for i, n in enumerate(ns):
-        col = cmap(i / max(1, len(ns) - 1))
+    # one colour per population size n, the same in (a) and (d): viridis on log n over every n drawn
+    # (cut before its pale yellow end, which is unreadable on white)
+    from matplotlib.colors import LogNorm
+
+    all_ns = ns + sorted(markov.n.unique()) if len(markov) else ns
+    norm = LogNorm(min(all_ns), max(all_ns))
+    cmap = __import__("matplotlib").colormaps["viridis"].resampled(256)
+
+    def n_colour(n):
+        return cmap(0.85 * float(norm(n)))
+
+    for n in ns:
+        col = n_colour(n)
         ax.plot(g, capacity_exploitability(g, n, **kw), color=col, lw=1.0, ls="-" if n in config.train else "--")
         ax.plot([capacity_equilibrium(n, **kw)], [0], "o", color=col, ms=3)
     seed0 = table[table.seed == table.seed.min()]
@@ -163,6 +174,19 @@ def plot(table, config: MRAConfig):
     ax.set_xlabel("probability of picking the capacity resource $p$")
     ax.set_ylabel(r"$\mathrm{Expl}_n(p)$")
     ax.set_title(f"(a) n = {ns[0]}..{ns[-1]} (solid train, dashed held out)\nblue: K = {K0} learned modes (1st seed)")
+    for i, n in enumerate(ns):  # name each curve at its equilibrium (staggered: the large n crowd together)
+        ax.annotate(
+            str(n),
+            (capacity_equilibrium(n, **kw), 0),
+            xytext=(0, -4 if i % 2 else -10),
+            textcoords="offset points",
+            ha="center",
+            va="top",
+            fontsize=5,
+            color=n_colour(n),
+        )
+    ax.set_ylim(bottom=-0.1)
+    ax.set_yticks(np.arange(0, 0.61, 0.1))  # no tick below 0: the room there only holds the n labels
     # (b) worst held-out exploitability vs K
     ax = axes[1]
     ho = table[table.part == "held_out"]
@@ -200,12 +224,12 @@ def plot(table, config: MRAConfig):
     ax.axhline(1e-3, color="k", lw=0.6, ls="--")
     ax.set_yscale("log")
     ax.set_xlabel("first-order adaptation step")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
     ax.set_ylabel("exploitability (median, IQR)")
     ax.set_title(f"(c) few-shot adaptation on held-out n\n(K = {K0}; dashed: 1e-3)")
     ax.legend(fontsize=6, loc="upper right")
     if len(markov):
         ax = axes[3]
-        cmap = __import__("matplotlib").colormaps["viridis"]
         mns = sorted(markov.n.unique())
         curves = markov.groupby(["n", "few_shot"])["zero_shot"].mean().unstack(0)
         for i, n in enumerate(mns):
@@ -214,7 +238,7 @@ def plot(table, config: MRAConfig):
                 curves[n],
                 marker="o",
                 ms=2.5,
-                color=cmap(i / max(1, len(mns) - 1)),
+                color=n_colour(n),
                 lw=1.0,
                 label=f"n = {n}",
             )
@@ -232,7 +256,8 @@ def plot(table, config: MRAConfig):
         Line2D([], [], color=OKABE_ITO["bluish_green"], marker="o", ms=3, lw=1.4, label="uniform grid of modes"),
         Line2D([], [], color=OKABE_ITO["vermillion"], lw=1.0, label="best single policy (minimax over train)"),
     ]
-    fig.legend(handles=handles, loc="outside lower center", ncols=3)
+    # the key of (b), inside it, where no curve runs (below the figure it read as a key of every panel)
+    axes[1].legend(handles=handles, loc="upper left", bbox_to_anchor=(0.0, 0.82), fontsize=6)
     fig.suptitle(
         f"Capacity games (capacity {config.capacity}, outside option {config.outside:g}), train populations "
         f"{{{', '.join(map(str, sorted(config.train)))}}}, "

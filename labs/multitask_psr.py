@@ -143,13 +143,13 @@ def plot(table, config: MultitaskPSRConfig):
         ax.minorticks_off()
         ax.set_xlabel("episodes per task $n$")
     ax_tv.set_yscale("log")
-    ax_tv.set_ylabel(rf"mean per-task TV (floor $10^{{{int(np.log10(floor))}}}$)")
+    ax_tv.set_ylabel(rf"mean per-task TV" "\n" rf"(floor $10^{{{int(np.log10(floor))}}}$)")
     ax_tv.set_title("(a) estimation error")
     ax_sub.set_yscale("log")
-    ax_sub.set_ylabel(r"mean $V^\star_n - V_n(\hat\pi_n)$ (floor $10^{-4}$)")
+    ax_sub.set_ylabel(r"mean $V^\star_n - V_n(\hat\pi_n)$" "\n" rf"(floor $10^{{{int(np.log10(floor))}}}$)")
     ax_sub.set_title("(b) suboptimality of the plan")
     ax_id.set_ylim(-0.03, 1.03)
-    ax_id.set_ylabel("tasks with the true emission")
+    ax_id.set_ylabel("fraction of tasks\nwith the true emission")
     ax_id.set_title("(c) shared part identified")
     handles = [
         Line2D([], [], color=colour[N], lw=1.5, label=f"N = {int(N)}" + (" (joint = per-task)" if N == 1 else ""))
@@ -161,7 +161,7 @@ def plot(table, config: MultitaskPSRConfig):
     fig.suptitle(
         f"Joint vs per-task MLE: shared emission ({c.n_emissions} candidates), task-specific transitions "
         f"({c.n_transitions} candidates)\nS = {c.n_states}, O = {c.n_obs}, A = {c.n_actions}, H = {c.horizon}, "
-        f"uniform-action data, exact planning; {runs} runs per point (mean +- s.e.)",
+        f"uniform-action data, exact planning; {runs} runs per point (mean $\\pm$ s.e.)",
         fontsize=7,
     )
     return fig

@@ -180,10 +180,12 @@ def run(config: OTAHorizonConfig, rng) -> list[dict]:
 
 
 def plot(table, config: OTAHorizonConfig):
+    from matplotlib.lines import Line2D
+
     from labs.plotting import OKABE_ITO, TEXT_WIDTH, new_figure
 
     c = config
-    fig, axes = new_figure(3, 1, width=TEXT_WIDTH, height=2.4, squeeze=False)
+    fig, axes = new_figure(3, 1, width=TEXT_WIDTH, height=2.6, squeeze=False)
     ax_sign, ax_succ, ax_prof = axes[0]
     hiql, ota = "HIQL (n = 1)", f"OTA (n = {c.n_option})"
     colours = {hiql: OKABE_ITO["vermillion"], ota: OKABE_ITO["blue"]}
@@ -198,18 +200,26 @@ def plot(table, config: OTAHorizonConfig):
             agg = sub.groupby("d_mid").apply(
                 lambda x: np.average(x["accuracy"], weights=x["count"]), include_groups=False
             )
-            ax_sign.plot(agg.index, agg.values, color=colours[name], ls=ls, lw=lw, label=f"{name.split(' ')[0]}, {lab}")
+            ax_sign.plot(agg.index, agg.values, color=colours[name], ls=ls, lw=lw)
         sub = sg[(sg["method"] == name) & (sg["source"] == "closed form") & sg["noisy"]]
         agg = sub.groupby("d_mid").apply(lambda x: np.average(x["predicted"], weights=x["count"]), include_groups=False)
         ax_sign.plot(agg.index, agg.values, color="0.2", ls="none", marker=".", ms=2.5, zorder=4)
-    ax_sign.plot([], [], color="0.2", ls="none", marker=".", ms=2.5, label=r"OT3: $\Phi(|A|/\sqrt{2}\sigma)$")
     ax_sign.axhline(0.5, color="0.6", lw=0.6)
     ax_sign.set_ylim(0.4, 1.02)
-    ax_sign.set_xlabel(r"goal distance $d^*(s_t, g)$")
+    ax_sign.set_xlabel(r"goal distance $d^*(s_t, g)$ (steps)")
     ax_sign.set_ylabel("sign accuracy of $A$")
-    ax_sign.set_title(rf"(a) high-level advantage sign, $\sigma = {c.sigma:g}$")
-    handles, labels = ax_sign.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower left", ncols=4, fontsize=5.5)
+    ax_sign.set_title(rf"(a) advantage sign, $\sigma = {c.sigma:g}$")
+    # one legend for the whole figure: colour = value function (all panels), line style = source of
+    # the values in panel (a), dots = the OT3 prediction in panel (a)
+    handles = [Line2D([], [], color=colours[name], lw=1.4, label=name) for name in (hiql, ota)]
+    handles += [
+        Line2D([], [], color="0.3", ls=ls, lw=lw, label=f"(a) {lab}")
+        for ls, lw, lab in (("-", 1.4, "learned + noise"), (":", 1.0, "learned"), ("--", 1.0, "closed form + noise"))
+    ]
+    handles.append(
+        Line2D([], [], color="0.2", ls="none", marker=".", ms=4, label=r"(a) OT3: $\Phi(|A|/\sqrt{2}\sigma)$")
+    )
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=6)
     sc = table[table["kind"] == "success"]
     width = 0.2
     xs = np.arange(len(c.distances))
@@ -236,10 +246,10 @@ def plot(table, config: OTAHorizonConfig):
         )
     ax_succ.set_xticks(xs)
     ax_succ.set_xticklabels([str(x) for x in c.distances])
-    ax_succ.set_xlabel("goal distance (±5 %)")
+    ax_succ.set_xlabel("goal distance (steps, ±5 %)")
     ax_succ.set_ylabel("success rate")
     ax_succ.set_ylim(0, 1.05)
-    ax_succ.set_title("(b) hierarchical controller, oracle low level")
+    ax_succ.set_title("(b) success, oracle low level")
     ax_succ.legend(fontsize=5, loc="upper right")
     for j in range(4):  # mark zero-height bars so that an empty slot reads as 0, not as missing
         ax_succ.plot(xs + (j - 1.5) * width, np.zeros(len(xs)), ls="none", marker="_", ms=4, color="0.3", zorder=5)
@@ -251,10 +261,9 @@ def plot(table, config: OTAHorizonConfig):
         sub = pr[pr["method"] == name].sort_values("d")
         ax_prof.plot(sub["d"], sub["v"], color=colours[name], ls="none", marker=".", ms=1.5, label=name)
     ax_prof.axhline(-1 / (1 - c.gamma), color="0.6", lw=0.6)
-    ax_prof.set_xlabel(r"$d^*(s, g)$")
+    ax_prof.set_xlabel(r"goal distance $d^*(s, g)$ (steps)")
     ax_prof.set_ylabel(r"learned $V(s, g)$")
-    ax_prof.set_title("(c) learned values towards one goal")
-    ax_prof.legend(fontsize=5, loc="upper right", markerscale=4)
+    ax_prof.set_title("(c) learned $V$, one goal")
     fit = table[table["kind"] == "fit"]
     n_seeds = table["seed"].nunique() if "seed" in table else 1
     fig.suptitle(

@@ -226,7 +226,7 @@ def plot(table, config: PolicyCliffConfig):
     ax_p.plot(
         pr["tau"],
         pr["loss"].clip(lower=pfloor),
-        color=OKABE_ITO["blue"],
+        color="0.1",  # not blue: blue is soft tau = 0.1 in (a)-(c)
         marker="o",
         ms=3,
         lw=1.2,
@@ -242,7 +242,7 @@ def plot(table, config: PolicyCliffConfig):
     ax_p.legend(fontsize=5.5, loc="lower right")
     n = pe.groupby(["learner", "eps"]).size()
     fig.suptitle(
-        f"Policy cliff on the reasoning tree (64 traces, 6 correct: 3 faithful, 3 shortcuts; gamma = {c.gamma:g}); "
+        f"Policy cliff on the reasoning tree (64 traces, 6 correct: 3 faithful, 3 shortcuts; $\\gamma$ = {c.gamma:g}); "
         f"{int(n.max())} noise draws per point, PG {int(n.min())}",
         fontsize=7,
     )

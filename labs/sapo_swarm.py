@@ -143,9 +143,13 @@ def plot(table, config: SapoSwarmConfig):
         if ARMS[arm][1]:
             axes[2].plot(n.index, n.values, color=colours[arm], ls=styles[arm], label=arm)
     axes[0].set_xlabel("round")
-    axes[0].set_ylabel("expected reward (mean over nodes)")
-    axes[0].set_title("learning curves")
-    axes[0].legend(loc="upper left", fontsize=6)
+    axes[0].set_ylabel("expected reward\n(mean over nodes)")
+    axes[0].set_title("(a) learning curves")
+    # one legend for all panels (same colour per arm), below the figure: inside (a) it covered the curves
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(
+        handles, labels, loc="outside lower center", ncols=len(labels), title="local / external groups per round (I/J)"
+    )
     # gain in cumulative reward over the silo arm, per seed
     fin = table.dropna(subset=["cumulative"])
     silo = fin[fin["arm"] == "8/0 (silo)"].set_index("seed")["cumulative"]
@@ -167,11 +171,11 @@ def plot(table, config: SapoSwarmConfig):
         )
     axes[1].axhline(0, color="0.5", lw=0.7)
     axes[1].set_xlabel("share of external groups $J/(I+J)$")
-    axes[1].set_ylabel("cumulative reward gain over 8/0 (%)")
-    axes[1].set_title(f"gain after {config.n_rounds} rounds\n(dots: seeds; bar: range)")
+    axes[1].set_ylabel("cumulative-reward gain\nover 8/0 (silo), %")
+    axes[1].set_title(f"(b) gain after {config.n_rounds} rounds\n(dots: seeds; bar: range)")
     axes[2].set_xlabel("round")
-    axes[2].set_ylabel("external groups used per node")
-    axes[2].set_title("external groups left after the zero-\nvariance filter (10-round mean)")
+    axes[2].set_ylabel("external groups\nused per node")
+    axes[2].set_title("(c) external groups kept by the\nzero-variance filter (10-round mean)")
     fig.suptitle(
         f"SAPO swarm: {config.n_nodes} tabular softmax nodes, {config.n_families * config.questions_per_family} questions "
         f"x {config.n_answers} answers, L = {config.group_size}; mean of {n_seeds} seed(s)",

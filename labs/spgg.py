@@ -125,7 +125,7 @@ def plot(table, config: SPGGConfig):
     region = table[table.part == "region"]
     has_region = len(region) > 0
     ncols = len(config.grids) + int(has_region)
-    fig, axes = new_figure(ncols, 1, width=TEXT_WIDTH, height=2.6, squeeze=False)
+    fig, axes = new_figure(ncols, 1, width=TEXT_WIDTH, height=3.0, squeeze=False)
     axes = axes[0]
     n_seeds = table["seed"].nunique()
     for k, G in enumerate(config.grids):
@@ -139,15 +139,18 @@ def plot(table, config: SPGGConfig):
             final = per_seed.iloc[-10:].mean(axis=0)
             reached = int(np.sum(final >= 0.9)) if name == "redesigned" else int(np.sum(final <= 0.1))
             what = "reach full effort" if name == "redesigned" else "free ride"
+            # the counts sit in a band above effort 1 that no curve enters (inside the data they overlapped it)
             ax.annotate(
                 f"{reached}/{n_seeds} seeds {what}",
-                (0.98, 0.93 if name == "redesigned" else 0.05),
+                (0.98, 0.95 if name == "redesigned" else 0.87),
                 xycoords="axes fraction",
                 ha="right",
+                va="top",
                 fontsize=6,
                 color=col,
             )
-        ax.set_ylim(-0.03, 1.08)
+        ax.set_ylim(-0.03, 1.3)
+        ax.set_yticks(np.linspace(0, 1, 6))
         ax.set_xlabel(f"update ({config.batch} episodes each)")
         if k == 0:
             ax.set_ylabel("mean effort of the 3 agents")
@@ -179,32 +182,39 @@ def plot(table, config: SPGGConfig):
         ax.contour(b, p, suff.T.astype(float), levels=[0.5], colors="k", linewidths=1.0, linestyles="--")
         ties = np.argwhere(~uniq)
         if len(ties):
-            ax.plot(b[ties[:, 0]], p[ties[:, 1]], "x", color=OKABE_ITO["vermillion"], ms=2.5, mew=0.6)
+            ax.plot(b[ties[:, 0]], p[ties[:, 1]], "x", color="k", ms=2.5, mew=0.6)
         ax.set_xlabel(r"cooperation bonus $\gamma$")
         ax.set_ylabel("collective penalty $P$")
         ax.set_title(f"({chr(97 + ncols - 1)}) exact SPNE, 11 levels")
-        ax.legend(
+        # key of the map, below the figure beside the key of (a)-(b): inside (c) it covered the map
+        fig.legend(
             handles=[
                 Patch(color=OKABE_ITO["blue"], label="unique SPNE = full effort"),
                 Patch(color=OKABE_ITO["sky_blue"], label="other SPNE, last mover's\ncondition (SPG3) holds"),
                 Patch(color="#f2f2f2", label="last mover's condition fails"),
                 Line2D([], [], color="k", ls="--", lw=1.0, label="sufficient condition (C)"),
-                Line2D([], [], color=OKABE_ITO["vermillion"], marker="x", ls="", ms=3, label="tie: SPNE not unique"),
+                Line2D([], [], color="k", marker="x", ls="", ms=3, label="tie: SPNE not unique"),
             ],
-            fontsize=5.5,
-            loc="upper right",
-            frameon=True,
-            facecolor="white",
-            edgecolor="0.6",
-            framealpha=1.0,
+            fontsize=6,
+            loc="outside lower right",
+            ncols=2,
+            title=f"({chr(97 + ncols - 1)})",
+            alignment="left",
         )
     handles = [
         Line2D([], [], color=OKABE_ITO[_COLOURS[n]], lw=1.6, label=f"{n} payoff (mean of seeds)") for n in _COLOURS
     ]
     handles.append(Line2D([], [], color="grey", lw=0.5, label="one seed"))
-    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles))
+    fig.legend(
+        handles=handles,
+        loc="outside lower left",
+        ncols=1,
+        fontsize=6,
+        title=f"(a)-({chr(97 + len(config.grids) - 1)})",
+        alignment="left",
+    )
     fig.suptitle(
-        f"Sequential public-goods game, 3 agents, c = 1, rho = 2 (redesigned: bonus 0.8, B = 3, P = 2), {n_seeds} seeds",
+        f"Sequential public-goods game, 3 agents, c = 1, $\\rho$ = 2 (redesigned: bonus 0.8, B = 3, P = 2), {n_seeds} seeds",
         fontsize=8,
     )
     return fig

@@ -162,8 +162,9 @@ def plot(table, config: VSCDoorwaysConfig):
     ax.legend(fontsize=5.5, loc="center right")
     n_seeds = table["seed"].nunique() if "seed" in table else 1
     ax.set_title(
-        f"Three-doorway grid: AWR (beta = {c.beta:g}), KL weight {c.lam:g}, expert eps = {c.eps:g}; {n_seeds} seeds",
-        fontsize=6.5,
+        f"Three-doorway grid: AWR ($\\beta$ = {c.beta:g}), KL weight {c.lam:g}, expert $\\epsilon$ = {c.eps:g}\n"
+        f"mean of {n_seeds} seeds, band $\\pm$ 1 s.e.",
+        fontsize=7,
     )
     return fig
 
