@@ -118,11 +118,7 @@ def _run(m, pi, starts, k, rng):
 
 
 def _check_k(k, name="k"):
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
-        raise TypeError(f"{name} (rollout length) must be an integer >= 1, got {type(k).__name__}")
-    if int(k) < 1:
-        raise ValueError(f"{name} (rollout length) must be >= 1, got {int(k)}")
-    return int(k)
+    return check_positive_int(k, f"{name} (rollout length)")
 
 
 def _check_starts(starts, S, name="starts"):

@@ -22,12 +22,11 @@ Certified quantities (derived on the project's page):
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
 from mdp._common import result
-from mdp._validation import check_mdp, check_policy, check_positive_int, check_tol
+from mdp._validation import check_mdp, check_policy, check_positive_int, check_real, check_tol
 
 __all__ = ["SoftOptimalResult", "check_tau", "soft_optimal_policy", "policy_tv"]
 
@@ -36,12 +35,7 @@ _SOLVERS = ("value_iteration", "policy_iteration")
 
 def check_tau(tau, name: str = "tau") -> float:
     """Return the temperature ``tau`` as a positive finite float (``TypeError``/``ValueError`` otherwise)."""
-    if isinstance(tau, bool) or not isinstance(tau, numbers.Real):
-        raise TypeError(f"{name} (temperature) must be a real number, got {type(tau).__name__}")
-    x = float(tau)
-    if not (np.isfinite(x) and x > 0):
-        raise ValueError(f"{name} (temperature) must be finite and > 0, got {x}")
-    return x
+    return check_real(tau, f"{name} (temperature)", "(0, inf)")
 
 
 @result

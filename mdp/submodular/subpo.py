@@ -28,7 +28,7 @@ from numba import njit
 
 from mdp._common import result
 from mdp._common.sampling import cumulative_rows, draw_csr
-from mdp._validation import as_float_array, check_mdp, check_positive_int, check_real, check_rng
+from mdp._validation import as_float_array, check_index, check_mdp, check_positive_int, check_real, check_rng
 from mdp.submodular.functions import CoverageFunction, FacilityLocation
 
 __all__ = [
@@ -130,9 +130,7 @@ def _run(m, theta, start, u_a, u_s):
 
 
 def _check_start(start, m):
-    if isinstance(start, bool) or not isinstance(start, (int, np.integer)) or not 0 <= int(start) < m.n_states:
-        raise ValueError(f"start must be a state in [0, {m.n_states}), got {start!r}")
-    return int(start)
+    return check_index(start, "start", m.n_states, what="state")
 
 
 def reference_rollouts(m, theta, start, u_a, u_s):
