@@ -232,7 +232,7 @@ def _rng():
         (lambda: G.gridworld(1, 1), ValueError, r"gridworld needs at least 2 cells"),
         (lambda: G.gridworld(2.5, 3), TypeError, r"width must be an integer, got float"),
         (lambda: G.gridworld(3, 3, slip=1.5), ValueError, r"slip must lie in \[0, 1\], got 1\.5"),
-        (lambda: G.gridworld(3, 3, slip=-0.1), ValueError, r"slip must be finite and >= 0"),
+        (lambda: G.gridworld(3, 3, slip=-0.1), ValueError, r"slip must lie in \[0, 1\]"),
         (lambda: G.gridworld(3, 3, slip=float("nan")), ValueError, r"slip must be finite"),
         (
             lambda: G.gridworld(3, 3, goal=(3, 0)),

@@ -354,7 +354,8 @@ class MetricResult:
 
 # ----------------------------------------------------------------------------------- helpers
 def _csr(P) -> sp.csr_matrix:
-    P = sp.csr_matrix(P, dtype=np.float64)
+    # a copy: a model's sparse arrays are read-only and the clean-up below works in place
+    P = sp.csr_matrix(P, dtype=np.float64, copy=True)
     P.sum_duplicates()
     P.eliminate_zeros()
     P.sort_indices()

@@ -59,7 +59,7 @@ class GainBias:
 
 def recurrent_classes(P_pi) -> list[np.ndarray]:
     """Closed communicating classes of a stochastic matrix (dense or sparse), as sorted index arrays."""
-    G = sp.csr_matrix(P_pi)
+    G = sp.csr_matrix(P_pi, copy=True)  # the model's arrays are read-only; eliminate_zeros works in place
     G.eliminate_zeros()
     n_comp, labels = connected_components(G, directed=True, connection="strong")
     coo = G.tocoo()
