@@ -30,6 +30,7 @@ import math
 
 import torch
 
+from mdp._validation import check_positive_int
 from mdp.llm import _agentic_core as C
 from mdp.llm._agentic_core import EPS
 from mdp.llm.registry import register_estimator
@@ -74,11 +75,7 @@ def _real(value, name: str, method: str, *, lo=None, hi=None, lo_open=False, hi_
 
 
 def _int(value, name: str, method: str, *, lo=0) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{method}: {name} must be an int, got {value!r}")
-    if value < lo:
-        raise ValueError(f"{method}: {name} must be >= {lo}, got {value}")
-    return value
+    return check_positive_int(value, f"{method}: {name}", minimum=lo)
 
 
 def _layout(batch, method: str) -> C.Layout:

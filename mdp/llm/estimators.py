@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import torch
 
+from mdp._validation import check_positive_int, check_real
 from mdp.llm.registry import register_estimator
 from mdp.llm.segments import (
     constant_groups,
@@ -93,14 +94,12 @@ def _resolve(method, convention, **explicit):
     out = dict(CONVENTIONS[convention])
     out.update({k: v for k, v in explicit.items() if v is not None})
     eps = out["epsilon"]
-    if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not (eps >= 0) or eps == float("inf"):
-        raise ValueError(f"{method}: epsilon must be a finite number >= 0, got {eps!r}")
+    check_real(eps, f"{method}: epsilon", "[0, inf)")
     ddof = out["std_ddof"]
-    if isinstance(ddof, bool) or not isinstance(ddof, int) or ddof < 0:
-        raise ValueError(f"{method}: std_ddof must be an int >= 0, got {ddof!r}")
+    check_positive_int(ddof, f"{method}: std_ddof", minimum=0)
     floor = out["variance_floor"]
-    if floor is not None and (isinstance(floor, bool) or not isinstance(floor, (int, float)) or not floor >= 0):
-        raise ValueError(f"{method}: variance_floor must be None or a number >= 0, got {floor!r}")
+    if floor is not None:
+        check_real(floor, f"{method}: variance_floor", "[0, inf)")
     _choice(out["singleton"], _SINGLETON, "singleton", method)
     return out
 
@@ -282,8 +281,7 @@ def reinforce_pp(batch, *, gamma=1.0, kl_coef=0.0, kl_kind="kl", whiten_epsilon=
     without tokens has no return, its reward enters no statistic and its advantages are 0.
     """
     m = "reinforce_pp"
-    if isinstance(gamma, bool) or not isinstance(gamma, (int, float)) or not 0.0 <= gamma <= 1.0:
-        raise ValueError(f"{m}: gamma must lie in [0, 1], got {gamma!r}")
+    check_real(gamma, f"{m}: gamma", "[0, 1]")
     tr, mask = _token_rewards(batch, m, kl_coef, kl_kind)
     returns = torch.zeros_like(tr)
     running = torch.zeros_like(tr[:, 0])
@@ -351,8 +349,7 @@ def lite_ppo(batch, *, epsilon=1e-6, std_ddof=1, singleton="zero", zero_variance
     m = "lite_ppo"
     _choice(singleton, _SINGLETON, "singleton", m)
     _choice(zero_variance, _ZERO_VAR, "zero_variance", m)
-    if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or not epsilon >= 0:
-        raise ValueError(f"{m}: epsilon must be a number >= 0, got {epsilon!r}")
+    check_real(epsilon, f"{m}: epsilon", "[0, inf)")
     scores, codes, n, count, mean = _group_setup(batch, m)
     single = _check_singletons(count, codes, batch, singleton, m)
     if singleton == "reward":

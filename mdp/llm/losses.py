@@ -110,6 +110,7 @@ from typing import Callable
 import torch
 
 from mdp._common import result
+from mdp._validation import check_positive_int, check_real
 from mdp.llm.batch import _bool_to, _check_finite  # the one finiteness check of mdp.llm
 
 __all__ = [
@@ -274,8 +275,7 @@ def _check_scale(value, name):
         if value.numel() != 1:
             raise ValueError(f"{name} must be a number or a one-element tensor, got shape {tuple(value.shape)}")
         return value.reshape(())
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 or value == float("inf"):
-        raise ValueError(f"{name} must be a finite number > 0 (or a one-element tensor), got {value!r}")
+    check_real(value, name, "(0, inf)")
     return value
 
 
@@ -287,8 +287,7 @@ def _resolve_mode(mode):
 
 def _global_info(mode, loss_scale_factor, global_batch_size, batch_num_tokens, num_items_in_batch, dp_size):
     """Validated ``(C or None, G or None, N or None, dp_size)`` for ``mode`` (already resolved)."""
-    if isinstance(dp_size, bool) or not isinstance(dp_size, int) or dp_size < 1:
-        raise ValueError(f"dp_size must be an int >= 1, got {dp_size!r}")
+    dp_size = check_positive_int(dp_size, "dp_size")
     if num_items_in_batch is not None:
         if batch_num_tokens is not None:
             raise ValueError("pass batch_num_tokens (verl) or num_items_in_batch (TRL), not both: they are one count")
@@ -418,8 +417,7 @@ def global_batch_info(mask, mode: str = "token-mean", *, dp_size: int = 1) -> di
     m = _as_tensor(mask, "mask")
     if m.dim() != 2:
         raise ValueError(f"mask must be (rows, tokens), got shape {tuple(m.shape)}")
-    if isinstance(dp_size, bool) or not isinstance(dp_size, int) or dp_size < 1:
-        raise ValueError(f"dp_size must be an int >= 1, got {dp_size!r}")
+    dp_size = check_positive_int(dp_size, "dp_size")
     tok = (m != 0).sum(-1)
     rows = m.shape[0] if mode in ("seq-mean-token-sum-norm", "trl:grpo") else int((tok > 0).sum())
     # an all-empty batch aggregates to 0 whatever the denominator; 1 keeps the counts valid (> 0)
@@ -466,8 +464,8 @@ def _is_band(threshold, mode):
     if isinstance(threshold, tuple) and len(threshold) == 2:
         lo, hi = threshold
         for v, nm in ((lo, "lower"), (hi, "upper")):
-            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < float("inf")):
-                raise ValueError(f"threshold {nm} bound must be None or a finite number > 0, got {v!r}")
+            if v is not None:
+                check_real(v, f"threshold {nm} bound", "(0, inf)")
         if lo is not None and hi is not None and lo > hi:
             raise ValueError(f"threshold lower bound must be <= upper bound, got {threshold!r}")
         if lo is None and hi is None:
@@ -636,9 +634,7 @@ def _bound(x, name, like):
         if bool((x < 0).any()):
             raise ValueError(f"{name} must be >= 0")
         return x.to(like.dtype)
-    if isinstance(x, bool) or not isinstance(x, (int, float)) or not x >= 0 or x == float("inf"):
-        raise ValueError(f"{name} must be a finite number >= 0 (or a tensor), got {x!r}")
-    return float(x)
+    return check_real(x, name, "[0, inf)")
 
 
 def _clamp_ratio(ratio, eps_low, eps_high):
@@ -668,18 +664,15 @@ def _clip_terms(ratio, adv, eps_low, eps_high, dual_clip, mask):
 def _ppo(logp, old_logp, adv, mask, *, eps_low=0.2, eps_high=None, dual_clip=None, delta=None, log_ratio_clamp=20.0):
     eps_low = _bound(eps_low, "eps_low", logp)
     eps_high = eps_low if eps_high is None else _bound(eps_high, "eps_high", logp)
-    if dual_clip is not None and (
-        isinstance(dual_clip, bool) or not isinstance(dual_clip, (int, float)) or not dual_clip > 1
-    ):
-        raise ValueError(f"dual_clip must be None or a number > 1, got {dual_clip!r}")
+    if dual_clip is not None:
+        check_real(dual_clip, "dual_clip", "(1, inf)")
     log_ratio = logp - old_logp
     if log_ratio_clamp is not None:
         log_ratio = torch.clamp(log_ratio, min=-float(log_ratio_clamp), max=float(log_ratio_clamp))
     ratio = torch.exp(log_ratio)
     if delta is not None:
         # TRL's two-sided clipping (INTELLECT-2): cap the unclipped branch at delta
-        if isinstance(delta, bool) or not isinstance(delta, (int, float)) or not delta > 1:
-            raise ValueError(f"delta must be None or a number > 1, got {delta!r}")
+        check_real(delta, "delta", "(1, inf)")
         if dual_clip is not None:
             raise ValueError("delta and dual_clip are alternative bounds; pass only one")
         l1 = -adv * torch.clamp(ratio, max=float(delta))
@@ -801,10 +794,8 @@ def _policy_loss_fast(
     eps_low = _bound(options.get("eps_low", 0.2), "eps_low", logp)
     eps_high = eps_low if options.get("eps_high") is None else _bound(options["eps_high"], "eps_high", logp)
     dual_clip = options.get("dual_clip")
-    if dual_clip is not None and (
-        isinstance(dual_clip, bool) or not isinstance(dual_clip, (int, float)) or not dual_clip > 1
-    ):
-        raise ValueError(f"dual_clip must be None or a number > 1, got {dual_clip!r}")
+    if dual_clip is not None:
+        check_real(dual_clip, "dual_clip", "(1, inf)")
     lim = options.get("log_ratio_clamp", 20.0)
     lim = None if lim is None else float(lim)
     m, mask_ok = _fast_mask(mask, logp, validate)
@@ -957,8 +948,7 @@ def policy_loss(
         _check_pair(logp, adv, "logp", "advantages")
     if not isinstance(validate, bool):
         raise TypeError(f"validate must be a bool, got {type(validate).__name__}")
-    if isinstance(entropy_coef, bool) or not isinstance(entropy_coef, (int, float)) or entropy_coef != entropy_coef:
-        raise ValueError(f"entropy_coef must be a number, got {entropy_coef!r}")
+    check_real(entropy_coef, "entropy_coef")
     if entropy_coef and policy_entropy is None:
         raise ValueError("entropy_coef != 0 needs policy_entropy (per-token entropies of the current policy)")
     if kl_coef and ref_logp is None:
