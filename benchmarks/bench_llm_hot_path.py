@@ -4,8 +4,8 @@
 
 Needs an environment with torch, verl and trl (their functions are imported at run time, nothing of
 theirs is copied here); a contender that does not import is reported missing. Writes
-``benchmarks/latest_llm_hot_path.json`` and a markdown section for ``docs/benchmarks.md`` beside it
-(``MD_PATH``, generated, not committed).
+``benchmarks/latest_llm_hot_path.json`` and ``benchmarks/llm_hot_path_section.md`` (the section of
+``docs/benchmarks.md`` it produced).
 
 Contenders, float32 on CPU, torch pinned to one thread, interleaved rounds (``_common.interleaved``):
 
