@@ -1,4 +1,4 @@
-"""Claims D1-D5 (theory_checks.mean_field): they hold on the lab's code and fail on a broken one."""
+"""Claims D1-D5 (theory_checks.mean_field; D6 in test_mean_field_exact.py): they hold on the lab's code and fail on a broken one."""
 
 from unittest import mock
 

@@ -263,7 +263,7 @@ _BUILTIN_MODULES = (
     "theory_checks.edge_of_reach",  # E1-E5
     "theory_checks.subrl",  # S1, S3-S5
     "theory_checks.spgg",  # SPG1-SPG4
-    "theory_checks.mean_field",  # D1-D5
+    "theory_checks.mean_field",  # D1-D6
     "theory_checks.population",  # MR1-MR4
     "theory_checks.ota",  # OT1-OT4
     "theory_checks.hecrl",  # H1-H4
