@@ -71,6 +71,12 @@ def pin_threads() -> None:
     numba = sys.modules.get("numba")
     if numba is not None:
         try:
+            # numba read NUMBA_NUM_THREADS when it was imported (spawned workers import the parent's
+            # main module, and with it numba, before this initialiser runs); without a reload its
+            # config keeps the core count while the pool launches with 1 thread, and the next
+            # compilation (which reloads the config) fails with "Cannot set NUMBA_NUM_THREADS to a
+            # different value once the threads have been launched"
+            numba.core.config.reload_config()
             numba.set_num_threads(1)
         except Exception:  # pragma: no cover - threading layer unavailable
             pass

@@ -534,3 +534,32 @@ def test_interrupt_stops_workers_at_once_and_keeps_finished_seeds(tmp_path):
     cached = list(cache.glob("seed*.json"))
     assert 1 <= len(cached) < 8
     assert not list(cache.glob("*.tmp")) and not list(cache.glob(".*.tmp"))
+
+
+def test_pin_threads_reloads_numba_config_imported_before_it():
+    """A spawned worker imports numba (through the parent's main module) before its initialiser
+    sets NUMBA_NUM_THREADS=1; numba's config must follow, or the first compilation after the pool
+    launched fails ("Cannot set NUMBA_NUM_THREADS to a different value once the threads have been
+    launched"), which broke policy_cliff and mean_field_swarm on a cold numba cache."""
+    import subprocess
+
+    code = (
+        "import os; os.environ.pop('NUMBA_NUM_THREADS', None)\n"
+        "import numba\n"
+        "from labs.executors import pin_threads\n"
+        "pin_threads()\n"
+        "assert numba.config.NUMBA_NUM_THREADS == 1, numba.config.NUMBA_NUM_THREADS\n"
+        "from numba import njit, prange\n"
+        "@njit(parallel=True)\n"
+        "def f(x):\n"
+        "    s = 0.0\n"
+        "    for i in prange(x.shape[0]):\n"
+        "        s += x[i]\n"
+        "    return s\n"
+        "import numpy as np\n"
+        "assert f(np.ones(10)) == 10.0\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_NUM_THREADS"}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1]) + os.pathsep + env.get("PYTHONPATH", "")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
