@@ -14,12 +14,16 @@ core: nothing here calls BLAS, and the pin makes sure of it), which reports, in 
   issue 22 (``reference_gridworld``: COO triplets through scipy; ``T_pi`` sweeps on the ``(S A, S)``
   form), for the new / previous ratios of the same run (and whether ``v`` is bitwise the same);
 
+* up to ``--serial-max``, the same in another process with single-threaded Gauss-Seidel sweeps
+  (``_GS_BLOCKS = 1``, the solver before the parallel block sweeps), for the blocks / single ratio;
+
 the wall time and the process CPU time of each (all threads; on a shared machine the wall time
 also holds the time other tenants had the cores: the load average is recorded with each row),
 and its peak resident memory (``ru_maxrss``) after each phase, against the model's own bytes (CSR
 arrays plus ``R``). Exponents ``b`` of ``time ~ S^b`` are least-squares fits over the sizes run::
 
     python -m benchmarks.bench_scale [--sides 316 1000 3162] [--threads 2] [--dtype float64] [--mmap DIR]
+        [--baseline-max 1000] [--serial-max 0]
 
 Sizes above 2 x 10^6 states run only when more than 12 GB of memory is available.
 """
@@ -43,16 +47,20 @@ from mdp.model import TabularMDP
 spec = json.loads(sys.argv[1])
 n, dt = spec["side"], np.dtype(spec["dtype"])
 rss = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-mdp.solve(mdp.generators.gridworld(64, 64, dtype=dt), tol=1e-6)  # JIT (cached on disk) outside the timings
+mdp.solve(mdp.generators.gridworld(512, 512, dtype=dt), tol=1e-6)  # JIT (cached on disk) outside the timings; 512^2 runs the parallel block sweeps
 out = {"side": n, "states": n * n, "dtype": dt.name, "rss_base": rss()}
 if spec.get("baseline"):
     # the implementation before issue 22: COO generator through scipy, T_pi sweeps on the (S A, S) form
     import importlib
     _solve = importlib.import_module("mdp.solvers.solve")  # the module (mdp.solvers.solve is the function)
     _solve._GATHER_AFTER = 1 << 62
+    _solve._GS_BLOCKS = 1
     gen = mdp.generators.reference_gridworld
 else:
     gen = mdp.generators.gridworld
+if spec.get("gs_blocks") is not None:
+    import importlib
+    importlib.import_module("mdp.solvers.solve")._GS_BLOCKS = spec["gs_blocks"]
 t, c = time.perf_counter(), time.process_time()
 m = gen(n, n, slip=0.1, gamma=0.99, dtype=dt)
 out["generate_s"], out["generate_cpu_s"] = time.perf_counter() - t, time.process_time() - c
@@ -98,9 +106,16 @@ def _env(threads: int) -> dict:
 
 
 def run_size(
-    side: int, threads: int, dtype: str, mmap: str | None, baseline: bool = False, timeout: float = 900
+    side: int,
+    threads: int,
+    dtype: str,
+    mmap: str | None,
+    baseline: bool = False,
+    timeout: float = 900,
+    gs_blocks: int | None = None,
 ) -> dict:
     spec = {"side": side, "dtype": dtype, "mmap": None if baseline else mmap, "baseline": baseline}
+    spec["gs_blocks"] = gs_blocks
     p = subprocess.run(
         [sys.executable, "-c", _CHILD, json.dumps(spec)],
         env=_env(threads),
@@ -175,6 +190,26 @@ def baseline_table(rows: list) -> str:
     return "\n".join(lines)
 
 
+def serial_table(rows: list) -> str:
+    """``solve`` on the parallel block sweeps / on single-threaded sweeps (``_GS_BLOCKS = 1``), same run."""
+    rs = [r for r in rows if "serial" in r]
+    if not rs:
+        return ""
+    lines = [
+        "",
+        "",
+        "| states | solve: block sweeps / single-threaded sweeps, wall (CPU) | sweeps (checks): blocks / single |",
+        "|---|---|---|",
+    ]
+    for r in rs:
+        b = r["serial"]
+        lines.append(
+            f"| {r['states']:,} | {r['solve_s']:.2f} / {b['solve_s']:.2f} = {r['solve_s'] / b['solve_s']:.2f}x "
+            f"({r['solve_cpu_s']:.2f} / {b['solve_cpu_s']:.2f}) | {r['n_iter']} ({r['checks']}) / {b['n_iter']} ({b['checks']}) |"
+        )
+    return "\n".join(lines)
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sides", type=int, nargs="+", default=[316, 1000, 3162])
@@ -186,6 +221,12 @@ def main(argv=None) -> None:
         type=int,
         default=1000,
         help="largest side also run with the pre-issue-22 generator and sweeps",
+    )
+    ap.add_argument(
+        "--serial-max",
+        type=int,
+        default=0,
+        help="largest side also run with single-threaded Gauss-Seidel sweeps (_GS_BLOCKS = 1) right after",
     )
     ap.add_argument("--json", default=str(Path(__file__).resolve().parent / "latest_scale.json"))
     args = ap.parse_args(argv)
@@ -208,6 +249,11 @@ def main(argv=None) -> None:
             print("baseline", json.dumps(b), flush=True)
             if "error" not in b:
                 r["baseline"] = b
+        if side <= args.serial_max and "error" not in r:
+            b = run_size(side, args.threads, args.dtype, None, gs_blocks=1)
+            print("single-threaded sweeps", json.dumps(b), flush=True)
+            if "error" not in b:
+                r["serial"] = b
         rows.append(r)
     ok = [r for r in rows if "error" not in r]
     states = [r["states"] for r in ok]
@@ -216,7 +262,7 @@ def main(argv=None) -> None:
         if len(ok) > 1
         else {}
     )
-    md = table(rows, exps) + baseline_table(rows)
+    md = table(rows, exps) + baseline_table(rows) + serial_table(rows)
     print(md)
     Path(args.json).write_text(
         json.dumps(

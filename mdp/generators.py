@@ -17,7 +17,7 @@ import os
 
 import numpy as np
 import scipy.sparse as sp
-from numba import njit
+from numba import njit, prange
 
 from mdp._validation import check_gamma, check_positive_int, check_probability, check_rng, check_tol
 from mdp.model import TabularMDP, index_dtype, storage_dtype
@@ -421,37 +421,51 @@ def _grid_row(W, H, wall, g, slip, s, a, cols, probs):
     return n
 
 
-@njit(cache=True)
+# The two passes run on chunks of states in parallel: every (s, a) row is computed from (s, a)
+# alone, so the arrays do not depend on the number of threads.
+_GRID_CHUNK = 1 << 14
+
+
+@njit(cache=True, parallel=True)
 def _gridworld_rows(W, H, wall, g, slip, indptr):
-    """First pass: ``indptr`` of the ``(4 S, S)`` CSR form; returns ``nnz``."""
-    cols = np.empty(3, dtype=np.int64)
-    probs = np.empty(3)
+    """First pass: ``indptr`` of the ``(4 S, S)`` CSR form (row lengths, then their running sum);
+    returns ``nnz``."""
+    S = W * H
+    n_chunks = (S + _GRID_CHUNK - 1) // _GRID_CHUNK
     indptr[0] = 0
+    for c in prange(n_chunks):
+        cols = np.empty(3, dtype=np.int64)
+        probs = np.empty(3)
+        for s in range(c * _GRID_CHUNK, min(S, (c + 1) * _GRID_CHUNK)):
+            for a in range(4):
+                indptr[s * 4 + a + 1] = _grid_row(W, H, wall, g, slip, s, a, cols, probs)
     total = 0
-    for s in range(W * H):
-        for a in range(4):
-            total += _grid_row(W, H, wall, g, slip, s, a, cols, probs)
-            indptr[s * 4 + a + 1] = total
+    for i in range(1, 4 * S + 1):
+        total += indptr[i]
+        indptr[i] = total
     return total
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def _gridworld_fill(W, H, wall, g, slip, goal_reward, step_reward, indptr, indices, data, R):
     """Second pass: the entries, and ``R[s, a] = goal_reward * P[s, a, goal] + step_reward`` (0 when
     absorbing); the probabilities are summed in float64 and stored in ``data``'s type."""
-    cols = np.empty(3, dtype=np.int64)
-    probs = np.empty(3)
-    for s in range(W * H):
-        for a in range(4):
-            n = _grid_row(W, H, wall, g, slip, s, a, cols, probs)
-            start = indptr[s * 4 + a]
-            p_goal = 0.0
-            for k in range(n):
-                indices[start + k] = cols[k]
-                data[start + k] = probs[k]
-                if cols[k] == g:
-                    p_goal = probs[k]
-            R[s, a] = 0.0 if (wall[s] or s == g) else goal_reward * p_goal + step_reward
+    S = W * H
+    n_chunks = (S + _GRID_CHUNK - 1) // _GRID_CHUNK
+    for c in prange(n_chunks):
+        cols = np.empty(3, dtype=np.int64)
+        probs = np.empty(3)
+        for s in range(c * _GRID_CHUNK, min(S, (c + 1) * _GRID_CHUNK)):
+            for a in range(4):
+                n = _grid_row(W, H, wall, g, slip, s, a, cols, probs)
+                start = indptr[s * 4 + a]
+                p_goal = 0.0
+                for k in range(n):
+                    indices[start + k] = cols[k]
+                    data[start + k] = probs[k]
+                    if cols[k] == g:
+                        p_goal = probs[k]
+                R[s, a] = 0.0 if (wall[s] or s == g) else goal_reward * p_goal + step_reward
 
 
 def reference_gridworld(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-from numba import njit
+from numba import njit, prange
 
 from mdp._validation import as_float_array, check_gamma, check_policy, check_tol
 
@@ -104,11 +104,12 @@ def _stored_row_sum_range(S: int, lo: float, hi: float) -> tuple[float, float]:
     return float(lo - slack), float(hi + slack)
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def add_scaled_row_sums(indptr, data, c, out):
     """``out[i] += c * sum(data[indptr[i]:indptr[i + 1]])`` in place (row sums in float64, left to
-    right, as :meth:`TabularMDP.row_sums`), without an ``(S, A)`` temporary; ``out`` is flat."""
-    for i in range(indptr.shape[0] - 1):
+    right, as :meth:`TabularMDP.row_sums`), without an ``(S, A)`` temporary; ``out`` is flat. Rows
+    are independent (parallel over rows; the result does not depend on the threads)."""
+    for i in prange(indptr.shape[0] - 1):
         acc = 0.0
         for k in range(indptr[i], indptr[i + 1]):
             acc += np.float64(data[k])

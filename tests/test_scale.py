@@ -249,3 +249,145 @@ def test_gathered_policy_sweep_is_bitwise_the_direct_one(seed, grid, rev):
         n = K.write_policy_rows(indptr, indices, data, m.R, pi, pi_old, *buf)
         assert n == int(np.count_nonzero(pi != prev))  # only the states whose action changed
         np.testing.assert_array_equal(pi_old, pi)
+
+
+# --------------------------------------------------------------------------- parallel block Gauss-Seidel (mdp.solve)
+def _sparse_case(rng, grid):
+    return G.gridworld(9, 7, slip=0.2, walls=[(3, 3), (4, 2)], goal=(6, 1)) if grid else G.garnet(40, 3, 4, rng=rng)
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10**6), grid=st.booleans(), rev=st.booleans(), n_blocks=st.integers(1, 6))
+def test_block_sweeps_are_the_reference_rule(seed, grid, rev, n_blocks):
+    """Differential: the parallel block kernels against the plain-numpy rule (each block reads its
+    own current values and the others' values from the start of the sweep); the gathered-P_pi
+    kernel is bitwise the direct one."""
+    from mdp._common import bellman as K
+
+    rng = np.random.default_rng(seed)
+    m = _sparse_case(rng, grid)
+    S, A = m.n_states, m.n_actions
+    ip, ix, dat = m.csr_arrays()
+    blk = K.gs_blocks(ip, ix, S, A, n_blocks)
+    assert blk.n_blocks == n_blocks
+    v0, p0 = rng.normal(size=S), rng.integers(0, A, S)
+    # Bellman sweep with the max (improves pi)
+    v1, p1 = v0.copy(), p0.copy()
+    d1, c1 = K.gs_bellman_sparse_blocks(ip, ix, dat, m.R, m.gamma, v1, p1, rev, 1e-12, *blk)
+    v2, p2 = v0.copy(), p0.copy()
+    d2, c2 = K.reference_gs_blocks(ip, ix, dat, m.R, m.gamma, v2, p2, rev, 1e-12, n_blocks)
+    np.testing.assert_allclose(v1, v2, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(p1, p2)
+    assert c1 == c2 and d1 == pytest.approx(d2, abs=1e-12)
+    # T_pi sweep, direct and over the gathered P_pi
+    v1, v2, v3 = v0.copy(), v0.copy(), v0.copy()
+    d1 = K.gs_policy_sparse_blocks(ip, ix, dat, m.R, m.gamma, p0, v1, rev, *blk)
+    K.reference_gs_blocks(ip, ix, dat, m.R, m.gamma, v2, p0.copy(), rev, 1e-12, n_blocks, improve=False)
+    np.testing.assert_allclose(v1, v2, rtol=0, atol=1e-12)
+    out_indptr = np.empty(S + 1, dtype=np.int64)
+    slots = K.policy_csr_slots(ip, A, out_indptr)
+    buf = (out_indptr, np.empty(slots, dtype=ix.dtype), np.empty(slots, dtype=dat.dtype), np.empty(S))
+    K.write_policy_rows(ip, ix, dat, m.R, p0, np.full(S, -1, dtype=np.int64), *buf)
+    d3 = K.gs_policy_csr_blocks(*buf, m.gamma, v3, rev, *blk)
+    np.testing.assert_array_equal(v1, v3)
+    assert d1 == d3
+    if n_blocks == 1:  # one block is plain Gauss-Seidel
+        v4 = v0.copy()
+        K.gs_policy_sparse(ip, ix, dat, m.R, m.gamma, p0, v4, rev)
+        np.testing.assert_allclose(v1, v4, rtol=0, atol=1e-13)
+
+
+def test_block_split_windows_and_safe_ranges_known_values():
+    """Known value (worked by hand): a 9 x 7 gridworld cut in 2 blocks of 31 and 32 states; rows
+    move at most one grid row (9 states), so block 0 reads states 31..39 of block 1 and block 1
+    reads 22..30 of block 0; the states whose four rows stay inside: 0..21 and 40..62."""
+    from mdp._common import bellman as K
+
+    m = G.gridworld(9, 7, slip=0.1)
+    ip, ix, _ = m.csr_arrays()
+    starts, win, safe, hoff, halo = K.gs_blocks(ip, ix, 63, 4, 2)
+    np.testing.assert_array_equal(starts, [0, 31, 63])
+    np.testing.assert_array_equal(win, [[0, 0, 31, 40], [22, 31, 63, 63]])
+    np.testing.assert_array_equal(safe, [[0, 22], [40, 63]])
+    assert list(hoff) == [0, 9, 18] and halo.shape == (18,)
+
+
+def test_block_sweeps_do_not_depend_on_the_thread_count():
+    import numba
+
+    from mdp._common import bellman as K
+
+    m = G.gridworld(60, 50, slip=0.1)
+    ip, ix, dat = m.csr_arrays()
+    S, A = m.n_states, m.n_actions
+    blk = K.gs_blocks(ip, ix, S, A, 4)
+    rng = np.random.default_rng(3)
+    v0, p0 = rng.normal(size=S), rng.integers(0, A, S)
+    outs = []
+    before = numba.get_num_threads()
+    try:
+        for threads in sorted({1, numba.config.NUMBA_NUM_THREADS}):
+            numba.set_num_threads(threads)
+            v, p = v0.copy(), p0.copy()
+            for k in range(6):
+                K.gs_bellman_sparse_blocks(ip, ix, dat, m.R, m.gamma, v, p, k % 2 == 1, 1e-12, *blk)
+            outs.append((v, p))
+    finally:
+        numba.set_num_threads(before)
+    for v, p in outs[1:]:
+        np.testing.assert_array_equal(v, outs[0][0])
+        np.testing.assert_array_equal(p, outs[0][1])
+
+
+def test_solve_on_blocks_is_certified_and_agrees_with_the_serial_sweeps():
+    """mdp.solve on the block sweeps (forced on a small model by lowering the size threshold):
+    certified, within tol of the single-threaded path's answer, same greedy policy."""
+    import importlib
+
+    solve_mod = importlib.import_module("mdp.solvers.solve")
+    m = G.gridworld(30, 80, slip=0.1, walls=[(10, y) for y in range(70)], gamma=0.99)
+    serial = mdp.solve(m, tol=1e-8)
+    assert solve_mod._gs_split(m) is None  # below the size threshold: single-threaded
+    with mock.patch.object(solve_mod, "_SERIAL_NNZ", 1), mock.patch.object(solve_mod, "_GS_BLOCKS", 3):
+        blk = solve_mod._gs_split(m)
+        assert blk is not None and blk.n_blocks == 3
+        res = mdp.solve(m, tol=1e-8)
+    assert res.converged and res.error_bound <= 1e-8
+    np.testing.assert_allclose(res.v, serial.v, rtol=0, atol=2e-8)
+    np.testing.assert_array_equal(res.pi, serial.pi)
+    ref = mdp.certify(m, res.v)
+    assert ref.error_bound <= 1e-7
+
+
+def test_solve_keeps_garnets_single_threaded():
+    """Garnet successors are uniform over all states: every block would read most of the others,
+    so the split is refused and the sweeps stay single-threaded."""
+    import importlib
+
+    solve_mod = importlib.import_module("mdp.solvers.solve")
+    m = G.garnet(2000, 3, 5, rng=np.random.default_rng(0))
+    with mock.patch.object(solve_mod, "_SERIAL_NNZ", 1):
+        assert solve_mod._gs_split(m) is None
+
+
+def test_greedy_rewards_and_bracket_width_kernels():
+    from mdp._common import bellman as K
+
+    rng = np.random.default_rng(5)
+    R = rng.integers(0, 4, (500, 4)).astype(float)  # many ties: the first maximiser wins
+    pi, tv = np.empty(500, dtype=np.int64), np.empty(500)
+    K.greedy_rewards(R, pi, tv)
+    np.testing.assert_array_equal(pi, R.argmax(axis=1))
+    np.testing.assert_array_equal(tv, R.max(axis=1))
+    t = rng.normal(size=1001) * 1e3
+    lo, hi = -0.37, 2.9
+    assert K.max_bracket_width(t, lo, hi) == ((t + hi) - (t + lo)).max()
+
+
+def test_sparse_solve_answered_at_zero_returns_q_equal_to_r():
+    """The check at v = 0 is free (q = R): a sparse solve certified there returns q = R + gamma shift P1."""
+    m = G.gridworld(5, 4, slip=0.1, gamma=0.5)
+    res = mdp.solve(m, tol=10.0)
+    assert res.n_iter == 0 and len(res.residuals) == 1
+    shift = res.v[0]  # v = 0 + shift
+    np.testing.assert_allclose(res.q, m.R + m.gamma * shift * m.row_sums(), rtol=0, atol=1e-15)

@@ -20,6 +20,7 @@ __all__ = [
     "f3_bound",
     "difference_rounding",
     "macqueen_bounds",
+    "macqueen_shifts",
 ]
 
 
@@ -117,6 +118,13 @@ def macqueen_bounds(m, tv: np.ndarray, d: np.ndarray, err_tv: float = 0.0, err_d
     and the bracket is widened by them (``tv - err_tv + k (min d - err_d)`` and the mirror) and by
     a few ulps for its own evaluation, so it holds for the exact fixed point of the stored model.
     """
+    shift_lo, shift_hi = macqueen_shifts(m, tv, d, err_tv, err_d)
+    return tv + shift_lo, tv + shift_hi
+
+
+def macqueen_shifts(m, tv: np.ndarray, d: np.ndarray, err_tv: float = 0.0, err_d: float = 0.0):
+    """The two constants of :func:`macqueen_bounds`: ``lower = tv + lo`` and ``upper = tv + hi``
+    (padding included), for callers that need only a statistic of the bounds, not the arrays."""
     g = m.gamma
     lo_sum, hi_sum = m.row_sum_range
     contraction(m)
@@ -127,6 +135,4 @@ def macqueen_bounds(m, tv: np.ndarray, d: np.ndarray, err_tv: float = 0.0, err_d
     shift_hi = (k_hi if dmax > 0 else k_lo) * dmax + err_tv
     # the product, the subtraction and the final addition each round (relative u)
     pad = 4.0 * UNIT_ROUNDOFF * (float(np.abs(tv).max()) + max(abs(shift_lo), abs(shift_hi))) + 4.0 * UNDERFLOW
-    lower = tv + (shift_lo - pad)
-    upper = tv + (shift_hi + pad)
-    return lower, upper
+    return shift_lo - pad, shift_hi + pad

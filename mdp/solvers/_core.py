@@ -19,6 +19,7 @@ from mdp._common.roundoff import (
     f3_threshold,
     iterate_rounding,
     macqueen_bounds,
+    macqueen_shifts,
 )
 from mdp._validation import check_mdp as require_mdp
 from mdp.model import TabularMDP
@@ -34,6 +35,7 @@ __all__ = [
     "frozen",
     "contraction",
     "macqueen_bounds",
+    "macqueen_shifts",
     "UNIT_ROUNDOFF",
     "UNDERFLOW",
     "backup_rounding",

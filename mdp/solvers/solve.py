@@ -81,7 +81,7 @@ from mdp.solvers._core import (
     backup_rounding,
     contraction,
     difference_rounding,
-    macqueen_bounds,
+    macqueen_shifts,
     q_values,
     recentred_sweep,
     require_mdp,
@@ -109,6 +109,7 @@ class _EvalState:
     reached: bool = False
     block: tuple = (None, None)
     pcsr: object = None  # sparse: the gathered P_pi ((indptr, indices, data, r_pi), its policy), False: not used
+    blocks: object = None  # sparse: the block split of the parallel Gauss-Seidel sweeps (K.GSBlocks), or None
 
 
 class _EliminationCheck:
@@ -202,19 +203,18 @@ def _result(m, v, q, pi, d, shift, sw, tv, err_tv, err_d, n_full, bound, converg
         q_out = Deferred(lambda: q_values(m, v_q))
     # pi greedy w.r.t. v (and v + shift): v^pi >= T v + k min D, v* <= T v + k max D (Thm 6.6.3);
     # after a re-centred check in the frame of v - c (both bounds move by c: the gap does not)
-    if sw is not None:
-        v_lo, v_hi = macqueen_bounds(m, sw.tv, d, err_tv, err_d)
-        pol_pad = 4.0 * UNIT_ROUNDOFF * (np.abs(v_hi).max() + abs(sw.c)) + 4.0 * UNDERFLOW
-    else:
-        v_lo, v_hi = macqueen_bounds(m, tv, d, err_tv, err_d)
-        pol_pad = 4.0 * UNIT_ROUNDOFF * np.abs(v_hi).max() + 4.0 * UNDERFLOW
+    # (v_hi - v_lo).max() of the two bound arrays v_lo = t + lo, v_hi = t + hi, without them
+    t, c = (sw.tv, abs(sw.c)) if sw is not None else (tv, 0.0)
+    lo, hi = macqueen_shifts(m, t, d, err_tv, err_d)
+    v_hi_max = max(abs(float(t.max()) + hi), abs(float(t.min()) + hi))  # |t + hi| is largest at an end
+    pol_pad = 4.0 * UNIT_ROUNDOFF * (v_hi_max + c) + 4.0 * UNDERFLOW
     return SolverResult(
         v=v_out,
         pi=pi.copy(),  # greedy w.r.t. v, hence w.r.t. v + shift for stochastic rows
         q=q_out,
         n_iter=n_full,
         error_bound=float(bound),
-        policy_error_bound=float((v_hi - v_lo).max() + pol_pad),
+        policy_error_bound=float(K.max_bracket_width(t, lo, hi) + pol_pad),
         converged=converged,
         method=f"modified_policy_iteration[adaptive,{kind}]",
         residuals=np.asarray(spans),
@@ -258,6 +258,24 @@ def _evaluate_jacobi(m, serial, tv, pi, state, budget):
             break
         prev = sp
     return u, 0
+
+
+# Gauss-Seidel sweeps of models with at least _SERIAL_NNZ entries run on this many blocks of states
+# in parallel (mdp._common.bellman.gs_blocks: each block reads the others' values from the start of
+# the sweep, so the result depends on the block count, not on the number of threads). Not used when
+# the blocks' rows reach far outside them (the halo windows over _GS_HALO_FRACTION of the states,
+# e.g. garnets with uniform successors): the sweeps then stay single-threaded.
+_GS_BLOCKS = 2
+_GS_HALO_FRACTION = 0.125
+
+
+def _gs_split(m):
+    """The block split of the parallel sweeps for ``m``, or ``None`` (too small or too coupled)."""
+    if m.nnz < _SERIAL_NNZ or _GS_BLOCKS < 2:
+        return None
+    indptr, indices, _ = m.csr_arrays()
+    blocks = K.gs_blocks(indptr, indices, m.n_states, m.n_actions, _GS_BLOCKS)
+    return blocks if blocks.halo_size <= _GS_HALO_FRACTION * m.n_states else None
 
 
 # T_pi sweeps of a round after which P_pi is gathered into its own CSR arrays: a sweep over the
@@ -305,13 +323,17 @@ def _evaluate_gauss_seidel(m, serial, tv, pi, state, budget):
     n_full = 0
     state.reached = False
     eta = 1e-2
+    blk = state.blocks
     while n_full < budget:
         changed = 0
         diff = 0.0
         for _ in range(2):
             if n_full >= budget:
                 break
-            dd, cc = K.gs_bellman_sparse(indptr, indices, data, R, g, v, pi, state.rev, 1e-12)
+            if blk is None:
+                dd, cc = K.gs_bellman_sparse(indptr, indices, data, R, g, v, pi, state.rev, 1e-12)
+            else:
+                dd, cc = K.gs_bellman_sparse_blocks(indptr, indices, data, R, g, v, pi, state.rev, 1e-12, *blk)
             state.rev = not state.rev
             n_full += 1
             changed += cc
@@ -323,9 +345,14 @@ def _evaluate_gauss_seidel(m, serial, tv, pi, state, budget):
             if k == _GATHER_AFTER:
                 gathered = _gather_policy(m, pi, state)
             if gathered is None:
-                dd = K.gs_policy_sparse(indptr, indices, data, R, g, pi, v, state.rev)
-            else:
+                if blk is None:
+                    dd = K.gs_policy_sparse(indptr, indices, data, R, g, pi, v, state.rev)
+                else:
+                    dd = K.gs_policy_sparse_blocks(indptr, indices, data, R, g, pi, v, state.rev, *blk)
+            elif blk is None:
                 dd = K.gs_policy_csr(*gathered, g, v, state.rev)
+            else:
+                dd = K.gs_policy_csr_blocks(*gathered, g, v, state.rev, *blk)
             state.rev = not state.rev
             if dd <= goal:
                 break
@@ -381,6 +408,7 @@ def solve(m, *, tol: float = 1e-8, max_iter: int = 10_000) -> SolverResult:
     contraction(m)
     state = _EvalState(target=0.5 * (1.0 - m.gamma) * tol)
     if m.is_sparse:
+        state.blocks = _gs_split(m)
         check_sweep, evaluate, kind, serial_eval = (
             _sparse_check(m, serial),
             _evaluate_gauss_seidel,
@@ -393,9 +421,15 @@ def solve(m, *, tol: float = 1e-8, max_iter: int = 10_000) -> SolverResult:
 
     # The check at v = 0 needs no sweep: q = R + gamma P 0 = R exactly.
     v = np.zeros(S)
-    q = np.array(m.R, dtype=np.float64)  # dense: upper bounds on q at the last check (see _EliminationCheck)
-    pi = np.argmax(q, axis=1).astype(np.int64)
-    tv = q[np.arange(S), pi]
+    if m.is_sparse:
+        # q is written by the first check sweep (R itself if the check at v = 0 is the answer)
+        pi, tv = np.empty(S, dtype=np.int64), np.empty(S)
+        K.greedy_rewards(m.R, pi, tv)
+        q = np.empty((S, m.n_actions))
+    else:
+        q = np.array(m.R, dtype=np.float64)  # upper bounds on q at the last check (see _EliminationCheck)
+        pi = np.argmax(q, axis=1).astype(np.int64)
+        tv = q[np.arange(S), pi]
     spans = []
     n_full = 0
     why = None  # "floor", "stall" or "budget" when the loop stops unconverged
@@ -462,6 +496,8 @@ def solve(m, *, tol: float = 1e-8, max_iter: int = 10_000) -> SolverResult:
 
     if why is not None:
         _warn_unconverged(why, tol, floor, bound, spans[-1], max_iter)
+    if m.is_sparse and len(spans) == 1 and not centred_checks:
+        q[...] = m.R  # answered at v = 0, where q = R
     return _result(
         m, v, q, pi, d, 0.5 * (upper + lower), sw, tv, err_tv, err_d, n_full, bound, why is None, kind, spans
     )
