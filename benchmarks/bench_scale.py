@@ -223,6 +223,12 @@ def main(argv=None) -> None:
         help="largest side also run with the pre-issue-22 generator and sweeps",
     )
     ap.add_argument(
+        "--gs-blocks",
+        type=int,
+        default=None,
+        help="block count of the Gauss-Seidel sweeps (1: single-threaded; default: mdp.solve's own)",
+    )
+    ap.add_argument(
         "--serial-max",
         type=int,
         default=0,
@@ -240,7 +246,7 @@ def main(argv=None) -> None:
             print(f"skipping {side}^2 states: {avail / 1e9:.1f} GB available (< 12 GB)", flush=True)
             continue
         t = time.perf_counter()
-        r = run_size(side, args.threads, args.dtype, args.mmap)
+        r = run_size(side, args.threads, args.dtype, args.mmap, gs_blocks=args.gs_blocks)
         r["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
         print(json.dumps(r), f"({time.perf_counter() - t:.1f} s wall)", flush=True)
         if side <= args.baseline_max and "error" not in r:

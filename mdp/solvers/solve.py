@@ -34,7 +34,11 @@ Sec. 6.5-6.6) and an adaptive amount of policy evaluation:
   sparse models: Gauss-Seidel sweeps alternating the state order, first with the ``max`` over
   actions (improving ``pi`` on the way; values cross the state space in one pass, which slowly
   mixing models such as gridworlds need) until no action changes, then of ``T_pi`` alone until the
-  sweep's change is ``<= (1 - gamma) tol / 2`` (tightened if a check fails).
+  sweep's change is ``<= (1 - gamma) tol / 2`` (tightened if a check fails). Models with at least
+  ``2^21`` stored entries sweep two contiguous blocks of states at once, one thread each, each
+  block reading the other's values from the start of the sweep
+  (:func:`mdp._common.bellman.gs_blocks`): deterministic, the same for any thread count, and
+  single-threaded when the blocks' rows reach far outside them (garnets).
 
 Rows of ``P`` are stochastic only within the model's ``atol`` (and float32 rounding); every
 ``1 / (1 - gamma)`` above is then ``1 / (1 - gamma sigma)`` with ``sigma`` the largest or smallest
