@@ -77,6 +77,8 @@ def test_readme_counts_match_the_registries():
     m = re.search(r"`theory_checks/` \| (\d+) claims as data \+ checks \((.*?)\), each naming", text)
     assert m, "README's theory_checks row changed shape: update this test"
     assert int(m[1]) == len(claims), f"README says {m[1]} claims, the registry holds {len(claims)}"
+    stated = {int(n) for n in re.findall(r"\b(\d+) claims\b", text)}  # "all 114 claims hold" too
+    assert stated == {len(claims)}, f"README states {sorted(stated)} claims, the registry holds {len(claims)}"
     named = _expand_ids(m[2])
     assert named == claims, f"README's claim list: missing {sorted(claims - named)}, extra {sorted(named - claims)}"
 
