@@ -273,10 +273,12 @@ def did_you_mean(name, known) -> str:
     A match that differs only in case comes first (``"GRPO"`` -> ``'grpo'``); otherwise up to three
     close spellings by :func:`difflib.get_close_matches` (``"quickstrat"`` -> ``'quickstart'``). For
     the "unknown name" errors of the registries (labs, claims, estimators, losses, config fields),
-    which list every known name after it.
+    which list every known name after it. ``known`` may be a mapping from the names compared to the
+    names shown (``{"q_learning": "mdp.learners.q_learning"}``).
     """
     import difflib
 
+    shown = {str(k): str(v) for k, v in known.items()} if isinstance(known, dict) else None
     known = [str(k) for k in known]
     text = str(name)
     same = [k for k in known if k.lower() == text.lower()]
@@ -289,4 +291,6 @@ def did_you_mean(name, known) -> str:
         close = [lowered[k] for k in difflib.get_close_matches(text.lower(), list(lowered), n=3, cutoff=0.6)]
     if not close:
         return ""
+    if shown is not None:
+        close = [shown[k] for k in close]
     return f" (did you mean {' or '.join(repr(k) for k in close)}?)"
