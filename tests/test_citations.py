@@ -147,3 +147,17 @@ def test_cited_functions_are_defined_where_cited():
     assert not bad, "cited names not defined in the cited file: " + "; ".join(
         f"{p} (in {', '.join(sorted(w)[:3])})" for p, w in sorted(bad.items())
     )
+
+
+def test_every_claim_is_in_the_papers_index():
+    """Each registered claim id is named in docs/papers/README.md: in its page's row (ranges such as
+    ``F1-F13`` count) or in the notes below the table (claims that cite their sources directly)."""
+    from theory_checks import list_claims
+
+    index = (ROOT / "docs" / "papers" / "README.md").read_text(encoding="utf-8")
+    named = set()
+    for first, low, high in re.findall(r"\b([A-Z]+)(\d+)-\1(\d+)\b", index):
+        named |= {f"{first}{i}" for i in range(int(low), int(high) + 1)}
+    named |= set(re.findall(r"\b[A-Z]+\d*\b", index))
+    missing = sorted(c.id for c in list_claims() if c.id not in named)
+    assert not missing, f"claims missing from docs/papers/README.md: {missing}"
