@@ -33,7 +33,7 @@ def missing_attribute(package: str, name: str, public, search=()) -> AttributeEr
         return AttributeError(f"{msg}; it is {where[name]}")
     from mdp._validation import did_you_mean
 
-    return AttributeError(msg + did_you_mean(name, where))
+    return AttributeError(msg + did_you_mean(name, where, shown=where))
 
 
 def lazy_names(package: str, names: dict, *, submodules=(), eager=(), search=()):

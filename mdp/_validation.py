@@ -267,18 +267,18 @@ def progress_chunk(chunk: int, total: int, progress) -> int:
     return max(1, min(int(chunk), -(-int(total) // 100)))
 
 
-def did_you_mean(name, known) -> str:
+def did_you_mean(name, known, *, shown=None) -> str:
     """``" (did you mean 'x'?)"`` naming the entries of ``known`` closest to a mistyped ``name``, or ``""``.
 
     A match that differs only in case comes first (``"GRPO"`` -> ``'grpo'``); otherwise up to three
     close spellings by :func:`difflib.get_close_matches` (``"quickstrat"`` -> ``'quickstart'``). For
     the "unknown name" errors of the registries (labs, claims, estimators, losses, config fields),
-    which list every known name after it. ``known`` may be a mapping from the names compared to the
-    names shown (``{"q_learning": "mdp.learners.q_learning"}``).
+    which list every known name after it. ``known`` is any iterable of names (a dict: its keys);
+    ``shown`` optionally maps a name to the text shown for it (``{"q_learning":
+    "mdp.learners.q_learning"}``).
     """
     import difflib
 
-    shown = {str(k): str(v) for k, v in known.items()} if isinstance(known, dict) else None
     known = [str(k) for k in known]
     text = str(name)
     same = [k for k in known if k.lower() == text.lower()]
@@ -292,5 +292,5 @@ def did_you_mean(name, known) -> str:
     if not close:
         return ""
     if shown is not None:
-        close = [shown[k] for k in close]
+        close = [str(shown.get(k, k)) for k in close]
     return f" (did you mean {' or '.join(repr(k) for k in close)}?)"

@@ -106,3 +106,7 @@ def test_did_you_mean_names_the_closest_entries():
     assert did_you_mean("f33", ["F1", "F3", "F13", "G1"]) == " (did you mean 'F3' or 'F13'?)"
     assert did_you_mean("zzz", labs) == ""
     assert did_you_mean(3, labs) == ""  # not a string: no suggestion, no crash
+    registry = {"quickstart": object(), "soccer": object()}  # a registry dict: its keys are the names
+    assert did_you_mean("quickstrat", registry) == " (did you mean 'quickstart'?)"
+    where = {"q_learning": "mdp.learners.q_learning"}
+    assert did_you_mean("q_learnin", where, shown=where) == " (did you mean 'mdp.learners.q_learning'?)"
