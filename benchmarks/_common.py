@@ -229,3 +229,17 @@ def run_job(module_args: list, spec: dict, threads: int, timeout: float, extra_e
     if p.returncode != 0:
         return {"error": p.stderr[-2000:], "wall_s": time.perf_counter() - t}
     return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def output_path(path, quick: bool):
+    """Where a benchmark writes ``path`` (a committed ``benchmarks/latest_*.json`` or section file):
+    ``path`` itself for a full run; for a ``--quick`` smoke run ``bench_results/<stem>_quick<suffix>``
+    (git-ignored), so a quick run never overwrites the recorded results."""
+    from pathlib import Path
+
+    path = Path(path)
+    if not quick:
+        return path
+    out = Path(__file__).resolve().parent.parent / "bench_results" / f"{path.stem}_quick{path.suffix}"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return out

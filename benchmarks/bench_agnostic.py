@@ -1,4 +1,4 @@
-"""Agnostic-learning benchmarks: `python -m benchmarks.bench_agnostic [--quick]`.
+"""Agnostic-learning benchmarks: `NUMBA_NUM_THREADS=1 python -m benchmarks.bench_agnostic [--quick]`.
 
 1. Trajectory-tree sampling throughput for K = 10^4 policies, H = 10, S = 10^3 (A = 4, 2 successors per
    pair): the numba kernel of :func:`mdp.agnostic.tree_returns` against its straightforward numpy twin
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks._common import interleaved
+from benchmarks._common import interleaved, output_path
 
 
 def trees(quick: bool) -> dict:
@@ -142,7 +142,7 @@ def main():
             f"  {r['S']:3d} {r['K']:5d} {r['seconds']:8.3f}  {str(r['exact']):5s}  {r['lower']:5d} {r['upper']:5d}  "
             f"{str(r['layer_gaps']):14s} {r['nodes']:6d}"
         )
-    Path(__file__).with_name("latest_agnostic.json").write_text(json.dumps(res, indent=1))
+    output_path(Path(__file__).with_name("latest_agnostic.json"), args.quick).write_text(json.dumps(res, indent=1))
 
 
 if __name__ == "__main__":

@@ -245,9 +245,10 @@ def main(argv=None):
     }
     print(json.dumps(fits, indent=1))
     if not args.no_write:
-        JSON_PATH.write_text(C.dump(result) + "\n")
-        MD_PATH.write_text(markdown(result) + "\n")
-        print(f"wrote {JSON_PATH.relative_to(ROOT)} and {MD_PATH.relative_to(ROOT)}")
+        json_path, md_path = (C.output_path(p, args.quick) for p in (JSON_PATH, MD_PATH))
+        json_path.write_text(C.dump(result) + "\n")
+        md_path.write_text(markdown(result) + "\n")
+        print(f"wrote {json_path.relative_to(ROOT)} and {md_path.relative_to(ROOT)}")
     return result
 
 

@@ -170,7 +170,7 @@ def main(argv=None):
         "gradient": bench_gradient(args.quick),
         "ascent": bench_ascent(args.quick),
     }
-    JSON_PATH.write_text(json.dumps(data, indent=1, default=float))
+    C.output_path(JSON_PATH, args.quick).write_text(json.dumps(data, indent=1, default=float))
     print(markdown(data))
 
 

@@ -1,4 +1,4 @@
-"""Goal-conditioned benchmark: `python -m benchmarks.bench_goal [--quick]`.
+"""Goal-conditioned benchmark: `NUMBA_NUM_THREADS=1 python -m benchmarks.bench_goal [--quick]`.
 
 Expectile TD (IQL/HIQL value) over 10^6 hindsight-relabelled transitions of random walks on a 51 x 51
 maze (1249 states, ``(S, S)`` table of 1.56e6 cells), ``kappa = 0.7``, ``gamma = 0.99``: the numba
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks._common import interleaved
+from benchmarks._common import interleaved, output_path
 
 
 def expectile(quick: bool) -> dict:
@@ -90,7 +90,7 @@ def main():
         f"  numpy / numba (paired median over rounds): {e['ratio_numpy_over_numba']:.1f}x end to end (grouping included)"
     )
     print(f"  numpy sweeps / numba kernel on prepared arrays: {e['ratio_sweeps_numpy_over_kernel']:.1f}x")
-    Path(__file__).with_name("latest_goal.json").write_text(json.dumps(res, indent=1))
+    output_path(Path(__file__).with_name("latest_goal.json"), args.quick).write_text(json.dumps(res, indent=1))
 
 
 if __name__ == "__main__":

@@ -156,7 +156,7 @@ def main(argv=None):
         "soft_sweep": soft_sweep(args.quick),
         "mamql_fit": mamql_fit(args.quick),
     }
-    JSON_PATH.write_text(json.dumps(res, indent=2, default=float))
+    C.output_path(JSON_PATH, args.quick).write_text(json.dumps(res, indent=2, default=float))
     for row in res["soft_sweep"]:
         print(
             f"{row['case']}: sweep {row['sweep_kernel_ms']:.3f} ms vs {row['sweep_numpy_ms']:.3f} ms "

@@ -305,8 +305,8 @@ def main(argv=None):
     }
     md = render_md(report)
     if not args.no_write:
-        JSON_PATH.write_text(json.dumps(report, indent=1, default=str) + "\n")
-        MD_PATH.write_text(md)
+        Cm.output_path(JSON_PATH, args.quick).write_text(json.dumps(report, indent=1, default=str) + "\n")
+        Cm.output_path(MD_PATH, args.quick).write_text(md)
     print(md)
 
 

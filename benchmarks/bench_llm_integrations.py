@@ -1,6 +1,6 @@
 """Per-step cost of RlabGRPOTrainer's hooks against TRL's own GRPOTrainer, same run, tiny model.
 
-    python -m benchmarks.bench_llm_integrations [--steps 6] [--rounds 2]
+    OMP_NUM_THREADS=1 python -m benchmarks.bench_llm_integrations [--steps 6] [--rounds 2]
 
 Needs ``trl`` (``pip install -e .[llm]``). Writes ``benchmarks/latest_llm_integrations.json``.
 

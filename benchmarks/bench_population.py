@@ -119,7 +119,7 @@ def main(argv=None):
         "spne": bench_spne(args.quick),
         "swarm": bench_swarm(args.quick),
     }
-    JSON_PATH.write_text(json.dumps(data, indent=1, default=float))
+    C.output_path(JSON_PATH, args.quick).write_text(json.dumps(data, indent=1, default=float))
     print(markdown(data))
 
 

@@ -1,4 +1,4 @@
-"""Multi-task PSR benchmarks: `python -m benchmarks.bench_psr [--quick]`.
+"""Multi-task PSR benchmarks: `NUMBA_NUM_THREADS=1 python -m benchmarks.bench_psr [--quick]`.
 
 1. Joint MLE over the shared-emission class (``M_O = 200`` emissions, ``M_T = 5`` transitions, the lab's
    sizes) for ``N`` tasks: profiling (:func:`mdp.pomdp.joint_mle`, ``O(N M_O M_T)``) against brute-force
@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
-from benchmarks._common import interleaved
+from benchmarks._common import interleaved, output_path
 
 
 @njit(cache=True)
@@ -145,7 +145,7 @@ def main():
         f"numpy {f['numpy_ms']:.1f} ms, ratio {f['ratio_numpy_over_numba']:.1f}x "
         f"({f['numba_likelihoods_per_s']:.3g} trajectory likelihoods/s)"
     )
-    Path(__file__).with_name("latest_psr.json").write_text(json.dumps(res, indent=1))
+    output_path(Path(__file__).with_name("latest_psr.json"), args.quick).write_text(json.dumps(res, indent=1))
 
 
 if __name__ == "__main__":

@@ -399,6 +399,9 @@ def write_markdown(res, path):
         "",
         f"    {res['command']}",
         "",
+        "The other sections come from their own `benchmarks/bench_<topic>.py` scripts:",
+        "`python -m benchmarks.run_all --list` lists them with their commands, `--all` runs every one.",
+        "",
         f"Run {res['started']} - {res['finished']}. Machine: {m['cpu']}, {m['cores']} cores, {m['mem_gb']} GB,",
         f"{m['platform']}, Python {m['python']}. Versions: "
         + ", ".join(f"{k} {v}" for k, v in m["versions"].items())

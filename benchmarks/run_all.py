@@ -1,23 +1,37 @@
 """Run the benchmark suite and write ``benchmarks/latest.json`` and ``docs/benchmarks.md``.
 
-    python -m benchmarks.run_all [--quick] [--threads 1 2] [--only sweep solve jit games] [--cap 120]
+    python -m benchmarks.run_all [--quick] [--threads 1 2] [--only sweep solve jit games ...] [--cap 120]
+    python -m benchmarks.run_all --all [--quick]     # every benchmarks/bench_*.py
+    python -m benchmarks.run_all --list              # the topics, their commands and quick modes
 
-``games`` (zero-sum matrix and Markov games, ``benchmarks/bench_games.py``) is not in the default
-set: it has its own JSON (``benchmarks/latest_games.json``) and its own section of
-``docs/benchmarks.md``; ``--only games`` runs just it, ``--only sweep solve jit games`` everything.
+The default topics are this module's own: ``sweep``, ``solve`` and ``jit`` (``make bench``). Every
+other ``benchmarks/bench_<topic>.py`` with a command line is a topic too, found when this runs (so a
+new file is listed without editing this one): ``--only <topic> ...`` runs those, ``--all`` all of
+them after the default three. Each runs as its own documented command (``python -m
+benchmarks.bench_<topic>`` with its defaults and the environment variables its docstring's
+command sets, e.g. ``NUMBA_NUM_THREADS=1``), writes its own JSON (``benchmarks/latest_<topic>.json``) and, where it has
+one, its section of ``docs/benchmarks.md``. ``--quick`` is passed to the topics that have a quick
+mode; a quick run writes under ``bench_results/`` (git-ignored), never over the committed results, and
+the topics without a quick mode are skipped (run them on their own). ``games`` also receives
+``--threads`` and ``--cap``. A topic that fails is reported at the end and makes the exit status 1.
 
-Each job is a fresh subprocess with numba and BLAS pinned to the job's thread count. Peer methods
-that exceed ``--cap`` seconds are killed and reported as capped (never silently dropped).
+Each job of the default topics is a fresh subprocess with numba and BLAS pinned to the job's thread
+count. Peer methods that exceed ``--cap`` seconds are killed and reported as capped (never silently
+dropped).
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
+import re
+import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +40,59 @@ from benchmarks import _common as C
 from benchmarks.report import write_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
+
+#: this module's own topics (``bench_sweep.py``, ``bench_solve.py``, ``bench_jit.py`` run one each)
+CORE = ("sweep", "solve", "jit")
+
+
+@dataclass(frozen=True)
+class Bench:
+    """A ``benchmarks/bench_<topic>.py`` with a command line, as :func:`discover` reads it."""
+
+    topic: str
+    summary: str  # first line of its docstring
+    quick: bool  # its argparse has --quick
+    env: dict = field(default_factory=dict)  # VAR=value its documented command sets
+
+    @property
+    def module(self) -> str:
+        return f"benchmarks.bench_{self.topic}"
+
+    def command(self, quick: bool = False) -> str:
+        env = " ".join(f"{k}={v}" for k, v in self.env.items())
+        return " ".join(x for x in (env, f"python -m {self.module}", "--quick" if quick else "") if x)
+
+
+def discover(folder: Path | None = None) -> dict[str, Bench]:
+    """Every ``bench_<topic>.py`` in ``folder`` (default ``benchmarks/``) that runs as a script (has an
+    ``if __name__ == "__main__":`` block), by topic, read without importing it (some need torch or
+    trl). ``quick`` is whether it declares ``--quick`` (the three wrappers of this module take
+    run_all's options); ``env`` the ``VAR=value`` words before ``python -m benchmarks.bench_<topic>``
+    in its docstring."""
+    folder = Path(folder) if folder is not None else ROOT / "benchmarks"
+    found = {}
+    for path in sorted(folder.glob("bench_*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        if not any(isinstance(n, ast.If) and "__main__" in ast.unparse(n.test) for n in tree.body):
+            continue
+        topic = path.stem[len("bench_") :]
+        flags = {
+            node.args[0].value
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Call)
+            and getattr(node.func, "attr", None) == "add_argument"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+        }
+        doc = ast.get_docstring(tree) or ""
+        m = re.search(rf"((?:\b[A-Z][A-Z0-9_]*=\S+\s+)*)python -m benchmarks\.{path.stem}\b", doc)
+        env = dict(kv.split("=", 1) for kv in m[1].split()) if m else {}
+        first = " ".join(doc.strip().split("\n\n")[0].split())  # first paragraph, one line
+        summary = re.split(r"(?<=[.?])\s", first, maxsplit=1)[0]
+        summary = summary if len(summary) <= 110 else summary[:109] + "…"
+        found[topic] = Bench(topic, summary, topic in CORE or "--quick" in flags, env)
+    return found
+
 
 PEER_DENSE = [
     "quantecon:policy_iteration",
@@ -84,11 +151,22 @@ def run_job(spec: dict, threads: int, timeout: float, extra_env: dict | None = N
     return out
 
 
-def main(argv=None, default_only=("sweep", "solve", "jit")):
+def main(argv=None, default_only=CORE):
+    benches = discover()
+    topics = list(CORE) + [t for t in benches if t not in CORE]
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="small sizes only")
+    ap.add_argument("--quick", action="store_true", help="small sizes only (topics without a quick mode are skipped)")
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    ap.add_argument("--only", nargs="+", default=list(default_only), choices=["sweep", "solve", "jit", "games"])
+    ap.add_argument(
+        "--only",
+        nargs="+",
+        default=list(default_only),
+        choices=topics,
+        metavar="TOPIC",
+        help=f"topics to run, from: {', '.join(topics)} (default: {' '.join(default_only)})",
+    )
+    ap.add_argument("--all", action="store_true", help="every topic: the default three, then every other bench_*.py")
+    ap.add_argument("--list", action="store_true", help="list the topics with their commands and exit")
     ap.add_argument("--cap", type=float, default=None, help="seconds before a peer method is cut off")
     ap.add_argument(
         "--json",
@@ -99,29 +177,39 @@ def main(argv=None, default_only=("sweep", "solve", "jit")):
         "--md", default=None, help="default docs/benchmarks.md for a full run_all, bench_results/<topics>.md otherwise"
     )
     a = ap.parse_args(argv)
-    if "games" in a.only:
-        from benchmarks import bench_games
-
-        gargs = (["--quick"] if a.quick else []) + ["--threads", *map(str, a.threads)]
-        gargs += [] if a.cap is None else ["--cap", str(a.cap)]
-        a.only = [t for t in a.only if t != "games"]
-        if not a.only:  # games only: its own JSON and its section of docs/benchmarks.md
-            bench_games.main(gargs)
-            return
-        main(
-            [
-                *(["--quick"] if a.quick else []),
-                "--threads",
-                *map(str, a.threads),
-                "--only",
-                *a.only,
-                *([] if a.cap is None else ["--cap", str(a.cap)]),
-                *([] if a.json is None else ["--json", a.json]),
-                *([] if a.md is None else ["--md", a.md]),
-            ]
-        )
-        bench_games.main(gargs)
+    if a.list:
+        for topic in topics:
+            b = benches.get(topic, Bench(topic, "", True))
+            cmd = f"python -m benchmarks.run_all --only {topic}" if topic in CORE else b.command()
+            quick = "--quick" if b.quick else "no quick mode"
+            print(f"{topic:18s} {quick:14s} {cmd}\n{'':18s} {b.summary}")
         return
+    only = topics if a.all else list(dict.fromkeys(a.only))
+    core = [t for t in only if t in CORE]
+    if core:
+        _run_core(a, core, argv)
+    failed = []
+    for topic in (t for t in only if t not in CORE):
+        b = benches[topic]
+        if a.quick and not b.quick:
+            print(f"[{time.strftime('%H:%M:%S')}] {topic}: no quick mode, skipped (run `{b.command()}`)", flush=True)
+            continue
+        args = ["--quick"] if a.quick else []
+        if topic == "games":
+            args += ["--threads", *map(str, a.threads)] + ([] if a.cap is None else ["--cap", str(a.cap)])
+        print(f"[{time.strftime('%H:%M:%S')}] {topic}: {' '.join([b.command(a.quick), *args[a.quick :]])}", flush=True)
+        env = {**os.environ, **b.env, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+        rc = subprocess.run([sys.executable, "-m", b.module, *args], cwd=ROOT, env=env).returncode
+        if rc != 0:
+            failed.append(f"{topic} (exit status {rc})")
+    if failed:
+        print(f"[{time.strftime('%H:%M:%S')}] failed: {', '.join(failed)}", flush=True)
+        raise SystemExit(1)
+
+
+def _run_core(a, core: list, argv) -> None:
+    """The sweep / solve / jit topics of this module, in one results file."""
+    a.only = core
     full = set(a.only) == {"sweep", "solve", "jit"} and not a.quick
     tag = "_".join(a.only) + ("_quick" if a.quick else "")
     if a.json is None:

@@ -40,6 +40,7 @@ from typing import Any, Callable, Sequence
 
 from labs.provenance import atomic_write_bytes, atomic_write_json, jsonable, provenance, sha256_file
 from labs.sources import lab_source_digest, lab_source_files
+from mdp._validation import did_you_mean
 
 __all__ = [
     "Lab",
@@ -163,14 +164,17 @@ def list_labs() -> list[Lab]:
 
 
 def get_lab(name) -> Lab:
-    """Look up a lab by name (a :class:`Lab` is returned as is)."""
+    """Look up a lab by name, in any case (a :class:`Lab` is returned as is); an unknown name raises
+    ``KeyError`` naming the closest names and listing all."""
     if isinstance(name, Lab):
         return name
     _load_builtin_labs()
-    try:
+    if name in _REGISTRY:
         return _REGISTRY[name]
-    except KeyError:
-        raise KeyError(f"unknown lab {name!r}; known labs: {', '.join(_REGISTRY)}") from None
+    same_case = [k for k in _REGISTRY if isinstance(name, str) and k.lower() == name.lower()]
+    if len(same_case) == 1:  # as `rlab list` does
+        return _REGISTRY[same_case[0]]
+    raise KeyError(f"unknown lab {name!r}{did_you_mean(name, _REGISTRY)}; known labs: {', '.join(_REGISTRY)}")
 
 
 # ----------------------------------------------------------------------------------- configs
@@ -261,8 +265,9 @@ def make_config(lab, config=None, **overrides):
     names = [f.name for f in dataclasses.fields(cls)]
     unknown = sorted(set(overrides) - set(names))
     if unknown:
+        hints = "".join(did_you_mean(u, names) for u in unknown)
         raise ValueError(
-            f"unknown config field(s) {', '.join(unknown)} for lab {lab.name!r}; fields: {', '.join(names)}"
+            f"unknown config field(s) {', '.join(unknown)}{hints} for lab {lab.name!r}; fields: {', '.join(names)}"
         )
     values = {}
     for k, v in overrides.items():

@@ -113,9 +113,15 @@ def list_command(
         if unknown:
             if claims is None:
                 console.print(f"[red]{escape(claims_error)}[/red]")
+            from labs.catalog import known_subjects
+            from mdp._validation import did_you_mean
+
+            known = [lab.name for lab in all_labs] + [c.id for c in claims or []] + known_subjects()
+            known += sorted({s.rpartition(".")[2] for s in known_subjects()})  # "solve" for mdp.solve
+            hints = "".join(did_you_mean(n, known) for n in unknown)
             _error(
-                f"unknown lab, claim or algorithm {', '.join(unknown)}; labs: {', '.join(lab.name for lab in all_labs)}; "
-                f"claims: {', '.join(c.id for c in claims or [])}",
+                f"unknown lab, claim or algorithm {', '.join(unknown)}{hints}; "
+                f"labs: {', '.join(lab.name for lab in all_labs)}; claims: {', '.join(c.id for c in claims or [])}",
                 2,
             )
         for n in names:

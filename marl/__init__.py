@@ -52,4 +52,9 @@ _LAZY = {
 }
 _SUBMODULES = {"generators", "learners", "envs", "torch", "bn", "irl", "spgg", "mean_field", "population"}
 
-__getattr__, __dir__, __all__ = lazy_names(__name__, _LAZY, submodules=_SUBMODULES, eager=("MarkovGame", "MatrixGame"))
+# a missing name (marl.minimax_q) is looked up in these for the error message (marl.learners.minimax_q)
+_SEARCH = ("learners", "generators")
+
+__getattr__, __dir__, __all__ = lazy_names(
+    __name__, _LAZY, submodules=_SUBMODULES, eager=("MarkovGame", "MatrixGame"), search=_SEARCH
+)

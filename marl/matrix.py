@@ -68,6 +68,7 @@ def _coerce_payoffs(M, name: str = "M") -> tuple[np.ndarray, bool]:
             )
         M = M.A
     arr = as_float_array(M, name, allow_bool=False)
+    given = arr.shape
     if arr.ndim == 2:
         single = True
         arr = arr[None]
@@ -78,7 +79,7 @@ def _coerce_payoffs(M, name: str = "M") -> tuple[np.ndarray, bool]:
     if arr.shape[0] == 0:
         raise ValueError(f"{name} is an empty batch of games, shape {arr.shape}; need at least one game")
     if arr.shape[1] == 0 or arr.shape[2] == 0:
-        raise ValueError(f"{name} must give each player at least one action, got shape {arr.shape}")
+        raise ValueError(f"{name} must give each player at least one action, got shape {given}")
     return np.ascontiguousarray(arr), single
 
 

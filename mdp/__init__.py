@@ -110,4 +110,6 @@ def __getattr__(name):
             f"mdp.{name} is part of rlab's tabular core, which needs {_MISSING_DEP} (not installed); "
             "install rlab with its dependencies, or use only the torch subpackage mdp.llm"
         )
-    raise AttributeError(f"module 'mdp' has no attribute {name!r}")
+    from mdp._lazy import missing_attribute
+
+    raise missing_attribute("mdp", name, __all__, search=("learners", "generators") if _MISSING_DEP is None else ())

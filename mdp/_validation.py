@@ -30,6 +30,7 @@ __all__ = [
     "check_bool",
     "check_progress",
     "progress_chunk",
+    "did_you_mean",
 ]
 
 
@@ -264,3 +265,32 @@ def progress_chunk(chunk: int, total: int, progress) -> int:
     if progress is None:
         return chunk
     return max(1, min(int(chunk), -(-int(total) // 100)))
+
+
+def did_you_mean(name, known, *, shown=None) -> str:
+    """``" (did you mean 'x'?)"`` naming the entries of ``known`` closest to a mistyped ``name``, or ``""``.
+
+    A match that differs only in case comes first (``"GRPO"`` -> ``'grpo'``); otherwise up to three
+    close spellings by :func:`difflib.get_close_matches` (``"quickstrat"`` -> ``'quickstart'``). For
+    the "unknown name" errors of the registries (labs, claims, estimators, losses, config fields),
+    which list every known name after it. ``known`` is any iterable of names (a dict: its keys);
+    ``shown`` optionally maps a name to the text shown for it (``{"q_learning":
+    "mdp.learners.q_learning"}``).
+    """
+    import difflib
+
+    known = [str(k) for k in known]
+    text = str(name)
+    same = [k for k in known if k.lower() == text.lower()]
+    if same:
+        close = same
+    else:
+        lowered = {}
+        for k in known:
+            lowered.setdefault(k.lower(), k)
+        close = [lowered[k] for k in difflib.get_close_matches(text.lower(), list(lowered), n=3, cutoff=0.6)]
+    if not close:
+        return ""
+    if shown is not None:
+        close = [str(shown.get(k, k)) for k in close]
+    return f" (did you mean {' or '.join(repr(k) for k in close)}?)"

@@ -275,7 +275,7 @@ def _gridworld_args(width, height, slip, walls, goal, gamma, dtype):
     dtype = storage_dtype(dtype)
     S = W * H
     if S < 2:
-        raise ValueError("gridworld needs at least 2 cells")
+        raise ValueError(f"width * height must be >= 2 (a gridworld needs at least 2 cells), got {W} x {H}")
     per_row = 1 if slip in (0.0, 1.0) else 3
     _check_fits(
         sparse_model_bytes(S, 4, per_row * S * 4, dtype), "width, height", f"a {W} x {H} gridworld ({S} states)"

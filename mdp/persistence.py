@@ -64,10 +64,20 @@ def _read(path, schema: str, version: int, what: str) -> dict:
     if not p.is_file():
         raise FileNotFoundError(f"no {what} file at {str(path)!r}")
     try:
-        with np.load(p, allow_pickle=False) as z:
-            data = {k: z[k] for k in z.files}
+        loaded = np.load(p, allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
-        raise ValueError(f"{str(path)!r} is not a readable .npz {what} file: {exc}") from None
+        # numpy reads a file that is neither .npz nor .npy as a pickle and then suggests
+        # allow_pickle=True; rlab never writes pickles, so that advice would be wrong here
+        why = "neither a .npz archive nor a .npy array" if "pickle" in str(exc) else str(exc)
+        raise ValueError(f"{str(path)!r} is not a readable .npz {what} file: {why}") from None
+    if not isinstance(loaded, np.lib.npyio.NpzFile):  # a .npy array (np.save), not an rlab archive
+        raise ValueError(
+            f"{str(path)!r} is not a readable .npz {what} file: it holds a single .npy array of shape "
+            f"{getattr(loaded, 'shape', None)}; rlab {what}s are .npz archives written by "
+            + ("TabularMDP.save" if what == "model" else "mdp.save_result")
+        )
+    with loaded as z:
+        data = {k: z[k] for k in z.files}
     return _check_header(data, path, schema, version, what)
 
 

@@ -72,9 +72,92 @@ def test_output_names_are_not_documents():
     assert not set(OUTPUTS) & have
 
 
+def _index_table_rows(text: str) -> list[str]:
+    """The rows of the index's table: the header line ``| page |`` and the ``|`` lines right after it
+    (a row after a blank line or a paragraph is not part of the rendered table)."""
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("| page |")), None)
+    assert start is not None, "docs/papers/README.md has no '| page | ...' table"
+    rows = []
+    for line in lines[start + 2 :]:  # skip the header and the |---| line
+        if not line.startswith("|"):
+            break
+        rows.append(line)
+    return rows
+
+
 def test_papers_index_lists_every_page():
+    """Every page is a row of the index's one table (rows that trail a paragraph render as text)."""
     index = (ROOT / "docs" / "papers" / "README.md").read_text(encoding="utf-8")
     pages = sorted(p.name for p in (ROOT / "docs" / "papers").glob("*.md") if p.name != "README.md")
     assert pages, "docs/papers holds no page"
-    unlisted = [p for p in pages if f"({p})" not in index]
-    assert not unlisted, f"pages missing from docs/papers/README.md: {unlisted}"
+    rows = "\n".join(_index_table_rows(index))
+    unlisted = [p for p in pages if f"[{p}]({p})" not in rows]
+    assert not unlisted, f"pages missing from the table of docs/papers/README.md: {unlisted}"
+    stray = [line for line in index.splitlines() if line.startswith("| [") and line not in rows]
+    assert not stray, f"table rows outside the table of docs/papers/README.md: {stray}"
+
+
+#: a repository path with a file extension, as code and docs cite them (``mdp/solvers/value_iteration.py``)
+REPO_FILE = re.compile(
+    r"(?<![\w/.-])((?:mdp|marl|labs|benchmarks|tests|theory_checks|docs)/[A-Za-z0-9_\-/.]*[A-Za-z0-9_\-]"
+    r"\.(?:py|md|json|sh|csv|txt|npz|tsp|yaml|cfg))\b"
+)
+#: a repository directory in backticks (```mdp/goal/```)
+REPO_DIR = re.compile(r"`((?:mdp|marl|labs|benchmarks|tests|theory_checks|docs)/[A-Za-z0-9_\-/]+)/?`")
+#: directories that the docs build writes (cited as outputs, absent from a clean checkout)
+BUILD_DIRS = ("docs/_build", "docs/_generated")
+
+
+def test_repository_paths_in_code_and_docs_exist():
+    """A path into the repository named in a docstring, comment or page (``mdp/solvers/value_iteration.py``,
+    ```marl/bn/```) names a file or folder that exists, so a module moved into a package
+    (``grouping.py`` -> ``grouping/``) leaves no stale pointer behind."""
+    bad: dict[str, list[str]] = {}
+    for f, text in _texts():
+        found = set(REPO_FILE.findall(text)) | set(REPO_DIR.findall(text))
+        for path in found:
+            if path.startswith(BUILD_DIRS) or not path.strip("/"):
+                continue
+            if not (ROOT / path).exists():
+                bad.setdefault(path, []).append(f)
+    assert not bad, "repository paths that do not exist: " + "; ".join(
+        f"{p} (in {', '.join(sorted(w)[:3])})" for p, w in sorted(bad.items())
+    )
+
+
+#: ``path.py::name`` or ``path.py:name``: a function, class or constant defined in that file
+REPO_SYMBOL = re.compile(
+    r"(?<![\w/.-])((?:mdp|marl|labs|benchmarks|tests|theory_checks)/[A-Za-z0-9_/]+\.py)::?([A-Za-z_]\w*)"
+)
+
+
+def test_cited_functions_are_defined_where_cited():
+    """``mdp/_common/roundoff.py::macqueen_bounds`` names a file that defines it (docs/algorithms.md
+    pointed at ``mdp/solvers/_core.py``, which only imports it since it moved)."""
+    bad: dict[str, list[str]] = {}
+    for f, text in _texts():
+        for path, name in set(REPO_SYMBOL.findall(text)):
+            target = ROOT / path
+            if not target.is_file():
+                continue  # a missing file is test_repository_paths_in_code_and_docs_exist's
+            source = target.read_text(encoding="utf-8")
+            if not re.search(rf"^\s*(?:async\s+)?(?:def|class)\s+{name}\b|^{name}\s*[:=]", source, re.M):
+                bad.setdefault(f"{path}::{name}", []).append(f)
+    assert not bad, "cited names not defined in the cited file: " + "; ".join(
+        f"{p} (in {', '.join(sorted(w)[:3])})" for p, w in sorted(bad.items())
+    )
+
+
+def test_every_claim_is_in_the_papers_index():
+    """Each registered claim id is named in docs/papers/README.md: in its page's row (ranges such as
+    ``F1-F13`` count) or in the notes below the table (claims that cite their sources directly)."""
+    from theory_checks import list_claims
+
+    index = (ROOT / "docs" / "papers" / "README.md").read_text(encoding="utf-8")
+    named = set()
+    for first, low, high in re.findall(r"\b([A-Z]+)(\d+)-\1(\d+)\b", index):
+        named |= {f"{first}{i}" for i in range(int(low), int(high) + 1)}
+    named |= set(re.findall(r"\b[A-Z]+\d*\b", index))
+    missing = sorted(c.id for c in list_claims() if c.id not in named)
+    assert not missing, f"claims missing from docs/papers/README.md: {missing}"

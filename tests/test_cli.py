@@ -107,9 +107,11 @@ def test_list_details_and_unknown_names():
     res = runner.invoke(app, ["list", "quickstart", "nope", "F99"])
     assert res.exit_code == 2
     out = " ".join(res.output.split())
-    assert (
-        "unknown lab, claim or algorithm nope, F99; labs: " in out and "quickstart" in out and "claims: F1, F2" in out
-    )
+    assert "unknown lab, claim or algorithm nope, F99" in out and "quickstart" in out and "claims: F1, F2" in out
+    assert "(did you mean 'F9'" in out  # the closest ids, before the full lists
+    res = runner.invoke(app, ["list", "quickstrat", "mdp.solv"])
+    out = " ".join(res.output.split())
+    assert res.exit_code == 2 and "(did you mean 'quickstart'?)" in out and "(did you mean 'mdp.solve'" in out
     res = runner.invoke(app, ["list", "QuickStart"])  # names are case-insensitive, like claim ids
     assert res.exit_code == 0 and "n_iter" in res.output
     res = runner.invoke(app, ["list", "--long"])
@@ -135,8 +137,12 @@ def test_run_quickstart_with_overrides(tmp_path):
 def test_run_rejects_bad_input(tmp_path):
     res = runner.invoke(app, ["run", "no-such-lab", "--out", str(tmp_path)])
     assert res.exit_code == 2 and "unknown lab" in res.output
+    res = runner.invoke(app, ["run", "quickstrat", "--out", str(tmp_path)])
+    assert res.exit_code == 2 and "unknown lab 'quickstrat' (did you mean 'quickstart'?)" in res.output
     res = runner.invoke(app, ["run", "quickstart", "--out", str(tmp_path), "--set", "bogus=1"])
     assert res.exit_code == 2 and "unknown config field" in res.output
+    res = runner.invoke(app, ["run", "quickstart", "--out", str(tmp_path), "--set", "n_itr=5"])
+    assert res.exit_code == 2 and "n_itr (did you mean 'n_iter'?)" in " ".join(res.output.split())
     res = runner.invoke(app, ["run", "quickstart", "--out", str(tmp_path), "--set", "n_iter"])
     assert res.exit_code == 2 and "key=value" in res.output
 
@@ -173,6 +179,20 @@ def test_check_failing_claim_exits_nonzero(tmp_path):
 def test_check_unknown_claim():
     res = runner.invoke(app, ["check", "F999"])
     assert res.exit_code == 2 and "unknown claim" in res.output
+    res = runner.invoke(app, ["check", "f33"])
+    assert res.exit_code == 2 and "unknown claim 'f33' (did you mean 'F3' or 'F13'?)" in " ".join(res.output.split())
+
+
+def test_claim_and_lab_names_are_case_insensitive_everywhere():
+    """`rlab list f3` always worked; `rlab check f3`, `assert_claim("f3", m)` and `rlab run QuickStart`
+    refused the same names."""
+    from labs import get_lab
+    from theory_checks import get_claim
+
+    assert get_claim("f3").id == "F3" and get_claim("VI-Stopping-Rule").id == "F3"
+    assert get_lab("QuickStart").name == "quickstart"
+    res = runner.invoke(app, ["check", "f11", "-n", "1"])
+    assert res.exit_code == 0 and "F11" in res.output
 
 
 def test_check_reports_a_crashing_claim_as_error():

@@ -55,3 +55,28 @@ def test_lazy_backends_still_work_after_import():
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().endswith("ok")
+
+
+def test_a_missing_top_level_name_says_where_it_lives():
+    """``marl.minimax_q`` (the README lists minimax-Q under marl/) used to raise a bare
+    AttributeError; it now names marl.learners.minimax_q, and a typo names the closest names. The
+    probe runs in a fresh process: it must not import anything heavy, and ``__x__`` probes by tools
+    stay plain AttributeErrors."""
+    probe = (
+        "import sys, mdp, marl\n"
+        "for mod, name in [(marl, 'minimax_q'), (mdp, 'q_learning'), (mdp, 'sovle'), (mdp, '__wrapped__')]:\n"
+        "    try:\n"
+        "        getattr(mod, name)\n"
+        "    except AttributeError as e:\n"
+        "        print(e)\n"
+        f"print(sorted(n for n in sys.modules if n.split('.')[0] in {HEAVY!r}))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = out.stdout.strip().splitlines()
+    assert lines[0] == "module 'marl' has no attribute 'minimax_q'; it is marl.learners.minimax_q"
+    assert lines[1] == "module 'mdp' has no attribute 'q_learning'; it is mdp.learners.q_learning"
+    assert lines[2] == "module 'mdp' has no attribute 'sovle' (did you mean 'mdp.solve'?)"
+    assert lines[3] == "module 'mdp' has no attribute '__wrapped__'"
+    assert lines[4] == "[]"  # no torch, cvxpy, matplotlib, dask or pandas

@@ -183,6 +183,8 @@ def test_registry_unknown_method_and_option():
     b = _b([1.0, 0.0], [0, 0])
     with pytest.raises(ValueError, match="unknown advantage estimator 'nope'"):
         compute_advantages("nope", b)
+    with pytest.raises(ValueError, match=r"unknown advantage estimator 'GRPO' \(did you mean 'grpo'\?\); known: "):
+        compute_advantages("GRPO", b)
     with pytest.raises(TypeError, match=r"method 'grpo' has no option\(s\) \['epsilonn'\]"):
         compute_advantages("grpo", b, epsilonn=1e-3)
     with pytest.raises(TypeError, match="RolloutBatch"):

@@ -206,6 +206,8 @@ def test_straight_through_kl_has_k2_gradient():
     [
         ({"kind": "trpo"}, ValueError, "unknown policy loss kind 'trpo'"),
         ({"agg": "mean"}, ValueError, "agg must be one of"),
+        ({"kind": "PPO"}, ValueError, r"unknown policy loss kind 'PPO' \(did you mean 'ppo'\?\)"),
+        ({"agg": "token_mean"}, ValueError, r"got 'token_mean' \(did you mean 'token-mean'"),
         ({"old_logp": torch.zeros(2, 2)}, ValueError, "old_logp must have the shape of logp"),
         ({"advantages": torch.zeros(3)}, ValueError, "advantages must be"),
         ({"mask": torch.zeros(2, 3)}, ValueError, "mask is all zeros"),

@@ -165,7 +165,8 @@ def test_minimax_theorem_primal_equals_dual_highs(M):
         (np.zeros((2, 2, 2, 2)), ValueError, "payoff matrix"),
         ([[1.0, np.nan], [0.0, 1.0]], ValueError, r"M must be finite; M\[0, 1\] = nan"),
         ([[1.0, np.inf]], ValueError, "finite"),
-        (np.zeros((0, 3)), ValueError, "at least one action"),
+        (np.zeros((0, 3)), ValueError, r"at least one action, got shape \(0, 3\)"),  # the shape given
+        (np.zeros((2, 3, 0)), ValueError, r"at least one action, got shape \(2, 3, 0\)"),
         ("abc", TypeError, "array of numbers"),
         ([["a", "b"]], TypeError, "real numbers"),
     ],

@@ -141,8 +141,14 @@ def test_corrupt_and_tampered_files(tmp_path):
     with pytest.raises(FileNotFoundError, match="no model file at"):
         mdp.load_model(tmp_path / "missing.npz")
     (tmp_path / "junk.npz").write_bytes(b"not a zip")
-    with pytest.raises(ValueError, match="not a readable .npz model file"):
+    with pytest.raises(ValueError, match="not a readable .npz model file") as exc:
         mdp.load_model(tmp_path / "junk.npz")
+    assert "allow_pickle" not in str(exc.value)  # numpy's advice to unpickle does not apply to rlab files
+    np.save(tmp_path / "v.npy", np.zeros(3))  # a plain array: was a TypeError about context managers
+    with pytest.raises(ValueError, match=r"holds a single \.npy array of shape \(3,\); rlab models are"):
+        mdp.load_model(tmp_path / "v.npy")
+    with pytest.raises(ValueError, match=r"rlab results are \.npz archives written by mdp\.save_result"):
+        mdp.load_result(tmp_path / "v.npy")
     p = mdp.generators.forest().save(tmp_path / "m.npz")
     _rewrite(p, R=None)
     with pytest.raises(ValueError, match="entry 'R' is missing"):

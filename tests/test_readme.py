@@ -41,3 +41,68 @@ def test_readme_llm_example_runs(tmp_path):
     proc = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.strip().startswith("[1.154")  # GRPO: (1 - 1/3) / std([1, 0, 0]) = 1.1547
+
+
+_NUMBER_WORDS = {
+    w: i
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve "
+        "thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty".split()
+    )
+}
+
+
+def _expand_ids(text: str) -> set[str]:
+    """``"F1-F13 foundations; G1-G6, MM games; B1, B4-B8"`` -> the claim ids it names (an id without
+    digits, like ``MM``, only where a topic follows it: ``"..., SAPO, Graph-GRPO"`` are topics)."""
+    ids = set()
+    for part in re.split(r"[;,]", text):
+        words = part.split()
+        token = words[0] if words else ""
+        m = re.fullmatch(r"([A-Z]+)(\d+)-\1(\d+)", token)
+        if m:
+            ids |= {f"{m[1]}{i}" for i in range(int(m[2]), int(m[3]) + 1)}
+        elif re.fullmatch(r"[A-Z]+\d+", token) or (re.fullmatch(r"[A-Z]+", token) and len(words) > 1):
+            ids.add(token)
+    return ids
+
+
+def test_readme_counts_match_the_registries():
+    """The numbers and lists the README states (claims, labs, notebooks) are what the code holds."""
+    from labs import list_labs
+    from theory_checks import list_claims
+
+    text = README.read_text()
+    claims = {c.id for c in list_claims()}
+    m = re.search(r"`theory_checks/` \| (\d+) claims as data \+ checks \((.*?)\), each naming", text)
+    assert m, "README's theory_checks row changed shape: update this test"
+    assert int(m[1]) == len(claims), f"README says {m[1]} claims, the registry holds {len(claims)}"
+    stated = {int(n) for n in re.findall(r"\b(\d+) claims\b", text)}  # "all 114 claims hold" too
+    assert stated == {len(claims)}, f"README states {sorted(stated)} claims, the registry holds {len(claims)}"
+    named = _expand_ids(m[2])
+    assert named == claims, f"README's claim list: missing {sorted(claims - named)}, extra {sorted(named - claims)}"
+
+    row = next(line for line in text.splitlines() if line.startswith("| `labs/` |"))
+    listed = set(re.findall(r"`([a-z0-9_]+)`", row)) - {"rlab"}
+    have = {lab.name for lab in list_labs()}
+    assert listed == have, f"README's labs row: missing {sorted(have - listed)}, extra {sorted(listed - have)}"
+
+    m = re.search(r"\b(\w+) teaching notebooks", text)
+    notebooks = sorted((README.parent / "docs" / "notebooks").glob("*.py"))
+    assert m and _NUMBER_WORDS.get(m[1]) == len(notebooks), (
+        f"README says {m and m[1]} notebooks, there are {len(notebooks)}"
+    )
+
+
+def test_readme_estimator_count_matches_the_registry():
+    pytest = __import__("pytest")
+    pytest.importorskip("torch")
+    from mdp.llm import list_estimators
+
+    text = README.read_text()
+    names = set(list_estimators())
+    m = re.search(r"names the (\d+) registered estimators \(([^)]*)\)", text)
+    assert m, "README's estimator sentence changed shape: update this test"
+    assert int(m[1]) == len(names), f"README says {m[1]} estimators, list_estimators() has {len(names)}"
+    listed = {w.strip() for w in m[2].replace("...", "").split(",") if w.strip()}
+    assert listed <= names, f"README names unregistered estimators {sorted(listed - names)}"

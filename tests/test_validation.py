@@ -229,7 +229,11 @@ def _rng():
         (lambda: G.garnet(3, 2, 1, rng=_rng(), gamma=2), ValueError, r"gamma must lie in \[0, 1\)"),
         (lambda: G.gridworld(0, 3), ValueError, r"width must be >= 1, got 0"),
         (lambda: G.gridworld(3, -1), ValueError, r"height must be >= 1, got -1"),
-        (lambda: G.gridworld(1, 1), ValueError, r"gridworld needs at least 2 cells"),
+        (
+            lambda: G.gridworld(1, 1),
+            ValueError,
+            r"width \* height must be >= 2 \(a gridworld needs at least 2 cells\), got 1 x 1",
+        ),
         (lambda: G.gridworld(2.5, 3), TypeError, r"width must be an integer, got float"),
         (lambda: G.gridworld(3, 3, slip=1.5), ValueError, r"slip must lie in \[0, 1\], got 1\.5"),
         (lambda: G.gridworld(3, 3, slip=-0.1), ValueError, r"slip must lie in \[0, 1\]"),

@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from mdp._validation import check_bool, check_open_unit, check_probability, check_real
+from mdp._validation import check_bool, check_open_unit, check_probability, check_real, did_you_mean
 
 
 @pytest.mark.parametrize(
@@ -97,3 +97,16 @@ def test_scalar_kind_errors_are_both_type_and_value_errors(bad):
             fn()
         with pytest.raises(ValueError):
             fn()
+
+
+def test_did_you_mean_names_the_closest_entries():
+    labs = ["quickstart", "soccer", "solver_scaling"]
+    assert did_you_mean("quickstrat", labs) == " (did you mean 'quickstart'?)"
+    assert did_you_mean("GRPO", ["dr_grpo", "grpo"]) == " (did you mean 'grpo'?)"  # same name, other case first
+    assert did_you_mean("f33", ["F1", "F3", "F13", "G1"]) == " (did you mean 'F3' or 'F13'?)"
+    assert did_you_mean("zzz", labs) == ""
+    assert did_you_mean(3, labs) == ""  # not a string: no suggestion, no crash
+    registry = {"quickstart": object(), "soccer": object()}  # a registry dict: its keys are the names
+    assert did_you_mean("quickstrat", registry) == " (did you mean 'quickstart'?)"
+    where = {"q_learning": "mdp.learners.q_learning"}
+    assert did_you_mean("q_learnin", where, shown=where) == " (did you mean 'mdp.learners.q_learning'?)"

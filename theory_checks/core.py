@@ -26,6 +26,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from mdp._validation import did_you_mean
+
 __all__ = [
     "CheckResult",
     "combine",
@@ -301,15 +303,22 @@ def list_claims() -> list[Claim]:
 
 
 def get_claim(claim_id: str) -> Claim:
-    """Look up a claim by id (``"F3"``) or name (``"vi-stopping-rule"``)."""
+    """Look up a claim by id (``"F3"``) or name (``"vi-stopping-rule"``), in any case (``"f3"``).
+
+    An unknown id raises ``KeyError`` naming the closest ids or names and listing all ids."""
     _load_builtin_claims()
     if claim_id in _REGISTRY:
         return _REGISTRY[claim_id]
     for c in _REGISTRY.values():
         if c.name == claim_id:
             return c
+    if isinstance(claim_id, str):  # "f3", "VI-Stopping-Rule": as `rlab list` reads them
+        for c in _REGISTRY.values():
+            if claim_id.lower() in (c.id.lower(), c.name.lower()):
+                return c
     known = ", ".join(_REGISTRY)
-    raise KeyError(f"unknown claim {claim_id!r}; known claims: {known}")
+    hint = did_you_mean(claim_id, [*_REGISTRY, *(c.name for c in _REGISTRY.values())])
+    raise KeyError(f"unknown claim {claim_id!r}{hint}; known claims: {known}")
 
 
 def run_claims(

@@ -23,7 +23,7 @@ _LAZY = {
     "kantorovich": "mdp.abstraction.metrics",
     "MetricResult": "mdp.abstraction.metrics",
     "bisimulation_operator": "mdp.abstraction.metrics",
-    # action grouping (mdp/abstraction/grouping.py)
+    # action grouping (mdp/abstraction/grouping/)
     "ActionGrouping": "mdp.abstraction.grouping",
     "lifted_model": "mdp.abstraction.grouping",
     "grouping_errors": "mdp.abstraction.grouping",

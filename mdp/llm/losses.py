@@ -110,7 +110,7 @@ from typing import Callable
 import torch
 
 from mdp._common import result
-from mdp._validation import check_positive_int, check_real
+from mdp._validation import check_positive_int, check_real, did_you_mean
 from mdp.llm.batch import _bool_to, _check_finite  # the one finiteness check of mdp.llm
 
 __all__ = [
@@ -281,7 +281,8 @@ def _check_scale(value, name):
 
 def _resolve_mode(mode):
     if mode not in AGG_MODES and mode not in _AGG_ALIASES:
-        raise ValueError(f"agg must be one of {list(AGG_MODES) + sorted(_AGG_ALIASES)}, got {mode!r}")
+        modes = list(AGG_MODES) + sorted(_AGG_ALIASES)
+        raise ValueError(f"agg must be one of {modes}, got {mode!r}{did_you_mean(mode, modes)}")
     return _AGG_ALIASES.get(mode, mode)
 
 
@@ -928,7 +929,8 @@ def policy_loss(
 
         _load_builtin()
     if kind not in _LOSSES:
-        raise ValueError(f"unknown policy loss kind {kind!r}; known: {', '.join(sorted(_LOSSES))}")
+        hint = did_you_mean(kind, _LOSSES)
+        raise ValueError(f"unknown policy loss kind {kind!r}{hint}; known: {', '.join(sorted(_LOSSES))}")
     mode = _resolve_mode(agg if agg is not None else _DEFAULT_AGG.get(kind, "token-mean"))
     info = _global_info(mode, loss_scale_factor, global_batch_size, batch_num_tokens, num_items_in_batch, dp_size)
     micro = info[1] is not None or info[2] is not None or info[3] > 1

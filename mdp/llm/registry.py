@@ -29,6 +29,8 @@ from dataclasses import replace as replace_fields
 from types import MappingProxyType
 from typing import Callable
 
+from mdp._validation import did_you_mean
+
 __all__ = ["EstimatorSpec", "register_estimator", "compute_advantages", "list_estimators", "get_estimator"]
 
 _BUILTIN_MODULES = (
@@ -227,7 +229,8 @@ def get_estimator(name: str) -> EstimatorSpec:
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise ValueError(f"unknown advantage estimator {name!r}; known: {', '.join(sorted(_REGISTRY))}") from None
+        hint = did_you_mean(name, _REGISTRY)
+        raise ValueError(f"unknown advantage estimator {name!r}{hint}; known: {', '.join(sorted(_REGISTRY))}") from None
 
 
 def compute_advantages(method: str, batch, *, broadcast: bool = False, **options):
