@@ -153,6 +153,8 @@ def test_q_learning_constant_step_one_is_sampled_value_iteration():
         (dict(mode="batch"), ValueError, "mode"),
         (dict(mode="online", epsilon=1.5), ValueError, "epsilon"),
         (dict(mode="online", s0=7), ValueError, "s0"),
+        (dict(epsilon=2.0), ValueError, "epsilon"),  # synchronous mode does not read it, still a mistake
+        (dict(s0=-1), ValueError, "s0"),
         (dict(q0=np.zeros((2, 2))), ValueError, "q0 must have shape"),
         (dict(q_star=np.zeros(6)), ValueError, "q_star must be 2-dimensional"),
         (dict(q0=np.full((6, 3), np.nan)), ValueError, "finite"),

@@ -252,7 +252,8 @@ def q_learning(
         Exponent of the polynomial step size, in ``(1/2, 1]`` (Even-Dar & Mansour 2003).
     mode : {"synchronous", "online"}
     epsilon : float, default 0.1
-        Online only: exploration probability of the epsilon-greedy behaviour, in ``[0, 1]``.
+        Online only: exploration probability of the epsilon-greedy behaviour, in ``[0, 1]`` (checked
+        in both modes).
     s0 : int, default 0
         Online only: start state.
     q0 : array_like, shape (S, A), optional
@@ -299,6 +300,9 @@ def q_learning(
     indptr, indices, cdf = cumulative_rows(m)
     R, g = np.ascontiguousarray(m.R), m.gamma
     final_state = -1
+    # validated in both modes (used online only): a bad value is a mistake whichever mode reads it
+    check_probability(epsilon, "epsilon")
+    check_index(s0, "s0", S, what="state index")
     if mode == "synchronous":
         chunk = progress_chunk(max(1, _CHUNK_FLOATS // (S * A)), n_iter, progress)
         t = 0
@@ -310,8 +314,6 @@ def q_learning(
                 progress(t, n_iter)
         n_samples = n_iter * S * A
     else:
-        check_probability(epsilon, "epsilon")
-        check_index(s0, "s0", S, what="state index")
         counts = np.zeros((S, A), dtype=np.int64)
         s = int(s0)
         chunk = progress_chunk(max(1, _CHUNK_FLOATS // 3), n_iter, progress)
