@@ -12,7 +12,9 @@ GAME_IDS = ["G1", "G2", "G3", "MM", "G5", "G6"]
 @pytest.mark.parametrize("claim_id", GAME_IDS)
 def test_game_claim_holds_on_random_instances(claim_id):
     results = assert_claim(claim_id, rng=np.random.default_rng(99), n=8)
-    assert all(0.0 <= r.tightness <= 1.0 + 1e-9 for r in results)
+    # a gap (G5: best-response value - profile value) from best responses certified to 1e-11 may
+    # come out below 0 by their round-off: -1.1e-13, i.e. tightness -1.1e-7, was seen on G5
+    assert all(-1e-4 <= r.tightness <= 1.0 + 1e-9 for r in results)
 
 
 def test_g4_minimax_q_claim_holds():

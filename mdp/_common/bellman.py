@@ -43,6 +43,7 @@ __all__ = [
     "gs_policy_csr_blocks",
     "reference_gs_blocks",
     "greedy_rewards",
+    "policy_backup_csr_span",
     "max_bracket_width",
     "bellman_elim_dense",
     "bellman_elim_dense_serial",
@@ -194,6 +195,29 @@ def policy_backup_dense(P, R, gamma, pi, v, v_out):
     for s in prange(S):
         a = pi[s]
         v_out[s] = R[s, a] + gamma * _dot_dense(P, s, a, v)
+
+
+@njit(cache=True, parallel=True, fastmath=_FM)
+def policy_backup_csr_span(indptr, indices, data, r, gamma, v, v_out):
+    """``v_out = T_pi v`` over the gathered ``P_pi`` (:func:`write_policy_rows`: row ``s`` is the
+    policy's row of state ``s``, ``r`` its rewards); returns ``(min, max)`` of ``v_out - v``. A
+    Jacobi step: every state reads the old ``v``, so the result does not depend on the threads."""
+    S = r.shape[0]
+    n_chunks = 64
+    lo = np.full(n_chunks, np.inf)
+    hi = np.full(n_chunks, -np.inf)
+    for c in prange(n_chunks):
+        a = np.inf
+        b = -np.inf
+        for s in range(c * S // n_chunks, (c + 1) * S // n_chunks):
+            x = r[s] + gamma * _dot_csr(indptr, indices, data, s, v)
+            d = x - v[s]
+            a = min(a, d)
+            b = max(b, d)
+            v_out[s] = x
+        lo[c] = a
+        hi[c] = b
+    return lo.min(), hi.max()
 
 
 @njit(cache=True, parallel=True, fastmath=_FM)
